@@ -1,0 +1,295 @@
+"""Passage alignment between two prepared articles, and directional coverage.
+
+Two kinds of evidence are combined:
+
+1. *Lexical*: maximal runs of identical words (seeded by exact ``seed_ngram``
+   word n-grams and extended both ways), chained across small gaps. A lone run
+   is VERBATIM; runs chained across edits are NEAR_VERBATIM.
+2. *Sentence pairs*: each sentence of one article against each of the other,
+   by word-sequence similarity (NEAR_VERBATIM) and embedding cosine
+   (PARAPHRASE). Neighbouring aligned sentence pairs of the same kind merge
+   into one passage.
+
+Verbatim runs inside a NEAR_VERBATIM sentence passage are folded into it; runs
+inside a PARAPHRASE passage stay, because a quote lifted word for word inside
+a rewritten sentence is worth showing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from dedup.config import AlignConfig
+from dedup.document import PreparedDocument
+from dedup.results import Passage, PassageKind
+
+__all__ = ["STOP_WORDS", "Run", "align", "coverage", "sequence_ratio", "verbatim_runs"]
+
+STOP_WORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being has have had
+    do does did not no it its this that these those there their they them he she his her him we our us you
+    your i me my so than then also into over about after before up down out off under again more most very
+    can could will would shall should may might must said says say says told which who whom whose what when
+    where why how all any both each few other some such only own same too just s t""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """``length`` identical words at token ``i`` of a and token ``j`` of b."""
+
+    i: int
+    j: int
+    length: int
+
+
+def verbatim_runs(
+    a: list[str], b: list[str], seed_ngram: int, a_blocks: list[int] | None = None,
+    b_blocks: list[int] | None = None, max_positions: int = 64,
+) -> list[Run]:
+    """All maximal runs of at least ``seed_ngram`` identical words, not crossing block boundaries."""
+    n = seed_ngram
+    if len(a) < n or len(b) < n:
+        return []
+    ab = a_blocks or [0] * len(a)
+    bb = b_blocks or [0] * len(b)
+    where: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for j in range(len(b) - n + 1):
+        if bb[j] == bb[j + n - 1]:
+            positions = where[tuple(b[j : j + n])]
+            if len(positions) < max_positions:
+                positions.append(j)
+    runs = []
+    for i in range(len(a) - n + 1):
+        if ab[i] != ab[i + n - 1]:
+            continue
+        for j in where.get(tuple(a[i : i + n]), ()):
+            if i and j and a[i - 1] == b[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
+                continue  # not the left end of a maximal run
+            length = n
+            while (
+                i + length < len(a) and j + length < len(b) and a[i + length] == b[j + length]
+                and ab[i + length] == ab[i] and bb[j + length] == bb[j]
+            ):
+                length += 1
+            runs.append(Run(i, j, length))
+    return runs
+
+
+def sequence_ratio(a: list[str], b: list[str]) -> float:
+    """difflib's similarity of two word sequences: 2 * matched words / total words."""
+    if not a and not b:
+        return 1.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _disjoint(runs: list[Run]) -> list[Run]:
+    """Greedily keep the longest runs that overlap no kept run on either side."""
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    kept = []
+    for r in sorted(runs, key=lambda r: (-r.length, r.i, r.j)):
+        span_a, span_b = range(r.i, r.i + r.length), range(r.j, r.j + r.length)
+        if any(x in used_a for x in span_a) or any(x in used_b for x in span_b):
+            continue
+        used_a.update(span_a)
+        used_b.update(span_b)
+        kept.append(r)
+    return sorted(kept, key=lambda r: (r.i, r.j))
+
+
+@dataclass(slots=True)
+class _Span:
+    """A candidate passage in token or sentence coordinates, before it becomes a Passage."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    kind: PassageKind
+    score: float
+
+
+def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
+    wa = [t.text for t in a.tokens]
+    wb = [t.text for t in b.tokens]
+    runs = _disjoint(verbatim_runs(wa, wb, cfg.seed_ngram, a.token_block, b.token_block))
+    chains: list[list[Run]] = []
+    for r in runs:
+        if chains:
+            last = chains[-1][-1]
+            gap_a = r.i - (last.i + last.length)
+            gap_b = r.j - (last.j + last.length)
+            if 0 <= gap_a <= cfg.max_gap_tokens and 0 <= gap_b <= cfg.max_gap_tokens:
+                chains[-1].append(r)
+                continue
+        chains.append([r])
+    spans = []
+    for chain in chains:
+        i0, j0 = chain[0].i, chain[0].j
+        i1, j1 = chain[-1].i + chain[-1].length, chain[-1].j + chain[-1].length
+        matched = sum(r.length for r in chain)
+        if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
+            ratio = sequence_ratio(wa[i0:i1], wb[j0:j1])
+            if ratio >= cfg.near_verbatim_ratio and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:
+                spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.NEAR_VERBATIM, ratio))
+                continue
+        for r in chain:
+            words = wa[r.i : r.i + r.length]
+            if r.length >= cfg.min_verbatim_tokens and _content_words(words) >= cfg.min_content_tokens:
+                spans.append(
+                    _token_span(a, b, r.i, r.i + r.length, r.j, r.j + r.length, PassageKind.VERBATIM, 1.0)
+                )
+    return spans
+
+
+def _content_words(words: list[str]) -> int:
+    return sum(1 for w in words if w not in STOP_WORDS)
+
+
+def _token_span(
+    a: PreparedDocument, b: PreparedDocument, i0: int, i1: int, j0: int, j1: int, kind: PassageKind, score: float
+) -> _Span:
+    return _Span(a.tokens[i0].start, a.tokens[i1 - 1].end, b.tokens[j0].start, b.tokens[j1 - 1].end, kind, score)
+
+
+def _sentence_pairs(
+    a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig
+) -> list[tuple[int, int, PassageKind, float]]:
+    """Aligned sentence pairs (i, j, kind, score), each the best match of i or of j."""
+    na, nb = len(a.sentences), len(b.sentences)
+    if not na or not nb:
+        return []
+    cos = None
+    if a.embeddings is not None and b.embeddings is not None:
+        cos = a.embeddings @ b.embeddings.T
+    words_a = [a.sentence_words(i) for i in range(na)]
+    words_b = [b.sentence_words(j) for j in range(nb)]
+    sets_b = [set(w) for w in words_b]
+    candidates: dict[tuple[int, int], tuple[PassageKind, float]] = {}
+    for i in range(na):
+        set_a = set(words_a[i])
+        for j in range(nb):
+            shared = len(set_a & sets_b[j])
+            kind: PassageKind | None = None
+            score = 0.0
+            if shared and 2 * shared / (len(set_a) + len(sets_b[j])) >= cfg.near_verbatim_ratio * 0.8:
+                if words_a[i] == words_b[j]:
+                    kind, score = PassageKind.VERBATIM, 1.0
+                else:
+                    ratio = sequence_ratio(words_a[i], words_b[j])
+                    if ratio >= cfg.near_verbatim_ratio:
+                        kind, score = PassageKind.NEAR_VERBATIM, ratio
+            if kind is None and cos is not None and cos[i, j] >= cfg.paraphrase_cosine:
+                kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
+            if kind is not None:
+                candidates[(i, j)] = (kind, score)
+    best_a: dict[int, float] = {}
+    best_b: dict[int, float] = {}
+    for (i, j), (_, score) in candidates.items():
+        best_a[i] = max(best_a.get(i, 0.0), score)
+        best_b[j] = max(best_b.get(j, 0.0), score)
+    return sorted(
+        (i, j, kind, score)
+        for (i, j), (kind, score) in candidates.items()
+        if score >= best_a[i] or score >= best_b[j]
+    )
+
+
+def _merge_sentence_pairs(
+    a: PreparedDocument, b: PreparedDocument, pairs: list[tuple[int, int, PassageKind, float]]
+) -> list[_Span]:
+    """Merge aligned sentence pairs that are neighbours on both sides and of one kind."""
+    parent = list(range(len(pairs)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    index = {(i, j): n for n, (i, j, _, _) in enumerate(pairs)}
+    for n, (i, j, kind, _) in enumerate(pairs):
+        for di, dj in ((1, 1), (1, 0), (0, 1)):
+            m = index.get((i + di, j + dj))
+            if m is not None and pairs[m][2] == kind:
+                parent[find(m)] = find(n)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for n in range(len(pairs)):
+        groups[find(n)].append(n)
+    spans = []
+    for members in groups.values():
+        sa = [pairs[n][0] for n in members]
+        sb = [pairs[n][1] for n in members]
+        kind = pairs[members[0]][2]
+        score = float(np.mean([pairs[n][3] for n in members]))
+        spans.append(_Span(
+            a.sentences[min(sa)].start, a.sentences[max(sa)].end,
+            b.sentences[min(sb)].start, b.sentences[max(sb)].end, kind, score,
+        ))
+    return spans
+
+
+def _inside(inner: _Span, outer: _Span) -> bool:
+    return (outer.a_start <= inner.a_start and inner.a_end <= outer.a_end
+            and outer.b_start <= inner.b_start and inner.b_end <= outer.b_end)
+
+
+def _explained(i: int, j: int, a: PreparedDocument, b: PreparedDocument, lexical: list[_Span], share: float) -> bool:
+    """Whether lexical spans already cover most words of sentence i of a and sentence j of b."""
+    def covered(doc: PreparedDocument, s: int, side: str) -> float:
+        lo, hi = doc.sentence_tokens[s]
+        toks = doc.tokens[lo:hi]
+        if not toks:
+            return 1.0
+        hit = 0
+        for t in toks:
+            for sp in lexical:
+                start, end = (sp.a_start, sp.a_end) if side == "a" else (sp.b_start, sp.b_end)
+                if start <= t.start < end:
+                    hit += 1
+                    break
+        return hit / len(toks)
+
+    return covered(a, i, "a") >= share and covered(b, j, "b") >= share
+
+
+def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Passage]:
+    """The passages a and b share, sorted by position in a."""
+    lexical = _lexical_spans(a, b, cfg)
+    pairs = [
+        p for p in _sentence_pairs(a, b, cfg)
+        if p[2] is not PassageKind.VERBATIM and not _explained(p[0], p[1], a, b, lexical, cfg.explained_share)
+    ]
+    sentence_spans = _merge_sentence_pairs(a, b, pairs)
+    near = [s for s in sentence_spans if s.kind is PassageKind.NEAR_VERBATIM]
+    kept_lexical = [s for s in lexical if not any(_inside(s, n) for n in near)]
+    spans = kept_lexical + sentence_spans
+    spans.sort(key=lambda s: (s.a_start, s.b_start, s.a_end))
+    return [Passage(s.a_start, s.a_end, s.b_start, s.b_end, s.kind, s.score) for s in spans]
+
+
+def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
+    """Share of ``doc``'s content characters (not white space, not boilerplate) inside ``spans``."""
+    if not spans:
+        return 0.0
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    text = doc.text
+    masked = doc.boilerplate
+    covered = 0
+    for start, end in merged:
+        covered += sum(1 for ch in text[start:end] if not ch.isspace())
+        for m in masked:
+            lo, hi = max(start, m.start), min(end, m.end)
+            if lo < hi:
+                covered -= sum(1 for ch in text[lo:hi] if not ch.isspace())
+    return min(1.0, covered / doc.content_chars)

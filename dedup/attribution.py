@@ -1,0 +1,183 @@
+"""Attribution cues: which outlets an article names as its source.
+
+"The Wall Street Journal reported", "according to the WSJ", "told the
+Journal", "a report from Reuters": news copy names where it got its facts.
+Names are matched against a table of well-known outlets (with their short
+forms) plus the outlets of the articles being analysed, and a citation counts
+only when a reporting cue stands next to the name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dedup.segment import split_sentences
+
+__all__ = ["Citation", "canonical_outlet", "find_citations"]
+
+
+# Canonical name -> aliases. Aliases that are ambiguous on their own ("the Journal") are listed in
+# _CONTEXT_ALIASES and count only when the full name also appears in the article.
+_OUTLETS: dict[str, tuple[str, ...]] = {
+    "The Wall Street Journal": ("Wall Street Journal", "WSJ"),
+    "The New York Times": ("New York Times", "NYT", "NY Times"),
+    "The Washington Post": ("Washington Post", "WaPo"),
+    "Reuters": ("Reuters", "Thomson Reuters"),
+    "The Associated Press": ("Associated Press", "AP"),
+    "Agence France-Presse": ("Agence France-Presse", "Agence France Presse", "AFP"),
+    "Bloomberg": ("Bloomberg", "Bloomberg News"),
+    "BBC": ("BBC", "BBC News"),
+    "CNN": ("CNN",),
+    "Fox News": ("Fox News",),
+    "NBC News": ("NBC News", "NBC"),
+    "CBS News": ("CBS News", "CBS"),
+    "ABC News": ("ABC News",),
+    "NPR": ("NPR",),
+    "Axios": ("Axios",),
+    "Politico": ("Politico",),
+    "The Guardian": ("Guardian",),
+    "Financial Times": ("Financial Times", "FT"),
+    "The Economist": ("Economist",),
+    "Al Jazeera": ("Al Jazeera", "Al-Jazeera"),
+    "Al Arabiya": ("Al Arabiya", "Al-Arabiya"),
+    "Haaretz": ("Haaretz",),
+    "The Times of Israel": ("Times of Israel",),
+    "The Jerusalem Post": ("Jerusalem Post",),
+    "Le Monde": ("Le Monde",),
+    "Der Spiegel": ("Der Spiegel", "Spiegel"),
+    "Xinhua": ("Xinhua",),
+    "TASS": ("TASS",),
+    "Kyodo News": ("Kyodo",),
+    "Yonhap": ("Yonhap",),
+    "USA Today": ("USA Today",),
+    "Los Angeles Times": ("Los Angeles Times", "LA Times"),
+    "The Telegraph": ("Telegraph",),
+    "The Independent": ("Independent",),
+    "Sky News": ("Sky News",),
+    "Daily Mail": ("Daily Mail",),
+    "Business Insider": ("Business Insider",),
+    "The Hill": ("The Hill",),
+    "ProPublica": ("ProPublica",),
+    "The Atlantic": ("The Atlantic",),
+    "Newsweek": ("Newsweek",),
+    "Forbes": ("Forbes",),
+    "CNBC": ("CNBC",),
+    "MSNBC": ("MSNBC",),
+    "Anadolu Agency": ("Anadolu Agency", "Anadolu"),
+    "Interfax": ("Interfax",),
+    "dpa": ("Deutsche Presse-Agentur", "dpa"),
+    "EFE": ("EFE",),
+    "ANSA": ("ANSA",),
+    "South China Morning Post": ("South China Morning Post", "SCMP"),
+    "The Intercept": ("The Intercept",),
+    "Semafor": ("Semafor",),
+    "Daily Caller": ("Daily Caller",),
+}
+_CONTEXT_ALIASES: dict[str, str] = {
+    "Journal": "The Wall Street Journal",
+    "Times": "The New York Times",
+    "Post": "The Washington Post",
+}
+_CUE_AFTER = (
+    r"(?:first\s+|originally\s+|previously\s+|also\s+|has\s+|had\s+|have\s+)?"
+    r"(?:reported|reports|wrote|writes|said|says|revealed|reveals|confirmed|confirms|"
+    r"cited|published|noted|learned|disclosed|added|quoted)\b"
+)
+_CUE_BEFORE = (
+    r"(?:according\s+to|told|telling|cited\s+by|quoted\s+by|citing|via|per|reported\s+by|"
+    r"(?:report|story|article|interview|investigation|analysis|reporting)"
+    r"(?:\s+(?:published|released|aired|first\s+published))?\s+(?:by|from|in|with|on))"
+    r"(?:\s+(?:a|an)\s+(?:\w+\s+){0,3}?(?:report|story|article)(?:\s+(?:published|released))?\s+(?:by|from|in))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """An outlet named as a source, with the text that names it and where that text is."""
+
+    name: str
+    evidence: str
+    start: int
+    end: int
+
+
+def canonical_outlet(name: str) -> str:
+    """The canonical form of an outlet name: 'WSJ' and 'the Wall Street Journal' both give
+    'The Wall Street Journal'; names not in the table are returned trimmed."""
+    key = re.sub(r"^the\s+", "", name.strip(), flags=re.IGNORECASE).casefold()
+    for canonical, aliases in _OUTLETS.items():
+        names = (canonical, *aliases)
+        if any(re.sub(r"^the\s+", "", n, flags=re.IGNORECASE).casefold() == key for n in names):
+            return canonical
+    return name.strip()
+
+
+def _alias_table(extra: Iterable[str]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for canonical, aliases in _OUTLETS.items():
+        for alias in (canonical, *aliases):
+            table[re.sub(r"^The\s+", "", alias)] = canonical
+    for name in extra:
+        name = name.strip()
+        if name:
+            table.setdefault(re.sub(r"^[Tt]he\s+", "", name), canonical_outlet(name))
+    return table
+
+
+def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
+    """Outlets ``text`` names as its source, in order of first citation, one entry per outlet.
+
+    ``outlets`` adds names (the outlets of the other articles in the corpus) to the built-in table.
+    """
+    table = _alias_table(outlets)
+    present = {canonical for alias, canonical in table.items() if re.search(rf"\b{re.escape(alias)}\b", text)}
+    names = dict(table)
+    for alias, canonical in _CONTEXT_ALIASES.items():
+        if canonical in present:
+            names.setdefault(alias, canonical)
+    alternatives = "|".join(re.escape(a) for a in sorted(names, key=len, reverse=True))
+    name_re = rf"(?:[Tt]he\s+)?(?:U\.?S\.?\s+|American\s+|British\s+)?(?P<name>{alternatives})(?![\w-])"
+    patterns = [
+        re.compile(rf"\b{_CUE_BEFORE}\s+{name_re}", re.IGNORECASE),
+        re.compile(rf"(?<![\w-]){name_re}(?:'s?|\u2019s?)?(?:\s+\w+){{0,3}}?\s+{_CUE_AFTER}", re.IGNORECASE),
+        re.compile(rf"(?<![\w-]){name_re}(?:'s|\u2019s)\s+(?:report|reporting|story|article|investigation)\b"),
+        re.compile(rf":\s*{name_re}\s*$", re.MULTILINE),  # a headline credit: "...: WSJ"
+    ]
+    found: dict[str, Citation] = {}
+    previous_is_headline: dict[str, bool] = {}
+    for sentence in split_sentences(text):
+        chunk = text[sentence.start : sentence.end]
+        hits = []
+        for rank, pattern in enumerate(patterns):
+            for m in pattern.finditer(chunk):
+                alias = _match_alias(m.group("name"), names)
+                if alias is None or not _case_ok(m.group("name"), alias):
+                    continue
+                hits.append((rank == len(patterns) - 1, sentence.start + m.start(), m.end() - m.start(), names[alias]))
+        for headline_only, start, length, canonical in hits:
+            citation = Citation(canonical, text[start : start + length].strip(), start, start + length)
+            previous = found.get(canonical)
+            # Prose cues beat a headline credit; otherwise the first citation stands.
+            if previous is None or (previous_is_headline.get(canonical, False) and not headline_only):
+                found[canonical] = citation
+                previous_is_headline[canonical] = headline_only
+            elif not headline_only and start < previous.start and not previous_is_headline[canonical]:
+                found[canonical] = citation
+    return sorted(found.values(), key=lambda c: c.start)
+
+
+def _match_alias(matched: str, names: dict[str, str]) -> str | None:
+    for alias in names:
+        if alias.casefold() == matched.casefold():
+            return alias
+    return None
+
+
+def _case_ok(matched: str, alias: str) -> bool:
+    """Names must keep their capitals ('told the Post', not 'told the post'); short all-caps
+    forms (AP, FT) must be all caps."""
+    if alias.isupper():
+        return matched == alias
+    return matched[:1].isupper()

