@@ -133,6 +133,13 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
         i0, j0 = chain[0].i, chain[0].j
         i1, j1 = chain[-1].i + chain[-1].length, chain[-1].j + chain[-1].length
         matched = sum(r.length for r in chain)
+        exact = all(
+            nxt.i == prev.i + prev.length and nxt.j == prev.j + prev.length
+            for prev, nxt in zip(chain, chain[1:], strict=False)
+        )
+        if exact and matched >= cfg.min_verbatim_tokens and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:
+            spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.VERBATIM, 1.0))
+            continue
         if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
             ratio = sequence_ratio(wa[i0:i1], wb[j0:j1])
             if ratio >= cfg.near_verbatim_ratio and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:

@@ -90,7 +90,8 @@ class PreparedDocument:
     order: int
     tokens: list[Token]
     token_block: list[int]
-    """For each token, the number of the boilerplate-free stretch of text it lies in."""
+    """For each token, a number shared only by the tokens of the same sentence and the same
+    boilerplate-free stretch of text: verbatim runs never cross from one block to another."""
     sentences: list[Sentence]
     sentence_tokens: list[tuple[int, int]]
     """For each sentence, the half-open range of its tokens in ``tokens``."""
@@ -129,20 +130,24 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
     text = article.text
     masked = find_boilerplate(text)
     all_tokens = tokenize(normalize(text))
+    split = split_sentences(text)
     tokens: list[Token] = []
     blocks: list[int] = []
     block = 0
+    si = 0
     for tok in all_tokens:
         if in_spans(tok.start, masked):
-            if tokens and blocks[-1] == block:
+            if tokens and blocks[-1] >> 20 == block:
                 block += 1
             continue
+        while si < len(split) and split[si].end <= tok.start:
+            si += 1
         tokens.append(tok)
-        blocks.append(block)
+        blocks.append((block << 20) | si)
     sentences: list[Sentence] = []
     ranges: list[tuple[int, int]] = []
     ti = 0
-    for s in split_sentences(text):
+    for s in split:
         while ti < len(tokens) and tokens[ti].start < s.start:
             ti += 1
         lo = ti

@@ -1,0 +1,93 @@
+"""dedup: near-duplicate and syndication detection for news.
+
+The pure core: no gRPC, no protobuf. ``Detector().analyze(articles)`` is the
+whole pipeline; each stage is a module of its own.
+"""
+
+from dedup.align import align, coverage
+from dedup.attribution import Citation, find_citations
+from dedup.boilerplate import Boilerplate, find_boilerplate
+from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer
+from dedup.config import Config, config_from_dict, load_config
+from dedup.derive import Derivation, derive
+from dedup.document import Article, PreparedDocument, Timestamp, parse_timestamp, prepare
+from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
+from dedup.errors import ConfigError, DedupError, InputError, InvalidArgument, NotFound, ResourceExhausted
+from dedup.inputs import read_articles
+from dedup.minhash import exact_jaccard, shingles, signatures
+from dedup.normalize import NormalizedText, normalize
+from dedup.pipeline import Detector, compare
+from dedup.relation import classify_pair
+from dedup.results import (
+    Analysis,
+    ClusterResult,
+    DocumentResult,
+    Edge,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Passage,
+    PassageKind,
+    Relation,
+)
+from dedup.segment import Sentence, Token, split_sentences, tokenize
+from dedup.vectors import ExactIndex, FaissIndex, make_vector_index
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis",
+    "Article",
+    "Boilerplate",
+    "CachingEmbedder",
+    "Citation",
+    "ClusterEvent",
+    "ClusterEventKind",
+    "ClusterResult",
+    "Config",
+    "ConfigError",
+    "DedupError",
+    "Derivation",
+    "Detector",
+    "DocumentResult",
+    "Edge",
+    "Embedder",
+    "ExactIndex",
+    "ExternalSource",
+    "FaissIndex",
+    "InputError",
+    "InvalidArgument",
+    "NormalizedText",
+    "NotFound",
+    "PairResult",
+    "Parent",
+    "Passage",
+    "PassageKind",
+    "PreparedDocument",
+    "Relation",
+    "ResourceExhausted",
+    "Sentence",
+    "SentenceTransformerEmbedder",
+    "StoryClusterer",
+    "Timestamp",
+    "Token",
+    "align",
+    "classify_pair",
+    "compare",
+    "config_from_dict",
+    "coverage",
+    "derive",
+    "exact_jaccard",
+    "find_boilerplate",
+    "find_citations",
+    "load_config",
+    "make_vector_index",
+    "normalize",
+    "parse_timestamp",
+    "prepare",
+    "read_articles",
+    "shingles",
+    "signatures",
+    "split_sentences",
+    "tokenize",
+]
