@@ -17,6 +17,7 @@ a rewritten sentence is worth showing.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -48,8 +49,12 @@ class Run:
 
 
 def verbatim_runs(
-    a: list[str], b: list[str], seed_ngram: int, a_blocks: list[int] | None = None,
-    b_blocks: list[int] | None = None, max_positions: int = 64,
+    a: list[str],
+    b: list[str],
+    seed_ngram: int,
+    a_blocks: list[int] | None = None,
+    b_blocks: list[int] | None = None,
+    max_positions: int = 64,
 ) -> list[Run]:
     """All maximal runs of at least ``seed_ngram`` identical words, not crossing block boundaries."""
     n = seed_ngram
@@ -72,8 +77,11 @@ def verbatim_runs(
                 continue  # not the left end of a maximal run
             length = n
             while (
-                i + length < len(a) and j + length < len(b) and a[i + length] == b[j + length]
-                and ab[i + length] == ab[i] and bb[j + length] == bb[j]
+                i + length < len(a)
+                and j + length < len(b)
+                and a[i + length] == b[j + length]
+                and ab[i + length] == ab[i]
+                and bb[j + length] == bb[j]
             ):
                 length += 1
             runs.append(Run(i, j, length))
@@ -135,9 +143,13 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
         matched = sum(r.length for r in chain)
         exact = all(
             nxt.i == prev.i + prev.length and nxt.j == prev.j + prev.length
-            for prev, nxt in zip(chain, chain[1:], strict=False)
+            for prev, nxt in itertools.pairwise(chain)
         )
-        if exact and matched >= cfg.min_verbatim_tokens and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:
+        if (
+            exact
+            and matched >= cfg.min_verbatim_tokens
+            and _content_words(wa[i0:i1]) >= cfg.min_content_tokens
+        ):
             spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.VERBATIM, 1.0))
             continue
         if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
@@ -159,9 +171,18 @@ def _content_words(words: list[str]) -> int:
 
 
 def _token_span(
-    a: PreparedDocument, b: PreparedDocument, i0: int, i1: int, j0: int, j1: int, kind: PassageKind, score: float
+    a: PreparedDocument,
+    b: PreparedDocument,
+    i0: int,
+    i1: int,
+    j0: int,
+    j1: int,
+    kind: PassageKind,
+    score: float,
 ) -> _Span:
-    return _Span(a.tokens[i0].start, a.tokens[i1 - 1].end, b.tokens[j0].start, b.tokens[j1 - 1].end, kind, score)
+    return _Span(
+        a.tokens[i0].start, a.tokens[i1 - 1].end, b.tokens[j0].start, b.tokens[j1 - 1].end, kind, score
+    )
 
 
 def _sentence_pairs(
@@ -234,20 +255,33 @@ def _merge_sentence_pairs(
         sb = [pairs[n][1] for n in members]
         kind = pairs[members[0]][2]
         score = float(np.mean([pairs[n][3] for n in members]))
-        spans.append(_Span(
-            a.sentences[min(sa)].start, a.sentences[max(sa)].end,
-            b.sentences[min(sb)].start, b.sentences[max(sb)].end, kind, score,
-        ))
+        spans.append(
+            _Span(
+                a.sentences[min(sa)].start,
+                a.sentences[max(sa)].end,
+                b.sentences[min(sb)].start,
+                b.sentences[max(sb)].end,
+                kind,
+                score,
+            )
+        )
     return spans
 
 
 def _inside(inner: _Span, outer: _Span) -> bool:
-    return (outer.a_start <= inner.a_start and inner.a_end <= outer.a_end
-            and outer.b_start <= inner.b_start and inner.b_end <= outer.b_end)
+    return (
+        outer.a_start <= inner.a_start
+        and inner.a_end <= outer.a_end
+        and outer.b_start <= inner.b_start
+        and inner.b_end <= outer.b_end
+    )
 
 
-def _explained(i: int, j: int, a: PreparedDocument, b: PreparedDocument, lexical: list[_Span], share: float) -> bool:
+def _explained(
+    i: int, j: int, a: PreparedDocument, b: PreparedDocument, lexical: list[_Span], share: float
+) -> bool:
     """Whether lexical spans already cover most words of sentence i of a and sentence j of b."""
+
     def covered(doc: PreparedDocument, s: int, side: str) -> float:
         lo, hi = doc.sentence_tokens[s]
         toks = doc.tokens[lo:hi]
@@ -269,7 +303,8 @@ def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Pa
     """The passages a and b share, sorted by position in a."""
     lexical = _lexical_spans(a, b, cfg)
     pairs = [
-        p for p in _sentence_pairs(a, b, cfg)
+        p
+        for p in _sentence_pairs(a, b, cfg)
         if p[2] is not PassageKind.VERBATIM and not _explained(p[0], p[1], a, b, lexical, cfg.explained_share)
     ]
     sentence_spans = _merge_sentence_pairs(a, b, pairs)

@@ -80,6 +80,11 @@ _CONTEXT_ALIASES: dict[str, str] = {
     "Times": "The New York Times",
     "Post": "The Washington Post",
 }
+# Words that may stand between a name and its verb: "Reuters on Thursday reported".
+_BETWEEN = (
+    r"(?:\s+(?:on|late|early|last|this|earlier|today|yesterday|tonight|exclusively|first|also|previously|"
+    r"originally|has|had|have|[A-Z][a-z]+day)){0,3}"
+)
 _CUE_AFTER = (
     r"(?:first\s+|originally\s+|previously\s+|also\s+|has\s+|had\s+|have\s+)?"
     r"(?:reported|reports|wrote|writes|said|says|revealed|reveals|confirmed|confirms|"
@@ -118,7 +123,7 @@ def _alias_table(extra: Iterable[str]) -> dict[str, str]:
     table: dict[str, str] = {}
     for canonical, aliases in _OUTLETS.items():
         for alias in (canonical, *aliases):
-            table[re.sub(r"^The\s+", "", alias)] = canonical
+            table[alias] = canonical
     for name in extra:
         name = name.strip()
         if name:
@@ -138,11 +143,15 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
         if canonical in present:
             names.setdefault(alias, canonical)
     alternatives = "|".join(re.escape(a) for a in sorted(names, key=len, reverse=True))
-    name_re = rf"(?:[Tt]he\s+)?(?:U\.?S\.?\s+|American\s+|British\s+)?(?P<name>{alternatives})(?![\w-])"
+    name_re = (
+        rf"(?P<full>(?:[Tt]he\s+)?(?:U\.?S\.?\s+|American\s+|British\s+)?(?P<name>{alternatives}))(?![\w-])"
+    )
     patterns = [
         re.compile(rf"\b{_CUE_BEFORE}\s+{name_re}", re.IGNORECASE),
-        re.compile(rf"(?<![\w-]){name_re}(?:'s?|\u2019s?)?(?:\s+\w+){{0,3}}?\s+{_CUE_AFTER}", re.IGNORECASE),
-        re.compile(rf"(?<![\w-]){name_re}(?:'s|\u2019s)\s+(?:report|reporting|story|article|investigation)\b"),
+        re.compile(rf"(?<![\w-]){name_re}{_BETWEEN}\s+{_CUE_AFTER}"),
+        re.compile(
+            rf"(?<![\w-]){name_re}(?:'s|\u2019s)\s+(?:report|reporting|story|article|investigation)\b"
+        ),
         re.compile(rf":\s*{name_re}\s*$", re.MULTILINE),  # a headline credit: "...: WSJ"
     ]
     found: dict[str, Citation] = {}
@@ -152,10 +161,19 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
         hits = []
         for rank, pattern in enumerate(patterns):
             for m in pattern.finditer(chunk):
-                alias = _match_alias(m.group("name"), names)
-                if alias is None or not _case_ok(m.group("name"), alias):
+                matched = _match_alias(m.group("name"), names)
+                if matched is None or not _case_ok(m.group("name"), matched):
                     continue
-                hits.append((rank == len(patterns) - 1, sentence.start + m.start(), m.end() - m.start(), names[alias]))
+                if _part_of_a_name(chunk, m.start("full")):
+                    continue
+                hits.append(
+                    (
+                        rank == len(patterns) - 1,
+                        sentence.start + m.start(),
+                        m.end() - m.start(),
+                        names[matched],
+                    )
+                )
         for headline_only, start, length, canonical in hits:
             citation = Citation(canonical, text[start : start + length].strip(), start, start + length)
             previous = found.get(canonical)
@@ -166,6 +184,19 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
             elif not headline_only and start < previous.start and not previous_is_headline[canonical]:
                 found[canonical] = citation
     return sorted(found.values(), key=lambda c: c.start)
+
+
+def _part_of_a_name(text: str, start: int) -> bool:
+    """Whether a capitalised word stands right before ``start``: "Michael Bloomberg said" is a
+    person, not the news agency (a sentence's first word and "The" don't count)."""
+    before = text[:start].rstrip()
+    if len(before) == len(text[:start]):
+        return False  # no space before the name
+    word = re.search(r"([A-Za-z][\w.'\u2019-]*)$", before)
+    if word is None or not word.group(1)[:1].isupper() or word.group(1) in ("The", "A", "An"):
+        return False
+    preceding = before[: word.start()].rstrip()
+    return bool(preceding) and preceding[-1] not in '.!?:"\u201c'
 
 
 def _match_alias(matched: str, names: dict[str, str]) -> str | None:

@@ -20,33 +20,85 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # Whole lines that are boilerplate, by kind. A line must also be short (see _SHORT).
 _LINE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("tweet", re.compile(r"pic\.twitter\.com/|https?://t\.co/", _I)),
-    ("tweet", re.compile(r"^\s*[\u2014\u2013-]+\s*[^\n]{0,80}\(@\w+\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}\s*$", _I)),
-    ("credit", re.compile(r"^\s*(?:photo|image|picture|credit|photograph|video|illustration|graphic|caption)s?"
-                          r"\s*(?:credit)?\s*(?::|by\b)", _I)),
-    ("credit", re.compile(r"credit:|\((?:AP|AFP|Reuters|Getty)[^)]*photo|/\s*(?:AP|AFP|Reuters|Getty Images)\s*$"
-                          r"|getty images|shutterstock|\bphoto:", _I)),
+    (
+        "tweet",
+        re.compile(
+            r"^\s*[\u2014\u2013-]+\s*[^\n]{0,80}\(@\w+\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}\s*$", _I
+        ),
+    ),
+    (
+        "credit",
+        re.compile(
+            r"^\s*(?:photo|image|picture|credit|photograph|video|illustration|graphic|caption)s?"
+            r"\s*(?:credit)?\s*(?::|by\b)",
+            _I,
+        ),
+    ),
+    (
+        "credit",
+        re.compile(
+            r"credit:|\((?:AP|AFP|Reuters|Getty)[^)]*photo|/\s*(?:AP|AFP|Reuters|Getty Images)\s*$"
+            r"|getty images|shutterstock|\bphoto:",
+            _I,
+        ),
+    ),
     ("copyright", re.compile(r"\u00a9|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved", _I)),
-    ("read-more", re.compile(r"^\s*(?:read|see|watch|listen|related|recommended|more)\s*(?:more|also|next|this)?\s*:"
-                             r"|^\s*read\s+(?:more|also|next)\b|^\s*read\s{2,}\S|^\s*related\s+(?:articles?|stories|coverage)\b",
-                             _I)),
-    ("prompt", re.compile(r"\bsubscribe\b|\bsubscriber|\bsign (?:up|in)\b|\blog ?in\b|\bnewsletter\b|click (?:here|the)"
-                          r"|follow (?:us|topics)|\bshare this\b|\badvertisement\b|\bcookies?\b|already (?:a )?"
-                          r"(?:subscriber|signed up)", _I)),
-    ("byline", re.compile(r"^\s*by\s+[A-Z][\w.'\u2019-]+(?:\s+(?:[A-Z][\w.'\u2019-]+|de|van|von|al|bin))*"
-                          r"(?:\s*(?:,|and|&|\|)\s*[^\n]{0,80})?\s*$")),
+    (
+        "read-more",
+        re.compile(
+            r"^\s*(?:read|see|watch|listen|related|recommended|more)\s*(?:more|also|next|this)?\s*:"
+            r"|^\s*read\s+(?:more|also|next)\b|^\s*read\s{2,}\S|^\s*related\s+(?:articles?|stories|coverage)\b",
+            _I,
+        ),
+    ),
+    (
+        "prompt",
+        re.compile(
+            r"\bsubscribe\b|\bsubscriber|\bsign (?:up|in)\b|\blog ?in\b|\bnewsletter\b|click (?:here|the)"
+            r"|follow (?:us|topics)|\bshare this\b|\badvertisement\b|\bcookies?\b|already (?:a )?"
+            r"(?:subscriber|signed up)",
+            _I,
+        ),
+    ),
+    (
+        "byline",
+        re.compile(
+            r"^\s*[Bb][Yy]\s+[A-Z][\w.'\u2019-]+(?:\s+(?:[A-Z][\w.'\u2019-]+|de|van|von|al|bin))*"
+            r"(?:\s*(?:,|and|&|\|)\s*[^\n]{0,80})?\s*$"
+        ),
+    ),
     ("byline", re.compile(r"^\s*(?:reporting|writing|editing|additional reporting)\s+by\b", _I)),
-    ("dateline", re.compile(r"^\s*(?:posted|published|updated|last updated|first published)\b[^\n]{0,40}\d", _I)),
+    (
+        "dateline",
+        re.compile(
+            r"^\s*(?:first\s+)?(?:posted|published|updated|last updated)\s*(?::|on\b|at\b)?\s*"
+            r"(?:" + _MONTH + r"|\d{1,2}[:/. ]|(?:mon|tues|wednes|thurs|fri|satur|sun)day)",
+            _I,
+        ),
+    ),
 ]
 _SHORT = 240  # longer lines are prose, whatever they contain
 # An embedded tweet as pasted from a page: text, picture link, then "— Name (@handle) Month D, YYYY".
-_TWEET_EMBED = re.compile(r"(?:pic\.twitter\.com/|https?://t\.co/)\S*\s*[\u2014\u2013-]+\s*[^\n]{0,80}\(@\w+\)\s*"
-                          + _MONTH + r"\s+\d{1,2},\s+\d{4}\s*$", _I)
+_TWEET_EMBED = re.compile(
+    r"(?:pic\.twitter\.com/|https?://t\.co/)\S*\s*[\u2014\u2013-]+\s*[^\n]{0,80}\(@\w+\)\s*"
+    + _MONTH
+    + r"\s+\d{1,2},\s+\d{4}\s*$",
+    _I,
+)
 
 # Boilerplate at the start of a line, masked up to the end of the match.
 _PREFIX_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("dateline", re.compile(r"^\s*(?:date|dated|published|updated)[:\s]+\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]+)?\s*", _I)),
-    ("dateline", re.compile(r"^\s*[A-Z][A-Z.'\u2019-]+(?:[ ,]+[A-Z][A-Z.'\u2019-]+)*(?:,\s*[A-Z][a-z.]+)?"
-                            r"(?:\s*\([^)]{1,40}\))?\s*[\u2014\u2013-]{1,2}\s+")),
+    (
+        "dateline",
+        re.compile(r"^\s*(?:date|dated|published|updated)[:\s]+\d{4}-\d{2}-\d{2}(?:[T ][\d:.+Z-]+)?\s*", _I),
+    ),
+    (
+        "dateline",
+        re.compile(
+            r"^\s*[A-Z][A-Z.'\u2019-]{2,}(?:[ ,]+[A-Z][A-Z.'\u2019-]+)*(?:,\s*[A-Z][a-z.]+)?"
+            r"(?:\s*\([^)]{1,40}\))?\s*[\u2014\u2013-]{1,2}\s+"
+        ),
+    ),
 ]
 # Boilerplate inside prose.
 _INLINE_RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -88,9 +140,28 @@ def find_boilerplate(text: str) -> list[Boilerplate]:
     return _merge(found)
 
 
+_CLOCK = re.compile(r"\b\d{1,2}\s?:\s?\d{2}\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|[ecmp][sd]t|bst|cet)?\b", _I)
+_STAMP_WORDS = re.compile(
+    _MONTH
+    + r"$|(?:mon|tues|wednes|thurs|fri|satur|sun)day$|updated$|posted$|published$|last$|first$|at$|on$|"
+    r"gmt$|utc$|[ecmp][sd]t$|am$|pm$|by$|and$|th$|st$|nd$|rd$",
+    _I,
+)
+
+
+def _is_timestamp(line: str) -> bool:
+    """A line that is a publication date and time and (almost) nothing else."""
+    if len(line) > 120 or not _CLOCK.search(line):
+        return False
+    words = re.findall(r"[^\W\d_]+", line)
+    return sum(1 for w in words if not _STAMP_WORDS.match(w)) <= 2
+
+
 def _line_kind(line: str) -> str | None:
     if _TWEET_EMBED.search(line):
         return "tweet"
+    if _is_timestamp(line):
+        return "timestamp"
     if len(line) > _SHORT:
         return None
     for kind, rule in _LINE_RULES:

@@ -25,8 +25,12 @@ class RichProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
-            TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=False,
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
         )
         self._task: Any = None
 
@@ -105,11 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     analyze = sub.add_parser(
-        "analyze", help="analyse a folder of .txt articles or a JSONL file",
+        "analyze",
+        help="analyse a folder of .txt articles or a JSONL file",
         description="Find shared passages, story clusters and derivation in a set of articles.",
     )
-    analyze.add_argument("path", help="a folder of .txt files (id = file name) or a JSONL file (id, text, ...)")
-    analyze.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    analyze.add_argument(
+        "path", help="a folder of .txt files (id = file name) or a JSONL file (id, text, ...)"
+    )
+    analyze.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     analyze.add_argument("--out", help="write the result to this file instead of standard output")
     analyze.add_argument("--config", help="a TOML or JSON file of threshold overrides")
     analyze.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")

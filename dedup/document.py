@@ -31,12 +31,9 @@ class Timestamp:
     def before(self, other: Timestamp) -> bool | None:
         """True if surely earlier, False if surely later, None if they cannot be told apart."""
         if self.date_only or other.date_only:
-            a, b = self.value.date(), other.value.date()
-        else:
-            a, b = self.value, other.value  # type: ignore[assignment]
-        if a == b:
-            return None
-        return a < b
+            da, db = self.value.date(), other.value.date()
+            return None if da == db else da < db
+        return None if self.value == other.value else self.value < other.value
 
     def isoformat(self) -> str:
         return self.value.date().isoformat() if self.date_only else self.value.isoformat()
@@ -46,7 +43,9 @@ def parse_timestamp(value: str) -> Timestamp:
     """Parse an ISO 8601 date or date-time. Times without a zone are taken as UTC."""
     text = value.strip()
     if not text:
-        raise InvalidArgument("empty timestamp; give an ISO 8601 date or date-time such as 2022-06-17T14:05:00Z")
+        raise InvalidArgument(
+            "empty timestamp; give an ISO 8601 date or date-time such as 2022-06-17T14:05:00Z"
+        )
     try:
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             d = date.fromisoformat(text)
@@ -54,7 +53,8 @@ def parse_timestamp(value: str) -> Timestamp:
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidArgument(
-            f"cannot parse timestamp {value!r}; give an ISO 8601 date or date-time such as 2022-06-17T14:05:00Z"
+            f"cannot parse timestamp {value!r}; "
+            "give an ISO 8601 date or date-time such as 2022-06-17T14:05:00Z"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -76,7 +76,9 @@ class Article:
         if not self.id or not self.id.strip():
             raise InvalidArgument("article id is empty; give every article a non-empty id")
         if len(self.id) > MAX_ID_LENGTH:
-            raise InvalidArgument(f"article id is {len(self.id)} characters long; the limit is {MAX_ID_LENGTH}")
+            raise InvalidArgument(
+                f"article id is {len(self.id)} characters long; the limit is {MAX_ID_LENGTH}"
+            )
         if not self.text or not self.text.strip():
             raise InvalidArgument(f"article {self.id!r} has an empty text")
 

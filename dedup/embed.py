@@ -53,7 +53,11 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use."""
 
     def __init__(
-        self, model: str = PACKAGED_MODEL, device: str = "cpu", batch_size: int = 64, max_seq_length: int = 128
+        self,
+        model: str = PACKAGED_MODEL,
+        device: str = "cpu",
+        batch_size: int = 64,
+        max_seq_length: int = 128,
     ) -> None:
         self._spec = model
         self._path = resolve_model(model)

@@ -31,7 +31,9 @@ def _decode(p: Path, raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(str(p), f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8", line) from None
+        raise InputError(
+            str(p), f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8", line
+        ) from None
 
 
 def _read_bytes(p: Path) -> bytes:
@@ -44,13 +46,15 @@ def _read_bytes(p: Path) -> bytes:
 def _read_folder(folder: Path) -> list[Article]:
     files = sorted(f for f in folder.iterdir() if f.suffix.lower() == ".txt" and not f.name.startswith("."))
     if not files:
-        raise InputError(str(folder), "no .txt files in this folder; give a folder of .txt articles or a JSONL file")
+        raise InputError(
+            str(folder), "no .txt files in this folder; give a folder of .txt articles or a JSONL file"
+        )
     articles = []
     for f in files:
         text = _decode(f, _read_bytes(f))
         if not text.strip():
             raise InputError(str(f), "the article is empty")
-        articles.append(_article(f, None, id=f.stem, text=text))
+        articles.append(_article(f, None, {"id": f.stem, "text": text}))
     return articles
 
 
@@ -58,7 +62,8 @@ def _read_jsonl(p: Path) -> list[Article]:
     text = _decode(p, _read_bytes(p))
     articles: list[Article] = []
     first_line: dict[str, int] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Split on line feeds only: U+2028 and friends may stand unescaped inside JSON strings.
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -66,7 +71,9 @@ def _read_jsonl(p: Path) -> list[Article]:
         except json.JSONDecodeError as exc:
             raise InputError(str(p), f"not valid JSON: {exc.msg} (column {exc.colno})", n) from None
         if not isinstance(obj, dict):
-            raise InputError(str(p), f"each line must be a JSON object with 'id' and 'text', not {type(obj).__name__}", n)
+            raise InputError(
+                str(p), f"each line must be a JSON object with 'id' and 'text', not {type(obj).__name__}", n
+            )
         for key in ("id", "text"):
             if key not in obj:
                 raise InputError(str(p), f"missing '{key}'; every line needs 'id' and 'text'", n)
@@ -75,13 +82,13 @@ def _read_jsonl(p: Path) -> list[Article]:
         if obj["id"] in first_line:
             raise InputError(str(p), f"duplicate id {obj['id']!r} (first on line {first_line[obj['id']]})", n)
         first_line[obj["id"]] = n
-        articles.append(_article(p, n, **obj))
+        articles.append(_article(p, n, obj))
     if not articles:
         raise InputError(str(p), "no articles in this file; write one JSON object a line")
     return articles
 
 
-def _article(p: Path, line: int | None, **fields: Any) -> Article:
+def _article(p: Path, line: int | None, fields: dict[str, Any]) -> Article:
     extra: dict[str, Any] = {}
     for key in _OPTIONAL:
         value = fields.get(key)
@@ -92,7 +99,9 @@ def _article(p: Path, line: int | None, **fields: Any) -> Article:
         stamp = fields.get("published_at")
         if stamp is not None:
             if not isinstance(stamp, str):
-                raise InvalidArgument(f"'published_at' must be an ISO 8601 string, not {type(stamp).__name__}")
+                raise InvalidArgument(
+                    f"'published_at' must be an ISO 8601 string, not {type(stamp).__name__}"
+                )
             extra["published_at"] = parse_timestamp(stamp)
         return Article(id=fields["id"], text=fields["text"], **extra)
     except InvalidArgument as exc:

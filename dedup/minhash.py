@@ -40,9 +40,7 @@ def _identity(x: int) -> int:
 
 def signatures(shingle_sets: Iterable[Iterable[int]], num_perm: int = 128, seed: int = 1) -> list[MinHash]:
     """MinHash signatures of hashed shingle sets, all with the same permutations."""
-    return MinHash.bulk(
-        [list(s) for s in shingle_sets], num_perm=num_perm, seed=seed, hashfunc=_identity
-    )
+    return MinHash.bulk([list(s) for s in shingle_sets], num_perm=num_perm, seed=seed, hashfunc=_identity)
 
 
 class LshIndex(Protocol):

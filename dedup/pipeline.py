@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -57,12 +57,28 @@ def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairRes
     relation = classify_pair(passages, cov_a, cov_b, semantic, config.relation)
     if relation is None:
         return None
-    if relation is Relation.SAME_STORY:
-        passages = []
+    if relation is Relation.SAME_STORY:  # too little shared to count as reuse: report no passages
+        passages, cov_a, cov_b = [], 0.0, 0.0
     return PairResult(
-        a.id, b.id, relation, cov_a, cov_b, exact_jaccard(a.doc_shingles, b.doc_shingles),
-        max(0.0, min(1.0, semantic)), tuple(passages),
+        a.id,
+        b.id,
+        relation,
+        cov_a,
+        cov_b,
+        exact_jaccard(a.doc_shingles, b.doc_shingles),
+        max(0.0, min(1.0, semantic)),
+        tuple(passages),
     )
+
+
+def _stack_vectors(docs: list[PreparedDocument]) -> np.ndarray:
+    """The documents' vectors as one float32 matrix (documents must have been embedded)."""
+    rows = []
+    for d in docs:
+        if d.vector is None:
+            raise ValueError(f"document {d.id!r} has no vector; embed it first")
+        rows.append(d.vector)
+    return np.vstack(rows).astype(np.float32)
 
 
 class Detector:
@@ -120,11 +136,11 @@ class Detector:
             assert doc.doc_minhash is not None
             if doc.doc_shingles:
                 for other in doc_lsh.query(doc.doc_minhash):
-                    pairs.add((int(other), n))  # type: ignore[call-overload]
+                    pairs.add((cast(int, other), n))
                 doc_lsh.insert(n, doc.doc_minhash)
             for s, sig in enumerate(doc.sentence_minhashes):
                 for key in sent_lsh.query(sig):
-                    m, t = key  # type: ignore[misc]
+                    m, t = cast(tuple[int, int], key)
                     if m != n:
                         pairs.add((m, n))
                     if sig.jaccard(docs[m].sentence_minhashes[t]) >= self.config.embed.share_jaccard:
@@ -133,7 +149,10 @@ class Detector:
         return pairs, near_sentences
 
     def embed(
-        self, docs: list[PreparedDocument], near: list[tuple[tuple[int, int], tuple[int, int]]], progress: Progress
+        self,
+        docs: list[PreparedDocument],
+        near: list[tuple[tuple[int, int], tuple[int, int]]],
+        progress: Progress,
     ) -> dict[str, int]:
         """Fill in sentence embeddings and document vectors, sharing embeddings between near-identical
         sentences. Returns how many sentences there were and how many went through the model."""
@@ -190,7 +209,9 @@ class Detector:
         dim = self.embedder.dim
         owners = np.array([n for n, d in enumerate(docs) for _ in d.sentences], dtype=np.int64)
         if len(owners):
-            all_vecs = np.vstack([d.embeddings for d in docs if d.embeddings is not None and len(d.embeddings)])
+            all_vecs = np.vstack(
+                [d.embeddings for d in docs if d.embeddings is not None and len(d.embeddings)]
+            )
             index = make_vector_index(self.config.vector_index, dim)
             index.add(np.arange(len(owners), dtype=np.int64), all_vecs)
             k = min(self.config.align.candidate_neighbours + 1, len(owners))
@@ -201,7 +222,7 @@ class Detector:
                         a, b = sorted((int(owners[q]), int(owners[hit])))
                         pairs.add((a, b))
         doc_index = make_vector_index(self.config.vector_index, dim)
-        doc_vecs = np.vstack([d.vector for d in docs]).astype(np.float32)
+        doc_vecs = _stack_vectors(docs)
         doc_index.add(np.arange(len(docs), dtype=np.int64), doc_vecs)
         k = min(self.config.relation.story_neighbours + 1, len(docs))
         scores, ids = doc_index.search(doc_vecs, k)
@@ -245,8 +266,14 @@ class Detector:
         derivation = derive(by_id, pairs, self.config.derive)
         timings["cluster_derive_s"] = time.perf_counter() - t5
         cluster_of = {d: cid for cid, members in clusters.items() for d in members}
+        # SAME_STORY says "one story": keep it only where the clustering agrees.
+        pairs = [
+            p for p in pairs if p.relation is not Relation.SAME_STORY or cluster_of[p.a] == cluster_of[p.b]
+        ]
         documents = tuple(
-            DocumentResult(d.id, cluster_of[d.id], derivation.parents[d.id], derivation.external_sources[d.id])
+            DocumentResult(
+                d.id, cluster_of[d.id], derivation.parents[d.id], derivation.external_sources[d.id]
+            )
             for d in docs
         )
         cluster_results = []
@@ -273,13 +300,18 @@ class Detector:
         cfg = self.config.cluster
         links: dict[str, set[str]] = defaultdict(set)
         for p in pairs:
-            if p.relation.value not in cfg.link_relations:
-                continue
-            if p.relation is Relation.SAME_STORY and p.semantic < cfg.min_story_cosine:
-                continue
-            links[p.a].add(p.b)
-            links[p.b].add(p.a)
-        clusterer = StoryClusterer()
+            if p.relation.value in cfg.link_relations:
+                links[p.a].add(p.b)
+                links[p.b].add(p.a)
+        near: dict[str, list[str]] = {d.id: [] for d in docs}
+        if docs:
+            vectors = _stack_vectors(docs)
+            index = make_vector_index(self.config.vector_index, vectors.shape[1])
+            index.add(np.arange(len(docs), dtype=np.int64), vectors)
+            _, hits = index.search(vectors, min(cfg.neighbours + 1, len(docs)))
+            for n, row in enumerate(hits):
+                near[docs[n].id] = [docs[int(h)].id for h in row if h >= 0 and h != n]
+        clusterer = StoryClusterer(cfg.threshold)
         for d in docs:
-            clusterer.add(d.id, links[d.id])
+            clusterer.add(d.id, links[d.id], d.vector, near[d.id])
         return {cid: clusterer.members(cid) for cid in clusterer.clusters()}

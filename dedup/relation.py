@@ -26,15 +26,22 @@ def classify_pair(
     - DUPLICATE: both sides covered at least ``duplicate_coverage``, and mostly by VERBATIM or
       NEAR_VERBATIM passages rather than paraphrase;
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
-    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared;
+    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word, or at least
+      ``min_paraphrase_chars`` in paraphrase;
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
     """
     shared = _span_chars([(p.a_start, p.a_end) for p in passages])
-    if passages and shared >= cfg.min_shared_chars:
-        if min(coverage_a, coverage_b) >= cfg.duplicate_coverage:
-            lexical = _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is not PassageKind.PARAPHRASE])
-            if lexical >= cfg.duplicate_lexical_share * shared:
-                return Relation.DUPLICATE
+    lexical = _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is not PassageKind.PARAPHRASE])
+    paraphrased = min(
+        _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is PassageKind.PARAPHRASE]),
+        _span_chars([(p.b_start, p.b_end) for p in passages if p.kind is PassageKind.PARAPHRASE]),
+    )
+    if lexical >= cfg.min_shared_chars or paraphrased >= cfg.min_paraphrase_chars:
+        if (
+            min(coverage_a, coverage_b) >= cfg.duplicate_coverage
+            and lexical >= cfg.duplicate_lexical_share * shared
+        ):
+            return Relation.DUPLICATE
         if max(coverage_a, coverage_b) >= cfg.wholly_coverage:
             return Relation.WHOLLY_DERIVED
         return Relation.PARTIALLY_DERIVED

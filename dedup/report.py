@@ -37,8 +37,10 @@ def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
     for p in analysis.pairs:
         by_doc.setdefault(p.a, []).append(p)
         by_doc.setdefault(p.b, []).append(p)
-    out.append(f"{len(analysis.documents)} articles, {len(analysis.clusters)} story clusters, "
-               f"{sum(1 for p in analysis.pairs if p.passages)} pairs sharing passages")
+    out.append(
+        f"{len(analysis.documents)} articles, {len(analysis.clusters)} story clusters, "
+        f"{sum(1 for p in analysis.pairs if p.passages)} pairs sharing passages"
+    )
     out.append("")
     for c in analysis.clusters:
         out.append(f"Cluster {c.id}: {len(c.documents)} article(s)")
@@ -51,8 +53,10 @@ def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
         out.append(f"── {d.id}  (cluster {d.cluster})")
         if d.parents:
             for par in d.parents:
-                out.append(f"  derives from {par.id}: confidence {par.confidence:.2f}, "
-                           f"explains {par.coverage:.0%} of it")
+                out.append(
+                    f"  derives from {par.id}: confidence {par.confidence:.2f}, "
+                    f"explains {par.coverage:.0%} of it"
+                )
                 for ev in par.evidence:
                     out.append(f"      · {ev}")
         else:
@@ -61,13 +65,20 @@ def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
             out.append(f"  cites {s.name}: “{s.evidence}”")
         for p in sorted(by_doc.get(d.id, []), key=lambda p: -p.coverage_of(d.id)):
             other = p.other(d.id)
-            out.append(f"  {p.relation.value} with {other}: {p.coverage_of(d.id):.0%} of {d.id} is shared, "
-                       f"{p.coverage_of(other):.0%} of {other}")
+            out.append(
+                f"  {p.relation.value} with {other}: {p.coverage_of(d.id):.0%} of {d.id} is shared, "
+                f"{p.coverage_of(other):.0%} of {other}"
+            )
             for ps in p.passages:
                 mine = ps if d.id == p.a else ps.swapped()
-                out.append(f"      {ps.kind.value} ({ps.score:.2f})  {d.id}[{mine.a_start}:{mine.a_end}]"
-                           f"  ~  {other}[{mine.b_start}:{mine.b_end}]")
-                out.extend(_side_by_side(texts[d.id][mine.a_start : mine.a_end],
-                                         texts[other][mine.b_start : mine.b_end]))
+                out.append(
+                    f"      {ps.kind.value} ({ps.score:.2f})  {d.id}[{mine.a_start}:{mine.a_end}]"
+                    f"  ~  {other}[{mine.b_start}:{mine.b_end}]"
+                )
+                out.extend(
+                    _side_by_side(
+                        texts[d.id][mine.a_start : mine.a_end], texts[other][mine.b_start : mine.b_end]
+                    )
+                )
         out.append("")
     return "\n".join(out).rstrip() + "\n"

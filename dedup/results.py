@@ -63,8 +63,14 @@ class Passage:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a_start": self.a_start, "a_end": self.a_end, "b_start": self.b_start, "b_end": self.b_end,
-                "kind": self.kind.value, "score": _r(self.score)}
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "kind": self.kind.value,
+            "score": _r(self.score),
+        }
 
     def swapped(self) -> Passage:
         return Passage(self.b_start, self.b_end, self.a_start, self.a_end, self.kind, self.score)
@@ -84,10 +90,16 @@ class PairResult:
     passages: tuple[Passage, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "relation": self.relation.value,
-                "coverage_a": _r(self.coverage_a), "coverage_b": _r(self.coverage_b),
-                "lexical": _r(self.lexical), "semantic": _r(self.semantic),
-                "passages": [p.to_dict() for p in self.passages]}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "relation": self.relation.value,
+            "coverage_a": _r(self.coverage_a),
+            "coverage_b": _r(self.coverage_b),
+            "lexical": _r(self.lexical),
+            "semantic": _r(self.semantic),
+            "passages": [p.to_dict() for p in self.passages],
+        }
 
     def other(self, doc_id: str) -> str:
         return self.b if doc_id == self.a else self.a
@@ -106,8 +118,12 @@ class Parent:
     evidence: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "confidence": _r(self.confidence), "coverage": _r(self.coverage),
-                "evidence": list(self.evidence)}
+        return {
+            "id": self.id,
+            "confidence": _r(self.confidence),
+            "coverage": _r(self.coverage),
+            "evidence": list(self.evidence),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +147,12 @@ class DocumentResult:
     external_sources: tuple[ExternalSource, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "cluster": self.cluster, "parents": [p.to_dict() for p in self.parents],
-                "external_sources": [s.to_dict() for s in self.external_sources]}
+        return {
+            "id": self.id,
+            "cluster": self.cluster,
+            "parents": [p.to_dict() for p in self.parents],
+            "external_sources": [s.to_dict() for s in self.external_sources],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +173,12 @@ class ClusterResult:
     edges: tuple[Edge, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "documents": list(self.documents), "roots": list(self.roots),
-                "edges": [e.to_dict() for e in self.edges]}
+        return {
+            "id": self.id,
+            "documents": list(self.documents),
+            "roots": list(self.roots),
+            "edges": [e.to_dict() for e in self.edges],
+        }
 
 
 @dataclass(frozen=True)
@@ -167,10 +191,12 @@ class Analysis:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"documents": [d.to_dict() for d in self.documents],
-                "clusters": [c.to_dict() for c in self.clusters],
-                "pairs": [p.to_dict() for p in self.pairs],
-                "stats": self.stats}
+        return {
+            "documents": [d.to_dict() for d in self.documents],
+            "clusters": [c.to_dict() for c in self.clusters],
+            "pairs": [p.to_dict() for p in self.pairs],
+            "stats": self.stats,
+        }
 
     def pair(self, a: str, b: str) -> PairResult | None:
         for p in self.pairs:

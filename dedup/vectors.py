@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,8 +61,10 @@ class ExactIndex:
 class FaissIndex:
     """A FAISS index: exact ``flat`` (IndexFlatIP) or approximate ``hnsw`` (IndexHNSWFlat, M links).
 
-    HNSW cannot delete, so removed ids are filtered out of results and the
-    search asks for more neighbours to make up for them.
+    HNSW cannot delete, so each stored vector gets an internal id; removing an
+    id retires its internal id (filtered out of results, the search asking for
+    more neighbours to make up), and adding the id again stores a new vector
+    under a fresh internal id.
     """
 
     def __init__(self, dim: int, kind: str = "flat", m: int = 32, ef_search: int = 64) -> None:
@@ -70,48 +72,68 @@ class FaissIndex:
 
         self.dim = dim
         self.kind = kind
+        self._index: Any
         if kind == "flat":
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         elif kind == "hnsw":
             hnsw = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efSearch = ef_search
-            self._index = faiss.IndexIDMap2(hnsw)
+            self._index = faiss.IndexIDMap(hnsw)
         else:
             raise ConfigError(f"unknown FAISS index kind {kind!r}; use 'flat' or 'hnsw'")
-        self._removed: set[int] = set()
+        self._internal: dict[int, int] = {}  # id -> internal id, for live vectors
+        self._external: dict[int, int] = {}  # internal id -> id, for live vectors
+        self._retired = 0
+        self._next = 0
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
-        if len(ids):
-            self._removed.difference_update(ids.tolist())
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        if not len(ids):
+            return
+        self.remove(ids)
+        internal = np.arange(self._next, self._next + len(ids), dtype=np.int64)
+        self._next += len(ids)
+        for ext, inner in zip(ids.tolist(), internal.tolist(), strict=True):
+            self._internal[ext] = inner
+            self._external[inner] = ext
+        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), internal)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(queries, dtype=np.float32)
-        extra = len(self._removed) if self._removed else 0
-        scores, ids = self._index.search(q, k + extra) if len(q) else (np.zeros((0, k)), np.zeros((0, k)))
-        if extra:
-            out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
-            out_i = np.full((len(q), k), -1, dtype=np.int64)
-            for row in range(len(q)):
-                keep = [c for c in range(ids.shape[1]) if ids[row, c] >= 0 and int(ids[row, c]) not in self._removed]
-                keep = keep[:k]
-                out_s[row, : len(keep)] = scores[row, keep]
-                out_i[row, : len(keep)] = ids[row, keep]
+        out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(q), k), -1, dtype=np.int64)
+        if not len(q) or not self._external:
             return out_s, out_i
-        return scores.astype(np.float32), ids.astype(np.int64)
+        scores, inner = self._index.search(q, min(k + self._retired, int(self._index.ntotal)))
+        for row in range(len(q)):
+            col = 0
+            for score, x in zip(scores[row].tolist(), inner[row].tolist(), strict=True):
+                ext = self._external.get(x)
+                if ext is None:
+                    continue
+                out_s[row, col], out_i[row, col] = score, ext
+                col += 1
+                if col == k:
+                    break
+        return out_s, out_i
 
     def remove(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids, dtype=np.int64)
+        gone = [
+            self._internal.pop(i) for i in np.asarray(ids, dtype=np.int64).tolist() if i in self._internal
+        ]
+        if not gone:
+            return
+        for inner in gone:
+            del self._external[inner]
         if self.kind == "flat":
             import faiss
 
-            self._index.remove_ids(faiss.IDSelectorArray(ids))
+            self._index.remove_ids(faiss.IDSelectorArray(np.asarray(gone, dtype=np.int64)))
         else:
-            self._removed.update(ids.tolist())
+            self._retired += len(gone)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal) - len(self._removed)
+        return len(self._internal)
 
 
 def make_vector_index(spec: str, dim: int) -> VectorIndex:

@@ -1,0 +1,206 @@
+"""Tests of dedup.inputs: reading a folder of .txt files or a JSONL file, and the errors that name file
+and line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dedup.document import Article, Timestamp
+from dedup.errors import InputError, InvalidArgument
+from dedup.inputs import read_articles
+
+
+def _jsonl(path: Path, *lines: object) -> Path:
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def _error(path: Path) -> InputError:
+    with pytest.raises(InputError) as info:
+        read_articles(path)
+    return info.value
+
+
+# --- folders --------------------------------------------------------------------------------------
+
+
+def test_folder_of_txt_files_sorted_by_name(tmp_path) -> None:
+    (tmp_path / "b.txt").write_text("Second article text.", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("First article text.\nWith a second line.", encoding="utf-8")
+    (tmp_path / "c.TXT").write_text("Third, upper-case extension.", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("not an article", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("hidden file", encoding="utf-8")
+    articles = read_articles(tmp_path)
+    assert [a.id for a in articles] == ["a", "b", "c"]
+    assert articles[0] == Article(id="a", text="First article text.\nWith a second line.")
+    assert articles[1].text == "Second article text."
+    assert all(a.published_at is None and a.outlet is None for a in articles)
+    assert read_articles(str(tmp_path)) == articles
+
+
+def test_folder_text_is_kept_exactly(tmp_path) -> None:
+    text = "  \u201cQuoted\u201d lead.\r\n\r\nSecond para.\n"
+    (tmp_path / "x.txt").write_bytes(text.encode("utf-8"))
+    assert read_articles(tmp_path)[0].text == text
+
+
+def test_empty_folder(tmp_path) -> None:
+    (tmp_path / "readme.md").write_text("nothing here", encoding="utf-8")
+    err = _error(tmp_path)
+    assert str(tmp_path) in str(err)
+    assert "no .txt files" in str(err)
+
+
+def test_empty_article_in_folder(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("Fine.", encoding="utf-8")
+    (tmp_path / "blank.txt").write_text("  \n\t\n", encoding="utf-8")
+    err = _error(tmp_path)
+    assert "blank.txt" in str(err)
+    assert "empty" in str(err)
+
+
+def test_invalid_utf8_in_folder(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("Fine.", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Line one.\nCaf\u00e9 society.".encode("latin-1"))
+    err = _error(tmp_path)
+    assert "latin1.txt:2" in str(err)
+    assert "UTF-8" in str(err)
+    assert err.line == 2
+
+
+def test_nonexistent_path(tmp_path) -> None:
+    missing = tmp_path / "no-such-file.jsonl"
+    err = _error(missing)
+    assert "no-such-file.jsonl" in str(err)
+    assert "no such file" in str(err)
+
+
+# --- JSONL ----------------------------------------------------------------------------------------
+
+
+def test_jsonl_with_optional_fields(tmp_path) -> None:
+    path = _jsonl(
+        tmp_path / "articles.jsonl",
+        {
+            "id": "x1",
+            "text": "Alpha text.",
+            "title": "Alpha",
+            "outlet": "Example Gazette",
+            "url": "https://example.com/a",
+            "published_at": "2022-06-17",
+        },
+        "",
+        {"id": "x0", "text": "Beta text.", "published_at": "2022-06-17T10:00:00Z", "extra": [1, 2]},
+        {"id": "x2", "text": "Gamma text.", "title": None},
+    )
+    articles = read_articles(path)
+    assert [a.id for a in articles] == ["x1", "x0", "x2"]  # file order, not sorted
+    a, b, c = articles
+    assert (a.title, a.outlet, a.url) == ("Alpha", "Example Gazette", "https://example.com/a")
+    assert a.published_at == Timestamp(datetime(2022, 6, 17, tzinfo=UTC), date_only=True)
+    assert b.published_at == Timestamp(datetime(2022, 6, 17, 10, 0, tzinfo=UTC), date_only=False)
+    assert b.published_at is not None and not b.published_at.date_only
+    assert c.title is None and c.published_at is None
+
+
+def test_jsonl_crlf_and_blank_lines(tmp_path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "A."}\r\n\r\n{"id": "b", "text": "B."}\r\n')
+    assert [a.id for a in read_articles(path)] == ["a", "b"]
+
+
+def test_jsonl_non_ascii_text(tmp_path) -> None:
+    path = tmp_path / "u.jsonl"
+    path.write_text(
+        json.dumps({"id": "\u00e9t\u00e9", "text": "Caf\u00e9 \u201cquoted\u201d"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    [article] = read_articles(path)
+    assert article.id == "\u00e9t\u00e9"
+    assert article.text == "Caf\u00e9 \u201cquoted\u201d"
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "words"),
+    [
+        (['{"id": "a", "text": "A."}', "[1, 2]"], 2, ["JSON object", "list"]),
+        (['{"id": "a", "text": "A."}', '"just a string"'], 2, ["JSON object", "str"]),
+        (['{"text": "No id."}'], 1, ["missing 'id'"]),
+        (['{"id": "a", "text": "A."}', "", '{"id": "b"}'], 3, ["missing 'text'"]),
+        (['{"id": 5, "text": "Numeric id."}'], 1, ["'id' must be a string", "int"]),
+        (['{"id": "a", "text": ["A."]}'], 1, ["'text' must be a string", "list"]),
+        (['{"id": "a", "text": "A.", "title": 3}'], 1, ["'title' must be a string"]),
+        (
+            ['{"id": "a", "text": "A.", "published_at": "last Tuesday"}'],
+            1,
+            ["cannot parse timestamp", "last Tuesday"],
+        ),
+        (['{"id": "a", "text": "A.", "published_at": "2022-13-45"}'], 1, ["cannot parse timestamp"]),
+        (['{"id": "a", "text": "A.", "published_at": 20220617}'], 1, ["published_at", "int"]),
+        (['{"id": "a", "text": "A."}', '{"id": "a", "text": "B."', ""], 2, ["not valid JSON"]),
+        (['{"id": "a", "text": "   "}'], 1, ["empty"]),
+        (['{"id": "", "text": "A."}'], 1, ["id is empty"]),
+    ],
+)
+def test_jsonl_errors_name_file_and_line(tmp_path, lines: list[str], line: int, words: list[str]) -> None:
+    path = _jsonl(tmp_path / "feed.jsonl", *lines)
+    err = _error(path)
+    message = str(err)
+    assert f"feed.jsonl:{line}:" in message
+    assert err.line == line
+    assert err.source == str(path)
+    for word in words:
+        assert word in message
+    assert isinstance(err, InvalidArgument)  # callers may catch the broader error
+
+
+def test_duplicate_id_mentions_the_first_line(tmp_path) -> None:
+    path = _jsonl(
+        tmp_path / "dup.jsonl",
+        {"id": "a", "text": "First."},
+        {"id": "b", "text": "Second."},
+        "",
+        {"id": "a", "text": "Again."},
+    )
+    err = _error(path)
+    assert "dup.jsonl:4:" in str(err)
+    assert "duplicate id 'a'" in str(err)
+    assert "first on line 1" in str(err)
+
+
+def test_invalid_utf8_jsonl_names_the_line(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "caf\xe9"}\n')
+    err = _error(path)
+    assert "bad.jsonl:2:" in str(err)
+    assert "UTF-8" in str(err)
+
+
+def test_empty_jsonl(tmp_path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n  \n", encoding="utf-8")
+    err = _error(path)
+    assert "empty.jsonl" in str(err)
+    assert "no articles" in str(err)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085"])
+def test_jsonl_text_may_contain_unicode_line_separators(tmp_path, separator: str) -> None:
+    path = tmp_path / "sep.jsonl"
+    text = f"First part.{separator}Second part."
+    path.write_text(json.dumps({"id": "a", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    [article] = read_articles(path)
+    assert article.text == text
+
+
+@pytest.mark.parametrize("key", ["line", "p"])
+def test_jsonl_extra_keys_named_like_parameters_are_ignored(tmp_path, key: str) -> None:
+    path = _jsonl(tmp_path / "extra.jsonl", {"id": "a", "text": "A.", key: 5})
+    assert [a.id for a in read_articles(path)] == ["a"]
