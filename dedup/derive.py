@@ -44,6 +44,8 @@ class _Candidate:
     confidence: float
     coverage: float
     closeness: float
+    named: bool
+    """The child names the parent's outlet as its source."""
     spans: list[tuple[int, int]]
     evidence: list[str]
 
@@ -125,6 +127,7 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
                     confidence,
                     pair.coverage_of(child_id),
                     pair.coverage_of(parent_id),
+                    outlets[parent_id] is not None and outlets[parent_id] in cited[child_id],
                     spans,
                     evidence,
                 )
@@ -136,9 +139,15 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
         best = max(c.coverage for c in cands)
         near_best = [c for c in cands if c.coverage >= best - cfg.recency_tolerance]
 
-        def closeness(c: _Candidate) -> tuple[float, float, float]:
+        def closeness(c: _Candidate) -> tuple[bool, float, float, float]:
+            # The source the child names beats the most recent, which beats the most alike.
             ts = docs[c.parent].article.published_at
-            return (ts.value.timestamp() if ts is not None else float("-inf"), c.closeness, c.confidence)
+            return (
+                c.named,
+                ts.value.timestamp() if ts is not None else float("-inf"),
+                c.closeness,
+                c.confidence,
+            )
 
         first = max(near_best, key=closeness)
         accepted = [first]

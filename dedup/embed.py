@@ -49,6 +49,17 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def _quiet_transformers() -> None:
+    """No "Loading weights" bars or info logs from the libraries underneath: dedup shows its own."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers is a dependency of sentence-transformers
+        pass
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use."""
 
@@ -77,6 +88,8 @@ class SentenceTransformerEmbedder:
                 if Path(self._path).exists():
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+
+                _quiet_transformers()
 
                 try:
                     model = SentenceTransformer(self._path, device=self._device)

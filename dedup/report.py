@@ -30,6 +30,10 @@ def _side_by_side(left: str, right: str, width: int = 48) -> list[str]:
     return [f"        {a:<{width}}  │ {b}" for a, b in zip(lines_l, lines_r, strict=True)]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
     """A report for people: clusters, then each article's sources and its shared passages side by side."""
     out: list[str] = []
@@ -37,13 +41,14 @@ def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
     for p in analysis.pairs:
         by_doc.setdefault(p.a, []).append(p)
         by_doc.setdefault(p.b, []).append(p)
+    sharing = sum(1 for p in analysis.pairs if p.passages)
     out.append(
-        f"{len(analysis.documents)} articles, {len(analysis.clusters)} story clusters, "
-        f"{sum(1 for p in analysis.pairs if p.passages)} pairs sharing passages"
+        f"{_count(len(analysis.documents), 'article')}, {_count(len(analysis.clusters), 'story cluster')}, "
+        f"{_count(sharing, 'pair')} sharing passages"
     )
     out.append("")
     for c in analysis.clusters:
-        out.append(f"Cluster {c.id}: {len(c.documents)} article(s)")
+        out.append(f"Cluster {c.id}: {_count(len(c.documents), 'article')}")
         out.append(f"  articles: {', '.join(c.documents)}")
         out.append(f"  roots:    {', '.join(c.roots) or '-'}")
         for e in c.edges:
