@@ -312,6 +312,24 @@ def _explained(
     return covered(a, i, "a") >= share and covered(b, j, "b") >= share
 
 
+def _merge_overlapping(spans: list[_Span]) -> list[_Span]:
+    """Merge word-for-word spans that overlap on both sides into one: a VERBATIM span only if
+    all its parts were, else NEAR_VERBATIM with the lowest score."""
+    merged: list[_Span] = []
+    for s in sorted(spans, key=lambda s: (s.a_start, s.b_start)):
+        for m in merged:
+            if s.a_start < m.a_end and m.a_start < s.a_end and s.b_start < m.b_end and m.b_start < s.b_end:
+                both_verbatim = m.kind is PassageKind.VERBATIM and s.kind is PassageKind.VERBATIM
+                m.a_start, m.a_end = min(m.a_start, s.a_start), max(m.a_end, s.a_end)
+                m.b_start, m.b_end = min(m.b_start, s.b_start), max(m.b_end, s.b_end)
+                m.kind = PassageKind.VERBATIM if both_verbatim else PassageKind.NEAR_VERBATIM
+                m.score = min(m.score, s.score)
+                break
+        else:
+            merged.append(_Span(s.a_start, s.a_end, s.b_start, s.b_end, s.kind, s.score))
+    return merged
+
+
 def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Passage]:
     """The passages a and b share, sorted by position in a."""
     lexical = _lexical_spans(a, b, cfg)
@@ -323,7 +341,9 @@ def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Pa
     sentence_spans = _merge_sentence_pairs(a, b, pairs)
     near = [s for s in sentence_spans if s.kind is PassageKind.NEAR_VERBATIM]
     kept_lexical = [s for s in lexical if not any(_inside(s, n) for n in near)]
-    spans = kept_lexical + sentence_spans
+    spans = _merge_overlapping(kept_lexical + near) + [
+        s for s in sentence_spans if s.kind is PassageKind.PARAPHRASE
+    ]
     spans.sort(key=lambda s: (s.a_start, s.b_start, s.a_end))
     return [Passage(s.a_start, s.a_end, s.b_start, s.b_end, s.kind, s.score) for s in spans]
 

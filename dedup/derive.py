@@ -44,6 +44,8 @@ class _Candidate:
     confidence: float
     coverage: float
     closeness: float
+    wording: float
+    """Exact Jaccard of the two articles' shingles: the closest copy shares the most wording."""
     named: bool
     """The child names the parent's outlet as its source."""
     spans: list[tuple[int, int]]
@@ -66,14 +68,13 @@ def _score(
     s = 0.0
     evidence = []
     tc, tp = child.article.published_at, parent.article.published_at
-    if tc is not None and tp is not None:
-        earlier = tp.before(tc)
-        if earlier is False:
-            return None
-        if earlier:
-            s += cfg.time_weight
-            evidence.append(f"published earlier ({tp.isoformat()} before {tc.isoformat()})")
-    elif parent.order != child.order:
+    earlier = tp.before(tc) if tc is not None and tp is not None else None
+    if earlier is False:
+        return None
+    if earlier:
+        s += cfg.time_weight
+        evidence.append(f"published earlier ({tp.isoformat()} before {tc.isoformat()})")  # type: ignore[union-attr]
+    elif parent.order != child.order:  # no timestamps, or too coarse to tell apart
         s += cfg.order_weight if parent.order < child.order else -cfg.order_weight
         if parent.order < child.order:
             evidence.append("comes first in the input (no timestamps to compare)")
@@ -127,6 +128,7 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
                     confidence,
                     pair.coverage_of(child_id),
                     pair.coverage_of(parent_id),
+                    pair.lexical,
                     outlets[parent_id] is not None and outlets[parent_id] in cited[child_id],
                     spans,
                     evidence,

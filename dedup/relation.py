@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dedup.config import RelationConfig
 from dedup.results import Passage, PassageKind, Relation
 
@@ -18,6 +20,13 @@ def _span_chars(spans: list[tuple[int, int]]) -> int:
     return total
 
 
+def _both_sides(passages: list[Passage], keep: Callable[[Passage], bool]) -> int:
+    kept = [p for p in passages if keep(p)]
+    return min(
+        _span_chars([(p.a_start, p.a_end) for p in kept]), _span_chars([(p.b_start, p.b_end) for p in kept])
+    )
+
+
 def classify_pair(
     passages: list[Passage], coverage_a: float, coverage_b: float, semantic: float, cfg: RelationConfig
 ) -> Relation | None:
@@ -30,12 +39,11 @@ def classify_pair(
       ``min_paraphrase_chars`` in paraphrase;
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
     """
-    shared = _span_chars([(p.a_start, p.a_end) for p in passages])
-    lexical = _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is not PassageKind.PARAPHRASE])
-    paraphrased = min(
-        _span_chars([(p.a_start, p.a_end) for p in passages if p.kind is PassageKind.PARAPHRASE]),
-        _span_chars([(p.b_start, p.b_end) for p in passages if p.kind is PassageKind.PARAPHRASE]),
-    )
+    # Measured on both sides and the smaller taken, so that the relation does not depend on which
+    # article is a and which is b.
+    shared = _both_sides(passages, lambda p: True)
+    lexical = _both_sides(passages, lambda p: p.kind is not PassageKind.PARAPHRASE)
+    paraphrased = _both_sides(passages, lambda p: p.kind is PassageKind.PARAPHRASE)
     if lexical >= cfg.min_shared_chars or paraphrased >= cfg.min_paraphrase_chars:
         if (
             min(coverage_a, coverage_b) >= cfg.duplicate_coverage

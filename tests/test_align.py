@@ -1,0 +1,498 @@
+"""Tests of dedup.align: shared passages between two articles, and directional coverage.
+
+The articles are the invented port-strike story of tests/fixtures/stories.py and its rewrites.
+Each pair is prepared and embedded once per module with the session's packaged model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from difflib import SequenceMatcher
+
+import pytest
+from fixtures import stories as S
+
+from dedup.align import Run, align, coverage, sequence_ratio, verbatim_runs
+from dedup.config import AlignConfig, Config
+from dedup.document import PreparedDocument, prepare
+from dedup.pipeline import Detector, NullProgress
+from dedup.results import Passage, PassageKind
+from dedup.segment import tokenize
+
+CFG = AlignConfig()
+
+VARIANTS = {
+    "verbatim": S.verbatim(),
+    "trimmed": S.trimmed(),
+    "reordered": S.reordered(),
+    "light": S.lightly_edited(),
+    "paraphrased": S.paraphrased(),
+    "unrelated": S.unrelated(),
+    "stitched": S.stitched(),
+    "citing": S.citing(also="Reuters"),
+}
+
+
+def embedded_pair(detector: Detector, text_a: str, text_b: str) -> tuple[PreparedDocument, PreparedDocument]:
+    """Two prepared articles with sentence embeddings and document vectors filled in."""
+    docs = detector.prepare([S.article("a", text_a), S.article("b", text_b)], NullProgress())
+    detector.embed(docs, [], NullProgress())
+    return docs[0], docs[1]
+
+
+@pytest.fixture(scope="module")
+def pairs(detector: Detector) -> dict[str, tuple[PreparedDocument, PreparedDocument]]:
+    """The original (as a) against each variant (as b)."""
+    return {name: embedded_pair(detector, S.original(), text) for name, text in VARIANTS.items()}
+
+
+@pytest.fixture(scope="module")
+def aligned(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]],
+) -> dict[str, list[Passage]]:
+    return {name: align(a, b, CFG) for name, (a, b) in pairs.items()}
+
+
+def words(text: str) -> list[str]:
+    return [t.text for t in tokenize(text)]
+
+
+def bare(text: str) -> str:
+    """``text`` without the punctuation (quote marks, commas, full stops) at either end."""
+    return re.sub(r"^[^\w\s]+|[^\w\s]+$", "", text)
+
+
+def cov(doc: PreparedDocument, passages: list[Passage], side: str) -> float:
+    if side == "a":
+        return coverage(doc, [(p.a_start, p.a_end) for p in passages])
+    return coverage(doc, [(p.b_start, p.b_end) for p in passages])
+
+
+def body_share(kept: str, whole: str) -> float:
+    """Share of non-space characters of ``whole`` that ``kept`` has."""
+
+    def chars(t: str) -> int:
+        return sum(1 for ch in t if not ch.isspace())
+
+    return chars(kept) / chars(whole)
+
+
+# -- every variant ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_passages_are_well_formed(
+    name: str,
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]],
+    aligned: dict[str, list[Passage]],
+) -> None:
+    a, b = pairs[name]
+    passages = aligned[name]
+    for p in passages:
+        assert 0 <= p.a_start < p.a_end <= len(a.text)
+        assert 0 <= p.b_start < p.b_end <= len(b.text)
+        assert 0.0 <= p.score <= 1.0
+        # Passages start and end on words, not on white space.
+        for text, start, end in ((a.text, p.a_start, p.a_end), (b.text, p.b_start, p.b_end)):
+            assert not text[start].isspace() and not text[end - 1].isspace()
+    assert passages == sorted(passages, key=lambda p: (p.a_start, p.b_start, p.a_end))
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_alignment_is_symmetric(
+    name: str,
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]],
+    aligned: dict[str, list[Passage]],
+) -> None:
+    a, b = pairs[name]
+    backwards = align(b, a, CFG)
+    key = lambda p: (p.a_start, p.a_end, p.b_start, p.b_end, p.kind)  # noqa: E731
+    assert sorted(map(key, (p.swapped() for p in backwards))) == sorted(map(key, aligned[name]))
+
+
+# -- verbatim republication -------------------------------------------------------------------------
+
+
+def test_verbatim_copy_is_one_verbatim_passage_covering_both(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["verbatim"]
+    passages = aligned["verbatim"]
+    assert passages
+    assert {p.kind for p in passages} == {PassageKind.VERBATIM}
+    assert all(p.score == 1.0 for p in passages)
+    assert cov(a, passages, "a") >= 0.9
+    assert cov(b, passages, "b") >= 0.9
+
+
+def test_verbatim_passages_hold_the_same_words_on_both_sides(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["verbatim"]
+    for p in aligned["verbatim"]:
+        left, right = words(a.text[p.a_start : p.a_end]), words(b.text[p.b_start : p.b_end])
+        assert left == right
+        assert len(left) >= CFG.min_verbatim_tokens
+
+
+def test_byline_and_copyright_lines_are_outside_every_passage(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["verbatim"]
+    for doc, outlet, author in (
+        (a, S.ORIGINAL_OUTLET, S.ORIGINAL_AUTHOR),
+        (b, S.REPUBLISHER_OUTLET, S.REPUBLISHER_AUTHOR),
+    ):
+        header, footer = S.byline(outlet, author), S.copyright_line(outlet)
+        h0 = doc.text.index(header)
+        f0 = doc.text.index(footer)
+        boiler = [(h0, h0 + len(header)), (f0, f0 + len(footer))]
+        # dedup masks both lines ...
+        masked = [(m.start, m.end) for m in doc.boilerplate]
+        for lo, hi in boiler:
+            assert any(m0 <= lo and hi <= m1 for m0, m1 in masked), (doc.text[lo:hi], masked)
+        # ... so no passage reaches into them.
+        for p in aligned["verbatim"]:
+            start, end = (p.a_start, p.a_end) if doc is a else (p.b_start, p.b_end)
+            for lo, hi in boiler:
+                assert end <= lo or start >= hi
+
+
+def test_texts_of_nothing_but_boilerplate_share_nothing(detector: Detector) -> None:
+    a, b = embedded_pair(
+        detector,
+        f"{S.byline(S.ORIGINAL_OUTLET, S.ORIGINAL_AUTHOR)}\n\n{S.copyright_line(S.ORIGINAL_OUTLET)}",
+        f"{S.byline(S.ORIGINAL_OUTLET, S.ORIGINAL_AUTHOR)}\n\n{S.copyright_line(S.ORIGINAL_OUTLET)}",
+    )
+    # Identical texts, but they are nothing but boilerplate: no passage, nothing to cover.
+    assert align(a, b, CFG) == []
+    assert coverage(a, [(0, len(a.text))]) == 0.0
+
+
+# -- trimmed, reordered, lightly edited -------------------------------------------------------------
+
+
+def test_trimmed_copy_is_covered_and_covers_its_share_of_the_original(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["trimmed"]
+    passages = aligned["trimmed"]
+    assert {p.kind for p in passages} == {PassageKind.VERBATIM}
+    assert cov(b, passages, "b") >= 0.9
+    share = body_share(S.compose(S.trimmed_paragraphs()), S.compose(S.PORT_PARAGRAPHS))
+    assert 0.5 < share < 0.7
+    assert cov(a, passages, "a") == pytest.approx(share, abs=0.05)
+
+
+def test_reordered_copy_is_covered_both_ways_with_passages_out_of_order(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["reordered"]
+    passages = aligned["reordered"]
+    assert cov(a, passages, "a") >= 0.9
+    assert cov(b, passages, "b") >= 0.9
+    assert {p.kind for p in passages} == {PassageKind.VERBATIM}
+    # Sorted by position in a, the passages jump back and forth in b.
+    b_starts = [p.b_start for p in passages]
+    assert b_starts != sorted(b_starts)
+    # One passage per moved paragraph: runs do not cross from one paragraph into the next here.
+    assert len(passages) == len(S.PORT_PARAGRAPHS)
+    for p in passages:
+        assert words(a.text[p.a_start : p.a_end]) == words(b.text[p.b_start : p.b_end])
+
+
+def test_lightly_edited_copy_is_verbatim_or_near_verbatim(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["light"]
+    passages = aligned["light"]
+    assert passages
+    assert {p.kind for p in passages} <= {PassageKind.VERBATIM, PassageKind.NEAR_VERBATIM}
+    assert PassageKind.NEAR_VERBATIM in {p.kind for p in passages}
+    assert cov(a, passages, "a") >= 0.8
+    assert cov(b, passages, "b") >= 0.8
+    for p in passages:
+        if p.kind is PassageKind.NEAR_VERBATIM:
+            assert CFG.near_verbatim_ratio <= p.score < 1.0
+            left, right = words(a.text[p.a_start : p.a_end]), words(b.text[p.b_start : p.b_end])
+            assert left != right
+            assert sequence_ratio(left, right) >= CFG.near_verbatim_ratio
+
+
+def test_lexical_passages_do_not_overlap(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    lexical = [p for p in aligned["light"] if p.kind is not PassageKind.PARAPHRASE]
+    for side in ("a", "b"):
+        spans = sorted((getattr(p, f"{side}_start"), getattr(p, f"{side}_end")) for p in lexical)
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start >= end, (side, spans)
+
+
+# -- paraphrase ---------------------------------------------------------------------------------------
+
+
+def _quote_sentences() -> set[int]:
+    flat = [s for p in S.PARAPHRASE_PARAGRAPHS for s in p]
+    return {n for n, s in enumerate(flat) if S.QUOTE_OKAFOR in s or S.QUOTE_FALK in s}
+
+
+def test_paraphrase_matches_most_rewritten_sentences(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    _, b = pairs["paraphrased"]
+    paraphrases = [p for p in aligned["paraphrased"] if p.kind is PassageKind.PARAPHRASE]
+    assert paraphrases
+    assert all(CFG.paraphrase_cosine <= p.score <= 1.0 for p in paraphrases)
+    quotes = _quote_sentences()
+    assert len(quotes) == 2
+    assert len(b.sentences) == len(S.PORT_SENTENCES)
+    rewritten = [n for n in range(len(b.sentences)) if n not in quotes]
+    matched = [
+        n
+        for n in rewritten
+        if any(p.b_start <= b.sentences[n].start and b.sentences[n].end <= p.b_end for p in paraphrases)
+    ]
+    assert len(matched) >= len(rewritten) / 2, matched
+    # Nothing is claimed word for word but the two quotes.
+    assert all(p.kind is not PassageKind.NEAR_VERBATIM for p in aligned["paraphrased"])
+
+
+@pytest.mark.parametrize("quote", [S.QUOTE_OKAFOR, S.QUOTE_FALK], ids=["okafor", "falk"])
+def test_paraphrase_keeps_quotes_as_exact_verbatim_passages(
+    quote: str,
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]],
+    aligned: dict[str, list[Passage]],
+) -> None:
+    a, b = pairs["paraphrased"]
+    verbatim = [p for p in aligned["paraphrased"] if p.kind is PassageKind.VERBATIM]
+    hits = [p for p in verbatim if words(a.text[p.a_start : p.a_end]) == words(quote)]
+    assert len(hits) == 1, [a.text[p.a_start : p.a_end] for p in verbatim]
+    p = hits[0]
+    # The passage is the quote's words, taking in at most the punctuation right around them
+    # (the opening quote mark both texts have), never a neighbouring word.
+    for text, start, end in ((a.text, p.a_start, p.a_end), (b.text, p.b_start, p.b_end)):
+        assert bare(text[start:end]) == quote
+        q0 = text.index(quote)
+        assert q0 - 3 <= start <= q0
+        assert q0 + len(quote) <= end <= q0 + len(quote) + 3
+
+
+def test_paraphrase_quotes_are_the_only_verbatim_passages(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, _ = pairs["paraphrased"]
+    verbatim = [p for p in aligned["paraphrased"] if p.kind is PassageKind.VERBATIM]
+    assert sorted(bare(a.text[p.a_start : p.a_end]) for p in verbatim) == sorted(
+        [S.QUOTE_OKAFOR, S.QUOTE_FALK]
+    )
+
+
+def test_without_embeddings_there_is_no_paraphrase_but_quotes_still_match() -> None:
+    config = Config()
+    a = prepare(S.article("a", S.original()), 0, config)
+    b = prepare(S.article("b", S.paraphrased()), 1, config)
+    assert a.embeddings is None and b.embeddings is None
+    passages = align(a, b, config.align)
+    assert {p.kind for p in passages} == {PassageKind.VERBATIM}
+    quotes = sorted([S.QUOTE_OKAFOR, S.QUOTE_FALK])
+    assert sorted(bare(a.text[p.a_start : p.a_end]) for p in passages) == quotes
+
+
+# -- unrelated, stitched, citing ------------------------------------------------------------------------
+
+
+def test_unrelated_story_shares_no_passage(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["unrelated"]
+    assert aligned["unrelated"] == []
+    assert cov(a, [], "a") == 0.0
+    assert a.vector is not None and b.vector is not None
+    assert float(a.vector @ b.vector) < 0.3
+
+
+def test_stitched_article_shares_only_its_first_half(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["stitched"]
+    passages = aligned["stitched"]
+    dam_start = b.text.index(S.DAM_PARAGRAPHS[2][0])
+    assert passages
+    assert all(p.b_end <= dam_start for p in passages)
+    assert cov(b, passages, "b") >= 0.9 * body_share(
+        S.compose(S.PORT_PARAGRAPHS[:2]), S.compose(S.PORT_PARAGRAPHS[:2] + S.DAM_PARAGRAPHS[2:])
+    )
+    assert cov(a, passages, "a") < 0.6
+
+
+def test_citing_rewrite_shares_the_quote(
+    pairs: dict[str, tuple[PreparedDocument, PreparedDocument]], aligned: dict[str, list[Passage]]
+) -> None:
+    a, b = pairs["citing"]
+    verbatim = [p for p in aligned["citing"] if p.kind is PassageKind.VERBATIM]
+    assert [bare(b.text[p.b_start : p.b_end]) for p in verbatim] == [S.QUOTE_OKAFOR]
+    assert cov(a, aligned["citing"], "a") < 0.3
+
+
+# -- coverage -----------------------------------------------------------------------------------------
+
+
+def test_coverage_counts_content_characters_once() -> None:
+    config = Config()
+    doc = prepare(S.article("a", S.original()), 0, config)
+    assert coverage(doc, []) == 0.0
+    assert coverage(doc, [(0, len(doc.text))]) == pytest.approx(1.0)
+    body_start = doc.text.index(S.PORT_SENTENCES[0])
+    first = S.PORT_SENTENCES[0]
+    span = (body_start, body_start + len(first))
+    once = coverage(doc, [span])
+    expected = sum(1 for ch in first if not ch.isspace()) / doc.content_chars
+    assert once == pytest.approx(expected)
+    # Overlapping and repeated spans are not counted twice.
+    assert coverage(doc, [span, span, (span[0] + 5, span[1] - 5)]) == pytest.approx(once)
+    # The byline is boilerplate: covering it adds nothing.
+    header = S.byline(S.ORIGINAL_OUTLET, S.ORIGINAL_AUTHOR)
+    assert coverage(doc, [(0, len(header))]) == 0.0
+    assert coverage(doc, [(0, span[1])]) == pytest.approx(once)
+
+
+def test_content_chars_exclude_boilerplate() -> None:
+    config = Config()
+    with_lines = prepare(S.article("a", S.original()), 0, config)
+    bare = prepare(S.article("b", S.original(outlet=None)), 1, config)
+    assert with_lines.content_chars == bare.content_chars
+
+
+# -- verbatim_runs against brute force ---------------------------------------------------------------
+
+
+def brute_force_runs(
+    a: list[str], b: list[str], n: int, ab: list[int] | None = None, bb: list[int] | None = None
+) -> set[Run]:
+    """Every maximal common run of at least n words that stays inside one block on each side."""
+    ab = ab or [0] * len(a)
+    bb = bb or [0] * len(b)
+    out = set()
+    for i in range(len(a)):
+        for j in range(len(b)):
+            length = 0
+            while (
+                i + length < len(a)
+                and j + length < len(b)
+                and a[i + length] == b[j + length]
+                and ab[i + length] == ab[i]
+                and bb[j + length] == bb[j]
+            ):
+                length += 1
+            if length < n:
+                continue
+            extends_left = (
+                i > 0 and j > 0 and a[i - 1] == b[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]
+            )
+            if not extends_left:
+                out.add(Run(i, j, length))
+    return out
+
+
+def longest_common_substring(a: list[str], b: list[str]) -> int:
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for i in range(1, len(a) + 1):
+        cur = [0] * (len(b) + 1)
+        for j in range(1, len(b) + 1):
+            if a[i - 1] == b[j - 1]:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def _random_words(rng: random.Random, vocab: str, low: int, high: int) -> list[str]:
+    return [rng.choice(vocab) for _ in range(rng.randint(low, high))]
+
+
+def _random_blocks(rng: random.Random, length: int) -> list[int]:
+    blocks, block = [], 0
+    for _ in range(length):
+        if rng.random() < 0.15:
+            block += rng.randint(1, 3)
+        blocks.append(block)
+    return blocks
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_verbatim_runs_match_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(60):
+        vocab = "abcd"[: rng.randint(2, 4)]
+        a = _random_words(rng, vocab, 0, 30)
+        b = _random_words(rng, vocab, 0, 30)
+        n = rng.randint(1, 5)
+        runs = verbatim_runs(a, b, n)
+        assert len(runs) == len(set(runs))
+        assert set(runs) == brute_force_runs(a, b, n), (a, b, n)
+        lcs = longest_common_substring(a, b)
+        if lcs >= n:
+            assert max(r.length for r in runs) == lcs
+        else:
+            assert runs == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_verbatim_runs_never_cross_blocks(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    for _ in range(60):
+        vocab = "abc"[: rng.randint(2, 3)]
+        a = _random_words(rng, vocab, 0, 30)
+        b = _random_words(rng, vocab, 0, 30)
+        ab, bb = _random_blocks(rng, len(a)), _random_blocks(rng, len(b))
+        n = rng.randint(2, 4)
+        runs = verbatim_runs(a, b, n, ab, bb)
+        assert set(runs) == brute_force_runs(a, b, n, ab, bb), (a, b, ab, bb, n)
+        for r in runs:
+            assert a[r.i : r.i + r.length] == b[r.j : r.j + r.length]
+            assert len(set(ab[r.i : r.i + r.length])) == 1
+            assert len(set(bb[r.j : r.j + r.length])) == 1
+
+
+def test_verbatim_runs_examples() -> None:
+    a = "the cat sat on the mat today".split()
+    b = "yesterday the cat sat on the mat".split()
+    assert verbatim_runs(a, b, 4) == [Run(0, 1, 6)]
+    assert verbatim_runs(a, b, 7) == []
+    assert verbatim_runs(a[:3], b, 4) == []
+    assert verbatim_runs([], b, 1) == []
+    # A block boundary after "sat" in a splits the run in two.
+    blocks = [0, 0, 0, 1, 1, 1, 1]
+    assert set(verbatim_runs(a, b, 2, blocks, None)) == {Run(0, 1, 3), Run(3, 4, 3)}
+    assert verbatim_runs(a, b, 4, blocks, None) == []
+
+
+def test_sequence_ratio() -> None:
+    assert sequence_ratio([], []) == 1.0
+    assert sequence_ratio(["a"], []) == 0.0
+    assert sequence_ratio(["a", "b"], ["c", "d"]) == 0.0
+    assert sequence_ratio(list("abcd"), list("abcd")) == 1.0
+    assert sequence_ratio(list("abcd"), list("abxd")) == pytest.approx(0.75)
+    assert sequence_ratio(list("abcdef"), list("abcd")) == pytest.approx(0.8)
+    rng = random.Random(7)
+    for _ in range(200):
+        a = _random_words(rng, "abcde", 0, 12)
+        b = _random_words(rng, "abcde", 0, 12)
+        r = sequence_ratio(a, b)
+        assert 0.0 <= r <= 1.0
+        if a or b:
+            assert r == pytest.approx(SequenceMatcher(None, a, b, autojunk=False).ratio())
+
+
+def test_sequence_ratio_does_not_junk_frequent_words() -> None:
+    # difflib's autojunk would ignore words in more than 1% of a 200+ word sequence: here it would
+    # junk both words and find almost nothing in common (about 0.02).
+    a = ["the", "x"] * 120
+    b = list(a)
+    b[5] = "y"
+    assert SequenceMatcher(None, a, b).ratio() < 0.1
+    assert sequence_ratio(a, b) > 0.95

@@ -1,0 +1,444 @@
+"""Tests of derivation (dedup.derive): who copied whom, end to end through Detector.analyze, plus a
+few direct calls of derive() on hand-made pair results.
+
+Every analysis is built once per module; the model is the session's packaged MiniLM.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+from fixtures import stories as S
+
+from dedup.config import DeriveConfig
+from dedup.derive import derive
+from dedup.document import Article, PreparedDocument
+from dedup.pipeline import Detector, NullProgress
+from dedup.results import Analysis, PairResult, Passage, PassageKind, Relation
+
+SOURCE = S.ORIGINAL_OUTLET
+T0 = "2025-03-04T09:00:00Z"
+T1 = "2025-03-04T11:30:00Z"
+T2 = "2025-03-04T15:45:00+01:00"  # 14:45 UTC: after T1
+EARLIER = "2025-03-01T08:00:00Z"
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def parent_ids(analysis: Analysis, doc_id: str) -> list[str]:
+    return [p.id for p in analysis.document(doc_id).parents]
+
+
+def assert_acyclic(analysis: Analysis) -> None:
+    """The parent graph of the whole analysis has no cycle (and no self-loop)."""
+    parents = {d.id: [p.id for p in d.parents] for d in analysis.documents}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for parent in parents[node]:
+            assert parent in parents, f"unknown parent {parent!r} of {node!r}"
+            assert state.get(parent) != 1, f"cycle: {[*path, node, parent]}"
+            if parent not in state:
+                visit(parent, [*path, node])
+        state[node] = 2
+
+    for doc_id in parents:
+        if doc_id not in state:
+            visit(doc_id, [])
+
+
+def assert_no_parent_after_child(analysis: Analysis, articles: Sequence[Article]) -> None:
+    """No parent was surely published after its child."""
+    by_id = {a.id: a for a in articles}
+    for d in analysis.documents:
+        child_ts = by_id[d.id].published_at
+        for p in d.parents:
+            parent_ts = by_id[p.id].published_at
+            if child_ts is not None and parent_ts is not None:
+                assert parent_ts.before(child_ts) is not False, (p.id, d.id)
+
+
+def assert_edges_match_parents(analysis: Analysis) -> None:
+    """Cluster edges are exactly the documents' parents; roots are the members without one."""
+    cluster_of = {d.id: d.cluster for d in analysis.documents}
+    edges = {(e.parent, e.child) for c in analysis.clusters for e in c.edges}
+    parents = {(p.id, d.id) for d in analysis.documents for p in d.parents}
+    assert edges == parents
+    for parent, child in parents:
+        assert cluster_of[parent] == cluster_of[child]
+    for c in analysis.clusters:
+        assert set(c.roots) == {m for m in c.documents if not analysis.document(m).parents}
+
+
+def check(analysis: Analysis, articles: Sequence[Article]) -> Analysis:
+    assert_acyclic(analysis)
+    assert_no_parent_after_child(analysis, articles)
+    assert_edges_match_parents(analysis)
+    for d in analysis.documents:
+        for p in d.parents:
+            assert p.id != d.id
+            assert DeriveConfig().min_confidence <= p.confidence <= 1.0
+            assert 0.0 <= p.coverage <= 1.0
+            assert p.evidence
+    return analysis
+
+
+Corpus = tuple[list[Article], Analysis]
+
+
+def run(detector: Detector, articles: list[Article]) -> Corpus:
+    return articles, check(detector.analyze(articles), articles)
+
+
+# -- verbatim republication -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def verbatim(detector: Detector) -> Corpus:
+    return run(
+        detector,
+        [
+            S.article("orig", S.original(), SOURCE, T0),
+            S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, T1),
+        ],
+    )
+
+
+def test_verbatim_copy_is_a_duplicate_of_the_original(verbatim: Corpus) -> None:
+    _, analysis = verbatim
+    pair = analysis.pair("orig", "copy")
+    assert pair is not None
+    assert pair.relation is Relation.DUPLICATE
+    assert min(pair.coverage_a, pair.coverage_b) >= 0.9
+
+
+def test_verbatim_copy_derives_from_the_earlier_original(verbatim: Corpus) -> None:
+    _, analysis = verbatim
+    (parent,) = analysis.document("copy").parents
+    assert parent.id == "orig"
+    assert parent.confidence > 0.8
+    assert parent.coverage >= 0.9
+    assert any("published earlier" in e for e in parent.evidence)
+    assert analysis.document("orig").parents == ()
+    (cluster,) = analysis.clusters
+    assert cluster.roots == ("orig",)
+    assert [(e.parent, e.child) for e in cluster.edges] == [("orig", "copy")]
+
+
+def test_timestamps_beat_input_order(detector: Detector) -> None:
+    articles = [
+        S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, T1),
+        S.article("orig", S.original(), SOURCE, T0),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "copy") == ["orig"]
+    assert parent_ids(analysis, "orig") == []
+    assert analysis.clusters[0].roots == ("orig",)
+
+
+def test_date_only_timestamps_order_across_days(detector: Detector) -> None:
+    articles = [
+        S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, "2025-03-05"),
+        S.article("orig", S.original(), SOURCE, "2025-03-04"),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "copy") == ["orig"]
+    assert parent_ids(analysis, "orig") == []
+
+
+@pytest.mark.parametrize("when", ["2025-03-04", T0], ids=["same-day", "same-instant"])
+def test_indistinguishable_timestamps_fall_back_to_input_order(detector: Detector, when: str) -> None:
+    articles = [
+        S.article("orig", S.original(), SOURCE, when),
+        S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, when),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "orig") == []
+    assert parent_ids(analysis, "copy") == ["orig"]
+
+
+# -- trimmed copy and a chain ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chain(detector: Detector) -> Corpus:
+    """orig (T0) -> trim, a trimmed copy (T1) -> copy2, the trimmed copy under a new byline (T2)."""
+    return run(
+        detector,
+        [
+            S.article("orig", S.original(), SOURCE, T0),
+            S.article("trim", S.trimmed(outlet="Bay Herald", author="Sam Kerr"), "Bay Herald", T1),
+            S.article("copy2", S.trimmed(outlet="Hill Times", author="Ann Lee"), "Hill Times", T2),
+        ],
+    )
+
+
+def test_trimmed_copy_is_wholly_derived_from_the_original(chain: Corpus) -> None:
+    _, analysis = chain
+    pair = analysis.pair("orig", "trim")
+    assert pair is not None
+    assert pair.relation is Relation.WHOLLY_DERIVED
+    assert pair.coverage_of("trim") >= 0.9
+    assert pair.coverage_of("orig") < 0.7
+    (parent,) = analysis.document("trim").parents
+    assert parent.id == "orig"
+    assert parent.confidence > 0.8
+    assert parent.coverage >= 0.9
+
+
+def test_copy_of_a_copy_derives_from_the_copy_not_the_original(chain: Corpus) -> None:
+    _, analysis = chain
+    assert analysis.pair("trim", "copy2") is not None
+    assert analysis.pair("trim", "copy2").relation is Relation.DUPLICATE  # type: ignore[union-attr]
+    # The original explains copy2 just as well, but the trimmed copy is the closer, later source.
+    assert parent_ids(analysis, "copy2") == ["trim"]
+    assert parent_ids(analysis, "orig") == []
+    (cluster,) = analysis.clusters
+    assert cluster.roots == ("orig",)
+    assert {(e.parent, e.child) for e in cluster.edges} == {("orig", "trim"), ("trim", "copy2")}
+
+
+def test_a_parent_published_after_the_child_is_never_its_parent(detector: Detector) -> None:
+    # The full story carries a later timestamp than its trimmed copy: it cannot be the copy's source.
+    articles = [
+        S.article("orig", S.original(), SOURCE, T1),
+        S.article("trim", S.trimmed(outlet="Bay Herald"), "Bay Herald", T0),
+    ]
+    _, analysis = run(detector, articles)
+    assert "orig" not in parent_ids(analysis, "trim")
+    assert analysis.pair("orig", "trim") is not None
+
+
+def test_a_later_verbatim_original_is_not_the_parent(detector: Detector) -> None:
+    articles = [
+        S.article("orig", S.original(), SOURCE, T2),
+        S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, T0),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "copy") == []
+    assert parent_ids(analysis, "orig") == ["copy"]
+
+
+# -- no timestamps ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def untimed(detector: Detector) -> Corpus:
+    """Every variant, no timestamps, no outlets."""
+    texts = {
+        "orig": S.original(),
+        "copy": S.verbatim(),
+        "trim": S.trimmed(),
+        "reord": S.reordered(),
+        "light": S.lightly_edited(),
+        "para": S.paraphrased(),
+        "stitch": S.stitched(),
+        "dam": S.dam_story(),
+        "unrel": S.unrelated(),
+        "cite": S.citing(),
+        "copy2": S.trimmed(outlet="Hill Times"),
+    }
+    return run(detector, [S.article(k, v) for k, v in texts.items()])
+
+
+def test_without_timestamps_the_parent_graph_is_acyclic(untimed: Corpus) -> None:
+    articles, analysis = untimed
+    assert_acyclic(analysis)
+    assert len(analysis.documents) == len(articles)
+    # Some derivation is still found: input order and coverage decide.
+    assert sum(1 for d in analysis.documents if d.parents) >= 5
+    assert parent_ids(analysis, "orig") == []
+    assert parent_ids(analysis, "unrel") == []
+
+
+def test_without_timestamps_input_order_decides_between_duplicates(untimed: Corpus) -> None:
+    _, analysis = untimed
+    (parent,) = analysis.document("copy").parents
+    assert parent.id == "orig"
+    assert 0.5 <= parent.confidence < 0.8  # weak evidence only
+    assert any("comes first in the input" in e for e in parent.evidence)
+
+
+def test_reversed_input_without_timestamps_is_acyclic_too(detector: Detector, untimed: Corpus) -> None:
+    articles, _ = untimed
+    _, analysis = run(detector, list(reversed(articles)))
+    assert_acyclic(analysis)
+
+
+def test_mutual_duplicates_without_timestamps_are_acyclic(detector: Detector) -> None:
+    # Three identical bodies: every pair is a DUPLICATE both ways.
+    articles = [S.article(f"d{n}", S.verbatim(outlet=f"Outlet {n}", author="A Writer")) for n in range(3)]
+    _, analysis = run(detector, articles)
+    assert_acyclic(analysis)
+    assert parent_ids(analysis, "d0") == []
+    assert analysis.clusters[0].roots == ("d0",)
+
+
+# -- attribution ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def citing(detector: Detector) -> Corpus:
+    return run(
+        detector,
+        [
+            S.article("orig", S.original(), SOURCE, T0),
+            S.article("cite", S.citing(SOURCE, also="Reuters"), "Bay Herald", T1),
+        ],
+    )
+
+
+def test_citing_rewrite_derives_from_the_named_outlet(citing: Corpus) -> None:
+    _, analysis = citing
+    pair = analysis.pair("orig", "cite")
+    assert pair is not None and pair.relation in (Relation.PARTIALLY_DERIVED, Relation.WHOLLY_DERIVED)
+    (parent,) = analysis.document("cite").parents
+    assert parent.id == "orig"
+    assert parent.confidence > 0.9
+    assert any(SOURCE in e and "source" in e for e in parent.evidence)
+
+
+def test_citing_rewrite_does_not_list_its_parent_as_external(citing: Corpus) -> None:
+    _, analysis = citing
+    names = [s.name for s in analysis.document("cite").external_sources]
+    assert SOURCE not in names
+    assert analysis.document("orig").external_sources == ()
+
+
+def test_outlet_outside_the_corpus_is_an_external_source(citing: Corpus) -> None:
+    articles, analysis = citing
+    text = next(a.text for a in articles if a.id == "cite")
+    (source,) = analysis.document("cite").external_sources
+    assert source.name == "Reuters"
+    assert source.evidence == text[source.start : source.end]
+    assert "Reuters" in source.evidence
+
+
+def test_citation_outweighs_input_order(detector: Detector) -> None:
+    # No timestamps, the citing rewrite comes first: naming the outlet still makes orig the parent.
+    articles = [
+        S.article("cite", S.citing(SOURCE)),
+        S.article("orig", S.original(), SOURCE),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "cite") == ["orig"]
+    assert parent_ids(analysis, "orig") == []
+    assert analysis.document("cite").external_sources == ()
+
+
+def test_citing_an_outlet_of_the_corpus_without_copying_is_external(detector: Detector) -> None:
+    # The beetle story shares nothing with the port story: naming the port story's outlet makes it an
+    # outside source of the beetle story, not a parent.
+    text = S.unrelated() + f"\n\nThe survey was first reported by {SOURCE}."
+    articles = [S.article("orig", S.original(), SOURCE, T0), S.article("beetle", text, None, T1)]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "beetle") == []
+    (source,) = analysis.document("beetle").external_sources
+    assert source.name == SOURCE
+    assert source.evidence == text[source.start : source.end]
+
+
+# -- stitched ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stitched(detector: Detector) -> Corpus:
+    return run(
+        detector,
+        [
+            S.article("dam", S.dam_story(outlet="Valley Post"), "Valley Post", EARLIER),
+            S.article("orig", S.original(), SOURCE, T0),
+            S.article("stitch", S.stitched(outlet="Bay Herald"), "Bay Herald", T1),
+        ],
+    )
+
+
+def test_stitched_article_has_one_parent_per_source_story(stitched: Corpus) -> None:
+    _, analysis = stitched
+    parents = analysis.document("stitch").parents
+    assert {p.id for p in parents} == {"orig", "dam"}
+    for p in parents:
+        assert p.confidence > 0.8
+        assert 0.3 <= p.coverage <= 0.7
+    # Together the two parents explain almost all of it.
+    assert sum(p.coverage for p in parents) >= 0.9
+    assert parent_ids(analysis, "orig") == []
+    assert parent_ids(analysis, "dam") == []
+
+
+def test_stitched_article_joins_both_stories_in_one_cluster(stitched: Corpus) -> None:
+    _, analysis = stitched
+    (cluster,) = analysis.clusters
+    assert set(cluster.documents) == {"dam", "orig", "stitch"}
+    assert set(cluster.roots) == {"dam", "orig"}
+
+
+# -- derive() on hand-made pairs --------------------------------------------------------------------------
+
+
+def _prepared(detector: Detector, articles: list[Article]) -> dict[str, PreparedDocument]:
+    return {d.id: d for d in detector.prepare(articles, NullProgress())}
+
+
+def _whole_pair(a: str, b: str, text_a: str, text_b: str, relation: Relation, cov: float) -> PairResult:
+    return PairResult(
+        a,
+        b,
+        relation,
+        cov,
+        cov,
+        0.5,
+        0.9,
+        (Passage(0, len(text_a), 0, len(text_b), PassageKind.VERBATIM, 1.0),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("relation", "sibling_share", "has_parent"),
+    [
+        (Relation.PARTIALLY_DERIVED, "sibling_partial", False),
+        (Relation.WHOLLY_DERIVED, "sibling_whole", True),
+    ],
+)
+def test_two_copies_naming_the_same_outside_source_may_be_siblings(
+    detector: Detector, relation: Relation, sibling_share: str, has_parent: bool
+) -> None:
+    ta = "Two ferry lines have suspended crossings to Caldmouth until further notice, Reuters reported."
+    tb = "Ferry crossings to Caldmouth have been suspended until further notice, Reuters reported on Tuesday."
+    docs = _prepared(detector, [S.article("x", ta, "Bay Herald", T0), S.article("y", tb, "Hill Times", T1)])
+    cfg = DeriveConfig()
+    result = derive(docs, [_whole_pair("x", "y", ta, tb, relation, 0.5)], cfg)
+    # Published earlier: sigmoid(time_weight) = 0.95, times (1 - sibling share).
+    expected = 1 / (1 + math.exp(-cfg.time_weight)) * (1 - getattr(cfg, sibling_share))
+    if has_parent:
+        (parent,) = result.parents["y"]
+        assert parent.id == "x"
+        assert parent.confidence == pytest.approx(expected, rel=1e-6)
+        assert any("may be siblings" in e for e in parent.evidence)
+    else:
+        assert expected < cfg.min_confidence
+        assert result.parents["y"] == ()
+    assert result.parents["x"] == ()
+    assert [s.name for s in result.external_sources["x"]] == ["Reuters"]
+    assert [s.name for s in result.external_sources["y"]] == ["Reuters"]
+
+
+def test_same_story_pairs_derive_nothing(detector: Detector) -> None:
+    ta, tb = S.original(), S.paraphrased()
+    docs = _prepared(detector, [S.article("x", ta, None, T0), S.article("y", tb, None, T1)])
+    pair = PairResult("x", "y", Relation.SAME_STORY, 0.0, 0.0, 0.1, 0.9, ())
+    result = derive(docs, [pair], DeriveConfig())
+    assert result.parents == {"x": (), "y": ()}
+
+
+def test_min_confidence_filters_weak_parents(detector: Detector) -> None:
+    ta = tb = S.compose(S.PORT_PARAGRAPHS)
+    docs = _prepared(detector, [S.article("x", ta), S.article("y", tb)])
+    pair = _whole_pair("x", "y", ta, tb, Relation.DUPLICATE, 1.0)
+    assert [p.id for p in derive(docs, [pair], DeriveConfig()).parents["y"]] == ["x"]
+    # Without timestamps the only evidence is input order (sigmoid(0.3) = 0.574).
+    assert derive(docs, [pair], DeriveConfig(min_confidence=0.6)).parents == {"x": (), "y": ()}
