@@ -30,6 +30,7 @@ class ClusterEventKind(StrEnum):
     CREATED = "CREATED"
     DOCUMENT_ADDED = "DOCUMENT_ADDED"
     MERGED = "MERGED"
+    DOCUMENT_REMOVED = "DOCUMENT_REMOVED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,44 @@ class StoryClusterer:
             cid = survivor
         events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, document))
         return events
+
+    def _targets(
+        self, links: Iterable[str], vector: np.ndarray | None, near: Iterable[str] | None
+    ) -> tuple[set[str], set[str]]:
+        """The clusters a new document joins, and the clusters it was compared with."""
+        forced = {self._cluster_of[d] for d in links if d in self._cluster_of}
+        candidates = (
+            set(self._members)
+            if near is None
+            else {self._cluster_of[d] for d in near if d in self._cluster_of}
+        ) | forced
+        targets = set(forced)
+        if vector is not None and candidates:
+            scored = sorted(((self._average(vector, c), c) for c in candidates), key=lambda x: (-x[0], x[1]))
+            if scored[0][0] >= self.threshold:
+                targets.add(scored[0][1])
+        return targets, candidates
+
+    def peek(
+        self, links: Iterable[str] = (), vector: np.ndarray | None = None, near: Iterable[str] | None = None
+    ) -> str | None:
+        """The cluster a document would join (the surviving one if it would merge some), or None if it
+        would found a new one. Changes nothing."""
+        targets, _ = self._targets(links, vector, near)
+        return min(targets, key=self._created.__getitem__) if targets else None
+
+    def restore(self, cluster: str, rank: int, members: Iterable[tuple[str, np.ndarray | None]]) -> None:
+        """Put back a cluster as it was saved: its id, its creation rank, its members in order."""
+        self._members[cluster] = []
+        self._sum[cluster] = None
+        self._created[cluster] = rank
+        self._clock = max(self._clock, rank + 1)
+        for document, vector in members:
+            self._place(document, vector, cluster)
+
+    def rank(self, cluster: str) -> int:
+        """The creation rank of a cluster: older clusters have smaller ranks."""
+        return self._created[cluster]
 
     def _place(self, document: str, vector: np.ndarray | None, cid: str) -> None:
         self._cluster_of[document] = cid

@@ -22,6 +22,7 @@ __all__ = [
     "Config",
     "DeriveConfig",
     "EmbedConfig",
+    "LimitsConfig",
     "MinHashConfig",
     "RelationConfig",
     "SegmentConfig",
@@ -140,6 +141,14 @@ class DeriveConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    max_text_bytes: int = 1_000_000
+    """Longest article text accepted, in UTF-8 bytes."""
+    max_id_length: int = 256
+    """Longest article id accepted, in characters."""
+
+
+@dataclass(frozen=True)
 class Config:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
@@ -148,6 +157,7 @@ class Config:
     relation: RelationConfig = field(default_factory=RelationConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     derive: DeriveConfig = field(default_factory=DeriveConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     vector_index: str = "faiss:flat"
     """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'."""
     lsh: str = "memory"

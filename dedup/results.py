@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "Analysis",
     "ClusterResult",
+    "DocumentAnalysis",
     "DocumentResult",
     "Edge",
     "ExternalSource",
@@ -104,6 +105,15 @@ class PairResult:
     def other(self, doc_id: str) -> str:
         return self.b if doc_id == self.a else self.a
 
+    def oriented(self, doc_id: str) -> PairResult:
+        """The same pair with ``doc_id`` as side a."""
+        if doc_id == self.a:
+            return self
+        return PairResult(
+            self.b, self.a, self.relation, self.coverage_b, self.coverage_a, self.lexical, self.semantic,
+            tuple(p.swapped() for p in self.passages),
+        )  # fmt: skip
+
     def coverage_of(self, doc_id: str) -> float:
         return self.coverage_a if doc_id == self.a else self.coverage_b
 
@@ -179,6 +189,18 @@ class ClusterResult:
             "roots": list(self.roots),
             "edges": [e.to_dict() for e in self.edges],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentAnalysis:
+    """What dedup knows about one article: its cluster, sources and matches. In each match the
+    article is side ``a``."""
+
+    id: str
+    cluster: str | None
+    parents: tuple[Parent, ...]
+    external_sources: tuple[ExternalSource, ...]
+    matches: tuple[PairResult, ...]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,361 @@
+"""Durable state: articles, their embeddings, pairs, parents, sources and clusters.
+
+The engine keeps its working state in memory and writes every change through a
+``Store`` as one atomic ``Change``; after a crash, ``load()`` gives back exactly
+what was committed. Two backends share one contract (tests/test_store.py):
+
+- ``sqlite:PATH`` — the embedded default: one SQLite file, WAL journal,
+  ``synchronous=FULL``, so a committed change survives ``kill -9``;
+- ``memory:`` — nothing on disk, for batch analysis and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from dedup.document import Article, parse_timestamp
+from dedup.errors import ConfigError
+from dedup.results import ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+
+__all__ = [
+    "Change",
+    "ClusterRecord",
+    "DocumentRecord",
+    "MemoryStore",
+    "Snapshot",
+    "SqliteStore",
+    "Store",
+    "open_store",
+]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A stored article and what is expensive to recompute: its sentence embeddings."""
+
+    article: Article
+    seq: int
+    """Order of arrival, from 1; never reused."""
+    text_hash: str
+    ingest_time: float
+    cluster_id: str
+    embeddings: np.ndarray
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class ClusterRecord:
+    id: str
+    created_seq: int
+    """Clusters are ordered by creation: in a merge the smallest survives."""
+    create_time: float
+    update_time: float
+
+
+@dataclass
+class Change:
+    """Everything one ingest or delete changes, written atomically."""
+
+    put_documents: list[DocumentRecord] = field(default_factory=list)
+    delete_documents: list[str] = field(default_factory=list)
+    """Deleting a document also deletes its pairs, its parents and its sources."""
+    put_pairs: list[PairResult] = field(default_factory=list)
+    parents: dict[str, tuple[Parent, ...]] = field(default_factory=dict)
+    """Replaces the parents of each child named."""
+    external_sources: dict[str, tuple[ExternalSource, ...]] = field(default_factory=dict)
+    put_clusters: list[ClusterRecord] = field(default_factory=list)
+    delete_clusters: list[str] = field(default_factory=list)
+    cluster_of: dict[str, str] = field(default_factory=dict)
+    """Moves stored documents to another cluster."""
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    documents: list[DocumentRecord]
+    pairs: list[PairResult]
+    parents: dict[str, tuple[Parent, ...]]
+    external_sources: dict[str, tuple[ExternalSource, ...]]
+    clusters: list[ClusterRecord]
+    meta: dict[str, str]
+
+
+class Store(Protocol):
+    """Where the engine's state lives between runs."""
+
+    def load(self) -> Snapshot: ...
+
+    def commit(self, change: Change) -> None: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def location(self) -> str: ...
+
+
+# -- memory -----------------------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """Keeps the committed state in dictionaries: nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, DocumentRecord] = {}
+        self._pairs: dict[tuple[str, str], PairResult] = {}
+        self._parents: dict[str, tuple[Parent, ...]] = {}
+        self._external: dict[str, tuple[ExternalSource, ...]] = {}
+        self._clusters: dict[str, ClusterRecord] = {}
+        self._meta: dict[str, str] = {}
+
+    @property
+    def location(self) -> str:
+        return "memory:"
+
+    def load(self) -> Snapshot:
+        return Snapshot(
+            sorted(self._docs.values(), key=lambda d: d.seq),
+            list(self._pairs.values()),
+            dict(self._parents),
+            dict(self._external),
+            sorted(self._clusters.values(), key=lambda c: c.created_seq),
+            dict(self._meta),
+        )
+
+    def commit(self, change: Change) -> None:
+        for doc_id in change.delete_documents:
+            self._docs.pop(doc_id, None)
+            self._parents.pop(doc_id, None)
+            self._external.pop(doc_id, None)
+            self._pairs = {k: v for k, v in self._pairs.items() if doc_id not in k}
+        for rec in change.put_documents:
+            self._docs[rec.article.id] = rec
+        for p in change.put_pairs:
+            self._pairs.pop((p.b, p.a), None)
+            self._pairs[(p.a, p.b)] = p
+        self._parents.update(change.parents)
+        self._external.update(change.external_sources)
+        for cid in change.delete_clusters:
+            self._clusters.pop(cid, None)
+        for c in change.put_clusters:
+            self._clusters[c.id] = c
+        for doc_id, cid in change.cluster_of.items():
+            if doc_id in self._docs:
+                rec = self._docs[doc_id]
+                self._docs[doc_id] = DocumentRecord(
+                    rec.article, rec.seq, rec.text_hash, rec.ingest_time, cid, rec.embeddings, rec.vector
+                )
+        self._meta.update(change.meta)
+
+    def close(self) -> None:
+        pass
+
+
+# -- sqlite -----------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    title TEXT, outlet TEXT, url TEXT, published_at TEXT,
+    text_hash TEXT NOT NULL,
+    ingest_time REAL NOT NULL,
+    cluster_id TEXT NOT NULL,
+    embeddings BLOB NOT NULL,
+    sentences INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    a TEXT NOT NULL, b TEXT NOT NULL, relation TEXT NOT NULL,
+    coverage_a REAL NOT NULL, coverage_b REAL NOT NULL, lexical REAL NOT NULL, semantic REAL NOT NULL,
+    passages TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b);
+CREATE TABLE IF NOT EXISTS parents (
+    child TEXT NOT NULL, parent TEXT NOT NULL, rank INTEGER NOT NULL,
+    confidence REAL NOT NULL, coverage REAL NOT NULL, evidence TEXT NOT NULL,
+    PRIMARY KEY (child, parent)
+);
+CREATE TABLE IF NOT EXISTS external_sources (
+    doc TEXT NOT NULL, rank INTEGER NOT NULL, name TEXT NOT NULL, evidence TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    PRIMARY KEY (doc, rank)
+);
+CREATE TABLE IF NOT EXISTS clusters (
+    id TEXT PRIMARY KEY, created_seq INTEGER NOT NULL, create_time REAL NOT NULL, update_time REAL NOT NULL
+);
+"""
+SCHEMA_VERSION = "1"
+
+
+class SqliteStore:
+    """One SQLite file. Every commit is one transaction, flushed to disk before it returns."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        with self._transaction() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.path} holds schema version {row[0]}, this dedup reads {SCHEMA_VERSION}; "
+                    "use a new --data-dir or the dedup version that wrote it"
+                )
+
+    @property
+    def location(self) -> str:
+        return f"sqlite:{self.path}"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def commit(self, change: Change) -> None:
+        with self._transaction() as db:
+            for doc_id in change.delete_documents:
+                db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc_id, doc_id))
+                db.execute("DELETE FROM parents WHERE child = ?", (doc_id,))
+                db.execute("DELETE FROM external_sources WHERE doc = ?", (doc_id,))
+            for rec in change.put_documents:
+                a = rec.article
+                emb = np.ascontiguousarray(rec.embeddings, dtype=np.float16)
+                db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rec.seq, a.id, a.text, a.title, a.outlet, a.url,
+                        a.published_at.isoformat() if a.published_at else None,
+                        rec.text_hash, rec.ingest_time, rec.cluster_id,
+                        emb.tobytes(), emb.shape[0], np.asarray(rec.vector, dtype=np.float32).tobytes(),
+                    ),
+                )  # fmt: skip
+            for p in change.put_pairs:
+                db.execute("DELETE FROM pairs WHERE a = ? AND b = ?", (p.b, p.a))
+                db.execute(
+                    "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        p.a, p.b, p.relation.value, p.coverage_a, p.coverage_b, p.lexical, p.semantic,
+                        json.dumps([[x.a_start, x.a_end, x.b_start, x.b_end, x.kind.value, x.score]
+                                    for x in p.passages]),
+                    ),
+                )  # fmt: skip
+            for child, parents in change.parents.items():
+                db.execute("DELETE FROM parents WHERE child = ?", (child,))
+                db.executemany(
+                    "INSERT INTO parents VALUES (?,?,?,?,?,?)",
+                    [
+                        (child, p.id, rank, p.confidence, p.coverage, json.dumps(list(p.evidence)))
+                        for rank, p in enumerate(parents)
+                    ],
+                )
+            for doc_id, sources in change.external_sources.items():
+                db.execute("DELETE FROM external_sources WHERE doc = ?", (doc_id,))
+                db.executemany(
+                    "INSERT INTO external_sources VALUES (?,?,?,?,?,?)",
+                    [(doc_id, rank, s.name, s.evidence, s.start, s.end) for rank, s in enumerate(sources)],
+                )
+            for cid in change.delete_clusters:
+                db.execute("DELETE FROM clusters WHERE id = ?", (cid,))
+            for c in change.put_clusters:
+                db.execute(
+                    "INSERT OR REPLACE INTO clusters VALUES (?,?,?,?)",
+                    (c.id, c.created_seq, c.create_time, c.update_time),
+                )
+            for doc_id, cid in change.cluster_of.items():
+                db.execute("UPDATE documents SET cluster_id = ? WHERE id = ?", (cid, doc_id))
+            for key, value in change.meta.items():
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def load(self) -> Snapshot:
+        with self._lock:
+            db = self._db
+            documents = []
+            for row in db.execute("SELECT * FROM documents ORDER BY seq"):
+                (seq, doc_id, text, title, outlet, url, published, text_hash, ingest_time, cid,
+                 emb, n_sent, vector) = row  # fmt: skip
+                article = Article(
+                    doc_id, text, title, outlet, url, parse_timestamp(published) if published else None
+                )
+                embeddings = np.frombuffer(emb, dtype=np.float16).astype(np.float32).reshape(n_sent, -1)
+                if n_sent == 0:
+                    embeddings = np.zeros((0, len(vector) // 4), dtype=np.float32)
+                documents.append(
+                    DocumentRecord(
+                        article, seq, text_hash, ingest_time, cid, embeddings,
+                        np.frombuffer(vector, dtype=np.float32).copy(),
+                    )
+                )  # fmt: skip
+            pairs = [
+                PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
+                for a, b, rel, ca, cb, lex, sem, passages in db.execute("SELECT * FROM pairs ORDER BY a, b")
+            ]
+            parents: dict[str, list[Parent]] = {}
+            for child, parent, _, conf, cov, evidence in db.execute(
+                "SELECT * FROM parents ORDER BY child, rank"
+            ):
+                parents.setdefault(child, []).append(Parent(parent, conf, cov, tuple(json.loads(evidence))))
+            external: dict[str, list[ExternalSource]] = {}
+            for doc_id, _, name, evidence, start, end in db.execute(
+                "SELECT * FROM external_sources ORDER BY doc, rank"
+            ):
+                external.setdefault(doc_id, []).append(ExternalSource(name, evidence, start, end))
+            clusters = [
+                ClusterRecord(*row) for row in db.execute("SELECT * FROM clusters ORDER BY created_seq")
+            ]
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        return Snapshot(
+            documents,
+            pairs,
+            {k: tuple(v) for k, v in parents.items()},
+            {k: tuple(v) for k, v in external.items()},
+            clusters,
+            meta,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _passages(encoded: str) -> tuple[Passage, ...]:
+    return tuple(Passage(p[0], p[1], p[2], p[3], PassageKind(p[4]), p[5]) for p in json.loads(encoded))
+
+
+def open_store(spec: str) -> Store:
+    """A store from a URL-like spec: ``memory:`` or ``sqlite:PATH``."""
+    if spec in ("memory", "memory:"):
+        return MemoryStore()
+    if spec.startswith("sqlite:"):
+        path = spec[len("sqlite:") :]
+        if not path:
+            raise ConfigError("sqlite store needs a path: sqlite:/var/lib/dedup/dedup.sqlite3")
+        return SqliteStore(path)
+    raise ConfigError(f"unknown store {spec!r}; use 'memory:' or 'sqlite:PATH'")
