@@ -12,15 +12,17 @@ from dedup.config import Config, config_from_dict, load_config
 from dedup.derive import Derivation, derive
 from dedup.document import Article, PreparedDocument, Timestamp, parse_timestamp, prepare
 from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
+from dedup.engine import Engine, IngestOutcome, IngestResult
 from dedup.errors import ConfigError, DedupError, InputError, InvalidArgument, NotFound, ResourceExhausted
 from dedup.inputs import read_articles
 from dedup.minhash import exact_jaccard, shingles, signatures
 from dedup.normalize import NormalizedText, normalize
-from dedup.pipeline import Detector, compare
-from dedup.relation import classify_pair
+from dedup.pipeline import Detector
+from dedup.relation import classify_pair, compare
 from dedup.results import (
     Analysis,
     ClusterResult,
+    DocumentAnalysis,
     DocumentResult,
     Edge,
     ExternalSource,
@@ -31,6 +33,7 @@ from dedup.results import (
     Relation,
 )
 from dedup.segment import Sentence, Token, split_sentences, tokenize
+from dedup.store import MemoryStore, SqliteStore, Store, open_store
 from dedup.vectors import ExactIndex, FaissIndex, make_vector_index
 
 __version__ = "0.1.0"
@@ -49,14 +52,19 @@ __all__ = [
     "DedupError",
     "Derivation",
     "Detector",
+    "DocumentAnalysis",
     "DocumentResult",
     "Edge",
     "Embedder",
+    "Engine",
     "ExactIndex",
     "ExternalSource",
     "FaissIndex",
+    "IngestOutcome",
+    "IngestResult",
     "InputError",
     "InvalidArgument",
+    "MemoryStore",
     "NormalizedText",
     "NotFound",
     "PairResult",
@@ -68,6 +76,8 @@ __all__ = [
     "ResourceExhausted",
     "Sentence",
     "SentenceTransformerEmbedder",
+    "SqliteStore",
+    "Store",
     "StoryClusterer",
     "Timestamp",
     "Token",
@@ -83,6 +93,7 @@ __all__ = [
     "load_config",
     "make_vector_index",
     "normalize",
+    "open_store",
     "parse_timestamp",
     "prepare",
     "read_articles",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dedup.config import RelationConfig
-from dedup.results import Passage, PassageKind, Relation
+from dedup.align import align, coverage
+from dedup.config import Config, RelationConfig
+from dedup.document import PreparedDocument
+from dedup.minhash import exact_jaccard
+from dedup.results import PairResult, Passage, PassageKind, Relation
 
-__all__ = ["classify_pair"]
+__all__ = ["classify_pair", "compare"]
 
 
 def _span_chars(spans: list[tuple[int, int]]) -> int:
@@ -56,3 +59,26 @@ def classify_pair(
     if semantic >= cfg.same_story_cosine:
         return Relation.SAME_STORY
     return None
+
+
+def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairResult | None:
+    """Align two prepared articles and classify their relation; None when they are unrelated."""
+    passages = align(a, b, config.align)
+    cov_a = coverage(a, [(p.a_start, p.a_end) for p in passages])
+    cov_b = coverage(b, [(p.b_start, p.b_end) for p in passages])
+    semantic = float(a.vector @ b.vector) if a.vector is not None and b.vector is not None else 0.0
+    relation = classify_pair(passages, cov_a, cov_b, semantic, config.relation)
+    if relation is None:
+        return None
+    if relation is Relation.SAME_STORY:  # too little shared to count as reuse: report no passages
+        passages, cov_a, cov_b = [], 0.0, 0.0
+    return PairResult(
+        a.id,
+        b.id,
+        relation,
+        cov_a,
+        cov_b,
+        exact_jaccard(a.doc_shingles, b.doc_shingles),
+        max(0.0, min(1.0, semantic)),
+        tuple(passages),
+    )

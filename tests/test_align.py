@@ -38,7 +38,6 @@ VARIANTS = {
 def embedded_pair(detector: Detector, text_a: str, text_b: str) -> tuple[PreparedDocument, PreparedDocument]:
     """Two prepared articles with sentence embeddings and document vectors filled in."""
     docs = detector.prepare([S.article("a", text_a), S.article("b", text_b)], NullProgress())
-    detector.embed(docs, [], NullProgress())
     return docs[0], docs[1]
 
 

@@ -1,0 +1,779 @@
+"""The incremental detector: articles arrive one at a time (or in batches) and are matched
+against everything stored so far.
+
+The engine holds its working state in memory (prepared articles with their
+embeddings, the LSH and FAISS indexes, pairs, parents, clusters) and writes
+each change through a ``Store`` as one atomic ``Change`` before it answers, so
+an acknowledged article survives a crash: on start the engine rebuilds from
+the store, without re-embedding anything.
+
+``dedup analyze`` runs the same engine over an in-memory store, so the batch
+command and the service give the same answers for the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, cast
+
+import numpy as np
+import xxhash
+
+from dedup.attribution import find_citations
+from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer
+from dedup.config import Config
+from dedup.derive import derive
+from dedup.document import Article, PreparedDocument, prepare
+from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
+from dedup.errors import InvalidArgument, NotFound
+from dedup.minhash import LshIndex, make_lsh, signatures
+from dedup.relation import compare
+from dedup.results import REUSE_RELATIONS, DocumentAnalysis, ExternalSource, PairResult, Parent, Relation
+from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.vectors import VectorIndex, make_vector_index
+
+__all__ = [
+    "ClusterView",
+    "Engine",
+    "IngestOutcome",
+    "IngestResult",
+    "LineageEdge",
+    "NullProgress",
+    "Progress",
+]
+
+MAX_SENTENCES = 1 << 16  # sentence ids in the vector index are seq * MAX_SENTENCES + sentence
+
+
+class Progress(Protocol):
+    """Where long work reports how far it has got (the CLI shows a bar)."""
+
+    def start(self, stage: str, total: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+
+class NullProgress:
+    """Reports nowhere."""
+
+    def start(self, stage: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+class IngestOutcome(StrEnum):
+    CREATED = "CREATED"
+    REPLACED = "REPLACED"
+    UNCHANGED = "UNCHANGED"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    analysis: DocumentAnalysis
+    outcome: IngestOutcome
+    events: tuple[ClusterEvent, ...]
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    parent: str
+    child: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    id: str
+    documents: tuple[str, ...]
+    roots: tuple[str, ...]
+    edges: tuple[LineageEdge, ...]
+    create_time: float
+    update_time: float
+
+
+def _text_hash(article: Article) -> str:
+    h = hashlib.sha256()
+    for part in (article.text, article.title, article.outlet, article.url):
+        h.update((part or "").encode("utf-8"))
+        h.update(b"\x00")
+    h.update((article.published_at.isoformat() if article.published_at else "").encode())
+    return h.hexdigest()
+
+
+class Engine:
+    """Stores articles and answers, for each, what it shares with the others and where it came from.
+
+    Thread-safe: every public method runs under one lock.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or Config()
+        if embedder is None:
+            c = self.config.embed
+            embedder = CachingEmbedder(
+                SentenceTransformerEmbedder(c.model, c.device, c.batch_size, c.max_seq_length)
+            )
+        self.embedder = embedder
+        self.store: Store = store if store is not None else MemoryStore()
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[ClusterEvent], None]] = []
+        self._load()
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        mh = self.config.minhash
+        self._docs: dict[str, PreparedDocument] = {}
+        self._records: dict[str, DocumentRecord] = {}
+        self._by_seq: dict[int, str] = {}
+        self._pairs: dict[str, dict[str, PairResult]] = defaultdict(dict)
+        self._parents: dict[str, tuple[Parent, ...]] = {}
+        self._children: dict[str, set[str]] = defaultdict(set)
+        self._external: dict[str, tuple[ExternalSource, ...]] = {}
+        self._clusters: dict[str, ClusterRecord] = {}
+        self._clusterer = StoryClusterer(self.config.cluster.threshold)
+        self._doc_lsh: LshIndex = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
+        self._sent_lsh: LshIndex = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
+        self._sentence_by_words: dict[int, tuple[str, int]] = {}
+        self._sent_index: VectorIndex | None = None
+        self._doc_index: VectorIndex | None = None
+        self._outlets: set[str] = set()
+        self._next_seq = 1
+        self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
+        self.counters: dict[str, int] = {"candidate_pairs": 0}
+        """Work done since start: candidate pairs aligned."""
+
+    def _indexes(self) -> tuple[VectorIndex, VectorIndex]:
+        if self._sent_index is None or self._doc_index is None:
+            dim = self.embedder.dim
+            self._sent_index = make_vector_index(self.config.vector_index, dim)
+            self._doc_index = make_vector_index(self.config.vector_index, dim)
+        return self._sent_index, self._doc_index
+
+    def _load(self) -> None:
+        """Rebuild the working state from the store (at start, and after a failed commit)."""
+        self._reset()
+        snap = self.store.load()
+        self._outlets = {r.article.outlet for r in snap.documents if r.article.outlet}
+        outlets = sorted(self._outlets)
+        docs = []
+        for rec in snap.documents:
+            doc = prepare(rec.article, rec.seq, self.config)
+            doc.citations = find_citations(rec.article.text, outlets)
+            if rec.embeddings.shape[0] == len(doc.sentences):
+                doc.embeddings, doc.vector = rec.embeddings, rec.vector
+            else:  # stored under other segmentation settings: embed again
+                doc.embeddings = self.embedder.encode(
+                    [doc.sentence_text(s) for s in range(len(doc.sentences))]
+                )
+                doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
+            docs.append(doc)
+            self._records[rec.article.id] = rec
+        self._sign(docs)
+        for doc in docs:
+            self._index(doc)
+        for p in snap.pairs:
+            self._pairs[p.a][p.b] = p
+            self._pairs[p.b][p.a] = p
+        for child, parents in snap.parents.items():
+            self._set_parents(child, parents)
+        self._external.update(snap.external_sources)
+        members: dict[str, list[str]] = defaultdict(list)
+        for rec in snap.documents:
+            members[rec.cluster_id].append(rec.article.id)
+        for c in snap.clusters:
+            self._clusters[c.id] = c
+            self._clusterer.restore(
+                c.id, c.created_seq, [(d, self._docs[d].vector) for d in members.get(c.id, [])]
+            )
+        self._next_seq = max([r.seq for r in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
+
+    def _sign(self, docs: list[PreparedDocument]) -> None:
+        mh = self.config.minhash
+        doc_sigs = signatures([d.doc_shingles for d in docs], mh.num_perm, mh.seed)
+        sent_sigs = signatures([s for d in docs for s in d.sentence_shingles], mh.num_perm, mh.seed)
+        k = 0
+        for doc, sig in zip(docs, doc_sigs, strict=True):
+            doc.doc_minhash = sig
+            doc.sentence_minhashes = sent_sigs[k : k + len(doc.sentences)]
+            k += len(doc.sentences)
+
+    def _index(self, doc: PreparedDocument) -> None:
+        """Add a prepared, embedded article to every in-memory index."""
+        assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
+        self._docs[doc.id] = doc
+        self._by_seq[doc.order] = doc.id
+        if doc.doc_shingles:
+            self._doc_lsh.insert(doc.id, doc.doc_minhash)
+        for s, sig in enumerate(doc.sentence_minhashes):
+            self._sent_lsh.insert((doc.id, s), sig)
+            self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
+        sent_index, doc_index = self._indexes()
+        if len(doc.sentences):
+            base = doc.order * MAX_SENTENCES
+            sent_index.add(np.arange(base, base + len(doc.sentences), dtype=np.int64), doc.embeddings)
+        doc_index.add(np.array([doc.order], dtype=np.int64), doc.vector[None, :])
+
+    def _unindex(self, doc: PreparedDocument) -> None:
+        if doc.doc_shingles:
+            self._doc_lsh.remove(doc.id)
+        for s in range(len(doc.sentences)):
+            self._sent_lsh.remove((doc.id, s))
+            key = self._words_key(doc, s)
+            if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
+                del self._sentence_by_words[key]
+        sent_index, doc_index = self._indexes()
+        base = doc.order * MAX_SENTENCES
+        sent_index.remove(np.arange(base, base + len(doc.sentences), dtype=np.int64))
+        doc_index.remove(np.array([doc.order], dtype=np.int64))
+        del self._docs[doc.id]
+        del self._by_seq[doc.order]
+
+    @staticmethod
+    def _words_key(doc: PreparedDocument, s: int) -> int:
+        return xxhash.xxh3_64_intdigest(" ".join(doc.sentence_words(s)).encode("utf-8"))
+
+    def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
+        for old in self._parents.get(child, ()):
+            self._children[old.id].discard(child)
+        if parents:
+            self._parents[child] = parents
+            for p in parents:
+                self._children[p.id].add(child)
+        else:
+            self._parents.pop(child, None)
+
+    # -- preparing new articles -----------------------------------------------------------------------
+
+    def _validate(self, article: Article) -> None:
+        limits = self.config.limits
+        if len(article.id) > limits.max_id_length:
+            raise InvalidArgument(
+                f"document id is {len(article.id)} characters long; the limit is {limits.max_id_length}"
+            )
+        size = len(article.text.encode("utf-8"))
+        if size > limits.max_text_bytes:
+            raise InvalidArgument(
+                f"document {article.id!r} text is {size} bytes; the limit is {limits.max_text_bytes} bytes "
+                "(split the article or raise limits.max_text_bytes)"
+            )
+
+    def _prepare(
+        self, articles: Sequence[Article], first_seq: int, progress: Progress
+    ) -> list[PreparedDocument]:
+        """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
+        batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
+        that sentence's embedding instead of going through the model."""
+        outlets = sorted(self._outlets | {a.outlet for a in articles if a.outlet})
+        progress.start("preparing", len(articles))
+        docs = []
+        for n, article in enumerate(articles):
+            doc = prepare(article, first_seq + n, self.config)
+            doc.citations = find_citations(article.text, outlets)
+            docs.append(doc)
+            progress.advance()
+        self._sign(docs)
+        share = self.config.embed.share_jaccard
+        mh = self.config.minhash
+        batch_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
+        batch_words: dict[int, tuple[int, int]] = {}
+        source: dict[tuple[int, int], tuple[str, int] | tuple[int, int]] = {}
+        todo: list[tuple[int, int]] = []
+        for n, doc in enumerate(docs):
+            for s, sig in enumerate(doc.sentence_minhashes):
+                key = self._words_key(doc, s)
+                stored = self._sentence_by_words.get(key)
+                if stored is not None:
+                    source[(n, s)] = stored
+                    continue
+                if key in batch_words:
+                    source[(n, s)] = batch_words[key]
+                    continue
+                found: tuple[str, int] | tuple[int, int] | None = None
+                for hit in self._sent_lsh.query(sig):
+                    doc_id, t = cast(tuple[str, int], hit)
+                    if sig.jaccard(self._docs[doc_id].sentence_minhashes[t]) >= share:
+                        found = (doc_id, t)
+                        break
+                if found is None:
+                    for hit in batch_lsh.query(sig):
+                        m, t = cast(tuple[int, int], hit)
+                        if sig.jaccard(docs[m].sentence_minhashes[t]) >= share:
+                            found = (m, t)
+                            break
+                if found is not None:
+                    source[(n, s)] = found
+                    continue
+                todo.append((n, s))
+                batch_words[key] = (n, s)
+                batch_lsh.insert((n, s), sig)
+        texts = [docs[n].sentence_text(s) for n, s in todo]
+        dim = self.embedder.dim
+        fresh = np.zeros((len(todo), dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
+        progress.start("embedding", len(texts))
+        for lo in range(0, len(order), 256):
+            chunk = order[lo : lo + 256]
+            fresh[chunk] = self.embedder.encode([texts[i] for i in chunk])
+            progress.advance(len(chunk))
+        row = {key: i for i, key in enumerate(todo)}
+        for n, doc in enumerate(docs):
+            emb = np.zeros((len(doc.sentences), dim), dtype=np.float32)
+            for s in range(len(doc.sentences)):
+                src = source.get((n, s), (n, s))
+                if isinstance(src[0], str):
+                    shared = self._docs[src[0]].embeddings
+                    assert shared is not None
+                    emb[s] = shared[src[1]]
+                else:
+                    emb[s] = fresh[row[cast(tuple[int, int], src)]]
+            doc.embeddings = emb
+            doc.vector = _mean_vector(emb, dim)
+        self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
+        return docs
+
+    # -- matching -------------------------------------------------------------------------------------
+
+    def _candidates(self, doc: PreparedDocument, exclude: str | None = None) -> tuple[set[str], list[str]]:
+        """Stored articles worth aligning with ``doc``, and its nearest articles by vector."""
+        found: set[str] = set()
+        if doc.doc_shingles and doc.doc_minhash is not None:
+            found.update(str(k) for k in self._doc_lsh.query(doc.doc_minhash))
+        for sig in doc.sentence_minhashes:
+            found.update(str(k[0]) for k in self._sent_lsh.query(sig))  # type: ignore[index]
+        near: list[str] = []
+        if self._docs:
+            sent_index, doc_index = self._indexes()
+            assert doc.embeddings is not None and doc.vector is not None
+            if len(doc.sentences) and len(sent_index):
+                k = self.config.align.candidate_neighbours
+                scores, ids = sent_index.search(doc.embeddings, k)
+                threshold = self.config.align.paraphrase_cosine
+                for score, hit in zip(scores.ravel(), ids.ravel(), strict=True):
+                    if hit >= 0 and score >= threshold:
+                        found.add(self._by_seq[int(hit) // MAX_SENTENCES])
+            k = self.config.cluster.neighbours
+            scores, ids = doc_index.search(doc.vector[None, :], k)
+            for score, hit in zip(scores[0], ids[0], strict=True):
+                if hit < 0:
+                    continue
+                other = self._by_seq[int(hit)]
+                near.append(other)
+                if score >= self.config.relation.same_story_cosine:
+                    found.add(other)
+        found.discard(doc.id)
+        if exclude is not None:
+            found.discard(exclude)
+            near = [d for d in near if d != exclude]
+        return found, [d for d in near if d != doc.id]
+
+    def _match(self, doc: PreparedDocument, candidates: set[str]) -> list[PairResult]:
+        pairs = []
+        self.counters["candidate_pairs"] += len(candidates)
+        for other_id in sorted(candidates, key=lambda d: self._docs[d].order):
+            result = compare(self._docs[other_id], doc, self.config)
+            if result is not None:
+                pairs.append(result)
+        return pairs
+
+    def _derive_for(
+        self,
+        affected: set[str],
+        extra: dict[str, PreparedDocument] | None = None,
+        extra_pairs: Sequence[PairResult] = (),
+    ) -> tuple[dict[str, tuple[Parent, ...]], dict[str, tuple[ExternalSource, ...]]]:
+        """Parents and sources of the ``affected`` articles, from all their pairs."""
+        docs = dict(self._docs)
+        if extra:
+            docs.update(extra)
+        pair_set: dict[tuple[str, str], PairResult] = {}
+        scope = set(affected)
+        for p in extra_pairs:
+            pair_set[(p.a, p.b)] = p
+            scope.update((p.a, p.b))
+        for d in affected:
+            for other, p in self._pairs.get(d, {}).items():
+                pair_set[(p.a, p.b)] = p
+                scope.add(other)
+        sub = {d: docs[d] for d in scope if d in docs}
+        derivation = derive(
+            sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
+        )
+        return (
+            {d: derivation.parents.get(d, ()) for d in affected},
+            {d: derivation.external_sources.get(d, ()) for d in affected},
+        )
+
+    def _reaches(self, start: str, target: str) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            node = stack.pop()
+            if node == target:
+                return True
+            for nxt in self._children.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    def _apply_parents(self, proposed: dict[str, tuple[Parent, ...]]) -> dict[str, tuple[Parent, ...]]:
+        """Install new parent sets, most confident edges first, dropping any that closes a cycle."""
+        for child in proposed:
+            self._set_parents(child, ())
+        accepted: dict[str, list[Parent]] = {child: [] for child in proposed}
+        edges = sorted(
+            ((child, p) for child, parents in proposed.items() for p in parents),
+            key=lambda e: (-e[1].confidence, self._docs[e[0]].order, self._docs[e[1].id].order),
+        )
+        for child, parent in edges:
+            if self._reaches(child, parent.id):
+                continue
+            accepted[child].append(parent)
+            self._children[parent.id].add(child)
+            self._parents[child] = tuple(accepted[child])
+        final = {child: tuple(sorted(ps, key=lambda p: -p.confidence)) for child, ps in accepted.items()}
+        for child, parents in final.items():
+            self._set_parents(child, parents)
+        return final
+
+    def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
+        """A new outlet name: articles already stored that name it get their citations again."""
+        self._outlets.add(outlet)
+        outlets = sorted(self._outlets)
+        touched = set()
+        for doc_id, doc in self._docs.items():
+            if outlet in doc.text:
+                doc.citations = find_citations(doc.text, outlets)
+                touched.add(doc_id)
+        return touched
+
+    # -- public: writing ------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[ClusterEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` with every cluster event from now on; returns the unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def ingest(self, article: Article) -> IngestResult:
+        return self.ingest_many([article])[0]
+
+    def ingest_many(
+        self, articles: Sequence[Article], progress: Progress | None = None
+    ) -> list[IngestResult]:
+        """Store articles in order, as if ingested one by one; each is committed before the next is
+        matched. Preparing and embedding are done for the whole batch at once (it is faster)."""
+        progress = progress or NullProgress()
+        for article in articles:
+            self._validate(article)
+        with self._lock:
+            # What can need storing: anything new or changed, and anything after a first occurrence.
+            seen: set[str] = set()
+            todo = []
+            for i, article in enumerate(articles):
+                stored = self._records.get(article.id)
+                if article.id in seen or stored is None or stored.text_hash != _text_hash(article):
+                    todo.append(i)
+                seen.add(article.id)
+            docs = dict(
+                zip(todo, self._prepare([articles[i] for i in todo], self._next_seq, progress), strict=True)
+            )
+            progress.start("matching", len(articles))
+            results = []
+            for i, article in enumerate(articles):
+                stored = self._records.get(article.id)
+                if stored is not None and stored.text_hash == _text_hash(article):
+                    results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
+                else:
+                    results.append(self._store_one(docs[i]))
+                progress.advance()
+            return results
+
+    def _store_one(self, doc: PreparedDocument) -> IngestResult:
+        now = self._clock()
+        change = Change()
+        events: list[ClusterEvent] = []
+        affected: set[str] = set()
+        outcome = IngestOutcome.CREATED
+        if doc.id in self._records:
+            outcome = IngestOutcome.REPLACED
+            affected |= self._remove(doc.id, change, events, now)
+        doc.order = self._next_seq
+        self._next_seq += 1
+        article = doc.article
+        try:
+            if article.outlet and article.outlet not in self._outlets:
+                affected |= self._refresh_citations(article.outlet, change)
+            candidates, near = self._candidates(doc)
+            pairs = self._match(doc, candidates)
+            links = [p.other(doc.id) for p in pairs if p.relation.value in self.config.cluster.link_relations]
+            cluster_events = self._clusterer.add(doc.id, links, doc.vector, near)
+            events.extend(cluster_events)
+            cid = self._clusterer.cluster_of(doc.id)
+            for ev in cluster_events:
+                if ev.kind is ClusterEventKind.CREATED:
+                    self._clusters[cid] = ClusterRecord(cid, self._clusterer.rank(cid), now, now)
+                    change.put_clusters.append(self._clusters[cid])
+                elif ev.kind is ClusterEventKind.MERGED:
+                    for gone in ev.merged:
+                        self._clusters.pop(gone, None)
+                        change.delete_clusters.append(gone)
+                    for member in self._clusterer.members(ev.cluster):
+                        if member != doc.id and self._records[member].cluster_id != ev.cluster:
+                            self._records[member] = _with_cluster(self._records[member], ev.cluster)
+                            change.cluster_of[member] = ev.cluster
+            old = self._clusters[cid]
+            self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
+            change.put_clusters.append(self._clusters[cid])
+            assert doc.embeddings is not None and doc.vector is not None
+            record = DocumentRecord(
+                article, doc.order, _text_hash(article), now, cid, doc.embeddings, doc.vector
+            )
+            self._records[doc.id] = record
+            self._index(doc)
+            for p in pairs:
+                self._pairs[p.a][p.b] = p
+                self._pairs[p.b][p.a] = p
+            change.put_documents.append(record)
+            change.put_pairs.extend(pairs)
+            affected.add(doc.id)
+            affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
+            affected &= set(self._docs)
+            parents, sources = self._derive_for(affected)
+            change.parents.update(self._apply_parents(parents))
+            change.external_sources.update(sources)
+            self._external.update(sources)
+            change.meta["last_seq"] = str(doc.order)
+            self.store.commit(change)
+        except BaseException:
+            self._load()  # back to what the store holds
+            raise
+        self._publish(events)
+        return IngestResult(self._analysis(doc.id), outcome, tuple(events))
+
+    def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
+        """Take an article out of memory and every index; return the articles whose parents must
+        be recomputed. The caller commits ``change``."""
+        doc = self._docs[doc_id]
+        partners = set(self._pairs.pop(doc_id, {}))
+        for other in partners:
+            self._pairs[other].pop(doc_id, None)
+        self._unindex(doc)
+        self._set_parents(doc_id, ())
+        orphans = set(self._children.pop(doc_id, set()))
+        for child in orphans:
+            self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
+        self._external.pop(doc_id, None)
+        cid = self._clusterer.remove(doc_id)
+        if cid is not None:
+            events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
+            if cid in self._clusterer.clusters():
+                old = self._clusters[cid]
+                self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
+                change.put_clusters.append(self._clusters[cid])
+            else:
+                self._clusters.pop(cid, None)
+                change.delete_clusters.append(cid)
+        del self._records[doc_id]
+        change.delete_documents.append(doc_id)
+        return (partners | orphans) - {doc_id}
+
+    def delete(self, doc_id: str) -> tuple[ClusterEvent, ...]:
+        """Remove an article from the store and every index."""
+        with self._lock:
+            if doc_id not in self._records:
+                raise NotFound(f"no document with id {doc_id!r}")
+            change = Change()
+            events: list[ClusterEvent] = []
+            try:
+                affected = self._remove(doc_id, change, events, self._clock())
+                affected &= set(self._docs)
+                if affected:
+                    parents, sources = self._derive_for(affected)
+                    change.parents.update(self._apply_parents(parents))
+                    change.external_sources.update(sources)
+                    self._external.update(sources)
+                self.store.commit(change)
+            except BaseException:
+                self._load()
+                raise
+            self._publish(events)
+            return tuple(events)
+
+    def _publish(self, events: Iterable[ClusterEvent]) -> None:
+        for ev in events:
+            for listener in list(self._listeners):
+                listener(ev)
+
+    # -- public: reading ------------------------------------------------------------------------------
+
+    def _analysis(self, doc_id: str) -> DocumentAnalysis:
+        cid = self._records[doc_id].cluster_id
+        matches = []
+        for other, p in sorted(self._pairs.get(doc_id, {}).items(), key=lambda kv: self._docs[kv[0]].order):
+            if p.relation is Relation.SAME_STORY and self._records[other].cluster_id != cid:
+                continue
+            matches.append(p.oriented(doc_id))
+        return DocumentAnalysis(
+            doc_id, cid, self._parents.get(doc_id, ()), self._external.get(doc_id, ()), tuple(matches)
+        )
+
+    def find_similar(self, article: Article) -> DocumentAnalysis:
+        """What ``article`` would be matched with if it were stored, without storing it. If its id names
+        a stored article, that article is left out."""
+        self._validate(article)
+        with self._lock:
+            doc = self._prepare([article], self._next_seq, NullProgress())[0]
+            exclude = article.id if article.id in self._docs else None
+            candidates, near = self._candidates(doc, exclude)
+            pairs = self._match(doc, candidates)
+            links = [p.other(doc.id) for p in pairs if p.relation.value in self.config.cluster.link_relations]
+            cid = self._clusterer.peek(links, doc.vector, near)
+            pairs = [
+                p for p in pairs
+                if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
+            ]  # fmt: skip
+            probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
+            doc.article = Article(
+                probe, article.text, article.title, article.outlet, article.url, article.published_at
+            )
+            renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
+            parents, sources = self._derive_for({probe}, {probe: doc}, renamed)
+            doc.article = article
+            return DocumentAnalysis(
+                article.id, cid, parents[probe], sources[probe], tuple(p.oriented(article.id) for p in pairs)
+            )
+
+    def analysis(self, doc_id: str) -> DocumentAnalysis:
+        with self._lock:
+            if doc_id not in self._records:
+                raise NotFound(f"no document with id {doc_id!r}")
+            return self._analysis(doc_id)
+
+    def document(self, doc_id: str) -> tuple[Article, float]:
+        """A stored article and when it was ingested."""
+        with self._lock:
+            rec = self._records.get(doc_id)
+            if rec is None:
+                raise NotFound(f"no document with id {doc_id!r}")
+            return rec.article, rec.ingest_time
+
+    def documents(self) -> list[str]:
+        """Stored ids in order of arrival."""
+        with self._lock:
+            return [r.article.id for r in sorted(self._records.values(), key=lambda r: r.seq)]
+
+    def pairs(self) -> list[PairResult]:
+        """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
+        with self._lock:
+            out = []
+            for a, others in self._pairs.items():
+                for b, p in others.items():
+                    if self._records[a].seq < self._records[b].seq:
+                        if (
+                            p.relation is Relation.SAME_STORY
+                            and self._records[a].cluster_id != self._records[b].cluster_id
+                        ):
+                            continue
+                        out.append(p.oriented(a))
+            return sorted(out, key=lambda p: (self._records[p.a].seq, self._records[p.b].seq))
+
+    def cluster(self, cluster_id: str) -> ClusterView:
+        with self._lock:
+            if cluster_id not in self._clusters:
+                raise NotFound(f"no cluster with id {cluster_id!r}")
+            members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
+            inside = set(members)
+            edges = tuple(
+                LineageEdge(p.id, child, p.confidence)
+                for child in members
+                for p in self._parents.get(child, ())
+                if p.id in inside
+            )
+            roots = tuple(d for d in members if not any(p.id in inside for p in self._parents.get(d, ())))
+            rec = self._clusters[cluster_id]
+            return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
+
+    def clusters(self) -> list[ClusterRecord]:
+        """All clusters, oldest first."""
+        with self._lock:
+            return sorted(self._clusters.values(), key=lambda c: c.created_seq)
+
+    def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
+        """Edges to the article's ancestors and from it to its descendants, breadth first."""
+        with self._lock:
+            if doc_id not in self._records:
+                raise NotFound(f"no document with id {doc_id!r}")
+            up: list[LineageEdge] = []
+            frontier, seen = [doc_id], {doc_id}
+            for _ in range(max_depth):
+                nxt = []
+                for d in frontier:
+                    for p in self._parents.get(d, ()):
+                        up.append(LineageEdge(p.id, d, p.confidence))
+                        if p.id not in seen:
+                            seen.add(p.id)
+                            nxt.append(p.id)
+                frontier = nxt
+            down: list[LineageEdge] = []
+            frontier, seen = [doc_id], {doc_id}
+            for _ in range(max_depth):
+                nxt = []
+                for d in frontier:
+                    for child in sorted(self._children.get(d, ()), key=lambda c: self._records[c].seq):
+                        conf = next(p.confidence for p in self._parents[child] if p.id == d)
+                        down.append(LineageEdge(d, child, conf))
+                        if child not in seen:
+                            seen.add(child)
+                            nxt.append(child)
+                frontier = nxt
+            return up, down
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def close(self) -> None:
+        with self._lock:
+            self.store.close()
+
+
+def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:
+    """An article's vector: the normalised mean of its sentence embeddings (zeros if it has none)."""
+    mean = embeddings.mean(axis=0) if len(embeddings) else np.zeros(dim, dtype=np.float32)
+    norm = float(np.linalg.norm(mean))
+    return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+
+
+def _with_cluster(rec: DocumentRecord, cluster_id: str) -> DocumentRecord:
+    return DocumentRecord(
+        rec.article, rec.seq, rec.text_hash, rec.ingest_time, cluster_id, rec.embeddings, rec.vector
+    )
+
+
+def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:
+    """The same pair with one article's id changed (a probe must not collide with a stored id)."""
+    a = to if p.a == doc_id else p.a
+    b = to if p.b == doc_id else p.b
+    return PairResult(a, b, p.relation, p.coverage_a, p.coverage_b, p.lexical, p.semantic, p.passages)
