@@ -103,6 +103,69 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from server.app import serve
+
+    return serve(args.data_dir, args.port, _config(args), host=args.host, max_inflight=args.max_inflight)
+
+
+def _print_json(value: object) -> None:
+    import dataclasses
+    import json
+
+    def default(o: object) -> object:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return dataclasses.asdict(o)
+        return str(o)
+
+    sys.stdout.write(json.dumps(value, default=default, ensure_ascii=False, indent=2) + "\n")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from dedup.client import DedupClient
+    from dedup.inputs import read_articles
+
+    articles = read_articles(args.path)
+    with DedupClient(args.server) as client:
+        replies = client.ingest_many(
+            articles, batch_size=args.batch_size, progress=not args.quiet, total=len(articles)
+        )
+    counts: dict[str, int] = {}
+    for r in replies:
+        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+    _print_json({"ingested": len(replies), "outcomes": counts, "results": [r.analysis for r in replies]})
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from dedup.client import DedupClient
+    from dedup.inputs import read_articles
+
+    path = Path(args.file)
+    if path.suffix.lower() == ".jsonl":
+        articles = read_articles(path)
+    else:
+        from dedup.document import Article
+        from dedup.errors import InputError
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
+        articles = [Article(path.stem, text)]
+    with DedupClient(args.server) as client:
+        _print_json([client.find_similar(a) for a in articles])
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from dedup.client import DedupClient
+
+    with DedupClient(args.server) as client:
+        _print_json(client.get_cluster(args.id))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dedup", description="Find reuse between news articles: who copied whom, where, and how much."
@@ -124,6 +187,46 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(func=_analyze)
+
+    serve = sub.add_parser(
+        "serve", help="run the gRPC service (the embedded default: SQLite and indexes in --data-dir)"
+    )
+    serve.add_argument(
+        "--data-dir",
+        default=os.environ.get("DEDUP_DATA_DIR", "dedup-data"),
+        help="where the store and indexes live (default: ./dedup-data or $DEDUP_DATA_DIR)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=50051, help="port to listen on (default 50051; 0 picks one)"
+    )
+    serve.add_argument("--host", default="[::]", help="address to listen on (default: all)")
+    serve.add_argument(
+        "--max-inflight",
+        type=int,
+        default=64,
+        help="calls served at once; more get RESOURCE_EXHAUSTED (default 64)",
+    )
+    serve.add_argument("--config", help="a TOML or JSON file of threshold overrides")
+    serve.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")
+    serve.set_defaults(func=_serve)
+
+    server_help = "the dedup server, HOST:PORT (default localhost:50051)"
+    ingest = sub.add_parser("ingest", help="send articles to a running server")
+    ingest.add_argument("path", help="a folder of .txt files or a JSONL file, as for analyze")
+    ingest.add_argument("--server", default="localhost:50051", help=server_help)
+    ingest.add_argument("--batch-size", type=int, default=256, help="articles per streaming call")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=_ingest)
+
+    query = sub.add_parser("query", help="what a text would match on a running server, without storing it")
+    query.add_argument("file", help="a .txt file, or a JSONL file of articles")
+    query.add_argument("--server", default="localhost:50051", help=server_help)
+    query.set_defaults(func=_query)
+
+    cluster = sub.add_parser("cluster", help="show a story cluster from a running server")
+    cluster.add_argument("id", help="the cluster id")
+    cluster.add_argument("--server", default="localhost:50051", help=server_help)
+    cluster.set_defaults(func=_cluster)
     return parser
 
 

@@ -14,12 +14,15 @@ command and the service give the same answers for the same input.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol, cast
 
 import numpy as np
@@ -120,6 +123,7 @@ class Engine:
         embedder: Embedder | None = None,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
+        index_dir: str | Path | None = None,
     ) -> None:
         self.config = config or Config()
         if embedder is None:
@@ -130,6 +134,8 @@ class Engine:
         self.embedder = embedder
         self.store: Store = store if store is not None else MemoryStore()
         self._clock = clock
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+        """Where the LSH and FAISS indexes are saved between runs (None: rebuilt at every start)."""
         self._lock = threading.RLock()
         self._listeners: list[Callable[[ClusterEvent], None]] = []
         self._load()
@@ -154,6 +160,9 @@ class Engine:
         self._doc_index: VectorIndex | None = None
         self._outlets: set[str] = set()
         self._next_seq = 1
+        self._generation = 0
+        self.indexes_loaded = False
+        """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
         self.counters: dict[str, int] = {"candidate_pairs": 0}
         """Work done since start: candidate pairs aligned."""
@@ -185,8 +194,15 @@ class Engine:
             docs.append(doc)
             self._records[rec.article.id] = rec
         self._sign(docs)
+        self._generation = int(snap.meta.get("generation", "0"))
+        self.indexes_loaded = self._load_indexes()
         for doc in docs:
-            self._index(doc)
+            if self.indexes_loaded:
+                self._register(doc)
+            else:
+                self._index(doc)
+        if not self.indexes_loaded and docs:
+            self.save_indexes()
         for p in snap.pairs:
             self._pairs[p.a][p.b] = p
             self._pairs[p.b][p.a] = p
@@ -213,16 +229,68 @@ class Engine:
             doc.sentence_minhashes = sent_sigs[k : k + len(doc.sentences)]
             k += len(doc.sentences)
 
+    # -- saved indexes --------------------------------------------------------------------------------
+
+    def _index_file(self) -> Path | None:
+        return self.index_dir / "indexes.pickle" if self.index_dir is not None else None
+
+    def _load_indexes(self) -> bool:
+        """Read the saved LSH and FAISS indexes if they were saved at the store's current generation."""
+        path = self._index_file()
+        if path is None or not path.exists():
+            return False
+        try:
+            with path.open("rb") as f:
+                saved = pickle.load(f)
+        except Exception:  # unreadable or from another version: rebuild
+            return False
+        if saved.get("generation") != self._generation or saved.get("config") != repr(self.config):
+            return False
+        self._doc_lsh, self._sent_lsh = saved["doc_lsh"], saved["sent_lsh"]
+        self._sent_index, self._doc_index = saved["sent_index"], saved["doc_index"]
+        return True
+
+    def save_indexes(self) -> None:
+        """Save the LSH and FAISS indexes beside the store, tagged with the store's generation, so the
+        next start can skip rebuilding them. A crash leaves them stale; they are then rebuilt."""
+        path = self._index_file()
+        if path is None:
+            return
+        with self._lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump(
+                    {
+                        "generation": self._generation,
+                        "config": repr(self.config),
+                        "doc_lsh": self._doc_lsh,
+                        "sent_lsh": self._sent_lsh,
+                        "sent_index": self._sent_index,
+                        "doc_index": self._doc_index,
+                    },
+                    f,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+
+    def _register(self, doc: PreparedDocument) -> None:
+        """Make a prepared, embedded article known (without touching the LSH and FAISS indexes)."""
+        self._docs[doc.id] = doc
+        self._by_seq[doc.order] = doc.id
+        for s in range(len(doc.sentences)):
+            self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
+
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
         assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
-        self._docs[doc.id] = doc
-        self._by_seq[doc.order] = doc.id
+        self._register(doc)
         if doc.doc_shingles:
             self._doc_lsh.insert(doc.id, doc.doc_minhash)
         for s, sig in enumerate(doc.sentence_minhashes):
             self._sent_lsh.insert((doc.id, s), sig)
-            self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
         sent_index, doc_index = self._indexes()
         if len(doc.sentences):
             base = doc.order * MAX_SENTENCES
@@ -342,8 +410,10 @@ class Engine:
                     emb[s] = shared[src[1]]
                 else:
                     emb[s] = fresh[row[cast(tuple[int, int], src)]]
-            doc.embeddings = emb
-            doc.vector = _mean_vector(emb, dim)
+            # The store keeps embeddings as float16: round them now, so that answers are the same before
+            # and after a restart.
+            doc.embeddings = emb.astype(np.float16).astype(np.float32)
+            doc.vector = _mean_vector(doc.embeddings, dim)
         self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
         return docs
 
@@ -565,7 +635,7 @@ class Engine:
             change.external_sources.update(sources)
             self._external.update(sources)
             change.meta["last_seq"] = str(doc.order)
-            self.store.commit(change)
+            self._commit(change)
         except BaseException:
             self._load()  # back to what the store holds
             raise
@@ -614,12 +684,17 @@ class Engine:
                     change.parents.update(self._apply_parents(parents))
                     change.external_sources.update(sources)
                     self._external.update(sources)
-                self.store.commit(change)
+                self._commit(change)
             except BaseException:
                 self._load()
                 raise
             self._publish(events)
             return tuple(events)
+
+    def _commit(self, change: Change) -> None:
+        change.meta["generation"] = str(self._generation + 1)
+        self.store.commit(change)
+        self._generation += 1
 
     def _publish(self, events: Iterable[ClusterEvent]) -> None:
         for ev in events:
@@ -755,7 +830,9 @@ class Engine:
             return len(self._records)
 
     def close(self) -> None:
+        """Save the indexes (if there is an index folder) and close the store."""
         with self._lock:
+            self.save_indexes()
             self.store.close()
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DeadlineExceeded",
     "DedupError",
     "InputError",
+    "Internal",
     "InvalidArgument",
     "NotFound",
     "ResourceExhausted",
+    "Unavailable",
 ]
 
 
@@ -46,3 +49,15 @@ class NotFound(DedupError):
 
 class ResourceExhausted(DedupError):
     """Too much work is in flight; the caller should retry later."""
+
+
+class DeadlineExceeded(DedupError):
+    """The caller's deadline passed before the work could be done."""
+
+
+class Unavailable(DedupError):
+    """The service cannot be reached or is shutting down; retry later."""
+
+
+class Internal(DedupError):
+    """The service failed in a way the caller cannot fix; the message carries a request id for the logs."""

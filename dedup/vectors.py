@@ -86,6 +86,20 @@ class FaissIndex:
         self._retired = 0
         self._next = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        import faiss
+
+        state = dict(self.__dict__)
+        state["_index"] = faiss.serialize_index(self._index)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import faiss
+
+        state = dict(state)
+        state["_index"] = faiss.deserialize_index(state["_index"])
+        self.__dict__.update(state)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):

@@ -1,0 +1,133 @@
+"""Ingest throughput over gRPC and FindSimilar latency, against a real server on loopback.
+
+    python -m benchmarks.service_speed --data ../shared/data/news_ecb --limit 500 --queries 200
+
+Starts `dedup serve` as a subprocess on a fresh data folder, streams the articles in with
+the Python client (IngestDocuments, --batch-size per call), then sends --queries FindSimilar
+calls one after another, of two kinds, and reports median and p99 latency of each:
+
+- "copy": a stored article's first 80%, as a newsroom checking a near-copy would send;
+  its sentences are already stored, so their embeddings are reused rather than computed;
+- "novel": 15 sentences from MRPC (news sentences never ingested), so every sentence goes
+  through the model: the worst case.
+
+One JSON object out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from dedup.client import DedupClient
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dedup",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for raw in proc.stderr:
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if line.get("msg") == "serving":
+            threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+            return proc, f"127.0.0.1:{line['port']}"
+    raise RuntimeError("the server did not start")
+
+
+def novel_texts(mrpc: Path, count: int, sentences: int = 15) -> list[str]:
+    """Pseudo-articles of MRPC sentences (one line each), none of them ingested."""
+    lines = mrpc.read_text(encoding="utf-8-sig").splitlines()[1:]
+    pool = [line.split("\t")[3] for line in lines if line.count("\t") >= 4]
+    return ["\n".join(pool[(n * sentences + k) % len(pool)] for k in range(sentences)) for n in range(count)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA / "news_ecb"), help="news_ecb folder (docs.json)")
+    parser.add_argument("--limit", type=int, default=500, help="articles to ingest (default 500)")
+    parser.add_argument("--queries", type=int, default=200, help="FindSimilar calls (default 200)")
+    parser.add_argument("--batch-size", type=int, default=64, help="articles per IngestDocuments call")
+    parser.add_argument(
+        "--mrpc",
+        default=str(DEFAULT_DATA / "mrpc" / "msr_paraphrase_train.txt"),
+        help="MRPC file for the novel queries",
+    )
+    args = parser.parse_args(argv)
+    articles = load_news_ecb(args.data, args.limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, target = start_server(Path(tmp))
+        try:
+            with DedupClient(target, timeout=600) as client:
+                started = time.perf_counter()
+                client.ingest_many(articles, batch_size=args.batch_size)
+                ingest_s = time.perf_counter() - started
+                novel = novel_texts(Path(args.mrpc), args.queries)
+                latencies: dict[str, list[float]] = {"copy": [], "novel": []}
+                for n in range(args.queries):
+                    text = articles[n % len(articles)].text
+                    for kind, query in (
+                        ("copy", text[: max(200, int(len(text) * 0.8))]),
+                        ("novel", novel[n]),
+                    ):
+                        t0 = time.perf_counter()
+                        client.find_similar(query)
+                        latencies[kind].append(1000 * (time.perf_counter() - t0))
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    print(
+        json.dumps(
+            {
+                "articles": len(articles),
+                "ingest_seconds": round(ingest_s, 2),
+                "ingest_articles_per_second": round(len(articles) / ingest_s, 2),
+                "find_similar_queries": args.queries,
+                **{
+                    f"find_similar_{kind}_{stat}_ms": round(value, 1)
+                    for kind, values in latencies.items()
+                    for stat, value in (
+                        ("median", statistics.median(values)),
+                        ("p99", percentile(values, 0.99)),
+                    )
+                },
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

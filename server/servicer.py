@@ -1,0 +1,216 @@
+"""dedup.v1.DedupService: requests in, engine calls, replies out. Errors are raised, never
+aborted here: the interceptor maps them to status codes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import grpc
+
+from dedup.cluster import ClusterEvent
+from dedup.document import Article
+from dedup.engine import Engine, IngestResult
+from dedup.errors import DeadlineExceeded, InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from dedup.v1 import dedup_pb2 as pb
+from dedup.v1 import dedup_pb2_grpc as pb_grpc
+from server.convert import (
+    analysis_to_pb,
+    article_from_pb,
+    article_to_pb,
+    cluster_to_pb,
+    edge_to_pb,
+    event_to_pb,
+    outcome_to_pb,
+    timestamp,
+)
+
+__all__ = ["DedupServicer"]
+
+STREAM_BATCH = 32  # articles embedded together when they arrive on a stream
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_LINEAGE_DEPTH = 32
+WATCH_QUEUE = 10_000
+
+
+def _check_deadline(context: grpc.ServicerContext) -> None:
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise DeadlineExceeded("the deadline passed before the request could be served; allow more time")
+
+
+def _ingest_reply(result: IngestResult) -> pb.IngestDocumentResponse:
+    return pb.IngestDocumentResponse(
+        analysis=analysis_to_pb(result.analysis), outcome=outcome_to_pb(result.outcome)
+    )
+
+
+class DedupServicer(pb_grpc.DedupServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._closing = threading.Event()
+
+    def close(self) -> None:
+        """Ends the watch streams (the server is shutting down)."""
+        self._closing.set()
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def IngestDocument(self, request: pb.IngestDocumentRequest, context: grpc.ServicerContext) -> Any:
+        _check_deadline(context)
+        return _ingest_reply(self.engine.ingest(article_from_pb(request.document)))
+
+    def IngestDocuments(
+        self, request_iterator: Iterable[pb.IngestDocumentRequest], context: grpc.ServicerContext
+    ) -> Any:
+        replies: list[pb.IngestDocumentResponse] = []
+        batch: list[Article] = []
+
+        def flush() -> None:
+            _check_deadline(context)
+            replies.extend(_ingest_reply(r) for r in self.engine.ingest_many(batch))
+            batch.clear()
+
+        for n, request in enumerate(request_iterator):
+            try:
+                batch.append(article_from_pb(request.document))
+            except InvalidArgument as exc:
+                raise InvalidArgument(
+                    f"document #{n} of the stream: {exc} ({len(replies)} earlier documents were stored)"
+                ) from None
+            if len(batch) >= STREAM_BATCH:
+                flush()
+        if batch:
+            flush()
+        return pb.IngestDocumentsResponse(results=replies)
+
+    def DeleteDocument(self, request: pb.DeleteDocumentRequest, context: grpc.ServicerContext) -> Any:
+        self.engine.delete(_id(request.id, "id"))
+        return pb.DeleteDocumentResponse()
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def FindSimilar(self, request: pb.FindSimilarRequest, context: grpc.ServicerContext) -> Any:
+        _check_deadline(context)
+        article = article_from_pb(request.document, id_required=False)
+        return pb.FindSimilarResponse(analysis=analysis_to_pb(self.engine.find_similar(article)))
+
+    def GetDocument(self, request: pb.GetDocumentRequest, context: grpc.ServicerContext) -> Any:
+        doc_id = _id(request.id, "id")
+        article, ingested = self.engine.document(doc_id)
+        return pb.StoredDocument(
+            document=article_to_pb(article),
+            analysis=analysis_to_pb(self.engine.analysis(doc_id)),
+            ingest_time=timestamp(ingested),
+        )
+
+    def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> Any:
+        return cluster_to_pb(self.engine.cluster(_id(request.id, "id")))
+
+    def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> Any:
+        if request.page_size < 0:
+            raise InvalidArgument(f"page_size must not be negative (got {request.page_size})")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        start = request.start_time.ToMicroseconds() / 1e6 if request.HasField("start_time") else None
+        end = request.end_time.ToMicroseconds() / 1e6 if request.HasField("end_time") else None
+        if start is not None and end is not None and end <= start:
+            raise InvalidArgument("end_time must be after start_time")
+        fingerprint = hashlib.sha256(f"{start}|{end}".encode()).hexdigest()[:12]
+        after = _decode_token(request.page_token, fingerprint) if request.page_token else None
+        records = [
+            c
+            for c in self.engine.clusters()
+            if (start is None or c.update_time >= start) and (end is None or c.update_time < end)
+        ]
+        records.sort(key=lambda c: (-c.update_time, c.id))
+        if after is not None:
+            records = [c for c in records if (-c.update_time, c.id) > (-after[0], after[1])]
+        page = records[:size]
+        clusters = []
+        for rec in page:
+            try:
+                clusters.append(cluster_to_pb(self.engine.cluster(rec.id)))
+            except NotFound:  # merged away since the list was taken
+                continue
+        token = _encode_token(page[-1].update_time, page[-1].id, fingerprint) if len(records) > size else ""
+        return pb.ListClustersResponse(clusters=clusters, next_page_token=token)
+
+    def GetLineage(self, request: pb.GetLineageRequest, context: grpc.ServicerContext) -> Any:
+        if request.max_depth < 0:
+            raise InvalidArgument(f"max_depth must not be negative (got {request.max_depth})")
+        depth = min(request.max_depth or MAX_LINEAGE_DEPTH, MAX_LINEAGE_DEPTH)
+        doc_id = _id(request.id, "id")
+        up, down = self.engine.lineage(doc_id, depth)
+        return pb.Lineage(
+            document_id=doc_id,
+            ancestors=[edge_to_pb(e) for e in up],
+            descendants=[edge_to_pb(e) for e in down],
+        )
+
+    def WatchClusters(self, request: pb.WatchClustersRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        events: queue.Queue[tuple[ClusterEvent, float] | None] = queue.Queue(maxsize=WATCH_QUEUE)
+        overflow = threading.Event()
+
+        def listener(event: ClusterEvent) -> None:
+            try:
+                events.put_nowait((event, time.time()))
+            except queue.Full:
+                overflow.set()
+
+        unsubscribe = self.engine.subscribe(listener)
+        context.add_callback(unsubscribe)
+        try:
+            while context.is_active() and not self._closing.is_set():
+                if overflow.is_set():
+                    raise ResourceExhausted(
+                        f"this watcher fell more than {WATCH_QUEUE} events behind; "
+                        "reconnect and read the clusters again"
+                    )
+                try:
+                    item = events.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                if item is not None:
+                    yield event_to_pb(item[0], item[1])
+            if self._closing.is_set():
+                raise Unavailable("the server is shutting down; reconnect to go on watching")
+        finally:
+            unsubscribe()
+
+
+def _id(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument(f"{field} is empty; give the id of a stored document or cluster")
+    return value
+
+
+def _encode_token(update_time: float, cluster_id: str, fingerprint: str) -> str:
+    raw = json.dumps({"v": 1, "t": update_time, "id": cluster_id, "f": fingerprint}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str, fingerprint: str) -> tuple[float, str]:
+    bad = InvalidArgument(
+        "page_token is not one this server issued; pass the next_page_token of the previous reply, "
+        "or no token for the first page"
+    )
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if raw.get("v") != 1:
+            raise bad
+        if raw["f"] != fingerprint:
+            raise InvalidArgument(
+                "page_token was issued for other start_time/end_time filters; keep them the same"
+            )
+        return float(raw["t"]), str(raw["id"])
+    except InvalidArgument:
+        raise
+    except Exception:
+        raise bad from None

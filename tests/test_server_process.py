@@ -1,0 +1,144 @@
+"""`dedup serve` as a real process: acknowledged articles survive kill -9; SIGTERM drains and closes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dedup.client import DedupClient
+from tests.test_service import fixture_articles
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dedup",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.logs: list[dict[str, Any]] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(180):
+            self.proc.kill()
+            raise AssertionError(f"server did not start: {self.logs}")
+        self.serving = next(line for line in self.logs if line.get("msg") == "serving")
+        self.target = f"127.0.0.1:{self.serving['port']}"
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            self.logs.append(line)
+            if line.get("msg") == "serving":
+                self._ready.set()
+
+    def wait(self, timeout: float = 60) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def _snapshot(client: DedupClient, ids: list[str]) -> dict[str, Any]:
+    out = {}
+    for doc_id in ids:
+        article, analysis = client.get_document(doc_id)
+        out[doc_id] = (article.text, analysis)
+    return out
+
+
+def test_acknowledged_articles_survive_kill_9(data_dir: Path) -> None:
+    articles = fixture_articles()
+    server = ServerProcess(data_dir)
+    assert server.serving["documents"] == 0
+    assert server.serving["data_dir"] == str(data_dir.resolve())
+    assert "MiniLM" in server.serving["model"]
+    with DedupClient(server.target) as client:
+        client.ingest_many(articles[:3], batch_size=2)
+        for a in articles[3:]:
+            client.ingest(a)  # acknowledged one at a time
+        before = _snapshot(client, [a.id for a in articles])
+        probe = client.find_similar(articles[1].text)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    assert server.wait() == -signal.SIGKILL
+
+    again = ServerProcess(data_dir)
+    try:
+        assert again.serving["documents"] == len(articles)
+        assert again.serving["indexes"] == "rebuilt from the store"  # the saved ones were stale or missing
+        with DedupClient(again.target) as client:
+            assert _snapshot(client, [a.id for a in articles]) == before
+            assert client.find_similar(articles[1].text) == probe  # indexed and matched as before
+            reply = client.ingest(articles[0])
+            assert reply.outcome.value == "UNCHANGED"
+    finally:
+        again.proc.kill()
+        again.wait()
+
+
+def test_sigterm_drains_in_flight_calls_and_closes_cleanly(data_dir: Path) -> None:
+    articles = fixture_articles()
+    server = ServerProcess(data_dir)
+    result: dict[str, Any] = {}
+
+    def ingest() -> None:
+        with DedupClient(server.target) as client:
+            try:
+                result["replies"] = client.ingest_many(articles, batch_size=len(articles))
+            except Exception as exc:  # pragma: no cover - reported below
+                result["error"] = exc
+
+    t = threading.Thread(target=ingest)
+    t.start()
+    time.sleep(0.3)  # the stream is being served
+    server.proc.send_signal(signal.SIGTERM)
+    t.join(120)
+    assert server.wait(120) == 0
+    assert "error" not in result, result.get("error")
+    assert len(result["replies"]) == len(articles)
+    messages = [line["msg"] for line in server.logs]
+    assert "stopping" in messages and messages[-1] == "stopped"
+
+    again = ServerProcess(data_dir)
+    try:
+        assert again.serving["documents"] == len(articles)
+        assert again.serving["indexes"] == "loaded"  # saved at the clean stop
+        with DedupClient(again.target) as client:
+            assert {m.b for m in client.find_similar(articles[1].text).matches} >= {"orig"}
+    finally:
+        again.proc.send_signal(signal.SIGTERM)
+        assert again.wait(60) == 0

@@ -1,0 +1,368 @@
+"""The gRPC service, through the Python client, against a real in-process server on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+from dedup.client import DedupClient
+from dedup.cluster import ClusterEventKind
+from dedup.config import Config, config_from_dict
+from dedup.document import Article
+from dedup.embed import CachingEmbedder
+from dedup.engine import Engine, IngestOutcome
+from dedup.errors import DeadlineExceeded, Internal, InvalidArgument, NotFound, ResourceExhausted
+from dedup.inputs import read_articles
+from dedup.pipeline import Detector
+from dedup.store import SqliteStore
+from dedup.v1 import dedup_pb2 as pb
+from dedup.v1 import dedup_pb2_grpc as pb_grpc
+from server.app import RunningServer, build_server
+from tests.fixtures import stories as S
+
+SMALL_LIMITS = config_from_dict({"limits": {"max_text_bytes": 20_000}})
+
+
+def fixture_articles() -> list[Article]:
+    return [
+        S.article("orig", S.original(), outlet=S.ORIGINAL_OUTLET, published_at="2025-03-04T09:00:00Z"),
+        S.article("copy", S.verbatim(), outlet=S.REPUBLISHER_OUTLET, published_at="2025-03-04T10:00:00Z"),
+        S.article("trim", S.trimmed(), published_at="2025-03-04T11:00:00Z"),
+        S.article("cite", S.citing(), published_at="2025-03-04T12:00:00Z"),
+        S.article("dam", S.dam_story(), published_at="2025-03-04T08:00:00Z"),
+        S.article("beetle", S.unrelated(), published_at="2025-03-05T08:00:00Z"),
+    ]
+
+
+class Service:
+    def __init__(self, tmp: Path, embedder: CachingEmbedder, config: Config | None = None, **kw: int) -> None:
+        self.engine = Engine(config or SMALL_LIMITS, embedder, SqliteStore(tmp / "dedup.sqlite3"))
+        self.running: RunningServer = build_server(self.engine, "127.0.0.1:0", **kw)
+        self.target = f"127.0.0.1:{self.running.port}"
+        self.client = DedupClient(self.target, timeout=120)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.running.stop(2)
+
+
+@pytest.fixture
+def service(tmp_path: Path, embedder: CachingEmbedder) -> Iterator[Service]:
+    s = Service(tmp_path, embedder)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, embedder: CachingEmbedder) -> Iterator[Service]:
+    s = Service(tmp_path_factory.mktemp("loaded"), embedder)
+    s.client.ingest_many(fixture_articles(), batch_size=4)
+    yield s
+    s.stop()
+
+
+def _summary(pairs: list[tuple[str, str, str, tuple[tuple[int, int, int, int, str], ...]]]) -> set[object]:
+    return set(pairs)
+
+
+def _same_as_analyze(client: DedupClient, articles: list[Article], detector: Detector) -> None:
+    """The service's clusters, parents and passages equal `dedup analyze` on the same input."""
+    batch = detector.analyze(articles)
+    cluster_of = {d.id: d.cluster for d in batch.documents}
+    for d in batch.documents:
+        _, served = client.get_document(d.id)
+        assert served.cluster == cluster_of[d.id], d.id
+        assert [(p.id, round(p.confidence, 3)) for p in served.parents] == [
+            (p.id, round(p.confidence, 3)) for p in d.parents
+        ], d.id
+        assert {s.name for s in served.external_sources} == {s.name for s in d.external_sources}
+        expected = {}
+        for p in batch.pairs:
+            if d.id in (p.a, p.b):
+                o = p.oriented(d.id)
+                expected[o.b] = (
+                    o.relation,
+                    [(x.a_start, x.a_end, x.b_start, x.b_end, x.kind) for x in o.passages],
+                )
+        got = {
+            m.b: (m.relation, [(x.a_start, x.a_end, x.b_start, x.b_end, x.kind) for x in m.passages])
+            for m in served.matches
+        }
+        assert got == expected, d.id
+
+
+def test_fixtures_through_the_service_match_analyze(loaded: Service, detector: Detector) -> None:
+    _same_as_analyze(loaded.client, fixture_articles(), detector)
+
+
+def test_seeds_through_the_service_match_analyze(
+    tmp_path: Path, embedder: CachingEmbedder, detector: Detector, shared_data: Path
+) -> None:
+    seeds = read_articles(shared_data / "seeds")
+    s = Service(tmp_path, embedder)
+    try:
+        replies = s.client.ingest_many(seeds, batch_size=2)
+        assert [r.outcome for r in replies] == [IngestOutcome.CREATED] * 5
+        _same_as_analyze(s.client, seeds, detector)
+    finally:
+        s.stop()
+
+
+def test_ingest_reply_carries_the_analysis(service: Service) -> None:
+    first = service.client.ingest(
+        S.article("orig", S.original(), outlet=S.ORIGINAL_OUTLET, published_at="2025-03-04T09:00:00Z")
+    )
+    assert first.outcome is IngestOutcome.CREATED and first.analysis.matches == ()
+    reply = service.client.ingest(S.article("copy", S.verbatim(), published_at="2025-03-04T10:00:00Z"))
+    assert [p.id for p in reply.analysis.parents] == ["orig"]
+    (match,) = reply.analysis.matches
+    assert match.a == "copy" and match.b == "orig" and match.relation.value == "DUPLICATE"
+    copy_text = S.verbatim()
+    orig_text = S.original()
+    for x in match.passages:
+        assert copy_text[x.a_start : x.a_end].split() == orig_text[x.b_start : x.b_end].split()
+    assert reply.analysis.cluster == first.analysis.cluster
+
+
+def test_find_similar_stores_nothing(loaded: Service) -> None:
+    before = len(loaded.engine)
+    found = loaded.client.find_similar(S.lightly_edited())
+    assert len(loaded.engine) == before
+    assert found.id == ""  # no id was sent
+    matched = {m.b: m for m in found.matches}
+    assert "orig" in matched and matched["orig"].relation.value in ("DUPLICATE", "WHOLLY_DERIVED")
+    assert found.cluster == loaded.client.get_document("orig")[1].cluster
+    assert found.parents and found.parents[0].id in {"orig", "copy"}
+
+
+def test_find_similar_with_a_stored_id_leaves_that_article_out(loaded: Service) -> None:
+    found = loaded.client.find_similar(Article("copy", S.verbatim()))
+    assert "copy" not in {m.b for m in found.matches}
+    assert "orig" in {m.b for m in found.matches}
+
+
+def test_reingest_same_text_changes_nothing_new_text_replaces(service: Service) -> None:
+    c = service.client
+    c.ingest(S.article("orig", S.original(), published_at="2025-03-04T09:00:00Z"))
+    c.ingest(S.article("copy", S.verbatim(), published_at="2025-03-04T10:00:00Z"))
+    before = c.get_document("copy")[1]
+    again = c.ingest(S.article("copy", S.verbatim(), published_at="2025-03-04T10:00:00Z"))
+    assert again.outcome is IngestOutcome.UNCHANGED
+    assert again.analysis == before
+    replaced = c.ingest(S.article("copy", S.unrelated(), published_at="2025-03-04T10:00:00Z"))
+    assert replaced.outcome is IngestOutcome.REPLACED
+    assert replaced.analysis.parents == () and all(
+        m.relation.value == "SAME_STORY" or not m.passages for m in replaced.analysis.matches
+    )
+    assert "copy" not in {m.b for m in c.get_document("orig")[1].matches if m.passages}
+    article, _ = c.get_document("copy")
+    assert article.text == S.unrelated()
+
+
+def test_delete_removes_from_every_index(service: Service) -> None:
+    c = service.client
+    c.ingest(S.article("orig", S.original(), published_at="2025-03-04T09:00:00Z"))
+    c.ingest(S.article("copy", S.verbatim(), published_at="2025-03-04T10:00:00Z"))
+    cluster = c.get_document("orig")[1].cluster
+    assert cluster is not None
+    c.delete("orig")
+    with pytest.raises(NotFound):
+        c.get_document("orig")
+    with pytest.raises(NotFound):
+        c.delete("orig")
+    assert "orig" not in {m.b for m in c.find_similar(S.original()).matches}
+    assert c.get_document("copy")[1].parents == ()
+    assert c.get_cluster(cluster).documents == ("copy",)
+
+
+def test_every_error_status(service: Service) -> None:
+    stub = pb_grpc.DedupServiceStub(grpc.insecure_channel(service.target))
+    c = service.client
+    c.ingest(S.article("orig", S.original()))
+
+    def code(call: object, request: object) -> tuple[grpc.StatusCode, str]:
+        with pytest.raises(grpc.RpcError) as info:
+            call(request, timeout=60)  # type: ignore[operator]
+        return info.value.code(), info.value.details()
+
+    bad = {
+        "empty text": pb.Document(id="x", text="  "),
+        "no id": pb.Document(text="Some text."),
+        "long id": pb.Document(id="x" * 300, text="Some text."),
+        "too big": pb.Document(id="big", text="word " * 10_000),
+        "bad date": pb.Document(id="d", text="Some text here.", published_at="yesterday at noon"),
+    }
+    hints = {
+        "empty text": "text is empty",
+        "no id": "id is empty",
+        "long id": "limit is 256",
+        "too big": "limit is 20000 bytes",
+        "bad date": "ISO 8601",
+    }
+    for name, doc in bad.items():
+        status, details = code(stub.IngestDocument, pb.IngestDocumentRequest(document=doc))
+        assert status is grpc.StatusCode.INVALID_ARGUMENT, name
+        assert hints[name] in details, (name, details)
+    status, details = code(stub.ListClusters, pb.ListClustersRequest(page_token="not-ours"))
+    assert status is grpc.StatusCode.INVALID_ARGUMENT and "page_token" in details
+    for call, request in [
+        (stub.GetDocument, pb.GetDocumentRequest(id="nope")),
+        (stub.DeleteDocument, pb.DeleteDocumentRequest(id="nope")),
+        (stub.GetCluster, pb.GetClusterRequest(id="nope")),
+        (stub.GetLineage, pb.GetLineageRequest(id="nope")),
+    ]:
+        assert code(call, request)[0] is grpc.StatusCode.NOT_FOUND
+    # A bad article in a stream: INVALID_ARGUMENT naming it; the ones before it are stored.
+    requests = iter(
+        [
+            pb.IngestDocumentRequest(document=pb.Document(id="s1", text=S.dam_story())),
+            pb.IngestDocumentRequest(document=pb.Document(id="s2", text="")),
+        ]
+    )
+    status, details = code(stub.IngestDocuments, requests)
+    assert status is grpc.StatusCode.INVALID_ARGUMENT and "#1" in details
+    # None of it harmed the store.
+    assert len(service.engine) == 1
+    assert c.get_document("orig")[0].text == S.original()
+    with pytest.raises(InvalidArgument):
+        c.find_similar(Article("q", "word " * 10_000))
+
+
+def test_internal_errors_do_not_leak(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(article: Article) -> None:
+        raise RuntimeError("secret detail of the server")
+
+    monkeypatch.setattr(service.engine, "find_similar", broken)
+    with pytest.raises(Internal) as info:
+        service.client.find_similar("Some text to check.")
+    message = str(info.value)
+    assert "request id" in message
+    assert "secret" not in message and "Traceback" not in message
+
+
+def test_busy_server_sheds_load_and_deadlines_hold(
+    tmp_path: Path, embedder: CachingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = Service(tmp_path, embedder, max_inflight=1)
+    release = threading.Event()
+    entered = threading.Event()
+    real = s.engine.find_similar
+
+    def slow(article: Article) -> object:
+        entered.set()
+        release.wait(30)
+        return real(article)
+
+    monkeypatch.setattr(s.engine, "find_similar", slow)
+    try:
+        first = threading.Thread(target=lambda: s.client.find_similar("A first slow query."))
+        first.start()
+        assert entered.wait(30)
+        with pytest.raises(ResourceExhausted):
+            s.client.find_similar("A second query while the first runs.")
+        release.set()
+        first.join(30)
+        release.clear()
+        entered.clear()
+        late = threading.Thread(target=lambda: time.sleep(1.5) or release.set())
+        late.start()
+        with pytest.raises(DeadlineExceeded):
+            s.client._call(
+                s.client._stub.FindSimilar, pb.FindSimilarRequest(document=pb.Document(text="q")), 0.5
+            )
+        late.join()
+    finally:
+        release.set()
+        s.stop()
+
+
+def test_pagination_and_time_filter(service: Service) -> None:
+    texts = [S.original(), S.dam_story(), S.unrelated()]
+    for n, text in enumerate(texts):
+        service.client.ingest(Article(f"doc{n}", text))
+    clusters = list(service.client.list_clusters(page_size=1))
+    assert len(clusters) == len({c.id for c in clusters}) == len(service.engine.clusters()) == 3
+    stub = pb_grpc.DedupServiceStub(grpc.insecure_channel(service.target))
+    page = stub.ListClusters(pb.ListClustersRequest(page_size=2), timeout=30)
+    assert len(page.clusters) == 2 and page.next_page_token
+    rest = stub.ListClusters(pb.ListClustersRequest(page_size=2, page_token=page.next_page_token), timeout=30)
+    assert len(rest.clusters) == 1 and not rest.next_page_token
+    # Newest first: the last article's cluster leads.
+    assert clusters[0].documents == ("doc2",)
+    from datetime import UTC, datetime, timedelta
+
+    future = datetime.now(UTC) + timedelta(days=1)
+    assert list(service.client.list_clusters(start=future)) == []
+    with pytest.raises(grpc.RpcError) as info:
+        req = pb.ListClustersRequest(page_size=2, page_token=page.next_page_token)
+        req.start_time.FromDatetime(future)
+        stub.ListClusters(req, timeout=30)
+    assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_lineage_follows_derivation_both_ways(loaded: Service) -> None:
+    lineage = loaded.client.lineage("orig")
+    assert lineage.ancestors == ()
+    children = {e.child for e in lineage.descendants}
+    assert {"copy", "trim"} <= children
+    for e in loaded.client.lineage("trim").ancestors:
+        assert e.child == "trim" or e.child in children
+
+
+def test_watch_reports_a_merge_with_the_surviving_id(service: Service) -> None:
+    events: list[object] = []
+    watcher = DedupClient(service.target)
+    ready = threading.Event()
+
+    def watch() -> None:
+        for ev in watcher.watch(timeout=60):
+            events.append(ev)
+            if ev.kind is ClusterEventKind.MERGED:  # type: ignore[attr-defined]
+                return
+
+    t = threading.Thread(target=watch)
+    t.start()
+    time.sleep(0.5)
+    ready.set()
+    c = service.client
+    port = c.ingest(S.article("port", S.original(), published_at="2025-03-04T09:00:00Z")).analysis.cluster
+    dam = c.ingest(S.article("dam", S.dam_story(), published_at="2025-03-04T09:30:00Z")).analysis.cluster
+    assert port != dam
+    stitched = c.ingest(S.article("stitched", S.stitched(), published_at="2025-03-04T12:00:00Z"))
+    t.join(60)
+    watcher.close()
+    kinds = [e.kind for e in events]  # type: ignore[attr-defined]
+    assert kinds[:2] == [ClusterEventKind.CREATED, ClusterEventKind.CREATED]
+    merged = [e for e in events if e.kind is ClusterEventKind.MERGED]  # type: ignore[attr-defined]
+    assert len(merged) == 1
+    assert merged[0].cluster == port and merged[0].merged == (dam,)  # type: ignore[attr-defined]
+    assert stitched.analysis.cluster == port
+    assert set(c.get_cluster(port).documents) == {"port", "dam", "stitched"}
+    with pytest.raises(NotFound):
+        c.get_cluster(dam)
+
+
+def test_health_and_reflection(service: Service) -> None:
+    channel = grpc.insecure_channel(service.target)
+    health = health_pb2_grpc.HealthStub(channel)
+    for name in ("", "dedup.v1.DedupService"):
+        reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    db = ProtoReflectionDescriptorDatabase(channel)
+    services = set(db.get_services())
+    assert {"dedup.v1.DedupService", "grpc.health.v1.Health"} <= services
+    method_names = {m.name for m in db.FindFileContainingSymbol("dedup.v1.DedupService").service[0].method}
+    assert {
+        "IngestDocument",
+        "IngestDocuments",
+        "FindSimilar",
+        "WatchClusters",
+        "ListClusters",
+    } <= method_names
