@@ -27,3 +27,13 @@ def load_news_ecb(folder: str | Path, limit: int | None = None) -> list[Article]
         if text.strip():
             articles.append(Article(doc_id, text))
     return articles[:limit] if limit else articles
+
+
+def load_mrpc(path: str | Path) -> list[tuple[int, str, str]]:
+    """MRPC pairs: (label 1 = paraphrase, sentence 1, sentence 2)."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8-sig").splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) >= 5:
+            rows.append((int(parts[0]), parts[3], parts[4]))
+    return rows
