@@ -366,3 +366,36 @@ def test_health_and_reflection(service: Service) -> None:
         "WatchClusters",
         "ListClusters",
     } <= method_names
+
+
+def test_command_line_against_the_server(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from dedup.cli import main
+
+    path = tmp_path / "in.jsonl"
+    rows = [
+        {
+            "id": "orig",
+            "text": S.original(),
+            "outlet": S.ORIGINAL_OUTLET,
+            "published_at": "2025-03-04T09:00:00Z",
+        },
+        {"id": "copy", "text": S.verbatim(), "published_at": "2025-03-04T10:00:00Z"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["ingest", "--server", service.target, str(path), "-q"]) == 0
+    ingested = json.loads(capsys.readouterr().out)
+    assert ingested["ingested"] == 2 and ingested["outcomes"] == {"CREATED": 2}
+    query = tmp_path / "draft.txt"
+    query.write_text(S.lightly_edited(), encoding="utf-8")
+    assert main(["query", "--server", service.target, str(query)]) == 0
+    (found,) = json.loads(capsys.readouterr().out)
+    assert {m["b"] for m in found["matches"]} == {"orig", "copy"}
+    assert main(["cluster", "--server", service.target, found["cluster"]]) == 0
+    cluster = json.loads(capsys.readouterr().out)
+    assert set(cluster["documents"]) == {"orig", "copy"} and cluster["roots"] == ["orig"]
+    assert main(["cluster", "--server", service.target, "nope"]) == 2
+    assert "NOT_FOUND" in capsys.readouterr().err
