@@ -19,32 +19,25 @@ from typing import Any
 
 import grpc
 
-from dedup.cluster import ClusterEvent, ClusterEventKind
-from dedup.document import Article, parse_timestamp
+from dedup.cluster import ClusterEvent
+from dedup.document import Article
 from dedup.engine import ClusterView, IngestOutcome, LineageEdge
-from dedup.errors import (
-    DeadlineExceeded,
-    DedupError,
-    Internal,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-    Unavailable,
-)
-from dedup.results import DocumentAnalysis, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.errors import DedupError
+from dedup.results import DocumentAnalysis
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
+from dedup.wire import (
+    analysis_from_pb,
+    article_from_stored_pb,
+    article_to_pb,
+    cluster_from_pb,
+    edge_from_pb,
+    error_from_status,
+    event_from_pb,
+    outcome_from_pb,
+)
 
 __all__ = ["DedupClient", "IngestReply", "Lineage"]
-
-_ERRORS: dict[grpc.StatusCode, type[DedupError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: NotFound,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
-    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
-    grpc.StatusCode.UNAVAILABLE: Unavailable,
-    grpc.StatusCode.INTERNAL: Internal,
-}
 
 
 @dataclass(frozen=True)
@@ -58,68 +51,6 @@ class Lineage:
     document_id: str
     ancestors: tuple[LineageEdge, ...]
     descendants: tuple[LineageEdge, ...]
-
-
-def _enum(value: int, enum_type: Any, prefix: str) -> str:
-    return str(enum_type.Name(value)).removeprefix(prefix)
-
-
-def _document(article: Article) -> pb.Document:
-    return pb.Document(
-        id=article.id,
-        text=article.text,
-        title=article.title or "",
-        outlet=article.outlet or "",
-        url=article.url or "",
-        published_at=article.published_at.isoformat() if article.published_at else "",
-    )
-
-
-def _analysis(a: pb.Analysis) -> DocumentAnalysis:
-    return DocumentAnalysis(
-        a.document_id,
-        a.cluster_id or None,
-        tuple(Parent(p.document_id, p.confidence, p.coverage, tuple(p.evidence)) for p in a.parents),
-        tuple(ExternalSource(s.name, s.evidence, s.start, s.end) for s in a.external_sources),
-        tuple(
-            PairResult(
-                a.document_id,
-                m.document_id,
-                Relation(_enum(m.relation, pb.Relation, "RELATION_")),
-                m.coverage,
-                m.other_coverage,
-                m.lexical,
-                m.semantic,
-                tuple(
-                    Passage(
-                        x.start,
-                        x.end,
-                        x.other_start,
-                        x.other_end,
-                        PassageKind(_enum(x.kind, pb.PassageKind, "PASSAGE_KIND_")),
-                        x.score,
-                    )
-                    for x in m.passages
-                ),
-            )
-            for m in a.matches
-        ),
-    )
-
-
-def _edge(e: pb.Edge) -> LineageEdge:
-    return LineageEdge(e.parent_id, e.child_id, e.confidence)
-
-
-def _cluster(c: pb.Cluster) -> ClusterView:
-    return ClusterView(
-        c.id,
-        tuple(c.document_ids),
-        tuple(c.root_ids),
-        tuple(_edge(e) for e in c.edges),
-        c.create_time.ToMicroseconds() / 1e6,
-        c.update_time.ToMicroseconds() / 1e6,
-    )
 
 
 class DedupClient:
@@ -158,10 +89,12 @@ class DedupClient:
 
     def ingest(self, article: Article) -> IngestReply:
         """Store one article; its analysis comes back."""
-        reply = self._call(self._stub.IngestDocument, pb.IngestDocumentRequest(document=_document(article)))
+        reply = self._call(
+            self._stub.IngestDocument, pb.IngestDocumentRequest(document=article_to_pb(article))
+        )
         return IngestReply(
-            _analysis(reply.analysis),
-            IngestOutcome(_enum(reply.outcome, pb.IngestOutcome, "INGEST_OUTCOME_")),
+            analysis_from_pb(reply.analysis),
+            outcome_from_pb(reply.outcome),
         )
 
     def ingest_many(
@@ -200,14 +133,9 @@ class DedupClient:
         return replies
 
     def _stream(self, batch: list[Article]) -> list[IngestReply]:
-        requests = iter([pb.IngestDocumentRequest(document=_document(a)) for a in batch])
+        requests = iter([pb.IngestDocumentRequest(document=article_to_pb(a)) for a in batch])
         reply = self._call(self._stub.IngestDocuments, requests, timeout=None)
-        return [
-            IngestReply(
-                _analysis(r.analysis), IngestOutcome(_enum(r.outcome, pb.IngestOutcome, "INGEST_OUTCOME_"))
-            )
-            for r in reply.results
-        ]
+        return [IngestReply(analysis_from_pb(r.analysis), outcome_from_pb(r.outcome)) for r in reply.results]
 
     def delete(self, doc_id: str) -> None:
         """Remove an article everywhere: it is never matched again."""
@@ -217,25 +145,16 @@ class DedupClient:
 
     def find_similar(self, article: Article | str) -> DocumentAnalysis:
         """What the article (or bare text) would match if it were stored; nothing is stored."""
-        doc = pb.Document(text=article) if isinstance(article, str) else _document(article)
+        doc = pb.Document(text=article) if isinstance(article, str) else article_to_pb(article)
         reply = self._call(self._stub.FindSimilar, pb.FindSimilarRequest(document=doc))
-        return _analysis(reply.analysis)
+        return analysis_from_pb(reply.analysis)
 
     def get_document(self, doc_id: str) -> tuple[Article, DocumentAnalysis]:
         reply = self._call(self._stub.GetDocument, pb.GetDocumentRequest(id=doc_id))
-        d = reply.document
-        article = Article(
-            d.id,
-            d.text,
-            d.title or None,
-            d.outlet or None,
-            d.url or None,
-            parse_timestamp(d.published_at) if d.published_at else None,
-        )
-        return article, _analysis(reply.analysis)
+        return article_from_stored_pb(reply.document), analysis_from_pb(reply.analysis)
 
     def get_cluster(self, cluster_id: str) -> ClusterView:
-        return _cluster(self._call(self._stub.GetCluster, pb.GetClusterRequest(id=cluster_id)))
+        return cluster_from_pb(self._call(self._stub.GetCluster, pb.GetClusterRequest(id=cluster_id)))
 
     def list_clusters(
         self, page_size: int = 100, start: datetime | None = None, end: datetime | None = None
@@ -249,7 +168,7 @@ class DedupClient:
         while True:
             reply = self._call(self._stub.ListClusters, request)
             for c in reply.clusters:
-                yield _cluster(c)
+                yield cluster_from_pb(c)
             if not reply.next_page_token:
                 return
             request.page_token = reply.next_page_token
@@ -258,8 +177,8 @@ class DedupClient:
         reply = self._call(self._stub.GetLineage, pb.GetLineageRequest(id=doc_id, max_depth=max_depth))
         return Lineage(
             reply.document_id,
-            tuple(_edge(e) for e in reply.ancestors),
-            tuple(_edge(e) for e in reply.descendants),
+            tuple(edge_from_pb(e) for e in reply.ancestors),
+            tuple(edge_from_pb(e) for e in reply.descendants),
         )
 
     def watch(self, timeout: float | None = None) -> Iterator[ClusterEvent]:
@@ -267,12 +186,7 @@ class DedupClient:
         stream = self._stub.WatchClusters(pb.WatchClustersRequest(), timeout=timeout)
         try:
             for ev in stream:
-                yield ClusterEvent(
-                    ClusterEventKind(_enum(ev.type, pb.ClusterEventType, "CLUSTER_EVENT_TYPE_")),
-                    ev.cluster_id,
-                    ev.document_id or None,
-                    tuple(ev.merged_cluster_ids),
-                )
+                yield event_from_pb(ev)
         except grpc.RpcError as exc:
             if (
                 exc.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -285,7 +199,4 @@ class DedupClient:
 
 
 def _translate(exc: grpc.RpcError) -> DedupError:
-    code = exc.code()
-    details = exc.details() or code.name
-    cls = _ERRORS.get(code, DedupError)
-    return cls(f"{code.name}: {details}")
+    return error_from_status(exc.code(), exc.details() or exc.code().name)

@@ -89,17 +89,7 @@ class StoryClusterer:
         """
         if document in self._cluster_of:
             raise ValueError(f"document {document!r} is already clustered; remove it first")
-        forced = {self._cluster_of[d] for d in links if d in self._cluster_of}
-        candidates = (
-            set(self._members)
-            if near is None
-            else {self._cluster_of[d] for d in near if d in self._cluster_of}
-        ) | forced
-        targets = set(forced)
-        if vector is not None and candidates:
-            scored = sorted(((self._average(vector, c), c) for c in candidates), key=lambda x: (-x[0], x[1]))
-            if scored[0][0] >= self.threshold:
-                targets.add(scored[0][1])
+        targets, candidates = self._targets(links, vector, near)
         events: list[ClusterEvent] = []
         if not targets:
             cid = cluster_id_for(document)

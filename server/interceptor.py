@@ -22,36 +22,14 @@ from typing import Any
 
 import grpc
 
-from dedup.errors import (
-    DeadlineExceeded,
-    DedupError,
-    Internal,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-    Unavailable,
-)
+from dedup.errors import DedupError
+from dedup.wire import status_for
 
-__all__ = ["STATUS_OF", "ServiceInterceptor", "status_for"]
+__all__ = ["ServiceInterceptor"]
 
 log = logging.getLogger("dedup.server")
 
-STATUS_OF: list[tuple[type[DedupError], grpc.StatusCode]] = [
-    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
-    (NotFound, grpc.StatusCode.NOT_FOUND),
-    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
-    (Unavailable, grpc.StatusCode.UNAVAILABLE),
-    (Internal, grpc.StatusCode.INTERNAL),
-]
 _UNLIMITED = ("/grpc.health.", "/grpc.reflection.", "/dedup.v1.DedupService/WatchClusters")
-
-
-def status_for(error: DedupError) -> grpc.StatusCode:
-    for cls, code in STATUS_OF:
-        if isinstance(error, cls):
-            return code
-    return grpc.StatusCode.FAILED_PRECONDITION
 
 
 class ServiceInterceptor(grpc.ServerInterceptor):

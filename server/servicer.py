@@ -20,7 +20,7 @@ from dedup.engine import Engine, IngestResult
 from dedup.errors import DeadlineExceeded, InvalidArgument, NotFound, ResourceExhausted, Unavailable
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
-from server.convert import (
+from dedup.wire import (
     analysis_to_pb,
     article_from_pb,
     article_to_pb,

@@ -1,29 +1,77 @@
-"""Protobuf messages to domain objects and back. No logic beyond the mapping."""
+"""dedup.v1 protobuf messages to domain objects and back, and domain errors to gRPC status codes.
+
+Shared by the server (``server/``) and the client (``dedup.client``), the only two
+places that speak protobuf; the core never imports this module.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dedup.cluster import ClusterEvent, ClusterEventKind
 from dedup.document import Article, parse_timestamp
 from dedup.engine import ClusterView, IngestOutcome, LineageEdge
-from dedup.errors import InvalidArgument
-from dedup.results import DocumentAnalysis, PairResult, PassageKind, Relation
+from dedup.errors import (
+    DeadlineExceeded,
+    DedupError,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
+from dedup.results import DocumentAnalysis, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 from dedup.v1 import dedup_pb2 as pb
 
 __all__ = [
+    "ERROR_STATUS",
     "PROBE_ID",
+    "analysis_from_pb",
     "analysis_to_pb",
     "article_from_pb",
+    "article_from_stored_pb",
     "article_to_pb",
+    "cluster_from_pb",
     "cluster_to_pb",
+    "edge_from_pb",
     "edge_to_pb",
+    "error_from_status",
+    "event_from_pb",
     "event_to_pb",
+    "outcome_from_pb",
     "outcome_to_pb",
+    "status_for",
     "timestamp",
 ]
+
+ERROR_STATUS: list[tuple[type[DedupError], grpc.StatusCode]] = [
+    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Internal, grpc.StatusCode.INTERNAL),
+]
+"""Each domain error and its status code: the server maps one way, the client the other."""
+
+
+def status_for(error: DedupError) -> grpc.StatusCode:
+    for cls, code in ERROR_STATUS:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def error_from_status(code: grpc.StatusCode, details: str) -> DedupError:
+    for cls, status in ERROR_STATUS:
+        if status == code:
+            return cls(f"{code.name}: {details}")
+    return DedupError(f"{code.name}: {details}")
+
 
 PROBE_ID = "\x00query"
 """The id FindSimilar gives an article sent without one."""
@@ -157,4 +205,82 @@ def event_to_pb(event: ClusterEvent, at: float) -> pb.ClusterEvent:
         document_id=event.document or "",
         merged_cluster_ids=list(event.merged),
         event_time=timestamp(at),
+    )
+
+
+# -- replies back to domain objects (the client) --------------------------------------------------
+
+
+def _name(value: int, enum_type: Any, prefix: str) -> str:
+    return str(enum_type.Name(value)).removeprefix(prefix)
+
+
+def analysis_from_pb(a: pb.Analysis) -> DocumentAnalysis:
+    return DocumentAnalysis(
+        a.document_id,
+        a.cluster_id or None,
+        tuple(Parent(p.document_id, p.confidence, p.coverage, tuple(p.evidence)) for p in a.parents),
+        tuple(ExternalSource(s.name, s.evidence, s.start, s.end) for s in a.external_sources),
+        tuple(
+            PairResult(
+                a.document_id,
+                m.document_id,
+                Relation(_name(m.relation, pb.Relation, "RELATION_")),
+                m.coverage,
+                m.other_coverage,
+                m.lexical,
+                m.semantic,
+                tuple(
+                    Passage(
+                        x.start,
+                        x.end,
+                        x.other_start,
+                        x.other_end,
+                        PassageKind(_name(x.kind, pb.PassageKind, "PASSAGE_KIND_")),
+                        x.score,
+                    )
+                    for x in m.passages
+                ),
+            )
+            for m in a.matches
+        ),
+    )
+
+
+def outcome_from_pb(value: int) -> IngestOutcome:
+    return IngestOutcome(_name(value, pb.IngestOutcome, "INGEST_OUTCOME_"))
+
+
+def article_from_stored_pb(d: pb.Document) -> Article:
+    return Article(
+        d.id,
+        d.text,
+        d.title or None,
+        d.outlet or None,
+        d.url or None,
+        parse_timestamp(d.published_at) if d.published_at else None,
+    )
+
+
+def edge_from_pb(e: pb.Edge) -> LineageEdge:
+    return LineageEdge(e.parent_id, e.child_id, e.confidence)
+
+
+def cluster_from_pb(c: pb.Cluster) -> ClusterView:
+    return ClusterView(
+        c.id,
+        tuple(c.document_ids),
+        tuple(c.root_ids),
+        tuple(edge_from_pb(e) for e in c.edges),
+        c.create_time.ToMicroseconds() / 1e6,
+        c.update_time.ToMicroseconds() / 1e6,
+    )
+
+
+def event_from_pb(ev: pb.ClusterEvent) -> ClusterEvent:
+    return ClusterEvent(
+        ClusterEventKind(_name(ev.type, pb.ClusterEventType, "CLUSTER_EVENT_TYPE_")),
+        ev.cluster_id,
+        ev.document_id or None,
+        tuple(ev.merged_cluster_ids),
     )
