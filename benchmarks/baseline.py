@@ -34,7 +34,7 @@ class MinHashBaseline:
     def pairs(self, texts: Mapping[str, str]) -> dict[tuple[str, str], float]:
         """Near-duplicate pairs (a, b) in input order, with their estimated Jaccard similarity."""
         lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        sigs = {}
+        sigs: dict[str, MinHash] = {}
         order = {doc_id: n for n, doc_id in enumerate(texts)}
         found: dict[tuple[str, str], float] = {}
         for doc_id, text in texts.items():
