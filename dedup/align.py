@@ -155,7 +155,10 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
         if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
             ratio = sequence_ratio(wa[i0:i1], wb[j0:j1])
             if ratio >= cfg.near_verbatim_ratio and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:
-                spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.NEAR_VERBATIM, ratio))
+                # Identical words whose runs were only cut by sentence ends (text wrapped or split
+                # differently) are still word for word.
+                kind = PassageKind.VERBATIM if ratio == 1.0 else PassageKind.NEAR_VERBATIM
+                spans.append(_token_span(a, b, i0, i1, j0, j1, kind, ratio))
                 continue
         for r in chain:
             words = wa[r.i : r.i + r.length]
@@ -198,10 +201,13 @@ def _is_punct(ch: str) -> bool:
     return not ch.isalnum() and not ch.isspace()
 
 
-def _sentence_pairs(
-    a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig
-) -> list[tuple[int, int, PassageKind, float]]:
-    """Aligned sentence pairs (i, j, kind, score), each the best match of i or of j."""
+_SentencePair = tuple[int, int, PassageKind, float, tuple[int, int, int, int] | None]
+"""(i, j, kind, score, words): sentence i of a and j of b; for NEAR_VERBATIM, ``words`` holds the
+token range [first, last) of the words the two share, in a and in b."""
+
+
+def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_SentencePair]:
+    """Aligned sentence pairs, each the best match of i or of j."""
     na, nb = len(a.sentences), len(b.sentences)
     if not na or not nb:
         return []
@@ -211,40 +217,52 @@ def _sentence_pairs(
     words_a = [a.sentence_words(i) for i in range(na)]
     words_b = [b.sentence_words(j) for j in range(nb)]
     sets_b = [set(w) for w in words_b]
-    candidates: dict[tuple[int, int], tuple[PassageKind, float]] = {}
+    candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
     for i in range(na):
         set_a = set(words_a[i])
         for j in range(nb):
             shared = len(set_a & sets_b[j])
             kind: PassageKind | None = None
             score = 0.0
+            bounds = None
             if shared and 2 * shared / (len(set_a) + len(sets_b[j])) >= cfg.near_verbatim_ratio * 0.8:
                 if words_a[i] == words_b[j]:
                     kind, score = PassageKind.VERBATIM, 1.0
                 else:
-                    ratio = sequence_ratio(words_a[i], words_b[j])
+                    matcher = SequenceMatcher(None, words_a[i], words_b[j], autojunk=False)
+                    ratio = matcher.ratio()
                     if ratio >= cfg.near_verbatim_ratio:
                         kind, score = PassageKind.NEAR_VERBATIM, ratio
+                        blocks = [m for m in matcher.get_matching_blocks() if m.size]
+                        lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
+                        first, last = blocks[0], blocks[-1]
+                        bounds = (
+                            lo_a + first.a,
+                            lo_a + last.a + last.size,
+                            lo_b + first.b,
+                            lo_b + last.b + last.size,
+                        )
             if kind is None and cos is not None and cos[i, j] >= cfg.paraphrase_cosine:
                 kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
             if kind is not None:
-                candidates[(i, j)] = (kind, score)
+                candidates[(i, j)] = (kind, score, bounds)
     best_a: dict[int, float] = {}
     best_b: dict[int, float] = {}
-    for (i, j), (_, score) in candidates.items():
+    for (i, j), (_, score, _) in candidates.items():
         best_a[i] = max(best_a.get(i, 0.0), score)
         best_b[j] = max(best_b.get(j, 0.0), score)
     return sorted(
-        (i, j, kind, score)
-        for (i, j), (kind, score) in candidates.items()
-        if score >= best_a[i] or score >= best_b[j]
-    )
+        ((i, j, kind, score, bounds) for (i, j), (kind, score, bounds) in candidates.items()
+         if score >= best_a[i] or score >= best_b[j]),
+        key=lambda p: (p[0], p[1]),
+    )  # fmt: skip
 
 
 def _merge_sentence_pairs(
-    a: PreparedDocument, b: PreparedDocument, pairs: list[tuple[int, int, PassageKind, float]]
+    a: PreparedDocument, b: PreparedDocument, pairs: list[_SentencePair]
 ) -> list[_Span]:
-    """Merge aligned sentence pairs that are neighbours on both sides and of one kind."""
+    """Merge aligned sentence pairs that are neighbours on both sides and of one kind. A
+    NEAR_VERBATIM passage spans the words the sentences share, not the whole sentences."""
     parent = list(range(len(pairs)))
 
     def find(x: int) -> int:
@@ -253,8 +271,8 @@ def _merge_sentence_pairs(
             x = parent[x]
         return x
 
-    index = {(i, j): n for n, (i, j, _, _) in enumerate(pairs)}
-    for n, (i, j, kind, _) in enumerate(pairs):
+    index = {(i, j): n for n, (i, j, _, _, _) in enumerate(pairs)}
+    for n, (i, j, kind, _, _) in enumerate(pairs):
         for di, dj in ((1, 1), (1, 0), (0, 1)):
             m = index.get((i + di, j + dj))
             if m is not None and pairs[m][2] == kind:
@@ -268,6 +286,22 @@ def _merge_sentence_pairs(
         sb = [pairs[n][1] for n in members]
         kind = pairs[members[0]][2]
         score = float(np.mean([pairs[n][3] for n in members]))
+        bounds = [pairs[n][4] for n in members]
+        if kind is PassageKind.NEAR_VERBATIM and all(x is not None for x in bounds):
+            words = [x for x in bounds if x is not None]
+            spans.append(
+                _token_span(
+                    a,
+                    b,
+                    min(x[0] for x in words),
+                    max(x[1] for x in words),
+                    min(x[2] for x in words),
+                    max(x[3] for x in words),
+                    kind,
+                    score,
+                )
+            )
+            continue
         spans.append(
             _Span(
                 a.sentences[min(sa)].start,
