@@ -88,10 +88,12 @@ _BETWEEN = (
 _CUE_AFTER = (
     r"(?:first\s+|originally\s+|previously\s+|also\s+|has\s+|had\s+|have\s+)?"
     r"(?:reported|reports|wrote|writes|said|says|revealed|reveals|confirmed|confirms|"
-    r"cited|published|noted|learned|disclosed|added|quoted)\b"
+    r"cited|published|noted|learned|disclosed|added|quoted|broke\s+the\s+(?:story|news)|"
+    r"was\s+(?:the\s+)?first\s+to\s+report)\b"
 )
 _CUE_BEFORE = (
-    r"(?:according\s+to|told|telling|cited\s+by|quoted\s+by|citing|via|per|reported\s+by|"
+    r"(?:according\s+to|told|telling|cited\s+by|quoted\s+by|citing|via|per|"
+    r"(?:first\s+|originally\s+|previously\s+)?reported\s+(?:by|in|on)|"
     r"(?:report|story|article|interview|investigation|analysis|reporting)"
     r"(?:\s+(?:published|released|aired|first\s+published))?\s+(?:by|from|in|with|on))"
     r"(?:\s+(?:a|an)\s+(?:\w+\s+){0,3}?(?:report|story|article)(?:\s+(?:published|released))?\s+(?:by|from|in))?"
@@ -195,6 +197,8 @@ def _part_of_a_name(text: str, start: int) -> bool:
     word = re.search(r"([A-Za-z][\w.'\u2019-]*)$", before)
     if word is None or not word.group(1)[:1].isupper() or word.group(1) in ("The", "A", "An"):
         return False
+    if word.group(1).isupper() or any(ch.isdigit() for ch in word.group(1)):
+        return False  # "EST", "AP", "4:33": a dateline or an acronym, not a first name
     preceding = before[: word.start()].rstrip()
     return bool(preceding) and preceding[-1] not in '.!?:"\u201c'
 

@@ -93,8 +93,12 @@ class RelationConfig:
     """Pairs sharing fewer characters of VERBATIM or NEAR_VERBATIM text than this have no reuse
     relation unless their paraphrases reach ``min_paraphrase_chars``."""
     min_paraphrase_chars: int = 150
-    """Characters of paraphrase (on the shorter side) that make a reuse relation without any shared
-    wording: one short sentence in other words is what any two reports of one event have."""
+    """Characters of paraphrase (on the shorter side) needed for a reuse relation without shared wording..."""
+    min_paraphrase_coverage: float = 0.5
+    """... and the share of one article they must cover: a rewrite of a whole article is reuse, but two
+    independent reports of one event state a few of the same facts in other words all the time (the
+    syndication benchmark found 1,532 of its 1,716 false reuse pairs came from a little paraphrase
+    alone)."""
     duplicate_coverage: float = 0.9
     """DUPLICATE: both sides covered at least this much ..."""
     duplicate_lexical_share: float = 0.8
@@ -122,6 +126,8 @@ class ClusterConfig:
 class DeriveConfig:
     min_confidence: float = 0.5
     """Parents below this confidence are not reported."""
+    min_coverage: float = 0.15
+    """A parent must explain at least this share of the child, unless the child names its outlet."""
     min_extra_coverage: float = 0.1
     """A second parent must explain at least this share of the child that the first does not."""
     time_weight: float = 3.0

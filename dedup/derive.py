@@ -85,7 +85,13 @@ def _score(
     if child_outlet and child_outlet in cited[parent.id]:
         s -= cfg.citation_weight
     cov_child, cov_parent = pair.coverage_of(child.id), pair.coverage_of(parent.id)
-    s += cfg.coverage_weight * (cov_child - cov_parent)
+    if parent_outlet and parent_outlet == child_outlet and earlier is None:
+        # One outlet's two versions of a story: an update adds to the earlier version, so the fuller
+        # one is the later (the opposite of a copy, which trims).
+        s += cfg.coverage_weight * (cov_parent - cov_child)
+        evidence.append(f"both from {parent_outlet}: the fuller version is taken as the later update")
+    else:
+        s += cfg.coverage_weight * (cov_child - cov_parent)
     evidence.append(
         f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent"
     )
@@ -119,6 +125,9 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
                 evidence.append(f"both name {', '.join(sorted(common))} as their source: may be siblings")
             if confidence < cfg.min_confidence:
                 continue
+            named = outlets[parent_id] is not None and outlets[parent_id] in cited[child_id]
+            if pair.coverage_of(child_id) < cfg.min_coverage and not named:
+                continue  # a quote or two in common does not make one article the source of the other
             spans = [
                 (p.a_start, p.a_end) if child_id == pair.a else (p.b_start, p.b_end) for p in pair.passages
             ]
@@ -129,7 +138,7 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
                     pair.coverage_of(child_id),
                     pair.coverage_of(parent_id),
                     pair.lexical,
-                    outlets[parent_id] is not None and outlets[parent_id] in cited[child_id],
+                    named,
                     spans,
                     evidence,
                 )
@@ -141,11 +150,13 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
         best = max(c.coverage for c in cands)
         near_best = [c for c in cands if c.coverage >= best - cfg.recency_tolerance]
 
-        def closeness(c: _Candidate) -> tuple[bool, float, float, float]:
-            # The source the child names beats the most recent, which beats the most alike.
+        def closeness(c: _Candidate) -> tuple[bool, float, float, float, float]:
+            # The source the child names, then the one whose wording it shares most (a copy of a
+            # copy keeps the copy's edits), then the most recent, then the most alike.
             ts = docs[c.parent].article.published_at
             return (
                 c.named,
+                round(c.wording, 2),
                 ts.value.timestamp() if ts is not None else float("-inf"),
                 c.closeness,
                 c.confidence,

@@ -39,7 +39,7 @@ def classify_pair(
       NEAR_VERBATIM passages rather than paraphrase;
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
     - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word, or at least
-      ``min_paraphrase_chars`` in paraphrase;
+      ``min_paraphrase_chars`` in paraphrase covering ``min_paraphrase_coverage`` of one side;
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
     """
     # Measured on both sides and the smaller taken, so that the relation does not depend on which
@@ -47,7 +47,10 @@ def classify_pair(
     shared = _both_sides(passages, lambda p: True)
     lexical = _both_sides(passages, lambda p: p.kind is not PassageKind.PARAPHRASE)
     paraphrased = _both_sides(passages, lambda p: p.kind is PassageKind.PARAPHRASE)
-    if lexical >= cfg.min_shared_chars or paraphrased >= cfg.min_paraphrase_chars:
+    rewritten = (
+        paraphrased >= cfg.min_paraphrase_chars and max(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
+    )
+    if lexical >= cfg.min_shared_chars or rewritten:
         if (
             min(coverage_a, coverage_b) >= cfg.duplicate_coverage
             and lexical >= cfg.duplicate_lexical_share * shared

@@ -131,3 +131,16 @@ def test_person_named_hill_is_not_the_hill() -> None:
 )
 def test_canonical_outlet(name: str, canonical: str) -> None:
     assert canonical_outlet(name) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Reuters broke the story on Monday, and ministers confirmed it hours later.", "Reuters"),
+        ("The merger, as first reported in the Financial Times, was approved.", "Financial Times"),
+        ("Dec. 24 4:33 AM EST Interfax reported on Friday that the talks had ended.", "Interfax"),
+        ("Bloomberg was the first to report the deal.", "Bloomberg"),
+    ],
+)
+def test_more_ways_of_naming_a_source(text: str, name: str) -> None:
+    assert [c.name for c in find_citations(text)] == [name]

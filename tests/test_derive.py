@@ -442,3 +442,35 @@ def test_min_confidence_filters_weak_parents(detector: Detector) -> None:
     assert [p.id for p in derive(docs, [pair], DeriveConfig()).parents["y"]] == ["x"]
     # Without timestamps the only evidence is input order (sigmoid(0.3) = 0.574).
     assert derive(docs, [pair], DeriveConfig(min_confidence=0.6)).parents == {"x": (), "y": ()}
+
+
+def test_an_outlets_update_derives_from_its_earlier_version(detector: Detector) -> None:
+    """No timestamps: one outlet's fuller version of a story is the update, not the source."""
+    first = S.original()
+    update = S.original() + (
+        "\n\nUpdate: talks between the union and the port operator resumed late in the evening, officials said. "
+        "Both sides agreed to meet again on Thursday morning at the city hall, with a mediator from the labour "
+        "ministry. Ships waiting outside the harbour were told to expect no berths before the weekend. "
+        "The operator said a partial restart of the night shift could come within days if the talks go well."
+    )
+    analysis = detector.analyze(
+        [
+            S.article("update", update, outlet="Harbour Times"),
+            S.article("first", first, outlet="Harbour Times"),
+        ]
+    )
+    parents = {d.id: [p.id for p in d.parents] for d in analysis.documents}
+    assert parents == {"update": ["first"], "first": []}
+
+
+def test_a_shared_quote_alone_does_not_make_a_parent(detector: Detector) -> None:
+    quote = f'"{S.QUOTE_OKAFOR}"'
+    a = S.dam_story() + f"\n\nAt a separate event, a union leader said: {quote}"
+    analysis = detector.analyze(
+        [S.article("orig", S.original(), published_at="2025-03-04T09:00:00Z"),
+         S.article("dam", a, published_at="2025-03-04T12:00:00Z")]
+    )  # fmt: skip
+    pair = analysis.pair("orig", "dam")
+    assert pair is not None and pair.relation.value == "PARTIALLY_DERIVED"
+    assert pair.coverage_of("dam") < 0.15
+    assert analysis.document("dam").parents == ()

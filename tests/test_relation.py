@@ -123,10 +123,19 @@ CASES = [
     (
         "partial-paraphrase-long-enough",
         [passage(0, CFG.min_paraphrase_chars, P, score=0.85)],
-        0.2,
+        CFG.min_paraphrase_coverage,
         0.2,
         0.7,
         Relation.PARTIALLY_DERIVED,
+    ),
+    # A little paraphrase alone is what two reports of one event share: not reuse.
+    (
+        "little-paraphrase-same-story",
+        [passage(0, CFG.min_paraphrase_chars, P, score=0.85)],
+        0.2,
+        0.2,
+        0.7,
+        Relation.SAME_STORY,
     ),
     # Too little shared word for word: not reuse; the vectors decide between SAME_STORY and None.
     (
@@ -147,7 +156,7 @@ CASES = [
     (
         "paraphrases-add-up",
         [passage(0, 80, P, score=0.9), passage(200, 280, P, score=0.9)],
-        0.3,
+        0.55,
         0.3,
         0.8,
         Relation.PARTIALLY_DERIVED,
@@ -200,9 +209,9 @@ def test_classify_pair_does_not_depend_on_which_side_is_a(
 def test_paraphrase_threshold_takes_the_shorter_side() -> None:
     # 200 characters of paraphrase in a, but only 120 in b: the shorter side decides.
     p = Passage(0, 200, 0, 120, P, 0.9)
-    assert classify([p], 0.2, 0.2, 0.3) is None
-    assert classify([p.swapped()], 0.2, 0.2, 0.3) is None
-    assert classify([Passage(0, 200, 0, 150, P, 0.9)], 0.2, 0.2, 0.3) is Relation.PARTIALLY_DERIVED
+    assert classify([p], 0.6, 0.2, 0.3) is None
+    assert classify([p.swapped()], 0.2, 0.6, 0.3) is None
+    assert classify([Passage(0, 200, 0, 150, P, 0.9)], 0.6, 0.2, 0.3) is Relation.PARTIALLY_DERIVED
 
 
 def test_thresholds_come_from_the_config() -> None:
