@@ -304,9 +304,8 @@ class SqliteStore:
                 article = Article(
                     doc_id, text, title, outlet, url, parse_timestamp(published) if published else None
                 )
-                embeddings = np.frombuffer(emb, dtype=np.float16).astype(np.float32).reshape(n_sent, -1)
-                if n_sent == 0:
-                    embeddings = np.zeros((0, len(vector) // 4), dtype=np.float32)
+                dim = len(vector) // 4  # float32
+                embeddings = np.frombuffer(emb, dtype=np.float16).astype(np.float32).reshape(n_sent, dim)
                 documents.append(
                     DocumentRecord(
                         article, seq, text_hash, ingest_time, cid, embeddings,

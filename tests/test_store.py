@@ -1,0 +1,140 @@
+"""One contract, every storage backend: what is committed is what load() gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.document import Article, parse_timestamp
+from dedup.errors import ConfigError
+from dedup.results import ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
+
+Factory = Callable[[], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
+    """A factory: for sqlite, every call opens the same file again (as a restarted server would)."""
+    shared = MemoryStore()
+    opened: list[Store] = []
+
+    def factory() -> Store:
+        store: Store = shared if request.param == "memory" else SqliteStore(tmp_path / "dedup.sqlite3")
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+def _record(doc_id: str, seq: int, cluster: str, sentences: int = 3) -> DocumentRecord:
+    rng = np.random.default_rng(seq)
+    emb = rng.standard_normal((sentences, 8)).astype(np.float16).astype(np.float32)
+    vector = emb.mean(axis=0).astype(np.float32) if sentences else np.zeros(8, dtype=np.float32)
+    article = Article(
+        doc_id, f"Text of {doc_id}.\nSecond line.", title=f"T {doc_id}", outlet="Harbour Wire",
+        url=f"https://example.test/{doc_id}", published_at=parse_timestamp("2025-03-04T09:00:00Z"),
+    )  # fmt: skip
+    return DocumentRecord(article, seq, f"hash-{doc_id}", 1000.0 + seq, cluster, emb, vector)
+
+
+def _pair(a: str, b: str) -> PairResult:
+    return PairResult(
+        a, b, Relation.PARTIALLY_DERIVED, 0.4, 0.2, 0.1, 0.8,
+        (Passage(0, 10, 5, 15, PassageKind.VERBATIM, 1.0), Passage(20, 30, 40, 52, PassageKind.PARAPHRASE, 0.83)),
+    )  # fmt: skip
+
+
+def _filled(store: Store) -> None:
+    store.commit(
+        Change(
+            put_documents=[_record("a", 1, "c1"), _record("b", 2, "c1"), _record("c", 3, "c2", sentences=0)],
+            put_pairs=[_pair("a", "b")],
+            parents={"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)},
+            external_sources={"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)},
+            put_clusters=[ClusterRecord("c1", 0, 1001.0, 1002.0), ClusterRecord("c2", 1, 1003.0, 1003.0)],
+            meta={"generation": "1"},
+        )
+    )
+
+
+def test_what_is_committed_is_loaded(make_store: Factory) -> None:
+    _filled(make_store())
+    snap = make_store().load()
+    assert [d.article for d in snap.documents] == [
+        _record(x, n, "").article for n, x in enumerate("abc", start=1)
+    ]
+    for rec, (doc_id, seq) in zip(snap.documents, [("a", 1), ("b", 2), ("c", 3)], strict=True):
+        expected = _record(doc_id, seq, "", sentences=0 if doc_id == "c" else 3)
+        assert (
+            rec.seq == seq and rec.text_hash == expected.text_hash and rec.ingest_time == expected.ingest_time
+        )
+        np.testing.assert_array_equal(rec.embeddings, expected.embeddings)
+        np.testing.assert_array_equal(rec.vector, expected.vector)
+    assert [d.cluster_id for d in snap.documents] == ["c1", "c1", "c2"]
+    assert snap.pairs == [_pair("a", "b")]
+    assert snap.parents == {"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)}
+    assert snap.external_sources == {"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)}
+    assert [c.id for c in snap.clusters] == ["c1", "c2"]
+    assert snap.meta["generation"] == "1"
+
+
+def test_deleting_a_document_takes_its_pairs_parents_and_sources(make_store: Factory) -> None:
+    store = make_store()
+    _filled(store)
+    store.commit(Change(delete_documents=["a"], parents={"b": ()}, delete_clusters=[]))
+    snap = make_store().load()
+    assert [d.article.id for d in snap.documents] == ["b", "c"]
+    assert snap.pairs == []
+    assert "a" not in snap.external_sources
+    assert snap.parents.get("b", ()) == ()
+
+
+def test_moves_merges_and_replacements(make_store: Factory) -> None:
+    store = make_store()
+    _filled(store)
+    store.commit(
+        Change(
+            cluster_of={"c": "c1"},
+            delete_clusters=["c2"],
+            put_clusters=[ClusterRecord("c1", 0, 1001.0, 2000.0)],
+            put_pairs=[
+                PairResult("b", "a", Relation.DUPLICATE, 1.0, 1.0, 1.0, 1.0, ())
+            ],  # same pair, other order
+            parents={"b": (Parent("a", 0.7, 1.0, ()), Parent("c", 0.6, 0.3, ("x",)))},
+        )
+    )
+    snap = make_store().load()
+    assert [d.cluster_id for d in snap.documents] == ["c1", "c1", "c1"]
+    assert [(c.id, c.update_time) for c in snap.clusters] == [("c1", 2000.0)]
+    assert len(snap.pairs) == 1 and snap.pairs[0].relation is Relation.DUPLICATE
+    assert [p.id for p in snap.parents["b"]] == ["a", "c"]
+
+
+def test_a_failed_commit_changes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "dedup.sqlite3")
+    _filled(store)
+    bad = Change(put_pairs=[_pair("a", "d")], put_documents=[_record("d", 4, "c1")])
+    object.__setattr__(bad.put_documents[0], "embeddings", object())  # cannot be stored
+    with pytest.raises(Exception):  # noqa: B017 - any failure, as long as nothing half-lands
+        store.commit(bad)
+    snap = store.load()
+    assert [d.article.id for d in snap.documents] == ["a", "b", "c"]
+    assert snap.pairs == [_pair("a", "b")]
+    store.close()
+
+
+def test_open_store_by_url(tmp_path: Path) -> None:
+    assert isinstance(open_store("memory:"), MemoryStore)
+    store = open_store(f"sqlite:{tmp_path / 'x.sqlite3'}")
+    assert isinstance(store, SqliteStore) and store.location.endswith("x.sqlite3")
+    store.close()
+    with pytest.raises(ConfigError):
+        open_store("postgres://nowhere")
+    with pytest.raises(ConfigError):
+        open_store("sqlite:")
