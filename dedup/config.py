@@ -107,8 +107,6 @@ class RelationConfig:
     """WHOLLY_DERIVED: one side covered at least this much."""
     same_story_cosine: float = 0.65
     """SAME_STORY: document vectors at least this close (and no shared passages)."""
-    story_neighbours: int = 20
-    """Nearest documents looked up per document for SAME_STORY candidates."""
 
 
 @dataclass(frozen=True)

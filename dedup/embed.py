@@ -17,9 +17,17 @@ from typing import Any, Protocol
 import numpy as np
 import xxhash
 
+from dedup.config import EmbedConfig
 from dedup.errors import ConfigError
 
-__all__ = ["PACKAGED_MODEL", "CachingEmbedder", "Embedder", "SentenceTransformerEmbedder", "resolve_model"]
+__all__ = [
+    "PACKAGED_MODEL",
+    "CachingEmbedder",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "default_embedder",
+    "resolve_model",
+]
 
 PACKAGED_MODEL = "packaged"
 
@@ -117,6 +125,13 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def default_embedder(config: EmbedConfig) -> CachingEmbedder:
+    """The model an ``EmbedConfig`` names, behind a cache: what the engine uses unless given one."""
+    return CachingEmbedder(
+        SentenceTransformerEmbedder(config.model, config.device, config.batch_size, config.max_seq_length)
+    )
 
 
 class CachingEmbedder:

@@ -33,7 +33,7 @@ from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer
 from dedup.config import Config
 from dedup.derive import derive
 from dedup.document import Article, PreparedDocument, prepare
-from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
+from dedup.embed import Embedder, default_embedder
 from dedup.errors import InvalidArgument, NotFound
 from dedup.minhash import LshIndex, make_lsh, signatures
 from dedup.relation import compare
@@ -128,9 +128,7 @@ class Engine:
         self.config = config or Config()
         if embedder is None:
             c = self.config.embed
-            embedder = CachingEmbedder(
-                SentenceTransformerEmbedder(c.model, c.device, c.batch_size, c.max_seq_length)
-            )
+            embedder = default_embedder(c)
         self.embedder = embedder
         self.store: Store = store if store is not None else MemoryStore()
         self._clock = clock
@@ -559,11 +557,12 @@ class Engine:
             self._validate(article)
         with self._lock:
             # What can need storing: anything new or changed, and anything after a first occurrence.
+            digests = [_text_hash(a) for a in articles]
             seen: set[str] = set()
             todo = []
             for i, article in enumerate(articles):
                 stored = self._records.get(article.id)
-                if article.id in seen or stored is None or stored.text_hash != _text_hash(article):
+                if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
             docs = dict(
@@ -573,14 +572,14 @@ class Engine:
             results = []
             for i, article in enumerate(articles):
                 stored = self._records.get(article.id)
-                if stored is not None and stored.text_hash == _text_hash(article):
+                if stored is not None and stored.text_hash == digests[i]:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                 else:
-                    results.append(self._store_one(docs[i]))
+                    results.append(self._store_one(docs[i], digests[i]))
                 progress.advance()
             return results
 
-    def _store_one(self, doc: PreparedDocument) -> IngestResult:
+    def _store_one(self, doc: PreparedDocument, digest: str) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -613,13 +612,9 @@ class Engine:
                         if member != doc.id and self._records[member].cluster_id != ev.cluster:
                             self._records[member] = _with_cluster(self._records[member], ev.cluster)
                             change.cluster_of[member] = ev.cluster
-            old = self._clusters[cid]
-            self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
-            change.put_clusters.append(self._clusters[cid])
+            self._touch_cluster(cid, now, change)
             assert doc.embeddings is not None and doc.vector is not None
-            record = DocumentRecord(
-                article, doc.order, _text_hash(article), now, cid, doc.embeddings, doc.vector
-            )
+            record = DocumentRecord(article, doc.order, digest, now, cid, doc.embeddings, doc.vector)
             self._records[doc.id] = record
             self._index(doc)
             for p in pairs:
@@ -642,6 +637,12 @@ class Engine:
         self._publish(events)
         return IngestResult(self._analysis(doc.id), outcome, tuple(events))
 
+    def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
+        """Record that a cluster changed at ``now``."""
+        old = self._clusters[cid]
+        self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
+        change.put_clusters.append(self._clusters[cid])
+
     def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
         """Take an article out of memory and every index; return the articles whose parents must
         be recomputed. The caller commits ``change``."""
@@ -659,9 +660,7 @@ class Engine:
         if cid is not None:
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
             if cid in self._clusterer.clusters():
-                old = self._clusters[cid]
-                self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
-                change.put_clusters.append(self._clusters[cid])
+                self._touch_cluster(cid, now, change)
             else:
                 self._clusters.pop(cid, None)
                 change.delete_clusters.append(cid)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from dedup.config import Config
 from dedup.document import Article, PreparedDocument
-from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
+from dedup.embed import Embedder, default_embedder
 from dedup.engine import Engine, NullProgress, Progress
 from dedup.errors import InvalidArgument
 from dedup.results import Analysis, ClusterResult, DocumentResult, Edge
@@ -32,9 +32,7 @@ class Detector:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             c = self.config.embed
-            self._embedder = CachingEmbedder(
-                SentenceTransformerEmbedder(c.model, c.device, c.batch_size, c.max_seq_length)
-            )
+            self._embedder = default_embedder(c)
         return self._embedder
 
     def engine(self) -> Engine:
