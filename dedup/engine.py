@@ -35,7 +35,7 @@ from dedup.derive import derive
 from dedup.document import Article, PreparedDocument, prepare
 from dedup.embed import Embedder, default_embedder
 from dedup.errors import InvalidArgument, NotFound
-from dedup.minhash import LshIndex, make_lsh, signatures
+from dedup.minhash import LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import REUSE_RELATIONS, DocumentAnalysis, ExternalSource, PairResult, Parent, Relation
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
@@ -194,11 +194,11 @@ class Engine:
         self._sign(docs)
         self._generation = int(snap.meta.get("generation", "0"))
         self.indexes_loaded = self._load_indexes()
-        for doc in docs:
-            if self.indexes_loaded:
+        if self.indexes_loaded:
+            for doc in docs:
                 self._register(doc)
-            else:
-                self._index(doc)
+        else:
+            self._index_many(docs)
         if not self.indexes_loaded and docs:
             self.save_indexes()
         for p in snap.pairs:
@@ -283,23 +283,41 @@ class Engine:
 
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
-        assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
-        self._register(doc)
-        if doc.doc_shingles:
-            self._doc_lsh.insert(doc.id, doc.doc_minhash)
-        for s, sig in enumerate(doc.sentence_minhashes):
-            self._sent_lsh.insert((doc.id, s), sig)
+        self._index_many([doc])
+
+    def _index_many(self, docs: Sequence[PreparedDocument]) -> None:
+        """Add prepared, embedded articles to every in-memory index, in bulk."""
+        if not docs:
+            return
+        for doc in docs:
+            assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
+            self._register(doc)
+        signed = [d for d in docs if d.doc_shingles]
+        if signed:
+            self._doc_lsh.insert_many(
+                [d.order for d in signed], np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
+            )
+        with_sentences = [d for d in docs if len(d.sentences)]
         sent_index, doc_index = self._indexes()
-        if len(doc.sentences):
-            base = doc.order * MAX_SENTENCES
-            sent_index.add(np.arange(base, base + len(doc.sentences), dtype=np.int64), doc.embeddings)
-        doc_index.add(np.array([doc.order], dtype=np.int64), doc.vector[None, :])
+        if with_sentences:
+            keys = [k for d in with_sentences for k in self._sentence_keys(d)]
+            self._sent_lsh.insert_many(keys, np.vstack([d.sentence_minhashes for d in with_sentences]))
+            sent_index.add(
+                np.asarray(keys, dtype=np.int64),
+                np.vstack([cast(np.ndarray, d.embeddings) for d in with_sentences]),
+            )
+        doc_index.add(
+            np.array([d.order for d in docs], dtype=np.int64),
+            np.vstack([cast(np.ndarray, d.vector) for d in docs]),
+        )
 
     def _unindex(self, doc: PreparedDocument) -> None:
         if doc.doc_shingles:
-            self._doc_lsh.remove(doc.id)
+            assert doc.doc_minhash is not None
+            self._doc_lsh.remove(doc.order, doc.doc_minhash)
+        for s, key in enumerate(self._sentence_keys(doc)):
+            self._sent_lsh.remove(key, doc.sentence_minhashes[s])
         for s in range(len(doc.sentences)):
-            self._sent_lsh.remove((doc.id, s))
             key = self._words_key(doc, s)
             if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
                 del self._sentence_by_words[key]
@@ -309,6 +327,12 @@ class Engine:
         doc_index.remove(np.array([doc.order], dtype=np.int64))
         del self._docs[doc.id]
         del self._by_seq[doc.order]
+
+    @staticmethod
+    def _sentence_keys(doc: PreparedDocument) -> list[int]:
+        """Keys of an article's sentences in the sentence LSH and vector indexes."""
+        base = doc.order * MAX_SENTENCES
+        return list(range(base, base + len(doc.sentences)))
 
     @staticmethod
     def _words_key(doc: PreparedDocument, s: int) -> int:
@@ -361,6 +385,7 @@ class Engine:
         source: dict[tuple[int, int], tuple[str, int] | tuple[int, int]] = {}
         todo: list[tuple[int, int]] = []
         for n, doc in enumerate(docs):
+            stored_hits = self._sent_lsh.query_many(doc.sentence_minhashes)
             for s, sig in enumerate(doc.sentence_minhashes):
                 key = self._words_key(doc, s)
                 stored = self._sentence_by_words.get(key)
@@ -371,15 +396,15 @@ class Engine:
                     source[(n, s)] = batch_words[key]
                     continue
                 found: tuple[str, int] | tuple[int, int] | None = None
-                for hit in self._sent_lsh.query(sig):
-                    doc_id, t = cast(tuple[str, int], hit)
-                    if sig.jaccard(self._docs[doc_id].sentence_minhashes[t]) >= share:
+                for hit in sorted(stored_hits[s]):
+                    doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
+                    if estimate_jaccard(sig, self._docs[doc_id].sentence_minhashes[t]) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:
-                    for hit in batch_lsh.query(sig):
-                        m, t = cast(tuple[int, int], hit)
-                        if sig.jaccard(docs[m].sentence_minhashes[t]) >= share:
+                    for hit in sorted(batch_lsh.query(sig)):
+                        m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
+                        if estimate_jaccard(sig, docs[m].sentence_minhashes[t]) >= share:
                             found = (m, t)
                             break
                 if found is not None:
@@ -387,7 +412,7 @@ class Engine:
                     continue
                 todo.append((n, s))
                 batch_words[key] = (n, s)
-                batch_lsh.insert((n, s), sig)
+                batch_lsh.insert(n * MAX_SENTENCES + s, sig)
         texts = [docs[n].sentence_text(s) for n, s in todo]
         dim = self.embedder.dim
         fresh = np.zeros((len(todo), dim), dtype=np.float32)
@@ -421,9 +446,9 @@ class Engine:
         """Stored articles worth aligning with ``doc``, and its nearest articles by vector."""
         found: set[str] = set()
         if doc.doc_shingles and doc.doc_minhash is not None:
-            found.update(str(k) for k in self._doc_lsh.query(doc.doc_minhash))
-        for sig in doc.sentence_minhashes:
-            found.update(str(k[0]) for k in self._sent_lsh.query(sig))  # type: ignore[index]
+            found.update(self._by_seq[k] for k in self._doc_lsh.query(doc.doc_minhash))
+        for hits in self._sent_lsh.query_many(doc.sentence_minhashes):
+            found.update(self._by_seq[k // MAX_SENTENCES] for k in hits)
         near: list[str] = []
         if self._docs:
             sent_index, doc_index = self._indexes()
