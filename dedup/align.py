@@ -206,6 +206,29 @@ _SentencePair = tuple[int, int, PassageKind, float, tuple[int, int, int, int] | 
 token range [first, last) of the words the two share, in a and in b."""
 
 
+def _lexical_candidates(words_a: list[list[str]], words_b: list[list[str]], min_dice: float) -> np.ndarray:
+    """For every sentence pair, whether their word sets share at least one word and have a Dice
+    coefficient of at least ``min_dice``: the pairs worth a word-sequence comparison. One matrix
+    product instead of a set intersection per pair."""
+    vocab: dict[str, int] = {}
+    rows_a = [[vocab.setdefault(w, len(vocab)) for w in set(ws)] for ws in words_a]
+    rows_b = [[vocab.setdefault(w, len(vocab)) for w in set(ws)] for ws in words_b]
+    ma = np.zeros((len(rows_a), len(vocab)), dtype=np.float32)
+    mb = np.zeros((len(rows_b), len(vocab)), dtype=np.float32)
+    for i, row in enumerate(rows_a):
+        ma[i, row] = 1.0
+    for j, row in enumerate(rows_b):
+        mb[j, row] = 1.0
+    shared = (ma @ mb.T).astype(np.float64)  # exact: counts far below 2**24
+    sizes = (
+        np.array([len(r) for r in rows_a], dtype=np.float64)[:, None]
+        + np.array([len(r) for r in rows_b], dtype=np.float64)[None, :]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dice = np.where(sizes > 0, 2 * shared / sizes, 0.0)
+    return (shared > 0) & (dice >= min_dice)
+
+
 def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_SentencePair]:
     """Aligned sentence pairs, each the best match of i or of j."""
     na, nb = len(a.sentences), len(b.sentences)
@@ -216,36 +239,34 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
         cos = a.embeddings @ b.embeddings.T
     words_a = [a.sentence_words(i) for i in range(na)]
     words_b = [b.sentence_words(j) for j in range(nb)]
-    sets_b = [set(w) for w in words_b]
+    lexical = _lexical_candidates(words_a, words_b, cfg.near_verbatim_ratio * 0.8)
+    paraphrase = cos >= cfg.paraphrase_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
     candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
-    for i in range(na):
-        set_a = set(words_a[i])
-        for j in range(nb):
-            shared = len(set_a & sets_b[j])
-            kind: PassageKind | None = None
-            score = 0.0
-            bounds = None
-            if shared and 2 * shared / (len(set_a) + len(sets_b[j])) >= cfg.near_verbatim_ratio * 0.8:
-                if words_a[i] == words_b[j]:
-                    kind, score = PassageKind.VERBATIM, 1.0
-                else:
-                    matcher = SequenceMatcher(None, words_a[i], words_b[j], autojunk=False)
-                    ratio = matcher.ratio()
-                    if ratio >= cfg.near_verbatim_ratio:
-                        kind, score = PassageKind.NEAR_VERBATIM, ratio
-                        blocks = [m for m in matcher.get_matching_blocks() if m.size]
-                        lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
-                        first, last = blocks[0], blocks[-1]
-                        bounds = (
-                            lo_a + first.a,
-                            lo_a + last.a + last.size,
-                            lo_b + first.b,
-                            lo_b + last.b + last.size,
-                        )
-            if kind is None and cos is not None and cos[i, j] >= cfg.paraphrase_cosine:
-                kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
-            if kind is not None:
-                candidates[(i, j)] = (kind, score, bounds)
+    for i, j in np.argwhere(lexical | paraphrase).tolist():
+        kind: PassageKind | None = None
+        score = 0.0
+        bounds = None
+        if lexical[i, j]:
+            if words_a[i] == words_b[j]:
+                kind, score = PassageKind.VERBATIM, 1.0
+            else:
+                matcher = SequenceMatcher(None, words_a[i], words_b[j], autojunk=False)
+                ratio = matcher.ratio()
+                if ratio >= cfg.near_verbatim_ratio:
+                    kind, score = PassageKind.NEAR_VERBATIM, ratio
+                    blocks = [m for m in matcher.get_matching_blocks() if m.size]
+                    lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
+                    first, last = blocks[0], blocks[-1]
+                    bounds = (
+                        lo_a + first.a,
+                        lo_a + last.a + last.size,
+                        lo_b + first.b,
+                        lo_b + last.b + last.size,
+                    )
+        if kind is None and cos is not None and paraphrase[i, j]:
+            kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
+        if kind is not None:
+            candidates[(i, j)] = (kind, score, bounds)
     best_a: dict[int, float] = {}
     best_b: dict[int, float] = {}
     for (i, j), (_, score, _) in candidates.items():
