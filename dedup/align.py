@@ -18,6 +18,7 @@ a rewritten sentence is worth showing.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -413,13 +414,24 @@ def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    text = doc.text
-    masked = doc.boilerplate
-    covered = 0
-    for start, end in merged:
-        covered += sum(1 for ch in text[start:end] if not ch.isspace())
-        for m in masked:
-            lo, hi = max(start, m.start), min(end, m.end)
-            if lo < hi:
-                covered -= sum(1 for ch in text[lo:hi] if not ch.isspace())
+    prefix = _content_prefix(doc)
+    covered = sum(int(prefix[end] - prefix[start]) for start, end in merged)
     return min(1.0, covered / doc.content_chars)
+
+
+_PREFIXES: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _content_prefix(doc: PreparedDocument) -> np.ndarray:
+    """For each offset ``i`` of the text, how many content characters (not white space, not
+    boilerplate) come before it; computed once per article."""
+    prefix = _PREFIXES.get(doc)
+    if prefix is None:
+        text = doc.text
+        content = np.fromiter((not ch.isspace() for ch in text), dtype=np.int32, count=len(text))
+        for m in doc.boilerplate:
+            content[m.start : m.end] = 0
+        prefix = np.zeros(len(text) + 1, dtype=np.int64)
+        np.cumsum(content, out=prefix[1:])
+        _PREFIXES[doc] = prefix
+    return prefix

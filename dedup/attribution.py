@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dedup.segment import split_sentences
 
@@ -110,6 +111,7 @@ class Citation:
     end: int
 
 
+@lru_cache(maxsize=4096)
 def canonical_outlet(name: str) -> str:
     """The canonical form of an outlet name: 'WSJ' and 'the Wall Street Journal' both give
     'The Wall Street Journal'; names not in the table are returned trimmed."""
@@ -133,22 +135,22 @@ def _alias_table(extra: Iterable[str]) -> dict[str, str]:
     return table
 
 
-def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
-    """Outlets ``text`` names as its source, in order of first citation, one entry per outlet.
-
-    ``outlets`` adds names (the outlets of the other articles in the corpus) to the built-in table.
-    """
+@lru_cache(maxsize=8)
+def _outlet_tables(outlets: tuple[str, ...]) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
+    """The alias table for a set of extra outlet names, and a compiled pattern per alias (built
+    once per set of outlets: the engine calls ``find_citations`` with the same set for every article)."""
     table = _alias_table(outlets)
-    present = {canonical for alias, canonical in table.items() if re.search(rf"\b{re.escape(alias)}\b", text)}
-    names = dict(table)
-    for alias, canonical in _CONTEXT_ALIASES.items():
-        if canonical in present:
-            names.setdefault(alias, canonical)
+    return table, [(re.compile(rf"\b{re.escape(alias)}\b"), canonical) for alias, canonical in table.items()]
+
+
+@lru_cache(maxsize=64)
+def _citation_patterns(names_key: tuple[tuple[str, str], ...]) -> list[re.Pattern[str]]:
+    names = dict(names_key)
     alternatives = "|".join(re.escape(a) for a in sorted(names, key=len, reverse=True))
     name_re = (
         rf"(?P<full>(?:[Tt]he\s+)?(?:U\.?S\.?\s+|American\s+|British\s+)?(?P<name>{alternatives}))(?![\w-])"
     )
-    patterns = [
+    return [
         re.compile(rf"\b{_CUE_BEFORE}\s+{name_re}", re.IGNORECASE),
         re.compile(rf"(?<![\w-]){name_re}{_BETWEEN}\s+{_CUE_AFTER}"),
         re.compile(
@@ -156,6 +158,20 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
         ),
         re.compile(rf":\s*{name_re}\s*$", re.MULTILINE),  # a headline credit: "...: WSJ"
     ]
+
+
+def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
+    """Outlets ``text`` names as its source, in order of first citation, one entry per outlet.
+
+    ``outlets`` adds names (the outlets of the other articles in the corpus) to the built-in table.
+    """
+    table, alias_patterns = _outlet_tables(tuple(sorted(set(outlets))))
+    present = {canonical for pattern, canonical in alias_patterns if pattern.search(text)}
+    names = dict(table)
+    for alias, canonical in _CONTEXT_ALIASES.items():
+        if canonical in present:
+            names.setdefault(alias, canonical)
+    patterns = _citation_patterns(tuple(names.items()))
     found: dict[str, Citation] = {}
     previous_is_headline: dict[str, bool] = {}
     for sentence in split_sentences(text):
