@@ -1,0 +1,146 @@
+"""The lexical tier on its own: which stored texts are near-copies of a new one, at firehose rates.
+
+Normalise, cut words, hash 5-word shingles, MinHash, banded LSH; nothing else (no alignment, no
+model). This is the first thing every article goes through, and what a user who only wants wire
+copies and near-duplicates can run alone::
+
+    index = LexicalIndex()
+    for key, text in enumerate(texts):
+        similar = index.add(key, text)  # [(earlier key, estimated Jaccard), ...]
+
+Signing is the costly part and is pure: ``sign_texts`` can run in worker processes
+(``workers=2``) while the index itself stays in one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from dedup.config import MinHashConfig
+from dedup.errors import InvalidArgument
+from dedup.minhash import LshIndex, MinHasher, make_lsh, shingle_hashes, text_word_hashes
+from dedup.normalize import normalize_text
+
+__all__ = ["LexicalIndex", "sign_texts"]
+
+
+def sign_texts(texts: Sequence[str], shingle: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    """Document MinHash signatures of raw texts (one uint32 row each): normalise, words, shingles, sign.
+    A text with no words gets the empty signature (all positions at their maximum)."""
+    hasher = MinHasher(num_perm, seed)
+    out = np.empty((len(texts), num_perm), dtype=np.uint32)
+    for i, text in enumerate(texts):
+        out[i] = hasher.sign(shingle_hashes(text_word_hashes(normalize_text(text)), shingle))
+    return out
+
+
+class LexicalIndex:
+    """Near-duplicate lookup over whole texts by MinHash LSH, with integer keys.
+
+    ``threshold`` defaults to the document threshold of ``config`` (a low one: it finds candidates
+    for alignment, which is what dedup's engine does with them); ``workers`` > 1 signs large batches
+    in that many processes.
+    """
+
+    def __init__(
+        self,
+        config: MinHashConfig | None = None,
+        lsh: str = "memory",
+        threshold: float | None = None,
+        workers: int = 1,
+    ) -> None:
+        self.config = config or MinHashConfig()
+        c = self.config
+        self.threshold = c.doc_threshold if threshold is None else threshold
+        self._hasher = MinHasher(c.num_perm, c.seed)
+        self._lsh: LshIndex = make_lsh(lsh, self.threshold, c.num_perm)
+        self._rows: dict[int, int] = {}
+        self._sigs = np.empty((1024, c.num_perm), dtype=np.uint32)
+        self._free: list[int] = []
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+        """Signatures of ``texts`` (in worker processes when the batch is large and workers > 1)."""
+        c = self.config
+        if self.workers == 1 or len(texts) < 64:
+            return sign_texts(texts, c.doc_shingle, c.num_perm, c.seed)
+        if self._pool is None:
+            ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        step = -(-len(texts) // (self.workers * 4))
+        chunks = [texts[i : i + step] for i in range(0, len(texts), step)]
+        n = len(chunks)
+        parts = self._pool.map(sign_texts, chunks, [c.doc_shingle] * n, [c.num_perm] * n, [c.seed] * n)
+        return np.vstack(list(parts))
+
+    def _store(self, key: int, sig: np.ndarray) -> None:
+        if key in self._rows:
+            raise InvalidArgument(f"key {key} is already in the lexical index; remove it first")
+        if self._free:
+            row = self._free.pop()
+        else:
+            row = len(self._rows)
+            if row >= len(self._sigs):
+                grown = np.empty((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
+                grown[: len(self._sigs)] = self._sigs
+                self._sigs = grown
+        self._sigs[row] = sig
+        self._rows[key] = row
+
+    def _scored(self, sig: np.ndarray, keys: list[int]) -> list[tuple[int, float]]:
+        if not keys:
+            return []
+        rows = np.fromiter((self._rows[k] for k in keys), dtype=np.int64, count=len(keys))
+        scores = (self._sigs[rows] == sig).mean(axis=1)
+        order = np.lexsort((np.asarray(keys), -scores))
+        return [(keys[i], float(scores[i])) for i in order.tolist()]
+
+    def query(self, text: str) -> list[tuple[int, float]]:
+        """Stored keys whose texts share enough shingles with ``text``, with estimated Jaccard, best first."""
+        sig = self.signatures([text])[0]
+        return self._scored(sig, self._lsh.query(sig))
+
+    def add(self, key: int, text: str) -> list[tuple[int, float]]:
+        """Store ``text`` under ``key``; return what it matched among the texts stored before it."""
+        return self.add_many([key], [text])[0]
+
+    def add_many(self, keys: Sequence[int], texts: Sequence[str]) -> list[list[tuple[int, float]]]:
+        """Store many texts in order; each is matched against everything stored before it, earlier
+        texts of the same batch included."""
+        if len(keys) != len(texts):
+            raise InvalidArgument(f"{len(keys)} keys for {len(texts)} texts; give one key per text")
+        sigs = self.signatures(texts)
+        empty = self._hasher.empty()
+        out = []
+        for key, sig in zip(keys, sigs, strict=True):
+            if np.array_equal(sig, empty):  # no words: matches nothing, and nothing matches it
+                out.append([])
+                self._store(key, sig)
+                continue
+            out.append(self._scored(sig, self._lsh.query(sig)))
+            self._store(key, sig)
+            self._lsh.insert(key, sig)
+        return out
+
+    def remove(self, key: int) -> None:
+        """Forget ``key``; removing an absent key does nothing."""
+        row = self._rows.pop(key, None)
+        if row is None:
+            return
+        self._lsh.remove(key, self._sigs[row])
+        self._free.append(row)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
