@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
 
 __all__ = ["Boilerplate", "find_boilerplate", "in_spans"]
 
@@ -107,6 +109,91 @@ _INLINE_RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# --- quick rejection ---------------------------------------------------------------------------------
+#
+# Most lines are prose that no rule matches, and Python's regex engine tries every alternative of a
+# rule at every position of a line. So each rule is given *needles*, derived from the rule itself:
+# literal strings one of which every match must contain. A line that holds none of a rule's needles
+# is not searched with it. For an IGNORECASE rule the needles are looked for in ``_hay(line)``, a
+# lower-cased copy in which the four non-ASCII letters that IGNORECASE matches to ASCII letters are
+# made those letters; such needles use only ASCII and caseless characters, so a match in the line
+# is a needle in the hay.
+
+_TO_ASCII_CASE = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+
+
+def _hay(line: str) -> str:
+    if not line.isascii():
+        for ch, ascii_ch in _TO_ASCII_CASE.items():
+            if ch in line:
+                line = line.replace(ch, ascii_ch)
+    return line.lower()
+
+
+def _needles(rule: re.Pattern[str]) -> tuple[tuple[str, ...] | None, bool]:
+    """The needles of ``rule`` (None if it has none) and whether they are looked for in the hay."""
+    fold = bool(rule.flags & re.IGNORECASE)
+    try:
+        found = _required(_sre_parser.parse(rule.pattern, rule.flags), fold)
+    except (AttributeError, TypeError, ValueError, IndexError):  # re's parser is internal: do without
+        found = None
+    if found is None:
+        return None, fold
+    # A needle that holds another is redundant.
+    return tuple(sorted(n for n in found if not any(m != n and m in n for m in found))), fold
+
+
+def _required(items: object, fold: bool) -> set[str] | None:
+    """Strings one of which every match of a parsed regular expression contains, or None."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:  # type: ignore[misc]
+        if op is _sre_constants.LITERAL:
+            ch = chr(av)
+            if not fold:
+                run.append(ch)
+                continue
+            if ch.isascii() or ch.lower() == ch == ch.upper():
+                run.append(ch.lower())
+                continue
+        elif op is _sre_constants.AT:  # ^, $, \b: zero-width, so the literals either side are adjacent
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        sub: set[str] | None = None
+        if op is _sre_constants.SUBPATTERN and not av[1] and not av[2]:  # a group, no scoped flags
+            sub = _required(av[3], fold)
+        elif op is _sre_constants.BRANCH:
+            alternatives = [_required(a, fold) for a in av[1]]
+            if all(a is not None for a in alternatives):
+                sub = set().union(*alternatives)  # type: ignore[arg-type]
+        if sub:
+            candidates.append(sub)
+    if not candidates:
+        return None
+    # The most selective: by the weight of the lightest needle, then the fewest needles.
+    return max(candidates, key=lambda c: (min(map(_weight, c)), -len(c)))
+
+
+def _weight(needle: str) -> int:
+    """How rarely a needle turns up in prose, roughly: punctuation is rarer than letters."""
+    return sum(1 if ch.isalnum() or ch == " " else 3 for ch in needle)
+
+
+def _may_match(needles: tuple[tuple[str, ...] | None, bool], line: str, hay: str) -> bool:
+    found, fold = needles
+    if found is None:
+        return True
+    text = hay if fold else line
+    return any(map(text.__contains__, found))  # no generator: its overhead outweighs the searches
+
+
+_LINE_NEEDLES = [_needles(rule) for _, rule in _LINE_RULES]
+_INLINE_NEEDLES = [_needles(rule) for _, rule in _INLINE_RULES]
+_TWEET_EMBED_NEEDLES = _needles(_TWEET_EMBED)
+
+
 @dataclass(frozen=True, slots=True)
 class Boilerplate:
     """A half-open span of the original text that matching must skip."""
@@ -125,7 +212,8 @@ def find_boilerplate(text: str) -> list[Boilerplate]:
         pos += len(line)
         if not body.strip():
             continue
-        kind = _line_kind(body)
+        hay = _hay(body)
+        kind = _line_kind(body, hay)
         if kind is not None:
             found.append(Boilerplate(start, start + len(body), kind))
             continue
@@ -134,9 +222,10 @@ def find_boilerplate(text: str) -> list[Boilerplate]:
             if m and m.end() < len(body):
                 found.append(Boilerplate(start + m.start(), start + m.end(), kind))
                 break
-        for kind, rule in _INLINE_RULES:
-            for m in rule.finditer(body):
-                found.append(Boilerplate(start + m.start(), start + m.end(), kind))
+        for (kind, rule), needles in zip(_INLINE_RULES, _INLINE_NEEDLES, strict=True):
+            if _may_match(needles, body, hay):
+                for m in rule.finditer(body):
+                    found.append(Boilerplate(start + m.start(), start + m.end(), kind))
     return _merge(found)
 
 
@@ -147,25 +236,26 @@ _STAMP_WORDS = re.compile(
     r"gmt$|utc$|[ecmp][sd]t$|am$|pm$|by$|and$|th$|st$|nd$|rd$",
     _I,
 )
+_CLOCK_NEEDLES = _needles(_CLOCK)
 
 
-def _is_timestamp(line: str) -> bool:
+def _is_timestamp(line: str, hay: str) -> bool:
     """A line that is a publication date and time and (almost) nothing else."""
-    if len(line) > 120 or not _CLOCK.search(line):
+    if len(line) > 120 or not _may_match(_CLOCK_NEEDLES, line, hay) or not _CLOCK.search(line):
         return False
     words = re.findall(r"[^\W\d_]+", line)
     return sum(1 for w in words if not _STAMP_WORDS.match(w)) <= 2
 
 
-def _line_kind(line: str) -> str | None:
-    if _TWEET_EMBED.search(line):
+def _line_kind(line: str, hay: str) -> str | None:
+    if _may_match(_TWEET_EMBED_NEEDLES, line, hay) and _TWEET_EMBED.search(line):
         return "tweet"
-    if _is_timestamp(line):
+    if _is_timestamp(line, hay):
         return "timestamp"
     if len(line) > _SHORT:
         return None
-    for kind, rule in _LINE_RULES:
-        if rule.search(line):
+    for (kind, rule), needles in zip(_LINE_RULES, _LINE_NEEDLES, strict=True):
+        if _may_match(needles, line, hay) and rule.search(line):
             return kind
     return None
 

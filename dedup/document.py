@@ -6,15 +6,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import numpy as np
-from datasketch import MinHash
 
 from dedup.attribution import Citation
 from dedup.boilerplate import Boilerplate, find_boilerplate, in_spans
 from dedup.config import Config
 from dedup.errors import InvalidArgument
-from dedup.minhash import shingles
-from dedup.normalize import normalize
-from dedup.segment import Sentence, Token, split_sentences, tokenize
+from dedup.minhash import shingle_hashes, shingles, word_hashes
+from dedup.segment import Sentence, Token, make_tokens, split_sentences, word_spans
 
 __all__ = ["Article", "PreparedDocument", "Timestamp", "parse_timestamp", "prepare"]
 
@@ -103,8 +101,10 @@ class PreparedDocument:
     doc_shingles: set[int]
     sentence_shingles: list[set[int]]
     citations: list[Citation] = field(default_factory=list)
-    doc_minhash: MinHash | None = None
-    sentence_minhashes: list[MinHash] = field(default_factory=list)
+    doc_minhash: np.ndarray | None = None
+    """The MinHash signature of ``doc_shingles`` (uint32, one value per permutation)."""
+    sentence_minhashes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint32))
+    """One signature row per sentence, of ``sentence_shingles``."""
     embeddings: np.ndarray | None = None
     """One L2-normalised row per sentence, or None while not embedded."""
     vector: np.ndarray | None = None
@@ -131,41 +131,42 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
     """Normalise, mask, tokenise and segment an article (no model, no index)."""
     text = article.text
     masked = find_boilerplate(text)
-    all_tokens = tokenize(normalize(text))
+    words, starts, ends = word_spans(text)
     split = split_sentences(text)
-    tokens: list[Token] = []
-    blocks: list[int] = []
-    block = 0
-    si = 0
-    for tok in all_tokens:
-        if in_spans(tok.start, masked):
-            if tokens and blocks[-1] >> 20 == block:
-                block += 1
-            continue
-        while si < len(split) and split[si].end <= tok.start:
-            si += 1
-        tokens.append(tok)
-        blocks.append((block << 20) | si)
+    start_at = np.asarray(starts, dtype=np.int64)
+    # For each token, the index of the first split sentence that does not end before it.
+    sentence_of = np.searchsorted(np.asarray([s.end for s in split], dtype=np.int64), start_at, "right")
+    if masked and words:
+        inside = _masked(start_at, masked)
+        # A masked run of tokens starts a new block, unless no unmasked token came before it.
+        run_starts = inside.copy()
+        run_starts[1:] &= ~inside[:-1]
+        block = np.cumsum(run_starts) - int(inside[0])
+        kept = np.flatnonzero(~inside)
+        blocks = ((block << 20) | sentence_of)[kept].tolist()
+        keep = kept.tolist()
+        words = list(map(words.__getitem__, keep))
+        starts = list(map(starts.__getitem__, keep))
+        ends = list(map(ends.__getitem__, keep))
+        start_at = start_at[kept]
+    else:
+        blocks = sentence_of.tolist()
+    tokens = make_tokens(words, starts, ends)
+    # Each split sentence's tokens: those that start inside it.
+    los = np.searchsorted(start_at, np.asarray([s.start for s in split], dtype=np.int64), "left").tolist()
+    his = np.searchsorted(start_at, np.asarray([s.end for s in split], dtype=np.int64), "left").tolist()
     sentences: list[Sentence] = []
     ranges: list[tuple[int, int]] = []
-    ti = 0
-    for s in split:
-        while ti < len(tokens) and tokens[ti].start < s.start:
-            ti += 1
-        lo = ti
-        while ti < len(tokens) and tokens[ti].start < s.end:
-            ti += 1
-        if ti - lo >= config.segment.min_sentence_tokens:
-            first, last = tokens[lo], tokens[ti - 1]
+    min_tokens = config.segment.min_sentence_tokens
+    for s, lo, hi in zip(split, los, his, strict=True):
+        if hi - lo >= min_tokens:
             # Trim the sentence to its unmasked words, keeping leading/trailing punctuation.
-            start = max(s.start, _expand_left(text, first.start, s.start, masked))
-            end = min(s.end, _expand_right(text, last.end, s.end, masked))
+            start = max(s.start, _expand_left(text, starts[lo], s.start, masked))
+            end = min(s.end, _expand_right(text, ends[hi - 1], s.end, masked))
             sentences.append(Sentence(start, end, s.paragraph))
-            ranges.append((lo, ti))
-    content = sum(1 for i, ch in enumerate(text) if not ch.isspace()) - sum(
-        sum(1 for ch in text[b.start : b.end] if not ch.isspace()) for b in masked
-    )
-    words = [t.text for t in tokens]
+            ranges.append((lo, hi))
+    content = _non_space(text) - sum(_non_space(text[b.start : b.end]) for b in masked)
+    hashes = word_hashes(words)
     return PreparedDocument(
         article=article,
         order=order,
@@ -175,9 +176,42 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
         sentence_tokens=ranges,
         boilerplate=masked,
         content_chars=max(content, 1),
-        doc_shingles=shingles(words, config.minhash.doc_shingle),
-        sentence_shingles=[shingles(words[lo:hi], config.minhash.passage_shingle) for lo, hi in ranges],
+        doc_shingles=set(shingle_hashes(hashes, config.minhash.doc_shingle).tolist()),
+        sentence_shingles=_sentence_shingles(words, hashes, ranges, config.minhash.passage_shingle),
     )
+
+
+def _sentence_shingles(
+    words: list[str], hashes: np.ndarray, ranges: list[tuple[int, int]], k: int
+) -> list[set[int]]:
+    """``[shingles(words[lo:hi], k) for lo, hi in ranges]``. A shingle's hash depends on its words
+    alone, so the ``k``-word shingles of every sentence are hashed in one pass over the whole text."""
+    if k < 1 or len(words) < k:
+        return [shingles(words[lo:hi], k) for lo, hi in ranges]
+    windows = shingle_hashes(hashes, k).tolist()  # the shingle starting at each word
+    return [
+        set(windows[lo : hi - k + 1]) if hi - lo >= k else set(shingle_hashes(hashes[lo:hi], k).tolist())
+        for lo, hi in ranges
+    ]
+
+
+def _masked(positions: np.ndarray, masked: list[Boilerplate]) -> np.ndarray:
+    """For each of the sorted ``positions``, whether it lies in one of the sorted, disjoint spans:
+    ``in_spans`` for many positions at once."""
+    span_starts = np.asarray([b.start for b in masked], dtype=np.int64)
+    span_ends = np.asarray([b.end for b in masked], dtype=np.int64)
+    i = np.searchsorted(span_ends, positions, "right")  # the first span that ends after the position
+    return (i < len(masked)) & (span_starts[np.minimum(i, len(masked) - 1)] <= positions)
+
+
+_ASCII_SPACES = bytes(c for c in range(128) if chr(c).isspace())
+
+
+def _non_space(text: str) -> int:
+    """The number of characters of ``text`` that are not white space."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_SPACES))
+    return sum(map(len, text.split()))
 
 
 def _expand_left(text: str, pos: int, limit: int, masked: list[Boilerplate]) -> int:

@@ -120,7 +120,7 @@ class LexicalIndex:
             raise InvalidArgument(f"{len(keys)} keys for {len(texts)} texts; give one key per text")
         sigs = self.signatures(texts)
         empty = self._hasher.empty()
-        out = []
+        out: list[list[tuple[int, float]]] = []
         for key, sig in zip(keys, sigs, strict=True):
             if np.array_equal(sig, empty):  # no words: matches nothing, and nothing matches it
                 out.append([])

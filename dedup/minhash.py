@@ -94,7 +94,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 def word_hashes(words: Sequence[str]) -> np.ndarray:
     """The 64-bit hash of each word (xxh3 of its UTF-8 bytes), as a uint64 array."""
-    encoded = (w.encode("utf-8") for w in words)
+    encoded = map(str.encode, words)
     return np.fromiter(map(_WORD_HASHES.__getitem__, encoded), dtype=np.uint64, count=len(words))
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, fields
+from itertools import accumulate, repeat
 
-from dedup.normalize import NormalizedText, normalize
+import numpy as np
+
+from dedup.normalize import NormalizedText, _fold
 
 __all__ = ["Sentence", "Token", "split_sentences", "tokenize"]
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# The same, captured: ``split`` then gives the gaps and the words in turn, with no Python per word.
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})")
 
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
@@ -42,12 +48,78 @@ class Sentence:
 
 def tokenize(text: str | NormalizedText) -> list[Token]:
     """Split a text into normalised word tokens that point back into the original."""
-    norm = text if isinstance(text, NormalizedText) else normalize(text)
-    out = []
-    for m in _WORD.finditer(norm.text):
-        start, end = norm.to_original(m.start(), m.end())
-        out.append(Token(m.group(), start, end))
-    return out
+    if isinstance(text, NormalizedText):
+        words, starts, ends = _words(text.text)
+        if words:
+            origin = text.origin
+            starts = list(map(origin.__getitem__, starts))
+            ends = list(map((1).__add__, map(origin.__getitem__, map((-1).__add__, ends))))
+    else:
+        words, starts, ends = word_spans(text)
+    return make_tokens(words, starts, ends)
+
+
+# ASCII letters and digits: what [^\W_] matches in ASCII text.
+_ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=bool)
+
+
+def _words(text: str) -> tuple[list[str], list[int], list[int]]:
+    """The words of an already folded ``text`` and their half-open spans in it."""
+    if text.isascii():
+        return _ascii_words(text)
+    parts = _WORD_SPLIT.split(text)
+    if len(parts) == 1:
+        return [], [], []
+    bounds = list(accumulate(map(len, parts)))
+    return parts[1::2], bounds[0:-1:2], bounds[1::2]
+
+
+def _ascii_words(text: str) -> tuple[list[str], list[int], list[int]]:
+    """``_words`` of an ASCII text, with array operations: a word is a run of letters and digits,
+    with an apostrophe inside it joining two such runs ("don't")."""
+    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    alnum = _ASCII_ALNUM[codes]
+    in_word = alnum.copy()
+    in_word[1:-1] |= (codes[1:-1] == 39) & alnum[:-2] & alnum[2:]
+    edges = np.flatnonzero(np.diff(in_word, prepend=False, append=False))
+    masked = codes.copy()
+    masked[~in_word] = 32
+    return masked.tobytes().decode("ascii").split(), edges[0::2].tolist(), edges[1::2].tolist()
+
+
+def word_spans(text: str) -> tuple[list[str], list[int], list[int]]:
+    """The normalised words of ``text`` and their half-open spans in ``text``: what ``tokenize``
+    gives, as three lists. Words never contain white space, so they are found in the folded text
+    before its white space is collapsed, where offsets still map to the original directly."""
+    folded, origin = _fold(text)
+    words, starts, ends = _words(folded)
+    if origin is not None and words:
+        starts = origin[starts].tolist()
+        ends = (origin[np.asarray(ends) - 1] + 1).tolist()
+    return words, starts, ends
+
+
+# Tokens are made by setting their slots directly (what the frozen dataclass's __init__ does
+# through object.__setattr__), in C-level loops: several times faster than calling Token.
+# Should Token gain a field or a __post_init__, this falls back to calling it.
+_SLOTS_ONLY = tuple(f.name for f in fields(Token)) == ("text", "start", "end") and not hasattr(
+    Token, "__post_init__"
+)
+_new = object.__new__
+_set_text = Token.__dict__["text"].__set__  # the slots' member descriptors
+_set_start = Token.__dict__["start"].__set__
+_set_end = Token.__dict__["end"].__set__
+
+
+def make_tokens(words: list[str], starts: list[int], ends: list[int]) -> list[Token]:
+    """``[Token(w, s, e) for w, s, e in zip(words, starts, ends)]``, faster."""
+    if not _SLOTS_ONLY:
+        return list(map(Token, words, starts, ends))
+    tokens = list(map(_new, repeat(Token, len(words))))
+    deque(map(_set_text, tokens, words), 0)
+    deque(map(_set_start, tokens, starts), 0)
+    deque(map(_set_end, tokens, ends), 0)
+    return tokens
 
 
 def _is_abbreviation(line: str, dot: int) -> bool:
@@ -82,14 +154,15 @@ def split_sentences(text: str) -> list[Sentence]:
             paragraph += 1
         blank_before = False
         cursor = 0
+        content_end = len(line.rstrip())
         for m in _BOUNDARY.finditer(line):
-            punct_end = m.start() + len(m.group().rstrip())
-            if m.end() >= len(line.rstrip()):
+            if m.end() >= content_end:
                 break
             if not _OPENER.match(line, m.end()):
                 continue
-            if line[m.start()] == "." and m.group().startswith(".") and _is_abbreviation(line, m.start()):
+            if line[m.start()] == "." and _is_abbreviation(line, m.start()):
                 continue
+            punct_end = m.start() + len(m.group().rstrip())
             _append(sentences, line, line_start, cursor, punct_end, paragraph)
             cursor = m.end()
         _append(sentences, line, line_start, cursor, len(line), paragraph)
