@@ -24,13 +24,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from dedup.client import DedupClient
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(data_dir: Path, extra_args: Sequence[str] = ()) -> tuple[subprocess.Popen[str], str]:
+    """``dedup serve`` on a free loopback port (with ``extra_args``); returns the process and its address."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -43,6 +45,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
             "0",
             "--host",
             "127.0.0.1",
+            *extra_args,
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -65,6 +65,21 @@ class EmbedConfig:
     share_jaccard: float = 0.8
     """Sentences this close lexically (estimated shingle Jaccard) share one embedding instead of each
     going through the model."""
+    backend: str = "torch"
+    """What runs the model: 'torch' (sentence-transformers on PyTorch) or 'onnx-int8' (the same model
+    exported to ONNX with its weights quantised to int8, run by onnxruntime on the CPU: faster, with
+    embeddings that differ slightly from torch's, cosine about 0.99). 'onnx-int8' needs the onnxruntime
+    and onnx packages, and device 'cpu'."""
+    onnx_cache_dir: str = ""
+    """Where the 'onnx-int8' backend keeps the quantised model it builds on first use (a few seconds);
+    '' means $DEDUP_CACHE_DIR/onnx, else $XDG_CACHE_HOME/dedup/onnx, else ~/.cache/dedup/onnx."""
+
+    BACKENDS = ("torch", "onnx-int8")
+
+    def __post_init__(self) -> None:
+        if self.backend not in self.BACKENDS:
+            allowed = " or ".join(repr(b) for b in self.BACKENDS)
+            raise ConfigError(f"embed.backend must be {allowed}, not {self.backend!r}")
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,9 @@ class AlignConfig:
     paraphrase_cosine: float = 0.8
     """Embedding cosine at or above which two sentences are a PARAPHRASE."""
     candidate_neighbours: int = 8
-    """Nearest sentences looked up per sentence in the vector index."""
+    """Nearest sentences looked up per sentence in the sentence vector index, to find articles that
+    share a paraphrase but neither wording nor a close article vector. 0: no sentence vector index
+    at all (candidates come from the LSH indexes and the article vectors alone)."""
     explained_share: float = 0.8
     """A sentence pair whose words are this much covered by verbatim runs adds no sentence-level passage."""
 
@@ -217,6 +234,10 @@ def config_from_dict(values: dict[str, Any], base: Config | None = None) -> Conf
     return config
 
 
+_ZERO_OK = frozenset({"candidate_neighbours"})
+"""Integer settings for which 0 means "off"."""
+
+
 def _validate(config: Config) -> None:
     for section in dataclasses.fields(config):
         sub = getattr(config, section.name)
@@ -229,8 +250,13 @@ def _validate(config: Config) -> None:
             if f.name == "seed":
                 if not 0 <= value < 2**32:
                     raise ConfigError(f"{section.name}.seed must lie between 0 and 2**32 - 1, not {value}")
-            elif isinstance(value, int) and not isinstance(value, bool) and value < 1:
-                raise ConfigError(f"{section.name}.{f.name} must be at least 1, not {value}")
+            elif (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and value < (0 if f.name in _ZERO_OK else 1)
+            ):
+                least = "0" if f.name in _ZERO_OK else "1"
+                raise ConfigError(f"{section.name}.{f.name} must be at least {least}, not {value}")
 
 
 def load_config(path: str | Path) -> Config:

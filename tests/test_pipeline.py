@@ -351,3 +351,29 @@ def test_progress_is_reported_per_stage(detector: Detector) -> None:
     assert progress.stages[2][1] == len(articles)  # matching goes article by article
     for stage, total in progress.stages:
         assert progress.done[stage] == total, stage
+
+
+def test_no_model_finds_copies_but_no_paraphrase() -> None:
+    """embed.model = "none": the lexical-only mode. A copy is still a DUPLICATE; a rewrite sharing no
+    wording is nothing; no sentence goes through a model."""
+    from dedup.config import Config, EmbedConfig
+    from dedup.embed import NullEmbedder
+
+    text = (
+        "The harbour authority said on Tuesday that the strike by crane operators had ended after "
+        "eleven days, and that ships would be unloaded again from Wednesday morning.\n\n"
+        "Union leaders accepted a pay offer of four percent over two years, the authority said."
+    )
+    rewrite = (
+        "Crane drivers went back to work midweek once their walkout, nearly a fortnight long, was over; "
+        "port managers expect vessels to be handled normally again.\n\n"
+        "Their representatives agreed to a two-year deal raising wages by 4%."
+    )
+    detector = Detector(Config(embed=EmbedConfig(model="none")))
+    assert isinstance(detector.embedder, NullEmbedder)
+    analysis = detector.analyze([Article("a", text), Article("b", text), Article("c", rewrite)])
+    pairs = {(p.a, p.b): p.relation.value for p in analysis.pairs}
+    assert pairs == {("a", "b"): "DUPLICATE"}
+    assert analysis.stats["embedded"] == 0 and analysis.stats["sentences"] > 0
+    clusters = {d.id: d.cluster for d in analysis.documents}
+    assert clusters["a"] == clusters["b"] != clusters["c"]

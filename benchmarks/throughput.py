@@ -1,0 +1,609 @@
+"""Throughput, latency and memory of dedup, and how they grow, beside what a user would use instead.
+
+    python -m benchmarks.throughput --out benchmarks/results/throughput.json \\
+        --plot benchmarks/results/throughput.png            # the full run (about 40 minutes)
+    python -m benchmarks.throughput --sizes 2000 --size 20 --queries 20   # a quick look
+
+One JSON object out (and to --out). Everything is measured in this one run, on the same articles.
+
+THE ARTICLES
+
+The syndication benchmark's generator (benchmarks/syndication.py) over news_ecb, with each base
+article lengthened to at least 600 words by joining same-story ECB+ articles (ECB+ articles
+average 370 words): base articles, verbatim copies, trims, light edits, updates, rule-based
+rewrites, stitched articles and articles citing outside sources, with the generator's truth, so
+quality is scored on the same run. For the scale curve the corpus is repeated with every third
+distinct word (chosen by a hash of the word) respelt per repetition: copies stay copies inside a
+repetition, and repetitions share few shingles with each other, as distinct stories would.
+
+WHAT IS MEASURED
+
+- ``lexical``: the lexical tier alone (normalise, cut words, hash 5-word shingles, MinHash with
+  128 permutations, LSH query then insert), articles/s, for dedup (``dedup.lexical.LexicalIndex``,
+  one and two processes signing) and, at the same LSH threshold on the same texts, stock
+  datasketch (``MinHash`` with its default SHA-1 hashing fed 5-word shingle strings,
+  ``MinHashLSH``) and rensa (``RMinHash``, ``RMinHashLSH``). Ratios are dedup / peer.
+- ``pipeline``: the whole library (``Detector.analyze``: the incremental engine with alignment,
+  embeddings, clusters and derivation) on the corpus, articles/s, with its syndication scores; and
+  the same with no model (``--model none``: lexical matching only).
+- ``service``: a real ``dedup serve`` subprocess on loopback: ingest over gRPC (IngestDocuments,
+  64 a call), then FindSimilar with 1, 4 and 16 concurrent clients (a near-copy of a stored
+  article, and novel text), median and p99; resident memory of the server per stored article; the
+  data folder's size per article.
+- ``scale``: at each of ``--sizes`` stored articles, bulk-loaded as described: the lexical index
+  (inserting every article through ``LexicalIndex.add_many``: this IS the load), its query latency
+  and its memory; and the article-vector index: FAISS HNSW (dedup's ``faiss:hnsw``) beside
+  brute-force FAISS ``IndexFlatIP`` (dedup's default ``faiss:flat``), over vectors made from the
+  corpus's real article vectors plus seeded noise (computing 1M real embeddings takes 20 hours
+  here), their build time, query latency and memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from benchmarks.datasets import DEFAULT_DATA, story_of
+from benchmarks.service_speed import novel_texts, percentile, start_server
+from benchmarks.syndication import Corpus, _pair_truth, build_corpus, load_sources, score_dedup
+from dedup.config import Config, EmbedConfig
+from dedup.lexical import LexicalIndex
+
+__all__ = ["long_sources", "main", "repeated_texts"]
+
+_WORD = re.compile(r"\w+")
+
+
+def _log(message: str) -> None:
+    print(f"[throughput] {message}", file=sys.stderr, flush=True)
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_of(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(values), 3),
+        "p99_ms": round(percentile(list(values), 0.99), 3),
+    }
+
+
+# --- the articles ---------------------------------------------------------------------------------
+
+
+def long_sources(sources: Mapping[str, Sequence[str]], min_words: int = 600) -> dict[str, list[str]]:
+    """Same-story news_ecb articles joined (in id order) until each has ``min_words`` words; the id of
+    the first article names the result (so the story survives). A story's leftover that cannot
+    reach ``min_words`` is dropped."""
+    by_story: dict[str, list[str]] = defaultdict(list)
+    for doc_id in sorted(sources):
+        by_story[story_of(doc_id)].append(doc_id)
+    out: dict[str, list[str]] = {}
+    for ids in by_story.values():
+        group: list[str] = []
+        sentences: list[str] = []
+        for doc_id in ids:
+            group.append(doc_id)
+            sentences.extend(s for s in sources[doc_id] if s not in sentences)
+            if sum(len(s.split()) for s in sentences) >= min_words:
+                out[group[0]] = sentences
+                group, sentences = [], []
+    return out
+
+
+def repeated_texts(texts: Sequence[str], n: int, seed: int = 0) -> Iterator[str]:
+    """``n`` texts: ``texts`` as they are, then repeated with every third distinct word (by a hash of
+    the word and the repetition) respelt, so that repetitions are new stories to the index."""
+    respellers: dict[int, _Respeller] = {}
+    for i in range(n):
+        rep, k = divmod(i, len(texts))
+        if rep == 0:
+            yield texts[k]
+            continue
+        if rep not in respellers:
+            respellers.clear()  # one repetition at a time: the cache of the last one is enough
+            respellers[rep] = _Respeller(f"{seed}:{rep}", f"q{rep}")
+        yield _WORD.sub(respellers[rep], texts[k])
+
+
+class _Respeller:
+    """Respells a third of the distinct words (by a seeded hash), always the same way."""
+
+    def __init__(self, salt: str, suffix: str) -> None:
+        self.salt, self.suffix = salt, suffix
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, m: re.Match[str]) -> str:
+        w = m.group()
+        out = self.cache.get(w)
+        if out is None:
+            h = xxhash.xxh32_intdigest(f"{self.salt}:{w.lower()}".encode()) % 3
+            out = self.cache[w] = w + self.suffix if h == 0 else w
+        return out
+
+
+# --- the lexical tier and its peers ---------------------------------------------------------------
+
+
+def _shingle_strings(text: str, k: int = 5) -> list[str]:
+    words = _WORD.findall(text.lower())
+    return [" ".join(words[i : i + k]) for i in range(max(1, len(words) - k + 1))]
+
+
+def run_dedup_lexical(
+    texts: Sequence[str], threshold: float, workers: int
+) -> tuple[float, set[tuple[int, int]]]:
+    index = LexicalIndex(threshold=threshold, workers=workers)
+    index.signatures(texts[:64])  # start the workers before the clock
+    try:
+        t0 = time.perf_counter()
+        found = index.add_many(list(range(len(texts))), texts)
+        seconds = time.perf_counter() - t0
+    finally:
+        index.close()
+    return seconds, {(j, i) for i, hits in enumerate(found) for j, _ in hits}
+
+
+def run_datasketch(texts: Sequence[str], threshold: float) -> tuple[float, set[tuple[int, int]]]:
+    from datasketch import MinHash, MinHashLSH
+
+    t0 = time.perf_counter()
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    pairs = set()
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=128)
+        for s in _shingle_strings(text):
+            m.update(s.encode("utf-8"))
+        pairs.update((j, i) for j in lsh.query(m))
+        lsh.insert(i, m)
+    return time.perf_counter() - t0, pairs
+
+
+def run_rensa(texts: Sequence[str], threshold: float) -> tuple[float, set[tuple[int, int]]]:
+    from rensa import RMinHash, RMinHashLSH
+
+    bands = rensa_bands(threshold)
+    t0 = time.perf_counter()
+    lsh = RMinHashLSH(threshold=threshold, num_perm=128, num_bands=bands)
+    pairs = set()
+    for i, text in enumerate(texts):
+        m = RMinHash(num_perm=128, seed=42)
+        m.update(_shingle_strings(text))
+        pairs.update((j, i) for j in lsh.query(m))
+        lsh.insert(i, m)
+    return time.perf_counter() - t0, pairs
+
+
+def rensa_bands(threshold: float, num_perm: int = 128) -> int:
+    """rensa needs bands that divide the permutations: the divisor whose S-curve midpoint,
+    (1/b)^(1/r), is closest to ``threshold``."""
+    divisors = [b for b in range(1, num_perm + 1) if num_perm % b == 0]
+    return min(divisors, key=lambda b: abs((1 / b) ** (b / num_perm) - threshold))
+
+
+def _recall(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> float | None:
+    return round(len(found & truth) / len(truth), 4) if truth else None
+
+
+def measure_lexical(texts: Sequence[str], threshold: float) -> dict[str, Any]:
+    """Articles/s of the lexical tier for dedup and its peers, on the same texts, and the recall of
+    each against exact Jaccard of 5-word shingle sets (pairs at or above 0.5)."""
+    shingle_sets = [set(_shingle_strings(t)) for t in texts]
+    truth = set()
+    for i in range(len(texts)):
+        for j in range(i):
+            a, b = shingle_sets[i], shingle_sets[j]
+            if len(a & b) >= 0.5 * len(a | b):
+                truth.add((j, i))
+    out: dict[str, Any] = {"articles": len(texts), "threshold": threshold, "pairs_at_jaccard_0.5": len(truth)}
+    runs: dict[str, Callable[[], tuple[float, set[tuple[int, int]]]]] = {
+        "dedup_1_process": lambda: run_dedup_lexical(texts, threshold, 1),
+        "dedup_2_processes": lambda: run_dedup_lexical(texts, threshold, 2),
+        "datasketch": lambda: run_datasketch(texts, threshold),
+        "rensa": lambda: run_rensa(texts, threshold),
+    }
+    for name, run in runs.items():
+        gc.collect()
+        seconds, pairs = run()
+        out[name] = {
+            "seconds": round(seconds, 3),
+            "articles_per_second": round(len(texts) / seconds, 1),
+            "recall_at_jaccard_0.5": _recall(pairs, truth),
+        }
+        _log(f"lexical {name}: {len(texts) / seconds:.0f} articles/s")
+    best = max(out["dedup_1_process"]["articles_per_second"], out["dedup_2_processes"]["articles_per_second"])
+    out["ratio_dedup_to_datasketch"] = round(best / out["datasketch"]["articles_per_second"], 2)
+    out["ratio_dedup_to_rensa"] = round(best / out["rensa"]["articles_per_second"], 2)
+    return out
+
+
+# --- the whole pipeline, in the library and over gRPC --------------------------------------------
+
+
+def _quality(corpus: Corpus, analysis: Any) -> dict[str, Any]:
+    scores = score_dedup(corpus, _pair_truth(corpus), analysis, True)
+    return {
+        "pair_f1": scores["pairs"]["any_reuse"]["f1"],
+        "pair_precision": scores["pairs"]["any_reuse"]["precision"],
+        "pair_recall": scores["pairs"]["any_reuse"]["recall"],
+        "parent_accuracy": scores["parents"]["derived"],
+        "cluster_ari_stories": scores["clusters"]["stories"]["ari"],
+    }
+
+
+def measure_pipeline(corpus: Corpus, config: Config) -> dict[str, Any]:
+    from dedup.pipeline import Detector
+
+    articles = corpus.articles(timestamps=True)
+    detector = Detector(config)
+    detector.analyze(articles[:2])  # load the model before the clock
+    gc.collect()
+    rss0 = rss_bytes()
+    t0 = time.perf_counter()
+    analysis = detector.analyze(articles)
+    seconds = time.perf_counter() - t0
+    stats = analysis.stats
+    return {
+        "articles": len(articles),
+        "seconds": round(seconds, 2),
+        "articles_per_second": round(len(articles) / seconds, 2),
+        "sentences": stats.get("sentences"),
+        "sentences_through_the_model": stats.get("embedded"),
+        "rss_growth_mb": round((rss_bytes() - rss0) / 2**20, 1),
+        "quality": _quality(corpus, analysis),
+    }
+
+
+def measure_service(
+    corpus: Corpus, queries: int, clients: Sequence[int], mrpc: Path, extra_args: Sequence[str] = ()
+) -> dict[str, Any]:
+    from dedup.client import DedupClient
+
+    articles = corpus.articles(timestamps=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, target = start_server(Path(tmp), list(extra_args))
+        try:
+            with DedupClient(target, timeout=3600) as client:
+                client.find_similar("warm the model up before the clock starts.")
+                rss0 = rss_of(proc.pid)
+                t0 = time.perf_counter()
+                client.ingest_many(articles, batch_size=64)
+                ingest_s = time.perf_counter() - t0
+                rss1 = rss_of(proc.pid)
+            disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+            novel = (
+                novel_texts(mrpc, queries) if mrpc.exists() else [a.text[::-1] for a in articles[:queries]]
+            )
+            latency: dict[str, Any] = {}
+            for n_clients in clients:
+                for kind in ("copy", "novel"):
+                    texts = [
+                        (
+                            a.text[: max(200, int(len(a.text) * 0.8))]
+                            if kind == "copy"
+                            else novel[i % len(novel)]
+                        )
+                        for i, a in zip(range(queries), _cycle(articles), strict=False)
+                    ]
+                    latency[f"{n_clients}_clients_{kind}"] = _stats(
+                        _concurrent_latency(target, texts, n_clients)
+                    )
+                    _log(f"FindSimilar {n_clients} clients {kind}: {latency[f'{n_clients}_clients_{kind}']}")
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    return {
+        "articles": len(articles),
+        "ingest_seconds": round(ingest_s, 2),
+        "ingest_articles_per_second": round(len(articles) / ingest_s, 2),
+        "server_rss_growth_per_article_kb": round((rss1 - rss0) / len(articles) / 1024, 1),
+        "server_rss_mb": round(rss1 / 2**20, 1),
+        "disk_per_article_kb": round(disk / len(articles) / 1024, 1),
+        "find_similar": latency,
+    }
+
+
+def _cycle(items: Sequence[Any]) -> Iterator[Any]:
+    while True:
+        yield from items
+
+
+def _concurrent_latency(target: str, texts: Sequence[str], n_clients: int) -> list[float]:
+    """FindSimilar latencies (ms) of ``texts`` sent by ``n_clients`` threads, each on its own channel."""
+    from dedup.client import DedupClient
+
+    lock = threading.Lock()
+    todo = list(texts)
+    out: list[float] = []
+
+    def work() -> None:
+        with DedupClient(target, timeout=600) as client:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    text = todo.pop()
+                t0 = time.perf_counter()
+                client.find_similar(text)
+                ms = 1000 * (time.perf_counter() - t0)
+                with lock:
+                    out.append(ms)
+
+    with ThreadPoolExecutor(n_clients) as pool:
+        for f in [pool.submit(work) for _ in range(n_clients)]:
+            f.result()
+    return out
+
+
+# --- the scale curve ------------------------------------------------------------------------------
+
+
+def measure_lexical_scale(
+    texts: Sequence[str], sizes: Sequence[int], threshold: float, queries: int, workers: int
+) -> list[dict[str, Any]]:
+    """Grow one lexical index through ``sizes``; at each, the load rate so far, query latency, memory."""
+    gc.collect()
+    rss0 = rss_bytes()
+    index = LexicalIndex(threshold=threshold, workers=workers)
+    stream = repeated_texts(texts, max(sizes))
+    out = []
+    loaded = 0
+    load_seconds = 0.0
+    rng = random.Random(7)
+    try:
+        for size in sorted(sizes):
+            while loaded < size:
+                batch = [next(stream) for _ in range(min(20_000, size - loaded))]
+                t0 = time.perf_counter()
+                index.add_many(list(range(loaded, loaded + len(batch))), batch)
+                load_seconds += time.perf_counter() - t0
+                loaded += len(batch)
+            probes = [texts[rng.randrange(len(texts))] for _ in range(queries)]
+            lat = []
+            for p in probes:
+                t0 = time.perf_counter()
+                index.query(p)
+                lat.append(1000 * (time.perf_counter() - t0))
+            gc.collect()
+            rss = rss_bytes() - rss0
+            out.append(
+                {
+                    "stored": size,
+                    "load_articles_per_second": round(loaded / load_seconds, 1),
+                    "query": _stats(lat),
+                    "rss_mb": round(rss / 2**20, 1),
+                    "bytes_per_article": round(rss / size),
+                }
+            )
+            _log(f"lexical scale {size}: {out[-1]}")
+    finally:
+        index.close()
+    return out
+
+
+def measure_vector_scale(
+    vectors: np.ndarray, sizes: Sequence[int], queries: int, k: int = 20
+) -> list[dict[str, Any]]:
+    """Article-vector search at each size: dedup's HNSW index beside brute-force IndexFlatIP."""
+    import faiss
+
+    from dedup.vectors import FaissIndex
+
+    rng = np.random.default_rng(3)
+    dim = vectors.shape[1]
+    out = []
+    for size in sorted(sizes):
+        base = vectors[rng.integers(0, len(vectors), size)]
+        noisy = base + rng.normal(0, 0.35 / np.sqrt(dim), base.shape).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        probes = vectors[rng.integers(0, len(vectors), queries)]
+        row: dict[str, Any] = {"stored": size}
+        for name in ("hnsw", "flat"):
+            gc.collect()
+            rss0 = rss_bytes()
+            t0 = time.perf_counter()
+            if name == "hnsw":
+                index: Any = FaissIndex(dim, "hnsw")
+                index.add(np.arange(size, dtype=np.int64), noisy)
+            else:
+                index = faiss.IndexFlatIP(dim)
+                index.add(noisy)
+            build = time.perf_counter() - t0
+            lat = []
+            for q in probes:
+                t0 = time.perf_counter()
+                index.search(q[None, :], k)
+                lat.append(1000 * (time.perf_counter() - t0))
+            row[name] = {
+                "build_seconds": round(build, 1),
+                "query": _stats(lat),
+                "rss_mb": round((rss_bytes() - rss0) / 2**20, 1),
+            }
+            if name == "hnsw":  # recall of the approximate index against brute force
+                exact = (noisy @ probes.T).T.argsort(axis=1)[:, ::-1][:, :k]
+                got = np.vstack([index.search(q[None, :], k)[1] for q in probes])
+                row[name]["recall_at_20"] = round(
+                    float(np.mean([len(set(g) & set(e)) / k for g, e in zip(got, exact, strict=True)])), 4
+                )
+            del index
+        out.append(row)
+        _log(f"vector scale {size}: {row}")
+    return out
+
+
+# --- the plot -------------------------------------------------------------------------------------
+
+
+def plot(result: Mapping[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    lex = result["scale"]["lexical"]
+    vec = result["scale"]["vectors"]
+    sizes = [r["stored"] for r in lex]
+    axes[0].plot(sizes, [r["query"]["median_ms"] for r in lex], "o-", label="lexical LSH query, median")
+    axes[0].plot(sizes, [r["query"]["p99_ms"] for r in lex], "o--", label="lexical LSH query, p99")
+    vs = [r["stored"] for r in vec]
+    axes[0].plot(
+        vs, [r["hnsw"]["query"]["median_ms"] for r in vec], "s-", label="HNSW article vectors, median"
+    )
+    axes[0].plot(
+        vs, [r["flat"]["query"]["median_ms"] for r in vec], "^-", label="IndexFlatIP (brute force), median"
+    )
+    axes[0].set(
+        xscale="log", yscale="log", xlabel="stored articles", ylabel="ms per query", title="Query latency"
+    )
+    axes[0].legend(fontsize=7)
+    axes[1].plot(sizes, [r["rss_mb"] for r in lex], "o-", label="lexical index (RSS)")
+    axes[1].plot(vs, [r["hnsw"]["rss_mb"] for r in vec], "s-", label="HNSW article vectors (RSS)")
+    axes[1].plot(vs, [r["flat"]["rss_mb"] for r in vec], "^-", label="IndexFlatIP (RSS)")
+    axes[1].axhline(8192, color="grey", linestyle=":", label="8 GiB")
+    axes[1].set(xscale="log", yscale="log", xlabel="stored articles", ylabel="MB", title="Memory")
+    axes[1].legend(fontsize=7)
+    lexr = result["lexical"]
+    names = ["dedup_2_processes", "dedup_1_process", "rensa", "datasketch"]
+    axes[2].barh(names, [lexr[n]["articles_per_second"] for n in names])
+    pipe = result.get("pipeline", {})
+    for label, key in (("dedup full pipeline", "full"), ("dedup, no model", "lexical_only")):
+        if key in pipe:
+            axes[2].barh([label], [pipe[key]["articles_per_second"]])
+    axes[2].set(xscale="log", xlabel="articles/s (600-word articles)", title="Ingest throughput")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.throughput",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--base", default=str(DEFAULT_DATA / "news_ecb"), help="news_ecb folder (default %(default)s)"
+    )
+    parser.add_argument(
+        "--mrpc",
+        default=str(DEFAULT_DATA / "mrpc" / "msr_paraphrase_train.txt"),
+        help="MRPC file for novel queries",
+    )
+    parser.add_argument(
+        "--size", type=int, default=100, help="base articles of the corpus (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the corpus (default %(default)s)")
+    parser.add_argument(
+        "--min-words",
+        type=int,
+        default=420,
+        help="base articles are joined to at least this many words (default %(default)s: about 600 "
+        "words an article over the whole corpus, trims and rewrites included)",
+    )
+    parser.add_argument(
+        "--lexical-articles",
+        type=int,
+        default=5000,
+        help="articles in the lexical comparison (default %(default)s)",
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="scale curve sizes"
+    )
+    parser.add_argument(
+        "--queries", type=int, default=200, help="queries per latency figure (default %(default)s)"
+    )
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrent FindSimilar clients"
+    )
+    parser.add_argument("--skip", nargs="*", default=[], choices=["lexical", "pipeline", "service", "scale"])
+    parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--plot", help="write the PNG plot here")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    sources = long_sources(load_sources(args.base), args.min_words)
+    corpus = build_corpus(sources, args.size, args.seed)
+    articles = corpus.articles(timestamps=True)
+    texts = [a.text for a in articles]
+    words = [len(t.split()) for t in texts]
+    _log(f"corpus: {len(texts)} articles, {statistics.mean(words):.0f} words on average")
+    threshold = Config().minhash.doc_threshold
+    result: dict[str, Any] = {
+        "benchmark": "throughput",
+        "machine": {"cpus": os.cpu_count()},
+        "corpus": {
+            "articles": len(texts),
+            "base_articles": args.size,
+            "seed": args.seed,
+            "mean_words": round(statistics.mean(words), 1),
+            "median_words": statistics.median(words),
+        },
+    }
+    if "lexical" not in args.skip:
+        lex_texts = list(repeated_texts(texts, args.lexical_articles))
+        result["lexical"] = measure_lexical(lex_texts, threshold)
+    if "pipeline" not in args.skip:
+        result["pipeline"] = {
+            "full": measure_pipeline(corpus, Config()),
+            "lexical_only": measure_pipeline(corpus, Config(embed=EmbedConfig(model="none"))),
+        }
+        _log(f"pipeline: {result['pipeline']}")
+    if "service" not in args.skip:
+        result["service"] = {
+            "full": measure_service(corpus, args.queries, args.clients, Path(args.mrpc)),
+            "lexical_only": measure_service(
+                corpus, args.queries, args.clients[:1], Path(args.mrpc), ["--model", "none"]
+            ),
+        }
+    if "scale" not in args.skip:
+        from dedup.pipeline import Detector
+
+        vectors = np.vstack([d.vector for d in Detector().prepare(articles) if d.vector is not None])
+        result["scale"] = {
+            "how": "lexical: every article inserted through LexicalIndex.add_many (signatures included); "
+            "vectors: the corpus's real article vectors plus seeded Gaussian noise, renormalised",
+            "lexical": measure_lexical_scale(texts, args.sizes, threshold, args.queries, workers=2),
+            "vectors": measure_vector_scale(vectors, args.sizes, args.queries),
+        }
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(result)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    if args.plot and "scale" in result and "lexical" in result:
+        plot(result, Path(args.plot))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

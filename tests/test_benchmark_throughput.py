@@ -1,0 +1,75 @@
+"""benchmarks/throughput.py on a tiny slice: every section runs and reports what the README table
+reads, and the corpus helpers do what they say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import throughput
+from benchmarks.datasets import story_of
+
+
+def test_long_sources_join_same_story_articles() -> None:
+    sources = {
+        "1_1": ["one two three four five."],
+        "1_2": ["six seven eight nine ten."],
+        "1_3": ["eleven."],
+        "2_1": ["a b c d e f g h i j k l."],
+    }
+    joined = throughput.long_sources(sources, min_words=8)
+    assert joined == {
+        "1_1": ["one two three four five.", "six seven eight nine ten."],
+        "2_1": ["a b c d e f g h i j k l."],
+    }
+    assert {story_of(k) for k in joined} == {"1", "2"}
+
+
+def test_repeated_texts_keep_the_first_pass_and_respell_later_ones() -> None:
+    texts = ["the strike ended on friday when the union accepted", "a fire closed the harbour road"]
+    out = list(throughput.repeated_texts(texts, 6))
+    assert out[:2] == texts
+    assert out[2] != texts[0] and out[4] != out[2]  # each repetition is respelt its own way
+    assert out[2].split()[0:1] != [] and len(out[2].split()) == len(texts[0].split())
+    assert list(throughput.repeated_texts(texts, 6)) == out  # seeded: the same every run
+
+
+def test_rensa_bands_divide_the_permutations() -> None:
+    for t in (0.2, 0.5, 0.8):
+        b = throughput.rensa_bands(t)
+        assert 128 % b == 0
+    assert throughput.rensa_bands(0.8) < throughput.rensa_bands(0.2)
+
+
+@pytest.mark.shared_data
+@pytest.mark.model
+def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
+    out = tmp_path / "t.json"
+    png = tmp_path / "t.png"
+    code = throughput.main(
+        [
+            "--base", str(shared_data / "news_ecb"),
+            "--mrpc", str(shared_data / "mrpc" / "msr_paraphrase_train.txt"),
+            "--size", "3", "--sizes", "200", "400", "--lexical-articles", "50", "--queries", "4",
+            "--clients", "1", "2", "--out", str(out), "--plot", str(png),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert json.loads(capsys.readouterr().out) == result
+    lex = result["lexical"]
+    for name in ("dedup_1_process", "dedup_2_processes", "datasketch", "rensa"):
+        assert lex[name]["articles_per_second"] > 0
+        assert lex[name]["recall_at_jaccard_0.5"] is not None
+    assert lex["ratio_dedup_to_datasketch"] > 1  # stock datasketch hashes every shingle with SHA-1
+    full = result["pipeline"]["full"]
+    assert full["articles"] == result["corpus"]["articles"]
+    assert 0 < full["quality"]["pair_f1"] <= 1
+    assert result["pipeline"]["lexical_only"]["sentences_through_the_model"] == 0
+    service = result["service"]["full"]
+    assert set(service["find_similar"]) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
+    assert service["disk_per_article_kb"] > 0
+    assert [r["stored"] for r in result["scale"]["lexical"]] == [200, 400]
+    assert result["scale"]["vectors"][0]["hnsw"]["recall_at_20"] > 0.9
+    assert png.stat().st_size > 10_000

@@ -1,0 +1,178 @@
+"""The onnx-int8 embedding backend: the packaged model exported to ONNX once per module (into a temporary
+cache), its weights quantised to int8, compared with the torch backend on sentences written here."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dedup.config import EmbedConfig, config_from_dict, load_config
+from dedup.embed import CachingEmbedder, OnnxEmbedder, SentenceTransformerEmbedder, default_embedder
+from dedup.errors import ConfigError
+
+SENTENCES = [
+    "The city council voted on Tuesday to close the old bridge for repairs.",
+    "Repairs will keep the old bridge shut, the council decided in a vote on Tuesday.",
+    "Shares in the carmaker fell 4 per cent after it cut its sales forecast for the year.",
+    "A spokesman said the company would not comment on rumours of a takeover.",
+    "Heavy rain is expected across the north of the country over the weekend.",
+    "The striker scored twice in the second half to win the match.",
+    "Officials said.",
+    "",
+    "Prices, wages and rents all rose faster than expected in March, figures released on Friday showed, "
+    "adding to pressure on the central bank to raise interest rates again at its next meeting " * 6,
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx(onnx_cache: Path) -> OnnxEmbedder:
+    """The packaged model, exported and quantised once for this module."""
+    embedder = OnnxEmbedder(cache_dir=onnx_cache, batch_size=4)
+    embedder.encode(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def int8_vectors(onnx: OnnxEmbedder) -> np.ndarray:
+    return onnx.encode(SENTENCES)
+
+
+pytestmark = pytest.mark.model
+
+
+def test_vectors_have_the_shape_and_type_of_the_protocol(
+    onnx: OnnxEmbedder, int8_vectors: np.ndarray
+) -> None:
+    assert onnx.dim == 384
+    assert int8_vectors.shape == (len(SENTENCES), 384)
+    assert int8_vectors.dtype == np.float32
+    assert int8_vectors.flags.c_contiguous
+    np.testing.assert_allclose(np.linalg.norm(int8_vectors, axis=1), 1.0, atol=1e-5)
+    assert onnx.encode([]).shape == (0, 384)
+    assert "onnx-int8" in onnx.name
+
+
+def test_int8_agrees_with_torch(embedder: CachingEmbedder, int8_vectors: np.ndarray) -> None:
+    torch_vectors = embedder.encode(SENTENCES)
+    cosines = (int8_vectors * torch_vectors).sum(axis=1)
+    assert cosines.min() >= 0.95, cosines
+    assert cosines.mean() >= 0.97, cosines
+    # what the detector relies on: paraphrases stay closer than unrelated sentences
+    int8_sim = int8_vectors @ int8_vectors.T
+    assert int8_sim[0, 1] > 0.7
+    assert int8_sim[0, 1] > int8_sim[0, 2:6].max() + 0.2
+
+
+def test_long_sentences_are_cut_at_max_seq_length(onnx: OnnxEmbedder) -> None:
+    long = SENTENCES[-1]
+    assert len(onnx._tokenizer.encode(long).ids) == 128
+    # everything past the first 128 word pieces is ignored
+    [a, b] = onnx.encode([long, long + " And then something else entirely about football."])
+    assert float(a @ b) > 0.999
+
+
+def test_order_and_batching_keep_each_text_with_its_vector(
+    onnx: OnnxEmbedder, int8_vectors: np.ndarray
+) -> None:
+    reordered = onnx.encode(SENTENCES[::-1])[::-1]
+    # int8 activations are scaled per batch, so batch mates move a vector a little, never far
+    assert ((reordered * int8_vectors).sum(axis=1) > 0.97).all()
+
+
+def test_threads_share_one_embedder(onnx: OnnxEmbedder, int8_vectors: np.ndarray) -> None:
+    results: list[np.ndarray] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(onnx.encode(SENTENCES))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for r in results:
+        np.testing.assert_array_equal(r, int8_vectors)
+
+
+def test_the_cached_model_is_reused(
+    onnx: OnnxEmbedder, onnx_cache: Path, int8_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert onnx.built
+    assert onnx.model_file is not None and onnx.model_file.is_relative_to(onnx_cache)
+    before = onnx.model_file.stat().st_mtime_ns
+
+    def no_build(*args: object) -> None:
+        raise AssertionError("the model was exported again")
+
+    monkeypatch.setattr(OnnxEmbedder, "_build", no_build)
+    again = OnnxEmbedder(cache_dir=onnx_cache, batch_size=4)
+    np.testing.assert_array_equal(again.encode(SENTENCES), int8_vectors)
+    assert not again.built
+    assert again.model_file == onnx.model_file
+    assert onnx.model_file.stat().st_mtime_ns == before
+    # nothing but the one model file is left in the cache
+    assert [p.relative_to(onnx_cache) for p in onnx_cache.rglob("*") if p.is_file()] == [
+        onnx.model_file.relative_to(onnx_cache)
+    ]
+
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def broken_export(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("export failed half way")
+
+    monkeypatch.setattr(torch.onnx, "export", broken_export)
+    with pytest.raises(RuntimeError, match="half way"):
+        OnnxEmbedder(cache_dir=tmp_path).encode(["a sentence"])
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_default_embedder_picks_the_backend(tmp_path: Path) -> None:
+    onnx = default_embedder(EmbedConfig(backend="onnx-int8", onnx_cache_dir=str(tmp_path)))
+    assert isinstance(onnx, CachingEmbedder) and isinstance(onnx.inner, OnnxEmbedder)
+    torch = default_embedder(EmbedConfig())
+    assert isinstance(torch, CachingEmbedder) and isinstance(torch.inner, SentenceTransformerEmbedder)
+    with pytest.raises(ConfigError, match="device"):
+        default_embedder(EmbedConfig(backend="onnx-int8", device="cuda"))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "int8", "TORCH", ""])
+def test_an_unknown_backend_is_a_config_error(backend: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'torch' or 'onnx-int8'"):
+        EmbedConfig(backend=backend)
+    with pytest.raises(ConfigError, match=r"embed\.backend"):
+        config_from_dict({"embed": {"backend": backend}})
+    path = tmp_path / "dedup.toml"
+    path.write_text(f'[embed]\nbackend = "{backend}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="'torch' or 'onnx-int8'"):
+        load_config(path)
+
+
+def test_the_backend_is_read_from_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "dedup.toml"
+    path.write_text('[embed]\nbackend = "onnx-int8"\nonnx_cache_dir = "/var/cache/dedup"\n', encoding="utf-8")
+    config = load_config(path)
+    assert config.embed.backend == "onnx-int8"
+    assert config.embed.onnx_cache_dir == "/var/cache/dedup"
+    assert EmbedConfig().backend == "torch"
+
+
+def test_an_unwritable_cache_is_a_config_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache should be", encoding="utf-8")
+    with pytest.raises(ConfigError, match="onnx_cache_dir"):
+        OnnxEmbedder(cache_dir=not_a_folder).encode(["a sentence"])
