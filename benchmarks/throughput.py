@@ -414,6 +414,7 @@ def measure_vector_scale(
 
     from dedup.vectors import FaissIndex
 
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building HNSW uses every core (the engine uses one)
     rng = np.random.default_rng(3)
     dim = vectors.shape[1]
     out = []
@@ -574,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "pipeline" not in args.skip:
         result["pipeline"] = {
             "full": measure_pipeline(corpus, Config()),
+            "full_onnx_int8": measure_pipeline(corpus, Config(embed=EmbedConfig(backend="onnx-int8"))),
             "lexical_only": measure_pipeline(corpus, Config(embed=EmbedConfig(model="none"))),
         }
         _log(f"pipeline: {result['pipeline']}")
