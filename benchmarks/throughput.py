@@ -213,14 +213,31 @@ def _recall(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> float |
 def measure_lexical(texts: Sequence[str], threshold: float) -> dict[str, Any]:
     """Articles/s of the lexical tier for dedup and its peers, on the same texts, and the recall of
     each against exact Jaccard of 5-word shingle sets (pairs at or above 0.5)."""
+    truth = jaccard_pairs(texts, 0.5)
+    out: dict[str, Any] = {"articles": len(texts), "threshold": threshold, "pairs_at_jaccard_0.5": len(truth)}
+    return _run_lexical(texts, threshold, truth, out)
+
+
+def jaccard_pairs(texts: Sequence[str], at_least: float) -> set[tuple[int, int]]:
+    """Pairs (earlier, later) whose 5-word shingle sets have exact Jaccard >= ``at_least``."""
     shingle_sets = [set(_shingle_strings(t)) for t in texts]
     truth = set()
-    for i in range(len(texts)):
-        for j in range(i):
-            a, b = shingle_sets[i], shingle_sets[j]
-            if len(a & b) >= 0.5 * len(a | b):
+    postings: dict[str, list[int]] = defaultdict(list)  # only pairs sharing a shingle can qualify
+    for i, shingles_i in enumerate(shingle_sets):
+        shared: dict[int, int] = defaultdict(int)
+        for sh in shingles_i:
+            for j in postings[sh]:
+                shared[j] += 1
+            postings[sh].append(i)
+        for j, n in shared.items():
+            if n >= at_least * (len(shingles_i) + len(shingle_sets[j]) - n):
                 truth.add((j, i))
-    out: dict[str, Any] = {"articles": len(texts), "threshold": threshold, "pairs_at_jaccard_0.5": len(truth)}
+    return truth
+
+
+def _run_lexical(
+    texts: Sequence[str], threshold: float, truth: set[tuple[int, int]], out: dict[str, Any]
+) -> dict[str, Any]:
     runs: dict[str, Callable[[], tuple[float, set[tuple[int, int]]]]] = {
         "dedup_1_process": lambda: run_dedup_lexical(texts, threshold, 1),
         "dedup_2_processes": lambda: run_dedup_lexical(texts, threshold, 2),

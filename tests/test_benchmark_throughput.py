@@ -35,6 +35,25 @@ def test_repeated_texts_keep_the_first_pass_and_respell_later_ones() -> None:
     assert list(throughput.repeated_texts(texts, 6)) == out  # seeded: the same every run
 
 
+def test_jaccard_pairs_equal_brute_force() -> None:
+    texts = list(
+        throughput.repeated_texts(
+            [f"w{i} " * 3 + " ".join(f"x{j}" for j in range(i, i + 12)) for i in range(6)], 12
+        )
+    )
+    texts += texts[:3]
+    sets = [set(throughput._shingle_strings(t)) for t in texts]
+    for at_least in (0.2, 0.5, 0.9):
+        brute = {
+            (j, i)
+            for i in range(len(texts))
+            for j in range(i)
+            if len(sets[i] & sets[j]) >= at_least * len(sets[i] | sets[j])
+        }
+        assert throughput.jaccard_pairs(texts, at_least) == brute
+    assert throughput.jaccard_pairs(texts, 0.5)  # the repeated texts are found
+
+
 def test_rensa_bands_divide_the_permutations() -> None:
     for t in (0.2, 0.5, 0.8):
         b = throughput.rensa_bands(t)
