@@ -66,7 +66,7 @@ def start_server(data_dir: Path, extra_args: Sequence[str] = ()) -> tuple[subpro
 def novel_texts(mrpc: Path, count: int, sentences: int = 15) -> list[str]:
     """Pseudo-articles of MRPC sentences (one line each), none of them ingested."""
     lines = mrpc.read_text(encoding="utf-8-sig").splitlines()[1:]
-    pool = [line.split("\t")[3] for line in lines if line.count("\t") >= 4]
+    pool = [line.split("\t")[col] for col in (3, 4) for line in lines if line.count("\t") >= 4]
     return ["\n".join(pool[(n * sentences + k) % len(pool)] for k in range(sentences)) for n in range(count)]
 
 

@@ -313,17 +313,21 @@ def measure_service(
                 ingest_s = time.perf_counter() - t0
                 rss1 = rss_of(proc.pid)
             disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+            # Novel texts are new in every round: one seen before would hit the embedding cache.
+            n = queries * len(clients)
             novel = (
-                novel_texts(mrpc, queries) if mrpc.exists() else [a.text[::-1] for a in articles[:queries]]
+                novel_texts(mrpc, n, sentences=12)
+                if mrpc.exists()
+                else [f"{i} {articles[i % len(articles)].text[::-1]}" for i in range(n)]
             )
             latency: dict[str, Any] = {}
-            for n_clients in clients:
+            for r, n_clients in enumerate(clients):
                 for kind in ("copy", "novel"):
                     texts = [
                         (
                             a.text[: max(200, int(len(a.text) * 0.8))]
                             if kind == "copy"
-                            else novel[i % len(novel)]
+                            else novel[r * queries + i]
                         )
                         for i, a in zip(range(queries), _cycle(articles), strict=False)
                     ]
