@@ -343,9 +343,8 @@ class Engine:
             if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
                 del self._sentence_by_words[key]
         sent_index, doc_index = self._indexes()
-        base = doc.order * MAX_SENTENCES
         if self.config.align.candidate_neighbours > 0:
-            sent_index.remove(np.arange(base, base + len(doc.sentences), dtype=np.int64))
+            sent_index.remove(np.asarray(self._sentence_keys(doc), dtype=np.int64))
         doc_index.remove(np.array([doc.order], dtype=np.int64))
         del self._docs[doc.id]
         del self._by_seq[doc.order]

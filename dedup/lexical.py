@@ -23,7 +23,7 @@ import numpy as np
 
 from dedup.config import MinHashConfig
 from dedup.errors import InvalidArgument
-from dedup.minhash import LshIndex, MinHasher, make_lsh, shingle_hashes, text_word_hashes
+from dedup.minhash import LshIndex, MinHasher, make_lsh, shingle_hashes, signatures, text_word_hashes
 from dedup.normalize import normalize_text
 
 __all__ = ["LexicalIndex", "sign_texts"]
@@ -32,11 +32,8 @@ __all__ = ["LexicalIndex", "sign_texts"]
 def sign_texts(texts: Sequence[str], shingle: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
     """Document MinHash signatures of raw texts (one uint32 row each): normalise, words, shingles, sign.
     A text with no words gets the empty signature (all positions at their maximum)."""
-    hasher = MinHasher(num_perm, seed)
-    out = np.empty((len(texts), num_perm), dtype=np.uint32)
-    for i, text in enumerate(texts):
-        out[i] = hasher.sign(shingle_hashes(text_word_hashes(normalize_text(text)), shingle))
-    return out
+    sets = (shingle_hashes(text_word_hashes(normalize_text(text)), shingle) for text in texts)
+    return signatures(sets, num_perm, seed)  # one cached set of permutations, not one per call
 
 
 class LexicalIndex:
