@@ -14,6 +14,7 @@ Signing is the costly part and is pure: ``sign_texts`` can run in worker process
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -79,32 +80,52 @@ class LexicalIndex:
         parts = self._pool.map(sign_texts, chunks, [c.doc_shingle] * n, [c.num_perm] * n, [c.seed] * n)
         return np.vstack(list(parts))
 
-    def _store(self, key: int, sig: np.ndarray) -> None:
-        if key in self._rows:
-            raise InvalidArgument(f"key {key} is already in the lexical index; remove it first")
-        if self._free:
-            row = self._free.pop()
-        else:
-            row = len(self._rows)
-            if row >= len(self._sigs):
-                grown = np.empty((2 * len(self._sigs), self._sigs.shape[1]), dtype=np.uint32)
-                grown[: len(self._sigs)] = self._sigs
-                self._sigs = grown
-        self._sigs[row] = sig
-        self._rows[key] = row
+    def _store_many(self, keys: Sequence[int], sigs: np.ndarray) -> None:
+        """Keep the signatures of new keys (each key must be new)."""
+        seen: set[int] = set()
+        for k in keys:
+            if k in self._rows:
+                raise InvalidArgument(f"key {k} is already in the lexical index; remove it first")
+            if k in seen:
+                raise InvalidArgument(f"key {k} is given twice in one batch; give each text its own key")
+            seen.add(k)
+        n = len(keys)
+        reuse = [self._free.pop() for _ in range(min(n, len(self._free)))]
+        start = len(self._rows) + len(self._free) + len(reuse)  # rows in use or free: the next unused
+        need = start + n - len(reuse)
+        if need > len(self._sigs):
+            grown = np.empty((max(need, 2 * len(self._sigs)), self._sigs.shape[1]), dtype=np.uint32)
+            grown[:start] = self._sigs[:start]
+            self._sigs = grown
+        rows = reuse + list(range(start, need))
+        self._sigs[rows] = sigs
+        self._rows.update(zip(keys, rows, strict=True))
 
-    def _scored(self, sig: np.ndarray, keys: list[int]) -> list[tuple[int, float]]:
-        if not keys:
-            return []
-        rows = np.fromiter((self._rows[k] for k in keys), dtype=np.int64, count=len(keys))
-        scores = (self._sigs[rows] == sig).mean(axis=1)
-        order = np.lexsort((np.asarray(keys), -scores))
-        return [(keys[i], float(scores[i])) for i in order.tolist()]
+    def _scored(
+        self, qsigs: np.ndarray, qrows: np.ndarray, keys: np.ndarray, n: int
+    ) -> list[list[tuple[int, float]]]:
+        """Candidates (row of ``qsigs``, key) scored by estimated Jaccard: one list a row, best first
+        (ties by key)."""
+        scores = np.empty(len(keys), dtype=np.float64)
+        stored = np.fromiter(map(self._rows.__getitem__, keys.tolist()), dtype=np.int64, count=len(keys))
+        step = 1 << 15  # pairs a block: bounds the temporary at 16 MB
+        for lo in range(0, len(keys), step):
+            q, r = qrows[lo : lo + step], stored[lo : lo + step]
+            scores[lo : lo + step] = np.count_nonzero(qsigs[q] == self._sigs[r], axis=1)
+        scores /= qsigs.shape[1]
+        order = np.lexsort((keys, -scores, qrows))
+        qrows, keys, scores = qrows[order], keys[order], scores[order]
+        bounds = np.searchsorted(qrows, np.arange(n + 1)).tolist()
+        pairs = list(zip(keys.tolist(), scores.tolist(), strict=True))
+        return [pairs[a:b] for a, b in itertools.pairwise(bounds)]
 
     def query(self, text: str) -> list[tuple[int, float]]:
         """Stored keys whose texts share enough shingles with ``text``, with estimated Jaccard, best first."""
-        sig = self.signatures([text])[0]
-        return self._scored(sig, self._lsh.query(sig))
+        sigs = self.signatures([text])
+        if np.array_equal(sigs[0], self._hasher.empty()):
+            return []
+        rows, keys = self._lsh.query_pairs(sigs)
+        return self._scored(sigs, rows, keys, 1)[0]
 
     def add(self, key: int, text: str) -> list[tuple[int, float]]:
         """Store ``text`` under ``key``; return what it matched among the texts stored before it."""
@@ -112,21 +133,28 @@ class LexicalIndex:
 
     def add_many(self, keys: Sequence[int], texts: Sequence[str]) -> list[list[tuple[int, float]]]:
         """Store many texts in order; each is matched against everything stored before it, earlier
-        texts of the same batch included."""
+        texts of the same batch included.
+
+        The batch is handled as arrays, not text by text: signed (in workers), stored, inserted into
+        the LSH, then looked up once; a match inside the batch counts only if it came earlier."""
         if len(keys) != len(texts):
             raise InvalidArgument(f"{len(keys)} keys for {len(texts)} texts; give one key per text")
+        if not keys:
+            return []
         sigs = self.signatures(texts)
-        empty = self._hasher.empty()
-        out: list[list[tuple[int, float]]] = []
-        for key, sig in zip(keys, sigs, strict=True):
-            if np.array_equal(sig, empty):  # no words: matches nothing, and nothing matches it
-                out.append([])
-                self._store(key, sig)
-                continue
-            out.append(self._scored(sig, self._lsh.query(sig)))
-            self._store(key, sig)
-            self._lsh.insert(key, sig)
-        return out
+        self._store_many(keys, sigs)
+        words = np.flatnonzero((sigs != self._hasher.empty()).any(axis=1))  # no words: matches nothing
+        batch_keys = np.asarray(keys, dtype=np.int64)
+        self._lsh.insert_many(batch_keys[words].tolist(), sigs[words])
+        rows, found = self._lsh.query_pairs(sigs[words])
+        rows = words[rows]
+        # a key of this batch counts only when it came before the text that found it
+        by_key = np.argsort(batch_keys, kind="stable")
+        at = np.searchsorted(batch_keys, found, sorter=by_key).clip(max=len(keys) - 1)
+        position = by_key[at]
+        in_batch = batch_keys[position] == found
+        keep = ~in_batch | (position < rows)
+        return self._scored(sigs, rows[keep], found[keep], len(keys))
 
     def remove(self, key: int) -> None:
         """Forget ``key``; removing an absent key does nothing."""

@@ -12,12 +12,14 @@ Everything here is vectorised with numpy, because this is the tier every article
 - ``BandedLsh``, the embedded default, is banded LSH (the bands and rows that datasketch's
   ``MinHashLSH`` would pick for the threshold) stored in sorted numpy arrays: 16 bytes per band per
   key, about 0.5 KB per key at 128 permutations and a 0.2 threshold where ``MinHashLSH``'s dicts
-  take about 8 KB. New keys go to a small dict and are merged into the arrays in bulk.
+  take about 8 KB. New keys go to a small dict, then become sorted runs merged log-structured
+  (each entry is copied O(log N) times while N keys load).
 - ``DatasketchLsh`` is datasketch's ``MinHashLSH`` itself, kept as a backend to compare against.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -222,6 +224,8 @@ class LshIndex(Protocol):
 
     def query_many(self, signatures: np.ndarray) -> list[list[int]]: ...
 
+    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
     def remove(self, key: int, signature: np.ndarray) -> None: ...
 
     def __len__(self) -> int: ...
@@ -231,10 +235,15 @@ class BandedLsh:
     """Banded LSH in sorted numpy arrays: the embedded default, compact and fast.
 
     For each key and band, one 64-bit hash of the band's rows (mixed with the band number) goes into
-    one sorted array, beside the key. A query looks its bands up with ``searchsorted``. Inserts go
-    to a dict first and are merged into the arrays when it holds ``buffer_limit`` entries; removed
-    keys are filtered out of answers and dropped at the next merge. Thread-safe.
+    a sorted array, beside the key. A query looks its bands up with ``searchsorted``. Inserts go to a
+    dict first; when it holds ``buffer_limit`` entries (or a bulk insert arrives) they become a new
+    sorted run. Runs are merged as in a log-structured merge tree: a run is folded into the one
+    before it while that one is less than ``_FANOUT`` times its size, so loading N keys copies each
+    entry O(log N) times rather than O(N), and a query searches O(log N) runs. Removed keys are
+    filtered out of answers and dropped when enough of them pile up. Thread-safe.
     """
+
+    _FANOUT = 4
 
     def __init__(self, threshold: float, num_perm: int, buffer_limit: int = 1 << 17) -> None:
         self.threshold = threshold
@@ -244,8 +253,7 @@ class BandedLsh:
         self._row_mult = rng.randint(1, 1 << 62, size=self.rows, dtype=np.uint64) * 2 + 1
         self._band_salt = rng.randint(1, 1 << 62, size=self.bands, dtype=np.uint64)
         self.buffer_limit = buffer_limit
-        self._keys = np.zeros(0, dtype=np.uint64)
-        self._ids = np.zeros(0, dtype=np.int64)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted band hashes, keys), largest first
         self._buffer: dict[int, list[int]] = {}
         self._buffered = 0
         self._dead: set[int] = set()
@@ -272,27 +280,32 @@ class BandedLsh:
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
+        if "_runs" not in state:  # saved by the version with one sorted array
+            keys, ids = state.pop("_keys"), state.pop("_ids")
+            state["_runs"] = [(keys, ids)] if len(keys) else []  # type: ignore[arg-type]
         self.__dict__.update(state)
         self._lock = threading.RLock()
+
+    # -- writing ------------------------------------------------------------------------------------
 
     def insert(self, key: int, signature: np.ndarray) -> None:
         with self._lock:
             if key in self._dead:  # a key used again after removal: drop its old entries first
-                self._merge()
+                self._compact()
             for h in self.band_keys(signature).tolist():
                 self._buffer.setdefault(h, []).append(key)
             self._buffered += self.bands
             self._count += 1
             if self._buffered >= self.buffer_limit:
-                self._merge()
+                self._flush()
 
     def insert_many(self, keys: Sequence[int], signatures: np.ndarray) -> None:
-        """Insert many keys at once: one sort and one merge (how indexes are bulk-loaded)."""
+        """Insert many keys at once: one sort and one new run (how indexes are bulk-loaded)."""
         if len(keys) == 0:
             return
         with self._lock:
             if self._dead.intersection(keys):
-                self._merge()
+                self._compact()
             h = self.band_keys(np.asarray(signatures))
             self._count += len(keys)
             if self._buffered + h.size < self.buffer_limit:  # a few keys: the buffer takes them
@@ -301,83 +314,102 @@ class BandedLsh:
                         self._buffer.setdefault(band_key, []).append(key)
                 self._buffered += h.size
                 return
-            self._merge(h.ravel(), np.repeat(np.asarray(keys, dtype=np.int64), self.bands))
+            self._flush(h.ravel(), np.repeat(np.asarray(keys, dtype=np.int64), self.bands))
 
-    def _merge(self, extra_keys: np.ndarray | None = None, extra_ids: np.ndarray | None = None) -> None:
-        """Fold the buffer (and ``extra`` entries) into the sorted arrays; drop removed keys."""
+    def _buffer_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self._buffered
+        bk = np.fromiter((h for h, ids in self._buffer.items() for _ in ids), dtype=np.uint64, count=n)
+        bi = np.fromiter((i for ids in self._buffer.values() for i in ids), dtype=np.int64, count=n)
+        return bk, bi
+
+    def _flush(self, extra_keys: np.ndarray | None = None, extra_ids: np.ndarray | None = None) -> None:
+        """Turn the buffer (and ``extra`` entries) into a new sorted run, then merge runs as needed."""
         parts_k, parts_i = [], []
         if self._buffer:
-            bk = np.fromiter(
-                (h for h, ids in self._buffer.items() for _ in ids), dtype=np.uint64, count=self._buffered
-            )
-            bi = np.fromiter(
-                (i for ids in self._buffer.values() for i in ids), dtype=np.int64, count=self._buffered
-            )
+            bk, bi = self._buffer_arrays()
             parts_k.append(bk)
             parts_i.append(bi)
+            self._buffer = {}
+            self._buffered = 0
         if extra_keys is not None and extra_ids is not None:
             parts_k.append(extra_keys)
             parts_i.append(extra_ids)
-        keys, ids = self._keys, self._ids
+        if not parts_k:
+            return
+        new_k, new_i = np.concatenate(parts_k), np.concatenate(parts_i)
+        order = np.argsort(new_k, kind="stable")
+        runs = self._runs
+        runs.append((new_k[order], new_i[order]))
+        while len(runs) > 1 and len(runs[-2][0]) < self._FANOUT * len(runs[-1][0]):
+            k2, i2 = runs.pop()
+            k1, i1 = runs.pop()
+            runs.append(_merge_sorted(k1, i1, k2, i2))
+        if len(self._dead) * self.bands >= self.buffer_limit:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Everything into one run, without the removed keys."""
+        self._flush()
+        if not self._runs:
+            self._dead.clear()
+            return
+        keys = np.concatenate([k for k, _ in self._runs])
+        ids = np.concatenate([i for _, i in self._runs])
         if self._dead:
             keep = ~np.isin(ids, np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))
             keys, ids = keys[keep], ids[keep]
             self._dead.clear()
-        if parts_k:
-            new_k = np.concatenate(parts_k)
-            new_i = np.concatenate(parts_i)
-            order = np.argsort(new_k, kind="stable")
-            new_k, new_i = new_k[order], new_i[order]
-            pos = np.searchsorted(keys, new_k, side="right")
-            keys = np.insert(keys, pos, new_k)
-            ids = np.insert(ids, pos, new_i)
-        self._keys, self._ids = keys, ids
-        self._buffer = {}
-        self._buffered = 0
+        order = np.argsort(keys, kind="stable")
+        self._runs = [(keys[order], ids[order])] if len(keys) else []
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (row of ``signatures``, key) sharing at least one band, as two int64 arrays sorted by
+        row then key, each pair once: the batch form of ``query``."""
+        hs = self.band_keys(np.atleast_2d(signatures))
+        flat = hs.ravel()
+        parts_r: list[np.ndarray] = []
+        parts_k: list[np.ndarray] = []
+        with self._lock:
+            for keys, ids in self._runs:
+                lo = np.searchsorted(keys, flat, side="left")
+                hi = np.searchsorted(keys, flat, side="right")
+                counts = hi - lo
+                hit = np.flatnonzero(counts)
+                if not hit.size:
+                    continue
+                c = counts[hit]
+                ends = np.cumsum(c)
+                pos = np.repeat(lo[hit] - (ends - c), c) + np.arange(ends[-1])
+                parts_r.append(np.repeat(hit // self.bands, c))
+                parts_k.append(ids[pos])
+            if self._buffer:
+                for j, h in enumerate(flat.tolist()):
+                    found = self._buffer.get(h)
+                    if found:
+                        parts_r.append(np.full(len(found), j // self.bands, dtype=np.int64))
+                        parts_k.append(np.asarray(found, dtype=np.int64))
+            dead = np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)) if self._dead else None
+        if not parts_r:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        rows, keys = np.concatenate(parts_r), np.concatenate(parts_k)
+        if dead is not None:
+            alive = ~np.isin(keys, dead)
+            rows, keys = rows[alive], keys[alive]
+        order = np.lexsort((keys, rows))
+        rows, keys = rows[order], keys[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
+        return rows[first], keys[first]
 
     def query(self, signature: np.ndarray) -> list[int]:
         """Keys sharing at least one band with ``signature``."""
-        hs = self.band_keys(signature)
-        with self._lock:
-            found: set[int] = set()
-            if len(self._keys):
-                lo = np.searchsorted(self._keys, hs, side="left")
-                hi = np.searchsorted(self._keys, hs, side="right")
-                for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-                    if b > a:
-                        found.update(self._ids[a:b].tolist())
-                if self._dead:
-                    found -= self._dead
-            if self._buffer:
-                for h in hs.tolist():
-                    ids = self._buffer.get(h)
-                    if ids:
-                        found.update(ids)
-            return list(found)
+        return self.query_pairs(np.asarray(signature)[None, :])[1].tolist()
 
     def query_many(self, signatures: np.ndarray) -> list[list[int]]:
         """``query`` for each row of ``signatures``, with one lookup for all of them."""
-        if len(signatures) == 0:
-            return []
-        hs = self.band_keys(np.atleast_2d(signatures))
-        with self._lock:
-            out: list[set[int]] = [set() for _ in range(len(hs))]
-            if len(self._keys):
-                flat = hs.ravel()
-                lo = np.searchsorted(self._keys, flat, side="left")
-                hi = np.searchsorted(self._keys, flat, side="right")
-                for j in np.flatnonzero(hi > lo).tolist():
-                    out[j // self.bands].update(self._ids[lo[j] : hi[j]].tolist())
-            if self._buffer:
-                for row, keys in enumerate(hs.tolist()):
-                    for h in keys:
-                        ids = self._buffer.get(h)
-                        if ids:
-                            out[row].update(ids)
-            if self._dead:
-                for found in out:
-                    found -= self._dead
-            return [list(found) for found in out]
+        return _split_pairs(len(signatures), *self.query_pairs(signatures)) if len(signatures) else []
 
     def remove(self, key: int, signature: np.ndarray) -> None:
         """Remove ``key`` (inserted with ``signature``). Removing an absent key does nothing."""
@@ -395,19 +427,36 @@ class BandedLsh:
             if removed:
                 self._count -= 1
                 return
-            if key in self._dead or not len(self._keys):
+            if key in self._dead:
                 return
-            lo = np.searchsorted(self._keys, hs[0], side="left")
-            hi = np.searchsorted(self._keys, hs[0], side="right")
-            if key in self._ids[lo:hi].tolist():
-                self._dead.add(key)
-                self._count -= 1
-                if len(self._dead) * self.bands >= self.buffer_limit:
-                    self._merge()
+            for run_keys, run_ids in self._runs:
+                lo = np.searchsorted(run_keys, hs[0], side="left")
+                hi = np.searchsorted(run_keys, hs[0], side="right")
+                if key in run_ids[lo:hi].tolist():
+                    self._dead.add(key)
+                    self._count -= 1
+                    if len(self._dead) * self.bands >= self.buffer_limit:
+                        self._compact()
+                    return
 
     def nbytes(self) -> int:
-        """Bytes held by the sorted arrays (the buffer is bounded by ``buffer_limit``)."""
-        return int(self._keys.nbytes + self._ids.nbytes)
+        """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
+        return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
+
+
+def _merge_sorted(
+    k1: np.ndarray, i1: np.ndarray, k2: np.ndarray, i2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one (entries of the second after equal ones of the first)."""
+    pos = np.searchsorted(k1, k2, side="right")
+    return np.insert(k1, pos, k2), np.insert(i1, pos, i2)
+
+
+def _split_pairs(n: int, rows: np.ndarray, keys: np.ndarray) -> list[list[int]]:
+    """(row, key) pairs sorted by row as one list of keys per row, for ``n`` rows."""
+    bounds = np.searchsorted(rows, np.arange(n + 1))
+    flat = keys.tolist()
+    return [flat[a:b] for a, b in itertools.pairwise(bounds.tolist())]
 
 
 class DatasketchLsh:
@@ -432,6 +481,11 @@ class DatasketchLsh:
 
     def query_many(self, signatures: np.ndarray) -> list[list[int]]:
         return [self.query(sig) for sig in signatures]
+
+    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found = [sorted(self.query(sig)) for sig in signatures]
+        rows = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
+        return rows, np.fromiter((k for f in found for k in f), dtype=np.int64, count=len(rows))
 
     def remove(self, key: int, signature: np.ndarray) -> None:
         if key in self._lsh:

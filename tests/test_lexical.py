@@ -52,6 +52,33 @@ def test_near_copies_are_found_against_earlier_texts_like_brute_force() -> None:
     assert np.mean(errors) <= 0.05
 
 
+def test_one_batch_answers_like_one_text_at_a_time() -> None:
+    """A batch is matched as arrays, but each text still sees exactly the texts before it."""
+    texts = _texts(5)
+    keys = [1000 - 7 * i for i in range(len(texts))]  # keys in no particular order
+    batch, single = LexicalIndex(threshold=0.5), LexicalIndex(threshold=0.5)
+    batch.add_many(keys[:10], texts[:10])
+    single.add_many(keys[:10], texts[:10])
+    got = batch.add_many(keys[10:], texts[10:])
+    want = [single.add(k, t) for k, t in zip(keys[10:], texts[10:], strict=True)]
+    assert got == want
+    assert sum(map(len, got)) > 20  # the batch did find copies, inside itself and before it
+
+
+def test_freed_rows_are_reused_and_keep_their_signatures() -> None:
+    texts = _texts(6)[:12]
+    index = LexicalIndex(threshold=0.5)
+    index.add_many(list(range(6)), texts[:6])
+    index.remove(2)
+    index.remove(4)
+    index.add_many([20, 21, 22], texts[6:9])  # two freed rows, then one new one
+    assert len(index) == 7
+    for key, text in zip(
+        [0, 1, 3, 5, 20, 21, 22], [*texts[:2], texts[3], texts[5], *texts[6:9]], strict=True
+    ):
+        assert index.query(text)[0] == (key, 1.0)
+
+
 def test_query_does_not_store_and_remove_forgets() -> None:
     texts = _texts()[:8]
     index = LexicalIndex(threshold=0.5)
@@ -71,6 +98,9 @@ def test_bad_input_says_what_to_fix() -> None:
     index.add(7, "the harbour strike ended on friday after the union accepted the offer")
     with pytest.raises(InvalidArgument, match="already in the lexical index"):
         index.add(7, "another text")
+    with pytest.raises(InvalidArgument, match="given twice in one batch"):
+        index.add_many([8, 8], ["one text", "another"])
+    assert len(index) == 1  # a refused batch stores nothing
     with pytest.raises(InvalidArgument, match="one key per text"):
         index.add_many([1, 2], ["only one text"])
 

@@ -240,6 +240,52 @@ def test_bulk_insert_answers_like_one_by_one(corpus) -> None:
         assert sorted(one.query(sig)) == sorted(bulk.query(sig))
 
 
+def test_many_runs_answer_like_datasketch_and_remove_across_runs(corpus) -> None:
+    """Small batches make many sorted runs (merged log-structured): answers stay datasketch's, and a
+    key removed from any run, or re-inserted with a new signature, is answered correctly."""
+    _, sigs, _ = corpus
+    ours, theirs = BandedLsh(0.3, NUM_PERM, buffer_limit=40), DatasketchLsh(0.3, NUM_PERM)
+    for lo in range(0, len(sigs), 7):
+        keys = list(range(lo, min(lo + 7, len(sigs))))
+        ours.insert_many(keys, sigs[lo : lo + 7])
+        theirs.insert_many(keys, sigs[lo : lo + 7])
+    assert len(ours._runs) > 1
+    sizes = [len(k) for k, _ in ours._runs]
+    assert all(k.size and np.all(k[1:] >= k[:-1]) for k, _ in ours._runs)  # every run sorted
+    assert sum(sizes) == len(sigs) * ours.bands
+    for key in range(0, len(sigs), 5):  # keys from every run
+        ours.remove(key, sigs[key])
+        theirs.remove(key, sigs[key])
+    ours.insert(0, sigs[1])
+    theirs.insert(0, sigs[1])
+    assert len(ours) == len(theirs)
+    assert [sorted(x) for x in ours.query_many(sigs)] == [sorted(theirs.query(s)) for s in sigs]
+
+
+@pytest.mark.parametrize("spec", ["memory", "datasketch"])
+def test_query_pairs_is_query_many_flattened(corpus, spec: str) -> None:
+    _, sigs, _ = corpus
+    lsh = make_lsh(spec, 0.3, NUM_PERM)
+    lsh.insert_many(list(range(0, len(sigs), 2)), sigs[::2])
+    rows, keys = lsh.query_pairs(sigs)
+    expected = [(r, k) for r, found in enumerate(lsh.query_many(sigs)) for k in sorted(found)]
+    assert list(zip(rows.tolist(), keys.tolist(), strict=True)) == expected
+
+
+def test_index_saved_by_the_single_array_version_still_loads(corpus) -> None:
+    """A pickle from before sorted runs (one ``_keys``/``_ids`` pair) is read as one run."""
+    _, sigs, _ = corpus
+    lsh = BandedLsh(0.3, NUM_PERM)
+    lsh.insert_many(list(range(len(sigs))), sigs)
+    lsh._compact()
+    state = lsh.__getstate__()
+    ((keys, ids),) = state.pop("_runs")
+    state.update(_keys=keys, _ids=ids)
+    old = BandedLsh.__new__(BandedLsh)
+    old.__setstate__(state)
+    assert [sorted(x) for x in old.query_many(sigs)] == [sorted(x) for x in lsh.query_many(sigs)]
+
+
 def test_lsh_params_are_datasketchs() -> None:
     assert lsh_params(0.5, 128) == (25, 5)
     b, r = lsh_params(0.2, 128)
