@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xxhash
 
 from benchmarks.datasets import DEFAULT_DATA, story_of
 from benchmarks.service_speed import novel_texts, percentile, start_server
@@ -68,7 +67,7 @@ from dedup.lexical import LexicalIndex
 
 __all__ = ["long_sources", "main", "repeated_texts"]
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"(\w+)")
 
 
 def _log(message: str) -> None:
@@ -117,34 +116,28 @@ def long_sources(sources: Mapping[str, Sequence[str]], min_words: int = 600) -> 
 
 
 def repeated_texts(texts: Sequence[str], n: int, seed: int = 0) -> Iterator[str]:
-    """``n`` texts: ``texts`` as they are, then repeated with every third distinct word (by a hash of
-    the word and the repetition) respelt, so that repetitions are new stories to the index."""
-    respellers: dict[int, _Respeller] = {}
+    """``n`` texts: ``texts`` as they are, then repeated with two words in three replaced, so that
+    repetitions are new stories to the index. Each repetition draws its own seeded mapping of the
+    corpus vocabulary onto itself: a word keeps its spelling with probability 1/3, or becomes another
+    word of the vocabulary. A 5-word shingle survives a repetition with probability (1/3)^5, under
+    0.5 %, and the vocabulary stays the corpus's own (inventing new words would make every
+    repetition's words new to the word-hash cache, which real news, Zipfian, does not do)."""
+    pieces = [_WORD.split(t) for t in texts]  # words at the odd positions, what lies between at the even
+    vocab = np.array(sorted({w for p in pieces for w in p[1::2]}), dtype=object)
+    respell: dict[str, str] = {}
     for i in range(n):
         rep, k = divmod(i, len(texts))
         if rep == 0:
             yield texts[k]
             continue
-        if rep not in respellers:
-            respellers.clear()  # one repetition at a time: the cache of the last one is enough
-            respellers[rep] = _Respeller(f"{seed}:{rep}", f"q{rep}")
-        yield _WORD.sub(respellers[rep], texts[k])
-
-
-class _Respeller:
-    """Respells a third of the distinct words (by a seeded hash), always the same way."""
-
-    def __init__(self, salt: str, suffix: str) -> None:
-        self.salt, self.suffix = salt, suffix
-        self.cache: dict[str, str] = {}
-
-    def __call__(self, m: re.Match[str]) -> str:
-        w = m.group()
-        out = self.cache.get(w)
-        if out is None:
-            h = xxhash.xxh32_intdigest(f"{self.salt}:{w.lower()}".encode()) % 3
-            out = self.cache[w] = w + self.suffix if h == 0 else w
-        return out
+        if k == 0:  # a new repetition: a new mapping of the vocabulary
+            rng = np.random.default_rng([seed, rep])
+            keep = rng.random(len(vocab)) < 1 / 3
+            mapped = np.where(keep, vocab, vocab[rng.permutation(len(vocab))])
+            respell = dict(zip(vocab.tolist(), mapped.tolist(), strict=True))
+        out = pieces[k].copy()
+        out[1::2] = [respell[w] for w in out[1::2]]
+        yield "".join(out)
 
 
 # --- the lexical tier and its peers ---------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 Everything here is vectorised with numpy, because this is the tier every article goes through:
 
-- Each word is hashed with xxh3 (a bounded cache keeps the common ones); when the normalised text
-  is ASCII the words are cut out of its bytes without a regex. A ``k``-word shingle's 64-bit hash
-  is a mix of its words' hashes, so no shingle string is built.
+- Each word is hashed with xxh3 (faster than a dict cache: a new bytes object must be hashed to be
+  looked up anyway); the words are cut out of the text's UTF-8 bytes without a regex. A ``k``-word
+  shingle's 64-bit hash is a mix of its words' hashes, so no shingle string is built.
 - A signature is datasketch's "affine32" MinHash, computed for a whole set as one uint32 matrix: the
   minimum over the shingles of ``num_perm`` random affine permutations ``(a * h + b) mod 2**32``
   (``a`` odd) of their 32-bit hashes. The permutations are drawn as datasketch draws them, so a
@@ -74,44 +74,37 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h
 
 
-class _WordHashCache(dict[bytes, int]):
-    """UTF-8 word -> xxh3-64; keeps at most ``limit`` words (the first seen: news vocabulary is Zipfian,
-    so they are the common ones)."""
-
-    limit = 1 << 18
-
-    def __missing__(self, word: bytes) -> int:
-        h = xxhash.xxh3_64_intdigest(word)
-        if len(self) < self.limit:
-            self[word] = h
-        return h
-
-
-_WORD_HASHES = _WordHashCache()
+_XXH3 = xxhash.xxh3_64_intdigest
 # ASCII bytes that are not part of a word become spaces (apostrophes are decided per word).
 _ASCII_SPACES = bytes(c if chr(c).isalnum() or c == 39 else 32 for c in range(128)) + bytes(range(128, 256))
-# Words as dedup.segment tokenises them: letters and digits, with apostrophes inside ("don't").
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def word_hashes(words: Sequence[str]) -> np.ndarray:
     """The 64-bit hash of each word (xxh3 of its UTF-8 bytes), as a uint64 array."""
-    encoded = map(str.encode, words)
-    return np.fromiter(map(_WORD_HASHES.__getitem__, encoded), dtype=np.uint64, count=len(words))
+    return np.fromiter(map(_XXH3, map(str.encode, words)), dtype=np.uint64, count=len(words))
 
 
 def text_word_hashes(text: str) -> np.ndarray:
-    """``word_hashes`` of the words of a normalised text, as ``dedup.segment`` tokenises them; fast
-    for ASCII text (most news is, once normalised): no regex and no string per word."""
-    if not text.isascii():
-        return word_hashes(_WORD.findall(text))
-    buf = text.encode("ascii").translate(_ASCII_SPACES)
+    """``word_hashes`` of the words of a normalised text, as ``dedup.segment`` tokenises them, cut
+    out of its UTF-8 bytes: no regex over the words and no string per word.
+
+    A word is a run of letters and digits (``str.isalnum``), with apostrophes inside. Non-ASCII
+    characters that are not letters or digits (dashes, quotes, symbols) become spaces first; the
+    remaining non-ASCII bytes are then word bytes, and the ASCII ones are classified by a table."""
+    if text.isascii():
+        buf = text.encode("ascii").translate(_ASCII_SPACES)
+    else:
+        for ch in set(_NON_ASCII.findall(text)):
+            if not ch.isalnum():
+                text = text.replace(ch, " ")
+        buf = text.encode("utf-8").translate(_ASCII_SPACES)
     if b"'" in buf:  # an apostrophe belongs to a word only between two letters or digits
         buf = b" " + buf + b" "
         while b" '" in buf or b"' " in buf or b"''" in buf:
             buf = buf.replace(b"''", b"  ").replace(b" '", b"  ").replace(b"' ", b"  ")
     words = buf.split()
-    return np.fromiter(map(_WORD_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
+    return np.fromiter(map(_XXH3, words), dtype=np.uint64, count=len(words))
 
 
 def shingle_hashes(words: Sequence[str] | np.ndarray, k: int) -> np.ndarray:
@@ -175,10 +168,11 @@ class MinHasher:
             return self.empty()
         top = _fmix32((h >> _U64(32)).astype(np.uint32))
         out = None
-        for lo in range(0, len(top), self._CHUNK):
-            block = np.multiply.outer(top[lo : lo + self._CHUNK], self._a)
-            block += self._b
-            m = block.min(axis=0)
+        b = self._b[:, None]
+        for lo in range(0, len(top), self._CHUNK):  # one row a permutation: the minimum runs along rows
+            block = np.multiply.outer(self._a, top[lo : lo + self._CHUNK])
+            block += b
+            m = block.min(axis=1)
             out = m if out is None else np.minimum(out, m)
         assert out is not None
         return out

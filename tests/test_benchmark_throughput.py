@@ -33,6 +33,11 @@ def test_repeated_texts_keep_the_first_pass_and_respell_later_ones() -> None:
     assert out[2] != texts[0] and out[4] != out[2]  # each repetition is respelt its own way
     assert out[2].split()[0:1] != [] and len(out[2].split()) == len(texts[0].split())
     assert list(throughput.repeated_texts(texts, 6)) == out  # seeded: the same every run
+    long = " ".join(f"word{i}" for i in range(600))
+    again = list(throughput.repeated_texts([long], 2))[1].split()
+    respelt = sum(a != b for a, b in zip(long.split(), again, strict=True)) / 600
+    assert 0.6 < respelt < 0.73  # two words in three: a repetition is a new story
+    assert set(again) <= set(long.split())  # in the corpus's own vocabulary
 
 
 def test_jaccard_pairs_equal_brute_force() -> None:

@@ -66,10 +66,17 @@ def test_exact_jaccard() -> None:
 # --- words ---------------------------------------------------------------------------------------
 
 
-@given(st.text(alphabet=st.sampled_from(list("ab c'\u2019-.,_9é\u00a0\n\"")), max_size=60))
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            list("ab c'\u2019-.,_9é\u00a0\n\"\u2014\u0301\u4e2d\u03b1\u00b2\u00bd\u20ac\u00d7\u200b")
+        ),
+        max_size=60,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_fast_word_hashes_equal_the_tokeniser_words(text: str) -> None:
-    """The lexical tier cuts words out of the bytes of ASCII text without a regex: the words must be
+    """The lexical tier cuts words out of the UTF-8 bytes of a text without a regex: the words must be
     exactly the ones dedup.segment's tokeniser finds, or fast signatures would disagree with it."""
     norm = normalize_text(text)
     words = [t.text for t in tokenize(text)]
