@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from dedup.config import MinHashConfig
 from dedup.errors import InvalidArgument
 from dedup.minhash import LshIndex, MinHasher, make_lsh, shingle_hashes, signatures, text_word_hashes
-from dedup.normalize import normalize_text
+from dedup.normalize import fold_text
 
 __all__ = ["LexicalIndex", "sign_texts"]
 
@@ -33,7 +33,7 @@ __all__ = ["LexicalIndex", "sign_texts"]
 def sign_texts(texts: Sequence[str], shingle: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
     """Document MinHash signatures of raw texts (one uint32 row each): normalise, words, shingles, sign.
     A text with no words gets the empty signature (all positions at their maximum)."""
-    sets = (shingle_hashes(text_word_hashes(normalize_text(text)), shingle) for text in texts)
+    sets = (shingle_hashes(text_word_hashes(fold_text(text)), shingle) for text in texts)
     return signatures(sets, num_perm, seed)  # one cached set of permutations, not one per call
 
 
@@ -68,20 +68,27 @@ class LexicalIndex:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """Signatures of ``texts`` (in worker processes when the batch is large and workers > 1)."""
+        parts = [sigs for _, sigs in self._signed_chunks(texts)]
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+    def _signed_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+        """(first position, signatures) of consecutive chunks of ``texts``, in order. With workers,
+        every chunk is submitted at once, so the caller can use one while the next are signed."""
         c = self.config
         if self.workers == 1 or len(texts) < 64:
-            return sign_texts(texts, c.doc_shingle, c.num_perm, c.seed)
+            yield 0, sign_texts(texts, c.doc_shingle, c.num_perm, c.seed)
+            return
         if self._pool is None:
             ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
-        step = -(-len(texts) // (self.workers * 4))
-        chunks = [texts[i : i + step] for i in range(0, len(texts), step)]
-        n = len(chunks)
-        parts = self._pool.map(sign_texts, chunks, [c.doc_shingle] * n, [c.num_perm] * n, [c.seed] * n)
-        return np.vstack(list(parts))
+        step = min(2048, -(-len(texts) // (self.workers * 8)))
+        starts = range(0, len(texts), step)
+        args = (c.doc_shingle, c.num_perm, c.seed)
+        futures = [self._pool.submit(sign_texts, texts[i : i + step], *args) for i in starts]
+        for i, future in zip(starts, futures, strict=True):
+            yield i, future.result()
 
-    def _store_many(self, keys: Sequence[int], sigs: np.ndarray) -> None:
-        """Keep the signatures of new keys (each key must be new)."""
+    def _check_new(self, keys: Sequence[int]) -> None:
         seen: set[int] = set()
         for k in keys:
             if k in self._rows:
@@ -89,6 +96,9 @@ class LexicalIndex:
             if k in seen:
                 raise InvalidArgument(f"key {k} is given twice in one batch; give each text its own key")
             seen.add(k)
+
+    def _store_many(self, keys: Sequence[int], sigs: np.ndarray) -> None:
+        """Keep the signatures of new keys (checked by ``_check_new``)."""
         n = len(keys)
         reuse = [self._free.pop() for _ in range(min(n, len(self._free)))]
         start = len(self._rows) + len(self._free) + len(reuse)  # rows in use or free: the next unused
@@ -135,20 +145,27 @@ class LexicalIndex:
         """Store many texts in order; each is matched against everything stored before it, earlier
         texts of the same batch included.
 
-        The batch is handled as arrays, not text by text: signed (in workers), stored, inserted into
-        the LSH, then looked up once; a match inside the batch counts only if it came earlier."""
+        The batch is handled as arrays, not text by text: a chunk at a time (while the workers sign
+        the next ones), signatures are stored and inserted into the LSH, then looked up at once; a
+        match inside the batch counts only if it came earlier."""
         if len(keys) != len(texts):
             raise InvalidArgument(f"{len(keys)} keys for {len(texts)} texts; give one key per text")
-        if not keys:
+        self._check_new(keys)  # before anything is stored: a refused batch stores nothing
+        out: list[list[tuple[int, float]]] = []
+        for start, sigs in self._signed_chunks(texts):
+            out.extend(self._add_signed(keys[start : start + len(sigs)], sigs))
+        return out
+
+    def _add_signed(self, keys: Sequence[int], sigs: np.ndarray) -> list[list[tuple[int, float]]]:
+        if not len(keys):
             return []
-        sigs = self.signatures(texts)
         self._store_many(keys, sigs)
         words = np.flatnonzero((sigs != self._hasher.empty()).any(axis=1))  # no words: matches nothing
         batch_keys = np.asarray(keys, dtype=np.int64)
         self._lsh.insert_many(batch_keys[words].tolist(), sigs[words])
         rows, found = self._lsh.query_pairs(sigs[words])
         rows = words[rows]
-        # a key of this batch counts only when it came before the text that found it
+        # a key of this chunk counts only when it came before the text that found it
         by_key = np.argsort(batch_keys, kind="stable")
         at = np.searchsorted(batch_keys, found, sorter=by_key).clip(max=len(keys) - 1)
         position = by_key[at]

@@ -294,7 +294,8 @@ class BandedLsh:
                 self._flush()
 
     def insert_many(self, keys: Sequence[int], signatures: np.ndarray) -> None:
-        """Insert many keys at once: one sort and one new run (how indexes are bulk-loaded)."""
+        """Insert many keys at once: one sort and one new run (how indexes are bulk-loaded). A handful
+        of keys goes to the buffer instead, so that runs stay large and few."""
         if len(keys) == 0:
             return
         with self._lock:
@@ -302,7 +303,8 @@ class BandedLsh:
                 self._compact()
             h = self.band_keys(np.asarray(signatures))
             self._count += len(keys)
-            if self._buffered + h.size < self.buffer_limit:  # a few keys: the buffer takes them
+            small = h.size < self.buffer_limit // 32
+            if small and self._buffered + h.size < self.buffer_limit:  # a few keys: the buffer takes them
                 for key, row in zip(keys, h.tolist(), strict=True):
                     for band_key in row:
                         self._buffer.setdefault(band_key, []).append(key)
@@ -379,11 +381,13 @@ class BandedLsh:
                 parts_r.append(np.repeat(hit // self.bands, c))
                 parts_k.append(ids[pos])
             if self._buffer:
-                for j, h in enumerate(flat.tolist()):
-                    found = self._buffer.get(h)
-                    if found:
-                        parts_r.append(np.full(len(found), j // self.bands, dtype=np.int64))
-                        parts_k.append(np.asarray(found, dtype=np.int64))
+                hits = [(j, ids) for j, ids in enumerate(map(self._buffer.get, flat.tolist())) if ids]
+                if hits:
+                    lengths = [len(ids) for _, ids in hits]
+                    at = np.fromiter((j for j, _ in hits), dtype=np.int64, count=len(hits))
+                    parts_r.append(np.repeat(at // self.bands, lengths))
+                    found = itertools.chain.from_iterable(ids for _, ids in hits)
+                    parts_k.append(np.fromiter(found, dtype=np.int64, count=sum(lengths)))
             dead = np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)) if self._dead else None
         if not parts_r:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

@@ -27,7 +27,7 @@ from dedup.minhash import (
     text_word_hashes,
     word_hashes,
 )
-from dedup.normalize import normalize_text
+from dedup.normalize import fold_text, normalize_text
 from dedup.segment import tokenize
 
 NUM_PERM = 128
@@ -81,6 +81,7 @@ def test_fast_word_hashes_equal_the_tokeniser_words(text: str) -> None:
     norm = normalize_text(text)
     words = [t.text for t in tokenize(text)]
     assert np.array_equal(text_word_hashes(norm), word_hashes(words))
+    assert np.array_equal(text_word_hashes(fold_text(text)), word_hashes(words))  # white space not collapsed
 
 
 def test_word_hashes_of_ascii_and_unicode_text() -> None:
