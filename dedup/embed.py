@@ -101,6 +101,7 @@ class SentenceTransformerEmbedder:
         self._max_seq_length = max_seq_length
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -133,13 +134,14 @@ class SentenceTransformerEmbedder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._encoding:  # one call at a time: a fast tokenizer fails when two threads share it
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -314,6 +316,7 @@ class OnnxEmbedder:
         self._batch_size = max(1, batch_size)
         self._max_seq_length = max_seq_length
         self._cache_root = onnx_cache_root(cache_dir)
+        self._tokenizing = threading.Lock()
         self._threads = threads or _cpu_count()
         self._lock = threading.Lock()
         self._session: Any = None
@@ -505,7 +508,8 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        with self._tokenizing:  # a tokenizer shared by two threads at once can fail ("Already borrowed")
+            encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")
         for start in range(0, len(order), self._batch_size):
@@ -583,6 +587,7 @@ class CachingEmbedder:
         self.inner = inner
         self.max_entries = max_entries
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the model is called outside it
         self.hits = 0
         self.misses = 0
 
@@ -596,20 +601,27 @@ class CachingEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         keys = [xxhash.xxh3_64_intdigest(t.encode("utf-8")) for t in texts]
-        missing: dict[int, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in self._cache and key not in missing:
-                missing[key] = text
-        self.misses += len(missing)
-        self.hits += len(texts) - len(missing)
-        if missing:
-            fresh = self.inner.encode(list(missing.values()))
-            for key, vec in zip(missing, fresh, strict=True):
-                self._cache[key] = vec
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: dict[int, str] = {}
+        with self._lock:
+            for i, (key, text) in enumerate(zip(keys, texts, strict=True)):
+                vec = self._cache.get(key)
+                if vec is not None:
+                    out[i] = vec
+                    self._cache.move_to_end(key)
+                elif key not in missing:
+                    missing[key] = text
+            self.misses += len(missing)
+            self.hits += len(texts) - len(missing)
+        if not missing:
+            return out
+        fresh = dict(zip(missing, self.inner.encode(list(missing.values())), strict=True))
+        with self._lock:
+            for key, vec in fresh.items():
+                self._cache[key] = vec
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
         for i, key in enumerate(keys):
-            out[i] = self._cache[key]
-            self._cache.move_to_end(key)
-        while len(self._cache) > self.max_entries:
-            self._cache.popitem(last=False)
+            if key in fresh:
+                out[i] = fresh[key]
         return out

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +37,7 @@ from dedup.errors import InvalidArgument, NotFound
 from dedup.minhash import LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import REUSE_RELATIONS, DocumentAnalysis, ExternalSource, PairResult, Parent, Relation
+from dedup.rwlock import ReadWriteLock
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
 from dedup.vectors import VectorIndex, make_vector_index
 
@@ -154,7 +154,7 @@ class Engine:
         self._clock = clock
         self.index_dir = Path(index_dir) if index_dir is not None else None
         """Where the LSH and FAISS indexes are saved between runs (None: rebuilt at every start)."""
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()  # queries read side by side; ingest and delete write alone
         self._listeners: list[Callable[[ClusterEvent], None]] = []
         self._load()
 
@@ -274,7 +274,7 @@ class Engine:
         path = self._index_file()
         if path is None:
             return
-        with self._lock:
+        with self._lock.read():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             with tmp.open("wb") as f:
@@ -519,9 +519,7 @@ class Engine:
         extra_pairs: Sequence[PairResult] = (),
     ) -> tuple[dict[str, tuple[Parent, ...]], dict[str, tuple[ExternalSource, ...]]]:
         """Parents and sources of the ``affected`` articles, from all their pairs."""
-        docs = dict(self._docs)
-        if extra:
-            docs.update(extra)
+        extra = extra or {}
         pair_set: dict[tuple[str, str], PairResult] = {}
         scope = set(affected)
         for p in extra_pairs:
@@ -531,7 +529,8 @@ class Engine:
             for other, p in self._pairs.get(d, {}).items():
                 pair_set[(p.a, p.b)] = p
                 scope.add(other)
-        sub = {d: docs[d] for d in scope if d in docs}
+        found = ((d, extra.get(d) or self._docs.get(d)) for d in scope)  # no copy of every document
+        sub = {d: doc for d, doc in found if doc is not None}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
         )
@@ -587,11 +586,11 @@ class Engine:
 
     def subscribe(self, listener: Callable[[ClusterEvent], None]) -> Callable[[], None]:
         """Call ``listener`` with every cluster event from now on; returns the unsubscribe function."""
-        with self._lock:
+        with self._lock.write():
             self._listeners.append(listener)
 
         def unsubscribe() -> None:
-            with self._lock:
+            with self._lock.write():
                 if listener in self._listeners:
                     self._listeners.remove(listener)
 
@@ -608,7 +607,7 @@ class Engine:
         progress = progress or NullProgress()
         for article in articles:
             self._validate(article)
-        with self._lock:
+        with self._lock.write():
             # What can need storing: anything new or changed, and anything after a first occurrence.
             digests = [_text_hash(a) for a in articles]
             seen: set[str] = set()
@@ -723,7 +722,7 @@ class Engine:
 
     def delete(self, doc_id: str) -> tuple[ClusterEvent, ...]:
         """Remove an article from the store and every index."""
-        with self._lock:
+        with self._lock.write():
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {doc_id!r}")
             change = Change()
@@ -770,7 +769,7 @@ class Engine:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out."""
         self._validate(article)
-        with self._lock:
+        with self._lock.read():
             doc = self._prepare([article], self._next_seq, NullProgress())[0]
             exclude = article.id if article.id in self._docs else None
             candidates, near = self._candidates(doc, exclude)
@@ -793,14 +792,14 @@ class Engine:
             )
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:
-        with self._lock:
+        with self._lock.read():
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {doc_id!r}")
             return self._analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
         """A stored article and when it was ingested."""
-        with self._lock:
+        with self._lock.read():
             rec = self._records.get(doc_id)
             if rec is None:
                 raise NotFound(f"no document with id {doc_id!r}")
@@ -808,12 +807,12 @@ class Engine:
 
     def documents(self) -> list[str]:
         """Stored ids in order of arrival."""
-        with self._lock:
+        with self._lock.read():
             return [r.article.id for r in sorted(self._records.values(), key=lambda r: r.seq)]
 
     def pairs(self) -> list[PairResult]:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
-        with self._lock:
+        with self._lock.read():
             out = []
             for a, others in self._pairs.items():
                 for b, p in others.items():
@@ -827,7 +826,7 @@ class Engine:
             return sorted(out, key=lambda p: (self._records[p.a].seq, self._records[p.b].seq))
 
     def cluster(self, cluster_id: str) -> ClusterView:
-        with self._lock:
+        with self._lock.read():
             if cluster_id not in self._clusters:
                 raise NotFound(f"no cluster with id {cluster_id!r}")
             members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
@@ -844,12 +843,12 @@ class Engine:
 
     def clusters(self) -> list[ClusterRecord]:
         """All clusters, oldest first."""
-        with self._lock:
+        with self._lock.read():
             return sorted(self._clusters.values(), key=lambda c: c.created_seq)
 
     def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
-        with self._lock:
+        with self._lock.read():
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {doc_id!r}")
             up: list[LineageEdge] = []
@@ -878,12 +877,12 @@ class Engine:
             return up, down
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._lock.read():
             return len(self._records)
 
     def close(self) -> None:
         """Save the indexes (if there is an index folder) and close the store."""
-        with self._lock:
+        with self._lock.write():
             self.save_indexes()
             self.store.close()
 

@@ -148,6 +148,47 @@ def test_find_similar_with_a_stored_id_leaves_that_article_out(loaded: Service) 
     assert "orig" in {m.b for m in found.matches}
 
 
+def test_concurrent_find_similar_answers_as_one_at_a_time(loaded: Service) -> None:
+    """Queries read the engine side by side (a readers-writer lock), while ingest and delete write
+    alone: answers under concurrency, with writes in between, equal the answers given one at a time."""
+    engine = loaded.engine
+    queries = [
+        Article("q1", S.lightly_edited()),
+        Article("q2", S.trimmed(0.5)),
+        Article("q3", S.paraphrased()),
+        Article("copy", S.verbatim()),
+    ]
+    expected = [engine.find_similar(q) for q in queries]
+    errors: list[BaseException] = []
+    answers: list[tuple[int, object]] = []
+
+    def ask(i: int) -> None:
+        try:
+            for _ in range(3):
+                answers.append((i, engine.find_similar(queries[i])))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def write() -> None:
+        try:
+            for n in range(3):  # an unrelated article comes and goes while the queries run
+                engine.ingest(Article(f"weather{n}", "Snow fell on the northern passes overnight. " * 5))
+                engine.delete(f"weather{n}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(queries))]
+    threads.append(threading.Thread(target=write))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(answers) == 3 * len(queries)
+    for i, got in answers:
+        assert got == expected[i]
+
+
 def test_reingest_same_text_changes_nothing_new_text_replaces(service: Service) -> None:
     c = service.client
     c.ingest(S.article("orig", S.original(), published_at="2025-03-04T09:00:00Z"))
