@@ -15,7 +15,7 @@ from dedup.embed import CachingEmbedder, Embedder, SentenceTransformerEmbedder
 from dedup.engine import Engine, IngestOutcome, IngestResult
 from dedup.errors import ConfigError, DedupError, InputError, InvalidArgument, NotFound, ResourceExhausted
 from dedup.inputs import read_articles
-from dedup.minhash import exact_jaccard, shingles, signatures
+from dedup.minhash import exact_jaccard, shingle_set, shingles, signatures
 from dedup.normalize import NormalizedText, normalize
 from dedup.pipeline import Detector
 from dedup.relation import classify_pair, compare
@@ -97,6 +97,7 @@ __all__ = [
     "parse_timestamp",
     "prepare",
     "read_articles",
+    "shingle_set",
     "shingles",
     "signatures",
     "split_sentences",

@@ -11,7 +11,7 @@ from dedup.attribution import Citation
 from dedup.boilerplate import Boilerplate, find_boilerplate, in_spans
 from dedup.config import Config
 from dedup.errors import InvalidArgument
-from dedup.minhash import shingle_hashes, shingles, word_hashes
+from dedup.minhash import shingle_hashes, shingle_set, word_hashes
 from dedup.segment import Sentence, Token, make_tokens, split_sentences, word_spans
 
 __all__ = ["Article", "PreparedDocument", "Timestamp", "parse_timestamp", "prepare"]
@@ -98,8 +98,10 @@ class PreparedDocument:
     boilerplate: list[Boilerplate]
     content_chars: int
     """Characters of the text that are neither white space nor boilerplate."""
-    doc_shingles: set[int]
-    sentence_shingles: list[set[int]]
+    doc_shingles: np.ndarray
+    """The article's hashed word shingles, sorted, without repeats (``minhash.shingle_set``)."""
+    sentence_shingles: list[np.ndarray]
+    """Each sentence's hashed word shingles (repeats possible: they are only signed)."""
     citations: list[Citation] = field(default_factory=list)
     doc_minhash: np.ndarray | None = None
     """The MinHash signature of ``doc_shingles`` (uint32, one value per permutation)."""
@@ -176,22 +178,22 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
         sentence_tokens=ranges,
         boilerplate=masked,
         content_chars=max(content, 1),
-        doc_shingles=set(shingle_hashes(hashes, config.minhash.doc_shingle).tolist()),
+        doc_shingles=shingle_set(hashes, config.minhash.doc_shingle),
         sentence_shingles=_sentence_shingles(words, hashes, ranges, config.minhash.passage_shingle),
     )
 
 
 def _sentence_shingles(
     words: list[str], hashes: np.ndarray, ranges: list[tuple[int, int]], k: int
-) -> list[set[int]]:
-    """``[shingles(words[lo:hi], k) for lo, hi in ranges]``. A shingle's hash depends on its words
-    alone, so the ``k``-word shingles of every sentence are hashed in one pass over the whole text."""
+) -> list[np.ndarray]:
+    """``[shingle_hashes(words[lo:hi], k) for lo, hi in ranges]``. A shingle's hash depends on its
+    words alone, so the ``k``-word shingles of every sentence are hashed in one pass over the whole
+    text, and each sentence's are a view of that one array."""
     if k < 1 or len(words) < k:
-        return [shingles(words[lo:hi], k) for lo, hi in ranges]
-    windows = shingle_hashes(hashes, k).tolist()  # the shingle starting at each word
+        return [shingle_hashes(hashes[lo:hi], k) for lo, hi in ranges]
+    windows = shingle_hashes(hashes, k)  # the shingle starting at each word
     return [
-        set(windows[lo : hi - k + 1]) if hi - lo >= k else set(shingle_hashes(hashes[lo:hi], k).tolist())
-        for lo, hi in ranges
+        windows[lo : hi - k + 1] if hi - lo >= k else shingle_hashes(hashes[lo:hi], k) for lo, hi in ranges
     ]
 
 

@@ -312,7 +312,7 @@ class Engine:
         for doc in docs:
             assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
             self._register(doc)
-        signed = [d for d in docs if d.doc_shingles]
+        signed = [d for d in docs if len(d.doc_shingles)]
         if signed:
             self._doc_lsh.insert_many(
                 [d.order for d in signed], np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
@@ -333,7 +333,7 @@ class Engine:
         )
 
     def _unindex(self, doc: PreparedDocument) -> None:
-        if doc.doc_shingles:
+        if len(doc.doc_shingles):
             assert doc.doc_minhash is not None
             self._doc_lsh.remove(doc.order, doc.doc_minhash)
         for s, key in enumerate(self._sentence_keys(doc)):
@@ -473,7 +473,7 @@ class Engine:
     def _candidates(self, doc: PreparedDocument, exclude: str | None = None) -> tuple[set[str], list[str]]:
         """Stored articles worth aligning with ``doc``, and its nearest articles by vector."""
         found: set[str] = set()
-        if doc.doc_shingles and doc.doc_minhash is not None:
+        if len(doc.doc_shingles) and doc.doc_minhash is not None:
             found.update(self._by_seq[k] for k in self._doc_lsh.query(doc.doc_minhash))
         for hits in self._sent_lsh.query_many(doc.sentence_minhashes):
             found.update(self._by_seq[k // MAX_SENTENCES] for k in hits)

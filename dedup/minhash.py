@@ -43,6 +43,7 @@ __all__ = [
     "lsh_params",
     "make_lsh",
     "shingle_hashes",
+    "shingle_set",
     "shingles",
     "signatures",
     "text_word_hashes",
@@ -130,11 +131,30 @@ def shingles(words: Sequence[str], k: int) -> set[int]:
     return set(shingle_hashes(words, k).tolist())
 
 
-def exact_jaccard(a: set[int], b: set[int]) -> float:
-    """Jaccard similarity of two shingle sets (0.0 when both are empty)."""
+def exact_jaccard(a: set[int] | np.ndarray, b: set[int] | np.ndarray) -> float:
+    """Jaccard similarity of two shingle sets (0.0 when both are empty): Python sets, or sorted arrays
+    of distinct hashes (``shingle_set``)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        x, y = _sorted_array(a), _sorted_array(b)
+        if not len(x) and not len(y):
+            return 0.0
+        common = len(np.intersect1d(x, y, assume_unique=True))
+        return common / (len(x) + len(y) - common)
     if not a and not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def _sorted_array(shingle_set: set[int] | np.ndarray) -> np.ndarray:
+    if isinstance(shingle_set, np.ndarray):
+        return shingle_set
+    return np.fromiter(sorted(shingle_set), dtype=np.uint64, count=len(shingle_set))
+
+
+def shingle_set(words: Sequence[str] | np.ndarray, k: int) -> np.ndarray:
+    """The hashed ``k``-word shingles of ``words`` as a sorted uint64 array without repeats: the same
+    set as ``shingles``, in an eighth of the memory of a Python set."""
+    return np.unique(shingle_hashes(words, k))
 
 
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:

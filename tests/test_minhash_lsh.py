@@ -22,6 +22,7 @@ from dedup.minhash import (
     lsh_params,
     make_lsh,
     shingle_hashes,
+    shingle_set,
     shingles,
     signatures,
     text_word_hashes,
@@ -61,6 +62,25 @@ def test_exact_jaccard() -> None:
     assert exact_jaccard({1}, {2}) == 0.0
     assert exact_jaccard(set(), {1}) == 0.0
     assert exact_jaccard(set(), set()) == 0.0
+
+
+@given(
+    st.sets(st.integers(0, 2**64 - 1), max_size=40),
+    st.sets(st.integers(0, 2**64 - 1), max_size=40),
+    st.sets(st.integers(0, 2**64 - 1), max_size=20),
+)
+@settings(max_examples=200, deadline=None)
+def test_exact_jaccard_of_sorted_arrays_equals_that_of_sets(a: set[int], b: set[int], both: set[int]) -> None:
+    a, b = a | both, b | both
+    arr = {name: np.array(sorted(x), dtype=np.uint64) for name, x in (("a", a), ("b", b))}
+    assert exact_jaccard(arr["a"], arr["b"]) == pytest.approx(exact_jaccard(a, b))
+    assert exact_jaccard(a, arr["b"]) == pytest.approx(exact_jaccard(a, b))
+
+
+def test_shingle_set_is_shingles_sorted() -> None:
+    words = "the cat sat on the mat and the cat sat on the mat again".split()
+    got = shingle_set(words, 3)
+    assert got.dtype == np.uint64 and list(got) == sorted(shingles(words, 3))
 
 
 # --- words ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import dataclasses
 import re
 import string
 
+import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -503,6 +504,10 @@ def _check_prepare(text: str, config: Config = _CONFIG) -> None:
     expected = _reference_prepare(text, config)
     doc = prepare(Article("a", text), 3, config)
     got = {key: getattr(doc, key) for key in expected}
+    # shingles are kept as arrays (sorted and distinct for the article): the same sets as the reference's
+    assert bool(np.all(doc.doc_shingles[1:] > doc.doc_shingles[:-1]))
+    got["doc_shingles"] = set(got["doc_shingles"].tolist())
+    got["sentence_shingles"] = [set(x.tolist()) for x in got["sentence_shingles"]]
     assert got == expected
     assert doc.order == 3
     assert all(type(b) is int for b in doc.token_block)
