@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -154,7 +155,11 @@ class Engine:
         self._clock = clock
         self.index_dir = Path(index_dir) if index_dir is not None else None
         """Where the LSH and FAISS indexes are saved between runs (None: rebuilt at every start)."""
-        self._lock = ReadWriteLock()  # queries read side by side; ingest and delete write alone
+        # Lookups read side by side; ingest and delete write alone. FindSimilar also reads, but one at a
+        # time: it is CPU-bound Python, and interleaving queries under the GIL made each slower (4
+        # clients on 2 cores: median 275 ms interleaved, 169 ms one after another).
+        self._lock = ReadWriteLock()
+        self._query_lock = threading.Lock()
         self._listeners: list[Callable[[ClusterEvent], None]] = []
         self._load()
 
@@ -769,7 +774,7 @@ class Engine:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out."""
         self._validate(article)
-        with self._lock.read():
+        with self._query_lock, self._lock.read():
             doc = self._prepare([article], self._next_seq, NullProgress())[0]
             exclude = article.id if article.id in self._docs else None
             candidates, near = self._candidates(doc, exclude)
