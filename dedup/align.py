@@ -27,6 +27,7 @@ import numpy as np
 
 from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
+from dedup.minhash import shingle_hashes, word_hashes
 from dedup.results import Passage, PassageKind
 
 __all__ = ["STOP_WORDS", "Run", "align", "coverage", "sequence_ratio", "verbatim_runs"]
@@ -50,42 +51,69 @@ class Run:
 
 
 def verbatim_runs(
-    a: list[str],
-    b: list[str],
+    a: list[str] | np.ndarray,
+    b: list[str] | np.ndarray,
     seed_ngram: int,
     a_blocks: list[int] | None = None,
     b_blocks: list[int] | None = None,
     max_positions: int = 64,
 ) -> list[Run]:
-    """All maximal runs of at least ``seed_ngram`` identical words, not crossing block boundaries."""
+    """All maximal runs of at least ``seed_ngram`` identical words, not crossing block boundaries,
+    sorted by position in a, then in b. ``a`` and ``b`` are words or their ``minhash.word_hashes``.
+
+    Seeds are found with arrays: the hash of every ``seed_ngram``-word window of b that stays inside one
+    block, sorted (at most ``max_positions`` positions per window, the first ones), and looked up for
+    every window of a at once. Only seeds that start a run (the words just before them differ) are
+    then extended word by word."""
     n = seed_ngram
-    if len(a) < n or len(b) < n:
+    if len(a) < n or len(b) < n or n < 1:
         return []
-    ab = a_blocks or [0] * len(a)
-    bb = b_blocks or [0] * len(b)
-    where: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for j in range(len(b) - n + 1):
-        if bb[j] == bb[j + n - 1]:
-            positions = where[tuple(b[j : j + n])]
-            if len(positions) < max_positions:
-                positions.append(j)
+    ha = a if isinstance(a, np.ndarray) else word_hashes(a)
+    hb = b if isinstance(b, np.ndarray) else word_hashes(b)
+    ab = np.asarray(a_blocks if a_blocks is not None else np.zeros(len(ha)), dtype=np.int64)
+    bb = np.asarray(b_blocks if b_blocks is not None else np.zeros(len(hb)), dtype=np.int64)
+    ga, gb = shingle_hashes(ha, n), shingle_hashes(hb, n)  # one hash per window, in order
+    jb = np.flatnonzero(bb[: len(gb)] == bb[n - 1 :])  # windows of b inside one block
+    order = np.argsort(gb[jb], kind="stable")  # by hash, then position
+    keys, js = gb[jb][order], jb[order]
+    if len(keys) and max_positions < len(keys):  # keep the first max_positions positions of a window
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        rank = np.arange(len(keys)) - np.repeat(first, np.diff(np.r_[first, len(keys)]))
+        keys, js = keys[rank < max_positions], js[rank < max_positions]
+    ia = np.flatnonzero(ab[: len(ga)] == ab[n - 1 :])
+    lo = np.searchsorted(keys, ga[ia], "left")
+    hi = np.searchsorted(keys, ga[ia], "right")
+    counts = hi - lo
+    if not counts.any():
+        return []
+    seed_i = np.repeat(ia, counts)
+    ends = np.cumsum(counts)
+    seed_j = js[np.repeat(lo - (ends - counts), counts) + np.arange(ends[-1])]
+    # A seed starts a run unless the words just before it are equal too, in the same blocks.
+    inner = (seed_i > 0) & (seed_j > 0)
+    pi, pj = np.maximum(seed_i - 1, 0), np.maximum(seed_j - 1, 0)
+    extends = inner & (ha[pi] == hb[pj]) & (ab[pi] == ab[seed_i]) & (bb[pj] == bb[seed_j])
+    starts_i, starts_j = seed_i[~extends].tolist(), seed_j[~extends].tolist()
+    la, lb, lab, lbb = ha.tolist(), hb.tolist(), ab.tolist(), bb.tolist()
+    size_a, size_b = len(la), len(lb)
     runs = []
-    for i in range(len(a) - n + 1):
-        if ab[i] != ab[i + n - 1]:
-            continue
-        for j in where.get(tuple(a[i : i + n]), ()):
-            if i and j and a[i - 1] == b[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
-                continue  # not the left end of a maximal run
-            length = n
-            while (
-                i + length < len(a)
-                and j + length < len(b)
-                and a[i + length] == b[j + length]
-                and ab[i + length] == ab[i]
-                and bb[j + length] == bb[j]
-            ):
-                length += 1
-            runs.append(Run(i, j, length))
+    for i, j in zip(starts_i, starts_j, strict=True):
+        length, most = n, min(size_a - i, size_b - j)
+        block_a, block_b = lab[i], lbb[j]
+        step = min(most, n + 16)  # short runs word by word; long ones (copies) with arrays below
+        while (
+            length < step
+            and la[i + length] == lb[j + length]
+            and lab[i + length] == block_a
+            and lbb[j + length] == block_b
+        ):
+            length += 1
+        if length == step < most:
+            same = (ha[i + step : i + most] == hb[j + step : j + most]) & (ab[i + step : i + most] == block_a)
+            same &= bb[j + step : j + most] == block_b
+            differ = np.flatnonzero(~same)
+            length = most if not len(differ) else step + int(differ[0])
+        runs.append(Run(i, j, length))
     return runs
 
 
@@ -126,7 +154,9 @@ class _Span:
 def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
     wa = [t.text for t in a.tokens]
     wb = [t.text for t in b.tokens]
-    runs = _disjoint(verbatim_runs(wa, wb, cfg.seed_ngram, a.token_block, b.token_block))
+    runs = _disjoint(
+        verbatim_runs(a.token_hashes, b.token_hashes, cfg.seed_ngram, a.token_block, b.token_block)
+    )
     chains: list[list[Run]] = []
     for r in runs:
         if chains:
@@ -207,27 +237,36 @@ _SentencePair = tuple[int, int, PassageKind, float, tuple[int, int, int, int] | 
 token range [first, last) of the words the two share, in a and in b."""
 
 
-def _lexical_candidates(words_a: list[list[str]], words_b: list[list[str]], min_dice: float) -> np.ndarray:
+def _lexical_candidates(a: PreparedDocument, b: PreparedDocument, min_dice: float) -> np.ndarray:
     """For every sentence pair, whether their word sets share at least one word and have a Dice
-    coefficient of at least ``min_dice``: the pairs worth a word-sequence comparison. One matrix
-    product instead of a set intersection per pair."""
-    vocab: dict[str, int] = {}
-    rows_a = [[vocab.setdefault(w, len(vocab)) for w in set(ws)] for ws in words_a]
-    rows_b = [[vocab.setdefault(w, len(vocab)) for w in set(ws)] for ws in words_b]
-    ma = np.zeros((len(rows_a), len(vocab)), dtype=np.float32)
-    mb = np.zeros((len(rows_b), len(vocab)), dtype=np.float32)
-    for i, row in enumerate(rows_a):
-        ma[i, row] = 1.0
-    for j, row in enumerate(rows_b):
-        mb[j, row] = 1.0
+    coefficient of at least ``min_dice``: the pairs worth a word-sequence comparison. Words are their
+    hashes; one matrix product instead of a set intersection per pair."""
+    ids_a, rows_a = _sentence_word_ids(a)
+    ids_b, rows_b = _sentence_word_ids(b)
+    _, vocab = np.unique(np.concatenate([ids_a, ids_b]), return_inverse=True)
+    width = int(vocab.max()) + 1 if len(vocab) else 0
+    ma = np.zeros((len(a.sentences), width), dtype=np.float32)
+    mb = np.zeros((len(b.sentences), width), dtype=np.float32)
+    ma[rows_a, vocab[: len(ids_a)]] = 1.0
+    mb[rows_b, vocab[len(ids_a) :]] = 1.0
     shared = (ma @ mb.T).astype(np.float64)  # exact: counts far below 2**24
-    sizes = (
-        np.array([len(r) for r in rows_a], dtype=np.float64)[:, None]
-        + np.array([len(r) for r in rows_b], dtype=np.float64)[None, :]
-    )
+    sizes = ma.sum(axis=1, dtype=np.float64)[:, None] + mb.sum(axis=1, dtype=np.float64)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         dice = np.where(sizes > 0, 2 * shared / sizes, 0.0)
     return (shared > 0) & (dice >= min_dice)
+
+
+def _sentence_word_ids(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray]:
+    """The word hashes of each sentence's tokens, and the sentence of each (repeats kept: setting a
+    matrix cell twice is setting it once)."""
+    ranges = np.asarray(doc.sentence_tokens, dtype=np.int64).reshape(-1, 2)
+    lengths = ranges[:, 1] - ranges[:, 0]
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    positions = np.repeat(ranges[:, 0] - (ends - lengths), lengths) + np.arange(total)
+    return doc.token_hashes[positions], np.repeat(np.arange(len(ranges)), lengths)
 
 
 def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_SentencePair]:
@@ -240,7 +279,7 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
         cos = a.embeddings @ b.embeddings.T
     words_a = [a.sentence_words(i) for i in range(na)]
     words_b = [b.sentence_words(j) for j in range(nb)]
-    lexical = _lexical_candidates(words_a, words_b, cfg.near_verbatim_ratio * 0.8)
+    lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
     paraphrase = cos >= cfg.paraphrase_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
     candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
     for i, j in np.argwhere(lexical | paraphrase).tolist():

@@ -92,6 +92,8 @@ class PreparedDocument:
     token_block: list[int]
     """For each token, a number shared only by the tokens of the same sentence and the same
     boilerplate-free stretch of text: verbatim runs never cross from one block to another."""
+    token_hashes: np.ndarray
+    """For each token, the 64-bit hash of its word (``minhash.word_hashes``): words compared as numbers."""
     sentences: list[Sentence]
     sentence_tokens: list[tuple[int, int]]
     """For each sentence, the half-open range of its tokens in ``tokens``."""
@@ -174,6 +176,7 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
         order=order,
         tokens=tokens,
         token_block=blocks,
+        token_hashes=hashes,
         sentences=sentences,
         sentence_tokens=ranges,
         boilerplate=masked,

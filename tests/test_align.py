@@ -17,6 +17,7 @@ from fixtures import stories as S
 from dedup.align import Run, align, coverage, sequence_ratio, verbatim_runs
 from dedup.config import AlignConfig, Config
 from dedup.document import PreparedDocument, prepare
+from dedup.minhash import word_hashes
 from dedup.pipeline import Detector, NullProgress
 from dedup.results import Passage, PassageKind
 from dedup.segment import tokenize
@@ -455,6 +456,70 @@ def test_verbatim_runs_never_cross_blocks(seed: int) -> None:
             assert a[r.i : r.i + r.length] == b[r.j : r.j + r.length]
             assert len(set(ab[r.i : r.i + r.length])) == 1
             assert len(set(bb[r.j : r.j + r.length])) == 1
+
+
+def _dict_seeded_runs(a, b, n, ab, bb, max_positions):  # type: ignore[no-untyped-def]
+    """The word-by-word implementation the array one replaced (tuples of words in a dict, at most
+    ``max_positions`` positions of b per window): the reference for capped windows."""
+    from collections import defaultdict
+
+    ab = ab or [0] * len(a)
+    bb = bb or [0] * len(b)
+    where = defaultdict(list)
+    for j in range(len(b) - n + 1):
+        if bb[j] == bb[j + n - 1] and len(where[tuple(b[j : j + n])]) < max_positions:
+            where[tuple(b[j : j + n])].append(j)
+    runs = []
+    for i in range(len(a) - n + 1):
+        if ab[i] != ab[i + n - 1]:
+            continue
+        for j in where.get(tuple(a[i : i + n]), ()):
+            if i and j and a[i - 1] == b[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
+                continue
+            length = n
+            while (
+                i + length < len(a)
+                and j + length < len(b)
+                and a[i + length] == b[j + length]
+                and ab[i + length] == ab[i]
+                and bb[j + length] == bb[j]
+            ):
+                length += 1
+            runs.append(Run(i, j, length))
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_verbatim_runs_with_few_positions_per_window_equal_the_dict_version(seed: int) -> None:
+    """Repetitive texts overflow the positions kept per window: the same runs, in the same order."""
+    rng = random.Random(2000 + seed)
+    for _ in range(40):
+        vocab = "ab"[: rng.randint(1, 2)]
+        a = _random_words(rng, vocab, 0, 40)
+        b = _random_words(rng, vocab, 0, 40)
+        ab, bb = _random_blocks(rng, len(a)), _random_blocks(rng, len(b))
+        n, cap = rng.randint(1, 3), rng.choice([1, 2, 3, 64])
+        expected = _dict_seeded_runs(a, b, n, ab, bb, cap)
+        assert verbatim_runs(a, b, n, ab, bb, max_positions=cap) == expected, (a, b, ab, bb, n, cap)
+        assert verbatim_runs(word_hashes(a), word_hashes(b), n, ab, bb, max_positions=cap) == expected
+
+
+def test_sentence_pair_prefilter_equals_word_set_dice() -> None:
+    """The prefilter (hashed words, one matrix product) keeps exactly the sentence pairs whose word
+    sets share a word and reach the Dice coefficient, computed here with Python sets."""
+    from dedup.align import _lexical_candidates
+
+    config = Config()
+    texts = [S.original(), S.lightly_edited(), S.paraphrased(), S.trimmed(), S.dam_story()]
+    docs = [prepare(S.article(f"d{k}", t), k, config) for k, t in enumerate(texts)]
+    for a, b in itertools.combinations(docs, 2):
+        for min_dice in (0.3, 0.6):
+            got = _lexical_candidates(a, b, min_dice)
+            for i, j in itertools.product(range(len(a.sentences)), range(len(b.sentences))):
+                wa, wb = set(a.sentence_words(i)), set(b.sentence_words(j))
+                common = len(wa & wb)
+                want = common > 0 and 2 * common / (len(wa) + len(wb)) >= min_dice
+                assert got[i, j] == want
 
 
 def test_verbatim_runs_examples() -> None:
