@@ -12,15 +12,18 @@ The syndication benchmark's generator (benchmarks/syndication.py) over news_ecb,
 article lengthened to at least 600 words by joining same-story ECB+ articles (ECB+ articles
 average 370 words): base articles, verbatim copies, trims, light edits, updates, rule-based
 rewrites, stitched articles and articles citing outside sources, with the generator's truth, so
-quality is scored on the same run. For the scale curve the corpus is repeated with every third
-distinct word (chosen by a hash of the word) respelt per repetition: copies stay copies inside a
-repetition, and repetitions share few shingles with each other, as distinct stories would.
+quality is scored on the same run. For the lexical comparison and the scale curve the corpus is
+repeated, each repetition mapping two words in three onto other words of the corpus's vocabulary
+(a seeded mapping per repetition): copies stay copies inside a repetition, repetitions share
+almost no 5-word shingles with each other, as distinct stories would, and the vocabulary stays
+that of news.
 
 WHAT IS MEASURED
 
 - ``lexical``: the lexical tier alone (normalise, cut words, hash 5-word shingles, MinHash with
   128 permutations, LSH query then insert), articles/s, for dedup (``dedup.lexical.LexicalIndex``,
-  one and two processes signing) and, at the same LSH threshold on the same texts, stock
+  one and two processes signing; the median of 3 runs) and, at the same LSH threshold on the same
+  texts, stock
   datasketch (``MinHash`` with its default SHA-1 hashing fed 5-word shingle strings,
   ``MinHashLSH``) and rensa (``RMinHash``, ``RMinHashLSH``). Ratios are dedup / peer.
 - ``pipeline``: the whole library (``Detector.analyze``: the incremental engine with alignment,
@@ -36,11 +39,15 @@ WHAT IS MEASURED
   brute-force FAISS ``IndexFlatIP`` (dedup's default ``faiss:flat``), over vectors made from the
   corpus's real article vectors plus seeded noise (computing 1M real embeddings takes 20 hours
   here), their build time, query latency and memory.
+- ``engine_memory_per_article_kb``: what the engine keeps per stored article, by part (deep
+  ``sys.getsizeof`` of prepared documents; signatures, embeddings and index entries from their
+  shapes).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -64,6 +71,7 @@ from benchmarks.service_speed import novel_texts, percentile, start_server
 from benchmarks.syndication import Corpus, _pair_truth, build_corpus, load_sources, score_dedup
 from dedup.config import Config, EmbedConfig
 from dedup.lexical import LexicalIndex
+from dedup.minhash import lsh_params
 
 __all__ = ["long_sources", "main", "repeated_texts"]
 
@@ -167,7 +175,7 @@ def run_datasketch(texts: Sequence[str], threshold: float) -> tuple[float, set[t
 
     t0 = time.perf_counter()
     lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for i, text in enumerate(texts):
         m = MinHash(num_perm=128)
         for s in _shingle_strings(text):
@@ -183,7 +191,7 @@ def run_rensa(texts: Sequence[str], threshold: float) -> tuple[float, set[tuple[
     bands = rensa_bands(threshold)
     t0 = time.perf_counter()
     lsh = RMinHashLSH(threshold=threshold, num_perm=128, num_bands=bands)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for i, text in enumerate(texts):
         m = RMinHash(num_perm=128, seed=42)
         m.update(_shingle_strings(text))
@@ -488,6 +496,59 @@ def measure_vector_scale(
     return out
 
 
+# --- what the engine holds per article -----------------------------------------------------------
+
+
+def deep_size(obj: Any, seen: set[int] | None = None) -> int:
+    """Bytes held by ``obj`` and everything it refers to (each object once; a numpy view counts its
+    base once)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        if obj.base is None:
+            return sys.getsizeof(obj)
+        return sys.getsizeof(obj) + deep_size(obj.base, seen)
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif isinstance(obj, list | tuple | set | frozenset):
+        size += sum(deep_size(x, seen) for x in obj)
+    elif hasattr(obj, "__slots__"):
+        size += sum(deep_size(getattr(obj, f), seen) for f in obj.__slots__ if hasattr(obj, f))
+    elif hasattr(obj, "__dict__"):
+        size += deep_size(vars(obj), seen)
+    return size
+
+
+def measure_engine_memory(articles: Sequence[Any], config: Config, sample: int = 200) -> dict[str, Any]:
+    """What the engine keeps in memory per article, by part, in KB: the prepared document's fields
+    measured (deep ``sys.getsizeof``) over ``sample`` articles, the arrays filled in later computed
+    from their shapes."""
+    from dedup.document import prepare
+
+    docs = [prepare(a, i, config) for i, a in enumerate(articles[:sample])]
+    fields = [f.name for f in dataclasses.fields(docs[0]) if f.name not in ("order", "citations")]
+    fields = [f for f in fields if f not in ("doc_minhash", "sentence_minhashes", "embeddings", "vector")]
+    out: dict[str, Any] = {
+        f: round(statistics.mean(deep_size(getattr(d, f)) for d in docs) / 1024, 1) for f in fields
+    }
+    sentences = statistics.mean(len(d.sentences) for d in docs)
+    bands = lsh_params(config.minhash.passage_threshold, config.minhash.num_perm)[0]
+    doc_bands = lsh_params(config.minhash.doc_threshold, config.minhash.num_perm)[0]
+    dim = 384  # the packaged MiniLM
+    out["sentence_minhashes"] = round(sentences * config.minhash.num_perm * 4 / 1024, 1)
+    out["embeddings_float32"] = round(sentences * dim * 4 / 1024, 1)
+    out["sentence_lsh_entries"] = round(sentences * bands * 16 / 1024, 1)
+    out["doc_minhash_lsh_vector"] = round((config.minhash.num_perm * 4 + doc_bands * 16 + dim * 4) / 1024, 1)
+    out["total_kb"] = round(sum(v for v in out.values()), 1)
+    out["sentences_per_article"] = round(sentences, 1)
+    out["tokens_per_article"] = round(statistics.mean(len(d.tokens) for d in docs), 1)
+    _log(f"engine memory per article (KB): {out}")
+    return out
+
+
 # --- the plot -------------------------------------------------------------------------------------
 
 
@@ -576,7 +637,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrent FindSimilar clients"
     )
-    parser.add_argument("--skip", nargs="*", default=[], choices=["lexical", "pipeline", "service", "scale"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["lexical", "pipeline", "memory", "service", "scale"]
+    )
     parser.add_argument("--out", help="also write the JSON here")
     parser.add_argument("--plot", help="write the PNG plot here")
     args = parser.parse_args(argv)
@@ -610,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "lexical_only": measure_pipeline(corpus, Config(embed=EmbedConfig(model="none"))),
         }
         _log(f"pipeline: {result['pipeline']}")
+    if "memory" not in args.skip:
+        result["engine_memory_per_article_kb"] = measure_engine_memory(articles, Config())
     if "service" not in args.skip:
         result["service"] = {
             "full": measure_service(corpus, args.queries, args.clients, Path(args.mrpc)),

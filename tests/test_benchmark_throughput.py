@@ -97,3 +97,13 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert [r["stored"] for r in result["scale"]["lexical"]] == [200, 400]
     assert result["scale"]["vectors"][0]["hnsw"]["recall_at_20"] > 0.9
     assert png.stat().st_size > 10_000
+    memory = result["engine_memory_per_article_kb"]
+    assert memory["tokens"] > 0 and memory["embeddings_float32"] > 0
+    assert memory["total_kb"] == pytest.approx(
+        sum(
+            v
+            for k, v in memory.items()
+            if k not in ("total_kb", "sentences_per_article", "tokens_per_article")
+        ),
+        abs=0.5,
+    )
