@@ -251,11 +251,13 @@ class BandedLsh:
     For each key and band, one 64-bit hash of the band's rows (mixed with the band number) goes into
     a sorted array, beside the key. A query looks its bands up with ``searchsorted``. Inserts go to a
     dict first; when it holds ``buffer_limit`` entries (or a bulk insert arrives) they become a new
-    sorted run. Runs are merged like a binary counter (a log-structured merge tree): a run is folded
-    into the one before it while that one is no larger, so run sizes fall strictly, loading N keys
-    copies each entry O(log N) times rather than O(N), and a query searches O(log N) runs. Removed
-    keys are filtered out of answers and dropped when enough of them pile up. Thread-safe.
+    sorted run. Runs are merged as in a log-structured merge tree: a run is folded into the one
+    before it while that one is less than ``_FANOUT`` times its size, so loading N keys copies each
+    entry O(log N) times rather than O(N), and a query searches O(log N) runs. Removed keys are
+    filtered out of answers and dropped when enough of them pile up. Thread-safe.
     """
+
+    _FANOUT = 4
 
     def __init__(self, threshold: float, num_perm: int, buffer_limit: int = 1 << 17) -> None:
         self.threshold = threshold
@@ -354,7 +356,7 @@ class BandedLsh:
         order = np.argsort(new_k, kind="stable")
         runs = self._runs
         runs.append((new_k[order], new_i[order]))
-        while len(runs) > 1 and len(runs[-2][0]) <= len(runs[-1][0]):  # sizes strictly falling
+        while len(runs) > 1 and len(runs[-2][0]) < self._FANOUT * len(runs[-1][0]):
             k2, i2 = runs.pop()
             k1, i1 = runs.pop()
             runs.append(_merge_sorted(k1, i1, k2, i2))
