@@ -27,7 +27,7 @@ import numpy as np
 
 from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
-from dedup.minhash import shingle_hashes, word_hashes
+from dedup.minhash import expand_ranges, shingle_hashes, word_hashes
 from dedup.results import Passage, PassageKind
 
 __all__ = ["STOP_WORDS", "Run", "align", "coverage", "sequence_ratio", "verbatim_runs"]
@@ -87,8 +87,7 @@ def verbatim_runs(
     if not counts.any():
         return []
     seed_i = np.repeat(ia, counts)
-    ends = np.cumsum(counts)
-    seed_j = js[np.repeat(lo - (ends - counts), counts) + np.arange(ends[-1])]
+    seed_j = js[expand_ranges(lo, counts)]
     # A seed starts a run unless the words just before it are equal too, in the same blocks.
     inner = (seed_i > 0) & (seed_j > 0)
     pi, pj = np.maximum(seed_i - 1, 0), np.maximum(seed_j - 1, 0)
@@ -261,11 +260,7 @@ def _sentence_word_ids(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray]:
     matrix cell twice is setting it once)."""
     ranges = np.asarray(doc.sentence_tokens, dtype=np.int64).reshape(-1, 2)
     lengths = ranges[:, 1] - ranges[:, 0]
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    positions = np.repeat(ranges[:, 0] - (ends - lengths), lengths) + np.arange(total)
+    positions = expand_ranges(ranges[:, 0], lengths)
     return doc.token_hashes[positions], np.repeat(np.arange(len(ranges)), lengths)
 
 

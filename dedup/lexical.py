@@ -14,7 +14,6 @@ Signing is the costly part and is pure: ``sign_texts`` can run in worker process
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -24,7 +23,15 @@ import numpy as np
 
 from dedup.config import MinHashConfig
 from dedup.errors import InvalidArgument
-from dedup.minhash import LshIndex, MinHasher, make_lsh, shingle_hashes, signatures, text_word_hashes
+from dedup.minhash import (
+    LshIndex,
+    MinHasher,
+    group_rows,
+    make_lsh,
+    shingle_hashes,
+    signatures,
+    text_word_hashes,
+)
 from dedup.normalize import fold_text
 
 __all__ = ["LexicalIndex", "sign_texts"]
@@ -125,9 +132,7 @@ class LexicalIndex:
         scores /= qsigs.shape[1]
         order = np.lexsort((keys, -scores, qrows))
         qrows, keys, scores = qrows[order], keys[order], scores[order]
-        bounds = np.searchsorted(qrows, np.arange(n + 1)).tolist()
-        pairs = list(zip(keys.tolist(), scores.tolist(), strict=True))
-        return [pairs[a:b] for a, b in itertools.pairwise(bounds)]
+        return group_rows(n, qrows, list(zip(keys.tolist(), scores.tolist(), strict=True)))
 
     def query(self, text: str) -> list[tuple[int, float]]:
         """Stored keys whose texts share enough shingles with ``text``, with estimated Jaccard, best first."""

@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import xxhash
@@ -40,6 +40,8 @@ __all__ = [
     "MinHasher",
     "estimate_jaccard",
     "exact_jaccard",
+    "expand_ranges",
+    "group_rows",
     "lsh_params",
     "make_lsh",
     "shingle_hashes",
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 _U64 = np.uint64
+_T = TypeVar("_T")
 _MIX = _U64(0x9E3779B97F4A7C15)
 _EMPTY = np.zeros(0, dtype=np.uint64)
 
@@ -396,10 +399,8 @@ class BandedLsh:
                 if not hit.size:
                     continue
                 c = counts[hit]
-                ends = np.cumsum(c)
-                pos = np.repeat(lo[hit] - (ends - c), c) + np.arange(ends[-1])
                 parts_r.append(np.repeat(hit // self.bands, c))
-                parts_k.append(ids[pos])
+                parts_k.append(ids[expand_ranges(lo[hit], c)])
             if self._buffer:
                 hits = [(j, ids) for j, ids in enumerate(map(self._buffer.get, flat.tolist())) if ids]
                 if hits:
@@ -427,7 +428,8 @@ class BandedLsh:
 
     def query_many(self, signatures: np.ndarray) -> list[list[int]]:
         """``query`` for each row of ``signatures``, with one lookup for all of them."""
-        return _split_pairs(len(signatures), *self.query_pairs(signatures)) if len(signatures) else []
+        rows, keys = self.query_pairs(signatures)
+        return group_rows(len(signatures), rows, keys.tolist())
 
     def remove(self, key: int, signature: np.ndarray) -> None:
         """Remove ``key`` (inserted with ``signature``). Removing an absent key does nothing."""
@@ -470,11 +472,19 @@ def _merge_sorted(
     return np.insert(k1, pos, k2), np.insert(i1, pos, i2)
 
 
-def _split_pairs(n: int, rows: np.ndarray, keys: np.ndarray) -> list[list[int]]:
-    """(row, key) pairs sorted by row as one list of keys per row, for ``n`` rows."""
-    bounds = np.searchsorted(rows, np.arange(n + 1))
-    flat = keys.tolist()
-    return [flat[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``start, start + 1, ...`` of ranges given by their starts and lengths, one range
+    after the other, as one int64 array (how a batch of lookups gathers what it found)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - counts), counts) + np.arange(total)
+
+
+def group_rows(n: int, rows: np.ndarray, values: Sequence[_T]) -> list[list[_T]]:
+    """``values`` (one per entry of ``rows``, sorted by row) as one list per row, for rows 0 to n - 1."""
+    bounds = np.searchsorted(rows, np.arange(n + 1)).tolist()
+    return [list(values[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 class DatasketchLsh:

@@ -19,6 +19,8 @@ from dedup.minhash import (
     DatasketchLsh,
     estimate_jaccard,
     exact_jaccard,
+    expand_ranges,
+    group_rows,
     lsh_params,
     make_lsh,
     shingle_hashes,
@@ -312,6 +314,20 @@ def test_index_saved_by_the_single_array_version_still_loads(corpus) -> None:
     old = BandedLsh.__new__(BandedLsh)
     old.__setstate__(state)
     assert [sorted(x) for x in old.query_many(sigs)] == [sorted(x) for x in lsh.query_many(sigs)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5)), max_size=8))
+def test_expand_ranges_concatenates_the_ranges(ranges: list[tuple[int, int]]) -> None:
+    starts = np.array([a for a, _ in ranges], dtype=np.int64)
+    counts = np.array([c for _, c in ranges], dtype=np.int64)
+    expected = [p for a, c in ranges for p in range(a, a + c)]
+    assert expand_ranges(starts, counts).tolist() == expected
+
+
+def test_group_rows_gives_every_row_its_values() -> None:
+    rows = np.array([0, 0, 2, 4, 4, 4])
+    assert group_rows(6, rows, list("abcdef")) == [["a", "b"], [], ["c"], [], ["d", "e", "f"], []]
+    assert group_rows(2, np.zeros(0, dtype=np.int64), []) == [[], []]
 
 
 def test_lsh_params_are_datasketchs() -> None:
