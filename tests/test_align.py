@@ -369,6 +369,22 @@ def test_content_chars_exclude_boilerplate() -> None:
 # -- verbatim_runs against brute force ---------------------------------------------------------------
 
 
+def _common_length(
+    a: list[str], b: list[str], ab: list[int], bb: list[int], i: int, j: int, length: int
+) -> int:
+    """How far words a[i:] and b[j:] agree, staying in the blocks of a[i] and b[j], counting on from
+    ``length`` words already known to agree."""
+    while (
+        i + length < len(a)
+        and j + length < len(b)
+        and a[i + length] == b[j + length]
+        and ab[i + length] == ab[i]
+        and bb[j + length] == bb[j]
+    ):
+        length += 1
+    return length
+
+
 def brute_force_runs(
     a: list[str], b: list[str], n: int, ab: list[int] | None = None, bb: list[int] | None = None
 ) -> set[Run]:
@@ -378,15 +394,7 @@ def brute_force_runs(
     out = set()
     for i in range(len(a)):
         for j in range(len(b)):
-            length = 0
-            while (
-                i + length < len(a)
-                and j + length < len(b)
-                and a[i + length] == b[j + length]
-                and ab[i + length] == ab[i]
-                and bb[j + length] == bb[j]
-            ):
-                length += 1
+            length = _common_length(a, b, ab, bb, i, j, 0)
             if length < n:
                 continue
             extends_left = (
@@ -476,16 +484,7 @@ def _dict_seeded_runs(a, b, n, ab, bb, max_positions):  # type: ignore[no-untype
         for j in where.get(tuple(a[i : i + n]), ()):
             if i and j and a[i - 1] == b[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
                 continue
-            length = n
-            while (
-                i + length < len(a)
-                and j + length < len(b)
-                and a[i + length] == b[j + length]
-                and ab[i + length] == ab[i]
-                and bb[j + length] == bb[j]
-            ):
-                length += 1
-            runs.append(Run(i, j, length))
+            runs.append(Run(i, j, _common_length(a, b, ab, bb, i, j, n)))
     return runs
 
 
