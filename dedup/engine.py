@@ -279,7 +279,7 @@ class Engine:
         path = self._index_file()
         if path is None:
             return
-        with self._lock.read():
+        with self._lock.write():  # alone: two saves at once would write the same temporary file
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             with tmp.open("wb") as f:
