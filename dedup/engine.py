@@ -35,7 +35,7 @@ from dedup.derive import derive
 from dedup.document import Article, PreparedDocument, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import InvalidArgument, NotFound
-from dedup.minhash import LshIndex, estimate_jaccard, make_lsh, signatures
+from dedup.minhash import HASH_VERSION, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import REUSE_RELATIONS, DocumentAnalysis, ExternalSource, PairResult, Parent, Relation
 from dedup.rwlock import ReadWriteLock
@@ -267,7 +267,11 @@ class Engine:
                 saved = pickle.load(f)
         except Exception:  # unreadable or from another version: rebuild
             return False
-        if saved.get("generation") != self._generation or saved.get("config") != repr(self.config):
+        if (
+            saved.get("generation") != self._generation
+            or saved.get("config") != repr(self.config)
+            or saved.get("hash_version") != HASH_VERSION
+        ):
             return False
         self._doc_lsh, self._sent_lsh = saved["doc_lsh"], saved["sent_lsh"]
         self._sent_index, self._doc_index = saved["sent_index"], saved["doc_index"]
@@ -287,6 +291,7 @@ class Engine:
                     {
                         "generation": self._generation,
                         "config": repr(self.config),
+                        "hash_version": HASH_VERSION,
                         "doc_lsh": self._doc_lsh,
                         "sent_lsh": self._sent_lsh,
                         "sent_index": self._sent_index,

@@ -1,14 +1,16 @@
 """Word shingles, MinHash signatures and the LSH index that finds copied text.
 
-Everything here is vectorised with numpy, because this is the tier every article goes through:
+This is the tier every article goes through, so its inner loops are compiled (numba, cached on
+disk after the first use) and the rest is vectorised with numpy:
 
-- Each word is hashed with xxh3 (faster than a dict cache: a new bytes object must be hashed to be
-  looked up anyway); the words are cut out of the text's UTF-8 bytes without a regex. A ``k``-word
-  shingle's 64-bit hash is a mix of its words' hashes, so no shingle string is built.
-- A signature is datasketch's "affine32" MinHash, computed for a whole set as one uint32 matrix: the
-  minimum over the shingles of ``num_perm`` random affine permutations ``(a * h + b) mod 2**32``
-  (``a`` odd) of their 32-bit hashes. The permutations are drawn as datasketch draws them, so a
-  signature equals ``datasketch.MinHash(num_perm, seed, hashfunc=...)`` fed the same 32-bit hashes.
+- Words are cut out of the text's UTF-8 bytes and hashed in one compiled pass (64-bit FNV-1a of the
+  word's bytes, then MurmurHash3's finaliser): no regex, no string or bytes object per word. A
+  ``k``-word shingle's 64-bit hash is a mix of its words' hashes, so no shingle string is built.
+- A signature is datasketch's "affine32" MinHash: the minimum over the shingles of ``num_perm``
+  random affine permutations ``(a * h + b) mod 2**32`` (``a`` odd) of their 32-bit hashes, one
+  compiled loop whose inner loop over the permutations is vectorised by the compiler. The
+  permutations are drawn as datasketch draws them, so a signature equals
+  ``datasketch.MinHash(num_perm, seed, hashfunc=...)`` fed the same 32-bit hashes.
 - ``BandedLsh``, the embedded default, is banded LSH (the bands and rows that datasketch's
   ``MinHashLSH`` would pick for the threshold) stored in sorted numpy arrays: 16 bytes per band per
   key, about 0.5 KB per key at 128 permutations and a 0.2 threshold where ``MinHashLSH``'s dicts
@@ -27,13 +29,14 @@ from functools import lru_cache
 from typing import Protocol, TypeVar
 
 import numpy as np
-import xxhash
 from datasketch import LeanMinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
+from numba import njit
 
 from dedup.errors import ConfigError
 
 __all__ = [
+    "HASH_VERSION",
     "BandedLsh",
     "DatasketchLsh",
     "LshIndex",
@@ -52,6 +55,9 @@ __all__ = [
     "word_hashes",
 ]
 
+# Bumped whenever a word, shingle or signature hash changes: saved indexes of another version are stale.
+HASH_VERSION = 2
+
 _U64 = np.uint64
 _T = TypeVar("_T")
 _MIX = _U64(0x9E3779B97F4A7C15)
@@ -68,65 +74,135 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finaliser (datasketch's pre-mix before its affine32 permutations)."""
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
+# How each byte of a folded text's UTF-8 takes part in words: 1 a letter or digit (or a byte of a
+# non-ASCII character: the ones that are not letters or digits are blanked before), 2 an apostrophe
+# (part of a word only between two word bytes), 0 anything else.
+_BYTE_CLASS = np.array(
+    [1 if chr(c).isalnum() else 2 if c == 39 else 0 for c in range(128)] + [1] * 128, dtype=np.uint8
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_FNV_OFFSET = _U64(0xCBF29CE484222325)
+_FNV_PRIME = _U64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True)
+def _fmix64_one(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled (numba)
+    h ^= h >> _U64(33)
+    h *= _U64(0xFF51AFD7ED558CCD)
+    h ^= h >> _U64(33)
+    h *= _U64(0xC4CEB9FE1A85EC53)
+    h ^= h >> _U64(33)
     return h
 
 
-_XXH3 = xxhash.xxh3_64_intdigest
-# ASCII bytes that are not part of a word become spaces (apostrophes are decided per word).
-_ASCII_SPACES = bytes(c if chr(c).isalnum() or c == 39 else 32 for c in range(128)) + bytes(range(128, 256))
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+@njit(cache=True, nogil=True)
+def _span_hash(buf: np.ndarray, start: int, end: int) -> np.uint64:  # pragma: no cover - compiled
+    """The hash of the word ``buf[start:end]``: FNV-1a of its bytes, its length mixed in, finalised."""
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ _U64(buf[i])) * _FNV_PRIME
+    return _fmix64_one(h ^ _U64(end - start))
+
+
+@njit(cache=True, nogil=True)
+def _span_hashes(buf: np.ndarray, ends: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The hash of each word of ``buf``, words laid end to end, the i-th ending at ``ends[i]``."""
+    out = np.empty(len(ends), dtype=np.uint64)
+    start = 0
+    for i in range(len(ends)):
+        out[i] = _span_hash(buf, start, ends[i])
+        start = ends[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _text_word_hashes(buf: np.ndarray, byte_class: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The hash of each word of ``buf`` (compiled): maximal runs of word bytes, an apostrophe counting
+    as one only between two bytes of class 1."""
+    n = len(buf)
+    out = np.empty(n // 2 + 1, dtype=np.uint64)
+    k = 0
+    i = 0
+    while i < n:
+        start = i
+        while i < n:
+            c = byte_class[buf[i]]
+            if c == 1 or (c == 2 and i > start and i + 1 < n and byte_class[buf[i + 1]] == 1):
+                i += 1
+            else:
+                break
+        if i > start:  # a word (it never ends in an apostrophe: one needs a word byte after it)
+            out[k] = _span_hash(buf, start, i)
+            k += 1
+        else:
+            i += 1
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
+def _shingle_hashes(w: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled (numba)
+    n = len(w)
+    width = min(k, n)
+    out = np.empty(n - width + 1, dtype=np.uint64)
+    for i in range(n - width + 1):
+        h = w[i]
+        for j in range(1, width):
+            h = h * _MIX + w[i + j]
+        out[i] = _fmix64_one(h + _U64(width))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _sign(hashes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The affine32 MinHash of 64-bit hashes (compiled): the top 32 bits of each, pre-mixed by
+    MurmurHash3's 32-bit finaliser, through every permutation ``a * h + b mod 2**32``."""
+    top = np.empty(len(hashes), dtype=np.uint32)
+    for j in range(len(hashes)):
+        t = np.uint32(hashes[j] >> _U64(32))
+        t = np.uint32(t ^ (t >> np.uint32(16)))
+        t = np.uint32(t * np.uint32(0x85EBCA6B))
+        t = np.uint32(t ^ (t >> np.uint32(13)))
+        t = np.uint32(t * np.uint32(0xC2B2AE35))
+        top[j] = np.uint32(t ^ (t >> np.uint32(16)))
+    out = np.full(len(a), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for j in range(len(top)):
+        t = top[j]
+        for p in range(len(a)):  # vectorised by the compiler
+            out[p] = min(out[p], np.uint32(a[p] * t + b[p]))
+    return out
 
 
 def word_hashes(words: Sequence[str]) -> np.ndarray:
-    """The 64-bit hash of each word (xxh3 of its UTF-8 bytes), as a uint64 array."""
-    return np.fromiter(map(_XXH3, map(str.encode, words)), dtype=np.uint64, count=len(words))
+    """The 64-bit hash of each word (of its UTF-8 bytes), as a uint64 array."""
+    encoded = [w.encode("utf-8") for w in words]
+    ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+    return _span_hashes(np.frombuffer(b"".join(encoded), dtype=np.uint8), ends)
 
 
 def text_word_hashes(text: str) -> np.ndarray:
     """``word_hashes`` of the words of a normalised text, as ``dedup.segment`` tokenises them, cut
-    out of its UTF-8 bytes: no regex over the words and no string per word.
+    out of its UTF-8 bytes in compiled code: no regex over the words and no string per word.
 
     A word is a run of letters and digits (``str.isalnum``), with apostrophes inside. Non-ASCII
     characters that are not letters or digits (dashes, quotes, symbols) become spaces first; the
     remaining non-ASCII bytes are then word bytes, and the ASCII ones are classified by a table."""
     if text.isascii():
-        buf = text.encode("ascii").translate(_ASCII_SPACES)
+        buf = text.encode("ascii")
     else:
         for ch in set(_NON_ASCII.findall(text)):
             if not ch.isalnum():
                 text = text.replace(ch, " ")
-        buf = text.encode("utf-8").translate(_ASCII_SPACES)
-    if b"'" in buf:  # an apostrophe belongs to a word only between two letters or digits
-        buf = b" " + buf + b" "
-        while b" '" in buf or b"' " in buf or b"''" in buf:
-            buf = buf.replace(b"''", b"  ").replace(b" '", b"  ").replace(b"' ", b"  ")
-    words = buf.split()
-    return np.fromiter(map(_XXH3, words), dtype=np.uint64, count=len(words))
+        buf = text.encode("utf-8")
+    return _text_word_hashes(np.frombuffer(buf, dtype=np.uint8), _BYTE_CLASS)
 
 
 def shingle_hashes(words: Sequence[str] | np.ndarray, k: int) -> np.ndarray:
     """64-bit hashes of the ``k``-word shingles of ``words`` (words or their ``word_hashes``), in order,
     repeats kept. Fewer than ``k`` words make one shingle of all of them."""
     w = words if isinstance(words, np.ndarray) else word_hashes(words)
-    n = len(w)
-    if n == 0:
+    if len(w) == 0:
         return _EMPTY.copy()
-    width = min(k, n)
-    m = n - width + 1
-    with np.errstate(over="ignore"):
-        h = w[:m].copy()
-        for j in range(1, width):
-            h *= _MIX
-            h += w[j : j + m]
-        h += _U64(width)
-    return _fmix64(h)
+    return _shingle_hashes(np.ascontiguousarray(w, dtype=np.uint64), k)
 
 
 def shingles(words: Sequence[str], k: int) -> set[int]:
@@ -168,8 +244,6 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 class MinHasher:
     """``num_perm`` seeded permutations; signs hashed shingle sets with them."""
 
-    _CHUNK = 4096  # shingles per block: bounds the temporary matrix at 2 MB for 128 permutations
-
     def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
         if num_perm < 1:
             raise ConfigError(f"num_perm must be at least 1, got {num_perm}")
@@ -187,18 +261,7 @@ class MinHasher:
     def sign(self, hashes: np.ndarray | Iterable[int]) -> np.ndarray:
         """The signature (uint32, one value per permutation) of a set of 64-bit shingle hashes."""
         h = hashes if isinstance(hashes, np.ndarray) else np.fromiter(hashes, dtype=np.uint64)
-        if len(h) == 0:
-            return self.empty()
-        top = _fmix32((h >> _U64(32)).astype(np.uint32))
-        out = None
-        b = self._b[:, None]
-        for lo in range(0, len(top), self._CHUNK):  # one row a permutation: the minimum runs along rows
-            block = np.multiply.outer(self._a, top[lo : lo + self._CHUNK])
-            block += b
-            m = block.min(axis=1)
-            out = m if out is None else np.minimum(out, m)
-        assert out is not None
-        return out
+        return _sign(np.ascontiguousarray(h, dtype=np.uint64), self._a, self._b)
 
     def sign_many(self, sets: Iterable[np.ndarray | Iterable[int]]) -> np.ndarray:
         """Signatures of many sets, one row each (shape ``(n, num_perm)``)."""

@@ -120,6 +120,41 @@ def test_shingle_hashes_from_words_or_their_hashes() -> None:
     assert shingle_hashes([], 3).dtype == np.uint64
 
 
+_M64 = (1 << 64) - 1
+
+
+def _fmix64_int(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _M64
+    return h ^ (h >> 33)
+
+
+def _word_hash_int(word: str) -> int:
+    h = 0xCBF29CE484222325
+    for byte in word.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & _M64
+    return _fmix64_int(h ^ len(word.encode("utf-8")))
+
+
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=20), st.integers(1, 6))
+@settings(max_examples=100, deadline=None)
+def test_compiled_hashes_follow_their_definition(words: list[str], k: int) -> None:
+    """Word and shingle hashes are what saved indexes hold (``HASH_VERSION``): the compiled loops must
+    compute exactly the documented functions, with 64-bit wrap-around."""
+    hashes = [_word_hash_int(w) for w in words]
+    assert word_hashes(words).tolist() == hashes
+    width = min(k, len(hashes))
+    expected = []
+    for i in range(len(hashes) - width + 1 if hashes else 0):
+        h = hashes[i]
+        for j in range(1, width):
+            h = (h * 0x9E3779B97F4A7C15 + hashes[i + j]) & _M64
+        expected.append(_fmix64_int((h + width) & _M64))
+    assert shingle_hashes(words, k).tolist() == expected
+
+
 # --- signatures -----------------------------------------------------------------------------------
 
 

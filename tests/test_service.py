@@ -440,3 +440,27 @@ def test_command_line_against_the_server(
     assert set(cluster["documents"]) == {"orig", "copy"} and cluster["roots"] == ["orig"]
     assert main(["cluster", "--server", service.target, "nope"]) == 2
     assert "NOT_FOUND" in capsys.readouterr().err
+
+
+def test_saved_indexes_are_used_only_with_the_same_hashes(
+    tmp_path: Path, embedder: CachingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexes saved beside the store are read at the next start, unless the word and shingle hashes
+    changed since they were saved (another dedup version): then they are rebuilt from the store."""
+    import dedup.engine
+
+    def start() -> Engine:
+        return Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "d.sqlite3"), index_dir=tmp_path / "ix")
+
+    first = start()
+    first.ingest_many(fixture_articles()[:3])
+    first.close()
+    again = start()
+    assert again.indexes_loaded
+    expected = again.find_similar(S.article("q", S.verbatim()))
+    again.close()
+    monkeypatch.setattr(dedup.engine, "HASH_VERSION", dedup.engine.HASH_VERSION + 1)
+    rebuilt = start()
+    assert not rebuilt.indexes_loaded
+    assert rebuilt.find_similar(S.article("q", S.verbatim())) == expected
+    rebuilt.close()
