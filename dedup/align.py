@@ -21,16 +21,24 @@ import itertools
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 import numpy as np
+from numba import njit
 
 from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
 from dedup.minhash import expand_ranges, shingle_hashes, word_hashes
 from dedup.results import Passage, PassageKind
 
-__all__ = ["STOP_WORDS", "Run", "align", "coverage", "sequence_ratio", "verbatim_runs"]
+__all__ = [
+    "STOP_WORDS",
+    "Run",
+    "align",
+    "coverage",
+    "matching_blocks_summary",
+    "sequence_ratio",
+    "verbatim_runs",
+]
 
 STOP_WORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being has have had
@@ -116,11 +124,83 @@ def verbatim_runs(
     return runs
 
 
-def sequence_ratio(a: list[str], b: list[str]) -> float:
-    """difflib's similarity of two word sequences: 2 * matched words / total words."""
-    if not a and not b:
+def sequence_ratio(a: list[str] | np.ndarray, b: list[str] | np.ndarray) -> float:
+    """difflib's similarity of two word sequences (words or their ``minhash.word_hashes``):
+    2 * matched words / total words, as ``SequenceMatcher(None, a, b, autojunk=False).ratio()``."""
+    if not len(a) and not len(b):
         return 1.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return 2.0 * matching_blocks_summary(a, b)[0] / (len(a) + len(b))
+
+
+def matching_blocks_summary(
+    a: list[str] | np.ndarray, b: list[str] | np.ndarray
+) -> tuple[int, int, int, int, int]:
+    """(matched, first_a, first_b, end_a, end_b): the words difflib's matching blocks cover
+    (``SequenceMatcher(None, a, b, autojunk=False)``), where the first block starts and where the last
+    one ends, in compiled code. (0, 0, 0, 0, 0) when nothing matches."""
+    if not len(a) or not len(b):
+        return 0, 0, 0, 0, 0
+    ha = a if isinstance(a, np.ndarray) else word_hashes(a)
+    hb = b if isinstance(b, np.ndarray) else word_hashes(b)
+    m, fa, fb, ea, eb = _matching_blocks(np.ascontiguousarray(ha), np.ascontiguousarray(hb))
+    return int(m), int(fa), int(fb), int(ea), int(eb)
+
+
+@njit(cache=True, nogil=True)
+def _matching_blocks(ha: np.ndarray, hb: np.ndarray) -> tuple[int, int, int, int, int]:  # pragma: no cover
+    """difflib's get_matching_blocks without junk, on word hashes (compiled): the longest common run of
+    a region (earliest in a, then in b, on ties), then the same left and right of it."""
+    la, lb = len(ha), len(hb)
+    b_positions = np.argsort(hb, kind="mergesort")  # b's positions of each word, ascending
+    in_b = hb[b_positions]
+    group_lo = np.searchsorted(in_b, ha, side="left")  # where a's word's positions in b are
+    group_hi = np.searchsorted(in_b, ha, side="right")
+    # Run lengths ending at (i, j) for the previous and the current row, valid where the stamp says so.
+    lengths = np.zeros((2, lb + 1), dtype=np.int64)
+    stamps = np.full((2, lb + 1), -1, dtype=np.int64)
+    row = 0
+    stack = np.empty((la + lb + 2, 4), dtype=np.int64)
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, la, 0, lb
+    top = 1
+    matched, first_a, first_b, end_a, end_b = 0, la, lb, -1, -1
+    while top:
+        top -= 1
+        alo, ahi, blo, bhi = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
+        best_i, best_j, best = alo, blo, 0
+        row += 2  # a fresh stamp range: nothing from an earlier region counts
+        for i in range(alo, ahi):
+            cur, prev = i & 1, 1 - (i & 1)
+            stamp = row + (i - alo)
+            for t in range(group_lo[i], group_hi[i]):
+                j = b_positions[t]
+                if j < blo:
+                    continue
+                if j >= bhi:
+                    break
+                k = 1
+                if j > 0 and stamps[prev, j] == stamp - 1:
+                    k = lengths[prev, j] + 1
+                lengths[cur, j + 1] = k
+                stamps[cur, j + 1] = stamp
+                if k > best:
+                    best_i, best_j, best = i - k + 1, j - k + 1, k
+        row += ahi - alo
+        if best:
+            matched += best
+            if best_i < first_a:
+                first_a, first_b = best_i, best_j
+            if best_i + best > end_a:
+                end_a, end_b = best_i + best, best_j + best
+            if alo < best_i and blo < best_j:
+                stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = alo, best_i, blo, best_j
+                top += 1
+            if best_i + best < ahi and best_j + best < bhi:
+                stack[top, 0], stack[top, 1] = best_i + best, ahi
+                stack[top, 2], stack[top, 3] = best_j + best, bhi
+                top += 1
+    if not matched:
+        return 0, 0, 0, 0, 0
+    return matched, first_a, first_b, end_a, end_b
 
 
 def _disjoint(runs: list[Run]) -> list[Run]:
@@ -151,8 +231,7 @@ class _Span:
 
 
 def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
-    wa = [t.text for t in a.tokens]
-    wb = [t.text for t in b.tokens]
+    content = _content_prefix_tokens(a)  # content words before each token of a
     runs = _disjoint(
         verbatim_runs(a.token_hashes, b.token_hashes, cfg.seed_ngram, a.token_block, b.token_block)
     )
@@ -178,29 +257,38 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
         if (
             exact
             and matched >= cfg.min_verbatim_tokens
-            and _content_words(wa[i0:i1]) >= cfg.min_content_tokens
+            and content[i1] - content[i0] >= cfg.min_content_tokens
         ):
             spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.VERBATIM, 1.0))
             continue
         if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
-            ratio = sequence_ratio(wa[i0:i1], wb[j0:j1])
-            if ratio >= cfg.near_verbatim_ratio and _content_words(wa[i0:i1]) >= cfg.min_content_tokens:
+            ratio = sequence_ratio(a.token_hashes[i0:i1], b.token_hashes[j0:j1])
+            if ratio >= cfg.near_verbatim_ratio and content[i1] - content[i0] >= cfg.min_content_tokens:
                 # Identical words whose runs were only cut by sentence ends (text wrapped or split
                 # differently) are still word for word.
                 kind = PassageKind.VERBATIM if ratio == 1.0 else PassageKind.NEAR_VERBATIM
                 spans.append(_token_span(a, b, i0, i1, j0, j1, kind, ratio))
                 continue
         for r in chain:
-            words = wa[r.i : r.i + r.length]
-            if r.length >= cfg.min_verbatim_tokens and _content_words(words) >= cfg.min_content_tokens:
+            content_words = content[r.i + r.length] - content[r.i]
+            if r.length >= cfg.min_verbatim_tokens and content_words >= cfg.min_content_tokens:
                 spans.append(
                     _token_span(a, b, r.i, r.i + r.length, r.j, r.j + r.length, PassageKind.VERBATIM, 1.0)
                 )
     return spans
 
 
-def _content_words(words: list[str]) -> int:
-    return sum(1 for w in words if w not in STOP_WORDS)
+_CONTENT_WORDS: weakref.WeakKeyDictionary[PreparedDocument, list[int]] = weakref.WeakKeyDictionary()
+
+
+def _content_prefix_tokens(doc: PreparedDocument) -> list[int]:
+    """For each token index ``i`` of ``doc``, how many of the tokens before it are content words (not
+    in ``STOP_WORDS``); computed once per article."""
+    prefix = _CONTENT_WORDS.get(doc)
+    if prefix is None:
+        prefix = [0, *itertools.accumulate(t.text not in STOP_WORDS for t in doc.tokens)]
+        _CONTENT_WORDS[doc] = prefix
+    return prefix
 
 
 def _token_span(
@@ -272,8 +360,8 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
     cos = None
     if a.embeddings is not None and b.embeddings is not None:
         cos = a.embeddings @ b.embeddings.T
-    words_a = [a.sentence_words(i) for i in range(na)]
-    words_b = [b.sentence_words(j) for j in range(nb)]
+    words_a = [a.token_hashes[lo:hi] for lo, hi in a.sentence_tokens]
+    words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
     paraphrase = cos >= cfg.paraphrase_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
     candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
@@ -282,22 +370,15 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
         score = 0.0
         bounds = None
         if lexical[i, j]:
-            if words_a[i] == words_b[j]:
+            if np.array_equal(words_a[i], words_b[j]):
                 kind, score = PassageKind.VERBATIM, 1.0
             else:
-                matcher = SequenceMatcher(None, words_a[i], words_b[j], autojunk=False)
-                ratio = matcher.ratio()
+                matched, first_a, first_b, end_a, end_b = matching_blocks_summary(words_a[i], words_b[j])
+                ratio = 2.0 * matched / (len(words_a[i]) + len(words_b[j]))
                 if ratio >= cfg.near_verbatim_ratio:
                     kind, score = PassageKind.NEAR_VERBATIM, ratio
-                    blocks = [m for m in matcher.get_matching_blocks() if m.size]
                     lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
-                    first, last = blocks[0], blocks[-1]
-                    bounds = (
-                        lo_a + first.a,
-                        lo_a + last.a + last.size,
-                        lo_b + first.b,
-                        lo_b + last.b + last.size,
-                    )
+                    bounds = (lo_a + first_a, lo_a + end_a, lo_b + first_b, lo_b + end_b)
         if kind is None and cos is not None and paraphrase[i, j]:
             kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
         if kind is not None:
@@ -380,26 +461,32 @@ def _inside(inner: _Span, outer: _Span) -> bool:
     )
 
 
+def _covered_tokens(doc: PreparedDocument, spans: list[tuple[int, int]]) -> np.ndarray:
+    """For each token of ``doc``, whether it starts inside one of the character ``spans``."""
+    starts = _token_starts(doc)
+    hit = np.zeros(len(starts), dtype=bool)
+    for start, end in spans:
+        hit[np.searchsorted(starts, start) : np.searchsorted(starts, end)] = True
+    return hit
+
+
 def _explained(
-    i: int, j: int, a: PreparedDocument, b: PreparedDocument, lexical: list[_Span], share: float
+    i: int,
+    j: int,
+    a: PreparedDocument,
+    b: PreparedDocument,
+    hit_a: np.ndarray,
+    hit_b: np.ndarray,
+    share: float,
 ) -> bool:
-    """Whether lexical spans already cover most words of sentence i of a and sentence j of b."""
+    """Whether lexical spans already cover most words of sentence i of a and sentence j of b (``hit_a``
+    and ``hit_b``: ``_covered_tokens`` of the lexical spans, on each side)."""
 
-    def covered(doc: PreparedDocument, s: int, side: str) -> float:
+    def covered(doc: PreparedDocument, s: int, hit: np.ndarray) -> float:
         lo, hi = doc.sentence_tokens[s]
-        toks = doc.tokens[lo:hi]
-        if not toks:
-            return 1.0
-        hit = 0
-        for t in toks:
-            for sp in lexical:
-                start, end = (sp.a_start, sp.a_end) if side == "a" else (sp.b_start, sp.b_end)
-                if start <= t.start < end:
-                    hit += 1
-                    break
-        return hit / len(toks)
+        return float(hit[lo:hi].mean()) if hi > lo else 1.0
 
-    return covered(a, i, "a") >= share and covered(b, j, "b") >= share
+    return covered(a, i, hit_a) >= share and covered(b, j, hit_b) >= share
 
 
 def _merge_overlapping(spans: list[_Span]) -> list[_Span]:
@@ -423,10 +510,13 @@ def _merge_overlapping(spans: list[_Span]) -> list[_Span]:
 def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Passage]:
     """The passages a and b share, sorted by position in a."""
     lexical = _lexical_spans(a, b, cfg)
+    hit_a = _covered_tokens(a, [(s.a_start, s.a_end) for s in lexical])
+    hit_b = _covered_tokens(b, [(s.b_start, s.b_end) for s in lexical])
     pairs = [
         p
         for p in _sentence_pairs(a, b, cfg)
-        if p[2] is not PassageKind.VERBATIM and not _explained(p[0], p[1], a, b, lexical, cfg.explained_share)
+        if p[2] is not PassageKind.VERBATIM
+        and not _explained(p[0], p[1], a, b, hit_a, hit_b, cfg.explained_share)
     ]
     sentence_spans = _merge_sentence_pairs(a, b, pairs)
     near = [s for s in sentence_spans if s.kind is PassageKind.NEAR_VERBATIM]
@@ -453,7 +543,20 @@ def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
     return min(1.0, covered / doc.content_chars)
 
 
+_SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
 _PREFIXES: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+_STARTS: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _token_starts(doc: PreparedDocument) -> np.ndarray:
+    """Where each token of ``doc`` starts (ascending); computed once per article."""
+    starts = _STARTS.get(doc)
+    if starts is None:
+        starts = np.fromiter((t.start for t in doc.tokens), dtype=np.int64, count=len(doc.tokens))
+        _STARTS[doc] = starts
+    return starts
 
 
 def _content_prefix(doc: PreparedDocument) -> np.ndarray:
@@ -462,7 +565,8 @@ def _content_prefix(doc: PreparedDocument) -> np.ndarray:
     prefix = _PREFIXES.get(doc)
     if prefix is None:
         text = doc.text
-        content = np.fromiter((not ch.isspace() for ch in text), dtype=np.int32, count=len(text))
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        content = (~np.isin(codes, _SPACE_CODES)).astype(np.int32)
         for m in doc.boilerplate:
             content[m.start : m.end] = 0
         prefix = np.zeros(len(text) + 1, dtype=np.int64)

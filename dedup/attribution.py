@@ -137,10 +137,16 @@ def _alias_table(extra: Iterable[str]) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _outlet_tables(outlets: tuple[str, ...]) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
-    """The alias table for a set of extra outlet names, and a compiled pattern per alias (built
-    once per set of outlets: the engine calls ``find_citations`` with the same set for every article)."""
+    """The alias table for a set of extra outlet names, and a compiled pattern for each alias of the
+    outlets that ``_CONTEXT_ALIASES`` name (only their presence is ever asked). Built once per set of
+    outlets: the engine calls ``find_citations`` with the same set for every article."""
     table = _alias_table(outlets)
-    return table, [(re.compile(rf"\b{re.escape(alias)}\b"), canonical) for alias, canonical in table.items()]
+    needed = set(_CONTEXT_ALIASES.values())
+    return table, [
+        (re.compile(rf"\b{re.escape(alias)}\b"), canonical)
+        for alias, canonical in table.items()
+        if canonical in needed
+    ]
 
 
 @lru_cache(maxsize=64)
@@ -166,6 +172,8 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
     ``outlets`` adds names (the outlets of the other articles in the corpus) to the built-in table.
     """
     table, alias_patterns = _outlet_tables(tuple(sorted(set(outlets))))
+    # Which outlets with a context alias ("the Journal") the text names in full: one search per
+    # alias of those few outlets, not one per outlet in the table.
     present = {canonical for pattern, canonical in alias_patterns if pattern.search(text)}
     names = dict(table)
     for alias, canonical in _CONTEXT_ALIASES.items():

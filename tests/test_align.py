@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 import pytest
 from fixtures import stories as S
 
-from dedup.align import Run, align, coverage, sequence_ratio, verbatim_runs
+from dedup.align import Run, align, coverage, matching_blocks_summary, sequence_ratio, verbatim_runs
 from dedup.config import AlignConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.minhash import word_hashes
@@ -549,6 +549,22 @@ def test_sequence_ratio() -> None:
         assert 0.0 <= r <= 1.0
         if a or b:
             assert r == pytest.approx(SequenceMatcher(None, a, b, autojunk=False).ratio())
+
+
+def test_matching_blocks_summary_is_difflibs() -> None:
+    """The compiled matching blocks are difflib's (no junk): the same words matched, the same first
+    and last block, on sequences with many repeats and ties."""
+    rng = random.Random(11)
+    for _ in range(500):
+        a = _random_words(rng, "abcd", 0, 40)
+        b = _random_words(rng, "abcd", 0, 40)
+        blocks = [m for m in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size]
+        expected = (0, 0, 0, 0, 0)
+        if blocks:
+            first, last = blocks[0], blocks[-1]
+            expected = (sum(m.size for m in blocks), first.a, first.b, last.a + last.size, last.b + last.size)
+        assert matching_blocks_summary(a, b) == expected
+        assert matching_blocks_summary(word_hashes(a), word_hashes(b)) == expected
 
 
 def test_sequence_ratio_does_not_junk_frequent_words() -> None:
