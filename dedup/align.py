@@ -27,7 +27,7 @@ from numba import njit
 
 from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
-from dedup.minhash import expand_ranges, shingle_hashes, word_hashes
+from dedup.minhash import _shingle_hashes, expand_ranges, word_hashes
 from dedup.results import Passage, PassageKind
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Run",
     "align",
     "coverage",
+    "disjoint_runs",
     "matching_blocks_summary",
     "sequence_ratio",
     "verbatim_runs",
@@ -69,10 +70,9 @@ def verbatim_runs(
     """All maximal runs of at least ``seed_ngram`` identical words, not crossing block boundaries,
     sorted by position in a, then in b. ``a`` and ``b`` are words or their ``minhash.word_hashes``.
 
-    Seeds are found with arrays: the hash of every ``seed_ngram``-word window of b that stays inside one
-    block, sorted (at most ``max_positions`` positions per window, the first ones), and looked up for
-    every window of a at once. Only seeds that start a run (the words just before them differ) are
-    then extended word by word."""
+    In compiled code: the hash of every ``seed_ngram``-word window of b that stays inside one block,
+    sorted (at most ``max_positions`` positions per window, the first ones), is looked up for every
+    window of a. Only seeds that start a run (the words just before them differ) are extended."""
     n = seed_ngram
     if len(a) < n or len(b) < n or n < 1:
         return []
@@ -80,48 +80,62 @@ def verbatim_runs(
     hb = b if isinstance(b, np.ndarray) else word_hashes(b)
     ab = np.asarray(a_blocks if a_blocks is not None else np.zeros(len(ha)), dtype=np.int64)
     bb = np.asarray(b_blocks if b_blocks is not None else np.zeros(len(hb)), dtype=np.int64)
-    ga, gb = shingle_hashes(ha, n), shingle_hashes(hb, n)  # one hash per window, in order
-    jb = np.flatnonzero(bb[: len(gb)] == bb[n - 1 :])  # windows of b inside one block
-    order = np.argsort(gb[jb], kind="stable")  # by hash, then position
+    return [Run(i, j, length) for i, j, length in _run_rows(ha, hb, ab, bb, n, max_positions).tolist()]
+
+
+def _run_rows(
+    ha: np.ndarray, hb: np.ndarray, ab: np.ndarray, bb: np.ndarray, n: int, max_positions: int = 64
+) -> np.ndarray:
+    """``verbatim_runs`` as rows (i, j, length) of an int64 array."""
+    if len(ha) < n or len(hb) < n or n < 1:
+        return np.zeros((0, 3), dtype=np.int64)
+    return _verbatim_runs(np.ascontiguousarray(ha), np.ascontiguousarray(hb), ab, bb, n, max_positions)
+
+
+@njit(cache=True, nogil=True)
+def _verbatim_runs(
+    ha: np.ndarray, hb: np.ndarray, ab: np.ndarray, bb: np.ndarray, n: int, max_positions: int
+) -> np.ndarray:  # pragma: no cover - compiled (numba)
+    """``verbatim_runs`` in compiled code: rows (i, j, length), by i then j."""
+    ga, gb = _shingle_hashes(ha, n), _shingle_hashes(hb, n)  # one hash per window, in order
+    jb = np.array([j for j in range(len(gb)) if bb[j] == bb[j + n - 1]], dtype=np.int64)
+    order = np.argsort(gb[jb], kind="mergesort")  # by hash, then position
     keys, js = gb[jb][order], jb[order]
-    if len(keys) and max_positions < len(keys):  # keep the first max_positions positions of a window
-        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        rank = np.arange(len(keys)) - np.repeat(first, np.diff(np.r_[first, len(keys)]))
-        keys, js = keys[rank < max_positions], js[rank < max_positions]
-    ia = np.flatnonzero(ab[: len(ga)] == ab[n - 1 :])
-    lo = np.searchsorted(keys, ga[ia], "left")
-    hi = np.searchsorted(keys, ga[ia], "right")
-    counts = hi - lo
-    if not counts.any():
-        return []
-    seed_i = np.repeat(ia, counts)
-    seed_j = js[expand_ranges(lo, counts)]
-    # A seed starts a run unless the words just before it are equal too, in the same blocks.
-    inner = (seed_i > 0) & (seed_j > 0)
-    pi, pj = np.maximum(seed_i - 1, 0), np.maximum(seed_j - 1, 0)
-    extends = inner & (ha[pi] == hb[pj]) & (ab[pi] == ab[seed_i]) & (bb[pj] == bb[seed_j])
-    starts_i, starts_j = seed_i[~extends].tolist(), seed_j[~extends].tolist()
-    la, lb, lab, lbb = ha.tolist(), hb.tolist(), ab.tolist(), bb.tolist()
-    size_a, size_b = len(la), len(lb)
-    runs = []
-    for i, j in zip(starts_i, starts_j, strict=True):
-        length, most = n, min(size_a - i, size_b - j)
-        block_a, block_b = lab[i], lbb[j]
-        step = min(most, n + 16)  # short runs word by word; long ones (copies) with arrays below
-        while (
-            length < step
-            and la[i + length] == lb[j + length]
-            and lab[i + length] == block_a
-            and lbb[j + length] == block_b
-        ):
-            length += 1
-        if length == step < most:
-            same = (ha[i + step : i + most] == hb[j + step : j + most]) & (ab[i + step : i + most] == block_a)
-            same &= bb[j + step : j + most] == block_b
-            differ = np.flatnonzero(~same)
-            length = most if not len(differ) else step + int(differ[0])
-        runs.append(Run(i, j, length))
-    return runs
+    keep = np.ones(len(keys), dtype=np.bool_)  # the first max_positions positions of a window
+    rank = 0
+    for t in range(len(keys)):
+        rank = rank + 1 if t and keys[t] == keys[t - 1] else 0
+        keep[t] = rank < max_positions
+    keys, js = keys[keep], js[keep]
+    out = np.empty((16, 3), dtype=np.int64)
+    count = 0
+    size_a, size_b = len(ha), len(hb)
+    for i in range(len(ga)):
+        if ab[i] != ab[i + n - 1]:
+            continue
+        lo = np.searchsorted(keys, ga[i], side="left")
+        hi = np.searchsorted(keys, ga[i], side="right")
+        for t in range(lo, hi):
+            j = js[t]
+            # a seed starts a run unless the words just before it are equal too, in the same blocks
+            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
+                continue
+            length = n
+            while (
+                i + length < size_a
+                and j + length < size_b
+                and ha[i + length] == hb[j + length]
+                and ab[i + length] == ab[i]
+                and bb[j + length] == bb[j]
+            ):
+                length += 1
+            if count == len(out):
+                grown = np.empty((2 * count, 3), dtype=np.int64)
+                grown[:count] = out
+                out = grown
+            out[count, 0], out[count, 1], out[count, 2] = i, j, length
+            count += 1
+    return out[:count]
 
 
 def sequence_ratio(a: list[str] | np.ndarray, b: list[str] | np.ndarray) -> float:
@@ -203,19 +217,39 @@ def _matching_blocks(ha: np.ndarray, hb: np.ndarray) -> tuple[int, int, int, int
     return matched, first_a, first_b, end_a, end_b
 
 
-def _disjoint(runs: list[Run]) -> list[Run]:
-    """Greedily keep the longest runs that overlap no kept run on either side."""
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    kept = []
-    for r in sorted(runs, key=lambda r: (-r.length, r.i, r.j)):
-        span_a, span_b = range(r.i, r.i + r.length), range(r.j, r.j + r.length)
-        if any(x in used_a for x in span_a) or any(x in used_b for x in span_b):
+def disjoint_runs(runs: list[Run]) -> list[Run]:
+    """Greedily keep the longest runs (then the earliest in a, then in b) that overlap no kept run on
+    either side; sorted by position in a, then in b."""
+    if not runs:
+        return []
+    rows = np.array([(r.i, r.j, r.length) for r in runs], dtype=np.int64)
+    return [Run(i, j, length) for i, j, length in _disjoint_rows(rows).tolist()]
+
+
+def _disjoint_rows(rows: np.ndarray) -> np.ndarray:
+    """``disjoint_runs`` on rows (i, j, length)."""
+    if not len(rows):
+        return rows
+    order = np.lexsort((rows[:, 1], rows[:, 0], -rows[:, 2]))
+    kept = rows[_greedy_disjoint(rows, order)]
+    return kept[np.lexsort((kept[:, 1], kept[:, 0]))]
+
+
+@njit(cache=True, nogil=True)
+def _greedy_disjoint(rows: np.ndarray, order: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    size_a = (rows[:, 0] + rows[:, 2]).max()
+    size_b = (rows[:, 1] + rows[:, 2]).max()
+    used_a = np.zeros(size_a, dtype=np.bool_)
+    used_b = np.zeros(size_b, dtype=np.bool_)
+    keep = np.zeros(len(rows), dtype=np.bool_)
+    for r in order:
+        i, j, length = rows[r, 0], rows[r, 1], rows[r, 2]
+        if used_a[i : i + length].any() or used_b[j : j + length].any():
             continue
-        used_a.update(span_a)
-        used_b.update(span_b)
-        kept.append(r)
-    return sorted(kept, key=lambda r: (r.i, r.j))
+        used_a[i : i + length] = True
+        used_b[j : j + length] = True
+        keep[r] = True
+    return keep
 
 
 @dataclass(slots=True)
@@ -232,9 +266,8 @@ class _Span:
 
 def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
     content = _content_prefix_tokens(a)  # content words before each token of a
-    runs = _disjoint(
-        verbatim_runs(a.token_hashes, b.token_hashes, cfg.seed_ngram, a.token_block, b.token_block)
-    )
+    rows = _run_rows(a.token_hashes, b.token_hashes, _blocks(a), _blocks(b), cfg.seed_ngram)
+    runs = [Run(i, j, length) for i, j, length in _disjoint_rows(rows).tolist()]
     chains: list[list[Run]] = []
     for r in runs:
         if chains:
@@ -545,6 +578,18 @@ def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
 
 _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
 _PREFIXES: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+_BLOCKS: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _blocks(doc: PreparedDocument) -> np.ndarray:
+    """``doc.token_block`` as an int64 array; converted once per article."""
+    blocks = _BLOCKS.get(doc)
+    if blocks is None:
+        blocks = np.asarray(doc.token_block, dtype=np.int64)
+        _BLOCKS[doc] = blocks
+    return blocks
 
 
 _STARTS: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()

@@ -14,7 +14,15 @@ from difflib import SequenceMatcher
 import pytest
 from fixtures import stories as S
 
-from dedup.align import Run, align, coverage, matching_blocks_summary, sequence_ratio, verbatim_runs
+from dedup.align import (
+    Run,
+    align,
+    coverage,
+    disjoint_runs,
+    matching_blocks_summary,
+    sequence_ratio,
+    verbatim_runs,
+)
 from dedup.config import AlignConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.minhash import word_hashes
@@ -549,6 +557,32 @@ def test_sequence_ratio() -> None:
         assert 0.0 <= r <= 1.0
         if a or b:
             assert r == pytest.approx(SequenceMatcher(None, a, b, autojunk=False).ratio())
+
+
+def _disjoint_reference(runs: list[Run]) -> list[Run]:
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    kept = []
+    for r in sorted(runs, key=lambda r: (-r.length, r.i, r.j)):
+        span_a, span_b = range(r.i, r.i + r.length), range(r.j, r.j + r.length)
+        if any(x in used_a for x in span_a) or any(x in used_b for x in span_b):
+            continue
+        used_a.update(span_a)
+        used_b.update(span_b)
+        kept.append(r)
+    return sorted(kept, key=lambda r: (r.i, r.j))
+
+
+def test_disjoint_runs_keep_the_longest_greedily() -> None:
+    """The compiled greedy choice equals a set-based one: longest first (ties: earliest in a, then
+    b), nothing kept that overlaps a kept run on either side."""
+    rng = random.Random(5)
+    assert disjoint_runs([]) == []
+    for _ in range(300):
+        runs = [
+            Run(rng.randint(0, 30), rng.randint(0, 30), rng.randint(1, 8)) for _ in range(rng.randint(1, 12))
+        ]
+        assert disjoint_runs(runs) == _disjoint_reference(runs)
 
 
 def test_matching_blocks_summary_is_difflibs() -> None:
