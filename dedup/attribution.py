@@ -9,6 +9,7 @@ only when a reporting cue stands next to the name.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -150,6 +151,18 @@ def _outlet_tables(outlets: tuple[str, ...]) -> tuple[dict[str, str], list[tuple
 
 
 @lru_cache(maxsize=64)
+def _name_keys(names_key: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The first word of each name (after a leading "the"), lower case. A citation pattern matches a
+    name at a word boundary and ending at one, so its first word is a whole word of the text."""
+    keys = set()
+    for alias, _ in names_key:
+        pieces = re.findall(r"\w+", alias.lower())
+        if pieces:
+            keys.add(pieces[1] if pieces[0] == "the" and len(pieces) > 1 else pieces[0])
+    return frozenset(keys)
+
+
+@lru_cache(maxsize=64)
 def _citation_patterns(names_key: tuple[tuple[str, str], ...]) -> list[re.Pattern[str]]:
     names = dict(names_key)
     alternatives = "|".join(re.escape(a) for a in sorted(names, key=len, reverse=True))
@@ -179,10 +192,21 @@ def find_citations(text: str, outlets: Iterable[str] = ()) -> list[Citation]:
     for alias, canonical in _CONTEXT_ALIASES.items():
         if canonical in present:
             names.setdefault(alias, canonical)
-    patterns = _citation_patterns(tuple(names.items()))
+    names_key = tuple(names.items())
+    patterns = _citation_patterns(names_key)
+    # Every pattern needs a name: only sentences with a name's first word (in any case) are searched.
+    keys = _name_keys(names_key) & set(re.findall(r"\w+", text.lower()))
+    if not keys:
+        return []
+    key_re = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(keys, key=len, reverse=True)))})\b", re.I)
+    named = [(m.start(), m.end()) for m in key_re.finditer(text)]
     found: dict[str, Citation] = {}
     previous_is_headline: dict[str, bool] = {}
     for sentence in split_sentences(text):
+        k = bisect.bisect_right(named, (sentence.start, -1))
+        near = named[max(k - 1, 0) : k + 1]
+        if not any(start < sentence.end and sentence.start < end for start, end in near):
+            continue
         chunk = text[sentence.start : sentence.end]
         hits = []
         for rank, pattern in enumerate(patterns):
