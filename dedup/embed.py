@@ -146,12 +146,13 @@ class SentenceTransformerEmbedder:
 
 
 ONNX_INT8 = "onnx-int8"
+ONNX_FP32 = "onnx"
 
 _ONNX_RECIPE = "1"
 """Part of the cache key: bump it when the export or the quantisation changes, so that no file made the old
 way is reused."""
 
-_ONNX_FILE = "model-int8.onnx"
+_ONNX_FILES = {ONNX_INT8: "model-int8.onnx", ONNX_FP32: "model.onnx"}
 
 _POOLING_MODES = {
     "pooling_mode_mean_tokens": "mean",
@@ -207,7 +208,7 @@ def _model_dir(path: str, spec: str) -> Path:
         return Path(snapshot_download(path, local_files_only=True))
     except Exception as exc:
         raise ConfigError(
-            f"the {ONNX_INT8!r} backend needs the embedding model {spec!r} on disk: give a local path, "
+            f"the ONNX backends need the embedding model {spec!r} on disk: give a local path, "
             f"or load it once with the 'torch' backend ({exc})"
         ) from exc
 
@@ -243,7 +244,7 @@ class _Pipeline:
                 self.pooling = self._pooling_mode(_read_json(where / "config.json"), spec)
             elif kind != "Normalize":
                 raise ConfigError(
-                    f"the {ONNX_INT8!r} backend runs models made of a Transformer, a Pooling and a Normalize "
+                    f"the ONNX backends run models made of a Transformer, a Pooling and a Normalize "
                     f"module; {spec!r} also has a {kind} module: use the 'torch' backend"
                 )
         sbert = _read_json(self.transformer / "sentence_bert_config.json")
@@ -263,7 +264,7 @@ class _Pipeline:
             mode = mode[0]
         if mode not in ("mean", "cls", "max"):
             raise ConfigError(
-                f"the {ONNX_INT8!r} backend pools by mean, cls or max; {spec!r} pools by {config}: "
+                f"the ONNX backends pool by mean, cls or max; {spec!r} pools by {config}: "
                 "use the 'torch' backend"
             )
         return str(mode)
@@ -291,12 +292,13 @@ def _quiet_export() -> Iterator[None]:
 
 
 class OnnxEmbedder:
-    """A sentence-transformers model run by onnxruntime, its weights quantised to int8: the ``onnx-int8``
-    backend.
+    """A sentence-transformers model run by onnxruntime: the ``onnx`` backend (float32: the same vectors as
+    torch, without PyTorch's per-call overhead, which dominates short batches) and the ``onnx-int8``
+    backend (``quantize=True``: weights quantised to int8, faster, vectors slightly different).
 
-    On first use the transformer is exported to ONNX (PyTorch's TorchScript exporter), the weights of its
-    matrix products are quantised to int8 per output channel (onnxruntime's dynamic quantisation; the
-    embedding tables stay float), and the file is kept under ``cache_dir``, keyed by the model's files and
+    On first use the transformer is exported to ONNX (PyTorch's TorchScript exporter); for int8 the
+    weights of its matrix products are quantised per output channel (onnxruntime's dynamic quantisation;
+    the embedding tables stay float). The file is kept under ``cache_dir``, keyed by the model's files and
     the versions of the libraries that made it; later starts load it without PyTorch. Texts are tokenised
     by the model's own (fast) tokenizer, cut at ``max_seq_length`` word pieces, pooled as the model's
     Pooling module says (mean over the attention mask for all-MiniLM-L6-v2) and L2-normalised, as
@@ -310,7 +312,9 @@ class OnnxEmbedder:
         max_seq_length: int = 128,
         cache_dir: str | Path | None = None,
         threads: int | None = None,
+        quantize: bool = True,
     ) -> None:
+        self.backend = ONNX_INT8 if quantize else ONNX_FP32
         self._spec = model
         self._path = resolve_model(model)
         self._batch_size = max(1, batch_size)
@@ -333,7 +337,7 @@ class OnnxEmbedder:
     @property
     def name(self) -> str:
         base = self._spec if self._spec != PACKAGED_MODEL else f"all-MiniLM-L6-v2 ({self._path})"
-        return f"{base} [{ONNX_INT8}]"
+        return f"{base} [{self.backend}]"
 
     @property
     def dim(self) -> int:
@@ -361,7 +365,7 @@ class OnnxEmbedder:
                 import onnxruntime as ort
             except ImportError as exc:
                 raise ConfigError(
-                    f"the {ONNX_INT8!r} embedding backend needs onnxruntime and onnx: "
+                    f"the {self.backend!r} embedding backend needs onnxruntime and onnx: "
                     "pip install onnxruntime onnx"
                 ) from exc
             if Path(self._path).exists():
@@ -381,7 +385,7 @@ class OnnxEmbedder:
                 hf_tokenizer, pipeline.do_lower_case, min(self._max_seq_length, limit)
             )
 
-            target = self._cache_root / self._cache_key(pipeline.transformer) / _ONNX_FILE
+            target = self._cache_root / self._cache_key(pipeline.transformer) / _ONNX_FILES[self.backend]
             if not target.exists():
                 self._build(pipeline.transformer, hf_tokenizer, target)
                 self.built = True
@@ -392,7 +396,7 @@ class OnnxEmbedder:
             try:
                 session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
             except Exception as exc:
-                raise ConfigError(f"cannot load the quantised embedding model {target}: {exc}") from exc
+                raise ConfigError(f"cannot load the ONNX embedding model {target}: {exc}") from exc
             self._inputs = [i.name for i in session.get_inputs()]
             self._pad_id = hf_tokenizer.pad_token_id or 0
             self._pooling = pipeline.pooling
@@ -411,7 +415,7 @@ class OnnxEmbedder:
                 f"cannot load the tokenizer of the embedding model {self._spec!r}: {exc}"
             ) from exc
         if not getattr(tokenizer, "is_fast", False):
-            raise ConfigError(f"the {ONNX_INT8!r} backend needs a fast tokenizer; {self._spec!r} has none")
+            raise ConfigError(f"the {self.backend!r} backend needs a fast tokenizer; {self._spec!r} has none")
         return tokenizer
 
     @staticmethod
@@ -440,7 +444,7 @@ class OnnxEmbedder:
             from transformers import AutoModel
         except ImportError as exc:
             raise ConfigError(
-                f"building the {ONNX_INT8!r} model needs torch, transformers, onnx and onnxruntime: {exc}"
+                f"building the {self.backend!r} model needs torch, transformers, onnx and onnxruntime: {exc}"
             ) from exc
 
         try:
@@ -449,7 +453,7 @@ class OnnxEmbedder:
             work = Path(tempfile.mkdtemp(prefix=_BUILD_PREFIX, dir=target.parent))
         except OSError as exc:
             raise ConfigError(
-                f"cannot write the {ONNX_INT8!r} model cache {target.parent}: {exc.strerror}; "
+                f"cannot write the {self.backend!r} model cache {target.parent}: {exc.strerror}; "
                 "set embed.onnx_cache_dir or $DEDUP_CACHE_DIR to a writable folder"
             ) from exc
         try:
@@ -491,15 +495,17 @@ class OnnxEmbedder:
                     do_constant_folding=True,
                     dynamo=False,
                 )
-                quantised = work / _ONNX_FILE
-                quantize_dynamic(
-                    str(exported),
-                    str(quantised),
-                    weight_type=QuantType.QInt8,
-                    per_channel=True,
-                    op_types_to_quantize=["MatMul"],
-                )
-            os.replace(quantised, target)
+                if self.backend == ONNX_INT8:
+                    quantised = work / _ONNX_FILES[ONNX_INT8]
+                    quantize_dynamic(
+                        str(exported),
+                        str(quantised),
+                        weight_type=QuantType.QInt8,
+                        per_channel=True,
+                        op_types_to_quantize=["MatMul"],
+                    )
+                    exported = quantised
+            os.replace(exported, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -564,14 +570,18 @@ def default_embedder(config: EmbedConfig) -> Embedder:
         inner = SentenceTransformerEmbedder(
             config.model, config.device, config.batch_size, config.max_seq_length
         )
-    elif config.backend == ONNX_INT8:
+    elif config.backend in (ONNX_INT8, ONNX_FP32):
         if config.device != "cpu":
             raise ConfigError(
-                f"the {ONNX_INT8!r} backend runs on the CPU only: embed.device must be 'cpu', "
+                f"the {config.backend!r} backend runs on the CPU only: embed.device must be 'cpu', "
                 f"not {config.device!r}"
             )
         inner = OnnxEmbedder(
-            config.model, config.batch_size, config.max_seq_length, config.onnx_cache_dir or None
+            config.model,
+            config.batch_size,
+            config.max_seq_length,
+            config.onnx_cache_dir or None,
+            quantize=config.backend == ONNX_INT8,
         )
     else:
         allowed = " or ".join(repr(b) for b in EmbedConfig.BACKENDS)

@@ -1,5 +1,6 @@
-"""The onnx-int8 embedding backend: the packaged model exported to ONNX once per module (into a temporary
-cache), its weights quantised to int8, compared with the torch backend on sentences written here."""
+"""The ONNX embedding backends: the packaged model exported to ONNX once per module (into a temporary
+cache), as is ('onnx') and with its weights quantised to int8 ('onnx-int8'), compared with the torch
+backend on sentences written here."""
 
 from __future__ import annotations
 
@@ -58,6 +59,17 @@ def test_vectors_have_the_shape_and_type_of_the_protocol(
     np.testing.assert_allclose(np.linalg.norm(int8_vectors, axis=1), 1.0, atol=1e-5)
     assert onnx.encode([]).shape == (0, 384)
     assert "onnx-int8" in onnx.name
+
+
+def test_fp32_onnx_gives_torchs_vectors(embedder: CachingEmbedder, tmp_path: Path) -> None:
+    """The 'onnx' backend is the same model without quantisation: torch's vectors, to float precision."""
+    fp32 = OnnxEmbedder(cache_dir=tmp_path, batch_size=4, quantize=False)
+    vectors = fp32.encode(SENTENCES)
+    cosines = (vectors * embedder.encode(SENTENCES)).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines
+    assert fp32.name.endswith("[onnx]")
+    assert fp32.model_file is not None and fp32.model_file.name == "model.onnx"
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_int8_agrees_with_torch(embedder: CachingEmbedder, int8_vectors: np.ndarray) -> None:
@@ -144,21 +156,25 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
 def test_default_embedder_picks_the_backend(tmp_path: Path) -> None:
     onnx = default_embedder(EmbedConfig(backend="onnx-int8", onnx_cache_dir=str(tmp_path)))
     assert isinstance(onnx, CachingEmbedder) and isinstance(onnx.inner, OnnxEmbedder)
+    assert onnx.inner.backend == "onnx-int8"
+    fp32 = default_embedder(EmbedConfig(backend="onnx", onnx_cache_dir=str(tmp_path)))
+    assert isinstance(fp32, CachingEmbedder) and isinstance(fp32.inner, OnnxEmbedder)
+    assert fp32.inner.backend == "onnx"
     torch = default_embedder(EmbedConfig())
     assert isinstance(torch, CachingEmbedder) and isinstance(torch.inner, SentenceTransformerEmbedder)
     with pytest.raises(ConfigError, match="device"):
         default_embedder(EmbedConfig(backend="onnx-int8", device="cuda"))
 
 
-@pytest.mark.parametrize("backend", ["onnx", "int8", "TORCH", ""])
+@pytest.mark.parametrize("backend", ["onnx-fp32", "int8", "TORCH", ""])
 def test_an_unknown_backend_is_a_config_error(backend: str, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="'torch' or 'onnx-int8'"):
+    with pytest.raises(ConfigError, match="'torch' or 'onnx' or 'onnx-int8'"):
         EmbedConfig(backend=backend)
     with pytest.raises(ConfigError, match=r"embed\.backend"):
         config_from_dict({"embed": {"backend": backend}})
     path = tmp_path / "dedup.toml"
     path.write_text(f'[embed]\nbackend = "{backend}"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="'torch' or 'onnx-int8'"):
+    with pytest.raises(ConfigError, match="'torch' or 'onnx' or 'onnx-int8'"):
         load_config(path)
 
 
