@@ -154,3 +154,24 @@ def test_the_installed_command_runs(corpus: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["documents"]) == 3
+
+
+def test_backend_flag_picks_what_runs_the_model(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--backend onnx runs the same model without PyTorch at query time: the same answers as torch."""
+    assert main(["analyze", str(corpus), "--backend", "onnx-fp16", "-q"]) == 2
+    assert "embed.backend" in capsys.readouterr().err
+    monkeypatch.setenv("DEDUP_CACHE_DIR", str(tmp_path / "cache"))
+    answers = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / f"{backend}.json"
+        args = ["analyze", str(corpus), "--backend", backend, "--format", "json", "--out", str(out), "-q"]
+        assert main(args) == 0
+        data = json.loads(out.read_text(encoding="utf-8"))
+        answers[backend] = (
+            sorted((d["id"], d["cluster"]) for d in data["documents"]),
+            sorted((p["a"], p["b"], p["relation"], len(p["passages"])) for p in data["pairs"]),
+        )
+    assert answers["onnx"] == answers["torch"]
+    assert list((tmp_path / "cache").rglob("model.onnx"))
