@@ -585,7 +585,11 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
     names = ["dedup_2_processes", "dedup_1_process", "rensa", "datasketch"]
     axes[2].barh(names, [lexr[n]["articles_per_second"] for n in names])
     pipe = result.get("pipeline", {})
-    for label, key in (("dedup full pipeline", "full"), ("dedup, no model", "lexical_only")):
+    for label, key in (
+        ("dedup full pipeline", "full"),
+        ("dedup full pipeline, onnx", "full_onnx"),
+        ("dedup, no model", "lexical_only"),
+    ):
         if key in pipe:
             axes[2].barh([label], [pipe[key]["articles_per_second"]])
     axes[2].set(xscale="log", xlabel="articles/s (600-word articles)", title="Ingest throughput")
@@ -669,6 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "pipeline" not in args.skip:
         result["pipeline"] = {
             "full": measure_pipeline(corpus, Config()),
+            "full_onnx": measure_pipeline(corpus, Config(embed=EmbedConfig(backend="onnx"))),
             "full_onnx_int8": measure_pipeline(corpus, Config(embed=EmbedConfig(backend="onnx-int8"))),
             "lexical_only": measure_pipeline(corpus, Config(embed=EmbedConfig(model="none"))),
         }
@@ -678,6 +683,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "service" not in args.skip:
         result["service"] = {
             "full": measure_service(corpus, args.queries, args.clients, Path(args.mrpc)),
+            "onnx": measure_service(
+                corpus, args.queries, args.clients[:2], Path(args.mrpc), ["--backend", "onnx"]
+            ),
             "lexical_only": measure_service(
                 corpus, args.queries, args.clients[:1], Path(args.mrpc), ["--model", "none"]
             ),

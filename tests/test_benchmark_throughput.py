@@ -91,6 +91,10 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert full["articles"] == result["corpus"]["articles"]
     assert 0 < full["quality"]["pair_f1"] <= 1
     assert result["pipeline"]["lexical_only"]["sentences_through_the_model"] == 0
+    # the 'onnx' backend runs the same model: the same answers
+    assert result["pipeline"]["full_onnx"]["quality"] == full["quality"]
+    onnx = result["service"]["onnx"]["find_similar"]
+    assert set(onnx) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
     service = result["service"]["full"]
     assert set(service["find_similar"]) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
     assert service["disk_per_article_kb"] > 0
