@@ -190,6 +190,14 @@ class Engine:
         self.counters: dict[str, int] = {"candidate_pairs": 0}
         """Work done since start: candidate pairs aligned."""
 
+    def warm_up(self) -> None:
+        """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
+        articles written here: seconds on a fresh install, a fraction of one afterwards. A server calls
+        this before it says it is ready, so that its first request does not pay for it. Stores nothing."""
+        docs = [prepare(Article(f"\x00warm-up:{n}", text), n, self.config) for n, text in enumerate(_WARM_UP)]
+        self._sign(docs)
+        compare(docs[0], docs[1], self.config)
+
     def _indexes(self) -> tuple[VectorIndex, VectorIndex]:
         if self._sent_index is None or self._doc_index is None:
             dim = self.embedder.dim
@@ -895,6 +903,14 @@ class Engine:
         with self._lock.write():
             self.save_indexes()
             self.store.close()
+
+
+_WARM_UP = (
+    "The harbour board met on Monday. It voted to repair the north wall before the winter storms arrive, "
+    'and the work will start next month. "We cannot wait another year," the chair said.',
+    "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
+    'and work starts next month. "We cannot wait another year," the chair said after the vote.',
+)
 
 
 def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:

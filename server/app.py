@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,9 @@ def serve(
     store = SqliteStore(data / "dedup.sqlite3")
     engine = Engine(config or Config(), store=store, index_dir=data / "indexes")
     dim = engine.embedder.dim  # load the model before saying we are ready
+    started = time.perf_counter()
+    engine.warm_up()  # the compiled loops too (seconds on the first start after an install)
+    log.info("warmed up", extra={"seconds": round(time.perf_counter() - started, 2)})
     running = build_server(engine, f"{host}:{port}", max_inflight=max_inflight)
     log.info(
         "serving",

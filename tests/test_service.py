@@ -464,3 +464,15 @@ def test_saved_indexes_are_used_only_with_the_same_hashes(
     assert not rebuilt.indexes_loaded
     assert rebuilt.find_similar(S.article("q", S.verbatim())) == expected
     rebuilt.close()
+
+
+def test_warm_up_stores_nothing(tmp_path: Path, embedder: CachingEmbedder) -> None:
+    """The server warms the compiled loops up before it is ready: that must leave no trace."""
+    engine = Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "w.sqlite3"))
+    engine.warm_up()
+    assert len(engine) == 0
+    assert engine.counters == {"candidate_pairs": 0}
+    assert engine.store.load().documents == []
+    engine.ingest_many(fixture_articles()[:2])
+    assert len(engine) == 2
+    engine.close()
