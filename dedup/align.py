@@ -17,10 +17,13 @@ a rewritten sentence is worth showing.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numba import njit
@@ -74,8 +77,6 @@ def verbatim_runs(
     sorted (at most ``max_positions`` positions per window, the first ones), is looked up for every
     window of a. Only seeds that start a run (the words just before them differ) are extended."""
     n = seed_ngram
-    if len(a) < n or len(b) < n or n < 1:
-        return []
     ha = a if isinstance(a, np.ndarray) else word_hashes(a)
     hb = b if isinstance(b, np.ndarray) else word_hashes(b)
     ab = np.asarray(a_blocks if a_blocks is not None else np.zeros(len(ha)), dtype=np.int64)
@@ -311,17 +312,28 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
     return spans
 
 
-_CONTENT_WORDS: weakref.WeakKeyDictionary[PreparedDocument, list[int]] = weakref.WeakKeyDictionary()
+_T = TypeVar("_T")
 
 
+def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:
+    """``compute(doc)``, computed once per article and kept for as long as the article lives."""
+    cache: weakref.WeakKeyDictionary[PreparedDocument, _T] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(compute)
+    def once(doc: PreparedDocument) -> _T:
+        value = cache.get(doc)
+        if value is None:
+            value = cache[doc] = compute(doc)
+        return value
+
+    return once
+
+
+@_per_article
 def _content_prefix_tokens(doc: PreparedDocument) -> list[int]:
     """For each token index ``i`` of ``doc``, how many of the tokens before it are content words (not
-    in ``STOP_WORDS``); computed once per article."""
-    prefix = _CONTENT_WORDS.get(doc)
-    if prefix is None:
-        prefix = [0, *itertools.accumulate(t.text not in STOP_WORDS for t in doc.tokens)]
-        _CONTENT_WORDS[doc] = prefix
-    return prefix
+    in ``STOP_WORDS``)."""
+    return [0, *itertools.accumulate(t.text not in STOP_WORDS for t in doc.tokens)]
 
 
 def _token_span(
@@ -577,44 +589,29 @@ def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
 
 
 _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
-_PREFIXES: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
 
 
-_BLOCKS: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
-
-
+@_per_article
 def _blocks(doc: PreparedDocument) -> np.ndarray:
-    """``doc.token_block`` as an int64 array; converted once per article."""
-    blocks = _BLOCKS.get(doc)
-    if blocks is None:
-        blocks = np.asarray(doc.token_block, dtype=np.int64)
-        _BLOCKS[doc] = blocks
-    return blocks
+    """``doc.token_block`` as an int64 array."""
+    return np.asarray(doc.token_block, dtype=np.int64)
 
 
-_STARTS: weakref.WeakKeyDictionary[PreparedDocument, np.ndarray] = weakref.WeakKeyDictionary()
-
-
+@_per_article
 def _token_starts(doc: PreparedDocument) -> np.ndarray:
-    """Where each token of ``doc`` starts (ascending); computed once per article."""
-    starts = _STARTS.get(doc)
-    if starts is None:
-        starts = np.fromiter((t.start for t in doc.tokens), dtype=np.int64, count=len(doc.tokens))
-        _STARTS[doc] = starts
-    return starts
+    """Where each token of ``doc`` starts (ascending)."""
+    return np.fromiter((t.start for t in doc.tokens), dtype=np.int64, count=len(doc.tokens))
 
 
+@_per_article
 def _content_prefix(doc: PreparedDocument) -> np.ndarray:
     """For each offset ``i`` of the text, how many content characters (not white space, not
-    boilerplate) come before it; computed once per article."""
-    prefix = _PREFIXES.get(doc)
-    if prefix is None:
-        text = doc.text
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        content = (~np.isin(codes, _SPACE_CODES)).astype(np.int32)
-        for m in doc.boilerplate:
-            content[m.start : m.end] = 0
-        prefix = np.zeros(len(text) + 1, dtype=np.int64)
-        np.cumsum(content, out=prefix[1:])
-        _PREFIXES[doc] = prefix
+    boilerplate) come before it."""
+    text = doc.text
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    content = (~np.isin(codes, _SPACE_CODES)).astype(np.int32)
+    for m in doc.boilerplate:
+        content[m.start : m.end] = 0
+    prefix = np.zeros(len(text) + 1, dtype=np.int64)
+    np.cumsum(content, out=prefix[1:])
     return prefix
