@@ -24,9 +24,9 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
@@ -64,8 +64,12 @@ _MIX = _U64(0x9E3779B97F4A7C15)
 _EMPTY = np.zeros(0, dtype=np.uint64)
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser, in place on a uint64 array: every input bit moves every output bit."""
+_H = TypeVar("_H", np.ndarray, np.uint64)
+
+
+def _fmix64(h: _H) -> _H:
+    """MurmurHash3's 64-bit finaliser, in place on a uint64 array: every input bit moves every output bit.
+    Compiled, the same code finalises one value (``_fmix64_one``, used inside the other kernels)."""
     h ^= h >> _U64(33)
     h *= _U64(0xFF51AFD7ED558CCD)
     h ^= h >> _U64(33)
@@ -85,14 +89,8 @@ _FNV_OFFSET = _U64(0xCBF29CE484222325)
 _FNV_PRIME = _U64(0x100000001B3)
 
 
-@njit(cache=True, nogil=True)
-def _fmix64_one(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled (numba)
-    h ^= h >> _U64(33)
-    h *= _U64(0xFF51AFD7ED558CCD)
-    h ^= h >> _U64(33)
-    h *= _U64(0xC4CEB9FE1A85EC53)
-    h ^= h >> _U64(33)
-    return h
+# (numba's typing of a generic function's dispatcher is Never; the cast says what it takes here)
+_fmix64_one = cast(Callable[[np.uint64], np.uint64], njit(cache=True, nogil=True)(_fmix64))
 
 
 @njit(cache=True, nogil=True)
