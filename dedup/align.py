@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -267,7 +268,7 @@ class _Span:
 
 def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
     content = _content_prefix_tokens(a)  # content words before each token of a
-    rows = _run_rows(a.token_hashes, b.token_hashes, _blocks(a), _blocks(b), cfg.seed_ngram)
+    rows = _run_rows(a.token_hashes, b.token_hashes, a.token_block, b.token_block, cfg.seed_ngram)
     runs = [Run(i, j, length) for i, j, length in _disjoint_rows(rows).tolist()]
     chains: list[list[Run]] = []
     for r in runs:
@@ -315,25 +316,45 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
 _T = TypeVar("_T")
 
 
+PER_ARTICLE_CACHE = 4096
+"""How many articles keep the arrays ``_per_article`` computes for them (content-word counts, the
+content prefix): the most recently matched ones. A stored article lives as long as it is stored, so
+keeping them for every article would cost about 40 KB each."""
+
+
 def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:
-    """``compute(doc)``, computed once per article and kept for as long as the article lives."""
-    cache: weakref.WeakKeyDictionary[PreparedDocument, _T] = weakref.WeakKeyDictionary()
+    """``compute(doc)``, kept for the ``PER_ARTICLE_CACHE`` articles used most recently: an article matched
+    again soon (its story is in the news) does not pay for it twice."""
+    cache: OrderedDict[weakref.ref[PreparedDocument], _T] = OrderedDict()
+    lock = threading.Lock()
 
     @functools.wraps(compute)
     def once(doc: PreparedDocument) -> _T:
-        value = cache.get(doc)
-        if value is None:
-            value = cache[doc] = compute(doc)
+        key = weakref.ref(doc)  # equal to any other live reference to doc (documents hash by identity)
+        with lock:
+            value = cache.get(key)
+            if value is not None:
+                cache.move_to_end(key)
+                return value
+        value = compute(doc)
+        with lock:
+            cache[key] = value
+            while len(cache) > PER_ARTICLE_CACHE:
+                cache.popitem(last=False)
         return value
 
     return once
 
 
 @_per_article
-def _content_prefix_tokens(doc: PreparedDocument) -> list[int]:
+def _content_prefix_tokens(doc: PreparedDocument) -> np.ndarray:
     """For each token index ``i`` of ``doc``, how many of the tokens before it are content words (not
     in ``STOP_WORDS``)."""
-    return [0, *itertools.accumulate(t.text not in STOP_WORDS for t in doc.tokens)]
+    words = doc.words.split()
+    prefix = np.zeros(len(words) + 1, dtype=np.int32)
+    content = np.fromiter((w not in STOP_WORDS for w in words), dtype=np.int32, count=len(words))
+    np.cumsum(content, out=prefix[1:])
+    return prefix
 
 
 def _token_span(
@@ -348,8 +369,8 @@ def _token_span(
 ) -> _Span:
     """The character span of tokens [i0, i1) of a and [j0, j1) of b, taking in the punctuation
     right around them where both sides have the same ("authority." and "authority.")."""
-    a_start, a_end = a.tokens[i0].start, a.tokens[i1 - 1].end
-    b_start, b_end = b.tokens[j0].start, b.tokens[j1 - 1].end
+    a_start, a_end = int(a.token_starts[i0]), int(a.token_ends[i1 - 1])
+    b_start, b_end = int(b.token_starts[j0]), int(b.token_ends[j1 - 1])
     ta, tb = a.text, b.text
     for _ in range(3):
         if a_end < len(ta) and b_end < len(tb) and ta[a_end] == tb[b_end] and _is_punct(ta[a_end]):
@@ -508,7 +529,7 @@ def _inside(inner: _Span, outer: _Span) -> bool:
 
 def _covered_tokens(doc: PreparedDocument, spans: list[tuple[int, int]]) -> np.ndarray:
     """For each token of ``doc``, whether it starts inside one of the character ``spans``."""
-    starts = _token_starts(doc)
+    starts = doc.token_starts
     hit = np.zeros(len(starts), dtype=bool)
     for start, end in spans:
         hit[np.searchsorted(starts, start) : np.searchsorted(starts, end)] = True
@@ -592,18 +613,6 @@ _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np
 
 
 @_per_article
-def _blocks(doc: PreparedDocument) -> np.ndarray:
-    """``doc.token_block`` as an int64 array."""
-    return np.asarray(doc.token_block, dtype=np.int64)
-
-
-@_per_article
-def _token_starts(doc: PreparedDocument) -> np.ndarray:
-    """Where each token of ``doc`` starts (ascending)."""
-    return np.fromiter((t.start for t in doc.tokens), dtype=np.int64, count=len(doc.tokens))
-
-
-@_per_article
 def _content_prefix(doc: PreparedDocument) -> np.ndarray:
     """For each offset ``i`` of the text, how many content characters (not white space, not
     boilerplate) come before it."""
@@ -612,6 +621,6 @@ def _content_prefix(doc: PreparedDocument) -> np.ndarray:
     content = (~np.isin(codes, _SPACE_CODES)).astype(np.int32)
     for m in doc.boilerplate:
         content[m.start : m.end] = 0
-    prefix = np.zeros(len(text) + 1, dtype=np.int64)
+    prefix = np.zeros(len(text) + 1, dtype=np.int32)  # texts are at most limits.max_text_bytes long
     np.cumsum(content, out=prefix[1:])
     return prefix

@@ -375,7 +375,7 @@ class Engine:
 
     @staticmethod
     def _words_key(doc: PreparedDocument, s: int) -> int:
-        return xxhash.xxh3_64_intdigest(" ".join(doc.sentence_words(s)).encode("utf-8"))
+        return xxhash.xxh3_64_intdigest(doc.sentence_key_text(s).encode("utf-8"))
 
     def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
         for old in self._parents.get(child, ()):

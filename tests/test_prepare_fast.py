@@ -508,9 +508,15 @@ def _check_prepare(text: str, config: Config = _CONFIG) -> None:
     assert bool(np.all(doc.doc_shingles[1:] > doc.doc_shingles[:-1]))
     got["doc_shingles"] = set(got["doc_shingles"].tolist())
     got["sentence_shingles"] = [set(x.tolist()) for x in got["sentence_shingles"]]
+    # tokens are kept as arrays and one string of words: the same tokens, blocks and words
+    assert doc.token_block.dtype == np.int64 and doc.token_starts.dtype == np.int64
+    got["token_block"] = doc.token_block.tolist()
     assert got == expected
     assert doc.order == 3
-    assert all(type(b) is int for b in doc.token_block)
+    words = [t.text for t in expected["tokens"]]
+    for s, (lo, hi) in enumerate(doc.sentence_tokens):
+        assert doc.sentence_words(s) == words[lo:hi]
+        assert doc.sentence_key_text(s) == " ".join(words[lo:hi])
     assert all(type(v) is int for r in doc.sentence_tokens for v in r)
     assert all(type(v) is int for s in doc.sentences for v in (s.start, s.end, s.paragraph))
 
