@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
         a, b = docs[2 * n], docs[2 * n + 1]
         decided.append(bool(align(a, b, config.align)))
         if a.embeddings is not None and b.embeddings is not None and len(a.embeddings) and len(b.embeddings):
-            cosines.append(float(np.max(a.embeddings @ b.embeddings.T)))
+            cosines.append(float(np.max(a.embeddings.astype(np.float32) @ b.embeddings.astype(np.float32).T)))
         else:
             cosines.append(0.0)
     seconds = time.perf_counter() - started

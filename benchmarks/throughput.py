@@ -539,12 +539,12 @@ def measure_engine_memory(articles: Sequence[Any], config: Config, sample: int =
     doc_bands = lsh_params(config.minhash.doc_threshold, config.minhash.num_perm)[0]
     dim = 384  # the packaged MiniLM
     out["sentence_minhashes"] = round(sentences * config.minhash.num_perm * 4 / 1024, 1)
-    out["embeddings_float32"] = round(sentences * dim * 4 / 1024, 1)
+    out["embeddings_float16"] = round(sentences * dim * 2 / 1024, 1)
     out["sentence_lsh_entries"] = round(sentences * bands * 16 / 1024, 1)
     out["doc_minhash_lsh_vector"] = round((config.minhash.num_perm * 4 + doc_bands * 16 + dim * 4) / 1024, 1)
     out["total_kb"] = round(sum(v for v in out.values()), 1)
     out["sentences_per_article"] = round(sentences, 1)
-    out["tokens_per_article"] = round(statistics.mean(len(d.tokens) for d in docs), 1)
+    out["tokens_per_article"] = round(statistics.mean(len(d.token_starts) for d in docs), 1)
     _log(f"engine memory per article (KB): {out}")
     return out
 

@@ -425,7 +425,7 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
         return []
     cos = None
     if a.embeddings is not None and b.embeddings is not None:
-        cos = a.embeddings @ b.embeddings.T
+        cos = a.embeddings.astype(np.float32) @ b.embeddings.astype(np.float32).T  # kept as float16
     words_a = [a.token_hashes[lo:hi] for lo, hi in a.sentence_tokens]
     words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)

@@ -122,7 +122,8 @@ class PreparedDocument:
     sentence_minhashes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint32))
     """One signature row per sentence, of ``sentence_shingles``."""
     embeddings: np.ndarray | None = None
-    """One L2-normalised row per sentence, or None while not embedded."""
+    """One L2-normalised row per sentence (float16, as stored: half the memory of float32), or None
+    while not embedded."""
     vector: np.ndarray | None = None
     """The article's own vector: the normalised mean of its sentence embeddings."""
 

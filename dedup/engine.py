@@ -216,11 +216,11 @@ class Engine:
             doc = prepare(rec.article, rec.seq, self.config)
             doc.citations = find_citations(rec.article.text, outlets)
             if rec.embeddings.shape[0] == len(doc.sentences):
-                doc.embeddings, doc.vector = rec.embeddings, rec.vector
+                doc.embeddings, doc.vector = np.asarray(rec.embeddings, dtype=np.float16), rec.vector
             else:  # stored under other segmentation settings: embed again
                 doc.embeddings = self.embedder.encode(
                     [doc.sentence_text(s) for s in range(len(doc.sentences))]
-                )
+                ).astype(np.float16)
                 doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
             docs.append(doc)
             self._records[rec.article.id] = rec
@@ -419,7 +419,7 @@ class Engine:
         self._sign(docs)
         if isinstance(self.embedder, NullEmbedder):  # no model: nothing to embed or to share
             for doc in docs:
-                doc.embeddings = np.zeros((len(doc.sentences), self.embedder.dim), dtype=np.float32)
+                doc.embeddings = np.zeros((len(doc.sentences), self.embedder.dim), dtype=np.float16)
                 doc.vector = np.zeros(self.embedder.dim, dtype=np.float32)
             n = sum(len(d.sentences) for d in docs)
             self.last_embedding_stats = {"sentences": n, "embedded": 0}
@@ -470,7 +470,7 @@ class Engine:
             progress.advance(len(chunk))
         row = {key: i for i, key in enumerate(todo)}
         for n, doc in enumerate(docs):
-            emb = np.zeros((len(doc.sentences), dim), dtype=np.float32)
+            emb = np.zeros((len(doc.sentences), dim), dtype=np.float16)
             for s in range(len(doc.sentences)):
                 src = source.get((n, s), (n, s))
                 if isinstance(src[0], str):
@@ -479,9 +479,9 @@ class Engine:
                     emb[s] = shared[src[1]]
                 else:
                     emb[s] = fresh[row[cast(tuple[int, int], src)]]
-            # The store keeps embeddings as float16: round them now, so that answers are the same before
-            # and after a restart.
-            doc.embeddings = emb.astype(np.float16).astype(np.float32)
+            # Embeddings are kept as float16, in memory as in the store: half the memory, and answers that
+            # are the same before and after a restart.
+            doc.embeddings = emb
             doc.vector = _mean_vector(doc.embeddings, dim)
         self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
         return docs
@@ -915,7 +915,7 @@ _WARM_UP = (
 
 def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:
     """An article's vector: the normalised mean of its sentence embeddings (zeros if it has none)."""
-    mean = embeddings.mean(axis=0) if len(embeddings) else np.zeros(dim, dtype=np.float32)
+    mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
 

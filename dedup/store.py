@@ -305,7 +305,7 @@ class SqliteStore:
                     doc_id, text, title, outlet, url, parse_timestamp(published) if published else None
                 )
                 dim = len(vector) // 4  # float32
-                embeddings = np.frombuffer(emb, dtype=np.float16).astype(np.float32).reshape(n_sent, dim)
+                embeddings = np.frombuffer(emb, dtype=np.float16).reshape(n_sent, dim).copy()
                 documents.append(
                     DocumentRecord(
                         article, seq, text_hash, ingest_time, cid, embeddings,

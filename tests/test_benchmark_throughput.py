@@ -102,7 +102,7 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert result["scale"]["vectors"][0]["hnsw"]["recall_at_20"] > 0.9
     assert png.stat().st_size > 10_000
     memory = result["engine_memory_per_article_kb"]
-    assert memory["tokens"] > 0 and memory["embeddings_float32"] > 0
+    assert memory["token_starts"] > 0 and memory["words"] > 0 and memory["embeddings_float16"] > 0
     assert memory["total_kb"] == pytest.approx(
         sum(
             v
