@@ -230,6 +230,7 @@ class Engine:
         if self.indexes_loaded:
             for doc in docs:
                 self._register(doc)
+            self._forget_sentence_signatures(docs)
         else:
             self._index_many(docs)
         if not self.indexes_loaded and docs:
@@ -349,13 +350,35 @@ class Engine:
             np.array([d.order for d in docs], dtype=np.int64),
             np.vstack([cast(np.ndarray, d.vector) for d in docs]),
         )
+        self._forget_sentence_signatures(docs)
+
+    def _forget_sentence_signatures(self, docs: Iterable[PreparedDocument]) -> None:
+        """Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article):
+        the few that are needed again are signed again from the sentence's shingles."""
+        empty = np.zeros((0, self.config.minhash.num_perm), dtype=np.uint32)
+        for doc in docs:
+            doc.sentence_minhashes = empty
+
+    def _sentence_signatures(self, doc: PreparedDocument) -> np.ndarray:
+        """The sentence signatures of an article, kept or signed again."""
+        if len(doc.sentence_minhashes) == len(doc.sentences):
+            return doc.sentence_minhashes
+        mh = self.config.minhash
+        return signatures(doc.sentence_shingles, mh.num_perm, mh.seed)
+
+    def _sentence_signature(self, doc: PreparedDocument, s: int) -> np.ndarray:
+        """Sentence ``s``'s signature, kept or signed again."""
+        if len(doc.sentence_minhashes) == len(doc.sentences):
+            return doc.sentence_minhashes[s]
+        mh = self.config.minhash
+        return signatures([doc.sentence_shingles[s]], mh.num_perm, mh.seed)[0]
 
     def _unindex(self, doc: PreparedDocument) -> None:
         if len(doc.doc_shingles):
             assert doc.doc_minhash is not None
             self._doc_lsh.remove(doc.order, doc.doc_minhash)
-        for s, key in enumerate(self._sentence_keys(doc)):
-            self._sent_lsh.remove(key, doc.sentence_minhashes[s])
+        for key, sig in zip(self._sentence_keys(doc), self._sentence_signatures(doc), strict=True):
+            self._sent_lsh.remove(key, sig)
         for s in range(len(doc.sentences)):
             key = self._words_key(doc, s)
             if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
@@ -444,7 +467,7 @@ class Engine:
                 found: tuple[str, int] | tuple[int, int] | None = None
                 for hit in sorted(stored_hits[s]):
                     doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
-                    if estimate_jaccard(sig, self._docs[doc_id].sentence_minhashes[t]) >= share:
+                    if estimate_jaccard(sig, self._sentence_signature(self._docs[doc_id], t)) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:

@@ -476,3 +476,25 @@ def test_warm_up_stores_nothing(tmp_path: Path, embedder: CachingEmbedder) -> No
     engine.ingest_many(fixture_articles()[:2])
     assert len(engine) == 2
     engine.close()
+
+
+def test_stored_sentences_are_matched_and_removed_without_kept_signatures(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    """Stored articles do not keep their sentence signatures (they cost 15 KB an article): sharing an
+    embedding with a near-equal stored sentence, and taking a deleted or replaced article's sentences
+    out of the sentence index, sign them again from their shingles."""
+    engine = Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "s.sqlite3"))
+    engine.ingest_many(fixture_articles()[:1])
+    paragraph = " ".join(" ".join(p) for p in S.PORT_PARAGRAPHS[:2])
+    near = paragraph.replace("by midday.", "by noon.")  # one sentence's last word: through the sentence LSH
+    assert near != paragraph
+    engine.ingest(S.article("near", near))
+    assert engine.last_embedding_stats["embedded"] == 0  # every sentence shares a stored embedding
+    assert "orig" in {m.b for m in engine.find_similar(S.article("q", paragraph)).matches if m.passages}
+    engine.delete("orig")
+    engine.ingest(S.article("near", S.unrelated()))  # replaced
+    assert len(engine) == 1
+    assert not [m for m in engine.find_similar(S.article("q", paragraph)).matches if m.passages]
+    assert len(engine._sent_lsh) == len(engine._docs["near"].sentences)
+    engine.close()
