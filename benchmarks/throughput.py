@@ -509,6 +509,8 @@ def deep_size(obj: Any, seen: set[int] | None = None) -> int:
     if isinstance(obj, np.ndarray):
         if obj.base is None:
             return sys.getsizeof(obj)
+        if not isinstance(obj.base, np.ndarray | bytes | bytearray):  # memory owned elsewhere (numba)
+            return sys.getsizeof(obj) + obj.nbytes
         return sys.getsizeof(obj) + deep_size(obj.base, seen)
     size = sys.getsizeof(obj)
     if isinstance(obj, dict):
@@ -538,7 +540,7 @@ def measure_engine_memory(articles: Sequence[Any], config: Config, sample: int =
     bands = lsh_params(config.minhash.passage_threshold, config.minhash.num_perm)[0]
     doc_bands = lsh_params(config.minhash.doc_threshold, config.minhash.num_perm)[0]
     dim = 384  # the packaged MiniLM
-    out["sentence_minhashes"] = round(sentences * config.minhash.num_perm * 4 / 1024, 1)
+    # sentence signatures (num_perm uint32 a sentence) are dropped once an article is indexed
     out["embeddings_float16"] = round(sentences * dim * 2 / 1024, 1)
     out["sentence_lsh_entries"] = round(sentences * bands * 16 / 1024, 1)
     out["doc_minhash_lsh_vector"] = round((config.minhash.num_perm * 4 + doc_bands * 16 + dim * 4) / 1024, 1)

@@ -98,9 +98,10 @@ class PreparedDocument:
     """For each token, where its word ends in ``words`` (int32): word ``i`` is
     ``words[word_ends[i - 1] + 1 : word_ends[i]]``."""
     token_starts: np.ndarray
-    """For each token, where it starts in the text (int64, ascending)."""
+    """For each token, where it starts in the text (ascending; int32, or int64 for texts of 2**31
+    characters or more)."""
     token_ends: np.ndarray
-    """For each token, where it ends in the text (int64)."""
+    """For each token, where it ends in the text (the same type as ``token_starts``)."""
     token_block: np.ndarray
     """For each token, a number (int64) shared only by the tokens of the same sentence and the same
     boilerplate-free stretch of text: verbatim runs never cross from one block to another."""
@@ -198,13 +199,14 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
     content = _non_space(text) - sum(_non_space(text[b.start : b.end]) for b in masked)
     hashes = word_hashes(words)
     lengths = np.fromiter(map(len, words), dtype=np.int32, count=len(words))
+    offsets = np.int32 if len(text) < 2**31 else np.int64
     return PreparedDocument(
         article=article,
         order=order,
         words="".join(w + " " for w in words),
         word_ends=np.cumsum(lengths + 1, dtype=np.int32) - 1,
-        token_starts=np.asarray(starts, dtype=np.int64),
-        token_ends=np.asarray(ends, dtype=np.int64),
+        token_starts=np.asarray(starts, dtype=offsets),
+        token_ends=np.asarray(ends, dtype=offsets),
         token_block=np.asarray(blocks, dtype=np.int64),
         token_hashes=hashes,
         sentences=sentences,

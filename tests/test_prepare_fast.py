@@ -509,7 +509,8 @@ def _check_prepare(text: str, config: Config = _CONFIG) -> None:
     got["doc_shingles"] = set(got["doc_shingles"].tolist())
     got["sentence_shingles"] = [set(x.tolist()) for x in got["sentence_shingles"]]
     # tokens are kept as arrays and one string of words: the same tokens, blocks and words
-    assert doc.token_block.dtype == np.int64 and doc.token_starts.dtype == np.int64
+    assert doc.token_block.dtype == np.int64 and doc.token_starts.dtype == doc.token_ends.dtype == np.int32
+    assert doc.token_starts.tolist() == [t.start for t in expected["tokens"]]
     got["token_block"] = doc.token_block.tolist()
     assert got == expected
     assert doc.order == 3
