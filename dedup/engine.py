@@ -224,13 +224,13 @@ class Engine:
                 doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
             docs.append(doc)
             self._records[rec.article.id] = rec
-        self._sign(docs)
         self._generation = int(snap.meta.get("generation", "0"))
         self.indexes_loaded = self._load_indexes()
+        # Sentence signatures only go into the sentence LSH; saved indexes already hold them.
+        self._sign(docs, sentences=not self.indexes_loaded)
         if self.indexes_loaded:
             for doc in docs:
                 self._register(doc)
-            self._forget_sentence_signatures(docs)
         else:
             self._index_many(docs)
         if not self.indexes_loaded and docs:
@@ -251,9 +251,13 @@ class Engine:
             )
         self._next_seq = max([r.seq for r in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
 
-    def _sign(self, docs: list[PreparedDocument]) -> None:
+    def _sign(self, docs: list[PreparedDocument], sentences: bool = True) -> None:
         mh = self.config.minhash
         doc_sigs = signatures([d.doc_shingles for d in docs], mh.num_perm, mh.seed)
+        if not sentences:
+            for doc, sig in zip(docs, doc_sigs, strict=True):
+                doc.doc_minhash = sig
+            return
         sent_sigs = signatures([s for d in docs for s in d.sentence_shingles], mh.num_perm, mh.seed)
         k = 0
         for doc, sig in zip(docs, doc_sigs, strict=True):
@@ -350,28 +354,20 @@ class Engine:
             np.array([d.order for d in docs], dtype=np.int64),
             np.vstack([cast(np.ndarray, d.vector) for d in docs]),
         )
-        self._forget_sentence_signatures(docs)
-
-    def _forget_sentence_signatures(self, docs: Iterable[PreparedDocument]) -> None:
-        """Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article):
-        the few that are needed again are signed again from the sentence's shingles."""
+        # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
+        # few needed again are signed again from the shingles (``_sentence_signatures``).
         empty = np.zeros((0, self.config.minhash.num_perm), dtype=np.uint32)
         for doc in docs:
             doc.sentence_minhashes = empty
 
-    def _sentence_signatures(self, doc: PreparedDocument) -> np.ndarray:
-        """The sentence signatures of an article, kept or signed again."""
+    def _sentence_signatures(self, doc: PreparedDocument, which: Sequence[int] | None = None) -> np.ndarray:
+        """The signatures of an article's sentences ``which`` (all by default), one row each: kept, or
+        signed again from the shingles."""
+        rows = list(range(len(doc.sentences)) if which is None else which)
         if len(doc.sentence_minhashes) == len(doc.sentences):
-            return doc.sentence_minhashes
+            return doc.sentence_minhashes[rows]
         mh = self.config.minhash
-        return signatures(doc.sentence_shingles, mh.num_perm, mh.seed)
-
-    def _sentence_signature(self, doc: PreparedDocument, s: int) -> np.ndarray:
-        """Sentence ``s``'s signature, kept or signed again."""
-        if len(doc.sentence_minhashes) == len(doc.sentences):
-            return doc.sentence_minhashes[s]
-        mh = self.config.minhash
-        return signatures([doc.sentence_shingles[s]], mh.num_perm, mh.seed)[0]
+        return signatures([doc.sentence_shingles[s] for s in rows], mh.num_perm, mh.seed)
 
     def _unindex(self, doc: PreparedDocument) -> None:
         if len(doc.doc_shingles):
@@ -467,7 +463,7 @@ class Engine:
                 found: tuple[str, int] | tuple[int, int] | None = None
                 for hit in sorted(stored_hits[s]):
                     doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
-                    if estimate_jaccard(sig, self._sentence_signature(self._docs[doc_id], t)) >= share:
+                    if estimate_jaccard(sig, self._sentence_signatures(self._docs[doc_id], [t])[0]) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:

@@ -439,6 +439,15 @@ def _random_blocks(rng: random.Random, length: int) -> list[int]:
     return blocks
 
 
+def _random_blocked_pair(
+    rng: random.Random, vocab: str, high: int
+) -> tuple[list[str], list[str], list[int], list[int]]:
+    """Two random word lists of up to ``high`` words over ``vocab``, and random blocks for each."""
+    a = _random_words(rng, vocab, 0, high)
+    b = _random_words(rng, vocab, 0, high)
+    return a, b, _random_blocks(rng, len(a)), _random_blocks(rng, len(b))
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_verbatim_runs_match_brute_force(seed: int) -> None:
     rng = random.Random(seed)
@@ -461,10 +470,7 @@ def test_verbatim_runs_match_brute_force(seed: int) -> None:
 def test_verbatim_runs_never_cross_blocks(seed: int) -> None:
     rng = random.Random(1000 + seed)
     for _ in range(60):
-        vocab = "abc"[: rng.randint(2, 3)]
-        a = _random_words(rng, vocab, 0, 30)
-        b = _random_words(rng, vocab, 0, 30)
-        ab, bb = _random_blocks(rng, len(a)), _random_blocks(rng, len(b))
+        a, b, ab, bb = _random_blocked_pair(rng, "abc"[: rng.randint(2, 3)], 30)
         n = rng.randint(2, 4)
         runs = verbatim_runs(a, b, n, ab, bb)
         assert set(runs) == brute_force_runs(a, b, n, ab, bb), (a, b, ab, bb, n)
@@ -501,10 +507,7 @@ def test_verbatim_runs_with_few_positions_per_window_equal_the_dict_version(seed
     """Repetitive texts overflow the positions kept per window: the same runs, in the same order."""
     rng = random.Random(2000 + seed)
     for _ in range(40):
-        vocab = "ab"[: rng.randint(1, 2)]
-        a = _random_words(rng, vocab, 0, 40)
-        b = _random_words(rng, vocab, 0, 40)
-        ab, bb = _random_blocks(rng, len(a)), _random_blocks(rng, len(b))
+        a, b, ab, bb = _random_blocked_pair(rng, "ab"[: rng.randint(1, 2)], 40)
         n, cap = rng.randint(1, 3), rng.choice([1, 2, 3, 64])
         expected = _dict_seeded_runs(a, b, n, ab, bb, cap)
         assert verbatim_runs(a, b, n, ab, bb, max_positions=cap) == expected, (a, b, ab, bb, n, cap)

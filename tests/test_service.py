@@ -483,8 +483,13 @@ def test_stored_sentences_are_matched_and_removed_without_kept_signatures(
 ) -> None:
     """Stored articles do not keep their sentence signatures (they cost 15 KB an article): sharing an
     embedding with a near-equal stored sentence, and taking a deleted or replaced article's sentences
-    out of the sentence index, sign them again from their shingles."""
-    engine = Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "s.sqlite3"))
+    out of the sentence index, sign them again from their shingles, also after a restart that read
+    saved indexes (and so signed no sentence at all)."""
+
+    def start() -> Engine:
+        return Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "s.sqlite3"), index_dir=tmp_path / "ix")
+
+    engine = start()
     engine.ingest_many(fixture_articles()[:1])
     paragraph = " ".join(" ".join(p) for p in S.PORT_PARAGRAPHS[:2])
     near = paragraph.replace("by midday.", "by noon.")  # one sentence's last word: through the sentence LSH
@@ -492,6 +497,10 @@ def test_stored_sentences_are_matched_and_removed_without_kept_signatures(
     engine.ingest(S.article("near", near))
     assert engine.last_embedding_stats["embedded"] == 0  # every sentence shares a stored embedding
     assert "orig" in {m.b for m in engine.find_similar(S.article("q", paragraph)).matches if m.passages}
+    engine.save_indexes()
+    engine.close()
+    engine = start()
+    assert engine.indexes_loaded
     engine.delete("orig")
     engine.ingest(S.article("near", S.unrelated()))  # replaced
     assert len(engine) == 1
