@@ -186,7 +186,11 @@ class Config:
     vector_index: str = "faiss:flat"
     """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'."""
     lsh: str = "memory"
-    """LSH backend: 'memory' (datasketch, in-process)."""
+    """LSH backend: 'memory' (banded numpy arrays, in-process) or 'datasketch'."""
+    resident_documents: int = 20_000
+    """Prepared articles (tokens, shingles, embeddings: 60 to 90 KB each) kept in memory, the most
+    recently used; the others are prepared again from the store when a match needs them (a few ms
+    each). Raise it if memory allows and old articles keep being matched."""
 
 
 def _coerce(section: str, name: str, expected: Any, value: Any) -> Any:
@@ -243,6 +247,8 @@ _ZERO_OK = frozenset({"candidate_neighbours"})
 
 
 def _validate(config: Config) -> None:
+    if config.resident_documents < 1:
+        raise ConfigError(f"resident_documents must be at least 1, not {config.resident_documents}")
     for section in dataclasses.fields(config):
         sub = getattr(config, section.name)
         if not dataclasses.is_dataclass(sub):

@@ -1,11 +1,13 @@
 """The incremental detector: articles arrive one at a time (or in batches) and are matched
 against everything stored so far.
 
-The engine holds its working state in memory (prepared articles with their
-embeddings, the LSH and FAISS indexes, pairs, parents, clusters) and writes
-each change through a ``Store`` as one atomic ``Change`` before it answers, so
-an acknowledged article survives a crash: on start the engine rebuilds from
-the store, without re-embedding anything.
+The engine holds its working state in memory (the LSH and FAISS indexes,
+pairs, parents, clusters, and the most recently used prepared articles with
+their embeddings) and writes each change through a ``Store`` as one atomic
+``Change`` before it answers, so an acknowledged article survives a crash: on
+start the engine rebuilds from the store, without re-embedding anything. A
+prepared article that is no longer in memory is prepared again from the store
+when a match needs it.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
@@ -18,9 +20,9 @@ import os
 import pickle
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, cast
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 MAX_SENTENCES = 1 << 16  # sentence ids in the vector index are seq * MAX_SENTENCES + sentence
+_LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
 
 
 class Progress(Protocol):
@@ -101,6 +104,66 @@ class ClusterView:
     edges: tuple[LineageEdge, ...]
     create_time: float
     update_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the engine keeps in memory for every stored article; its text and embeddings stay in the
+    store (and in the prepared article, while that is resident)."""
+
+    seq: int
+    text_hash: str
+    ingest_time: float
+    cluster_id: str
+
+
+class _Resident:
+    """The prepared articles kept in memory: at most ``limit`` once ``trim`` is called, the most
+    recently used; ``get`` prepares a missing one again through ``load``. Between two ``trim`` calls
+    nothing is dropped, so an operation can hold the articles it works on (some not yet committed)."""
+
+    def __init__(self, limit: int, load: Callable[[str], PreparedDocument]) -> None:
+        self.limit = limit
+        self._load = load
+        self._docs: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, doc_id: str) -> PreparedDocument:
+        with self._lock:
+            doc = self._docs.get(doc_id)
+            if doc is not None:
+                self._docs.move_to_end(doc_id)
+                return doc
+        doc = self._load(doc_id)
+        with self._lock:
+            self._docs[doc_id] = doc
+        return doc
+
+    def peek(self, doc_id: str) -> PreparedDocument | None:
+        """The article if it is resident, without loading it or marking it used."""
+        with self._lock:
+            return self._docs.get(doc_id)
+
+    def put(self, doc: PreparedDocument) -> None:
+        with self._lock:
+            self._docs[doc.id] = doc
+            self._docs.move_to_end(doc.id)
+
+    def discard(self, doc_id: str) -> None:
+        with self._lock:
+            self._docs.pop(doc_id, None)
+
+    def trim(self) -> None:
+        with self._lock:
+            while len(self._docs) > self.limit:
+                self._docs.popitem(last=False)
+
+    def __iter__(self) -> Iterator[PreparedDocument]:
+        with self._lock:
+            return iter(list(self._docs.values()))
+
+    def __len__(self) -> int:
+        return len(self._docs)
 
 
 def _text_hash(article: Article) -> str:
@@ -167,8 +230,8 @@ class Engine:
 
     def _reset(self) -> None:
         mh = self.config.minhash
-        self._docs: dict[str, PreparedDocument] = {}
-        self._records: dict[str, DocumentRecord] = {}
+        self._resident = _Resident(self.config.resident_documents, self._reload)
+        self._records: dict[str, _Entry] = {}
         self._by_seq: dict[int, str] = {}
         self._pairs: dict[str, dict[str, PairResult]] = defaultdict(dict)
         self._parents: dict[str, tuple[Parent, ...]] = {}
@@ -187,8 +250,9 @@ class Engine:
         self.indexes_loaded = False
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
-        self.counters: dict[str, int] = {"candidate_pairs": 0}
-        """Work done since start: candidate pairs aligned."""
+        self.counters: dict[str, int] = {"candidate_pairs": 0, "documents_reloaded": 0}
+        """Work done since start: candidate pairs aligned, and prepared articles read back from the store
+        because they were no longer resident."""
 
     def warm_up(self) -> None:
         """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
@@ -211,30 +275,23 @@ class Engine:
         snap = self.store.load()
         self._outlets = {r.article.outlet for r in snap.documents if r.article.outlet}
         outlets = sorted(self._outlets)
-        docs = []
+        vectors: dict[str, np.ndarray] = {}
         for rec in snap.documents:
-            doc = prepare(rec.article, rec.seq, self.config)
-            doc.citations = find_citations(rec.article.text, outlets)
-            if rec.embeddings.shape[0] == len(doc.sentences):
-                doc.embeddings, doc.vector = np.asarray(rec.embeddings, dtype=np.float16), rec.vector
-            else:  # stored under other segmentation settings: embed again
-                doc.embeddings = self.embedder.encode(
-                    [doc.sentence_text(s) for s in range(len(doc.sentences))]
-                ).astype(np.float16)
-                doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
-            docs.append(doc)
-            self._records[rec.article.id] = rec
+            self._records[rec.article.id] = _Entry(rec.seq, rec.text_hash, rec.ingest_time, rec.cluster_id)
+            self._by_seq[rec.seq] = rec.article.id
+            vectors[rec.article.id] = rec.vector
         self._generation = int(snap.meta.get("generation", "0"))
         self.indexes_loaded = self._load_indexes()
-        # Sentence signatures only go into the sentence LSH; saved indexes already hold them.
-        self._sign(docs, sentences=not self.indexes_loaded)
-        if self.indexes_loaded:
-            for doc in docs:
-                self._register(doc)
-        else:
-            self._index_many(docs)
-        if not self.indexes_loaded and docs:
-            self.save_indexes()
+        if not self.indexes_loaded:
+            # In chunks, so that no more than a chunk and the resident articles are prepared at once.
+            for lo in range(0, len(snap.documents), _LOAD_CHUNK):
+                docs = [self._prepared(rec, outlets) for rec in snap.documents[lo : lo + _LOAD_CHUNK]]
+                self._sign(docs)
+                self._index_many(docs)
+                vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
+                self._resident.trim()
+            if snap.documents:
+                self.save_indexes()
         for p in snap.pairs:
             self._pairs[p.a][p.b] = p
             self._pairs[p.b][p.a] = p
@@ -246,10 +303,32 @@ class Engine:
             members[rec.cluster_id].append(rec.article.id)
         for c in snap.clusters:
             self._clusters[c.id] = c
-            self._clusterer.restore(
-                c.id, c.created_seq, [(d, self._docs[d].vector) for d in members.get(c.id, [])]
-            )
+            self._clusterer.restore(c.id, c.created_seq, [(d, vectors[d]) for d in members.get(c.id, [])])
         self._next_seq = max([r.seq for r in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
+
+    def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
+        """A stored article prepared again, with its stored embeddings (embedded again if it was stored
+        under other segmentation settings). Its document signature is left to ``_sign``."""
+        doc = prepare(rec.article, rec.seq, self.config)
+        doc.citations = find_citations(rec.article.text, outlets)
+        if rec.embeddings.shape[0] == len(doc.sentences):
+            doc.embeddings, doc.vector = np.asarray(rec.embeddings, dtype=np.float16), rec.vector
+        else:  # stored under other segmentation settings: embed again
+            doc.embeddings = self.embedder.encode(
+                [doc.sentence_text(s) for s in range(len(doc.sentences))]
+            ).astype(np.float16)
+            doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
+        return doc
+
+    def _reload(self, doc_id: str) -> PreparedDocument:
+        """Prepare a stored article again that is no longer resident."""
+        rec = self.store.get(doc_id)
+        if rec is None:
+            raise RuntimeError(f"document {doc_id!r} is indexed but not in the store {self.store.location}")
+        doc = self._prepared(rec, sorted(self._outlets))
+        self._sign([doc], sentences=False)
+        self.counters["documents_reloaded"] += 1
+        return doc
 
     def _sign(self, docs: list[PreparedDocument], sentences: bool = True) -> None:
         mh = self.config.minhash
@@ -282,13 +361,19 @@ class Engine:
             return False
         if (
             saved.get("generation") != self._generation
-            or saved.get("config") != repr(self.config)
+            or saved.get("config") != self._index_config()
             or saved.get("hash_version") != HASH_VERSION
+            or "sentence_by_words" not in saved
         ):
             return False
         self._doc_lsh, self._sent_lsh = saved["doc_lsh"], saved["sent_lsh"]
         self._sent_index, self._doc_index = saved["sent_index"], saved["doc_index"]
+        self._sentence_by_words = saved["sentence_by_words"]
         return True
+
+    def _index_config(self) -> str:
+        """The settings saved indexes depend on (how many articles stay resident is not one)."""
+        return repr(replace(self.config, resident_documents=1))
 
     def save_indexes(self) -> None:
         """Save the LSH and FAISS indexes beside the store, tagged with the store's generation, so the
@@ -303,12 +388,13 @@ class Engine:
                 pickle.dump(
                     {
                         "generation": self._generation,
-                        "config": repr(self.config),
+                        "config": self._index_config(),
                         "hash_version": HASH_VERSION,
                         "doc_lsh": self._doc_lsh,
                         "sent_lsh": self._sent_lsh,
                         "sent_index": self._sent_index,
                         "doc_index": self._doc_index,
+                        "sentence_by_words": self._sentence_by_words,
                     },
                     f,
                     protocol=pickle.HIGHEST_PROTOCOL,
@@ -319,7 +405,7 @@ class Engine:
 
     def _register(self, doc: PreparedDocument) -> None:
         """Make a prepared, embedded article known (without touching the LSH and FAISS indexes)."""
-        self._docs[doc.id] = doc
+        self._resident.put(doc)
         self._by_seq[doc.order] = doc.id
         for s in range(len(doc.sentences)):
             self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
@@ -383,7 +469,7 @@ class Engine:
         if self.config.align.candidate_neighbours > 0:
             sent_index.remove(np.asarray(self._sentence_keys(doc), dtype=np.int64))
         doc_index.remove(np.array([doc.order], dtype=np.int64))
-        del self._docs[doc.id]
+        self._resident.discard(doc.id)
         del self._by_seq[doc.order]
 
     @staticmethod
@@ -463,7 +549,8 @@ class Engine:
                 found: tuple[str, int] | tuple[int, int] | None = None
                 for hit in sorted(stored_hits[s]):
                     doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
-                    if estimate_jaccard(sig, self._sentence_signatures(self._docs[doc_id], [t])[0]) >= share:
+                    stored_sig = self._sentence_signatures(self._resident.get(doc_id), [t])[0]
+                    if estimate_jaccard(sig, stored_sig) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:
@@ -493,7 +580,7 @@ class Engine:
             for s in range(len(doc.sentences)):
                 src = source.get((n, s), (n, s))
                 if isinstance(src[0], str):
-                    shared = self._docs[src[0]].embeddings
+                    shared = self._resident.get(src[0]).embeddings
                     assert shared is not None
                     emb[s] = shared[src[1]]
                 else:
@@ -515,7 +602,7 @@ class Engine:
         for hits in self._sent_lsh.query_many(doc.sentence_minhashes):
             found.update(self._by_seq[k // MAX_SENTENCES] for k in hits)
         near: list[str] = []
-        if self._docs:
+        if self._records:
             sent_index, doc_index = self._indexes()
             assert doc.embeddings is not None and doc.vector is not None
             k = self.config.align.candidate_neighbours
@@ -543,8 +630,8 @@ class Engine:
     def _match(self, doc: PreparedDocument, candidates: set[str]) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
-        for other_id in sorted(candidates, key=lambda d: self._docs[d].order):
-            result = compare(self._docs[other_id], doc, self.config)
+        for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
+            result = compare(self._resident.get(other_id), doc, self.config)
             if result is not None:
                 pairs.append(result)
         return pairs
@@ -566,8 +653,7 @@ class Engine:
             for other, p in self._pairs.get(d, {}).items():
                 pair_set[(p.a, p.b)] = p
                 scope.add(other)
-        found = ((d, extra.get(d) or self._docs.get(d)) for d in scope)  # no copy of every document
-        sub = {d: doc for d, doc in found if doc is not None}
+        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._records}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
         )
@@ -595,7 +681,7 @@ class Engine:
         accepted: dict[str, list[Parent]] = {child: [] for child in proposed}
         edges = sorted(
             ((child, p) for child, parents in proposed.items() for p in parents),
-            key=lambda e: (-e[1].confidence, self._docs[e[0]].order, self._docs[e[1].id].order),
+            key=lambda e: (-e[1].confidence, self._records[e[0]].seq, self._records[e[1].id].seq),
         )
         for child, parent in edges:
             if self._reaches(child, parent.id):
@@ -612,11 +698,11 @@ class Engine:
         """A new outlet name: articles already stored that name it get their citations again."""
         self._outlets.add(outlet)
         outlets = sorted(self._outlets)
-        touched = set()
-        for doc_id, doc in self._docs.items():
-            if outlet in doc.text:
+        # Articles not resident find their citations again, with every outlet, when next prepared.
+        touched = {d for d in self.store.containing(outlet) if d in self._records}
+        for doc in self._resident:
+            if doc.id in touched:
                 doc.citations = find_citations(doc.text, outlets)
-                touched.add(doc_id)
         return touched
 
     # -- public: writing ------------------------------------------------------------------------------
@@ -699,12 +785,12 @@ class Engine:
                         change.delete_clusters.append(gone)
                     for member in self._clusterer.members(ev.cluster):
                         if member != doc.id and self._records[member].cluster_id != ev.cluster:
-                            self._records[member] = _with_cluster(self._records[member], ev.cluster)
+                            self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
                             change.cluster_of[member] = ev.cluster
             self._touch_cluster(cid, now, change)
             assert doc.embeddings is not None and doc.vector is not None
             record = DocumentRecord(article, doc.order, digest, now, cid, doc.embeddings, doc.vector)
-            self._records[doc.id] = record
+            self._records[doc.id] = _Entry(doc.order, digest, now, cid)
             self._index(doc)
             for p in pairs:
                 self._pairs[p.a][p.b] = p
@@ -713,7 +799,7 @@ class Engine:
             change.put_pairs.extend(pairs)
             affected.add(doc.id)
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
-            affected &= set(self._docs)
+            affected = {d for d in affected if d in self._records}
             parents, sources = self._derive_for(affected)
             change.parents.update(self._apply_parents(parents))
             change.external_sources.update(sources)
@@ -723,6 +809,7 @@ class Engine:
         except BaseException:
             self._load()  # back to what the store holds
             raise
+        self._resident.trim()
         self._publish(events)
         return IngestResult(self._analysis(doc.id), outcome, tuple(events))
 
@@ -735,7 +822,7 @@ class Engine:
     def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
         """Take an article out of memory and every index; return the articles whose parents must
         be recomputed. The caller commits ``change``."""
-        doc = self._docs[doc_id]
+        doc = self._resident.get(doc_id)
         partners = set(self._pairs.pop(doc_id, {}))
         for other in partners:
             self._pairs[other].pop(doc_id, None)
@@ -766,7 +853,7 @@ class Engine:
             events: list[ClusterEvent] = []
             try:
                 affected = self._remove(doc_id, change, events, self._clock())
-                affected &= set(self._docs)
+                affected = {d for d in affected if d in self._records}
                 if affected:
                     parents, sources = self._derive_for(affected)
                     change.parents.update(self._apply_parents(parents))
@@ -776,6 +863,7 @@ class Engine:
             except BaseException:
                 self._load()
                 raise
+            self._resident.trim()
             self._publish(events)
             return tuple(events)
 
@@ -794,7 +882,7 @@ class Engine:
     def _analysis(self, doc_id: str) -> DocumentAnalysis:
         cid = self._records[doc_id].cluster_id
         matches = []
-        for other, p in sorted(self._pairs.get(doc_id, {}).items(), key=lambda kv: self._docs[kv[0]].order):
+        for other, p in sorted(self._pairs.get(doc_id, {}).items(), key=lambda kv: self._records[kv[0]].seq):
             if p.relation is Relation.SAME_STORY and self._records[other].cluster_id != cid:
                 continue
             matches.append(p.oriented(doc_id))
@@ -808,7 +896,7 @@ class Engine:
         self._validate(article)
         with self._query_lock, self._lock.read():
             doc = self._prepare([article], self._next_seq, NullProgress())[0]
-            exclude = article.id if article.id in self._docs else None
+            exclude = article.id if article.id in self._records else None
             candidates, near = self._candidates(doc, exclude)
             pairs = self._match(doc, candidates)
             links = [p.other(doc.id) for p in pairs if p.relation.value in self.config.cluster.link_relations]
@@ -824,6 +912,7 @@ class Engine:
             renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
             parents, sources = self._derive_for({probe}, {probe: doc}, renamed)
             doc.article = article
+            self._resident.trim()
             return DocumentAnalysis(
                 article.id, cid, parents[probe], sources[probe], tuple(p.oriented(article.id) for p in pairs)
             )
@@ -837,15 +926,18 @@ class Engine:
     def document(self, doc_id: str) -> tuple[Article, float]:
         """A stored article and when it was ingested."""
         with self._lock.read():
-            rec = self._records.get(doc_id)
-            if rec is None:
+            entry = self._records.get(doc_id)
+            if entry is None:
                 raise NotFound(f"no document with id {doc_id!r}")
-            return rec.article, rec.ingest_time
+            doc = self._resident.peek(doc_id)
+            rec = None if doc is not None else self.store.get(doc_id)
+            article = doc.article if doc is not None else cast(DocumentRecord, rec).article
+            return article, entry.ingest_time
 
     def documents(self) -> list[str]:
         """Stored ids in order of arrival."""
         with self._lock.read():
-            return [r.article.id for r in sorted(self._records.values(), key=lambda r: r.seq)]
+            return sorted(self._records, key=lambda d: self._records[d].seq)
 
     def pairs(self) -> list[PairResult]:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
@@ -937,12 +1029,6 @@ def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:
     mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
-
-
-def _with_cluster(rec: DocumentRecord, cluster_id: str) -> DocumentRecord:
-    return DocumentRecord(
-        rec.article, rec.seq, rec.text_hash, rec.ingest_time, cluster_id, rec.embeddings, rec.vector
-    )
 
 
 def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:

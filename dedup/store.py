@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -94,6 +94,15 @@ class Store(Protocol):
 
     def load(self) -> Snapshot: ...
 
+    def get(self, doc_id: str) -> DocumentRecord | None:
+        """One stored document, or None (an engine that keeps only some documents in memory reads the
+        others back through this)."""
+        ...
+
+    def containing(self, text: str) -> list[str]:
+        """Ids of the stored documents whose text contains ``text``, in order of arrival."""
+        ...
+
     def commit(self, change: Change) -> None: ...
 
     def close(self) -> None: ...
@@ -129,6 +138,13 @@ class MemoryStore:
             sorted(self._clusters.values(), key=lambda c: c.created_seq),
             dict(self._meta),
         )
+
+    def get(self, doc_id: str) -> DocumentRecord | None:
+        return self._docs.get(doc_id)
+
+    def containing(self, text: str) -> list[str]:
+        found = [r for r in self._docs.values() if text in r.article.text]
+        return [r.article.id for r in sorted(found, key=lambda d: d.seq)]
 
     def commit(self, change: Change) -> None:
         for doc_id in change.delete_documents:
@@ -294,24 +310,22 @@ class SqliteStore:
             for key, value in change.meta.items():
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def get(self, doc_id: str) -> DocumentRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return None if row is None else _document(row)
+
+    def containing(self, text: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM documents WHERE instr(text, ?) > 0 ORDER BY seq", (text,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def load(self) -> Snapshot:
         with self._lock:
             db = self._db
-            documents = []
-            for row in db.execute("SELECT * FROM documents ORDER BY seq"):
-                (seq, doc_id, text, title, outlet, url, published, text_hash, ingest_time, cid,
-                 emb, n_sent, vector) = row  # fmt: skip
-                article = Article(
-                    doc_id, text, title, outlet, url, parse_timestamp(published) if published else None
-                )
-                dim = len(vector) // 4  # float32
-                embeddings = np.frombuffer(emb, dtype=np.float16).reshape(n_sent, dim).copy()
-                documents.append(
-                    DocumentRecord(
-                        article, seq, text_hash, ingest_time, cid, embeddings,
-                        np.frombuffer(vector, dtype=np.float32).copy(),
-                    )
-                )  # fmt: skip
+            documents = [_document(row) for row in db.execute("SELECT * FROM documents ORDER BY seq")]
             pairs = [
                 PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
                 for a, b, rel, ca, cb, lex, sem, passages in db.execute("SELECT * FROM pairs ORDER BY a, b")
@@ -342,6 +356,16 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _document(row: tuple[Any, ...]) -> DocumentRecord:
+    (seq, doc_id, text, title, outlet, url, published, text_hash, ingest_time, cid,
+     emb, n_sent, vector) = row  # fmt: skip
+    article = Article(doc_id, text, title, outlet, url, parse_timestamp(published) if published else None)
+    dim = len(vector) // 4  # float32
+    embeddings = np.frombuffer(emb, dtype=np.float16).reshape(n_sent, dim).copy()
+    vec = np.frombuffer(vector, dtype=np.float32).copy()
+    return DocumentRecord(article, seq, text_hash, ingest_time, cid, embeddings, vec)
 
 
 def _passages(encoded: str) -> tuple[Passage, ...]:

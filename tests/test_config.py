@@ -153,7 +153,10 @@ def test_weights_are_not_limited_to_one() -> None:
     assert config_from_dict({"derive": {"coverage_weight": 10.0}}).derive.coverage_weight == 10.0
 
 
-@pytest.mark.parametrize("values", [{"align": {"seed_ngram": 0}}, {"segment": {"min_sentence_tokens": -3}}])
+@pytest.mark.parametrize(
+    "values",
+    [{"align": {"seed_ngram": 0}}, {"segment": {"min_sentence_tokens": -3}}, {"resident_documents": 0}],
+)
 def test_counts_must_be_positive(values: dict) -> None:
     with pytest.raises(ConfigError, match="at least 1"):
         config_from_dict(values)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from dedup.config import Config
+from dedup.embed import CachingEmbedder
 from dedup.inputs import read_articles
 from dedup.pipeline import Detector
 
@@ -50,6 +52,13 @@ def test_port_strike_matches_the_golden_file(detector: Detector) -> None:
         GOLDEN.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     _compare(result, expected)
+
+
+def test_keeping_one_prepared_article_in_memory_gives_the_golden_answers(embedder: CachingEmbedder) -> None:
+    """Every match then prepares the stored article again from the store."""
+    detector = Detector(Config(resident_documents=1), embedder)
+    result = _strip(detector.analyze(read_articles(EXAMPLE)).to_dict())
+    _compare(result, json.loads(GOLDEN.read_text(encoding="utf-8")))
 
 
 def test_the_golden_file_says_what_we_checked_by_hand() -> None:

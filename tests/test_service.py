@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
@@ -21,6 +24,7 @@ from dedup.engine import Engine, IngestOutcome
 from dedup.errors import DeadlineExceeded, Internal, InvalidArgument, NotFound, ResourceExhausted
 from dedup.inputs import read_articles
 from dedup.pipeline import Detector
+from dedup.results import DocumentAnalysis
 from dedup.store import SqliteStore
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
@@ -471,7 +475,7 @@ def test_warm_up_stores_nothing(tmp_path: Path, embedder: CachingEmbedder) -> No
     engine = Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "w.sqlite3"))
     engine.warm_up()
     assert len(engine) == 0
-    assert engine.counters == {"candidate_pairs": 0}
+    assert engine.counters == {"candidate_pairs": 0, "documents_reloaded": 0}
     assert engine.store.load().documents == []
     engine.ingest_many(fixture_articles()[:2])
     assert len(engine) == 2
@@ -505,5 +509,93 @@ def test_stored_sentences_are_matched_and_removed_without_kept_signatures(
     engine.ingest(S.article("near", S.unrelated()))  # replaced
     assert len(engine) == 1
     assert not [m for m in engine.find_similar(S.article("q", paragraph)).matches if m.passages]
-    assert len(engine._sent_lsh) == len(engine._docs["near"].sentences)
+    assert len(engine._sent_lsh) == len(engine._resident.get("near").sentences)
+    engine.close()
+
+
+LEDGER = "Fernhill Ledger"  # an outlet no list knows: named in an article before any of its own arrives
+LEDGER_STORY = (
+    f"Flooding closed the valley road above Millbrook on Tuesday, the {LEDGER} reported. Crews from two "
+    "counties cleared fallen trees through the night, and the road reopened to cars at dawn. Lorries must "
+    "wait until engineers have checked the culvert under the old mill bridge, which the water undercut."
+)
+
+
+def _stream_and_answers(engine: Engine) -> dict[str, object]:
+    """Ingest one by one (the cited outlet arrives after the article citing it), replace, delete and
+    query; every answer the engine then gives."""
+    arrivals = [
+        S.article("cite", S.citing(), published_at="2025-03-04T12:00:00Z"),
+        S.article("ledger", LEDGER_STORY),
+        S.article("dam", S.dam_story(), published_at="2025-03-04T08:00:00Z"),
+        S.article("beetle", S.unrelated(), outlet=LEDGER, published_at="2025-03-04T09:30:00Z"),
+        S.article("orig", S.original(), outlet=S.ORIGINAL_OUTLET, published_at="2025-03-04T09:00:00Z"),
+        S.article("copy", S.verbatim(), outlet=S.REPUBLISHER_OUTLET, published_at="2025-03-04T10:00:00Z"),
+        S.article("trim", S.trimmed(), published_at="2025-03-04T11:00:00Z"),
+        S.article("edit", S.lightly_edited(), published_at="2025-03-04T13:00:00Z"),
+        S.article("para", S.paraphrased(), published_at="2025-03-04T14:00:00Z"),
+        S.article("stitch", S.stitched(), published_at="2025-03-04T15:00:00Z"),
+    ]
+    events = [engine.ingest(a).outcome for a in arrivals]
+    events.append(
+        engine.ingest(S.article("trim", S.reordered(), published_at="2025-03-04T11:00:00Z")).outcome
+    )
+    engine.delete("copy")
+    probes = [engine.find_similar(S.article("q", S.trimmed(0.8))), engine.find_similar(arrivals[5])]
+    ids = engine.documents()
+    return {
+        "events": events,
+        "documents": ids,
+        "texts": [engine.document(d)[0] for d in ids],
+        "analyses": [engine.analysis(d) for d in ids],
+        "pairs": engine.pairs(),
+        "clusters": [engine.cluster(c.id) for c in engine.clusters()],
+        "lineage": [engine.lineage(d) for d in ids],
+        "probes": probes,
+    }
+
+
+def test_articles_not_kept_in_memory_are_prepared_again_with_the_same_answers(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    """With one prepared article kept in memory, every match, replacement, deletion and query reads the
+    articles it needs back from the store; the answers are those of an engine that keeps them all."""
+
+    def engine(name: str, resident: int) -> Engine:
+        config = dataclasses.replace(SMALL_LIMITS, resident_documents=resident)
+        ticks = itertools.count(1_000)
+        return Engine(config, embedder, SqliteStore(tmp_path / f"{name}.sqlite3"), clock=lambda: next(ticks))
+
+    everything, lean = engine("all", 1000), engine("one", 1)
+    expected = _stream_and_answers(everything)
+    assert _stream_and_answers(lean) == expected
+    assert everything.counters["documents_reloaded"] == 0
+    assert lean.counters["documents_reloaded"] > 10
+    assert len(lean._resident) == 1
+    analyses = {a.id: a for a in cast(list[DocumentAnalysis], expected["analyses"])}
+    # "cite" was stored (and, in the lean engine, dropped from memory) before the outlet it names arrived
+    assert [p.id for p in analyses["cite"].parents] == ["orig"]
+    assert any(S.ORIGINAL_OUTLET in e for e in analyses["cite"].parents[0].evidence)
+    assert [p.id for p in analyses["stitch"].parents] == ["orig", "dam"]
+    assert [e.name for e in analyses["ledger"].external_sources] == [LEDGER]
+
+
+def test_a_restart_with_saved_indexes_prepares_no_stored_article(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    """Saved indexes hold what preparing every stored article would give at start (the sentence index and
+    the map of stored sentences by their words); articles are prepared when a match first needs them."""
+
+    def start() -> Engine:
+        return Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "r.sqlite3"), index_dir=tmp_path / "ix")
+
+    engine = start()
+    engine.ingest_many(fixture_articles())
+    engine.close()
+    engine = start()
+    assert engine.indexes_loaded and len(engine._resident) == 0
+    result = engine.ingest(S.article("copy-2", S.verbatim()))
+    assert engine.last_embedding_stats["embedded"] == 0  # every sentence found stored, by its words
+    assert {m.b for m in result.analysis.matches} >= {"orig", "copy"}
+    assert 0 < engine.counters["documents_reloaded"] < len(fixture_articles())
     engine.close()

@@ -84,6 +84,32 @@ def test_what_is_committed_is_loaded(make_store: Factory) -> None:
     assert snap.meta["generation"] == "1"
 
 
+def test_one_document_is_read_back_by_id(make_store: Factory) -> None:
+    _filled(make_store())
+    store = make_store()
+    rec = store.get("b")
+    assert rec is not None and rec.article == _record("b", 2, "").article
+    assert (rec.seq, rec.cluster_id, rec.text_hash) == (2, "c1", "hash-b")
+    np.testing.assert_array_equal(rec.embeddings, _record("b", 2, "").embeddings)
+    np.testing.assert_array_equal(rec.vector, _record("b", 2, "").vector)
+    empty = store.get("c")
+    assert empty is not None and empty.embeddings.shape == (0, 8)
+    assert store.get("missing") is None
+    store.commit(Change(delete_documents=["b"], cluster_of={"a": "c2"}))
+    assert store.get("b") is None
+    moved = make_store().get("a")
+    assert moved is not None and moved.cluster_id == "c2"
+
+
+def test_documents_are_found_by_a_phrase_of_their_text(make_store: Factory) -> None:
+    _filled(make_store())
+    store = make_store()
+    assert store.containing("Second line") == ["a", "b", "c"]
+    assert store.containing("Text of b.") == ["b"]
+    assert store.containing("text of b") == []  # case matters, as in `in`
+    assert store.containing("Harbour Wire") == []  # the outlet is not the text
+
+
 def test_deleting_a_document_takes_its_pairs_parents_and_sources(make_store: Factory) -> None:
     store = make_store()
     _filled(store)
