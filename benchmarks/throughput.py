@@ -433,6 +433,82 @@ def measure_lexical_scale(
     return out
 
 
+def repeated_articles(articles: Sequence[Any], n: int) -> Iterator[Any]:
+    """``n`` articles: ``articles``, then repeated as ``repeated_texts`` repeats texts (copies stay
+    copies inside a repetition), each repetition's ids suffixed with its number."""
+    for i, text in enumerate(repeated_texts([a.text for a in articles], n)):
+        rep, k = divmod(i, len(articles))
+        a = articles[k]
+        yield dataclasses.replace(a, id=a.id if rep == 0 else f"{a.id}~{rep}", text=text)
+
+
+def measure_engine_scale(
+    articles: Sequence[Any], sizes: Sequence[int], resident: int, queries: int
+) -> dict[str, Any]:
+    """The whole engine (no model) over an SQLite store, keeping ``resident`` prepared articles in
+    memory, grown through ``sizes`` by ingesting the repeated corpus in batches of 500: at each size
+    the ingest rate of the last step, resident memory, what each part of the engine holds per article,
+    FindSimilar latency (a near-copy of a stored article drawn from all so far, one client, in
+    process) and the store's size."""
+    from dedup.engine import Engine
+    from dedup.store import SqliteStore
+
+    config = Config(embed=EmbedConfig(model="none"), resident_documents=resident)
+    stream = repeated_articles(articles, max(sizes))
+    stored: list[Any] = []
+    rng = random.Random(11)
+    out: dict[str, Any] = {"resident_documents": resident, "steps": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(config, store=SqliteStore(Path(tmp) / "dedup.sqlite3"))
+        engine.warm_up()
+        gc.collect()
+        rss0 = rss_bytes()
+        previous: tuple[int, int] | None = None
+        for size in sorted(sizes):
+            t0 = time.perf_counter()
+            n0 = len(stored)
+            while len(stored) < size:
+                batch = [next(stream) for _ in range(min(500, size - len(stored)))]
+                engine.ingest_many(batch)
+                stored.extend(batch)
+            rate = (len(stored) - n0) / (time.perf_counter() - t0)
+            reloads = engine.counters["documents_reloaded"]
+            lat = []
+            for a in rng.sample(stored, min(queries, len(stored))):
+                t1 = time.perf_counter()
+                engine.find_similar(dataclasses.replace(a, id="probe", text=a.text[: int(len(a.text) * 0.8)]))
+                lat.append(1000 * (time.perf_counter() - t1))
+            gc.collect()
+            rss = rss_bytes()
+            seen: set[int] = set()
+            parts = {
+                name.lstrip("_"): round(deep_size(value, seen) / size / 1024, 2)
+                for name, value in sorted(vars(engine).items())
+                if name.startswith("_") and name not in ("_resident", "_listeners", "_clock", "_lock")
+            }
+            parts["resident"] = round(deep_size(engine._resident._docs, seen) / size / 1024, 2)
+            step = {
+                "stored": size,
+                "ingest_articles_per_second": round(rate, 1),
+                "rss_growth_mb": round((rss - rss0) / 2**20, 1),
+                "rss_per_article_kb": round((rss - rss0) / size / 1024, 1),
+                "find_similar": _stats(lat),
+                "documents_reloaded": {
+                    "while_ingesting": reloads,
+                    "per_query": round((engine.counters["documents_reloaded"] - reloads) / len(lat), 1),
+                },
+                "engine_parts_kb_per_article": {k: v for k, v in parts.items() if v >= 0.01},
+                "disk_per_article_kb": round((Path(tmp) / "dedup.sqlite3").stat().st_size / size / 1024, 1),
+            }
+            if previous is not None:
+                step["rss_per_added_article_kb"] = round((rss - previous[1]) / (size - previous[0]) / 1024, 1)
+            previous = (size, rss)
+            out["steps"].append(step)
+            _log(f"engine scale {size}: {step}")
+        engine.close()
+    return out
+
+
 def measure_vector_scale(
     vectors: np.ndarray, sizes: Sequence[int], queries: int, k: int = 20
 ) -> list[dict[str, Any]]:
@@ -644,7 +720,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrent FindSimilar clients"
     )
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["lexical", "pipeline", "memory", "service", "scale"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["lexical", "pipeline", "memory", "service", "scale", "engine-scale"],
+    )
+    parser.add_argument(
+        "--engine-sizes",
+        type=int,
+        nargs="+",
+        default=[2_500, 5_000, 10_000],
+        help="stored articles at which the whole engine is measured (default %(default)s)",
+    )
+    parser.add_argument(
+        "--resident",
+        type=int,
+        default=1_000,
+        help="prepared articles the engine keeps in memory in the engine scale run (default %(default)s)",
     )
     parser.add_argument("--out", help="also write the JSON here")
     parser.add_argument("--plot", help="write the PNG plot here")
@@ -692,6 +784,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 corpus, args.queries, args.clients[:1], Path(args.mrpc), ["--model", "none"]
             ),
         }
+    if "engine-scale" not in args.skip:
+        result["engine_scale"] = measure_engine_scale(articles, args.engine_sizes, args.resident, 50)
     if "scale" not in args.skip:
         from dedup.pipeline import Detector
 

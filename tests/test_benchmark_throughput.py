@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks import throughput
 from benchmarks.datasets import story_of
+from dedup.document import Article
 
 
 def test_long_sources_join_same_story_articles() -> None:
@@ -38,6 +39,16 @@ def test_repeated_texts_keep_the_first_pass_and_respell_later_ones() -> None:
     respelt = sum(a != b for a, b in zip(long.split(), again, strict=True)) / 600
     assert 0.6 < respelt < 0.73  # two words in three: a repetition is a new story
     assert set(again) <= set(long.split())  # in the corpus's own vocabulary
+
+
+def test_repeated_articles_keep_ids_unique_and_the_first_pass_as_it_is() -> None:
+    articles = [
+        Article(f"a{i}", f"Story {i} about the harbour wall and the storm.", outlet="Wire") for i in range(3)
+    ]
+    out = list(throughput.repeated_articles(articles, 8))
+    assert out[:3] == articles
+    assert len({a.id for a in out}) == 8 and out[3].id == "a0~1" and out[3].outlet == "Wire"
+    assert out[3].text != articles[0].text
 
 
 def test_jaccard_pairs_equal_brute_force() -> None:
@@ -76,7 +87,8 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
             "--base", str(shared_data / "news_ecb"),
             "--mrpc", str(shared_data / "mrpc" / "msr_paraphrase_train.txt"),
             "--size", "3", "--sizes", "200", "400", "--lexical-articles", "50", "--queries", "4",
-            "--clients", "1", "2", "--out", str(out), "--plot", str(png),
+            "--clients", "1", "2", "--engine-sizes", "20", "40", "--resident", "5",
+            "--out", str(out), "--plot", str(png),
         ]
     )  # fmt: skip
     assert code == 0
@@ -101,6 +113,13 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert [r["stored"] for r in result["scale"]["lexical"]] == [200, 400]
     assert result["scale"]["vectors"][0]["hnsw"]["recall_at_20"] > 0.9
     assert png.stat().st_size > 10_000
+    steps = result["engine_scale"]["steps"]
+    assert [s["stored"] for s in steps] == [20, 40]
+    assert steps[-1]["documents_reloaded"]["while_ingesting"] > 0  # 5 resident of 40: reads back
+    assert steps[-1]["find_similar"]["median_ms"] > 0 and steps[-1]["disk_per_article_kb"] > 0
+    assert {"doc_lsh", "sent_lsh", "pairs", "records", "resident"} <= set(
+        steps[-1]["engine_parts_kb_per_article"]
+    )
     memory = result["engine_memory_per_article_kb"]
     assert memory["token_starts"] > 0 and memory["words"] > 0 and memory["embeddings_float16"] > 0
     assert memory["total_kb"] == pytest.approx(
