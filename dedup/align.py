@@ -327,11 +327,14 @@ def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[Prepare
     again soon (its story is in the news) does not pay for it twice."""
     cache: OrderedDict[weakref.ref[PreparedDocument], _T] = OrderedDict()
     lock = threading.Lock()
+    dead: list[weakref.ref[PreparedDocument]] = []  # keys of articles gone from memory, dropped next call
 
     @functools.wraps(compute)
     def once(doc: PreparedDocument) -> _T:
-        key = weakref.ref(doc)  # equal to any other live reference to doc (documents hash by identity)
+        key = weakref.ref(doc, dead.append)  # equal to any other live reference to doc (hashed by identity)
         with lock:
+            while dead:
+                cache.pop(dead.pop(), None)
             value = cache.get(key)
             if value is not None:
                 cache.move_to_end(key)
@@ -343,6 +346,7 @@ def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[Prepare
                 cache.popitem(last=False)
         return value
 
+    once.cache = cache  # type: ignore[attr-defined]  # for tests
     return once
 
 

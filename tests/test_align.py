@@ -612,3 +612,25 @@ def test_sequence_ratio_does_not_junk_frequent_words() -> None:
     b[5] = "y"
     assert SequenceMatcher(None, a, b).ratio() < 0.1
     assert sequence_ratio(a, b) > 0.95
+
+
+def test_per_article_arrays_are_dropped_with_their_article() -> None:
+    """The arrays alignment keeps per article go when the article leaves memory (an engine keeping few
+    articles resident prepares them again as new objects): the cache holds live articles only."""
+    import gc
+
+    from dedup.align import _content_prefix_tokens
+
+    cache = _content_prefix_tokens.cache  # type: ignore[attr-defined]
+    docs = [prepare(S.article(f"d{i}", S.original()), i, Config()) for i in range(5)]
+    for doc in docs:
+        _content_prefix_tokens(doc)
+    assert sum(1 for key in cache if key() in docs) == 5
+    before = len(cache)
+    del doc
+    docs.clear()
+    gc.collect()
+    keep = prepare(S.article("keep", S.original()), 9, Config())
+    _content_prefix_tokens(keep)  # the next call drops the entries of articles gone
+    assert len(cache) == before - 5 + 1
+    assert all(key() is not None for key in cache)
