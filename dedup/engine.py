@@ -16,6 +16,7 @@ command and the service give the same answers for the same input.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import threading
@@ -272,20 +273,21 @@ class Engine:
     def _load(self) -> None:
         """Rebuild the working state from the store (at start, and after a failed commit)."""
         self._reset()
-        snap = self.store.load()
-        self._outlets = {r.article.outlet for r in snap.documents if r.article.outlet}
+        snap = self.store.load()  # without texts and embeddings
+        self._outlets = {e.outlet for e in snap.documents if e.outlet}
         outlets = sorted(self._outlets)
         vectors: dict[str, np.ndarray] = {}
-        for rec in snap.documents:
-            self._records[rec.article.id] = _Entry(rec.seq, rec.text_hash, rec.ingest_time, rec.cluster_id)
-            self._by_seq[rec.seq] = rec.article.id
-            vectors[rec.article.id] = rec.vector
+        for e in snap.documents:
+            self._records[e.id] = _Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id)
+            self._by_seq[e.seq] = e.id
+            vectors[e.id] = e.vector
         self._generation = int(snap.meta.get("generation", "0"))
         self.indexes_loaded = self._load_indexes()
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
-            for lo in range(0, len(snap.documents), _LOAD_CHUNK):
-                docs = [self._prepared(rec, outlets) for rec in snap.documents[lo : lo + _LOAD_CHUNK]]
+            stored = self.store.records()
+            while chunk := list(itertools.islice(stored, _LOAD_CHUNK)):
+                docs = [self._prepared(rec, outlets) for rec in chunk]
                 self._sign(docs)
                 self._index_many(docs)
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
@@ -299,12 +301,12 @@ class Engine:
             self._set_parents(child, parents)
         self._external.update(snap.external_sources)
         members: dict[str, list[str]] = defaultdict(list)
-        for rec in snap.documents:
-            members[rec.cluster_id].append(rec.article.id)
+        for e in snap.documents:
+            members[e.cluster_id].append(e.id)
         for c in snap.clusters:
             self._clusters[c.id] = c
             self._clusterer.restore(c.id, c.created_seq, [(d, vectors[d]) for d in members.get(c.id, [])])
-        self._next_seq = max([r.seq for r in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
+        self._next_seq = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored

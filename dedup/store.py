@@ -29,6 +29,7 @@ from dedup.results import ExternalSource, PairResult, Parent, Passage, PassageKi
 __all__ = [
     "Change",
     "ClusterRecord",
+    "DocumentEntry",
     "DocumentRecord",
     "MemoryStore",
     "Snapshot",
@@ -49,6 +50,20 @@ class DocumentRecord:
     ingest_time: float
     cluster_id: str
     embeddings: np.ndarray
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """A stored article without its text and embeddings: what the engine reads of every article at
+    start (the rest it reads through ``Store.get`` or ``Store.records`` when it needs it)."""
+
+    id: str
+    seq: int
+    text_hash: str
+    ingest_time: float
+    cluster_id: str
+    outlet: str | None
     vector: np.ndarray
 
 
@@ -81,7 +96,8 @@ class Change:
 
 @dataclass
 class Snapshot:
-    documents: list[DocumentRecord]
+    documents: list[DocumentEntry]
+    """In order of arrival."""
     pairs: list[PairResult]
     parents: dict[str, tuple[Parent, ...]]
     external_sources: dict[str, tuple[ExternalSource, ...]]
@@ -92,7 +108,15 @@ class Snapshot:
 class Store(Protocol):
     """Where the engine's state lives between runs."""
 
-    def load(self) -> Snapshot: ...
+    def load(self) -> Snapshot:
+        """Everything but the documents' texts and embeddings (at a million articles those would not
+        fit in memory at once)."""
+        ...
+
+    def records(self) -> Iterator[DocumentRecord]:
+        """Every stored document with its text and embeddings, in order of arrival, read a few at a
+        time (for rebuilding indexes)."""
+        ...
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         """One stored document, or None (an engine that keeps only some documents in memory reads the
@@ -131,13 +155,16 @@ class MemoryStore:
 
     def load(self) -> Snapshot:
         return Snapshot(
-            sorted(self._docs.values(), key=lambda d: d.seq),
+            [_entry(r) for r in self.records()],
             list(self._pairs.values()),
             dict(self._parents),
             dict(self._external),
             sorted(self._clusters.values(), key=lambda c: c.created_seq),
             dict(self._meta),
         )
+
+    def records(self) -> Iterator[DocumentRecord]:
+        return iter(sorted(self._docs.values(), key=lambda d: d.seq))
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         return self._docs.get(doc_id)
@@ -310,6 +337,18 @@ class SqliteStore:
             for key, value in change.meta.items():
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def records(self) -> Iterator[DocumentRecord]:
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT * FROM documents WHERE seq > ? ORDER BY seq LIMIT 256", (last,)
+                ).fetchall()
+            if not rows:
+                return
+            yield from map(_document, rows)
+            last = rows[-1][0]
+
     def get(self, doc_id: str) -> DocumentRecord | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -325,7 +364,14 @@ class SqliteStore:
     def load(self) -> Snapshot:
         with self._lock:
             db = self._db
-            documents = [_document(row) for row in db.execute("SELECT * FROM documents ORDER BY seq")]
+            rows = db.execute(
+                "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector "
+                "FROM documents ORDER BY seq"
+            )
+            documents = [
+                DocumentEntry(doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32))
+                for doc_id, seq, text_hash, time, cid, outlet, vec in rows
+            ]
             pairs = [
                 PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
                 for a, b, rel, ca, cb, lex, sem, passages in db.execute("SELECT * FROM pairs ORDER BY a, b")
@@ -356,6 +402,11 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _entry(r: DocumentRecord) -> DocumentEntry:
+    a = r.article
+    return DocumentEntry(a.id, r.seq, r.text_hash, r.ingest_time, r.cluster_id, a.outlet, r.vector)
 
 
 def _document(row: tuple[Any, ...]) -> DocumentRecord:

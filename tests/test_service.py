@@ -599,3 +599,23 @@ def test_a_restart_with_saved_indexes_prepares_no_stored_article(
     assert {m.b for m in result.analysis.matches} >= {"orig", "copy"}
     assert 0 < engine.counters["documents_reloaded"] < len(fixture_articles())
     engine.close()
+
+
+def test_a_restart_that_rebuilds_the_indexes_keeps_only_the_resident_articles(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    config = dataclasses.replace(SMALL_LIMITS, resident_documents=2)
+
+    def start() -> Engine:
+        return Engine(config, embedder, SqliteStore(tmp_path / "b.sqlite3"))  # no saved indexes
+
+    engine = start()
+    engine.ingest_many(fixture_articles())
+    before = [engine.analysis(d) for d in engine.documents()]
+    probe = engine.find_similar(S.article("q", S.trimmed(0.8)))
+    engine.close()
+    engine = start()
+    assert not engine.indexes_loaded and len(engine._resident) == 2
+    assert [engine.analysis(d) for d in engine.documents()] == before
+    assert engine.find_similar(S.article("q", S.trimmed(0.8))) == probe
+    engine.close()

@@ -65,23 +65,38 @@ def _filled(store: Store) -> None:
 
 def test_what_is_committed_is_loaded(make_store: Factory) -> None:
     _filled(make_store())
-    snap = make_store().load()
-    assert [d.article for d in snap.documents] == [
-        _record(x, n, "").article for n, x in enumerate("abc", start=1)
-    ]
-    for rec, (doc_id, seq) in zip(snap.documents, [("a", 1), ("b", 2), ("c", 3)], strict=True):
+    store = make_store()
+    snap = store.load()
+    records = list(store.records())
+    assert [r.article for r in records] == [_record(x, n, "").article for n, x in enumerate("abc", start=1)]
+    for rec, (doc_id, seq) in zip(records, [("a", 1), ("b", 2), ("c", 3)], strict=True):
         expected = _record(doc_id, seq, "", sentences=0 if doc_id == "c" else 3)
         assert (
             rec.seq == seq and rec.text_hash == expected.text_hash and rec.ingest_time == expected.ingest_time
         )
         np.testing.assert_array_equal(rec.embeddings, expected.embeddings)
         np.testing.assert_array_equal(rec.vector, expected.vector)
+    # load() gives every document without its text and embeddings
+    for entry, rec in zip(snap.documents, records, strict=True):
+        assert (entry.id, entry.seq, entry.text_hash, entry.ingest_time, entry.cluster_id, entry.outlet) == (
+            rec.article.id, rec.seq, rec.text_hash, rec.ingest_time, rec.cluster_id, rec.article.outlet
+        )  # fmt: skip
+        np.testing.assert_array_equal(entry.vector, rec.vector)
     assert [d.cluster_id for d in snap.documents] == ["c1", "c1", "c2"]
     assert snap.pairs == [_pair("a", "b")]
     assert snap.parents == {"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)}
     assert snap.external_sources == {"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)}
     assert [c.id for c in snap.clusters] == ["c1", "c2"]
     assert snap.meta["generation"] == "1"
+
+
+def test_records_are_read_in_order_of_arrival_a_few_at_a_time(make_store: Factory) -> None:
+    store = make_store()
+    n = 600  # more than one read of the sqlite store
+    store.commit(Change(put_documents=[_record(f"d{i:03}", i + 1, "c1", sentences=1) for i in range(n)]))
+    store.commit(Change(delete_documents=["d005"]))
+    ids = [r.article.id for r in make_store().records()]
+    assert ids == [f"d{i:03}" for i in range(n) if i != 5]
 
 
 def test_one_document_is_read_back_by_id(make_store: Factory) -> None:
@@ -115,7 +130,7 @@ def test_deleting_a_document_takes_its_pairs_parents_and_sources(make_store: Fac
     _filled(store)
     store.commit(Change(delete_documents=["a"], parents={"b": ()}, delete_clusters=[]))
     snap = make_store().load()
-    assert [d.article.id for d in snap.documents] == ["b", "c"]
+    assert [d.id for d in snap.documents] == ["b", "c"]
     assert snap.pairs == []
     assert "a" not in snap.external_sources
     assert snap.parents.get("b", ()) == ()
@@ -150,7 +165,7 @@ def test_a_failed_commit_changes_nothing(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - any failure, as long as nothing half-lands
         store.commit(bad)
     snap = store.load()
-    assert [d.article.id for d in snap.documents] == ["a", "b", "c"]
+    assert [d.id for d in snap.documents] == ["a", "b", "c"]
     assert snap.pairs == [_pair("a", "b")]
     store.close()
 
