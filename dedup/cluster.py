@@ -54,7 +54,6 @@ class StoryClusterer:
     def __init__(self, threshold: float = 0.65) -> None:
         self.threshold = threshold
         self._cluster_of: dict[str, str] = {}
-        self._vector_of: dict[str, np.ndarray | None] = {}
         self._members: dict[str, list[str]] = {}
         self._sum: dict[str, np.ndarray | None] = {}
         self._created: dict[str, int] = {}
@@ -160,7 +159,6 @@ class StoryClusterer:
 
     def _place(self, document: str, vector: np.ndarray | None, cid: str) -> None:
         self._cluster_of[document] = cid
-        self._vector_of[document] = vector
         self._members[cid].append(document)
         if vector is not None:
             total = self._sum[cid]
@@ -176,12 +174,12 @@ class StoryClusterer:
             self._sum[target] = extra if total is None else total + extra
         del self._created[source]
 
-    def remove(self, document: str) -> str | None:
-        """Take a document out; its cluster keeps its id (and disappears when empty)."""
+    def remove(self, document: str, vector: np.ndarray | None = None) -> str | None:
+        """Take a document out; its cluster keeps its id (and disappears when empty). ``vector``: the
+        one it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
         cid = self._cluster_of.pop(document, None)
         if cid is None:
             return None
-        vector = self._vector_of.pop(document)
         self._members[cid].remove(document)
         if not self._members[cid]:
             del self._members[cid], self._sum[cid], self._created[cid]

@@ -834,7 +834,7 @@ class Engine:
         for child in orphans:
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
         self._external.pop(doc_id, None)
-        cid = self._clusterer.remove(doc_id)
+        cid = self._clusterer.remove(doc_id, doc.vector)
         if cid is not None:
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
             if cid in self._clusterer.clusters():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -286,3 +287,19 @@ def test_threshold_zero_without_vectors_still_clusters_by_links_only() -> None:
     events = sc.add("d", ["a"])
     assert [e.kind for e in events] == [ADDED]
     assert len(sc.clusters()) == 3
+
+
+def test_removing_with_its_vector_leaves_the_cluster_as_if_never_added() -> None:
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((3, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    probe = vecs[0] + 0.1 * vecs[2]
+    sc, fresh = StoryClusterer(threshold=0.0), StoryClusterer(threshold=0.0)
+    sc.add("a", [], vecs[0])
+    sc.add("b", ["a"], vecs[1])
+    sc.add("c", ["a"], vecs[2])
+    sc.remove("b", vecs[1])
+    fresh.add("a", [], vecs[0])
+    fresh.add("c", ["a"], vecs[2])
+    cid = sc.cluster_of("a")
+    assert sc._average(probe, cid) == pytest.approx(fresh._average(probe, fresh.cluster_of("a")))
