@@ -234,7 +234,6 @@ class Engine:
         self._resident = _Resident(self.config.resident_documents, self._reload)
         self._records: dict[str, _Entry] = {}
         self._by_seq: dict[int, str] = {}
-        self._pairs: dict[str, dict[str, PairResult]] = defaultdict(dict)
         self._parents: dict[str, tuple[Parent, ...]] = {}
         self._children: dict[str, set[str]] = defaultdict(set)
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
@@ -294,9 +293,6 @@ class Engine:
                 self._resident.trim()
             if snap.documents:
                 self.save_indexes()
-        for p in snap.pairs:
-            self._pairs[p.a][p.b] = p
-            self._pairs[p.b][p.a] = p
         for child, parents in snap.parents.items():
             self._set_parents(child, parents)
         self._external.update(snap.external_sources)
@@ -638,13 +634,26 @@ class Engine:
                 pairs.append(result)
         return pairs
 
+    def _pairs_of(self, doc_id: str, change: Change | None = None) -> list[PairResult]:
+        """A stored article's pairs (kept in the store, not in memory), as ``change``, not yet
+        committed, leaves them."""
+        if change is None:
+            return self.store.pairs(doc_id)
+        gone = set(change.delete_documents)  # a replaced article's old pairs go too
+        stored = [] if doc_id in gone else self.store.pairs(doc_id)
+        return [p for p in stored if p.a not in gone and p.b not in gone] + [
+            p for p in change.put_pairs if doc_id in (p.a, p.b)
+        ]
+
     def _derive_for(
         self,
         affected: set[str],
         extra: dict[str, PreparedDocument] | None = None,
         extra_pairs: Sequence[PairResult] = (),
+        change: Change | None = None,
     ) -> tuple[dict[str, tuple[Parent, ...]], dict[str, tuple[ExternalSource, ...]]]:
-        """Parents and sources of the ``affected`` articles, from all their pairs."""
+        """Parents and sources of the ``affected`` articles, from all their pairs (those in the store as
+        ``change`` leaves them, and ``extra_pairs``)."""
         extra = extra or {}
         pair_set: dict[tuple[str, str], PairResult] = {}
         scope = set(affected)
@@ -652,9 +661,11 @@ class Engine:
             pair_set[(p.a, p.b)] = p
             scope.update((p.a, p.b))
         for d in affected:
-            for other, p in self._pairs.get(d, {}).items():
+            if d in extra:
+                continue  # not stored
+            for p in self._pairs_of(d, change):
                 pair_set[(p.a, p.b)] = p
-                scope.add(other)
+                scope.add(p.other(d))
         sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._records}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
@@ -794,15 +805,12 @@ class Engine:
             record = DocumentRecord(article, doc.order, digest, now, cid, doc.embeddings, doc.vector)
             self._records[doc.id] = _Entry(doc.order, digest, now, cid)
             self._index(doc)
-            for p in pairs:
-                self._pairs[p.a][p.b] = p
-                self._pairs[p.b][p.a] = p
             change.put_documents.append(record)
             change.put_pairs.extend(pairs)
             affected.add(doc.id)
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._records}
-            parents, sources = self._derive_for(affected)
+            parents, sources = self._derive_for(affected, change=change)
             change.parents.update(self._apply_parents(parents))
             change.external_sources.update(sources)
             self._external.update(sources)
@@ -825,9 +833,7 @@ class Engine:
         """Take an article out of memory and every index; return the articles whose parents must
         be recomputed. The caller commits ``change``."""
         doc = self._resident.get(doc_id)
-        partners = set(self._pairs.pop(doc_id, {}))
-        for other in partners:
-            self._pairs[other].pop(doc_id, None)
+        partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
         self._set_parents(doc_id, ())
         orphans = set(self._children.pop(doc_id, set()))
@@ -857,7 +863,7 @@ class Engine:
                 affected = self._remove(doc_id, change, events, self._clock())
                 affected = {d for d in affected if d in self._records}
                 if affected:
-                    parents, sources = self._derive_for(affected)
+                    parents, sources = self._derive_for(affected, change=change)
                     change.parents.update(self._apply_parents(parents))
                     change.external_sources.update(sources)
                     self._external.update(sources)
@@ -884,8 +890,8 @@ class Engine:
     def _analysis(self, doc_id: str) -> DocumentAnalysis:
         cid = self._records[doc_id].cluster_id
         matches = []
-        for other, p in sorted(self._pairs.get(doc_id, {}).items(), key=lambda kv: self._records[kv[0]].seq):
-            if p.relation is Relation.SAME_STORY and self._records[other].cluster_id != cid:
+        for p in sorted(self._pairs_of(doc_id), key=lambda p: self._records[p.other(doc_id)].seq):
+            if p.relation is Relation.SAME_STORY and self._records[p.other(doc_id)].cluster_id != cid:
                 continue
             matches.append(p.oriented(doc_id))
         return DocumentAnalysis(
@@ -945,15 +951,14 @@ class Engine:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
         with self._lock.read():
             out = []
-            for a, others in self._pairs.items():
-                for b, p in others.items():
-                    if self._records[a].seq < self._records[b].seq:
-                        if (
-                            p.relation is Relation.SAME_STORY
-                            and self._records[a].cluster_id != self._records[b].cluster_id
-                        ):
-                            continue
-                        out.append(p.oriented(a))
+            for p in self.store.pairs():
+                a, b = sorted((p.a, p.b), key=lambda d: self._records[d].seq)
+                if (
+                    p.relation is Relation.SAME_STORY
+                    and self._records[a].cluster_id != self._records[b].cluster_id
+                ):
+                    continue
+                out.append(p.oriented(a))
             return sorted(out, key=lambda p: (self._records[p.a].seq, self._records[p.b].seq))
 
     def cluster(self, cluster_id: str) -> ClusterView:

@@ -98,7 +98,8 @@ class Change:
 class Snapshot:
     documents: list[DocumentEntry]
     """In order of arrival."""
-    pairs: list[PairResult]
+    pairs: list[tuple[str, str]]
+    """``(a, b)`` of every stored pair; ``Store.pairs`` reads them whole."""
     parents: dict[str, tuple[Parent, ...]]
     external_sources: dict[str, tuple[ExternalSource, ...]]
     clusters: list[ClusterRecord]
@@ -116,6 +117,10 @@ class Store(Protocol):
     def records(self) -> Iterator[DocumentRecord]:
         """Every stored document with its text and embeddings, in order of arrival, read a few at a
         time (for rebuilding indexes)."""
+        ...
+
+    def pairs(self, doc_id: str | None = None) -> list[PairResult]:
+        """Every stored pair, or those of one document, ordered by ``(a, b)``."""
         ...
 
     def get(self, doc_id: str) -> DocumentRecord | None:
@@ -144,6 +149,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._docs: dict[str, DocumentRecord] = {}
         self._pairs: dict[tuple[str, str], PairResult] = {}
+        self._pairs_of: dict[str, set[tuple[str, str]]] = {}
         self._parents: dict[str, tuple[Parent, ...]] = {}
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._clusters: dict[str, ClusterRecord] = {}
@@ -156,7 +162,7 @@ class MemoryStore:
     def load(self) -> Snapshot:
         return Snapshot(
             [_entry(r) for r in self.records()],
-            list(self._pairs.values()),
+            sorted(self._pairs),
             dict(self._parents),
             dict(self._external),
             sorted(self._clusters.values(), key=lambda c: c.created_seq),
@@ -165,6 +171,10 @@ class MemoryStore:
 
     def records(self) -> Iterator[DocumentRecord]:
         return iter(sorted(self._docs.values(), key=lambda d: d.seq))
+
+    def pairs(self, doc_id: str | None = None) -> list[PairResult]:
+        keys = self._pairs if doc_id is None else self._pairs_of.get(doc_id, ())
+        return [self._pairs[k] for k in sorted(keys)]
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         return self._docs.get(doc_id)
@@ -178,12 +188,18 @@ class MemoryStore:
             self._docs.pop(doc_id, None)
             self._parents.pop(doc_id, None)
             self._external.pop(doc_id, None)
-            self._pairs = {k: v for k, v in self._pairs.items() if doc_id not in k}
+            for a, b in self._pairs_of.pop(doc_id, set()):
+                self._pairs.pop((a, b), None)
+                self._pairs_of.get(b if a == doc_id else a, set()).discard((a, b))
         for rec in change.put_documents:
             self._docs[rec.article.id] = rec
         for p in change.put_pairs:
-            self._pairs.pop((p.b, p.a), None)
+            if self._pairs.pop((p.b, p.a), None) is not None:
+                for d in (p.a, p.b):
+                    self._pairs_of[d].discard((p.b, p.a))
             self._pairs[(p.a, p.b)] = p
+            for d in (p.a, p.b):
+                self._pairs_of.setdefault(d, set()).add((p.a, p.b))
         self._parents.update(change.parents)
         self._external.update(change.external_sources)
         for cid in change.delete_clusters:
@@ -349,6 +365,20 @@ class SqliteStore:
             yield from map(_document, rows)
             last = rows[-1][0]
 
+    def pairs(self, doc_id: str | None = None) -> list[PairResult]:
+        with self._lock:
+            if doc_id is None:
+                rows = self._db.execute("SELECT * FROM pairs ORDER BY a, b").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM pairs WHERE a = ? UNION ALL SELECT * FROM pairs WHERE b = ? ORDER BY 1, 2",
+                    (doc_id, doc_id),
+                ).fetchall()
+        return [
+            PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
+            for a, b, rel, ca, cb, lex, sem, passages in rows
+        ]
+
     def get(self, doc_id: str) -> DocumentRecord | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -372,10 +402,7 @@ class SqliteStore:
                 DocumentEntry(doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32))
                 for doc_id, seq, text_hash, time, cid, outlet, vec in rows
             ]
-            pairs = [
-                PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
-                for a, b, rel, ca, cb, lex, sem, passages in db.execute("SELECT * FROM pairs ORDER BY a, b")
-            ]
+            pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
             parents: dict[str, list[Parent]] = {}
             for child, parent, _, conf, cov, evidence in db.execute(
                 "SELECT * FROM parents ORDER BY child, rank"

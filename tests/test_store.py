@@ -83,7 +83,9 @@ def test_what_is_committed_is_loaded(make_store: Factory) -> None:
         )  # fmt: skip
         np.testing.assert_array_equal(entry.vector, rec.vector)
     assert [d.cluster_id for d in snap.documents] == ["c1", "c1", "c2"]
-    assert snap.pairs == [_pair("a", "b")]
+    assert snap.pairs == [("a", "b")]
+    assert store.pairs() == [_pair("a", "b")]
+    assert store.pairs("a") == store.pairs("b") == [_pair("a", "b")] and store.pairs("c") == []
     assert snap.parents == {"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)}
     assert snap.external_sources == {"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)}
     assert [c.id for c in snap.clusters] == ["c1", "c2"]
@@ -97,6 +99,18 @@ def test_records_are_read_in_order_of_arrival_a_few_at_a_time(make_store: Factor
     store.commit(Change(delete_documents=["d005"]))
     ids = [r.article.id for r in make_store().records()]
     assert ids == [f"d{i:03}" for i in range(n) if i != 5]
+
+
+def test_pairs_are_read_by_document(make_store: Factory) -> None:
+    store = make_store()
+    store.commit(Change(put_documents=[_record(x, n, "c1") for n, x in enumerate("abcd", start=1)]))
+    store.commit(Change(put_pairs=[_pair("a", "b"), _pair("c", "a"), _pair("c", "d")]))
+    assert [(p.a, p.b) for p in store.pairs("a")] == [("a", "b"), ("c", "a")]
+    assert [(p.a, p.b) for p in store.pairs("c")] == [("c", "a"), ("c", "d")]
+    store.commit(Change(delete_documents=["a"]))
+    store = make_store()
+    assert store.pairs("b") == [] and [(p.a, p.b) for p in store.pairs()] == [("c", "d")]
+    assert [(p.a, p.b) for p in store.pairs("d")] == [("c", "d")]
 
 
 def test_one_document_is_read_back_by_id(make_store: Factory) -> None:
@@ -131,7 +145,7 @@ def test_deleting_a_document_takes_its_pairs_parents_and_sources(make_store: Fac
     store.commit(Change(delete_documents=["a"], parents={"b": ()}, delete_clusters=[]))
     snap = make_store().load()
     assert [d.id for d in snap.documents] == ["b", "c"]
-    assert snap.pairs == []
+    assert snap.pairs == [] and make_store().pairs("b") == []
     assert "a" not in snap.external_sources
     assert snap.parents.get("b", ()) == ()
 
@@ -150,10 +164,14 @@ def test_moves_merges_and_replacements(make_store: Factory) -> None:
             parents={"b": (Parent("a", 0.7, 1.0, ()), Parent("c", 0.6, 0.3, ("x",)))},
         )
     )
-    snap = make_store().load()
+    store = make_store()
+    snap = store.load()
     assert [d.cluster_id for d in snap.documents] == ["c1", "c1", "c1"]
     assert [(c.id, c.update_time) for c in snap.clusters] == [("c1", 2000.0)]
-    assert len(snap.pairs) == 1 and snap.pairs[0].relation is Relation.DUPLICATE
+    assert snap.pairs == [("b", "a")]
+    assert (
+        [p.relation for p in store.pairs()] == [Relation.DUPLICATE] == [p.relation for p in store.pairs("a")]
+    )
     assert [p.id for p in snap.parents["b"]] == ["a", "c"]
 
 
@@ -166,7 +184,7 @@ def test_a_failed_commit_changes_nothing(tmp_path: Path) -> None:
         store.commit(bad)
     snap = store.load()
     assert [d.id for d in snap.documents] == ["a", "b", "c"]
-    assert snap.pairs == [_pair("a", "b")]
+    assert snap.pairs == [("a", "b")] and store.pairs() == [_pair("a", "b")]
     store.close()
 
 
