@@ -117,9 +117,7 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert [s["stored"] for s in steps] == [20, 40]
     assert steps[-1]["documents_reloaded"]["while_ingesting"] > 0  # 5 resident of 40: reads back
     assert steps[-1]["find_similar"]["median_ms"] > 0 and steps[-1]["disk_per_article_kb"] > 0
-    assert {"doc_lsh", "sent_lsh", "records", "resident"} <= set(
-        steps[-1]["engine_parts_kb_per_article"]
-    )
+    assert {"doc_lsh", "sent_lsh", "records", "resident"} <= set(steps[-1]["engine_parts_kb_per_article"])
     memory = result["engine_memory_per_article_kb"]
     assert memory["token_starts"] > 0 and memory["words"] > 0 and memory["embeddings_float16"] > 0
     assert memory["total_kb"] == pytest.approx(
