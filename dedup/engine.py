@@ -2,12 +2,12 @@
 against everything stored so far.
 
 The engine holds its working state in memory (the LSH and FAISS indexes,
-pairs, parents, clusters, and the most recently used prepared articles with
-their embeddings) and writes each change through a ``Store`` as one atomic
-``Change`` before it answers, so an acknowledged article survives a crash: on
-start the engine rebuilds from the store, without re-embedding anything. A
-prepared article that is no longer in memory is prepared again from the store
-when a match needs it.
+parents, clusters, and the most recently used prepared articles with their
+embeddings; texts, embeddings and pairs are read from the store when needed)
+and writes each change through a ``Store`` as one atomic ``Change`` before it
+answers, so an acknowledged article survives a crash: on start the engine
+rebuilds from the store, without re-embedding anything. A prepared article that
+is no longer in memory is prepared again from the store when a match needs it.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
@@ -821,7 +821,7 @@ class Engine:
             raise
         self._resident.trim()
         self._publish(events)
-        return IngestResult(self._analysis(doc.id), outcome, tuple(events))
+        return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
 
     def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""
@@ -887,10 +887,13 @@ class Engine:
 
     # -- public: reading ------------------------------------------------------------------------------
 
-    def _analysis(self, doc_id: str) -> DocumentAnalysis:
+    def _analysis(self, doc_id: str, pairs: Sequence[PairResult] | None = None) -> DocumentAnalysis:
+        """What is known of a stored article; ``pairs``: all its pairs, if the caller has them (an article
+        just stored), else they are read from the store."""
         cid = self._records[doc_id].cluster_id
         matches = []
-        for p in sorted(self._pairs_of(doc_id), key=lambda p: self._records[p.other(doc_id)].seq):
+        known = self._pairs_of(doc_id) if pairs is None else pairs
+        for p in sorted(known, key=lambda p: self._records[p.other(doc_id)].seq):
             if p.relation is Relation.SAME_STORY and self._records[p.other(doc_id)].cluster_id != cid:
                 continue
             matches.append(p.oriented(doc_id))
