@@ -318,8 +318,8 @@ _T = TypeVar("_T")
 
 PER_ARTICLE_CACHE = 4096
 """How many articles keep the arrays ``_per_article`` computes for them (content-word counts, the
-content prefix): the most recently matched ones. A stored article lives as long as it is stored, so
-keeping them for every article would cost about 40 KB each."""
+content prefix): the most recently matched ones still in memory (the engine keeps thousands of
+prepared articles resident), at about 20 KB each."""
 
 
 def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:

@@ -86,8 +86,8 @@ class PreparedDocument:
     """An article with everything matching needs: tokens and sentences with original offsets,
     boilerplate masked, shingles and signatures. Embeddings are filled in later, and only if needed.
 
-    A stored article stays in memory as long as it is stored, so its tokens are kept as arrays and
-    one string rather than as a ``Token`` object each (about 115 KB less for a 600-word article);
+    The engine keeps thousands of prepared articles in memory, so their tokens are kept as arrays
+    and one string rather than as a ``Token`` object each (about 115 KB less for a 600-word article);
     ``tokens`` builds the objects when asked."""
 
     article: Article
