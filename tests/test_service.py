@@ -524,14 +524,15 @@ LEDGER_STORY = (
 def _stream_and_answers(engine: Engine) -> dict[str, object]:
     """Ingest one by one (the cited outlet arrives after the article citing it), replace, delete and
     query; every answer the engine then gives."""
+    known = {a.id: a for a in fixture_articles()}
     arrivals = [
-        S.article("cite", S.citing(), published_at="2025-03-04T12:00:00Z"),
+        known["cite"],
         S.article("ledger", LEDGER_STORY),
-        S.article("dam", S.dam_story(), published_at="2025-03-04T08:00:00Z"),
+        known["dam"],
         S.article("beetle", S.unrelated(), outlet=LEDGER, published_at="2025-03-04T09:30:00Z"),
-        S.article("orig", S.original(), outlet=S.ORIGINAL_OUTLET, published_at="2025-03-04T09:00:00Z"),
-        S.article("copy", S.verbatim(), outlet=S.REPUBLISHER_OUTLET, published_at="2025-03-04T10:00:00Z"),
-        S.article("trim", S.trimmed(), published_at="2025-03-04T11:00:00Z"),
+        known["orig"],
+        known["copy"],
+        known["trim"],
         S.article("edit", S.lightly_edited(), published_at="2025-03-04T13:00:00Z"),
         S.article("para", S.paraphrased(), published_at="2025-03-04T14:00:00Z"),
         S.article("stitch", S.stitched(), published_at="2025-03-04T15:00:00Z"),
