@@ -68,7 +68,7 @@ import numpy as np
 
 from benchmarks.datasets import DEFAULT_DATA, story_of
 from benchmarks.service_speed import novel_texts, percentile, start_server
-from benchmarks.syndication import Corpus, _pair_truth, build_corpus, load_sources, score_dedup
+from benchmarks.syndication import Corpus, build_corpus, load_sources, pair_truth, score_dedup
 from dedup.config import Config, EmbedConfig
 from dedup.lexical import LexicalIndex
 from dedup.minhash import lsh_params
@@ -269,7 +269,7 @@ def _run_lexical(
 
 
 def _quality(corpus: Corpus, analysis: Any) -> dict[str, Any]:
-    scores = score_dedup(corpus, _pair_truth(corpus), analysis, True)
+    scores = score_dedup(corpus, pair_truth(corpus), analysis, True)
     return {
         "pair_f1": scores["pairs"]["any_reuse"]["f1"],
         "pair_precision": scores["pairs"]["any_reuse"]["precision"],

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import syndication as S
+from benchmarks.syndication import score as SC
+from benchmarks.syndication import text as T
 from dedup.pipeline import Detector
 
 PARAS: list[list[str]] = [
@@ -100,20 +102,20 @@ def test_rewrite_keeps_quotes_word_for_word_and_rewords_the_rest(seed: int) -> N
     original = S.flatten(PARAS)
     unquoted = [s for s in original[1:] if '"' not in s]
     assert sum(s in out for s in unquoted) < len(unquoted) / 2  # most sentences are reworded
-    assert S._word_count(out) <= 0.75 * S._word_count(original)  # and some are dropped
+    assert T.word_count(out) <= 0.75 * T.word_count(original)  # and some are dropped
 
 
 def test_rewrite_rules_substitute_words_and_move_clauses() -> None:
-    assert S._reorder_clauses("The harbour will reopen by Friday, officials said.") == (
+    assert T._reorder_clauses("The harbour will reopen by Friday, officials said.") == (
         "Officials said the harbour will reopen by Friday."
     )
-    assert S._reorder_clauses("After the storm passed, engineers began inspecting the gates.") == (
+    assert T._reorder_clauses("After the storm passed, engineers began inspecting the gates.") == (
         "Engineers began inspecting the gates after the storm passed."
     )
-    out = S._substitute("Police arrested the man because of the attack.", random.Random(0), 1.0)
+    out = T._substitute("Police arrested the man because of the attack.", random.Random(0), 1.0)
     assert out == "Law enforcement detained the individual due to the assault."
     # Capitals inside a sentence are names: "President Obama" stays.
-    assert S._substitute("He met President Obama.", random.Random(0), 1.0) == "He met President Obama."
+    assert T._substitute("He met President Obama.", random.Random(0), 1.0) == "He met President Obama."
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -121,7 +123,7 @@ def test_citation_names_the_outlet(seed: int) -> None:
     rng = random.Random(seed)
     outlet = rng.choice(["Northgate Courier", "The Associated Press", "Reuters"])
     out, template = S.add_citation(S.flatten(PARAS), outlet, rng)
-    assert template in S.CITE_TEMPLATES
+    assert template in T.CITE_TEMPLATES
     text = " ".join(out)
     assert outlet.removeprefix("The ") in text
     assert S.quoted_spans(out) == QUOTES
@@ -129,7 +131,7 @@ def test_citation_names_the_outlet(seed: int) -> None:
 
 def test_every_citation_phrasing_occurs() -> None:
     seen = {S.add_citation(S.flatten(PARAS), "Reuters", random.Random(seed))[1] for seed in range(200)}
-    assert seen == set(S.CITE_TEMPLATES)
+    assert seen == set(T.CITE_TEMPLATES)
 
 
 def test_stitched_is_the_head_of_one_and_the_tail_of_another() -> None:
@@ -251,12 +253,12 @@ def test_too_large_a_size_is_refused() -> None:
 
 def test_scores_of_a_perfect_answer(corpus: S.Corpus) -> None:
     """The truth itself, given as an answer, scores 1 on pairs it can express."""
-    pt = S._pair_truth(corpus)
+    pt = S.pair_truth(corpus)
     reported = {k: rel for k, (_, rel) in pt.edges.items()}
-    scores = S._score_pairs(corpus, pt, reported)
+    scores = SC._score_pairs(corpus, pt, reported)
     assert scores["any_reuse"]["f1"] == 1.0
     assert all(v["f1"] == 1.0 for v in scores["by_relation"].values())
-    clusters = S._score_clusters(corpus, {d.id: corpus.family[d.key] for d in corpus.docs})
+    clusters = SC._score_clusters(corpus, {d.id: corpus.family[d.key] for d in corpus.docs})
     assert clusters["families"]["ari"] == 1.0
 
 

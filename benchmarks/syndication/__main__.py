@@ -1,0 +1,3 @@
+from benchmarks.syndication.cli import main
+
+raise SystemExit(main())
