@@ -1,8 +1,11 @@
-"""The baseline a user would otherwise pick: stock datasketch, document level.
+"""The baselines a user would otherwise pick.
 
-MinHash (default settings: 128 permutations, SHA-1 hashing) over 5-word shingles of the
-lower-cased words, a MinHashLSH index at a Jaccard threshold, and, for story clusters,
-connected components over the pairs it finds. No alignment, no embeddings, no derivation.
+``MinHashBaseline``: stock datasketch, document level. MinHash (default settings: 128
+permutations, SHA-1 hashing) over 5-word shingles of the lower-cased words, a MinHashLSH index
+at a Jaccard threshold, and, for story clusters, connected components over the pairs it finds.
+No alignment, no embeddings, no derivation.
+
+``VectorClusterBaseline``: story clusters from MiniLM article vectors at a cosine threshold.
 """
 
 from __future__ import annotations
@@ -10,9 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
-__all__ = ["MinHashBaseline"]
+from dedup.embed import Embedder
+
+__all__ = ["MinHashBaseline", "VectorClusterBaseline"]
 
 _WORD = re.compile(r"\w+")
 
@@ -60,3 +69,37 @@ class MinHashBaseline:
             parent[find(a)] = find(b)
         roots: dict[str, int] = {}
         return {d: roots.setdefault(find(d), len(roots)) for d in texts}
+
+
+class VectorClusterBaseline:
+    """The story clusters a user would try with the same model dedup uses: each article's text embedded
+    whole by MiniLM (sentence-transformers cuts it at the model's 256 word pieces, so mostly its lead),
+    then clustered at a cosine threshold, either by connected components (any two articles at or above
+    it are joined) or by agglomerative average linkage cut at it (scipy)."""
+
+    METHODS = ("components", "average")
+
+    def __init__(self, embedder: Embedder, threshold: float, method: str = "average") -> None:
+        if method not in self.METHODS:
+            raise ValueError(f"method must be one of {', '.join(self.METHODS)}, not {method!r}")
+        self.embedder = embedder
+        self.threshold = threshold
+        self.method = method
+
+    def vectors(self, texts: Mapping[str, str]) -> np.ndarray:
+        v = np.asarray(self.embedder.encode(list(texts.values())), dtype=np.float64)
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        return np.asarray(v / np.where(norms > 0, norms, 1.0))
+
+    def clusters(self, texts: Mapping[str, str], vectors: np.ndarray | None = None) -> dict[str, int]:
+        """Document id -> cluster number; ``vectors`` (rows in the order of ``texts``) if already made."""
+        ids = list(texts)
+        if len(ids) < 2:
+            return {d: 0 for d in ids}
+        v = self.vectors(texts) if vectors is None else vectors
+        if self.method == "components":
+            _, labels = connected_components(csr_matrix(v @ v.T >= self.threshold), directed=False)
+            return {d: int(labels[i]) for i, d in enumerate(ids)}
+        z = linkage(v, method="average", metric="cosine")
+        labels = fcluster(z, t=1.0 - self.threshold, criterion="distance")
+        return {d: int(labels[i]) for i, d in enumerate(ids)}

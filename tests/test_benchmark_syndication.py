@@ -9,13 +9,16 @@ are random sentences over a small vocabulary.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import syndication as S
+from benchmarks.baseline import VectorClusterBaseline
 from benchmarks.syndication import score as SC
 from benchmarks.syndication import text as T
 from dedup.pipeline import Detector
@@ -236,6 +239,115 @@ def test_corpus_truth_is_consistent(corpus: S.Corpus) -> None:
             assert len(parents) == 2 and parents[0].story == parents[1].story
 
 
+def test_roundups_join_sections_of_different_stories(corpus: S.Corpus) -> None:
+    roundups = [d for d in corpus.docs if d.kind == "roundup"]
+    assert roundups
+    for d in roundups:
+        parents = [corpus.by_key[k] for k in d.parents]
+        assert 2 <= len(parents) <= 4
+        assert len({p.story for p in parents}) == len(parents)
+        assert len(d.parts) == len(parents)
+        # Its story is the story of its longest section; every section is a source's head.
+        assert d.story == max(d.parts, key=lambda part: part[1])[0]
+        for p in parents:
+            assert S.body_text([p.body[0], p.body[1]]) in S.body_text(d.body)
+            assert p.time < d.time
+        assert corpus.truth(d)["roundup_parts"]
+
+
+def test_agency_copy_is_republished_within_minutes(corpus: S.Corpus) -> None:
+    wires = [d for d in corpus.docs if d.burst and d.kind == "base"]
+    assert wires
+    for wire in wires:
+        copies = [d for d in corpus.docs if d.parents == (wire.key,) and d.burst]
+        assert len(copies) >= 3
+        for c in copies:
+            assert c.kind in ("verbatim", "light_edit", "trimmed")
+            assert 0 < (c.time - wire.time).total_seconds() <= 45 * 60
+            assert c.ts_mode == "exact"
+
+
+def synthetic_base(n_stories: int = 6) -> S.BaseCorpus:
+    sources = synthetic_sources(n_stories=n_stories)
+    kinds = {str(s): "quake" if s <= 4 else "vote" for s in range(1, n_stories + 1)}
+    return S.BaseCorpus(sources, {d: d.split("_")[0] for d in sources}, kinds)
+
+
+def test_splits_share_no_story_and_deal_out_every_kind() -> None:
+    base = synthetic_base()
+    tune, report = base.split("tune"), base.split("report")
+    assert set(tune.story.values()).isdisjoint(report.story.values())
+    assert set(tune.sentences) | set(report.sentences) == set(base.sentences)
+    for part in (tune, report):
+        kinds = [part.kind_of(s) for s in set(part.story.values())]
+        assert kinds.count("quake") == 2 and kinds.count("vote") == 1
+    assert base.split("tune").story == tune.story  # the same every time
+    with pytest.raises(ValueError, match="unknown split"):
+        base.split("train")
+
+
+def test_stories_of_one_kind_start_days_apart() -> None:
+    base = synthetic_base()
+    corpus = S.build_corpus(base, size=14, seed=5)
+    first: dict[str, object] = {}
+    for d in corpus.by_key.values():
+        if d.kind == "base":
+            first[d.story] = min(d.time, first.get(d.story, d.time))  # type: ignore[type-var]
+    quakes = sorted(t for s, t in first.items() if base.kind_of(s) == "quake")
+    assert len(quakes) >= 2
+    for a, b in itertools.pairwise(quakes):
+        gap = (b - a).total_seconds() / 86400  # type: ignore[operator]
+        assert 1 <= gap <= 11  # 2 to 9 days between starts, 6 to 54 hours into each
+
+
+def test_a_jsonl_base_corpus(tmp_path: Path) -> None:
+    sources = synthetic_sources(n_stories=3)
+    path = tmp_path / "base.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for doc_id, sentences in sources.items():
+            row = {
+                "id": doc_id,
+                "text": " ".join(sentences),
+                "story": "s" + doc_id.split("_")[0],
+                "kind": "k",
+            }
+            f.write(json.dumps(row) + "\n")
+    base = S.load_base(path)
+    assert set(base.sentences) == set(sources)
+    assert base.story["1_0ecbplus"] == "s1" and base.kind["s1"] == "k"
+    assert len(base.sentences["1_0ecbplus"]) >= 8  # running text cut into sentences
+    corpus = S.build_corpus(base, size=8, seed=2)
+    assert {d.story for d in corpus.docs} <= {"s1", "s2", "s3"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "text": "y"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.jsonl:1"):
+        S.load_base(bad)
+
+
+def test_order_stability_and_reliability_scores() -> None:
+    same = {"a": 1, "b": 1, "c": 2, "d": 2}
+    other = {"a": 1, "b": 2, "c": 2, "d": 2}
+    stability = SC.order_stability([same, dict(same), other])
+    assert stability["pairwise_ari"][0] == 1.0 and stability["min_ari"] < 1.0
+    table = SC.reliability([(0.95, True), (0.85, False), (0.55, True), (1.0, True)])
+    assert table["bins"]["0.9-1.0"] == {"n": 2, "accuracy": 1.0}
+    assert table["bins"]["0.8-0.9"] == {"n": 1, "accuracy": 0.0}
+    assert table["at_least_0.8"] == {"n": 3, "accuracy": 0.6667}
+
+
+def test_the_vector_baseline_clusters_at_its_threshold() -> None:
+    class Axes:
+        dim = 3
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return np.array([[1.0, 0.0, 0.0] if "storm" in t else [0.0, 1.0, 0.1] for t in texts])
+
+    texts = {"a": "storm one", "b": "storm two", "c": "vote one", "d": "vote two"}
+    for method in ("average", "components"):
+        clusters = VectorClusterBaseline(Axes(), 0.9, method).clusters(texts)  # type: ignore[arg-type]
+        assert clusters["a"] == clusters["b"] != clusters["c"] == clusters["d"]
+
+
 def test_seeded_corpora_are_identical() -> None:
     sources = synthetic_sources()
     a = S.build_corpus(sources, size=10, seed=3)
@@ -258,7 +370,7 @@ def test_scores_of_a_perfect_answer(corpus: S.Corpus) -> None:
     scores = SC._score_pairs(corpus, pt, reported)
     assert scores["any_reuse"]["f1"] == 1.0
     assert all(v["f1"] == 1.0 for v in scores["by_relation"].values())
-    clusters = SC._score_clusters(corpus, {d.id: corpus.family[d.key] for d in corpus.docs})
+    clusters = SC.score_clusters(corpus, {d.id: corpus.family[d.key] for d in corpus.docs})
     assert clusters["families"]["ari"] == 1.0
 
 
@@ -271,16 +383,20 @@ def test_main_on_a_tiny_corpus(
     shared_data: Path, detector: Detector, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     argv = ["--base", str(shared_data / "news_ecb"), "--size", "4", "--seed", "2", "--out", str(tmp_path)]
+    argv += ["--orders", "2", "--no-vector-baseline"]
     assert S.main(argv, detector=detector) == 0
     result = json.loads(capsys.readouterr().out)
     assert {"corpus", "dedup", "baseline", "seconds"} <= set(result)
-    assert set(result["dedup"]) == {"with_timestamps", "without_timestamps"}
+    assert result["split"] == "report"
+    assert set(result["dedup"]) == {"with_timestamps", "without_timestamps", "order_stability"}
+    assert result["dedup"].pop("order_stability")["orders"] == 2
     for run in result["dedup"].values():
         assert {"pairs", "clusters", "parents", "external_sources"} <= set(run)
         assert {"any_reuse", "by_relation", "by_kind"} <= set(run["pairs"])
         assert {"families", "stories"} <= set(run["clusters"])
         assert 0.0 <= run["clusters"]["stories"]["bcubed_f1"] <= 1.0
-        assert {"derived", "roots", "by_kind"} <= set(run["parents"])
+        assert {"derived", "roots", "by_kind", "reliability"} <= set(run["parents"])
+        assert run["clusters"]["largest_cluster"] >= 1
     assert set(result["baseline"]) == {"minhash_0.5", "minhash_0.3"}
     assert result["baseline"]["minhash_0.5"]["parents"] is None
     rows = (tmp_path / "corpus.jsonl").read_text(encoding="utf-8").splitlines()

@@ -12,7 +12,15 @@ how well dedup (and the baselines a user would pick) recover it. ``python -m ben
 from __future__ import annotations
 
 from benchmarks.syndication.cli import main
-from benchmarks.syndication.corpus import Corpus, Doc, build_corpus, load_sources
+from benchmarks.syndication.corpus import (
+    SPLITS,
+    BaseCorpus,
+    Corpus,
+    Doc,
+    build_corpus,
+    load_base,
+    load_sources,
+)
 from benchmarks.syndication.score import PairTruth, pair_truth, score_baseline, score_dedup
 from benchmarks.syndication.text import (
     add_citation,
@@ -32,6 +40,8 @@ from benchmarks.syndication.vocab import EXPECTED
 
 __all__ = [
     "EXPECTED",
+    "SPLITS",
+    "BaseCorpus",
     "Corpus",
     "Doc",
     "PairTruth",
@@ -41,6 +51,7 @@ __all__ = [
     "detokenize",
     "flatten",
     "light_edit",
+    "load_base",
     "load_sources",
     "main",
     "pair_truth",

@@ -1,14 +1,23 @@
 """Syndication benchmark: a corpus with a KNOWN derivation forest, built from real articles, and
-how well dedup (and the stock MinHash baseline) recovers it.
+how well dedup (and the baselines a user would pick) recover it.
 
-    python -m benchmarks.syndication --base ../shared/data/news_ecb --size 200 --seed 1
-    python -m benchmarks.syndication --size 50 --out /tmp/synd   # small run, corpus written out
+    python -m benchmarks.syndication --split report          # the figures in benchmarks/README.md
+    python -m benchmarks.syndication --split tune            # where thresholds are chosen
+    python -m benchmarks.syndication --size 40 --out /tmp/synd   # small run, corpus written out
+
+SPLITS
+
+``--split tune`` and ``--split report`` build from disjoint halves of the base corpus's stories
+(every kind of event dealt to both: each split has its own earthquakes, its own killings), with
+different seeds (1 and 2). Every threshold dedup and the baselines use is chosen on ``tune``; every
+figure the project reports comes from ``report``. ``--base`` takes news_ecb (the default) or any
+JSONL file of real articles with a story label, so the same corpus can be built from another source.
 
 THE CORPUS
 
 Base articles are real news_ecb (ECB+) articles (docs.json: doc id -> {sentence index -> sentence};
-the story is the number before "_" in the id), lightly de-tokenised ("eight - year" -> "eight-year")
-and grouped into paragraphs, the first sentence (usually the headline) on its own. Only articles
+the story, one event, is the number before "_" in the id), lightly de-tokenised ("eight - year" ->
+"eight-year") and grouped into paragraphs, the first sentence (usually the headline) on its own. Only articles
 with at least 6 sentences and 100 words are used, and they are picked (seeded, greedily) so that no
 two of them share three or more 8-word shingles: ECB+ holds several copies of the same wire story,
 and those must not be unlabelled duplicates here. ``--size`` is the number of base articles. Each
@@ -56,12 +65,24 @@ WHOLLY_DERIVED; a rewrite with a third of its own material and a quarter or more
 dropped is neither side "almost all inside the other". A derivation that needs own material is
 skipped when its story has none left (material from another story would link two stories).
 
+Newsrooms also do two things the table does not show. AGENCY COPY: a few base articles (8%) belong
+to a news agency (an invented wire) and are republished by 5 to 12 outlets within 2 to 45 minutes
+(verbatim, light edits, trims: many siblings), the copies with exact times, the agency's own feed
+without a timestamp 40% of the time (an original without a timestamp whose copies have one).
+ROUNDUPS: 6% as many as base articles, each the headlines and first paragraphs of two to four
+stories published within three days of one another (one section a story, 30/50/20%); its parents
+are the sources, its expected relation PARTIALLY_DERIVED with each, and its story is the story of
+its longest section.
+
 Chains: a derived article is itself copied (verbatim, trimmed, light_edit, rewrite or cites_corpus;
 never a verbatim copy of a verbatim copy, which nothing can tell from a copy of the original without
 timestamps) up to three steps deep; its parent is the article it was made from, not the original,
 and it is scored under its own kind and again under "chain".
 
-Timestamps: each article is published 10 minutes to 18 hours after its parent(s); 60% carry the
+Time: every story starts within 28 days; stories of one kind (two earthquakes, two trials) start 2
+to 9 days apart, so that dedup must keep apart events that read alike. A base article is published
+6 to 54 hours into its story's day. Timestamps: each derived article is published 10 minutes to 18
+hours after its parent(s) (agency copies: minutes); 60% carry the
 exact time, 20% the date only, 20% none. Articles are fed to dedup in a seeded random order
 (``--order shuffled``, the default: the input order says nothing about time) or in publication order
 (``--order time``).
@@ -84,8 +105,11 @@ THE SCORES (one JSON object on stdout)
   the unrelated pairs reported, how many are of one news_ecb story and how many share nothing but
   PARAPHRASE passages (and how many true edges were found by paraphrase alone).
 - ``clusters``: adjusted Rand index and B-cubed precision, recall and F1 of dedup's story clusters
-  against two truths: ``families`` (the derivation families) and ``stories`` (news_ecb's story of
-  each article; dedup's clusters are meant to be stories, so this is the main one).
+  against two truths: ``families`` (the derivation families) and ``stories`` (the story of each
+  article; dedup's clusters are meant to be stories, so this is the main one); ``largest_cluster``
+  against ``largest_story``; ``clusters_merging_stories``: clusters holding two or more articles of
+  each of two stories (``_of_one_kind``: of the same kind of event). ``order_stability``: the same
+  corpus ingested in ``--orders`` seeded orders, the ARI of every two of the clusterings.
 - ``parents``: ``derived`` = share of articles with a parent in the corpus whose most confident
   predicted parent is a true parent (for stitched articles either one; ``stitched_both`` = both and
   nothing else); ``derived_or_indistinguishable`` also accepts a predicted parent that no text
@@ -96,8 +120,10 @@ THE SCORES (one JSON object on stdout)
   and roots together. ``by_kind``; ``errors`` says what the wrong parents were (no_parent,
   own_descendant = direction reversed, indistinguishable, ancestor, sibling, same_family_other,
   other_family); with timestamps, ``by_timestamp`` splits derived articles by what the child and its
-  parent carry (both_exact, date_only, missing). Computed twice: ``with_timestamps`` and
-  ``without_timestamps`` (the same corpus and input order, every timestamp removed).
+  parent carry (both_exact, date_only, missing). ``reliability``: every top parent given, binned by
+  its confidence, with the share right in each bin and among those of confidence 0.8 or more.
+  Computed twice: ``with_timestamps`` and ``without_timestamps`` (the same corpus and input order,
+  every timestamp removed).
 - ``external_sources``: for cites_external articles, share whose named outlet is in
   ``external_sources`` (split into outlets dedup's table knows and invented ones, and by phrasing);
   for cites_corpus articles, share whose predicted parent is the cited article, and share where the
@@ -105,7 +131,11 @@ THE SCORES (one JSON object on stdout)
 - ``baseline``: datasketch MinHash LSH over whole texts, headers and footers included
   (benchmarks/baseline.py), at Jaccard 0.5 (its
   default) and 0.3: pairs are scored as ``any_reuse`` (it has no relation classes), clusters are its
-  connected components, and parents and external sources are null ("n/a": it has neither).
+  connected components, and parents and external sources are null ("n/a": it has neither);
+  ``minilm_average`` and ``minilm_components``: each article's whole text embedded by the same
+  MiniLM (sentence-transformers, 256 word pieces) and clustered at a cosine threshold chosen on the
+  tune split, by average linkage or connected components (``minilm_sweep`` on the tune split shows
+  the choice).
 
 ``--out DIR`` writes corpus.jsonl (what dedup is given, with timestamps), truth.jsonl (kind, parents,
 family, story, outlet, true time, timestamp precision, cited outlet), hidden.jsonl (the hidden
@@ -117,21 +147,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.baseline import VectorClusterBaseline
 from benchmarks.datasets import DEFAULT_DATA
-from benchmarks.syndication.corpus import build_corpus, load_sources
-from benchmarks.syndication.score import corpus_summary, pair_truth, score_baseline, score_dedup, write_out
+from benchmarks.syndication.corpus import SPLITS, build_corpus, load_base
+from benchmarks.syndication.score import (
+    corpus_summary,
+    order_stability,
+    pair_truth,
+    score_baseline,
+    score_clusters,
+    score_dedup,
+    write_out,
+)
 from benchmarks.syndication.vocab import DEFAULT_SIZE
+from dedup.embed import SentenceTransformerEmbedder
 from dedup.pipeline import Detector
 
 
 def _log(message: str) -> None:
     print(f"[syndication] {message}", file=sys.stderr, flush=True)
+
+
+VECTOR_BASELINE = {"average": 0.45, "components": 0.6}
+"""Cosine thresholds of the MiniLM vector baselines, chosen on the tune split (``--split tune`` prints
+the sweep they come from: the threshold of best story ARI for each method)."""
+VECTOR_SWEEP = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
 
 
 def main(argv: Sequence[str] | None = None, detector: Detector | None = None) -> int:
@@ -143,21 +190,37 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
     parser.add_argument(
         "--base",
         default=str(DEFAULT_DATA / "news_ecb"),
-        help="news_ecb folder with docs.json (default: %(default)s)",
+        help="the real articles to build from: a news_ecb folder with docs.json, or a JSONL file of "
+        '{"id", "text", "story", "kind"?} objects (default: %(default)s)',
+    )
+    parser.add_argument(
+        "--split",
+        choices=(*SPLITS, "all"),
+        default="report",
+        help="which stories to build from: 'tune' (thresholds are chosen on it), 'report' (figures are "
+        "reported on it; the default) or 'all'; the two share no story",
     )
     parser.add_argument(
         "--size",
         type=int,
         default=DEFAULT_SIZE,
-        help="number of base articles, at most 217 (default %(default)s: about 1,200 articles in all, "
-        "10 minutes on two busy CPU cores)",
+        help="number of base articles (default %(default)s: about 650 articles in all)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the corpus (default %(default)s)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the corpus (default: the split's, tune 1, report 2)"
+    )
     parser.add_argument(
         "--order",
         choices=("shuffled", "time"),
         default="shuffled",
         help="order dedup is given the articles: seeded random (default) or publication time",
+    )
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=3,
+        help="how many seeded shuffles of the corpus dedup also ingests, with timestamps, to measure how "
+        "much its clusters depend on arrival order (pairwise ARI; default %(default)s, 1 = only the first)",
     )
     parser.add_argument(
         "--thresholds",
@@ -166,21 +229,28 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         default=[0.5, 0.3],
         help="Jaccard thresholds of the MinHash baseline (default: 0.5 0.3)",
     )
+    parser.add_argument(
+        "--no-vector-baseline",
+        action="store_true",
+        help="skip the MiniLM article-vector cluster baselines (they load the model a second time)",
+    )
     parser.add_argument("--out", help="write the corpus, its truth and dedup's answers to this folder")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    sources = load_sources(args.base)
+    seed = args.seed if args.seed is not None else SPLITS.get(args.split, 1)
     try:
-        corpus = build_corpus(sources, args.size, args.seed, args.order)
-    except ValueError as exc:
+        base = load_base(args.base).split(args.split)
+        corpus = build_corpus(base, args.size, seed, args.order)
+    except (ValueError, OSError) as exc:
         parser.error(str(exc))
     pt = pair_truth(corpus)
-    _log(f"corpus: {len(corpus.docs)} articles from {args.size} base articles")
+    _log(f"corpus ({args.split} split, seed {seed}): {len(corpus.docs)} articles, {args.size} base articles")
     detector = detector or Detector()
     result: dict[str, Any] = {
         "benchmark": "syndication",
-        "corpus": corpus_summary(corpus, args.seed, args.size, args.order),
+        "split": args.split,
+        "corpus": corpus_summary(corpus, seed, args.size, args.order),
     }
     dedup_scores: dict[str, Any] = {}
     analyses = {}
@@ -194,13 +264,48 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         scores["articles_per_second"] = round(len(corpus.docs) / seconds, 2) if seconds else None
         dedup_scores[name] = scores
         analyses[name] = analysis
+    if args.orders > 1:
+        clusterings = [{d.id: d.cluster for d in analyses["with_timestamps"].documents}]
+        articles = corpus.articles(timestamps=True)
+        for k in range(1, args.orders):
+            shuffled = list(articles)
+            random.Random(f"order:{seed}:{k}").shuffle(shuffled)
+            again = detector.analyze(shuffled)
+            clusterings.append({d.id: d.cluster for d in again.documents})
+            _log(f"dedup, shuffled order {k}: {score_dedup(corpus, pt, again, True)['clusters']['stories']}")
+        dedup_scores["order_stability"] = order_stability(clusterings)
     result["dedup"] = dedup_scores
-    result["baseline"] = {f"minhash_{t}": score_baseline(corpus, pt, t) for t in args.thresholds}
+    baselines: dict[str, Any] = {f"minhash_{t}": score_baseline(corpus, pt, t) for t in args.thresholds}
+    if not args.no_vector_baseline:
+        embedder = SentenceTransformerEmbedder(max_seq_length=256)
+        texts = {d.id: d.text for d in corpus.docs}
+        vectors = VectorClusterBaseline(embedder, 0.0).vectors(texts)
+        for method, threshold in VECTOR_BASELINE.items():
+            clusters = VectorClusterBaseline(embedder, threshold, method).clusters(texts, vectors)
+            baselines[f"minilm_{method}_{threshold}"] = {
+                "threshold": threshold,
+                "clusters": score_clusters(corpus, clusters),
+            }
+        if args.split == "tune":
+            baselines["minilm_sweep"] = {
+                method: {
+                    f"{th:.2f}": score_clusters(
+                        corpus, VectorClusterBaseline(embedder, th, method).clusters(texts, vectors)
+                    )["stories"]["ari"]
+                    for th in VECTOR_SWEEP
+                }
+                for method in VectorClusterBaseline.METHODS
+            }
+    result["baseline"] = baselines
     result["notes"] = {
+        "split": "thresholds are chosen on the tune split; figures are reported on the report split",
         "parents": "baseline parents and external sources are null: it has neither (n/a, not 0)",
         "baseline_pairs": "a pair the baseline flags counts as 'any reuse relation'",
-        "clusters": "'stories' = news_ecb story of the base article; 'families' = derivation families",
+        "clusters": "'stories' = the story (one event) of the base article; 'families' = derivation "
+        "families; a roundup's story is the story of its longest section",
         "rewrite": "rewrites are rule-based (word table, clause reordering, dropped sentences), not a model",
+        "minilm": "each article's whole text through MiniLM (256 word pieces), clustered at a cosine "
+        "threshold chosen on the tune split",
     }
     if args.out:
         write_out(Path(args.out), corpus, analyses)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import Counter, defaultdict
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import load_news_ecb, story_of
+from benchmarks.datasets import NEWS_ECB_KINDS, load_news_ecb, story_of
 from benchmarks.syndication.text import (
     add_citation,
     add_material,
@@ -40,6 +41,7 @@ from benchmarks.syndication.vocab import (
     Paragraphs,
 )
 from dedup.document import Article, parse_timestamp
+from dedup.segment import split_sentences
 
 # ------------------------------------------------------------------------------------------------
 # The corpus
@@ -71,6 +73,10 @@ class Doc:
     id: str = ""
     update_root: int | None = None
     edits: int = 0
+    burst: bool = False
+    """An agency original or one of the many copies outlets republished within minutes of it."""
+    parts: tuple[tuple[str, int], ...] = ()
+    """For a roundup: the story and the word count of each source's part, in order."""
 
     @property
     def text(self) -> str:
@@ -98,6 +104,8 @@ class Corpus:
     by_key: dict[int, Doc]
     family: dict[int, int] = field(default_factory=dict)
     by_id: dict[str, Doc] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    """The kind of event of each story, where the base corpus says (two earthquakes are one kind)."""
 
     def articles(self, timestamps: bool) -> list[Article]:
         out = []
@@ -140,6 +148,8 @@ class Corpus:
             "cite_template": doc.cite_template,
             "external": doc.external,
             "light_edits": doc.edits or None,
+            "burst": doc.burst or None,
+            "roundup_parts": [list(x) for x in doc.parts] or None,
         }
 
 
@@ -148,14 +158,14 @@ class _Pool:
     updates and rewrites. A sentence is used at most once, and only if none of its 8-word shingles
     is in any text of the corpus or in a sentence used before."""
 
-    def __init__(self, sources: Mapping[str, Sequence[str]], used: set[str], rng: random.Random) -> None:
+    def __init__(self, base: BaseCorpus, used: set[str], rng: random.Random) -> None:
         self.by_story: dict[str, list[str]] = defaultdict(list)
-        for doc_id in sorted(sources):
+        for doc_id in sorted(base.sentences):
             if doc_id in used:
                 continue
-            for s in sources[doc_id]:
+            for s in base.sentences[doc_id]:
                 if len(words(s)) >= 8 and not re.search(r"[\"“”]", s) and re.search(r"[.!?]$", s):
-                    self.by_story[story_of(doc_id)].append(s)
+                    self.by_story[base.story[doc_id]].append(s)
         for story in sorted(self.by_story):
             rng.shuffle(self.by_story[story])
         self.seen: set[int] = set()
@@ -268,14 +278,127 @@ def _base_paragraphs(sentences: Sequence[str], rng: random.Random) -> Paragraphs
     return [[sentences[0]], *make_paragraphs(list(sentences[1:]), rng)]
 
 
+@dataclass(frozen=True)
+class BaseCorpus:
+    """Real articles to build a corpus from: each one's sentences (de-tokenised) and story (one
+    event), and, where known, the kind of event each story is (two earthquakes are one kind)."""
+
+    sentences: dict[str, list[str]]
+    story: dict[str, str]
+    kind: dict[str, str] = field(default_factory=dict)
+
+    def kind_of(self, story: str) -> str:
+        return self.kind.get(story, f"story {story}")
+
+    def split(self, name: str) -> BaseCorpus:
+        """The articles of the split's stories. Every kind's stories are dealt in turn (seeded, the
+        same every run) to the two splits, so each split holds events of one kind, and no story, so
+        no base article, is in both."""
+        if name == "all":
+            return self
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)} or 'all'")
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for story in sorted(set(self.story.values()), key=_story_key):
+            by_kind[self.kind_of(story)].append(story)
+        chosen: set[str] = set()
+        turn = 0
+        for kind in sorted(by_kind):
+            stories = by_kind[kind]
+            random.Random(f"split:{kind}").shuffle(stories)
+            for story in stories:
+                if turn % 2 == list(SPLITS).index(name):
+                    chosen.add(story)
+                turn += 1
+        keep = {d for d, s in self.story.items() if s in chosen}
+        return BaseCorpus(
+            {d: v for d, v in self.sentences.items() if d in keep},
+            {d: s for d, s in self.story.items() if d in keep},
+            {s: k for s, k in self.kind.items() if s in chosen},
+        )
+
+
+def _story_key(story: str) -> tuple[int, str]:
+    return (int(story), story) if story.isdigit() else (1 << 30, story)
+
+
+SPLITS = {"tune": 1, "report": 2}
+"""The two splits and the seed each is built with by default: thresholds are chosen on ``tune``,
+figures are reported on ``report``. They share no story, so no base article."""
+
+
+def load_base(path: str | Path) -> BaseCorpus:
+    """The real articles a corpus is built from: a news_ecb folder (docs.json; the story is the number
+    before "_" in the id, kinds from ``benchmarks.datasets.NEWS_ECB_KINDS``), or a JSONL file of
+    ``{"id", "text", "story"}`` objects with an optional ``"kind"`` (one sentence a line, or running
+    text that dedup's sentence splitter cuts)."""
+    p = Path(path)
+    if p.is_dir():
+        sentences = load_sources(p)
+        return BaseCorpus(
+            sentences,
+            {d: story_of(d) for d in sentences},
+            {s: k for s, k in NEWS_ECB_KINDS.items() if any(story_of(d) == s for d in sentences)},
+        )
+    sentences, story, kind = {}, {}, {}
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                doc_id, text, doc_story = str(row["id"]), str(row["text"]), str(row["story"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{p}:{n}: not an object with id, text and story ({exc})") from None
+            lines = [s.strip() for s in text.split("\n") if s.strip()]
+            if len(lines) < 6:
+                lines = [text[s.start : s.end].strip() for s in split_sentences(text)]
+            sentences[doc_id] = list(dict.fromkeys(s for s in lines if s))
+            story[doc_id] = doc_story
+            if row.get("kind"):
+                kind[doc_story] = str(row["kind"])
+    return BaseCorpus(sentences, story, kind)
+
+
+WINDOW_DAYS = 28
+"""Every story of a corpus starts within these many days; stories of one kind start 2 to 9 days
+apart, so that two earthquakes, or two elections, are in the news within days of each other."""
+
+
+def _story_days(stories: Sequence[str], base: BaseCorpus, rng: random.Random) -> dict[str, datetime]:
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for story in stories:
+        by_kind[base.kind_of(story)].append(story)
+    days: dict[str, datetime] = {}
+    for kind in sorted(by_kind):
+        group = by_kind[kind]
+        rng.shuffle(group)
+        day = rng.randint(0, WINDOW_DAYS - 1 if len(group) == 1 else max(0, WINDOW_DAYS - 9 * len(group)))
+        for story in group:
+            days[story] = start + timedelta(days=day)
+            day += rng.randint(2, 9)
+    return days
+
+
+WIRES = ("Continental Newswire", "Meridian Press Agency", "Atlas Wire Service", "Harbourline News Agency")
+"""Invented news agencies whose copy many outlets republish within minutes."""
+
+
 def build_corpus(
-    sources: Mapping[str, Sequence[str]],
+    base: BaseCorpus | Mapping[str, Sequence[str]],
     size: int,
     seed: int,
     order: str = "shuffled",
     hidden_share: float = 0.12,
+    burst_share: float = 0.08,
+    roundup_share: float = 0.06,
 ) -> Corpus:
-    """The corpus and its truth from ``sources`` (news_ecb doc id -> sentences, de-tokenised)."""
+    """The corpus and its truth from ``base`` (or a mapping of news_ecb ids to de-tokenised
+    sentences)."""
+    if not isinstance(base, BaseCorpus):
+        base = BaseCorpus(dict(base), {d: story_of(d) for d in base})
+    sources = base.sentences
     rng = random.Random(seed)
     selected = _select(sources, rng)
     n_hidden = max(1, round(size * hidden_share))
@@ -285,18 +408,16 @@ def build_corpus(
             f"only {len(selected)} qualify, so the most is {max(0, int(len(selected) / (1 + hidden_share)))}"
         )
     base_ids, hidden_ids = selected[:size], selected[size : size + n_hidden]
-    pool = _Pool(sources, set(base_ids) | set(hidden_ids), random.Random(rng.random()))
+    pool = _Pool(base, set(base_ids) | set(hidden_ids), random.Random(rng.random()))
     b = _Builder(rng)
-    story_day: dict[str, datetime] = {}
+    story_day = _story_days(sorted({base.story[d] for d in base_ids + hidden_ids}, key=_story_key), base, rng)
 
     def story_time(story: str) -> datetime:
-        if story not in story_day:
-            story_day[story] = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 360))
         return story_day[story] + timedelta(minutes=rng.randint(6 * 60, 54 * 60))
 
     bases = []
     for src in base_ids:
-        story = story_of(src)
+        story = base.story[src]
         doc = b.new(
             kind="base",
             outlet=rng.choice(OUTLETS),
@@ -310,7 +431,7 @@ def build_corpus(
         bases.append(doc)
     hidden = []
     for src in hidden_ids:
-        story = story_of(src)
+        story = base.story[src]
         recognised = rng.random() < 0.7
         outlet = rng.choice(EXTERNAL_RECOGNISED if recognised else EXTERNAL_UNLISTED)
         doc = b.new(
@@ -329,8 +450,9 @@ def build_corpus(
     for doc in bases:
         by_story[doc.story].append(doc)
 
-    def derive(kind: str, parent: Doc, partner: Doc | None = None) -> Doc | None:
-        """A child of ``parent`` made the way ``kind`` says; None when the material runs out."""
+    def derive(kind: str, parent: Doc, partner: Doc | None = None, minutes: int | None = None) -> Doc | None:
+        """A child of ``parent`` made the way ``kind`` says (``minutes`` after it, else 10 minutes to
+        18 hours); None when the material runs out."""
         outlet = parent.outlet if kind == "update" else b.other_outlet(parent.outlet)
         common: dict[str, Any] = {
             "story": parent.story,
@@ -377,7 +499,8 @@ def build_corpus(
                 sentences, template = add_citation(sentences, cites, rng)
             body = add_material(sentences, material, rng)
         parents = [parent] if partner is None else [parent, partner]
-        doc = b.new(kind=kind, outlet=outlet, body=body, time=b.later(*parents), **common)
+        when = b.later(*parents) if minutes is None else parent.time + timedelta(minutes=minutes)
+        doc = b.new(kind=kind, outlet=outlet, body=body, time=when, **common)
         doc.cites, doc.cite_template, doc.edits = cites, template, edits
         if kind == "cites_external":
             doc.external = parent.external
@@ -392,10 +515,25 @@ def build_corpus(
         pool.block(doc.text)
         return doc
 
+    # Agency copy: a few base articles are a wire's, republished by many outlets within minutes.
+    n_bursts = max(1, round(size * burst_share))
+    burst_copies: list[Doc] = []
+    for wire_doc in rng.sample(bases, min(n_bursts, len(bases))):
+        wire_doc.outlet = rng.choice(WIRES)
+        wire_doc.header = wire_doc.footer = None
+        b.dress(wire_doc, always=True)
+        wire_doc.burst = True
+        for _ in range(rng.randint(5, 12)):
+            kind = rng.choices(("verbatim", "light_edit", "trimmed"), (0.6, 0.25, 0.15))[0]
+            child = derive(kind, wire_doc, minutes=rng.randint(2, 45))
+            if child is not None:
+                child.burst = True
+                burst_copies.append(child)
+
     first_generation: list[Doc] = []
-    for base in bases:
+    for base_doc in bases:
         n = rng.choices(_CHILD_COUNTS, _CHILD_WEIGHTS)[0]
-        partners = [d for d in by_story[base.story] if d is not base and d.outlet != base.outlet]
+        partners = [d for d in by_story[base_doc.story] if d is not base_doc and d.outlet != base_doc.outlet]
         done: set[str] = set()
         for _ in range(n):
             kinds = [
@@ -405,7 +543,7 @@ def build_corpus(
             ]
             kind = rng.choices(kinds, [_KIND_WEIGHTS[k] for k in kinds])[0]
             partner = rng.choice(partners) if kind == "stitched" else None
-            child = derive(kind, base, partner)
+            child = derive(kind, base_doc, partner)
             if child is not None:
                 done.add(kind)
                 first_generation.append(child)
@@ -414,6 +552,11 @@ def build_corpus(
             child = derive("cites_external", source)
             if child is not None:
                 first_generation.append(child)
+    # Roundups: the leads of two to four stories of the same days, one section each.
+    for _ in range(max(2, round(size * roundup_share))):
+        roundup = _roundup(b, bases, rng)
+        if roundup is not None:
+            pool.block(roundup.text)
     # Chains: copies of copies, up to three steps from the original; rolling updates of updates.
     frontier = first_generation
     for depth_p in (0.3, 0.2):
@@ -434,6 +577,11 @@ def build_corpus(
     corpus_docs = [d for d in b.docs if not d.hidden]
     for d in corpus_docs:
         d.ts_mode = rng.choices([m for m, _ in _TS_MODES], [w for _, w in _TS_MODES])[0]
+    for d in burst_copies:  # an agency's copies carry exact times; its own feed often none
+        d.ts_mode = "exact"
+        wire_doc = b.docs[d.parents[0]]
+        if wire_doc.kind == "base" and rng.random() < 0.4:
+            wire_doc.ts_mode = "none"
     if order == "time":
         corpus_docs.sort(key=lambda d: (d.time, d.key))
     else:
@@ -452,9 +600,56 @@ def build_corpus(
         root = d.update_root if d.update_root is not None else d.key
         serial[root] += 1
         d.id = f"{by_key[root].id}-u{serial[root]}"
-    corpus = Corpus(corpus_docs, hidden, by_key, by_id={d.id: d for d in b.docs})
+    corpus = Corpus(corpus_docs, hidden, by_key, by_id={d.id: d for d in b.docs}, kinds=dict(base.kind))
     corpus.family = _families(b.docs)
     return corpus
+
+
+ROUNDUP_TITLES = ("The day's top stories", "News in brief", "What you need to know today", "Morning briefing")
+
+
+def _roundup(b: _Builder, bases: Sequence[Doc], rng: random.Random) -> Doc | None:
+    """A roundup: a title, then for each of two to four stories, a section of one source (its headline
+    and its first one or two paragraphs). The stories are those of the bases published nearest in
+    time to a random one (within three days where there are enough). Its story is the story of its
+    longest section; each source is a parent."""
+    anchor = rng.choice(bases)
+    n = rng.choices((2, 3, 4), (0.3, 0.5, 0.2))[0]
+    gap: dict[str, float] = {}
+    by_story: dict[str, list[Doc]] = defaultdict(list)
+    for d in bases:
+        if d.story != anchor.story:
+            by_story[d.story].append(d)
+            seconds = abs((d.time - anchor.time).total_seconds())
+            gap[d.story] = min(gap.get(d.story, seconds), seconds)
+    nearest = sorted(by_story, key=lambda s: (gap[s], s))
+    if len(nearest) < n - 1:
+        return None
+    near = [s for s in nearest if gap[s] <= 3 * 86400]
+    pick = rng.sample(near, n - 1) if len(near) >= n - 1 else nearest[: n - 1]
+    sources = [anchor] + [rng.choice(by_story[s]) for s in pick]
+    rng.shuffle(sources)
+    when = max(d.time for d in sources)
+    body: Paragraphs = [[f"{rng.choice(ROUNDUP_TITLES)}: {MONTHS[when.month - 1]} {when.day}"]]
+    parts = []
+    for src in sources:
+        section = [list(src.body[0]), *[list(p) for p in src.body[1 : 1 + rng.randint(1, 2)]]]
+        body.extend(section)
+        parts.append((src.story, word_count(flatten(section))))
+    largest = max(range(len(parts)), key=lambda i: (parts[i][1], -i))
+    doc = b.new(
+        kind="roundup",
+        outlet=b.other_outlet(*(d.outlet for d in sources)),
+        body=body,
+        time=when + timedelta(minutes=rng.randint(30, 10 * 60)),
+        story=sources[largest].story,
+        source=sources[largest].source,
+        parents=tuple(d.key for d in sources),
+        depth=max(d.depth for d in sources) + 1,
+    )
+    doc.parts = tuple(parts)
+    b.dress(doc)
+    return doc
 
 
 def _families(docs: list[Doc]) -> dict[int, int]:

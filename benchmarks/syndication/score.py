@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,8 +143,8 @@ def _score_pairs(
     return result
 
 
-def _score_clusters(corpus: Corpus, predicted: Mapping[str, object]) -> dict[str, Any]:
-    out = {}
+def score_clusters(corpus: Corpus, predicted: Mapping[str, object]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     truths = {
         "families": {d.id: corpus.family[d.key] for d in corpus.docs},
         "stories": {d.id: d.story for d in corpus.docs},
@@ -158,6 +159,21 @@ def _score_clusters(corpus: Corpus, predicted: Mapping[str, object]) -> dict[str
             "true_clusters": len(set(truth.values())),
         }
     out["predicted_clusters"] = len(set(predicted.values()))
+    stories = truths["stories"]
+    members: dict[object, Counter[str]] = defaultdict(Counter)
+    for doc_id, cluster in predicted.items():
+        members[cluster][stories[doc_id]] += 1
+    out["largest_cluster"] = max((sum(c.values()) for c in members.values()), default=0)
+    out["largest_story"] = max(Counter(stories.values()).values(), default=0)
+    # A cluster "merges" stories when it holds at least two articles of each of two stories.
+    merging = [c for c in members.values() if sum(1 for n in c.values() if n >= 2) >= 2]
+    out["clusters_merging_stories"] = len(merging)
+    kind = corpus.kinds
+    out["clusters_merging_stories_of_one_kind"] = sum(
+        1
+        for c in merging
+        if len({kind.get(s, s) for s, n in c.items() if n >= 2}) < sum(1 for n in c.values() if n >= 2)
+    )
     return out
 
 
@@ -217,10 +233,13 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
     roots: list[bool] = []
     stitched_both: list[bool] = []
     errors: dict[str, Counter[str]] = {"derived": Counter(), "roots": Counter()}
+    given: list[tuple[float, bool]] = []  # (confidence, right) of every top parent given
     for d in corpus.docs:
         predicted = [p.id for p in docs[d.id].parents]
         top = predicted[0] if predicted else None
         truth = corpus.parents_of(d)
+        if top is not None:
+            given.append((docs[d.id].parents[0].confidence, top in truth))
         if not truth:
             roots.append(top is None)
             kinds["root:" + ("cites_external" if d.kind == "cites_external" else "base")].append(top is None)
@@ -231,6 +250,8 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
         kinds[d.kind].append(ok)
         if d.depth >= 2:
             kinds["chain"].append(ok)
+        if d.burst:
+            kinds["burst"].append(ok)
         ancestor.append(top is not None and top in corpus.ancestors(d))
         equivalent.append(ok or (top is not None and _indistinguishable(corpus, d, top)))
         by_ts[_timestamp_pair(d, corpus.by_key[d.parents[0]])].append(ok)
@@ -239,7 +260,9 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
         if not ok:
             error = "no_parent" if top is None else _parent_error(corpus, d, top, descendants(d))
             errors["derived"][error] += 1
-    derived = [ok for k, v in kinds.items() if not k.startswith("root:") and k != "chain" for ok in v]
+    derived = [
+        ok for k, v in kinds.items() if not k.startswith("root:") and k not in ("chain", "burst") for ok in v
+    ]
     result: dict[str, Any] = {
         "derived": _share(sum(derived), len(derived)),
         "derived_or_indistinguishable": _share(sum(equivalent), len(equivalent)),
@@ -251,12 +274,30 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
         "n_roots": len(roots),
         "by_kind": {k: {"n": len(v), "accuracy": _share(sum(v), len(v))} for k, v in sorted(kinds.items())},
         "errors": {k: dict(sorted(v.items())) for k, v in errors.items()},
+        "reliability": reliability(given),
     }
     if timestamps:
         result["by_timestamp"] = {
             k: {"n": len(v), "accuracy": _share(sum(v), len(v))} for k, v in sorted(by_ts.items())
         }
     return result
+
+
+RELIABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def reliability(given: Sequence[tuple[float, bool]]) -> dict[str, Any]:
+    """Confidence against accuracy: for each bin of the confidence of the parents given, how many and
+    how many were right; and the same for every parent given with confidence 0.8 or more."""
+    bins = {}
+    for lo, hi in itertools.pairwise(RELIABILITY_BINS):
+        inside = [ok for c, ok in given if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+        bins[f"{lo:.1f}-{hi:.1f}"] = {"n": len(inside), "accuracy": _share(sum(inside), len(inside))}
+    confident = [ok for c, ok in given if c >= 0.8]
+    return {
+        "bins": bins,
+        "at_least_0.8": {"n": len(confident), "accuracy": _share(sum(confident), len(confident))},
+    }
 
 
 def _score_external(corpus: Corpus, analysis: Analysis) -> dict[str, Any]:
@@ -306,7 +347,7 @@ def score_dedup(corpus: Corpus, pt: PairTruth, analysis: Analysis, timestamps: b
     }
     return {
         "pairs": _score_pairs(corpus, pt, reported, paraphrase_only),
-        "clusters": _score_clusters(corpus, {d.id: d.cluster for d in analysis.documents}),
+        "clusters": score_clusters(corpus, {d.id: d.cluster for d in analysis.documents}),
         "parents": _score_parents(corpus, analysis, timestamps),
         "external_sources": _score_external(corpus, analysis),
     }
@@ -323,7 +364,7 @@ def score_baseline(corpus: Corpus, pt: PairTruth, threshold: float) -> dict[str,
     return {
         "threshold": threshold,
         "pairs": _score_pairs(corpus, pt, reported),
-        "clusters": _score_clusters(corpus, clusters),
+        "clusters": score_clusters(corpus, clusters),
         "parents": None,
         "external_sources": None,
         "seconds": round(seconds, 2),
@@ -367,3 +408,18 @@ def write_out(folder: Path, corpus: Corpus, analyses: Mapping[str, Analysis]) ->
         data = analysis.to_dict()
         data.pop("clusters", None)
         (folder / f"dedup_{name}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def order_stability(clusterings: Sequence[Mapping[str, object]]) -> dict[str, Any]:
+    """How much the clusters depend on arrival order: the ARI of every two clusterings of one corpus
+    ingested in different orders (1.0: the same partition)."""
+    aris = [
+        adjusted_rand_index(clusterings[i], clusterings[j])
+        for i in range(len(clusterings))
+        for j in range(i + 1, len(clusterings))
+    ]
+    return {
+        "orders": len(clusterings),
+        "pairwise_ari": [_r(a) for a in aris],
+        "min_ari": _r(min(aris, default=1.0)),
+    }

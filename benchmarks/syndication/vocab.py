@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DEFAULT_SIZE = 200
+DEFAULT_SIZE = 90
 
 Paragraphs = list[list[str]]
 
@@ -15,6 +15,7 @@ EXPECTED: dict[str, str] = {
     "rewrite": "PARTIALLY_DERIVED",
     "cites_corpus": "PARTIALLY_DERIVED",
     "stitched": "PARTIALLY_DERIVED",
+    "roundup": "PARTIALLY_DERIVED",
 }
 """Expected pair relation between a derived article and its parent, by how it was made."""
 
