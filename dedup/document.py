@@ -12,6 +12,7 @@ from dedup.boilerplate import Boilerplate, find_boilerplate, in_spans
 from dedup.config import Config
 from dedup.errors import InvalidArgument
 from dedup.minhash import shingle_hashes, shingle_set, word_hashes
+from dedup.quotes import quoted_spans
 from dedup.segment import Sentence, Token, make_tokens, split_sentences, word_spans
 
 __all__ = ["Article", "PreparedDocument", "Timestamp", "parse_timestamp", "prepare"]
@@ -118,6 +119,8 @@ class PreparedDocument:
     sentence_shingles: list[np.ndarray]
     """Each sentence's hashed word shingles (repeats possible: they are only signed)."""
     citations: list[Citation] = field(default_factory=list)
+    quotes: list[tuple[int, int]] = field(default_factory=list)
+    """The spans of the text inside quotation marks (``quotes.quoted_spans``)."""
     doc_minhash: np.ndarray | None = None
     """The MinHash signature of ``doc_shingles`` (uint32, one value per permutation)."""
     sentence_minhashes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint32))
@@ -215,6 +218,7 @@ def prepare(article: Article, order: int, config: Config) -> PreparedDocument:
         content_chars=max(content, 1),
         doc_shingles=shingle_set(hashes, config.minhash.doc_shingle),
         sentence_shingles=_sentence_shingles(words, hashes, ranges, config.minhash.passage_shingle),
+        quotes=quoted_spans(text),
     )
 
 

@@ -1,16 +1,29 @@
-"""The relation of a pair of articles, METER style, from their shared passages."""
+"""The relation of a pair of articles, METER style, from their shared passages.
+
+Text either article attributes to someone else (inside quotation marks, or
+the phrase naming its source: "according to Reuters") is kept apart: two
+reports that share a speaker's words, or the sentence crediting one outlet,
+share a source, not each other's text. A pair whose only shared wording is
+attributed is COMMON_SOURCE, not a reuse relation, and its passages carry
+``attributed``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from dedup.align import align, coverage
+from dedup.attribution import canonical_outlet
 from dedup.config import Config, RelationConfig
 from dedup.document import PreparedDocument
 from dedup.minhash import exact_jaccard
+from dedup.quotes import quoted_spans
 from dedup.results import PairResult, Passage, PassageKind, Relation
 
-__all__ = ["classify_pair", "compare"]
+Spans = Sequence[tuple[int, int]]
+
+__all__ = ["attributed_spans", "classify_pair", "compare", "quoted_spans"]
 
 
 def _span_chars(spans: list[tuple[int, int]]) -> int:
@@ -30,27 +43,77 @@ def _both_sides(passages: list[Passage], keep: Callable[[Passage], bool]) -> int
     )
 
 
+def _minus(spans: Spans, holes: Spans) -> int:
+    """Characters inside ``spans`` and outside ``holes`` (both may overlap among themselves)."""
+    total = _span_chars(list(spans))
+    if not holes or not total:
+        return total
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    inside = 0
+    for start, end in merged:
+        for h_start, h_end in holes:
+            inside += max(0, min(end, h_end) - max(start, h_start))
+    return max(0, total - inside)
+
+
+def _own_lexical(passages: list[Passage], attributed_a: Spans, attributed_b: Spans) -> int:
+    """Characters shared word for word that neither side attributes to a source: on each side, the
+    VERBATIM and NEAR_VERBATIM passages minus what that side quotes or credits; the smaller side."""
+    kept = [p for p in passages if p.kind is not PassageKind.PARAPHRASE]
+    return min(
+        _minus([(p.a_start, p.a_end) for p in kept], _merged(attributed_a)),
+        _minus([(p.b_start, p.b_end) for p in kept], _merged(attributed_b)),
+    )
+
+
+def _merged(spans: Spans) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def classify_pair(
-    passages: list[Passage], coverage_a: float, coverage_b: float, semantic: float, cfg: RelationConfig
+    passages: list[Passage],
+    coverage_a: float,
+    coverage_b: float,
+    semantic: float,
+    cfg: RelationConfig,
+    attributed_a: Spans = (),
+    attributed_b: Spans = (),
 ) -> Relation | None:
-    """DUPLICATE, WHOLLY_DERIVED, PARTIALLY_DERIVED, SAME_STORY, or None for unrelated articles.
+    """DUPLICATE, WHOLLY_DERIVED, PARTIALLY_DERIVED, COMMON_SOURCE, SAME_STORY, or None for unrelated
+    articles. ``attributed_a`` and ``attributed_b``: the spans each side attributes to a source (quoted
+    speech, a phrase naming its source).
 
     - DUPLICATE: both sides covered at least ``duplicate_coverage``, and mostly by VERBATIM or
       NEAR_VERBATIM passages rather than paraphrase;
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
-    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word, or at least
-      ``min_paraphrase_chars`` in paraphrase covering ``min_paraphrase_coverage`` of one side;
+    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word outside what
+      either side attributes, or at least ``min_paraphrase_chars`` in paraphrase covering
+      ``min_paraphrase_coverage`` of one side;
+    - COMMON_SOURCE: ``min_shared_chars`` shared word for word, but only inside what one side or the
+      other attributes to a source (both quote one speaker);
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
     """
     # Measured on both sides and the smaller taken, so that the relation does not depend on which
     # article is a and which is b.
     shared = _both_sides(passages, lambda p: True)
     lexical = _both_sides(passages, lambda p: p.kind is not PassageKind.PARAPHRASE)
+    own = _own_lexical(passages, attributed_a, attributed_b) if attributed_a or attributed_b else lexical
     paraphrased = _both_sides(passages, lambda p: p.kind is PassageKind.PARAPHRASE)
     rewritten = (
         paraphrased >= cfg.min_paraphrase_chars and max(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
     )
-    if lexical >= cfg.min_shared_chars or rewritten:
+    if own >= cfg.min_shared_chars or rewritten:
         if (
             min(coverage_a, coverage_b) >= cfg.duplicate_coverage
             and lexical >= cfg.duplicate_lexical_share * shared
@@ -59,9 +122,35 @@ def classify_pair(
         if max(coverage_a, coverage_b) >= cfg.wholly_coverage:
             return Relation.WHOLLY_DERIVED
         return Relation.PARTIALLY_DERIVED
+    if lexical >= cfg.min_shared_chars:
+        return Relation.COMMON_SOURCE
     if semantic >= cfg.same_story_cosine:
         return Relation.SAME_STORY
     return None
+
+
+def attributed_spans(doc: PreparedDocument) -> list[tuple[int, int]]:
+    """What an article attributes to a source: its quotations and the phrases naming its sources."""
+    return _merged([*doc.quotes, *((c.start, c.end) for c in doc.citations)])
+
+
+def _names_the_other(doc: PreparedDocument, other: PreparedDocument) -> bool:
+    """Whether ``doc`` names ``other``'s outlet as its source."""
+    outlet = other.article.outlet
+    return bool(outlet) and canonical_outlet(outlet) in {c.name for c in doc.citations}
+
+
+def _flag_attributed(passages: list[Passage], attributed_a: Spans, attributed_b: Spans) -> list[Passage]:
+    """The passages, each marked ``attributed`` when at least half of it, on either side, lies in what
+    that side attributes to a source."""
+    out = []
+    for p in passages:
+        length_a, length_b = p.a_end - p.a_start, p.b_end - p.b_start
+        own_a = _minus([(p.a_start, p.a_end)], attributed_a)
+        own_b = _minus([(p.b_start, p.b_end)], attributed_b)
+        flagged = own_a * 2 <= length_a or own_b * 2 <= length_b
+        out.append(replace(p, attributed=True) if flagged else p)
+    return out
 
 
 def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairResult | None:
@@ -70,11 +159,17 @@ def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairRes
     cov_a = coverage(a, [(p.a_start, p.a_end) for p in passages])
     cov_b = coverage(b, [(p.b_start, p.b_end) for p in passages])
     semantic = float(a.vector @ b.vector) if a.vector is not None and b.vector is not None else 0.0
-    relation = classify_pair(passages, cov_a, cov_b, semantic, config.relation)
+    if _names_the_other(a, b) or _names_the_other(b, a):
+        attributed_a, attributed_b = [], []  # what one credits to the other is the other's text: reuse
+    else:
+        attributed_a, attributed_b = attributed_spans(a), attributed_spans(b)
+    relation = classify_pair(passages, cov_a, cov_b, semantic, config.relation, attributed_a, attributed_b)
     if relation is None:
         return None
     if relation is Relation.SAME_STORY:  # too little shared to count as reuse: report no passages
         passages, cov_a, cov_b = [], 0.0, 0.0
+    elif attributed_a or attributed_b:
+        passages = _flag_attributed(passages, attributed_a, attributed_b)
     return PairResult(
         a.id,
         b.id,

@@ -41,6 +41,9 @@ class Relation(StrEnum):
     """One is almost all inside the other."""
     PARTIALLY_DERIVED = "PARTIALLY_DERIVED"
     """They share passages."""
+    COMMON_SOURCE = "COMMON_SOURCE"
+    """They share wording only where one of them attributes it to a source (quoted speech, a phrase
+    naming the source): both drew on one source; neither need have copied the other."""
     SAME_STORY = "SAME_STORY"
     """The same event, no shared passages."""
 
@@ -62,6 +65,9 @@ class Passage:
     b_end: int
     kind: PassageKind
     score: float
+    attributed: bool = False
+    """At least half of it, on one side or the other, is quoted speech or names its source: evidence
+    of a common source rather than of copying."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,10 +77,13 @@ class Passage:
             "b_end": self.b_end,
             "kind": self.kind.value,
             "score": _r(self.score),
+            "attributed": self.attributed,
         }
 
     def swapped(self) -> Passage:
-        return Passage(self.b_start, self.b_end, self.a_start, self.a_end, self.kind, self.score)
+        return Passage(
+            self.b_start, self.b_end, self.a_start, self.a_end, self.kind, self.score, self.attributed
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -322,8 +322,8 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO pairs VALUES (?,?,?,?,?,?,?,?)",
                     (
                         p.a, p.b, p.relation.value, p.coverage_a, p.coverage_b, p.lexical, p.semantic,
-                        json.dumps([[x.a_start, x.a_end, x.b_start, x.b_end, x.kind.value, x.score]
-                                    for x in p.passages]),
+                        json.dumps([[x.a_start, x.a_end, x.b_start, x.b_end, x.kind.value, x.score,
+                                     int(x.attributed)] for x in p.passages]),
                     ),
                 )  # fmt: skip
             for child, parents in change.parents.items():
@@ -447,7 +447,10 @@ def _document(row: tuple[Any, ...]) -> DocumentRecord:
 
 
 def _passages(encoded: str) -> tuple[Passage, ...]:
-    return tuple(Passage(p[0], p[1], p[2], p[3], PassageKind(p[4]), p[5]) for p in json.loads(encoded))
+    return tuple(
+        Passage(p[0], p[1], p[2], p[3], PassageKind(p[4]), p[5], bool(p[6]) if len(p) > 6 else False)
+        for p in json.loads(encoded)
+    )
 
 
 def open_store(spec: str) -> Store:

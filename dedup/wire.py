@@ -86,6 +86,7 @@ _RELATION = {
     Relation.WHOLLY_DERIVED: pb.RELATION_WHOLLY_DERIVED,
     Relation.PARTIALLY_DERIVED: pb.RELATION_PARTIALLY_DERIVED,
     Relation.SAME_STORY: pb.RELATION_SAME_STORY,
+    Relation.COMMON_SOURCE: pb.RELATION_COMMON_SOURCE,
 }
 _OUTCOME = {
     IngestOutcome.CREATED: pb.INGEST_OUTCOME_CREATED,
@@ -155,6 +156,7 @@ def _match_to_pb(p: PairResult) -> pb.Match:
                 other_end=x.b_end,
                 kind=_KIND[x.kind],
                 score=x.score,
+                attributed=x.attributed,
             )
             for x in p.passages
         ],
@@ -238,6 +240,7 @@ def analysis_from_pb(a: pb.Analysis) -> DocumentAnalysis:
                         x.other_end,
                         PassageKind(_name(x.kind, pb.PassageKind, "PASSAGE_KIND_")),
                         x.score,
+                        x.attributed,
                     )
                     for x in m.passages
                 ),

@@ -471,6 +471,8 @@ def test_a_shared_quote_alone_does_not_make_a_parent(detector: Detector) -> None
          S.article("dam", a, published_at="2025-03-04T12:00:00Z")]
     )  # fmt: skip
     pair = analysis.pair("orig", "dam")
-    assert pair is not None and pair.relation.value == "PARTIALLY_DERIVED"
+    # Both quote the same speaker: a common source, not a copy, and no parent.
+    assert pair is not None and pair.relation.value == "COMMON_SOURCE"
+    assert pair.passages and all(p.attributed for p in pair.passages)
     assert pair.coverage_of("dam") < 0.15
     assert analysis.document("dam").parents == ()

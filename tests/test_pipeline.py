@@ -196,7 +196,7 @@ SOURCE_KEYS = {"name", "evidence", "start", "end"}
 CLUSTER_KEYS = {"id", "documents", "roots", "edges"}
 EDGE_KEYS = {"parent", "child", "confidence"}
 PAIR_KEYS = {"a", "b", "relation", "coverage_a", "coverage_b", "lexical", "semantic", "passages"}
-PASSAGE_KEYS = {"a_start", "a_end", "b_start", "b_end", "kind", "score"}
+PASSAGE_KEYS = {"a_start", "a_end", "b_start", "b_end", "kind", "score", "attributed"}
 
 
 def _unit(x: Any) -> bool:

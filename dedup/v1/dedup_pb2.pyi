@@ -24,6 +24,7 @@ class Relation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RELATION_WHOLLY_DERIVED: _ClassVar[Relation]
     RELATION_PARTIALLY_DERIVED: _ClassVar[Relation]
     RELATION_SAME_STORY: _ClassVar[Relation]
+    RELATION_COMMON_SOURCE: _ClassVar[Relation]
 
 class IngestOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,7 @@ RELATION_DUPLICATE: Relation
 RELATION_WHOLLY_DERIVED: Relation
 RELATION_PARTIALLY_DERIVED: Relation
 RELATION_SAME_STORY: Relation
+RELATION_COMMON_SOURCE: Relation
 INGEST_OUTCOME_UNSPECIFIED: IngestOutcome
 INGEST_OUTCOME_CREATED: IngestOutcome
 INGEST_OUTCOME_REPLACED: IngestOutcome
@@ -75,20 +77,22 @@ class Document(_message.Message):
     def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., title: _Optional[str] = ..., outlet: _Optional[str] = ..., url: _Optional[str] = ..., published_at: _Optional[str] = ...) -> None: ...
 
 class Passage(_message.Message):
-    __slots__ = ("start", "end", "other_start", "other_end", "kind", "score")
+    __slots__ = ("start", "end", "other_start", "other_end", "kind", "score", "attributed")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     OTHER_START_FIELD_NUMBER: _ClassVar[int]
     OTHER_END_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTED_FIELD_NUMBER: _ClassVar[int]
     start: int
     end: int
     other_start: int
     other_end: int
     kind: PassageKind
     score: float
-    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., other_start: _Optional[int] = ..., other_end: _Optional[int] = ..., kind: _Optional[_Union[PassageKind, str]] = ..., score: _Optional[float] = ...) -> None: ...
+    attributed: bool
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., other_start: _Optional[int] = ..., other_end: _Optional[int] = ..., kind: _Optional[_Union[PassageKind, str]] = ..., score: _Optional[float] = ..., attributed: _Optional[bool] = ...) -> None: ...
 
 class Match(_message.Message):
     __slots__ = ("document_id", "relation", "coverage", "other_coverage", "lexical", "semantic", "passages")
