@@ -1,14 +1,33 @@
 """Story clusters that keep their ids while articles stream in.
 
-Articles join clusters one at a time, in the order they arrive. This is
-online average linkage: an article joins the cluster whose members are, on
-average, closest to it (cosine of document vectors) when that average reaches
-``threshold``; an article that copies from another (a reuse link) always joins
-that article's cluster. An article that joins several clusters merges them,
-and so do two clusters whose members come, on average, within ``threshold`` of
-each other. An article close to no cluster founds a new one, whose id is
-derived from the founding article's id; in a merge the oldest cluster's id
-survives. So an id, once given, names the same story for as long as it exists.
+Articles join clusters one at a time, in the order they arrive.
+
+Joining. An article that reuses text of placed articles (a reuse link) joins
+the cluster of the one it shares most with: the link that explains the largest
+share of it. It joins ONE cluster: a roundup or a stitched piece that takes
+paragraphs from two stories joins the story it takes most from and keeps its
+pairs with the other, but never joins the two. An article without links joins
+the cluster whose members are, on average, closest to it (cosine of document
+vectors) when that average reaches ``threshold``, after the time penalty below;
+otherwise it founds a cluster, whose id is derived from its own id.
+
+Merging. Two clusters merge only on evidence about the clusters, not about one
+article: when their members, on average, come within ``threshold`` of each
+other (average linkage, with the time penalty on the gap between the two
+clusters' spans of time). The merge is checked for the cluster an article has
+just joined, against the clusters near that article. The oldest cluster's id
+survives a merge. So an id, once given, names the same story for as long as it
+exists.
+
+Time. A story is an event: two earthquakes a week apart read alike but are two
+stories. Every cluster keeps the publication times of its members that have
+one; an article published more than ``time_tolerance_days`` from a cluster's
+median time has ``time_penalty_per_day`` taken off its average cosine to that
+cluster for each day beyond (two clusters: the gap between their medians). The
+median, not the span: one late copy must not stretch a story over the next
+event of its kind. A missing timestamp is unknown, not early: it takes no
+penalty and moves no median. Reuse links are not penalised: a copy published a
+week later still belongs to the story it copies.
 
 Each cluster keeps the sum of its members' vectors, so the average similarity
 of an article to a cluster is one dot product: ``v . sum / n``.
@@ -16,7 +35,8 @@ of an article to a cluster is one dot product: ``v . sum / n``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +44,8 @@ import numpy as np
 import xxhash
 
 __all__ = ["ClusterEvent", "ClusterEventKind", "StoryClusterer", "cluster_id_for"]
+
+DAY = 86400.0
 
 
 class ClusterEventKind(StrEnum):
@@ -48,67 +70,126 @@ def cluster_id_for(founding_document: str) -> str:
     return "c" + xxhash.xxh3_64_hexdigest(founding_document.encode("utf-8"))[:12]
 
 
-class StoryClusterer:
-    """Online average-linkage clustering with stable ids."""
+Links = Mapping[str, float] | Iterable[str]
+"""Placed articles a new one reuses text of: with the share of the new one each explains (a mapping),
+or just their ids (each then counts as explaining all of it)."""
 
-    def __init__(self, threshold: float = 0.65) -> None:
+
+def _strengths(links: Links) -> dict[str, float]:
+    if isinstance(links, Mapping):
+        return {d: float(s) for d, s in links.items()}
+    return dict.fromkeys(links, 1.0)
+
+
+class StoryClusterer:
+    """Online average-linkage clustering with stable ids, single-cluster joins and a time penalty."""
+
+    def __init__(
+        self, threshold: float = 0.65, time_tolerance_days: float = 2.0, time_penalty_per_day: float = 0.0
+    ) -> None:
         self.threshold = threshold
+        self.time_tolerance = time_tolerance_days * DAY
+        self.time_penalty = time_penalty_per_day / DAY
         self._cluster_of: dict[str, str] = {}
         self._members: dict[str, list[str]] = {}
         self._sum: dict[str, np.ndarray | None] = {}
+        self._times: dict[str, list[float]] = {}
+        """Each cluster's members' publication times (seconds), sorted; members without one are left out."""
         self._created: dict[str, int] = {}
         self._clock = 0
 
-    def _average(self, vector: np.ndarray, cluster: str) -> float:
+    # -- similarity ---------------------------------------------------------------------------------------
+
+    def _median(self, cluster: str) -> float | None:
+        times = self._times.get(cluster)
+        return times[(len(times) - 1) // 2] if times else None
+
+    def _gap(self, time: float | None, cluster: str) -> float:
+        """Seconds between ``time`` and the cluster's median time beyond the tolerance (0 if unknown)."""
+        median = self._median(cluster)
+        if time is None or median is None:
+            return 0.0
+        return max(0.0, abs(time - median) - self.time_tolerance)
+
+    def _average(self, vector: np.ndarray, cluster: str, time: float | None = None) -> float:
         total = self._sum[cluster]
         if total is None:
             return 0.0
-        return float(vector @ total) / len(self._members[cluster])
+        return float(vector @ total) / len(self._members[cluster]) - self.time_penalty * self._gap(time, cluster)
 
     def _between(self, a: str, b: str) -> float:
         sa, sb = self._sum[a], self._sum[b]
         if sa is None or sb is None:
             return float("-inf")  # no vectors: only links can join them
-        return float(sa @ sb) / (len(self._members[a]) * len(self._members[b]))
+        average = float(sa @ sb) / (len(self._members[a]) * len(self._members[b]))
+        return average - self.time_penalty * self._gap(self._median(a), b)
+
+    # -- placing ------------------------------------------------------------------------------------------
+
+    def _target(
+        self, links: Links, vector: np.ndarray | None, near: Iterable[str] | None, time: float | None
+    ) -> tuple[str | None, set[str]]:
+        """The cluster a new document joins (None: it founds one), and the clusters it was compared with."""
+        strength = {d: s for d, s in _strengths(links).items() if d in self._cluster_of}
+        linked: dict[str, float] = {}
+        for d, s in strength.items():
+            c = self._cluster_of[d]
+            linked[c] = max(linked.get(c, 0.0), s)
+        candidates = (
+            set(self._members)
+            if near is None
+            else {self._cluster_of[d] for d in near if d in self._cluster_of}
+        ) | set(linked)
+        averages = {c: self._average(vector, c, time) for c in candidates} if vector is not None else {}
+        if linked:
+            # The story it shares most with; between equal shares, the closer one, then the older.
+            best = max(linked, key=lambda c: (round(linked[c], 6), averages.get(c, 0.0), -self._created[c]))
+            return best, candidates
+        if averages:
+            best = max(averages, key=lambda c: (averages[c], -self._created[c]))
+            if averages[best] >= self.threshold:
+                return best, candidates
+        return None, candidates
 
     def add(
         self,
         document: str,
-        links: Iterable[str] = (),
+        links: Links = (),
         vector: np.ndarray | None = None,
         near: Iterable[str] | None = None,
+        time: float | None = None,
     ) -> list[ClusterEvent]:
         """Place ``document``; return what changed.
 
-        ``links``: placed documents it reuses text with (it joins their clusters). ``vector``: its
-        L2-normalised document vector, if any; without one it joins only through links.
-        ``near``: placed documents close to it (say,
-        its nearest neighbours in a vector index); only their clusters are compared with it. When
-        ``near`` is None every cluster is compared.
+        ``links``: placed documents it reuses text of, with the share of it each explains. ``vector``:
+        its L2-normalised document vector, if any; without one it joins only through links. ``near``:
+        placed documents close to it (say, its nearest neighbours in a vector index); only their
+        clusters (and its links') are compared with it; None compares every cluster. ``time``: its
+        publication time in seconds, if known.
         """
         if document in self._cluster_of:
             raise ValueError(f"document {document!r} is already clustered; remove it first")
-        targets, candidates = self._targets(links, vector, near)
+        cid, candidates = self._target(links, vector, near, time)
         events: list[ClusterEvent] = []
-        if not targets:
+        if cid is None:
             cid = cluster_id_for(document)
             while cid in self._members:  # a founding id used before: keep ids unique
                 cid = cluster_id_for(cid)
             self._members[cid] = []
             self._sum[cid] = None
+            self._times[cid] = []
             self._created[cid] = self._clock
             self._clock += 1
             events.append(ClusterEvent(ClusterEventKind.CREATED, cid, document))
-            self._place(document, vector, cid)
+            self._place(document, vector, time, cid)
             return events
-        ordered = sorted(targets, key=self._created.__getitem__)
-        cid = ordered[0]
-        self._place(document, vector, cid)
-        absorbed = ordered[1:]
+        self._place(document, vector, time, cid)
         # Average linkage: the grown cluster may now be close enough to a neighbouring one.
-        for other in sorted(candidates - targets, key=self._created.__getitem__):
-            if other in self._members and self._between(cid, other) >= self.threshold:
-                absorbed.append(other)
+        absorbed = [
+            other
+            for other in sorted(candidates - {cid}, key=self._created.__getitem__)
+            if other in self._members and self._between(cid, other) >= self.threshold
+        ]
         if absorbed:
             survivor = min([cid, *absorbed], key=self._created.__getitem__)
             gone = tuple(c for c in [cid, *absorbed] if c != survivor)
@@ -119,50 +200,46 @@ class StoryClusterer:
         events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, document))
         return events
 
-    def _targets(
-        self, links: Iterable[str], vector: np.ndarray | None, near: Iterable[str] | None
-    ) -> tuple[set[str], set[str]]:
-        """The clusters a new document joins, and the clusters it was compared with."""
-        forced = {self._cluster_of[d] for d in links if d in self._cluster_of}
-        candidates = (
-            set(self._members)
-            if near is None
-            else {self._cluster_of[d] for d in near if d in self._cluster_of}
-        ) | forced
-        targets = set(forced)
-        if vector is not None and candidates:
-            scored = sorted(((self._average(vector, c), c) for c in candidates), key=lambda x: (-x[0], x[1]))
-            if scored[0][0] >= self.threshold:
-                targets.add(scored[0][1])
-        return targets, candidates
-
     def peek(
-        self, links: Iterable[str] = (), vector: np.ndarray | None = None, near: Iterable[str] | None = None
+        self,
+        links: Links = (),
+        vector: np.ndarray | None = None,
+        near: Iterable[str] | None = None,
+        time: float | None = None,
     ) -> str | None:
-        """The cluster a document would join (the surviving one if it would merge some), or None if it
-        would found a new one. Changes nothing."""
-        targets, _ = self._targets(links, vector, near)
-        return min(targets, key=self._created.__getitem__) if targets else None
+        """The cluster a document would join, or None if it would found a new one. Changes nothing."""
+        return self._target(links, vector, near, time)[0]
 
-    def restore(self, cluster: str, rank: int, members: Iterable[tuple[str, np.ndarray | None]]) -> None:
-        """Put back a cluster as it was saved: its id, its creation rank, its members in order."""
+    def restore(
+        self,
+        cluster: str,
+        rank: int,
+        members: Iterable[tuple[str, np.ndarray | None] | tuple[str, np.ndarray | None, float | None]],
+    ) -> None:
+        """Put back a cluster as it was saved: its id, its creation rank, its members in order (each
+        with its vector and, optionally, its publication time)."""
         self._members[cluster] = []
         self._sum[cluster] = None
+        self._times[cluster] = []
         self._created[cluster] = rank
         self._clock = max(self._clock, rank + 1)
-        for document, vector in members:
-            self._place(document, vector, cluster)
+        for member in members:
+            document, vector = member[0], member[1]
+            time = member[2] if len(member) > 2 else None
+            self._place(document, vector, time, cluster)
 
     def rank(self, cluster: str) -> int:
         """The creation rank of a cluster: older clusters have smaller ranks."""
         return self._created[cluster]
 
-    def _place(self, document: str, vector: np.ndarray | None, cid: str) -> None:
+    def _place(self, document: str, vector: np.ndarray | None, time: float | None, cid: str) -> None:
         self._cluster_of[document] = cid
         self._members[cid].append(document)
         if vector is not None:
             total = self._sum[cid]
             self._sum[cid] = vector.astype(np.float64) if total is None else total + vector
+        if time is not None:
+            bisect.insort(self._times[cid], time)
 
     def _fold(self, source: str, target: str) -> None:
         for d in self._members.pop(source):
@@ -172,19 +249,26 @@ class StoryClusterer:
         if extra is not None:
             total = self._sum[target]
             self._sum[target] = extra if total is None else total + extra
+        self._times[target] = sorted(self._times[target] + self._times.pop(source))
         del self._created[source]
 
-    def remove(self, document: str, vector: np.ndarray | None = None) -> str | None:
-        """Take a document out; its cluster keeps its id (and disappears when empty). ``vector``: the
-        one it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
+    def remove(self, document: str, vector: np.ndarray | None = None, time: float | None = None) -> str | None:
+        """Take a document out; its cluster keeps its id (and disappears when empty). ``vector`` and
+        ``time``: those it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
         cid = self._cluster_of.pop(document, None)
         if cid is None:
             return None
         self._members[cid].remove(document)
         if not self._members[cid]:
-            del self._members[cid], self._sum[cid], self._created[cid]
-        elif vector is not None and self._sum[cid] is not None:
+            del self._members[cid], self._sum[cid], self._created[cid], self._times[cid]
+            return cid
+        if vector is not None and self._sum[cid] is not None:
             self._sum[cid] = self._sum[cid] - vector
+        times = self._times[cid]
+        if time is not None:
+            k = bisect.bisect_left(times, time)
+            if k < len(times) and times[k] == time:
+                del times[k]
         return cid
 
     def cluster_of(self, document: str) -> str:

@@ -136,9 +136,17 @@ class ClusterConfig:
     """An article joins a cluster when its mean cosine to the cluster's members reaches this
     (online average linkage); two clusters this close on average merge."""
     link_relations: tuple[str, ...] = ("DUPLICATE", "WHOLLY_DERIVED", "PARTIALLY_DERIVED")
-    """Pair relations that always put two articles in one story cluster."""
+    """Pair relations that put an article in its partner's story cluster: of the clusters it has such
+    pairs in, the one holding the partner that explains the largest share of it (one cluster only:
+    an article never merges two)."""
     neighbours: int = 20
     """Clusters of this many nearest articles are compared with each new article."""
+    time_tolerance_days: float = 2.0
+    """An article published within this many days of a cluster's median publication time is
+    compared with it on content alone ..."""
+    time_penalty_per_day: float = 0.05
+    """... and beyond, this much is taken off its average cosine to the cluster for each further day
+    (two events of one kind a week apart are two stories). Articles without a timestamp take none."""
 
 
 @dataclass(frozen=True)
@@ -255,8 +263,11 @@ def _validate(config: Config) -> None:
             continue
         for f in dataclasses.fields(sub):
             value = getattr(sub, f.name)
-            if isinstance(value, float) and not 0.0 <= value <= 1.0 and not f.name.endswith("weight"):
+            unbounded = f.name.endswith(("weight", "_days", "per_day"))
+            if isinstance(value, float) and not 0.0 <= value <= 1.0 and not unbounded:
                 raise ConfigError(f"{section.name}.{f.name} must lie between 0 and 1, not {value}")
+            if isinstance(value, float) and f.name.endswith(("_days", "per_day")) and value < 0.0:
+                raise ConfigError(f"{section.name}.{f.name} must not be negative, not {value}")
             if f.name == "seed":
                 if not 0 <= value < 2**32:
                     raise ConfigError(f"{section.name}.seed must lie between 0 and 2**32 - 1, not {value}")

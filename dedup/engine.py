@@ -238,7 +238,8 @@ class Engine:
         self._children: dict[str, set[str]] = defaultdict(set)
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._clusters: dict[str, ClusterRecord] = {}
-        self._clusterer = StoryClusterer(self.config.cluster.threshold)
+        cc = self.config.cluster
+        self._clusterer = StoryClusterer(cc.threshold, cc.time_tolerance_days, cc.time_penalty_per_day)
         self._doc_lsh: LshIndex = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
         self._sent_lsh: LshIndex = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
         self._sentence_by_words: dict[int, tuple[str, int]] = {}
@@ -276,6 +277,7 @@ class Engine:
         self._outlets = {e.outlet for e in snap.documents if e.outlet}
         outlets = sorted(self._outlets)
         vectors: dict[str, np.ndarray] = {}
+        published = {e.id: e.published for e in snap.documents}
         for e in snap.documents:
             self._records[e.id] = _Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id)
             self._by_seq[e.seq] = e.id
@@ -301,7 +303,9 @@ class Engine:
             members[e.cluster_id].append(e.id)
         for c in snap.clusters:
             self._clusters[c.id] = c
-            self._clusterer.restore(c.id, c.created_seq, [(d, vectors[d]) for d in members.get(c.id, [])])
+            self._clusterer.restore(
+                c.id, c.created_seq, [(d, vectors[d], published[d]) for d in members.get(c.id, [])]
+            )
         self._next_seq = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
@@ -784,8 +788,9 @@ class Engine:
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
             pairs = self._match(doc, candidates)
-            links = [p.other(doc.id) for p in pairs if p.relation.value in self.config.cluster.link_relations]
-            cluster_events = self._clusterer.add(doc.id, links, doc.vector, near)
+            cluster_events = self._clusterer.add(
+                doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc)
+            )
             events.extend(cluster_events)
             cid = self._clusterer.cluster_of(doc.id)
             for ev in cluster_events:
@@ -823,6 +828,11 @@ class Engine:
         self._publish(events)
         return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
 
+    def _links(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, float]:
+        """The partners whose pairs place an article in their story, with the share of it each explains."""
+        kinds = self.config.cluster.link_relations
+        return {p.other(doc_id): p.coverage_of(doc_id) for p in pairs if p.relation.value in kinds}
+
     def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""
         old = self._clusters[cid]
@@ -840,7 +850,7 @@ class Engine:
         for child in orphans:
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
         self._external.pop(doc_id, None)
-        cid = self._clusterer.remove(doc_id, doc.vector)
+        cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
         if cid is not None:
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
             if cid in self._clusterer.clusters():
@@ -910,8 +920,7 @@ class Engine:
             exclude = article.id if article.id in self._records else None
             candidates, near = self._candidates(doc, exclude)
             pairs = self._match(doc, candidates)
-            links = [p.other(doc.id) for p in pairs if p.relation.value in self.config.cluster.link_relations]
-            cid = self._clusterer.peek(links, doc.vector, near)
+            cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
             pairs = [
                 p for p in pairs
                 if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
@@ -1032,6 +1041,12 @@ _WARM_UP = (
     "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
     'and work starts next month. "We cannot wait another year," the chair said after the vote.',
 )
+
+
+def _time(doc: PreparedDocument) -> float | None:
+    """An article's publication time in seconds since the epoch, if it has one."""
+    ts = doc.article.published_at
+    return ts.value.timestamp() if ts is not None else None
 
 
 def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:

@@ -65,6 +65,8 @@ class DocumentEntry:
     cluster_id: str
     outlet: str | None
     vector: np.ndarray
+    published: float | None = None
+    """Its publication time in seconds since the epoch, if it has one (a date alone: its midnight UTC)."""
 
 
 @dataclass(frozen=True)
@@ -395,13 +397,16 @@ class SqliteStore:
         with self._lock:
             db = self._db
             rows = db.execute(
-                "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector "
+                "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector, published_at "
                 "FROM documents ORDER BY seq"
             )
             documents = [
-                DocumentEntry(doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32))
-                for doc_id, seq, text_hash, time, cid, outlet, vec in rows
-            ]
+                DocumentEntry(
+                    doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32),
+                    parse_timestamp(published).value.timestamp() if published else None,
+                )
+                for doc_id, seq, text_hash, time, cid, outlet, vec, published in rows
+            ]  # fmt: skip
             pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
             parents: dict[str, list[Parent]] = {}
             for child, parent, _, conf, cov, evidence in db.execute(
@@ -433,7 +438,8 @@ class SqliteStore:
 
 def _entry(r: DocumentRecord) -> DocumentEntry:
     a = r.article
-    return DocumentEntry(a.id, r.seq, r.text_hash, r.ingest_time, r.cluster_id, a.outlet, r.vector)
+    published = a.published_at.value.timestamp() if a.published_at is not None else None
+    return DocumentEntry(a.id, r.seq, r.text_hash, r.ingest_time, r.cluster_id, a.outlet, r.vector, published)
 
 
 def _document(row: tuple[Any, ...]) -> DocumentRecord:
