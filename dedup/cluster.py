@@ -115,7 +115,8 @@ class StoryClusterer:
         total = self._sum[cluster]
         if total is None:
             return 0.0
-        return float(vector @ total) / len(self._members[cluster]) - self.time_penalty * self._gap(time, cluster)
+        average = float(vector @ total) / len(self._members[cluster])
+        return average - self.time_penalty * self._gap(time, cluster)
 
     def _between(self, a: str, b: str) -> float:
         sa, sb = self._sum[a], self._sum[b]
@@ -252,7 +253,9 @@ class StoryClusterer:
         self._times[target] = sorted(self._times[target] + self._times.pop(source))
         del self._created[source]
 
-    def remove(self, document: str, vector: np.ndarray | None = None, time: float | None = None) -> str | None:
+    def remove(
+        self, document: str, vector: np.ndarray | None = None, time: float | None = None
+    ) -> str | None:
         """Take a document out; its cluster keeps its id (and disappears when empty). ``vector`` and
         ``time``: those it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
         cid = self._cluster_of.pop(document, None)

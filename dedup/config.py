@@ -163,14 +163,20 @@ class DeriveConfig:
     """Log-odds added when the child names the parent's outlet as its source."""
     coverage_weight: float = 4.0
     """Log-odds per unit of (share of child explained) - (share of parent explained)."""
-    order_weight: float = 0.3
-    """Log-odds added for coming first in the input when neither has a timestamp."""
+    coverage_margin: float = 0.1
+    """Content alone orders two articles when the share of one explained by the other exceeds the
+    reverse by this much (the trim carries less); below it, two near-identical articles that neither
+    time nor attribution orders are a duplicate group with an undetermined original."""
     sibling_partial: float = 0.6
     """Chance two partial copies that both cite the same outside source are siblings, not parent and child."""
     sibling_whole: float = 0.4
     """The same for duplicates and wholly derived pairs."""
     recency_tolerance: float = 0.05
-    """Parents explaining within this much of the best are ranked by closeness in time."""
+    """Parents explaining within this much of the largest share of the child are equally good
+    explainers, told apart by the wording they share with it and by which precedes which."""
+    wording_tolerance: float = 0.02
+    """Among equally good explainers, those holding within this much of the largest share of the
+    child's word shingles share its wording equally."""
 
 
 @dataclass(frozen=True)

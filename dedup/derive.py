@@ -1,41 +1,82 @@
 """Derivation: which earlier article(s) each article copies, or which outside source it names.
 
-For every pair that shares passages, both directions are scored in log-odds:
+Direction. For every pair that shares passages, the evidence that one is the
+other's source is summed in log-odds:
 
-- publication time: a parent cannot be published after its child (date-only
-  timestamps only order across days);
+- publication time: a parent cannot be published after its child; one surely
+  earlier (exact times, or dates on different days) adds ``time_weight``. A
+  missing or date-only timestamp that cannot order the two is unknown, not
+  early: it adds nothing either way (nor does the order of arrival);
 - attribution: the child names the parent's outlet ("according to Reuters");
-- directional coverage: a child is mostly explained by its parent, while the
-  parent carries material the child lacks;
-- input order, weakly, when there are no timestamps.
+- content: a copy is explained by its source more than it explains it (the
+  trim carries less, the copy carries its own header, footer or update), so
+  the difference of the two directional coverages counts; one outlet's two
+  versions are the exception: its update is the fuller one, and the later.
+
+Near-identical articles (DUPLICATE) whose order neither time, attribution nor
+content decides are one duplicate group whose original is undetermined: no
+edge is guessed between them; each member is reported with the group, the
+members that may be its original (those no other member is known to precede)
+and the confidence ``1 / len(originals)`` of each.
+
+Choice. Among the articles that may be a child's source, it keeps those that
+explain (nearly) the largest share of it; a source it names comes first; then
+those holding (nearly) the most of its wording, so that a copy of a copy, which
+keeps the intermediate copy's edits, goes to that copy; then those it is a
+near-identical copy of (DUPLICATE: its text as it stands, cut and additions
+included) over fuller ones that merely contain it; then it drops any that
+another one of them precedes, because what two copies share their common
+original holds too: a later copy never outranks the earlier original it copies.
+What remains and still cannot be told apart is one parent with
+``alternatives``. Further parents (a stitched piece, a roundup) must each
+explain a further ``min_extra_coverage`` of the child.
 
 Two partial copies that both name the same outside source and not each other
 are more likely siblings than parent and child, which lowers the confidence.
-Each child keeps the parent that explains most of it (the most recent, or the
-closest, among near-equals) and further parents only when they explain a
-further ``min_extra_coverage``. Edges are then added from the most to the least
-confident, skipping any that would close a cycle.
+Edges are then added from the most to the least confident, skipping any that
+would close a cycle.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from dedup.align import coverage
 from dedup.attribution import canonical_outlet
 from dedup.config import DeriveConfig
 from dedup.document import PreparedDocument
-from dedup.results import REUSE_RELATIONS, ExternalSource, PairResult, Parent, Relation
+from dedup.results import (
+    REUSE_RELATIONS,
+    DuplicateGroup,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Relation,
+)
 
-__all__ = ["Derivation", "derive"]
+__all__ = ["Derivation", "derive", "reaches"]
 
 
 @dataclass(frozen=True)
 class Derivation:
     parents: dict[str, tuple[Parent, ...]]
     external_sources: dict[str, tuple[ExternalSource, ...]]
+    groups: dict[str, DuplicateGroup]
+    """Each member of a duplicate group whose original is undetermined, with its group."""
+
+
+@dataclass
+class _Direction:
+    """The evidence that ``parent`` is the source of ``child`` in one pair."""
+
+    score: float
+    """Log-odds."""
+    evidence: list[str]
+    decided_by: str | None
+    """'time', 'attribution' or 'coverage' when that evidence alone orders the two; None if nothing does."""
 
 
 @dataclass
@@ -43,162 +84,302 @@ class _Candidate:
     parent: str
     confidence: float
     coverage: float
-    closeness: float
-    wording: float
-    """Exact Jaccard of the two articles' shingles: the closest copy shares the most wording."""
+    """Share of the child the parent explains."""
+    containment: float
+    """Share of the child's word shingles found in the parent: a copy of a copy keeps the copy's edits."""
     named: bool
-    """The child names the parent's outlet as its source."""
     spans: list[tuple[int, int]]
     evidence: list[str]
+    peer: bool = False
+    """Near-identical to the child and ordered by nothing: it competes, but is never made its parent."""
 
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def _score(
-    child: PreparedDocument,
-    parent: PreparedDocument,
-    pair: PairResult,
-    outlets: dict[str, str | None],
-    cited: dict[str, set[str]],
-    cfg: DeriveConfig,
-) -> tuple[float, list[str]] | None:
-    """Log-odds that ``parent`` is the source of ``child``, with the evidence; None if impossible."""
-    s = 0.0
-    evidence = []
-    tc, tp = child.article.published_at, parent.article.published_at
-    earlier = tp.before(tc) if tc is not None and tp is not None else None
-    if earlier is False:
-        return None
-    if earlier:
-        s += cfg.time_weight
-        evidence.append(f"published earlier ({tp.isoformat()} before {tc.isoformat()})")  # type: ignore[union-attr]
-    elif parent.order != child.order:  # no timestamps, or too coarse to tell apart
-        s += cfg.order_weight if parent.order < child.order else -cfg.order_weight
-        if parent.order < child.order:
-            evidence.append("comes first in the input (no timestamps to compare)")
-    parent_outlet, child_outlet = outlets[parent.id], outlets[child.id]
-    if parent_outlet and parent_outlet in cited[child.id]:
-        s += cfg.citation_weight
-        evidence.append(f"names the parent's outlet, {parent_outlet}, as its source")
-    if child_outlet and child_outlet in cited[parent.id]:
-        s -= cfg.citation_weight
-    cov_child, cov_parent = pair.coverage_of(child.id), pair.coverage_of(parent.id)
-    if parent_outlet and parent_outlet == child_outlet and earlier is None:
-        # One outlet's two versions of a story: an update adds to the earlier version, so the fuller
-        # one is the later (the opposite of a copy, which trims).
-        s += cfg.coverage_weight * (cov_parent - cov_child)
-        evidence.append(f"both from {parent_outlet}: the fuller version is taken as the later update")
-    else:
-        s += cfg.coverage_weight * (cov_child - cov_parent)
-    evidence.append(
-        f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent"
-    )
-    return s, evidence
+class _Context:
+    """What derivation knows of the articles: outlets, the outlets each names, the pairs by id."""
 
+    def __init__(
+        self, docs: Mapping[str, PreparedDocument], pairs: list[PairResult], cfg: DeriveConfig
+    ) -> None:
+        self.docs = docs
+        self.cfg = cfg
+        self.outlets = {
+            d: canonical_outlet(doc.article.outlet) if doc.article.outlet else None for d, doc in docs.items()
+        }
+        self.cited = {d: {c.name for c in doc.citations} for d, doc in docs.items()}
+        self.pairs = [p for p in pairs if p.relation in REUSE_RELATIONS]
+        self.pair_of: dict[frozenset[str], PairResult] = {frozenset((p.a, p.b)): p for p in self.pairs}
+        self._directions: dict[tuple[str, str], _Direction | None] = {}
 
-def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: DeriveConfig) -> Derivation:
-    """Parents and external sources of every document in ``docs``."""
-    outlets = {
-        d: canonical_outlet(doc.article.outlet) if doc.article.outlet else None for d, doc in docs.items()
-    }
-    cited = {d: {c.name for c in doc.citations} for d, doc in docs.items()}
-    candidates: dict[str, list[_Candidate]] = defaultdict(list)
-    for pair in pairs:
-        if pair.relation not in REUSE_RELATIONS:
-            continue
-        for child_id, parent_id in ((pair.a, pair.b), (pair.b, pair.a)):
-            child, parent = docs[child_id], docs[parent_id]
-            scored = _score(child, parent, pair, outlets, cited, cfg)
-            if scored is None:
-                continue
-            s, evidence = scored
-            confidence = _sigmoid(s)
-            common = (cited[child_id] & cited[parent_id]) - {outlets[child_id], outlets[parent_id]}
-            names_each_other = (outlets[parent_id] in cited[child_id]) or (
-                outlets[child_id] in cited[parent_id]
+    def names(self, child: str, parent: str) -> bool:
+        outlet = self.outlets[parent]
+        return outlet is not None and outlet in self.cited[child]
+
+    def direction(self, parent_id: str, child_id: str) -> _Direction | None:
+        """The evidence that ``parent_id`` is the source of ``child_id`` (None: impossible, it is later)."""
+        key = (parent_id, child_id)
+        if key not in self._directions:
+            self._directions[key] = self._direction(parent_id, child_id)
+        return self._directions[key]
+
+    def _direction(self, parent_id: str, child_id: str) -> _Direction | None:
+        cfg = self.cfg
+        pair = self.pair_of[frozenset((parent_id, child_id))]
+        child, parent = self.docs[child_id], self.docs[parent_id]
+        s = 0.0
+        evidence: list[str] = []
+        decided: str | None = None
+        tc, tp = child.article.published_at, parent.article.published_at
+        earlier = tp.before(tc) if tc is not None and tp is not None else None
+        if earlier is False:
+            return None
+        if earlier:
+            assert tc is not None and tp is not None
+            s += cfg.time_weight
+            evidence.append(f"published earlier ({tp.isoformat()} before {tc.isoformat()})")
+            decided = "time"
+        if self.names(child_id, parent_id):
+            s += cfg.citation_weight
+            evidence.append(f"names the parent's outlet, {self.outlets[parent_id]}, as its source")
+            decided = decided or "attribution"
+        if self.names(parent_id, child_id):
+            s -= cfg.citation_weight
+        cov_child, cov_parent = pair.coverage_of(child_id), pair.coverage_of(parent_id)
+        same_outlet = (
+            self.outlets[parent_id] is not None and self.outlets[parent_id] == self.outlets[child_id]
+        )
+        if same_outlet and earlier is None:
+            # One outlet's two versions of a story: an update adds to the earlier version, so the fuller
+            # one is the later (the opposite of a copy, which trims).
+            lead = cov_parent - cov_child
+            evidence.append(
+                f"both from {self.outlets[parent_id]}: the fuller version is taken as the later update"
             )
-            if common and not names_each_other:
+        else:
+            lead = cov_child - cov_parent
+        s += cfg.coverage_weight * lead
+        if decided is None and lead >= cfg.coverage_margin:
+            decided = "coverage"
+        evidence.append(
+            f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent"
+        )
+        return _Direction(s, evidence, decided)
+
+    def precedes(self, first: str, second: str) -> bool:
+        """Whether ``first`` is known to be ``second``'s source rather than the other way round."""
+        if frozenset((first, second)) not in self.pair_of:
+            tf = self.docs[first].article.published_at
+            ts = self.docs[second].article.published_at
+            return bool(tf is not None and ts is not None and tf.before(ts))
+        forward = self.direction(first, second)
+        backward = self.direction(second, first)
+        if forward is None:
+            return False
+        if backward is None:
+            return True
+        return forward.decided_by is not None and forward.score > backward.score
+
+    def undetermined(self, pair: PairResult) -> bool:
+        """A DUPLICATE pair that nothing orders."""
+        if pair.relation is not Relation.DUPLICATE:
+            return False
+        return not self.precedes(pair.a, pair.b) and not self.precedes(pair.b, pair.a)
+
+    def containment(self, child: str, parent: str) -> float:
+        """Share of ``child``'s word shingles found in ``parent`` (from the pair's Jaccard and the sizes)."""
+        jaccard = self.pair_of[frozenset((child, parent))].lexical
+        n_child = len(self.docs[child].doc_shingles)
+        n_parent = len(self.docs[parent].doc_shingles)
+        if not n_child:
+            return 0.0
+        common = jaccard * (n_child + n_parent) / (1.0 + jaccard)
+        return min(1.0, common / n_child)
+
+
+def _groups(ctx: _Context) -> dict[str, DuplicateGroup]:
+    """Duplicate groups whose original is undetermined: connected by DUPLICATE pairs that nothing
+    orders, with two or more members that no other member is known to precede."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in ctx.pairs:
+        if ctx.undetermined(p):
+            parent[find(p.a)] = find(p.b)
+    members: dict[str, list[str]] = defaultdict(list)
+    for d in list(parent):
+        members[find(d)].append(d)
+    out: dict[str, DuplicateGroup] = {}
+    for group in members.values():
+        if len(group) < 2:
+            continue
+        originals = [m for m in group if not any(ctx.precedes(n, m) for n in group if n != m)]
+        if len(originals) < 2:
+            continue  # one of them is known to come first: it is the original, and no group is needed
+        g = DuplicateGroup(tuple(sorted(group)), tuple(sorted(originals)), 1.0 / len(originals))
+        for m in group:
+            out[m] = g
+    return out
+
+
+def _candidates(ctx: _Context) -> dict[str, list[_Candidate]]:
+    """For each child, the articles that may be its source. A near-identical article that nothing
+    orders against it is a peer: it competes, but no edge to it is ever guessed."""
+    cfg = ctx.cfg
+    out: dict[str, list[_Candidate]] = defaultdict(list)
+    for pair in ctx.pairs:
+        peers = ctx.undetermined(pair)
+        for child_id, parent_id in ((pair.a, pair.b), (pair.b, pair.a)):
+            direction = ctx.direction(parent_id, child_id)
+            if direction is None or (direction.score < 0 and not peers):
+                continue
+            confidence = _sigmoid(direction.score)
+            evidence = list(direction.evidence)
+            common = (ctx.cited[child_id] & ctx.cited[parent_id]) - {
+                ctx.outlets[child_id],
+                ctx.outlets[parent_id],
+            }
+            named = ctx.names(child_id, parent_id)
+            if common and not named and not ctx.names(parent_id, child_id):
                 p = cfg.sibling_partial if pair.relation is Relation.PARTIALLY_DERIVED else cfg.sibling_whole
                 confidence *= 1.0 - p
                 evidence.append(f"both name {', '.join(sorted(common))} as their source: may be siblings")
-            if confidence < cfg.min_confidence:
+            if confidence < cfg.min_confidence and not peers:
                 continue
-            named = outlets[parent_id] is not None and outlets[parent_id] in cited[child_id]
             if pair.coverage_of(child_id) < cfg.min_coverage and not named:
                 continue  # a quote or two in common does not make one article the source of the other
             spans = [
                 (p.a_start, p.a_end) if child_id == pair.a else (p.b_start, p.b_end) for p in pair.passages
             ]
-            candidates[child_id].append(
+            out[child_id].append(
                 _Candidate(
                     parent_id,
                     confidence,
                     pair.coverage_of(child_id),
-                    pair.coverage_of(parent_id),
-                    pair.lexical,
+                    ctx.containment(child_id, parent_id),
                     named,
                     spans,
                     evidence,
+                    peers,
                 )
             )
+    return out
 
-    chosen: list[tuple[str, _Candidate]] = []
-    for child_id, cands in candidates.items():
-        child = docs[child_id]
-        best = max(c.coverage for c in cands)
-        near_best = [c for c in cands if c.coverage >= best - cfg.recency_tolerance]
 
-        def closeness(c: _Candidate) -> tuple[bool, float, float, float, float]:
-            # The source the child names, then the one whose wording it shares most (a copy of a
-            # copy keeps the copy's edits), then the most recent, then the most alike.
-            ts = docs[c.parent].article.published_at
-            return (
-                c.named,
-                round(c.wording, 2),
-                ts.value.timestamp() if ts is not None else float("-inf"),
-                c.closeness,
-                c.confidence,
-            )
+def _choose(
+    ctx: _Context, child_id: str, cands: list[_Candidate]
+) -> list[tuple[_Candidate, tuple[str, ...]]]:
+    """The parents of one child, each with the articles it cannot be told from. Peers (near-identical
+    articles nothing orders against the child) never become its parent and never push a parent out:
+    they are named beside the parent as alternatives when they explain the child as well, and when one
+    of them precedes the parent, or there is no other candidate, no edge is given (the child's
+    duplicate group says where it comes from)."""
+    cfg = ctx.cfg
+    peers = [c for c in cands if c.peer]
+    pool = [c for c in cands if not c.peer]
+    if not pool:
+        return []
+    best = max(c.coverage for c in pool)
+    pool = [c for c in pool if c.coverage >= best - cfg.recency_tolerance]
+    why: list[str] = []
+    if any(c.named for c in pool):
+        pool = [c for c in pool if c.named]
+    most = max(c.containment for c in pool)
+    closer = [c for c in pool if c.containment >= most - cfg.wording_tolerance]
+    if len(closer) < len(pool):
+        why.append(
+            "holds more of the child's wording than "
+            + ", ".join(sorted(c.parent for c in pool if c not in closer))
+        )
+    pool = closer
+    # A near-identical copy of one of them (DUPLICATE) holds its text and nothing else, its cut and
+    # its additions included: that one, not a fuller article it would be a trim of.
+    tight = [c for c in pool if ctx.pair_of[frozenset((child_id, c.parent))].relation is Relation.DUPLICATE]
+    if tight and len(tight) < len(pool):
+        why.append(
+            "is near-identical to it, where "
+            + ", ".join(sorted(c.parent for c in pool if c not in tight))
+            + " only contain the child"
+        )
+        pool = tight
+    upstream = [c for c in pool if not any(ctx.precedes(o.parent, c.parent) for o in pool if o is not c)]
+    if upstream and len(upstream) < len(pool):
+        later = sorted(c.parent for c in pool if c not in upstream)
+        why.append("explains the child as well as " + ", ".join(later) + ", which copy it")
+        pool = upstream
+    pool.sort(key=lambda c: (-c.confidence, ctx.docs[c.parent].order))
+    first = pool[0]
+    equal = [
+        c
+        for c in peers
+        if c.coverage >= first.coverage - cfg.recency_tolerance
+        and c.containment >= first.containment - cfg.wording_tolerance
+        and not ctx.precedes(first.parent, c.parent)
+    ]
+    if any(ctx.precedes(c.parent, first.parent) for c in equal):
+        return []  # a near-identical article of its own group came first: the group says so
+    alternatives = tuple(sorted(c.parent for c in pool[1:] + equal))
+    if alternatives:
+        why.append(
+            "explains the child as well as " + ", ".join(alternatives) + ": neither time nor content tells "
+            "which it copied"
+        )
+    first = replace(first, evidence=first.evidence + why)
+    accepted = [(first, alternatives)]
+    explained = list(first.spans)
+    skip = {first.parent, *alternatives}
+    for c in sorted(cands, key=lambda c: (-c.coverage, -c.confidence, ctx.docs[c.parent].order)):
+        if c.peer or c.parent in skip or ctx.precedes(first.parent, c.parent):
+            continue
+        gain = coverage(ctx.docs[child_id], explained + c.spans) - coverage(ctx.docs[child_id], explained)
+        if gain >= cfg.min_extra_coverage:
+            accepted.append((c, ()))
+            explained.extend(c.spans)
+    return accepted
 
-        first = max(near_best, key=closeness)
-        accepted = [first]
-        explained = list(first.spans)
-        for c in sorted(cands, key=lambda c: (-c.coverage, -c.confidence, docs[c.parent].order)):
-            if c is first:
-                continue
-            gain = coverage(child, explained + c.spans) - coverage(child, explained)
-            if gain >= cfg.min_extra_coverage:
-                accepted.append(c)
-                explained.extend(c.spans)
-        chosen.extend((child_id, c) for c in accepted)
+
+def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: DeriveConfig) -> Derivation:
+    """Parents, duplicate groups and external sources of every document in ``docs``."""
+    ctx = _Context(docs, pairs, cfg)
+    groups = _groups(ctx)
+    chosen: list[tuple[str, _Candidate, tuple[str, ...]]] = []
+    for child_id, cands in _candidates(ctx).items():
+        chosen.extend((child_id, c, alts) for c, alts in _choose(ctx, child_id, cands))
 
     # Most confident edges first; an edge that would close a cycle is dropped.
     graph: dict[str, set[str]] = defaultdict(set)  # parent -> children
     parents: dict[str, list[Parent]] = defaultdict(list)
-    for child_id, c in sorted(
+    for child_id, c, alts in sorted(
         chosen, key=lambda e: (-e[1].confidence, docs[e[0]].order, docs[e[1].parent].order)
     ):
-        if _reaches(graph, child_id, c.parent):
+        if reaches(graph, child_id, c.parent):
             continue
         graph[c.parent].add(child_id)
-        parents[child_id].append(Parent(c.parent, c.confidence, c.coverage, tuple(c.evidence)))
+        parents[child_id].append(Parent(c.parent, c.confidence, c.coverage, tuple(c.evidence), alts))
 
     external: dict[str, tuple[ExternalSource, ...]] = {}
     for doc_id, doc in docs.items():
-        parent_outlets = {outlets[p.id] for p in parents.get(doc_id, [])}
+        parent_outlets = {ctx.outlets[p.id] for p in parents.get(doc_id, [])}
         external[doc_id] = tuple(
             ExternalSource(c.name, c.evidence, c.start, c.end)
             for c in doc.citations
-            if c.name not in parent_outlets and c.name != outlets[doc_id]
+            if c.name not in parent_outlets and c.name != ctx.outlets[doc_id]
         )
     return Derivation(
-        {d: tuple(sorted(parents.get(d, []), key=lambda p: -p.confidence)) for d in docs}, external
+        {d: tuple(sorted(parents.get(d, []), key=lambda p: -p.confidence)) for d in docs}, external, groups
     )
 
 
-def _reaches(graph: dict[str, set[str]], start: str, target: str) -> bool:
+def reaches(graph: Mapping[str, set[str]], start: str, target: str) -> bool:
+    """Whether ``target`` can be reached from ``start`` along ``graph`` (parent -> children)."""
     stack, seen = [start], {start}
     while stack:
         node = stack.pop()

@@ -34,13 +34,21 @@ import xxhash
 from dedup.attribution import find_citations
 from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer
 from dedup.config import Config
-from dedup.derive import derive
+from dedup.derive import Derivation, derive
 from dedup.document import Article, PreparedDocument, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import InvalidArgument, NotFound
 from dedup.minhash import HASH_VERSION, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
-from dedup.results import REUSE_RELATIONS, DocumentAnalysis, ExternalSource, PairResult, Parent, Relation
+from dedup.results import (
+    REUSE_RELATIONS,
+    DocumentAnalysis,
+    DuplicateGroup,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Relation,
+)
 from dedup.rwlock import ReadWriteLock
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
 from dedup.vectors import VectorIndex, make_vector_index
@@ -237,6 +245,7 @@ class Engine:
         self._parents: dict[str, tuple[Parent, ...]] = {}
         self._children: dict[str, set[str]] = defaultdict(set)
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
+        self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
         cc = self.config.cluster
         self._clusterer = StoryClusterer(cc.threshold, cc.time_tolerance_days, cc.time_penalty_per_day)
@@ -298,6 +307,7 @@ class Engine:
         for child, parents in snap.parents.items():
             self._set_parents(child, parents)
         self._external.update(snap.external_sources)
+        self._groups.update(snap.groups)
         members: dict[str, list[str]] = defaultdict(list)
         for e in snap.documents:
             members[e.cluster_id].append(e.id)
@@ -655,9 +665,9 @@ class Engine:
         extra: dict[str, PreparedDocument] | None = None,
         extra_pairs: Sequence[PairResult] = (),
         change: Change | None = None,
-    ) -> tuple[dict[str, tuple[Parent, ...]], dict[str, tuple[ExternalSource, ...]]]:
-        """Parents and sources of the ``affected`` articles, from all their pairs (those in the store as
-        ``change`` leaves them, and ``extra_pairs``)."""
+    ) -> Derivation:
+        """Parents, sources and duplicate groups of the ``affected`` articles, from all their pairs
+        (those in the store as ``change`` leaves them, and ``extra_pairs``)."""
         extra = extra or {}
         pair_set: dict[tuple[str, str], PairResult] = {}
         scope = set(affected)
@@ -674,10 +684,24 @@ class Engine:
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
         )
-        return (
+        return Derivation(
             {d: derivation.parents.get(d, ()) for d in affected},
             {d: derivation.external_sources.get(d, ()) for d in affected},
+            {d: g for d, g in derivation.groups.items() if d in affected},
         )
+
+    def _apply_derivation(self, derivation: Derivation, change: Change) -> None:
+        """Install what derivation found for the articles it was run for, and record it in ``change``."""
+        change.parents.update(self._apply_parents(derivation.parents))
+        change.external_sources.update(derivation.external_sources)
+        self._external.update(derivation.external_sources)
+        for doc_id in derivation.parents:
+            group = derivation.groups.get(doc_id)
+            if group is None:
+                self._groups.pop(doc_id, None)
+            else:
+                self._groups[doc_id] = group
+            change.groups[doc_id] = group
 
     def _reaches(self, start: str, target: str) -> bool:
         stack, seen = [start], {start}
@@ -815,10 +839,7 @@ class Engine:
             affected.add(doc.id)
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._records}
-            parents, sources = self._derive_for(affected, change=change)
-            change.parents.update(self._apply_parents(parents))
-            change.external_sources.update(sources)
-            self._external.update(sources)
+            self._apply_derivation(self._derive_for(affected, change=change), change)
             change.meta["last_seq"] = str(doc.order)
             self._commit(change)
         except BaseException:
@@ -850,6 +871,7 @@ class Engine:
         for child in orphans:
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
         self._external.pop(doc_id, None)
+        self._groups.pop(doc_id, None)
         cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
         if cid is not None:
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
@@ -873,10 +895,7 @@ class Engine:
                 affected = self._remove(doc_id, change, events, self._clock())
                 affected = {d for d in affected if d in self._records}
                 if affected:
-                    parents, sources = self._derive_for(affected, change=change)
-                    change.parents.update(self._apply_parents(parents))
-                    change.external_sources.update(sources)
-                    self._external.update(sources)
+                    self._apply_derivation(self._derive_for(affected, change=change), change)
                 self._commit(change)
             except BaseException:
                 self._load()
@@ -908,7 +927,12 @@ class Engine:
                 continue
             matches.append(p.oriented(doc_id))
         return DocumentAnalysis(
-            doc_id, cid, self._parents.get(doc_id, ()), self._external.get(doc_id, ()), tuple(matches)
+            doc_id,
+            cid,
+            self._parents.get(doc_id, ()),
+            self._external.get(doc_id, ()),
+            tuple(matches),
+            self._groups.get(doc_id),
         )
 
     def find_similar(self, article: Article) -> DocumentAnalysis:
@@ -930,11 +954,24 @@ class Engine:
                 probe, article.text, article.title, article.outlet, article.url, article.published_at
             )
             renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
-            parents, sources = self._derive_for({probe}, {probe: doc}, renamed)
+            derivation = self._derive_for({probe}, {probe: doc}, renamed)
             doc.article = article
             self._resident.trim()
+            group = derivation.groups.get(probe)
+            if group is not None:
+                name = {probe: article.id}
+                group = DuplicateGroup(
+                    tuple(sorted(name.get(d, d) for d in group.documents)),
+                    tuple(sorted(name.get(d, d) for d in group.originals)),
+                    group.confidence,
+                )
             return DocumentAnalysis(
-                article.id, cid, parents[probe], sources[probe], tuple(p.oriented(article.id) for p in pairs)
+                article.id,
+                cid,
+                derivation.parents[probe],
+                derivation.external_sources[probe],
+                tuple(p.oriented(article.id) for p in pairs),
+                group,
             )
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:

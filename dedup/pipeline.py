@@ -57,7 +57,9 @@ class Detector:
         documents = []
         for doc_id in engine.documents():
             a = engine.analysis(doc_id)
-            documents.append(DocumentResult(doc_id, a.cluster or "", a.parents, a.external_sources))
+            documents.append(
+                DocumentResult(doc_id, a.cluster or "", a.parents, a.external_sources, a.duplicate_group)
+            )
         clusters = []
         for record in engine.clusters():
             view = engine.cluster(record.id)

@@ -58,14 +58,24 @@ def render_text(analysis: Analysis, texts: Mapping[str, str]) -> str:
         out.append(f"── {d.id}  (cluster {d.cluster})")
         if d.parents:
             for par in d.parents:
+                alternatives = (
+                    f" (or, just as well, {', '.join(par.alternatives)})" if par.alternatives else ""
+                )
                 out.append(
-                    f"  derives from {par.id}: confidence {par.confidence:.2f}, "
+                    f"  derives from {par.id}{alternatives}: confidence {par.confidence:.2f}, "
                     f"explains {par.coverage:.0%} of it"
                 )
                 for ev in par.evidence:
                     out.append(f"      · {ev}")
-        else:
+        elif d.duplicate_group is None:
             out.append("  derives from no article here")
+        g = d.duplicate_group
+        if g is not None:
+            others = ", ".join(m for m in g.documents if m != d.id)
+            out.append(
+                f"  near-identical to {others}: which came first is undetermined "
+                f"(the original is one of {', '.join(g.originals)}, {g.confidence:.2f} each)"
+            )
         for s in d.external_sources:
             out.append(f"  cites {s.name}: “{s.evidence}”")
         for p in sorted(by_doc.get(d.id, []), key=lambda p: -p.coverage_of(d.id)):

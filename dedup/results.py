@@ -15,6 +15,7 @@ __all__ = [
     "ClusterResult",
     "DocumentAnalysis",
     "DocumentResult",
+    "DuplicateGroup",
     "Edge",
     "ExternalSource",
     "PairResult",
@@ -129,12 +130,15 @@ class PairResult:
 
 @dataclass(frozen=True, slots=True)
 class Parent:
-    """An article this one derives from: ``coverage`` is the share of the child it explains."""
+    """An article this one derives from: ``coverage`` is the share of the child it explains.
+    ``alternatives``: other articles that explain the child just as well, which neither time nor
+    content can tell from this one; ``confidence`` is that the child derives from one of them."""
 
     id: str
     confidence: float
     coverage: float
     evidence: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +146,26 @@ class Parent:
             "confidence": _r(self.confidence),
             "coverage": _r(self.coverage),
             "evidence": list(self.evidence),
+            "alternatives": list(self.alternatives),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    """Near-identical articles (DUPLICATE pairs) whose order neither time, attribution nor content
+    decides: their original is undetermined, and no edge is guessed between them."""
+
+    documents: tuple[str, ...]
+    originals: tuple[str, ...]
+    """The members that may be the original: those no other member is known to precede."""
+    confidence: float
+    """That any one of ``originals`` is the original: ``1 / len(originals)``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": list(self.documents),
+            "originals": list(self.originals),
+            "confidence": _r(self.confidence),
         }
 
 
@@ -164,6 +188,7 @@ class DocumentResult:
     cluster: str
     parents: tuple[Parent, ...]
     external_sources: tuple[ExternalSource, ...]
+    duplicate_group: DuplicateGroup | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,6 +196,7 @@ class DocumentResult:
             "cluster": self.cluster,
             "parents": [p.to_dict() for p in self.parents],
             "external_sources": [s.to_dict() for s in self.external_sources],
+            "duplicate_group": self.duplicate_group.to_dict() if self.duplicate_group else None,
         }
 
 
@@ -210,6 +236,7 @@ class DocumentAnalysis:
     parents: tuple[Parent, ...]
     external_sources: tuple[ExternalSource, ...]
     matches: tuple[PairResult, ...]
+    duplicate_group: DuplicateGroup | None = None
 
 
 @dataclass(frozen=True)

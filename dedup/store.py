@@ -24,7 +24,7 @@ import numpy as np
 
 from dedup.document import Article, parse_timestamp
 from dedup.errors import ConfigError
-from dedup.results import ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 
 __all__ = [
     "Change",
@@ -89,6 +89,8 @@ class Change:
     parents: dict[str, tuple[Parent, ...]] = field(default_factory=dict)
     """Replaces the parents of each child named."""
     external_sources: dict[str, tuple[ExternalSource, ...]] = field(default_factory=dict)
+    groups: dict[str, DuplicateGroup | None] = field(default_factory=dict)
+    """Replaces the duplicate group of each document named (None: in none)."""
     put_clusters: list[ClusterRecord] = field(default_factory=list)
     delete_clusters: list[str] = field(default_factory=list)
     cluster_of: dict[str, str] = field(default_factory=dict)
@@ -106,6 +108,7 @@ class Snapshot:
     external_sources: dict[str, tuple[ExternalSource, ...]]
     clusters: list[ClusterRecord]
     meta: dict[str, str]
+    groups: dict[str, DuplicateGroup] = field(default_factory=dict)
 
 
 class Store(Protocol):
@@ -154,6 +157,7 @@ class MemoryStore:
         self._pairs_of: dict[str, set[tuple[str, str]]] = {}
         self._parents: dict[str, tuple[Parent, ...]] = {}
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
+        self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
         self._meta: dict[str, str] = {}
 
@@ -169,6 +173,7 @@ class MemoryStore:
             dict(self._external),
             sorted(self._clusters.values(), key=lambda c: c.created_seq),
             dict(self._meta),
+            dict(self._groups),
         )
 
     def records(self) -> Iterator[DocumentRecord]:
@@ -190,6 +195,7 @@ class MemoryStore:
             self._docs.pop(doc_id, None)
             self._parents.pop(doc_id, None)
             self._external.pop(doc_id, None)
+            self._groups.pop(doc_id, None)
             for a, b in self._pairs_of.pop(doc_id, set()):
                 self._pairs.pop((a, b), None)
                 self._pairs_of.get(b if a == doc_id else a, set()).discard((a, b))
@@ -204,6 +210,11 @@ class MemoryStore:
                 self._pairs_of.setdefault(d, set()).add((p.a, p.b))
         self._parents.update(change.parents)
         self._external.update(change.external_sources)
+        for doc_id, group in change.groups.items():
+            if group is None:
+                self._groups.pop(doc_id, None)
+            else:
+                self._groups[doc_id] = group
         for cid in change.delete_clusters:
             self._clusters.pop(cid, None)
         for c in change.put_clusters:
@@ -246,7 +257,11 @@ CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b);
 CREATE TABLE IF NOT EXISTS parents (
     child TEXT NOT NULL, parent TEXT NOT NULL, rank INTEGER NOT NULL,
     confidence REAL NOT NULL, coverage REAL NOT NULL, evidence TEXT NOT NULL,
+    alternatives TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (child, parent)
+);
+CREATE TABLE IF NOT EXISTS duplicate_groups (
+    doc TEXT PRIMARY KEY, documents TEXT NOT NULL, originals TEXT NOT NULL, confidence REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS external_sources (
     doc TEXT NOT NULL, rank INTEGER NOT NULL, name TEXT NOT NULL, evidence TEXT NOT NULL,
@@ -257,7 +272,13 @@ CREATE TABLE IF NOT EXISTS clusters (
     id TEXT PRIMARY KEY, created_seq INTEGER NOT NULL, create_time REAL NOT NULL, update_time REAL NOT NULL
 );
 """
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+_MIGRATIONS = {
+    # 1 -> 2: parents name the articles they cannot be told from; duplicate groups are stored.
+    "1": ("ALTER TABLE parents ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]'",),
+}
+"""Statements that bring a database of an older schema version to the next one (the tables added in a
+version are created by the schema itself)."""
 
 
 class SqliteStore:
@@ -276,9 +297,15 @@ class SqliteStore:
                 if statement.strip():
                     db.execute(statement)
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = row[0] if row is not None else None
+            while version in _MIGRATIONS:
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+                version = str(int(version) + 1)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
+            elif version != SCHEMA_VERSION:
                 raise ConfigError(
                     f"{self.path} holds schema version {row[0]}, this dedup reads {SCHEMA_VERSION}; "
                     "use a new --data-dir or the dedup version that wrote it"
@@ -306,6 +333,7 @@ class SqliteStore:
                 db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc_id, doc_id))
                 db.execute("DELETE FROM parents WHERE child = ?", (doc_id,))
                 db.execute("DELETE FROM external_sources WHERE doc = ?", (doc_id,))
+                db.execute("DELETE FROM duplicate_groups WHERE doc = ?", (doc_id,))
             for rec in change.put_documents:
                 a = rec.article
                 emb = np.ascontiguousarray(rec.embeddings, dtype=np.float16)
@@ -331,12 +359,21 @@ class SqliteStore:
             for child, parents in change.parents.items():
                 db.execute("DELETE FROM parents WHERE child = ?", (child,))
                 db.executemany(
-                    "INSERT INTO parents VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO parents VALUES (?,?,?,?,?,?,?)",
                     [
-                        (child, p.id, rank, p.confidence, p.coverage, json.dumps(list(p.evidence)))
+                        (child, p.id, rank, p.confidence, p.coverage, json.dumps(list(p.evidence)),
+                         json.dumps(list(p.alternatives)))
                         for rank, p in enumerate(parents)
                     ],
-                )
+                )  # fmt: skip
+            for doc_id, group in change.groups.items():
+                db.execute("DELETE FROM duplicate_groups WHERE doc = ?", (doc_id,))
+                if group is not None:
+                    db.execute(
+                        "INSERT INTO duplicate_groups VALUES (?,?,?,?)",
+                        (doc_id, json.dumps(list(group.documents)), json.dumps(list(group.originals)),
+                         group.confidence),
+                    )  # fmt: skip
             for doc_id, sources in change.external_sources.items():
                 db.execute("DELETE FROM external_sources WHERE doc = ?", (doc_id,))
                 db.executemany(
@@ -409,10 +446,17 @@ class SqliteStore:
             ]  # fmt: skip
             pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
             parents: dict[str, list[Parent]] = {}
-            for child, parent, _, conf, cov, evidence in db.execute(
-                "SELECT * FROM parents ORDER BY child, rank"
+            for child, parent, _, conf, cov, evidence, alternatives in db.execute(
+                "SELECT child, parent, rank, confidence, coverage, evidence, alternatives FROM parents "
+                "ORDER BY child, rank"
             ):
-                parents.setdefault(child, []).append(Parent(parent, conf, cov, tuple(json.loads(evidence))))
+                parents.setdefault(child, []).append(
+                    Parent(parent, conf, cov, tuple(json.loads(evidence)), tuple(json.loads(alternatives)))
+                )
+            groups = {
+                doc_id: DuplicateGroup(tuple(json.loads(docs)), tuple(json.loads(originals)), conf)
+                for doc_id, docs, originals, conf in db.execute("SELECT * FROM duplicate_groups")
+            }
             external: dict[str, list[ExternalSource]] = {}
             for doc_id, _, name, evidence, start, end in db.execute(
                 "SELECT * FROM external_sources ORDER BY doc, rank"
@@ -429,6 +473,7 @@ class SqliteStore:
             {k: tuple(v) for k, v in external.items()},
             clusters,
             meta,
+            groups,
         )
 
     def close(self) -> None:

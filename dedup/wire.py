@@ -24,7 +24,16 @@ from dedup.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from dedup.results import DocumentAnalysis, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.results import (
+    DocumentAnalysis,
+    DuplicateGroup,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Passage,
+    PassageKind,
+    Relation,
+)
 from dedup.v1 import dedup_pb2 as pb
 
 __all__ = [
@@ -169,7 +178,11 @@ def analysis_to_pb(a: DocumentAnalysis) -> pb.Analysis:
         cluster_id=a.cluster or "",
         parents=[
             pb.Parent(
-                document_id=p.id, confidence=p.confidence, coverage=p.coverage, evidence=list(p.evidence)
+                document_id=p.id,
+                confidence=p.confidence,
+                coverage=p.coverage,
+                evidence=list(p.evidence),
+                alternative_ids=list(p.alternatives),
             )
             for p in a.parents
         ],
@@ -178,6 +191,18 @@ def analysis_to_pb(a: DocumentAnalysis) -> pb.Analysis:
             for s in a.external_sources
         ],
         matches=[_match_to_pb(m) for m in a.matches],
+        duplicate_group=_group_to_pb(a.duplicate_group) if a.duplicate_group is not None else None,
+    )
+
+
+def _group_to_pb(g: DuplicateGroup) -> pb.DuplicateGroup:
+    def shown(doc_id: str) -> str:
+        return "" if doc_id == PROBE_ID else doc_id
+
+    return pb.DuplicateGroup(
+        document_ids=[shown(d) for d in g.documents],
+        original_ids=[shown(d) for d in g.originals],
+        confidence=g.confidence,
     )
 
 
@@ -221,7 +246,10 @@ def analysis_from_pb(a: pb.Analysis) -> DocumentAnalysis:
     return DocumentAnalysis(
         a.document_id,
         a.cluster_id or None,
-        tuple(Parent(p.document_id, p.confidence, p.coverage, tuple(p.evidence)) for p in a.parents),
+        tuple(
+            Parent(p.document_id, p.confidence, p.coverage, tuple(p.evidence), tuple(p.alternative_ids))
+            for p in a.parents
+        ),
         tuple(ExternalSource(s.name, s.evidence, s.start, s.end) for s in a.external_sources),
         tuple(
             PairResult(
@@ -247,6 +275,13 @@ def analysis_from_pb(a: pb.Analysis) -> DocumentAnalysis:
             )
             for m in a.matches
         ),
+        DuplicateGroup(
+            tuple(a.duplicate_group.document_ids),
+            tuple(a.duplicate_group.original_ids),
+            a.duplicate_group.confidence,
+        )
+        if a.HasField("duplicate_group")
+        else None,
     )
 
 

@@ -71,7 +71,9 @@ def assert_edges_match_parents(analysis: Analysis) -> None:
     assert edges == {(p, c) for p, c in parents if cluster_of[p] == cluster_of[c]}
     for c in analysis.clusters:
         members = set(c.documents)
-        assert set(c.roots) == {m for m in members if not {p.id for p in analysis.document(m).parents} & members}
+        assert set(c.roots) == {
+            m for m in members if not {p.id for p in analysis.document(m).parents} & members
+        }
 
 
 def check(analysis: Analysis, articles: Sequence[Article]) -> Analysis:
@@ -151,14 +153,21 @@ def test_date_only_timestamps_order_across_days(detector: Detector) -> None:
 
 
 @pytest.mark.parametrize("when", ["2025-03-04", T0], ids=["same-day", "same-instant"])
-def test_indistinguishable_timestamps_fall_back_to_input_order(detector: Detector, when: str) -> None:
+def test_indistinguishable_timestamps_make_a_group_with_an_undetermined_original(
+    detector: Detector, when: str
+) -> None:
     articles = [
         S.article("orig", S.original(), SOURCE, when),
         S.article("copy", S.verbatim(), S.REPUBLISHER_OUTLET, when),
     ]
     _, analysis = run(detector, articles)
-    assert parent_ids(analysis, "orig") == []
-    assert parent_ids(analysis, "copy") == ["orig"]
+    # Neither time nor content orders them: no guessed edge, one group, either may be the original.
+    assert parent_ids(analysis, "orig") == parent_ids(analysis, "copy") == []
+    for doc_id in ("orig", "copy"):
+        group = analysis.document(doc_id).duplicate_group
+        assert group is not None
+        assert group.documents == group.originals == ("copy", "orig")
+        assert group.confidence == 0.5
 
 
 # -- trimmed copy and a chain ----------------------------------------------------------------------------
@@ -255,12 +264,23 @@ def test_without_timestamps_the_parent_graph_is_acyclic(untimed: Corpus) -> None
     assert parent_ids(analysis, "unrel") == []
 
 
-def test_without_timestamps_input_order_decides_between_duplicates(untimed: Corpus) -> None:
+def test_without_timestamps_duplicates_are_one_group_whose_original_is_undetermined(untimed: Corpus) -> None:
     _, analysis = untimed
-    (parent,) = analysis.document("copy").parents
-    assert parent.id == "orig"
-    assert 0.5 <= parent.confidence < 0.8  # weak evidence only
-    assert any("comes first in the input" in e for e in parent.evidence)
+    # The verbatim copy, the reordered one and the light edit read just like the original: nothing
+    # tells which came first, so none of them gets a parent among the others.
+    group = analysis.document("orig").duplicate_group
+    assert group is not None
+    assert {"orig", "copy", "reord", "light"} <= set(group.documents)
+    assert set(group.originals) == set(group.documents)
+    assert group.confidence == pytest.approx(1 / len(group.originals))
+    for doc_id in group.documents:
+        assert analysis.document(doc_id).duplicate_group == group
+        assert not set(parent_ids(analysis, doc_id)) & set(group.documents)
+    # The trimmed copy carries less: content orders it, and its source is the group, whose members
+    # it cannot tell apart.
+    (parent,) = analysis.document("trim").parents
+    assert {parent.id, *parent.alternatives} <= set(group.documents)
+    assert parent.alternatives
 
 
 def test_reversed_input_without_timestamps_is_acyclic_too(detector: Detector, untimed: Corpus) -> None:
@@ -269,13 +289,32 @@ def test_reversed_input_without_timestamps_is_acyclic_too(detector: Detector, un
     assert_acyclic(analysis)
 
 
-def test_mutual_duplicates_without_timestamps_are_acyclic(detector: Detector) -> None:
+def test_mutual_duplicates_without_timestamps_are_one_group(detector: Detector) -> None:
     # Three identical bodies: every pair is a DUPLICATE both ways.
     articles = [S.article(f"d{n}", S.verbatim(outlet=f"Outlet {n}", author="A Writer")) for n in range(3)]
     _, analysis = run(detector, articles)
-    assert_acyclic(analysis)
-    assert parent_ids(analysis, "d0") == []
-    assert analysis.clusters[0].roots == ("d0",)
+    assert all(parent_ids(analysis, f"d{n}") == [] for n in range(3))
+    group = analysis.document("d0").duplicate_group
+    assert (
+        group is not None
+        and group.documents == ("d0", "d1", "d2")
+        and group.confidence == pytest.approx(1 / 3)
+    )
+    assert set(analysis.clusters[0].roots) == {"d0", "d1", "d2"}
+
+
+def test_an_untimed_original_and_its_timed_copies(detector: Detector) -> None:
+    """Siblings under a timestamp-less original: an agency's feed without a time, two outlets' trims
+    of it with times. The original explains each trim better than the other trim does."""
+    articles = [
+        S.article("early-trim", S.trimmed(0.5, outlet="Bay Herald"), "Bay Herald", T1),
+        S.article("late-trim", S.trimmed(0.7, outlet="Hill Times"), "Hill Times", T2),
+        S.article("feed", S.original(), SOURCE),
+    ]
+    _, analysis = run(detector, articles)
+    assert parent_ids(analysis, "early-trim") == ["feed"]
+    assert parent_ids(analysis, "late-trim") == ["feed"]
+    assert parent_ids(analysis, "feed") == []
 
 
 # -- attribution ------------------------------------------------------------------------------------------
@@ -439,12 +478,14 @@ def test_same_story_pairs_derive_nothing(detector: Detector) -> None:
 
 
 def test_min_confidence_filters_weak_parents(detector: Detector) -> None:
-    ta = tb = S.compose(S.PORT_PARAGRAPHS)
+    ta, tb = S.compose(S.PORT_PARAGRAPHS), S.compose(S.trimmed_paragraphs(0.6))
     docs = _prepared(detector, [S.article("x", ta), S.article("y", tb)])
-    pair = _whole_pair("x", "y", ta, tb, Relation.DUPLICATE, 1.0)
-    assert [p.id for p in derive(docs, [pair], DeriveConfig()).parents["y"]] == ["x"]
-    # Without timestamps the only evidence is input order (sigmoid(0.3) = 0.574).
-    assert derive(docs, [pair], DeriveConfig(min_confidence=0.6)).parents == {"x": (), "y": ()}
+    passages = (Passage(0, len(tb), 0, len(tb), PassageKind.VERBATIM, 1.0),)
+    pair = PairResult("x", "y", Relation.WHOLLY_DERIVED, 0.6, 1.0, 0.6, 0.9, passages)
+    (parent,) = derive(docs, [pair], DeriveConfig()).parents["y"]
+    # Without timestamps the only evidence is content: y is all in x, x 60% in y (sigmoid(1.6) = 0.83).
+    assert parent.id == "x" and parent.confidence == pytest.approx(1 / (1 + math.exp(-1.6)))
+    assert derive(docs, [pair], DeriveConfig(min_confidence=0.9)).parents == {"x": (), "y": ()}
 
 
 def test_an_outlets_update_derives_from_its_earlier_version(detector: Detector) -> None:

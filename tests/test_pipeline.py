@@ -199,8 +199,8 @@ def test_duplicate_pair_passages_slice_the_same_words(analysis: Analysis, articl
 
 # -- the JSON contract --------------------------------------------------------------------------------
 
-DOCUMENT_KEYS = {"id", "cluster", "parents", "external_sources"}
-PARENT_KEYS = {"id", "confidence", "coverage", "evidence"}
+DOCUMENT_KEYS = {"id", "cluster", "parents", "external_sources", "duplicate_group"}
+PARENT_KEYS = {"id", "confidence", "coverage", "evidence", "alternatives"}
 SOURCE_KEYS = {"name", "evidence", "start", "end"}
 CLUSTER_KEYS = {"id", "documents", "roots", "edges"}
 EDGE_KEYS = {"parent", "child", "confidence"}

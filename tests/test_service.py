@@ -143,7 +143,32 @@ def test_find_similar_stores_nothing(loaded: Service) -> None:
     matched = {m.b: m for m in found.matches}
     assert "orig" in matched and matched["orig"].relation.value in ("DUPLICATE", "WHOLLY_DERIVED")
     assert found.cluster == loaded.client.get_document("orig")[1].cluster
-    assert found.parents and found.parents[0].id in {"orig", "copy"}
+    # An untimed text near-identical to the original and its copy: nothing orders it against the
+    # original, so it is in one duplicate group with them, and the copy (published after the original)
+    # is never a candidate original.
+    assert found.parents == ()
+    group = found.duplicate_group
+    assert group is not None
+    assert set(group.documents) == {"", "orig", "copy"}
+    assert set(group.originals) == {"", "orig"}
+
+
+def test_find_similar_names_the_original_not_its_later_copy(service: Service) -> None:
+    """The original stored, then a copy of it; FindSimilar on the text, with and without a time."""
+    c = service.client
+    c.ingest(S.article("orig", S.original(), outlet=S.ORIGINAL_OUTLET, published_at="2025-03-04T08:00:00Z"))
+    c.ingest(
+        S.article("copy", S.verbatim(), outlet=S.REPUBLISHER_OUTLET, published_at="2025-03-04T10:15:00Z")
+    )
+    later = c.find_similar(S.article("query", S.lightly_edited(), published_at="2025-03-04T12:00:00Z"))
+    (parent,) = later.parents
+    assert parent.id == "orig" and parent.alternatives == ()
+    assert any("published earlier" in e for e in parent.evidence)
+    assert any("copy" in e and "which copy it" in e for e in parent.evidence)
+    assert not any("input" in e for e in parent.evidence)
+    untimed = c.find_similar(Article("query", S.original()))
+    assert all(p.id != "copy" for p in untimed.parents)
+    assert untimed.duplicate_group is not None and "copy" not in untimed.duplicate_group.originals
 
 
 def test_find_similar_with_a_stored_id_leaves_that_article_out(loaded: Service) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from dedup.document import Article, parse_timestamp
 from dedup.errors import ConfigError
-from dedup.results import ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
 
 Factory = Callable[[], Store]
@@ -197,3 +198,35 @@ def test_open_store_by_url(tmp_path: Path) -> None:
         open_store("postgres://nowhere")
     with pytest.raises(ConfigError):
         open_store("sqlite:")
+
+
+def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    """Databases written before parents named their alternatives and groups were stored still open."""
+    path = tmp_path / "old.sqlite3"
+    SqliteStore(path).close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        DROP TABLE parents;
+        DROP TABLE duplicate_groups;
+        CREATE TABLE parents (
+            child TEXT NOT NULL, parent TEXT NOT NULL, rank INTEGER NOT NULL,
+            confidence REAL NOT NULL, coverage REAL NOT NULL, evidence TEXT NOT NULL,
+            PRIMARY KEY (child, parent)
+        );
+        INSERT INTO parents VALUES ('copy', 'orig', 0, 0.9, 1.0, '["published earlier"]');
+        UPDATE meta SET value = '1' WHERE key = 'schema_version';
+        """
+    )
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    snap = store.load()
+    assert snap.parents == {"copy": (Parent("orig", 0.9, 1.0, ("published earlier",)),)}
+    assert snap.groups == {}
+    group = DuplicateGroup(("a", "b"), ("a", "b"), 0.5)
+    store.commit(Change(groups={"a": group}, parents={"b": (Parent("x", 0.7, 0.5, (), ("y",)),)}))
+    snap = store.load()
+    assert snap.groups == {"a": group}
+    assert snap.parents["b"][0].alternatives == ("y",)
+    store.close()

@@ -579,9 +579,9 @@ def build_corpus(
         d.ts_mode = rng.choices([m for m, _ in _TS_MODES], [w for _, w in _TS_MODES])[0]
     for d in burst_copies:  # an agency's copies carry exact times; its own feed often none
         d.ts_mode = "exact"
-        wire_doc = b.docs[d.parents[0]]
-        if wire_doc.kind == "base" and rng.random() < 0.4:
-            wire_doc.ts_mode = "none"
+    for wire_doc in sorted({b.docs[d.parents[0]].key for d in burst_copies}):
+        if rng.random() < 0.4:
+            b.docs[wire_doc].ts_mode = "none"
     if order == "time":
         corpus_docs.sort(key=lambda d: (d.time, d.key))
     else:

@@ -229,17 +229,29 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
     kinds: dict[str, list[bool]] = defaultdict(list)
     ancestor: list[bool] = []
     equivalent: list[bool] = []
+    settled: list[bool] = []  # right, or honestly undetermined among candidates that hold the truth
     by_ts: dict[str, list[bool]] = defaultdict(list)
+    by_ts_settled: dict[str, list[bool]] = defaultdict(list)
     roots: list[bool] = []
     stitched_both: list[bool] = []
     errors: dict[str, Counter[str]] = {"derived": Counter(), "roots": Counter()}
     given: list[tuple[float, bool]] = []  # (confidence, right) of every top parent given
+    undetermined = {"grouped": 0, "with_alternatives": 0, "candidates": 0}
     for d in corpus.docs:
-        predicted = [p.id for p in docs[d.id].parents]
+        result = docs[d.id]
+        predicted = [p.id for p in result.parents]
         top = predicted[0] if predicted else None
+        named = {top, *result.parents[0].alternatives} if result.parents else set()
+        group = result.duplicate_group
         truth = corpus.parents_of(d)
         if top is not None:
-            given.append((docs[d.id].parents[0].confidence, top in truth))
+            given.append((result.parents[0].confidence, bool(named & set(truth))))
+            if result.parents[0].alternatives:
+                undetermined["with_alternatives"] += 1
+                undetermined["candidates"] += len(named)
+        elif group is not None:
+            undetermined["grouped"] += 1
+            undetermined["candidates"] += len(group.originals)
         if not truth:
             roots.append(top is None)
             kinds["root:" + ("cites_external" if d.kind == "cites_external" else "base")].append(top is None)
@@ -247,6 +259,11 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
                 errors["roots"][_parent_error(corpus, d, top, descendants(d))] += 1
             continue
         ok = top in truth
+        if top is not None:
+            fair = bool(named & set(truth))
+        else:
+            fair = group is not None and bool(set(group.originals) & set(truth))
+        settled.append(fair)
         kinds[d.kind].append(ok)
         if d.depth >= 2:
             kinds["chain"].append(ok)
@@ -254,31 +271,53 @@ def _score_parents(corpus: Corpus, analysis: Analysis, timestamps: bool) -> dict
             kinds["burst"].append(ok)
         ancestor.append(top is not None and top in corpus.ancestors(d))
         equivalent.append(ok or (top is not None and _indistinguishable(corpus, d, top)))
-        by_ts[_timestamp_pair(d, corpus.by_key[d.parents[0]])].append(ok)
+        stamp = _timestamp_pair(d, corpus.by_key[d.parents[0]])
+        by_ts[stamp].append(ok)
+        by_ts_settled[stamp].append(fair)
         if d.kind == "stitched":
             stitched_both.append(set(predicted) == set(truth))
         if not ok:
-            error = "no_parent" if top is None else _parent_error(corpus, d, top, descendants(d))
+            if top is None:
+                error = "undetermined_group" if fair else "no_parent"
+            elif fair:
+                error = "undetermined_alternatives"
+            else:
+                error = _parent_error(corpus, d, top, descendants(d))
             errors["derived"][error] += 1
     derived = [
         ok for k, v in kinds.items() if not k.startswith("root:") and k not in ("chain", "burst") for ok in v
     ]
+    n_undetermined = undetermined["grouped"] + undetermined["with_alternatives"]
     result: dict[str, Any] = {
         "derived": _share(sum(derived), len(derived)),
+        "derived_or_undetermined": _share(sum(settled), len(settled)),
         "derived_or_indistinguishable": _share(sum(equivalent), len(equivalent)),
         "ancestor": _share(sum(ancestor), len(ancestor)),
         "roots": _share(sum(roots), len(roots)),
         "all": _share(sum(derived) + sum(roots), len(derived) + len(roots)),
+        "all_or_undetermined": _share(sum(settled) + sum(roots), len(settled) + len(roots)),
         "stitched_both": _share(sum(stitched_both), len(stitched_both)),
         "n_derived": len(derived),
         "n_roots": len(roots),
+        "undetermined": {
+            "in_duplicate_groups": undetermined["grouped"],
+            "parents_with_alternatives": undetermined["with_alternatives"],
+            "mean_candidates": round(undetermined["candidates"] / n_undetermined, 2)
+            if n_undetermined
+            else None,
+        },
         "by_kind": {k: {"n": len(v), "accuracy": _share(sum(v), len(v))} for k, v in sorted(kinds.items())},
         "errors": {k: dict(sorted(v.items())) for k, v in errors.items()},
         "reliability": reliability(given),
     }
     if timestamps:
         result["by_timestamp"] = {
-            k: {"n": len(v), "accuracy": _share(sum(v), len(v))} for k, v in sorted(by_ts.items())
+            k: {
+                "n": len(v),
+                "accuracy": _share(sum(v), len(v)),
+                "or_undetermined": _share(sum(by_ts_settled[k]), len(v)),
+            }
+            for k, v in sorted(by_ts.items())
         }
     return result
 

@@ -113,16 +113,28 @@ class Match(_message.Message):
     def __init__(self, document_id: _Optional[str] = ..., relation: _Optional[_Union[Relation, str]] = ..., coverage: _Optional[float] = ..., other_coverage: _Optional[float] = ..., lexical: _Optional[float] = ..., semantic: _Optional[float] = ..., passages: _Optional[_Iterable[_Union[Passage, _Mapping]]] = ...) -> None: ...
 
 class Parent(_message.Message):
-    __slots__ = ("document_id", "confidence", "coverage", "evidence")
+    __slots__ = ("document_id", "confidence", "coverage", "evidence", "alternative_ids")
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVE_IDS_FIELD_NUMBER: _ClassVar[int]
     document_id: str
     confidence: float
     coverage: float
     evidence: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, document_id: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[float] = ..., evidence: _Optional[_Iterable[str]] = ...) -> None: ...
+    alternative_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, document_id: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[float] = ..., evidence: _Optional[_Iterable[str]] = ..., alternative_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DuplicateGroup(_message.Message):
+    __slots__ = ("document_ids", "original_ids", "confidence")
+    DOCUMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    document_ids: _containers.RepeatedScalarFieldContainer[str]
+    original_ids: _containers.RepeatedScalarFieldContainer[str]
+    confidence: float
+    def __init__(self, document_ids: _Optional[_Iterable[str]] = ..., original_ids: _Optional[_Iterable[str]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class ExternalSource(_message.Message):
     __slots__ = ("name", "evidence", "start", "end")
@@ -137,18 +149,20 @@ class ExternalSource(_message.Message):
     def __init__(self, name: _Optional[str] = ..., evidence: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Analysis(_message.Message):
-    __slots__ = ("document_id", "cluster_id", "parents", "external_sources", "matches")
+    __slots__ = ("document_id", "cluster_id", "parents", "external_sources", "matches", "duplicate_group")
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     PARENTS_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_SOURCES_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_GROUP_FIELD_NUMBER: _ClassVar[int]
     document_id: str
     cluster_id: str
     parents: _containers.RepeatedCompositeFieldContainer[Parent]
     external_sources: _containers.RepeatedCompositeFieldContainer[ExternalSource]
     matches: _containers.RepeatedCompositeFieldContainer[Match]
-    def __init__(self, document_id: _Optional[str] = ..., cluster_id: _Optional[str] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., external_sources: _Optional[_Iterable[_Union[ExternalSource, _Mapping]]] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+    duplicate_group: DuplicateGroup
+    def __init__(self, document_id: _Optional[str] = ..., cluster_id: _Optional[str] = ..., parents: _Optional[_Iterable[_Union[Parent, _Mapping]]] = ..., external_sources: _Optional[_Iterable[_Union[ExternalSource, _Mapping]]] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., duplicate_group: _Optional[_Union[DuplicateGroup, _Mapping]] = ...) -> None: ...
 
 class IngestDocumentRequest(_message.Message):
     __slots__ = ("document",)
