@@ -165,8 +165,10 @@ class DeriveConfig:
     """Log-odds per unit of (share of child explained) - (share of parent explained)."""
     coverage_margin: float = 0.1
     """Content alone orders two articles when the share of one explained by the other exceeds the
-    reverse by this much (the trim carries less); below it, two near-identical articles that neither
-    time nor attribution orders are a duplicate group with an undetermined original."""
+    reverse by this much (the trim carries less) ...; below it, two near-identical articles that
+    neither time nor attribution orders are a duplicate group with an undetermined original."""
+    contained: float = 0.8
+    """... and the one taken for the copy lies at least this much inside the other."""
     sibling_partial: float = 0.6
     """Chance two partial copies that both cite the same outside source are siblings, not parent and child."""
     sibling_whole: float = 0.4

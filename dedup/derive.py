@@ -31,8 +31,9 @@ What remains and still cannot be told apart is one parent with
 ``alternatives``. Further parents (a stitched piece, a roundup) must each
 explain a further ``min_extra_coverage`` of the child.
 
-Two partial copies that both name the same outside source and not each other
-are more likely siblings than parent and child, which lowers the confidence.
+Two partial copies that both name the same outside source, each in its own
+words (not inside a passage they share), and not each other, are more likely
+siblings than parent and child, which lowers the confidence.
 Edges are then added from the most to the least confident, skipping any that
 would close a cycle.
 """
@@ -92,6 +93,9 @@ class _Candidate:
     evidence: list[str]
     peer: bool = False
     """Near-identical to the child and ordered by nothing: it competes, but is never made its parent."""
+    weak: bool = False
+    """The evidence leans the other way (below ``min_confidence``), without deciding it: never a
+    parent, but named beside one that explains the child no better."""
 
 
 def _sigmoid(x: float) -> float:
@@ -154,14 +158,16 @@ class _Context:
         if same_outlet and earlier is None:
             # One outlet's two versions of a story: an update adds to the earlier version, so the fuller
             # one is the later (the opposite of a copy, which trims).
-            lead = cov_parent - cov_child
+            lead, inside = cov_parent - cov_child, cov_parent
             evidence.append(
                 f"both from {self.outlets[parent_id]}: the fuller version is taken as the later update"
             )
         else:
-            lead = cov_child - cov_parent
+            lead, inside = cov_child - cov_parent, cov_child
         s += cfg.coverage_weight * lead
-        if decided is None and lead >= cfg.coverage_margin:
+        # Content orders the two only when one lies (almost) wholly inside the other: two articles that
+        # each hold some of the other (a roundup and one of its sources) may have copied either way.
+        if decided is None and lead >= cfg.coverage_margin and inside >= cfg.contained:
             decided = "coverage"
         evidence.append(
             f"parent explains {cov_child:.0%} of the child; child covers {cov_parent:.0%} of the parent"
@@ -230,6 +236,17 @@ def _groups(ctx: _Context) -> dict[str, DuplicateGroup]:
     return out
 
 
+def _cited_apart(ctx: _Context, child_id: str, parent_id: str, shared: list[tuple[int, int]]) -> set[str]:
+    """Outside sources both articles name, each in its own words: a citation the child took along
+    inside a passage it shares with the other article was copied, and is no sign of siblings."""
+    common = (ctx.cited[child_id] & ctx.cited[parent_id]) - {ctx.outlets[child_id], ctx.outlets[parent_id]}
+    own = set()
+    for c in ctx.docs[child_id].citations:
+        if c.name in common and not any(start <= c.start and c.end <= end for start, end in shared):
+            own.add(c.name)
+    return own
+
+
 def _candidates(ctx: _Context) -> dict[str, list[_Candidate]]:
     """For each child, the articles that may be its source. A near-identical article that nothing
     orders against it is a peer: it competes, but no edge to it is ever guessed."""
@@ -239,26 +256,23 @@ def _candidates(ctx: _Context) -> dict[str, list[_Candidate]]:
         peers = ctx.undetermined(pair)
         for child_id, parent_id in ((pair.a, pair.b), (pair.b, pair.a)):
             direction = ctx.direction(parent_id, child_id)
-            if direction is None or (direction.score < 0 and not peers):
+            if direction is None or (direction.score < 0 and ctx.precedes(child_id, parent_id)):
                 continue
             confidence = _sigmoid(direction.score)
             evidence = list(direction.evidence)
-            common = (ctx.cited[child_id] & ctx.cited[parent_id]) - {
-                ctx.outlets[child_id],
-                ctx.outlets[parent_id],
-            }
+            spans = [
+                (p.a_start, p.a_end) if child_id == pair.a else (p.b_start, p.b_end) for p in pair.passages
+            ]
+            common = _cited_apart(ctx, child_id, parent_id, spans)
             named = ctx.names(child_id, parent_id)
             if common and not named and not ctx.names(parent_id, child_id):
                 p = cfg.sibling_partial if pair.relation is Relation.PARTIALLY_DERIVED else cfg.sibling_whole
                 confidence *= 1.0 - p
                 evidence.append(f"both name {', '.join(sorted(common))} as their source: may be siblings")
-            if confidence < cfg.min_confidence and not peers:
-                continue
+            # Below min_confidence it is only ever named beside a parent that explains the child as well.
+            weak = confidence < cfg.min_confidence
             if pair.coverage_of(child_id) < cfg.min_coverage and not named:
                 continue  # a quote or two in common does not make one article the source of the other
-            spans = [
-                (p.a_start, p.a_end) if child_id == pair.a else (p.b_start, p.b_end) for p in pair.passages
-            ]
             out[child_id].append(
                 _Candidate(
                     parent_id,
@@ -269,6 +283,7 @@ def _candidates(ctx: _Context) -> dict[str, list[_Candidate]]:
                     spans,
                     evidence,
                     peers,
+                    weak,
                 )
             )
     return out
@@ -284,7 +299,7 @@ def _choose(
     duplicate group says where it comes from)."""
     cfg = ctx.cfg
     peers = [c for c in cands if c.peer]
-    pool = [c for c in cands if not c.peer]
+    pool = [c for c in cands if not c.peer and not c.weak]
     if not pool:
         return []
     best = max(c.coverage for c in pool)
@@ -319,13 +334,27 @@ def _choose(
     first = pool[0]
     equal = [
         c
-        for c in peers
+        for c in peers + [c for c in cands if c.weak and not c.peer]
         if c.coverage >= first.coverage - cfg.recency_tolerance
         and c.containment >= first.containment - cfg.wording_tolerance
         and not ctx.precedes(first.parent, c.parent)
     ]
-    if any(ctx.precedes(c.parent, first.parent) for c in equal):
+    if any(c.peer and ctx.precedes(c.parent, first.parent) for c in equal):
         return []  # a near-identical article of its own group came first: the group says so
+    relation = ctx.pair_of[frozenset((child_id, first.parent))].relation
+    decided = ctx.direction(first.parent, child_id)
+    if (
+        relation is not Relation.DUPLICATE
+        and (decided is None or decided.decided_by in (None, "coverage"))
+        and any(
+            not ctx.precedes(first.parent, c.parent)
+            for c in peers
+            if c.containment >= first.containment - cfg.wording_tolerance
+        )
+    ):
+        # Content alone made it the source, and a near-identical article (its group) explains the
+        # child as closely: the group is the better answer.
+        return []
     alternatives = tuple(sorted(c.parent for c in pool[1:] + equal))
     if alternatives:
         why.append(
@@ -337,7 +366,7 @@ def _choose(
     explained = list(first.spans)
     skip = {first.parent, *alternatives}
     for c in sorted(cands, key=lambda c: (-c.coverage, -c.confidence, ctx.docs[c.parent].order)):
-        if c.peer or c.parent in skip or ctx.precedes(first.parent, c.parent):
+        if c.peer or c.weak or c.parent in skip or ctx.precedes(first.parent, c.parent):
             continue
         gain = coverage(ctx.docs[child_id], explained + c.spans) - coverage(ctx.docs[child_id], explained)
         if gain >= cfg.min_extra_coverage:

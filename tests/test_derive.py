@@ -453,7 +453,10 @@ def test_two_copies_naming_the_same_outside_source_may_be_siblings(
     tb = "Ferry crossings to Caldmouth have been suspended until further notice, Reuters reported on Tuesday."
     docs = _prepared(detector, [S.article("x", ta, "Bay Herald", T0), S.article("y", tb, "Hill Times", T1)])
     cfg = DeriveConfig()
-    result = derive(docs, [_whole_pair("x", "y", ta, tb, relation, 0.5)], cfg)
+    # What they share is the news, not the credit: each names Reuters in its own words.
+    shared = Passage(0, ta.index(", Reuters"), 0, tb.index(", Reuters"), PassageKind.NEAR_VERBATIM, 0.9)
+    pair = PairResult("x", "y", relation, 0.5, 0.5, 0.5, 0.9, (shared,))
+    result = derive(docs, [pair], cfg)
     # Published earlier: sigmoid(time_weight) = 0.95, times (1 - sibling share).
     expected = 1 / (1 + math.exp(-cfg.time_weight)) * (1 - getattr(cfg, sibling_share))
     if has_parent:
@@ -467,6 +470,18 @@ def test_two_copies_naming_the_same_outside_source_may_be_siblings(
     assert result.parents["x"] == ()
     assert [s.name for s in result.external_sources["x"]] == ["Reuters"]
     assert [s.name for s in result.external_sources["y"]] == ["Reuters"]
+
+
+def test_a_citation_copied_along_is_no_sign_of_siblings(detector: Detector) -> None:
+    text = "Two ferry lines have suspended crossings to Caldmouth until further notice, Reuters reported."
+    docs = _prepared(
+        detector, [S.article("x", text, "Bay Herald", T0), S.article("y", text, "Hill Times", T1)]
+    )
+    # The credit to Reuters lies inside the passage y shares with x: y copied it along with the rest.
+    result = derive(docs, [_whole_pair("x", "y", text, text, Relation.DUPLICATE, 1.0)], DeriveConfig())
+    (parent,) = result.parents["y"]
+    assert parent.id == "x" and parent.confidence > 0.9
+    assert not any("may be siblings" in e for e in parent.evidence)
 
 
 def test_same_story_pairs_derive_nothing(detector: Detector) -> None:
