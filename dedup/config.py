@@ -152,7 +152,7 @@ class ClusterConfig:
 @dataclass(frozen=True)
 class DeriveConfig:
     min_confidence: float = 0.5
-    """Parents below this confidence are not reported."""
+    """Parents below this confidence (``confidence_weights``) are not reported."""
     min_coverage: float = 0.15
     """A parent must explain at least this share of the child, unless the child names its outlet."""
     min_extra_coverage: float = 0.1
@@ -179,6 +179,16 @@ class DeriveConfig:
     wording_tolerance: float = 0.02
     """Among equally good explainers, those holding within this much of the largest share of the
     child's word shingles share its wording equally."""
+    confidence_weights: tuple[float, ...] = (
+        1.1203, 0.3172, 0.8851, 0.0497, 1.7808, 0.4604, 0.6137, -0.9367, -0.0455, 0.7429, 1.041, -0.4976,
+        -2.3, 0.0, -1.252, -0.7503,
+    )  # fmt: skip
+    """A parent's confidence: logistic weights, the intercept then one per feature of
+    ``dedup.derive.CONFIDENCE_FEATURES``. Fitted on the syndication benchmark's tune split
+    (``python -m benchmarks.syndication --split tune --fit-confidence`` prints them)."""
+    confident_probability: float = 0.851
+    """The model probability reported as confidence 0.8: the lowest above which parents were right at
+    least 95% of the time where the weights were fitted (printed by ``--fit-confidence`` too)."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,12 @@ def _coerce(section: str, name: str, expected: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, not {value!r}")
         return value
+    if isinstance(expected, tuple) and expected and all(isinstance(v, float) for v in expected):
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(f"{where} must be a list of numbers, not {value!r}")
+        return tuple(float(v) for v in value)
     if isinstance(expected, tuple):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be a list of strings, not {value!r}")

@@ -139,6 +139,18 @@ class Parent:
     coverage: float
     evidence: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
+    basis: str = ""
+    """What orders the parent before the child: 'time', 'attribution' (the child names its outlet),
+    'content' (the child lies inside it), joined by '+' when more than one does ('time+attribution'),
+    or '' when nothing decides and the evidence only leans that way."""
+    rules: tuple[str, ...] = ()
+    """What set other candidates aside: 'named' (the child names this one), 'wording' (it holds more
+    of the child's wording), 'near_identical' (the child is a near-identical copy of it, the others
+    only contain it), 'copies_it' (the others copy this one)."""
+    cautions: tuple[str, ...] = ()
+    """What makes it less sure: 'parent_is_a_copy' (the parent itself copies another article: the
+    child may be its sibling), 'in_duplicate_group' (the child has near-identical twins nothing
+    orders), 'may_be_siblings' (both name the same outside source, each in its own words)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +159,9 @@ class Parent:
             "coverage": _r(self.coverage),
             "evidence": list(self.evidence),
             "alternatives": list(self.alternatives),
+            "basis": self.basis,
+            "rules": list(self.rules),
+            "cautions": list(self.cautions),
         }
 
 

@@ -257,7 +257,8 @@ CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b);
 CREATE TABLE IF NOT EXISTS parents (
     child TEXT NOT NULL, parent TEXT NOT NULL, rank INTEGER NOT NULL,
     confidence REAL NOT NULL, coverage REAL NOT NULL, evidence TEXT NOT NULL,
-    alternatives TEXT NOT NULL DEFAULT '[]',
+    alternatives TEXT NOT NULL DEFAULT '[]', basis TEXT NOT NULL DEFAULT '', rules TEXT NOT NULL DEFAULT '[]',
+    cautions TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (child, parent)
 );
 CREATE TABLE IF NOT EXISTS duplicate_groups (
@@ -274,8 +275,14 @@ CREATE TABLE IF NOT EXISTS clusters (
 """
 SCHEMA_VERSION = "2"
 _MIGRATIONS = {
-    # 1 -> 2: parents name the articles they cannot be told from; duplicate groups are stored.
-    "1": ("ALTER TABLE parents ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]'",),
+    # 1 -> 2: parents name the articles they cannot be told from, what orders them and what set rivals
+    # aside; duplicate groups are stored.
+    "1": (
+        "ALTER TABLE parents ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE parents ADD COLUMN basis TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE parents ADD COLUMN rules TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE parents ADD COLUMN cautions TEXT NOT NULL DEFAULT '[]'",
+    ),
 }
 """Statements that bring a database of an older schema version to the next one (the tables added in a
 version are created by the schema itself)."""
@@ -359,10 +366,11 @@ class SqliteStore:
             for child, parents in change.parents.items():
                 db.execute("DELETE FROM parents WHERE child = ?", (child,))
                 db.executemany(
-                    "INSERT INTO parents VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO parents VALUES (?,?,?,?,?,?,?,?,?,?)",
                     [
                         (child, p.id, rank, p.confidence, p.coverage, json.dumps(list(p.evidence)),
-                         json.dumps(list(p.alternatives)))
+                         json.dumps(list(p.alternatives)), p.basis, json.dumps(list(p.rules)),
+                         json.dumps(list(p.cautions)))
                         for rank, p in enumerate(parents)
                     ],
                 )  # fmt: skip
@@ -446,13 +454,16 @@ class SqliteStore:
             ]  # fmt: skip
             pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
             parents: dict[str, list[Parent]] = {}
-            for child, parent, _, conf, cov, evidence, alternatives in db.execute(
-                "SELECT child, parent, rank, confidence, coverage, evidence, alternatives FROM parents "
-                "ORDER BY child, rank"
+            for child, parent, _, conf, cov, evidence, alternatives, basis, rules, cautions in db.execute(
+                "SELECT child, parent, rank, confidence, coverage, evidence, alternatives, basis, rules, "
+                "cautions FROM parents ORDER BY child, rank"
             ):
                 parents.setdefault(child, []).append(
-                    Parent(parent, conf, cov, tuple(json.loads(evidence)), tuple(json.loads(alternatives)))
-                )
+                    Parent(
+                        parent, conf, cov, tuple(json.loads(evidence)), tuple(json.loads(alternatives)),
+                        basis, tuple(json.loads(rules)), tuple(json.loads(cautions)),
+                    )
+                )  # fmt: skip
             groups = {
                 doc_id: DuplicateGroup(tuple(json.loads(docs)), tuple(json.loads(originals)), conf)
                 for doc_id, docs, originals, conf in db.execute("SELECT * FROM duplicate_groups")

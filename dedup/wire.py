@@ -183,6 +183,9 @@ def analysis_to_pb(a: DocumentAnalysis) -> pb.Analysis:
                 coverage=p.coverage,
                 evidence=list(p.evidence),
                 alternative_ids=list(p.alternatives),
+                basis=p.basis,
+                rules=list(p.rules),
+                cautions=list(p.cautions),
             )
             for p in a.parents
         ],
@@ -247,7 +250,16 @@ def analysis_from_pb(a: pb.Analysis) -> DocumentAnalysis:
         a.document_id,
         a.cluster_id or None,
         tuple(
-            Parent(p.document_id, p.confidence, p.coverage, tuple(p.evidence), tuple(p.alternative_ids))
+            Parent(
+                p.document_id,
+                p.confidence,
+                p.coverage,
+                tuple(p.evidence),
+                tuple(p.alternative_ids),
+                p.basis,
+                tuple(p.rules),
+                tuple(p.cautions),
+            )
             for p in a.parents
         ),
         tuple(ExternalSource(s.name, s.evidence, s.start, s.end) for s in a.external_sources),

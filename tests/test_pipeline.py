@@ -200,7 +200,7 @@ def test_duplicate_pair_passages_slice_the_same_words(analysis: Analysis, articl
 # -- the JSON contract --------------------------------------------------------------------------------
 
 DOCUMENT_KEYS = {"id", "cluster", "parents", "external_sources", "duplicate_group"}
-PARENT_KEYS = {"id", "confidence", "coverage", "evidence", "alternatives"}
+PARENT_KEYS = {"id", "confidence", "coverage", "evidence", "alternatives", "basis", "rules", "cautions"}
 SOURCE_KEYS = {"name", "evidence", "start", "end"}
 CLUSTER_KEYS = {"id", "documents", "roots", "edges"}
 EDGE_KEYS = {"parent", "child", "confidence"}

@@ -151,13 +151,18 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks.baseline import VectorClusterBaseline
 from benchmarks.datasets import DEFAULT_DATA
 from benchmarks.syndication.corpus import SPLITS, build_corpus, load_base
 from benchmarks.syndication.score import (
+    confidence_rows,
+    confident_threshold,
     corpus_summary,
     order_stability,
     pair_truth,
@@ -167,7 +172,9 @@ from benchmarks.syndication.score import (
     write_out,
 )
 from benchmarks.syndication.vocab import DEFAULT_SIZE
+from dedup.derive import CONFIDENCE_FEATURES
 from dedup.embed import SentenceTransformerEmbedder
+from dedup.logistic import fit_logistic, probability
 from dedup.pipeline import Detector
 
 
@@ -234,8 +241,16 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         action="store_true",
         help="skip the MiniLM article-vector cluster baselines (they load the model a second time)",
     )
+    parser.add_argument(
+        "--fit-confidence",
+        action="store_true",
+        help="fit the weights of dedup's parent confidence (derive.confidence_weights) on this corpus, "
+        "with and without timestamps, and print them (tune split only)",
+    )
     parser.add_argument("--out", help="write the corpus, its truth and dedup's answers to this folder")
     args = parser.parse_args(argv)
+    if args.fit_confidence and args.split != "tune":
+        parser.error("--fit-confidence fits on the tune split only: add --split tune")
 
     started = time.perf_counter()
     seed = args.seed if args.seed is not None else SPLITS.get(args.split, 1)
@@ -247,6 +262,10 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
     pt = pair_truth(corpus)
     _log(f"corpus ({args.split} split, seed {seed}): {len(corpus.docs)} articles, {args.size} base articles")
     detector = detector or Detector()
+    if args.fit_confidence:  # every parent dedup would give, however unsure, is a row of the fit
+        config = detector.config
+        config = replace(config, derive=replace(config.derive, min_confidence=0.0))
+        detector = Detector(config, detector.embedder)
     result: dict[str, Any] = {
         "benchmark": "syndication",
         "split": args.split,
@@ -275,6 +294,21 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
             _log(f"dedup, shuffled order {k}: {score_dedup(corpus, pt, again, True)['clusters']['stories']}")
         dedup_scores["order_stability"] = order_stability(clusterings)
     result["dedup"] = dedup_scores
+    if args.fit_confidence:
+        rows: list[list[float]] = []
+        labels: list[bool] = []
+        for analysis in analyses.values():
+            x, y = confidence_rows(corpus, analysis)
+            rows.extend(x)
+            labels.extend(y)
+        x, y = np.asarray(rows), np.asarray(labels, dtype=float)
+        weights = fit_logistic(x, y)
+        result["fitted_confidence_weights"] = {
+            "weights": [round(float(w), 4) for w in weights],
+            "features": ["intercept", *CONFIDENCE_FEATURES],
+            "confident_probability": confident_threshold(probability(x, weights), y, 0.95),
+            "parents": len(labels),
+        }
     baselines: dict[str, Any] = {f"minhash_{t}": score_baseline(corpus, pt, t) for t in args.thresholds}
     if not args.no_vector_baseline:
         embedder = SentenceTransformerEmbedder(max_seq_length=256)

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.baseline import MinHashBaseline
 from benchmarks.metrics import adjusted_rand_index, bcubed, precision_recall_f1
 from benchmarks.syndication.corpus import Corpus, Doc
 from benchmarks.syndication.text import body_text, flatten, shingles8
 from benchmarks.syndication.vocab import EXPECTED
 from dedup.attribution import canonical_outlet
+from dedup.derive import confidence_features
 from dedup.results import REUSE_RELATIONS, Analysis, PassageKind
 
 # ------------------------------------------------------------------------------------------------
@@ -462,3 +465,29 @@ def order_stability(clusterings: Sequence[Mapping[str, object]]) -> dict[str, An
         "pairwise_ari": [_r(a) for a in aris],
         "min_ari": _r(min(aris, default=1.0)),
     }
+
+
+def confident_threshold(p: np.ndarray, right: np.ndarray, target: float) -> float:
+    """The lowest probability such that the rows at or above it are right at least ``target`` of the
+    time (1.0 when none is), rounded up to three places."""
+    best = 1.0
+    for tau in sorted(set(p.tolist()), reverse=True):
+        above = p >= tau
+        if right[above].mean() >= target:
+            best = tau
+    return float(np.ceil(best * 1000) / 1000)
+
+
+def confidence_rows(corpus: Corpus, analysis: Analysis) -> tuple[list[list[float]], list[bool]]:
+    """For every parent dedup gives, the features its confidence is computed from
+    (``dedup.derive.confidence_features``) and whether it is right (it or one of its alternatives is a
+    true parent): what ``--fit-confidence`` fits the confidence weights on."""
+    features, labels = [], []
+    relation = {frozenset((p.a, p.b)): p.relation for p in analysis.pairs}
+    for doc in analysis.documents:
+        truth = set(corpus.parents_of(corpus.by_id[doc.id]))
+        for p in doc.parents:
+            rel = relation[frozenset((doc.id, p.id))]
+            features.append(confidence_features(p.basis, rel, p.rules, p.cautions, bool(p.alternatives)))
+            labels.append(bool({p.id, *p.alternatives} & truth))
+    return features, labels

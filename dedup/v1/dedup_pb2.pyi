@@ -113,18 +113,24 @@ class Match(_message.Message):
     def __init__(self, document_id: _Optional[str] = ..., relation: _Optional[_Union[Relation, str]] = ..., coverage: _Optional[float] = ..., other_coverage: _Optional[float] = ..., lexical: _Optional[float] = ..., semantic: _Optional[float] = ..., passages: _Optional[_Iterable[_Union[Passage, _Mapping]]] = ...) -> None: ...
 
 class Parent(_message.Message):
-    __slots__ = ("document_id", "confidence", "coverage", "evidence", "alternative_ids")
+    __slots__ = ("document_id", "confidence", "coverage", "evidence", "alternative_ids", "basis", "rules", "cautions")
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVE_IDS_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    CAUTIONS_FIELD_NUMBER: _ClassVar[int]
     document_id: str
     confidence: float
     coverage: float
     evidence: _containers.RepeatedScalarFieldContainer[str]
     alternative_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, document_id: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[float] = ..., evidence: _Optional[_Iterable[str]] = ..., alternative_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    basis: str
+    rules: _containers.RepeatedScalarFieldContainer[str]
+    cautions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, document_id: _Optional[str] = ..., confidence: _Optional[float] = ..., coverage: _Optional[float] = ..., evidence: _Optional[_Iterable[str]] = ..., alternative_ids: _Optional[_Iterable[str]] = ..., basis: _Optional[str] = ..., rules: _Optional[_Iterable[str]] = ..., cautions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DuplicateGroup(_message.Message):
     __slots__ = ("document_ids", "original_ids", "confidence")
