@@ -324,13 +324,16 @@ class Engine:
         doc = prepare(rec.article, rec.seq, self.config)
         doc.citations = find_citations(rec.article.text, outlets)
         if rec.embeddings.shape[0] == len(doc.sentences):
-            doc.embeddings, doc.vector = np.asarray(rec.embeddings, dtype=np.float16), rec.vector
+            doc.embeddings = np.asarray(rec.embeddings, dtype=np.float16)
         else:  # stored under other segmentation settings: embed again
             doc.embeddings = self.embedder.encode(
                 [doc.sentence_text(s) for s in range(len(doc.sentences))]
             ).astype(np.float16)
-            doc.vector = _mean_vector(doc.embeddings, self.embedder.dim)
+        doc.vector = self._story_vector(doc.embeddings)
         return doc
+
+    def _story_vector(self, embeddings: np.ndarray) -> np.ndarray:
+        return story_vector(embeddings, self.embedder.dim, self.config.cluster.story_sentences)
 
     def _reload(self, doc_id: str) -> PreparedDocument:
         """Prepare a stored article again that is no longer resident."""
@@ -600,7 +603,7 @@ class Engine:
             # Embeddings are kept as float16, in memory as in the store: half the memory, and answers that
             # are the same before and after a restart.
             doc.embeddings = emb
-            doc.vector = _mean_vector(doc.embeddings, dim)
+            doc.vector = self._story_vector(doc.embeddings)
         self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
         return docs
 
@@ -1086,8 +1089,11 @@ def _time(doc: PreparedDocument) -> float | None:
     return ts.value.timestamp() if ts is not None else None
 
 
-def _mean_vector(embeddings: np.ndarray, dim: int) -> np.ndarray:
-    """An article's vector: the normalised mean of its sentence embeddings (zeros if it has none)."""
+def story_vector(embeddings: np.ndarray, dim: int, lead: int = 0) -> np.ndarray:
+    """An article's vector: the normalised mean of the embeddings of its first ``lead`` sentences (all
+    of them when ``lead`` is 0; zeros if it has none)."""
+    if lead > 0:
+        embeddings = embeddings[:lead]
     mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)

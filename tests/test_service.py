@@ -408,9 +408,11 @@ def test_watch_reports_a_merge_with_the_surviving_id(service: Service) -> None:
     port = c.ingest(S.article("port", first, published_at="2025-03-04T09:00:00Z")).analysis.cluster
     dam = c.ingest(S.article("dam", second, published_at="2025-03-04T09:30:00Z")).analysis.cluster
     assert port != dam
-    # ... until the whole story arrives: it joins the first half's cluster, which is then close enough
-    # on average to the second's to merge with it; the older id survives.
+    # ... the whole story joins the first half's cluster, and the middle of it then brings that
+    # cluster close enough on average to the second half's to merge; the older id survives.
     whole = c.ingest(S.article("stitched", S.original(), published_at="2025-03-04T12:00:00Z"))
+    middle = S.compose(S.PORT_PARAGRAPHS[1:3], None)
+    last = c.ingest(S.article("middle", middle, published_at="2025-03-04T13:00:00Z"))
     t.join(60)
     watcher.close()
     kinds = [e.kind for e in events]  # type: ignore[attr-defined]
@@ -418,8 +420,9 @@ def test_watch_reports_a_merge_with_the_surviving_id(service: Service) -> None:
     merged = [e for e in events if e.kind is ClusterEventKind.MERGED]  # type: ignore[attr-defined]
     assert len(merged) == 1
     assert merged[0].cluster == port and merged[0].merged == (dam,)  # type: ignore[attr-defined]
-    assert whole.analysis.cluster == port
-    assert set(c.get_cluster(port).documents) == {"port", "dam", "stitched"}
+    assert merged[0].document == "middle"  # type: ignore[attr-defined]
+    assert whole.analysis.cluster == port and last.analysis.cluster == port
+    assert set(c.get_cluster(port).documents) == {"port", "dam", "stitched", "middle"}
     with pytest.raises(NotFound):
         c.get_cluster(dam)
 
