@@ -7,7 +7,10 @@ first underscore of the id). dedup analyses them all (in id order, as a stream w
 deliver them) and its story clusters are scored against the stories with the adjusted
 Rand index and B-cubed precision, recall and F1. Beside it, the baseline a user would
 otherwise pick: stock datasketch MinHashLSH over 5-word shingles at Jaccard 0.5 and 0.3,
-with connected components over the pairs it finds. One JSON object out.
+with connected components over the pairs it finds; and the one a user would try with the same
+model: each article's whole text embedded by MiniLM and clustered at a cosine threshold (average
+linkage, or connected components), the thresholds chosen on the syndication benchmark's tune split
+(``benchmarks.syndication.cli.VECTOR_BASELINE``), not here. One JSON object out.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import argparse
 import json
 import time
 
-from benchmarks.baseline import MinHashBaseline
+from benchmarks.baseline import MinHashBaseline, VectorClusterBaseline
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb, story_of
 from benchmarks.metrics import adjusted_rand_index, bcubed
+from benchmarks.syndication.cli import VECTOR_BASELINE
+from dedup.embed import SentenceTransformerEmbedder
 from dedup.pipeline import Detector
 
 
@@ -39,6 +44,9 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
     )
     parser.add_argument("--data", default=str(DEFAULT_DATA / "news_ecb"), help="news_ecb folder (docs.json)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N articles (by id)")
+    parser.add_argument(
+        "--no-vector-baseline", action="store_true", help="skip the MiniLM baselines (they load the model)"
+    )
     args = parser.parse_args(argv)
     articles = load_news_ecb(args.data, args.limit)
     truth = {a.id: story_of(a.id) for a in articles}
@@ -61,6 +69,16 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
             **scores(truth, dict(clusters)),
             "seconds": round(time.perf_counter() - started, 1),
         }
+    if not args.no_vector_baseline:
+        embedder = SentenceTransformerEmbedder(max_seq_length=256)
+        started = time.perf_counter()
+        vectors = VectorClusterBaseline(embedder, 0.0).vectors(texts)
+        for method, threshold in VECTOR_BASELINE.items():
+            clusters = VectorClusterBaseline(embedder, threshold, method).clusters(texts, vectors)
+            result[f"baseline_minilm_{method}_{threshold}"] = {
+                **scores(truth, dict(clusters)),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
     print(json.dumps(result))
     return result
 

@@ -69,7 +69,7 @@ Newsrooms also do two things the table does not show. AGENCY COPY: a few base ar
 to a news agency (an invented wire) and are republished by 5 to 12 outlets within 2 to 45 minutes
 (verbatim, light edits, trims: many siblings), the copies with exact times, the agency's own feed
 without a timestamp 40% of the time (an original without a timestamp whose copies have one).
-ROUNDUPS: 6% as many as base articles, each the headlines and first paragraphs of two to four
+ROUNDUPS: 6% as many as base articles, each the headlines and leads (prose, not datelines) of two to four
 stories published within three days of one another (one section a story, 30/50/20%); its parents
 are the sources, its expected relation PARTIALLY_DERIVED with each, and its story is the story of
 its longest section.

@@ -19,6 +19,7 @@ from benchmarks.syndication.text import (
     body_text,
     detokenize,
     flatten,
+    is_prose,
     light_edit,
     make_paragraphs,
     reorder,
@@ -610,9 +611,9 @@ ROUNDUP_TITLES = ("The day's top stories", "News in brief", "What you need to kn
 
 def _roundup(b: _Builder, bases: Sequence[Doc], rng: random.Random) -> Doc | None:
     """A roundup: a title, then for each of two to four stories, a section of one source (its headline
-    and its first one or two paragraphs). The stories are those of the bases published nearest in
-    time to a random one (within three days where there are enough). Its story is the story of its
-    longest section; each source is a parent."""
+    and its lead: its first one or two paragraphs of prose, at least 40 words). The stories are those
+    of the bases published nearest in time to a random one (within three days where there are
+    enough). Its story is the story of its longest section; each source is a parent."""
     anchor = rng.choice(bases)
     n = rng.choices((2, 3, 4), (0.3, 0.5, 0.2))[0]
     gap: dict[str, float] = {}
@@ -633,7 +634,15 @@ def _roundup(b: _Builder, bases: Sequence[Doc], rng: random.Random) -> Doc | Non
     body: Paragraphs = [[f"{rng.choice(ROUNDUP_TITLES)}: {MONTHS[when.month - 1]} {when.day}"]]
     parts = []
     for src in sources:
-        section = [list(src.body[0]), *[list(p) for p in src.body[1 : 1 + rng.randint(1, 2)]]]
+        # The source's headline and its lead: its first paragraphs of prose (datelines and bylines
+        # left out), one or two of them and at least 40 words.
+        prose = [list(p) for p in src.body[1:] if any(is_prose(s) for s in p)]
+        lead: Paragraphs = []
+        for paragraph in prose:
+            if len(lead) >= rng.randint(1, 2) and word_count(flatten(lead)) >= 40:
+                break
+            lead.append(paragraph)
+        section = [list(src.body[0]), *lead]
         body.extend(section)
         parts.append((src.story, word_count(flatten(section))))
     largest = max(range(len(parts)), key=lambda i: (parts[i][1], -i))

@@ -95,7 +95,7 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if first.lower() in _COMMON_FIRST else text
 
 
-def _is_prose(sentence: str) -> bool:
+def is_prose(sentence: str) -> bool:
     """A sentence of eight words or more that is not a dateline ("Updated 9:06 AM")."""
     return len(words(sentence)) >= 8 and not re.search(r"\d{1,2}:\d{2}", sentence)
 
@@ -559,7 +559,7 @@ def add_citation(sentences: list[str], outlet: str, rng: random.Random) -> tuple
     in a new sentence after the lead when there is none). Returns the sentences and the phrasing."""
     out = list(sentences)
     masks = quote_mask(out)
-    target = next((i for i in range(1, len(out)) if not any(masks[i]) and _is_prose(out[i])), None)
+    target = next((i for i in range(1, len(out)) if not any(masks[i]) and is_prose(out[i])), None)
     template = rng.choice(CITE_TEMPLATES)
     if target is None:
         template = rng.choice(("first_reported", "broke_the_story"))
