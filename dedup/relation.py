@@ -6,6 +6,12 @@ reports that share a speaker's words, or the sentence crediting one outlet,
 share a source, not each other's text. A pair whose only shared wording is
 attributed is COMMON_SOURCE, not a reuse relation, and its passages carry
 ``attributed``.
+
+A headline is kept apart too: the headlines of one event converge on the same
+words ("X charged with two counts of murder") whoever writes them, so a
+shared headline alone is no reuse (the pair is at most SAME_STORY). The
+headline is an article's first line when it stands alone, holds at most
+``HEADLINE_WORDS`` words and does not end like a sentence.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dedup.results import PairResult, Passage, PassageKind, Relation
 
 Spans = Sequence[tuple[int, int]]
 
-__all__ = ["attributed_spans", "classify_pair", "compare", "quoted_spans"]
+__all__ = ["HEADLINE_WORDS", "attributed_spans", "classify_pair", "compare", "headline_span", "quoted_spans"]
 
 
 def _span_chars(spans: list[tuple[int, int]]) -> int:
@@ -89,17 +95,19 @@ def classify_pair(
     cfg: RelationConfig,
     attributed_a: Spans = (),
     attributed_b: Spans = (),
+    headline_a: Spans = (),
+    headline_b: Spans = (),
 ) -> Relation | None:
     """DUPLICATE, WHOLLY_DERIVED, PARTIALLY_DERIVED, COMMON_SOURCE, SAME_STORY, or None for unrelated
     articles. ``attributed_a`` and ``attributed_b``: the spans each side attributes to a source (quoted
-    speech, a phrase naming its source).
+    speech, a phrase naming its source); ``headline_a`` and ``headline_b``: each side's headline.
 
     - DUPLICATE: both sides covered at least ``duplicate_coverage``, and mostly by VERBATIM or
       NEAR_VERBATIM passages rather than paraphrase;
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
     - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word outside what
-      either side attributes, or at least ``min_paraphrase_chars`` in paraphrase covering
-      ``min_paraphrase_coverage`` of one side;
+      either side attributes and outside the headlines, or at least ``min_paraphrase_chars`` in
+      paraphrase covering ``min_paraphrase_coverage`` of one side;
     - COMMON_SOURCE: ``min_shared_chars`` shared word for word, but only inside what one side or the
       other attributes to a source (both quote one speaker);
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
@@ -108,7 +116,14 @@ def classify_pair(
     # article is a and which is b.
     shared = _both_sides(passages, lambda p: True)
     lexical = _both_sides(passages, lambda p: p.kind is not PassageKind.PARAPHRASE)
-    own = _own_lexical(passages, attributed_a, attributed_b) if attributed_a or attributed_b else lexical
+    unattributed = (
+        _own_lexical(passages, attributed_a, attributed_b) if attributed_a or attributed_b else lexical
+    )
+    own = (
+        _own_lexical(passages, [*attributed_a, *headline_a], [*attributed_b, *headline_b])
+        if headline_a or headline_b
+        else unattributed
+    )
     paraphrased = _both_sides(passages, lambda p: p.kind is PassageKind.PARAPHRASE)
     rewritten = (
         paraphrased >= cfg.min_paraphrase_chars and max(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
@@ -122,11 +137,28 @@ def classify_pair(
         if max(coverage_a, coverage_b) >= cfg.wholly_coverage:
             return Relation.WHOLLY_DERIVED
         return Relation.PARTIALLY_DERIVED
-    if lexical >= cfg.min_shared_chars:
+    if lexical - unattributed >= cfg.min_shared_chars:
         return Relation.COMMON_SOURCE
     if semantic >= cfg.same_story_cosine:
         return Relation.SAME_STORY
     return None
+
+
+HEADLINE_WORDS = 20
+
+
+def headline_span(doc: PreparedDocument) -> list[tuple[int, int]]:
+    """The article's headline (see the module's docstring), as a span, or nothing."""
+    if not doc.sentences:
+        return []
+    first = doc.sentences[0]
+    if len(doc.sentences) > 1 and doc.sentences[1].paragraph == first.paragraph:
+        return []
+    lo, hi = doc.sentence_tokens[0]
+    text = doc.text[first.start : first.end].rstrip(" \"'”’)]")
+    if hi - lo > HEADLINE_WORDS or text.endswith((".", "!", "?")):
+        return []
+    return [(first.start, first.end)]
 
 
 def attributed_spans(doc: PreparedDocument) -> list[tuple[int, int]]:
@@ -163,7 +195,10 @@ def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairRes
         attributed_a, attributed_b = [], []  # what one credits to the other is the other's text: reuse
     else:
         attributed_a, attributed_b = attributed_spans(a), attributed_spans(b)
-    relation = classify_pair(passages, cov_a, cov_b, semantic, config.relation, attributed_a, attributed_b)
+    relation = classify_pair(
+        passages, cov_a, cov_b, semantic, config.relation, attributed_a, attributed_b, headline_span(a),
+        headline_span(b),
+    )  # fmt: skip
     if relation is None:
         return None
     if relation is Relation.SAME_STORY:  # too little shared to count as reuse: report no passages

@@ -230,3 +230,30 @@ def test_thresholds_come_from_the_config() -> None:
 def test_lexical_share_is_symmetric_when_spans_differ_in_length() -> None:
     p = Passage(0, 39, 0, 46, V, 1.0)
     assert classify([p], 0.05, 0.05, 0.2) is classify([p.swapped()], 0.05, 0.05, 0.2)
+
+
+def test_a_shared_headline_alone_is_no_reuse() -> None:
+    # The two headlines read alike, as headlines of one event do; nothing else is shared.
+    headline = Passage(0, 60, 0, 58, N, 0.85)
+    assert classify_pair([headline], 0.05, 0.05, 0.8, CFG) is Relation.PARTIALLY_DERIVED  # no headline known
+    judged = classify_pair([headline], 0.05, 0.05, 0.8, CFG, headline_a=[(0, 60)], headline_b=[(0, 58)])
+    assert judged is Relation.SAME_STORY
+    # A headline and the lead paragraph under it: reuse.
+    lead = Passage(62, 300, 60, 298, V, 1.0)
+    assert classify_pair([headline, lead], 0.4, 0.4, 0.8, CFG, headline_a=[(0, 60)]) is (
+        Relation.PARTIALLY_DERIVED
+    )
+
+
+def test_the_headline_is_a_short_first_line_that_does_not_end_like_a_sentence() -> None:
+    from dedup.config import Config
+    from dedup.document import Article, prepare
+    from dedup.relation import headline_span
+
+    text = "Dock strike halts Port Alder cargo\n\nDock workers walked off the job on Tuesday. Cargo stopped."
+    doc = prepare(Article("a", text), 1, Config())
+    assert headline_span(doc) == [(0, len("Dock strike halts Port Alder cargo"))]
+    prose = "Dock workers walked off the job on Tuesday.\n\nCargo stopped at the main terminal today."
+    assert headline_span(prepare(Article("b", prose), 1, Config())) == []
+    run_on = "Dock workers walked off the job on Tuesday and cargo stopped at the main terminal today"
+    assert headline_span(prepare(Article("c", run_on + " as the union said it would."), 1, Config())) == []
