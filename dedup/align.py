@@ -6,7 +6,8 @@ Two kinds of evidence are combined:
    word n-grams and extended both ways), chained across small gaps. A lone run
    is VERBATIM; runs chained across edits are NEAR_VERBATIM.
 2. *Sentence pairs*: each sentence of one article against each of the other,
-   by word-sequence similarity (NEAR_VERBATIM) and embedding cosine
+   by word-sequence similarity (NEAR_VERBATIM) and, for pairs whose embedding
+   cosine passes a cheap filter, the paraphrase model of ``dedup.paraphrase``
    (PARAPHRASE). Neighbouring aligned sentence pairs of the same kind merge
    into one passage.
 
@@ -32,6 +33,14 @@ from numba import njit
 from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
 from dedup.minhash import _shingle_hashes, expand_ranges, word_hashes
+from dedup.paraphrase import (
+    SentenceTerms,
+    changes_only_facts,
+    probability,
+    sentence_numbers,
+    sentence_terms,
+    word_kinds,
+)
 from dedup.results import Passage, PassageKind
 
 __all__ = [
@@ -41,6 +50,8 @@ __all__ = [
     "coverage",
     "disjoint_runs",
     "matching_blocks_summary",
+    "paraphrase_decision",
+    "paraphrase_features",
     "sequence_ratio",
     "verbatim_runs",
 ]
@@ -318,8 +329,8 @@ _T = TypeVar("_T")
 
 PER_ARTICLE_CACHE = 4096
 """How many articles keep the arrays ``_per_article`` computes for them (content-word counts, the
-content prefix): the most recently matched ones still in memory (the engine keeps thousands of
-prepared articles resident), at about 20 KB each."""
+content prefix, the words' kinds for the paraphrase model): the most recently matched ones still in
+memory (the engine keeps thousands of prepared articles resident), at about 20 KB each."""
 
 
 def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:
@@ -433,36 +444,295 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
     words_a = [a.token_hashes[lo:hi] for lo, hi in a.sentence_tokens]
     words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
-    paraphrase = cos >= cfg.paraphrase_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
+    paraphrase = cos >= cfg.paraphrase_min_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
     candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
+    undecided: list[tuple[int, int]] = []  # pairs left to the paraphrase decision
     for i, j in np.argwhere(lexical | paraphrase).tolist():
-        kind: PassageKind | None = None
-        score = 0.0
-        bounds = None
         if lexical[i, j]:
             if np.array_equal(words_a[i], words_b[j]):
-                kind, score = PassageKind.VERBATIM, 1.0
-            else:
-                matched, first_a, first_b, end_a, end_b = matching_blocks_summary(words_a[i], words_b[j])
-                ratio = 2.0 * matched / (len(words_a[i]) + len(words_b[j]))
-                if ratio >= cfg.near_verbatim_ratio:
-                    kind, score = PassageKind.NEAR_VERBATIM, ratio
-                    lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
-                    bounds = (lo_a + first_a, lo_a + end_a, lo_b + first_b, lo_b + end_b)
-        if kind is None and cos is not None and paraphrase[i, j]:
-            kind, score = PassageKind.PARAPHRASE, float(cos[i, j])
-        if kind is not None:
-            candidates[(i, j)] = (kind, score, bounds)
+                candidates[(i, j)] = (PassageKind.VERBATIM, 1.0, None)
+                continue
+            matched, first_a, first_b, end_a, end_b = matching_blocks_summary(words_a[i], words_b[j])
+            ratio = 2.0 * matched / (len(words_a[i]) + len(words_b[j]))
+            if ratio >= cfg.near_verbatim_ratio:
+                lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
+                bounds = (lo_a + first_a, lo_a + end_a, lo_b + first_b, lo_b + end_b)
+                candidates[(i, j)] = (PassageKind.NEAR_VERBATIM, ratio, bounds)
+                continue
+        if paraphrase[i, j]:
+            undecided.append((i, j))
     best_a: dict[int, float] = {}
     best_b: dict[int, float] = {}
     for (i, j), (_, score, _) in candidates.items():
         best_a[i] = max(best_a.get(i, 0.0), score)
         best_b[j] = max(best_b.get(j, 0.0), score)
+    if undecided and cos is not None:
+        # Closest first, a batch at a time: a pair whose sentences both already have a better match is
+        # dropped below whatever the decision, so it is not asked (the paraphrase score is the cosine).
+        scores = cos[tuple(np.array(undecided).T)].astype(np.float64)
+        order = np.argsort(-scores, kind="stable").tolist()
+        at = 0
+        while at < len(order):
+            ask: list[tuple[int, int]] = []
+            while at < len(order) and len(ask) < _PARAPHRASE_BATCH:
+                i, j = undecided[order[at]]
+                at += 1
+                score = float(cos[i, j])
+                if best_a.get(i, -1.0) <= score or best_b.get(j, -1.0) <= score:
+                    ask.append((i, j))
+            if not ask:
+                continue
+            for (i, j), yes in zip(ask, _paraphrase_pairs(a, b, ask, cos, cfg).tolist(), strict=True):
+                if yes:
+                    score = float(cos[i, j])
+                    candidates[(i, j)] = (PassageKind.PARAPHRASE, score, None)
+                    best_a[i] = max(best_a.get(i, 0.0), score)
+                    best_b[j] = max(best_b.get(j, 0.0), score)
     return sorted(
         ((i, j, kind, score, bounds) for (i, j), (kind, score, bounds) in candidates.items()
          if score >= best_a[i] or score >= best_b[j]),
         key=lambda p: (p[0], p[1]),
     )  # fmt: skip
+
+
+def _terms(doc: PreparedDocument, s: int, kinds: np.ndarray | None = None) -> SentenceTerms:
+    """The paraphrase model's terms of sentence ``s`` of ``doc`` (``kinds``: ``_word_kinds(doc)``)."""
+    lo, hi = doc.sentence_tokens[s]
+    start = int(doc.word_ends[lo - 1]) + 1 if lo else 0
+    words = doc.words[start : int(doc.word_ends[hi - 1])] if hi > lo else ""
+    kinds = _word_kinds(doc) if kinds is None else kinds
+    return sentence_terms(doc.sentence_text(s), words, doc.token_hashes[lo:hi], kinds[lo:hi])
+
+
+@_per_article
+def _word_kinds(doc: PreparedDocument) -> np.ndarray:
+    """Each token's kind for the paraphrase model (``paraphrase.word_kinds``, one byte a token):
+    computed once for an article, which is compared with many."""
+    words = doc.words.split()
+    text = doc.text
+    capitals = [text[p].isupper() for p in doc.token_starts.tolist()]
+    first = np.zeros(len(words), dtype=bool)
+    for lo, hi in doc.sentence_tokens:
+        if hi > lo:
+            first[lo] = True
+    content = [w not in STOP_WORDS for w in words]
+    return word_kinds(words, capitals, content, first.tolist())
+
+
+def _in_order(x: SentenceTerms, y: SentenceTerms) -> tuple[SentenceTerms, SentenceTerms]:
+    """The two sentences in a fixed order (shorter first, then by their words' hashes), so that the
+    word matching, and so the features, are the same whichever side each comes from."""
+    if (len(x.hashes), x.hashes.tolist()) > (len(y.hashes), y.hashes.tolist()):
+        return y, x
+    return x, y
+
+
+_PARAPHRASE_BATCH = 64
+"""Sentence pairs the paraphrase model is asked about at once (closest first): larger batches pay less
+per call, smaller ones skip more pairs that better matches have made moot."""
+
+
+def _paraphrase_pairs(
+    a: PreparedDocument, b: PreparedDocument, pairs: list[tuple[int, int]], cos: np.ndarray, cfg: AlignConfig
+) -> np.ndarray:
+    """The paraphrase decision (``paraphrase.is_paraphrase``) for each (i, j) of ``pairs``, sentence i
+    of a and j of b, whose cosine is ``cos[i, j]``: the features of all of them computed at once."""
+    rows = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    cosines = cos[rows[:, 0], rows[:, 1]].astype(np.float64)
+    features, facts = _pair_features(a, b, rows, cosines)
+    p = probability(features, cfg.paraphrase_weights)
+    return (
+        (cosines >= cfg.paraphrase_min_cosine)
+        & ~facts
+        & ((cosines >= cfg.paraphrase_cosine) | (p >= cfg.paraphrase_threshold))
+    )
+
+
+def _pair_features(
+    a: PreparedDocument, b: PreparedDocument, rows: np.ndarray, cosines: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``paraphrase.pair_features`` (one row each) and ``paraphrase.changes_only_facts`` of the sentence
+    pairs ``rows`` (i of a, j of b): the sets compared in compiled code (``_pair_counts``), the numbers
+    and the rule in Python where a pair has numbers or as many words but negations on each side."""
+    ka, kb = _word_kinds(a), _word_kinds(b)
+    ra = np.asarray(a.sentence_tokens, dtype=np.int64).reshape(-1, 2)
+    rb = np.asarray(b.sentence_tokens, dtype=np.int64).reshape(-1, 2)
+    i, j = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
+    counts, flags = _pair_counts(
+        np.ascontiguousarray(a.token_hashes), np.ascontiguousarray(b.token_hashes), ka, kb, ra, rb, i, j
+    )
+    numbers = np.zeros(len(rows))
+    facts = np.zeros(len(rows), dtype=bool)
+    numbers_a: dict[int, frozenset[str]] = {}
+    numbers_b: dict[int, frozenset[str]] = {}
+    for n in np.flatnonzero(flags[:, 0] | flags[:, 1]).tolist():
+        x, y = int(i[n]), int(j[n])
+        if x not in numbers_a:
+            numbers_a[x] = sentence_numbers(a.sentence_text(x)) if flags[n, 0] else frozenset()
+        if y not in numbers_b:
+            numbers_b[y] = sentence_numbers(b.sentence_text(y)) if flags[n, 1] else frozenset()
+        numbers[n] = len(numbers_a[x] ^ numbers_b[y])
+    for n in np.flatnonzero(flags[:, 2]).tolist():
+        facts[n] = changes_only_facts(_terms(a, int(i[n]), ka), _terms(b, int(j[n]), kb))
+    features = np.column_stack(
+        [
+            cosines,
+            counts[:, 0],
+            counts[:, 1],
+            counts[:, 2],
+            np.log1p(numbers),
+            np.log1p(counts[:, 3]),
+            counts[:, 4],
+            np.log1p(counts[:, 5]),
+        ]
+    )
+    return features, facts
+
+
+@njit(cache=True, nogil=True)
+def _sentence_sets(
+    h: np.ndarray, kinds: np.ndarray, ranges: np.ndarray, need: np.ndarray, code: int, mask: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled (numba)
+    """Each needed sentence's set of word hashes (sorted, without repeats) among the words whose kind,
+    masked with ``mask``, is ``code`` (mask 0: all words), as one array and each sentence's start in
+    it (the others' sets are left empty)."""
+    starts = np.zeros(len(ranges) + 1, dtype=np.int64)
+    out = np.empty(len(h), dtype=h.dtype)
+    count = 0
+    for s in range(len(ranges)):
+        starts[s] = count
+        if not need[s]:
+            continue
+        lo, hi = ranges[s, 0], ranges[s, 1]
+        v = np.sort(h[lo:hi][(kinds[lo:hi] & mask) == code])
+        for u in range(len(v)):
+            if u == 0 or v[u] != v[u - 1]:
+                out[count] = v[u]
+                count += 1
+    starts[len(ranges)] = count
+    return out[:count], starts
+
+
+@njit(cache=True, nogil=True)
+def _shared(x: np.ndarray, y: np.ndarray) -> int:  # pragma: no cover - compiled (numba)
+    """How many values two sorted arrays without repeats have in common."""
+    p = q = count = 0
+    while p < len(x) and q < len(y):
+        if x[p] == y[q]:
+            count += 1
+            p += 1
+            q += 1
+        elif x[p] < y[q]:
+            p += 1
+        else:
+            q += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _pair_counts(
+    ha: np.ndarray,
+    hb: np.ndarray,
+    ka: np.ndarray,
+    kb: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled (numba)
+    """For each pair (sentence ``pi[t]`` of a, ``pj[t]`` of b; token hashes ``ha``, ``hb``, kinds ``ka``,
+    ``kb``, sentence token ranges ``ra``, ``rb``): the features ``paraphrase.pair_features`` computes
+    from the words, before any log (dice, sequence, length, swapped names, negation, edges), and
+    flags (a has a number, b has a number, as many words but negations on each side). The two
+    sentences are matched in ``_in_order``'s order: the shorter first, then the smaller hashes."""
+    need_a = np.zeros(len(ra), dtype=np.bool_)
+    need_b = np.zeros(len(rb), dtype=np.bool_)
+    need_a[pi] = True
+    need_b[pj] = True
+    content_a, content_at_a = _sentence_sets(ha, ka, ra, need_a, 4, 4)
+    content_b, content_at_b = _sentence_sets(hb, kb, rb, need_b, 4, 4)
+    words_a, words_at_a = _sentence_sets(ha, ka, ra, need_a, 0, 0)
+    words_b, words_at_b = _sentence_sets(hb, kb, rb, need_b, 0, 0)
+    names_a, names_at_a = _sentence_sets(ha, ka, ra, need_a, 1, 3)
+    names_b, names_at_b = _sentence_sets(hb, kb, rb, need_b, 1, 3)
+    before_a = np.zeros(len(ka) + 1, dtype=np.int64)  # content words before each token
+    for u in range(len(ka)):
+        before_a[u + 1] = before_a[u] + (1 if ka[u] & 4 else 0)
+    before_b = np.zeros(len(kb) + 1, dtype=np.int64)
+    for u in range(len(kb)):
+        before_b[u + 1] = before_b[u] + (1 if kb[u] & 4 else 0)
+    k = len(pi)
+    out = np.zeros((k, 6), dtype=np.float64)
+    flags = np.zeros((k, 3), dtype=np.bool_)
+    for t in range(k):
+        i, j = pi[t], pj[t]
+        x0, x1, y0, y1 = ra[i, 0], ra[i, 1], rb[j, 0], rb[j, 1]
+        lx, ly = x1 - x0, y1 - y0
+        swap = lx > ly
+        if lx == ly:
+            for u in range(lx):
+                if ha[x0 + u] != hb[y0 + u]:
+                    swap = ha[x0 + u] > hb[y0 + u]
+                    break
+        m, fx, fy, ex, ey = 0, 0, 0, 0, 0
+        if lx and ly:
+            if swap:
+                m, fy, fx, ey, ex = _matching_blocks(hb[y0:y1], ha[x0:x1])
+            else:
+                m, fx, fy, ex, ey = _matching_blocks(ha[x0:x1], hb[y0:y1])
+        cx = content_a[content_at_a[i] : content_at_a[i + 1]]
+        cy = content_b[content_at_b[j] : content_at_b[j + 1]]
+        if len(cx) + len(cy):
+            out[t, 0] = 2.0 * _shared(cx, cy) / (len(cx) + len(cy))
+        if lx + ly:
+            out[t, 1] = 2.0 * m / (lx + ly)
+        if lx and ly:
+            out[t, 2] = min(lx, ly) / max(lx, ly)
+        nx = names_a[names_at_a[i] : names_at_a[i + 1]]
+        ny = names_b[names_at_b[j] : names_at_b[j + 1]]
+        lost_x = len(nx) - _shared(nx, words_b[words_at_b[j] : words_at_b[j + 1]])
+        lost_y = len(ny) - _shared(ny, words_a[words_at_a[i] : words_at_a[i + 1]])
+        out[t, 3] = min(lost_x, lost_y)
+        neg_x = neg_y = 0
+        has_x = has_y = False
+        for u in range(x0, x1):
+            neg_x += (ka[u] & 3) == 3
+            has_x = has_x or (ka[u] & 3) == 2
+        for u in range(y0, y1):
+            neg_y += (kb[u] & 3) == 3
+            has_y = has_y or (kb[u] & 3) == 2
+        out[t, 4] = 1.0 if (neg_x > 0) != (neg_y > 0) else 0.0
+        lead = abs((before_a[x0 + fx] - before_a[x0]) - (before_b[y0 + fy] - before_b[y0]))
+        trail = abs((before_a[x1] - before_a[x0 + ex]) - (before_b[y1] - before_b[y0 + ey]))
+        out[t, 5] = max(lead, trail)
+        flags[t, 0], flags[t, 1], flags[t, 2] = has_x, has_y, lx - neg_x == ly - neg_y
+    return out, flags
+
+
+def _cosines(a: PreparedDocument, b: PreparedDocument) -> np.ndarray:
+    """The sentence cosines, as ``_sentence_pairs`` computes them."""
+    if a.embeddings is None or b.embeddings is None:
+        raise ValueError("the paraphrase decision needs both articles embedded")
+    return a.embeddings.astype(np.float32) @ b.embeddings.astype(np.float32).T
+
+
+def paraphrase_features(a: PreparedDocument, i: int, b: PreparedDocument, j: int) -> tuple[list[float], bool]:
+    """The paraphrase model's features of sentence ``i`` of a and ``j`` of b (``PARAPHRASE_FEATURES``
+    order), and whether the two are the same words with another fact (``changes_only_facts``): what
+    ``align`` decides on, computed as it does, for fitting and evaluating the model. Both articles must
+    be embedded."""
+    rows = np.array([[i, j]], dtype=np.int64)
+    features, facts = _pair_features(a, b, rows, np.array([_cosines(a, b)[i, j]], dtype=np.float64))
+    return features[0].tolist(), bool(facts[0])
+
+
+def paraphrase_decision(a: PreparedDocument, i: int, b: PreparedDocument, j: int, cfg: AlignConfig) -> bool:
+    """Whether ``align`` takes sentence ``i`` of a and ``j`` of b for a paraphrase when they are not
+    word for word (the cosine filter, the rule, the cosine that suffices and the model). False if
+    either is not embedded."""
+    if a.embeddings is None or b.embeddings is None:
+        return False
+    return bool(_paraphrase_pairs(a, b, [(i, j)], _cosines(a, b), cfg)[0])
 
 
 def _merge_sentence_pairs(

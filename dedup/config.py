@@ -17,6 +17,7 @@ from typing import Any
 from dedup.errors import ConfigError
 
 __all__ = [
+    "PARAPHRASE_FEATURES",
     "AlignConfig",
     "ClusterConfig",
     "Config",
@@ -84,6 +85,11 @@ class EmbedConfig:
             raise ConfigError(f"embed.backend must be {allowed}, not {self.backend!r}")
 
 
+PARAPHRASE_FEATURES = ("cosine", "dice", "sequence", "length", "numbers", "names", "negation", "edges")
+"""The features of a sentence pair the paraphrase model weighs, in order (``dedup.paraphrase`` says
+what each is)."""
+
+
 @dataclass(frozen=True)
 class AlignConfig:
     seed_ngram: int = 4
@@ -97,7 +103,27 @@ class AlignConfig:
     near_verbatim_ratio: float = 0.82
     """Word-sequence similarity (difflib ratio) at or above which an aligned span is NEAR_VERBATIM."""
     paraphrase_cosine: float = 0.8
-    """Embedding cosine at or above which two sentences are a PARAPHRASE."""
+    """Embedding cosine at or above which two sentences are a PARAPHRASE whatever the paraphrase model
+    says, unless they are the same words with another fact (``dedup.paraphrase.changes_only_facts``).
+    Above it the model does no better than the cosine on MRPC's development split, and a sentence that
+    restates another and adds a clause is reuse (MRPC calls it not equivalent). Chosen there
+    (``benchmarks.paraphrase --fit``): the lowest of 0.80, 0.85, 0.90, 0.95 and 1.0 that costs the
+    decision's F1 at most 0.005."""
+    paraphrase_min_cosine: float = 0.55
+    """Embedding cosine below which two sentences are never a PARAPHRASE: a cheap filter, so that only
+    pairs at or above it go through the paraphrase model (``dedup.paraphrase``). Chosen on MRPC's
+    development split (``benchmarks.paraphrase --fit``): the highest of 0.40, 0.45, ..., 0.80 that
+    costs the model's F1 there at most 0.005."""
+    paraphrase_weights: tuple[float, ...] = (
+        -5.0132, 3.6988, 1.6778, 1.0056, 2.4998, -0.6302, -0.0283, -1.2705, -0.6765
+    )  # fmt: skip
+    """The paraphrase model's logistic weights: the intercept, then one weight per feature of
+    ``PARAPHRASE_FEATURES`` in that order. Fitted on MRPC's development split
+    (``benchmarks.paraphrase --fit`` prints them; these are its output with the default seed)."""
+    paraphrase_threshold: float = 0.46
+    """Model probability at or above which two sentences (not word for word) between
+    ``paraphrase_min_cosine`` and ``paraphrase_cosine`` are a PARAPHRASE: the threshold with the best
+    F1 on MRPC's development split, each pair scored by a model fitted without it."""
     candidate_neighbours: int = 0
     """Nearest sentences looked up per sentence in a sentence vector index, to find articles that
     share a paraphrase but neither wording nor a close article vector. 0 (the default): no sentence
@@ -106,6 +132,13 @@ class AlignConfig:
     pairs, and the index costs 1.5 KB and a brute-force search per sentence."""
     explained_share: float = 0.8
     """A sentence pair whose words are this much covered by verbatim runs adds no sentence-level passage."""
+
+    def __post_init__(self) -> None:
+        if len(self.paraphrase_weights) != len(PARAPHRASE_FEATURES) + 1:
+            raise ConfigError(
+                f"align.paraphrase_weights must hold {len(PARAPHRASE_FEATURES) + 1} numbers (the intercept, "
+                f"then {', '.join(PARAPHRASE_FEATURES)}), not {len(self.paraphrase_weights)}"
+            )
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,24 @@ def test_stories_on_a_slice(shared_data: Path, detector: Detector) -> None:
 
 def test_paraphrase_on_a_slice(shared_data: Path, detector: Detector) -> None:
     data = shared_data / "mrpc" / "msr_paraphrase_train.txt"
-    result = paraphrase.main(["--data", str(data), "--limit", "40"], detector=detector)
+    result = paraphrase.main(["--data", str(data), "--limit", "40", "--seed", "3"], detector=detector)
     assert result["pairs"] == 40
-    dedup = result["dedup"]
-    assert isinstance(dedup, dict) and 0.0 <= dedup["accuracy"] <= 1.0
-    assert "0.80" in result["dedup_cosine_sweep_tuned_on_this_split"]  # type: ignore[operator]
-    assert "baseline_minhash_1word_0.5" in result
+    assert result["dev_pairs"] == 28 and result["test_pairs"] == 12  # 70/30, stratified
+    fitted = result["fitted_on_dev"]
+    assert isinstance(fitted, dict) and len(fitted["paraphrase_weights"]) == 9
+    assert 0.4 <= fitted["paraphrase_min_cosine"] <= 0.8 <= fitted["paraphrase_cosine"] <= 1.0
+    test = result["test"]
+    assert isinstance(test, dict)
+    for key in (
+        "dedup",
+        "dedup_align_any_passage",
+        "cosine_only_0.80",
+        "cosine_only_tuned_on_dev",
+        "majority_class",
+        "baseline_minhash_1word_0.5",
+        "baseline_minhash_5word_0.5",
+    ):
+        assert 0.0 <= test[key]["accuracy"] <= 1.0 and 0.0 <= test[key]["f1"] <= 1.0, key
+    # The same seed, the same split and fit.
+    again = paraphrase.main(["--data", str(data), "--limit", "40", "--seed", "3"], detector=detector)
+    assert again["fitted_on_dev"] == fitted and again["test"] == test
