@@ -2,19 +2,33 @@
 
 Articles join clusters one at a time, in the order they arrive.
 
-Joining. An article that reuses text of placed articles (a reuse link) joins
-the cluster of the one it shares most with: the link that explains the largest
-share of it. It joins ONE cluster: a roundup or a stitched piece that takes
-paragraphs from two stories joins the story it takes most from and keeps its
-pairs with the other, but never joins the two. An article without links joins
-the cluster whose members are, on average, closest to it (cosine of document
-vectors) when that average reaches ``threshold``, after the time penalty below;
-otherwise it founds a cluster, whose id is derived from its own id.
+Joining. An article that reuses text of placed articles (a reuse link: a pair
+in ``link`` relations whose partner explains at least ``min_link_share`` of it,
+which the caller decides) joins the cluster of the one it shares most with: the
+link that explains the largest share of it, among the clusters it reads at
+least ``link_min_cosine`` like (a cluster that a stitched piece or a roundup
+founded may read like another story). It joins ONE cluster: a roundup or a
+stitched piece that takes paragraphs from two stories joins the story it takes
+most from and keeps its pairs with the other, but never joins the two. An
+article without links joins the cluster whose members are, on average, closest
+to it (cosine of document vectors) when that average reaches ``threshold``,
+after the time penalty below; otherwise it founds a cluster, whose id is
+derived from its own id.
+
+Re-homing. Every article remembers how it joined (``placement``): the share of
+it the link it joined through explains, 1 when it joined on content (it reads
+like its story, and stays), 0 when it founded its cluster (nothing held it
+there). When a later article explains more of it, by more than
+``rehome_margin``, and it reads at least ``link_min_cosine`` like that
+article's cluster, it moves there:
+a roundup that arrived before the story it takes most from ends in that story,
+whatever the order of arrival. The move is reported as DOCUMENT_REMOVED from
+the old cluster and DOCUMENT_ADDED to the new one; ids do not change.
 
 Merging. Two clusters merge only on evidence about the clusters, not about one
 article: when their members, on average, come within ``threshold`` of each
 other (average linkage, with the time penalty on the gap between the two
-clusters' spans of time). The merge is checked for the cluster an article has
+clusters' median times). The merge is checked for the cluster an article has
 just joined, against the clusters near that article. The oldest cluster's id
 survives a merge. So an id, once given, names the same story for as long as it
 exists.
@@ -43,7 +57,7 @@ from enum import StrEnum
 import numpy as np
 import xxhash
 
-__all__ = ["ClusterEvent", "ClusterEventKind", "StoryClusterer", "cluster_id_for"]
+__all__ = ["Claim", "ClusterEvent", "ClusterEventKind", "StoryClusterer", "cluster_id_for"]
 
 DAY = 86400.0
 
@@ -70,6 +84,16 @@ def cluster_id_for(founding_document: str) -> str:
     return "c" + xxhash.xxh3_64_hexdigest(founding_document.encode("utf-8"))[:12]
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A placed article a new one explains part of: the share, and the vector and time it was placed
+    with (the clusterer keeps neither)."""
+
+    share: float
+    vector: np.ndarray | None
+    time: float | None
+
+
 Links = Mapping[str, float] | Iterable[str]
 """Placed articles a new one reuses text of: with the share of the new one each explains (a mapping),
 or just their ids (each then counts as explaining all of it)."""
@@ -85,9 +109,18 @@ class StoryClusterer:
     """Online average-linkage clustering with stable ids, single-cluster joins and a time penalty."""
 
     def __init__(
-        self, threshold: float = 0.65, time_tolerance_days: float = 2.0, time_penalty_per_day: float = 0.0
+        self,
+        threshold: float = 0.65,
+        time_tolerance_days: float = 2.0,
+        time_penalty_per_day: float = 0.0,
+        link_min_cosine: float = -1.0,
+        rehome_margin: float = 0.1,
     ) -> None:
         self.threshold = threshold
+        self.link_min_cosine = link_min_cosine
+        self.rehome_margin = rehome_margin
+        self._placement: dict[str, float] = {}
+        """How each article joined: the share of it its link explains, 1 on content, 0 as a founder."""
         self.time_tolerance = time_tolerance_days * DAY
         self.time_penalty = time_penalty_per_day / DAY
         self._cluster_of: dict[str, str] = {}
@@ -129,8 +162,10 @@ class StoryClusterer:
 
     def _target(
         self, links: Links, vector: np.ndarray | None, near: Iterable[str] | None, time: float | None
-    ) -> tuple[str | None, set[str]]:
-        """The cluster a new document joins (None: it founds one), and the clusters it was compared with."""
+    ) -> tuple[str | None, set[str], float]:
+        """The cluster a new document joins (None: it founds one), the clusters it was compared with, and
+        its placement: how much of it the link it joins through explains (1 when it joins on content, 0
+        when it founds a cluster)."""
         strength = {d: s for d, s in _strengths(links).items() if d in self._cluster_of}
         linked: dict[str, float] = {}
         for d, s in strength.items():
@@ -142,15 +177,19 @@ class StoryClusterer:
             else {self._cluster_of[d] for d in near if d in self._cluster_of}
         ) | set(linked)
         averages = {c: self._average(vector, c, time) for c in candidates} if vector is not None else {}
+        if vector is not None and vector.any():
+            # A link into a cluster that reads like another story (a stitched piece or a roundup that
+            # founded it) does not pull the article in. (Without a model vectors are zeros: links alone.)
+            linked = {c: s for c, s in linked.items() if averages.get(c, 0.0) >= self.link_min_cosine}
         if linked:
             # The story it shares most with; between equal shares, the closer one, then the older.
             best = max(linked, key=lambda c: (round(linked[c], 6), averages.get(c, 0.0), -self._created[c]))
-            return best, candidates
+            return best, candidates, linked[best]
         if averages:
             best = max(averages, key=lambda c: (averages[c], -self._created[c]))
             if averages[best] >= self.threshold:
-                return best, candidates
-        return None, candidates
+                return best, candidates, 1.0  # it reads like the story: nothing moves it
+        return None, candidates, 0.0
 
     def add(
         self,
@@ -159,6 +198,7 @@ class StoryClusterer:
         vector: np.ndarray | None = None,
         near: Iterable[str] | None = None,
         time: float | None = None,
+        claims: Mapping[str, Claim] | None = None,
     ) -> list[ClusterEvent]:
         """Place ``document``; return what changed.
 
@@ -166,11 +206,13 @@ class StoryClusterer:
         its L2-normalised document vector, if any; without one it joins only through links. ``near``:
         placed documents close to it (say, its nearest neighbours in a vector index); only their
         clusters (and its links') are compared with it; None compares every cluster. ``time``: its
-        publication time in seconds, if known.
+        publication time in seconds, if known. ``claims``: placed documents it explains part of, which
+        may move to its cluster (re-homing).
         """
         if document in self._cluster_of:
             raise ValueError(f"document {document!r} is already clustered; remove it first")
-        cid, candidates = self._target(links, vector, near, time)
+        cid, candidates, strength = self._target(links, vector, near, time)
+        self._placement[document] = strength
         events: list[ClusterEvent] = []
         if cid is None:
             cid = cluster_id_for(document)
@@ -183,7 +225,7 @@ class StoryClusterer:
             self._clock += 1
             events.append(ClusterEvent(ClusterEventKind.CREATED, cid, document))
             self._place(document, vector, time, cid)
-            return events
+            return events + self._rehome(cid, claims or {})
         self._place(document, vector, time, cid)
         # Average linkage: the grown cluster may now be close enough to a neighbouring one.
         absorbed = [
@@ -199,6 +241,29 @@ class StoryClusterer:
             events.append(ClusterEvent(ClusterEventKind.MERGED, survivor, document, gone))
             cid = survivor
         events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, document))
+        return events + self._rehome(cid, claims or {})
+
+    def _rehome(self, cid: str, claims: Mapping[str, Claim]) -> list[ClusterEvent]:
+        """Move to ``cid`` the claimed articles it now explains more of than the link they joined through,
+        that read enough like it; return the moves as events."""
+        events: list[ClusterEvent] = []
+        for other in sorted(claims):
+            claim = claims[other]
+            old = self._cluster_of.get(other)
+            placed = self._placement.get(other, 1.0)
+            if old is None or old == cid or claim.share <= placed + self.rehome_margin:
+                continue
+            if (
+                claim.vector is not None
+                and claim.vector.any()
+                and self._average(claim.vector, cid, claim.time) < self.link_min_cosine
+            ):
+                continue
+            self.remove(other, claim.vector, claim.time)
+            events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, old, other))
+            self._place(other, claim.vector, claim.time, cid)
+            self._placement[other] = claim.share
+            events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, other))
         return events
 
     def peek(
@@ -211,14 +276,22 @@ class StoryClusterer:
         """The cluster a document would join, or None if it would found a new one. Changes nothing."""
         return self._target(links, vector, near, time)[0]
 
+    def placement(self, document: str) -> float:
+        """How a placed article joined: the share of it its link explains, 1 on content, 0 as a founder."""
+        return self._placement.get(document, 1.0)
+
     def restore(
         self,
         cluster: str,
         rank: int,
-        members: Iterable[tuple[str, np.ndarray | None] | tuple[str, np.ndarray | None, float | None]],
+        members: Iterable[
+            tuple[str, np.ndarray | None]
+            | tuple[str, np.ndarray | None, float | None]
+            | tuple[str, np.ndarray | None, float | None, float]
+        ],
     ) -> None:
         """Put back a cluster as it was saved: its id, its creation rank, its members in order (each
-        with its vector and, optionally, its publication time)."""
+        with its vector and, optionally, its publication time and placement)."""
         self._members[cluster] = []
         self._sum[cluster] = None
         self._times[cluster] = []
@@ -227,6 +300,7 @@ class StoryClusterer:
         for member in members:
             document, vector = member[0], member[1]
             time = member[2] if len(member) > 2 else None
+            self._placement[document] = member[3] if len(member) > 3 else 1.0
             self._place(document, vector, time, cluster)
 
     def rank(self, cluster: str) -> int:
@@ -259,6 +333,7 @@ class StoryClusterer:
         """Take a document out; its cluster keeps its id (and disappears when empty). ``vector`` and
         ``time``: those it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
         cid = self._cluster_of.pop(document, None)
+        self._placement.pop(document, None)
         if cid is None:
             return None
         self._members[cid].remove(document)

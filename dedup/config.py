@@ -178,6 +178,17 @@ class ClusterConfig:
     """Pair relations that put an article in its partner's story cluster: of the clusters it has such
     pairs in, the one holding the partner that explains the largest share of it (one cluster only:
     an article never merges two)."""
+    min_link_share: float = 0.15
+    """... when the partner explains at least this share of it: a sentence or two in common (a formula
+    of the kind, a shared fact) leaves the story to the article vectors. Chosen on the syndication
+    benchmark's tune split."""
+    link_min_cosine: float = 0.5
+    """... and when the article's average cosine to that cluster reaches at least this: a cluster
+    founded by a stitched piece or a roundup that reads like another story does not pull it in."""
+    rehome_margin: float = 0.1
+    """An article that founded its cluster, or joined it through a link, moves to the cluster of a later
+    article that explains more than this much more of it (and that it reads ``link_min_cosine`` like):
+    a roundup that arrived before its main story ends in it. 1 turns moving off."""
     neighbours: int = 20
     """Clusters of this many nearest articles are compared with each new article."""
     time_tolerance_days: float = 2.0

@@ -198,9 +198,7 @@ class _Context:
     def precedes(self, first: str, second: str) -> bool:
         """Whether ``first`` is known to be ``second``'s source rather than the other way round."""
         if frozenset((first, second)) not in self.pair_of:
-            tf = self.docs[first].article.published_at
-            ts = self.docs[second].article.published_at
-            return bool(tf is not None and ts is not None and tf.before(ts))
+            return False  # sharing nothing, neither is the other's source, whatever their times
         forward = self.direction(first, second)
         backward = self.direction(second, first)
         if forward is None:

@@ -32,7 +32,7 @@ import numpy as np
 import xxhash
 
 from dedup.attribution import find_citations
-from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer
+from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
 from dedup.config import Config
 from dedup.derive import Derivation, derive
 from dedup.document import Article, PreparedDocument, prepare
@@ -248,7 +248,13 @@ class Engine:
         self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
         cc = self.config.cluster
-        self._clusterer = StoryClusterer(cc.threshold, cc.time_tolerance_days, cc.time_penalty_per_day)
+        self._clusterer = StoryClusterer(
+            cc.threshold,
+            cc.time_tolerance_days,
+            cc.time_penalty_per_day,
+            cc.link_min_cosine,
+            cc.rehome_margin,
+        )
         self._doc_lsh: LshIndex = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
         self._sent_lsh: LshIndex = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
         self._sentence_by_words: dict[int, tuple[str, int]] = {}
@@ -287,6 +293,7 @@ class Engine:
         outlets = sorted(self._outlets)
         vectors: dict[str, np.ndarray] = {}
         published = {e.id: e.published for e in snap.documents}
+        placement = {e.id: e.placement for e in snap.documents}
         for e in snap.documents:
             self._records[e.id] = _Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id)
             self._by_seq[e.seq] = e.id
@@ -314,7 +321,9 @@ class Engine:
         for c in snap.clusters:
             self._clusters[c.id] = c
             self._clusterer.restore(
-                c.id, c.created_seq, [(d, vectors[d], published[d]) for d in members.get(c.id, [])]
+                c.id,
+                c.created_seq,
+                [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])],
             )
         self._next_seq = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
 
@@ -683,6 +692,14 @@ class Engine:
             for p in self._pairs_of(d, change):
                 pair_set[(p.a, p.b)] = p
                 scope.add(p.other(d))
+        # The pairs between the other articles in scope too: which of two candidate sources copies the
+        # other is part of choosing between them.
+        for d in scope - affected:
+            if d in extra or d not in self._records:
+                continue
+            for p in self._pairs_of(d, change):
+                if p.a in scope and p.b in scope:
+                    pair_set[(p.a, p.b)] = p
         sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._records}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
@@ -816,14 +833,16 @@ class Engine:
             candidates, near = self._candidates(doc)
             pairs = self._match(doc, candidates)
             cluster_events = self._clusterer.add(
-                doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc)
+                doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc), self._claims(doc.id, pairs)
             )
             events.extend(cluster_events)
             cid = self._clusterer.cluster_of(doc.id)
             for ev in cluster_events:
                 if ev.kind is ClusterEventKind.CREATED:
-                    self._clusters[cid] = ClusterRecord(cid, self._clusterer.rank(cid), now, now)
-                    change.put_clusters.append(self._clusters[cid])
+                    self._clusters[ev.cluster] = ClusterRecord(
+                        ev.cluster, self._clusterer.rank(ev.cluster), now, now
+                    )
+                    change.put_clusters.append(self._clusters[ev.cluster])
                 elif ev.kind is ClusterEventKind.MERGED:
                     for gone in ev.merged:
                         self._clusters.pop(gone, None)
@@ -832,9 +851,29 @@ class Engine:
                         if member != doc.id and self._records[member].cluster_id != ev.cluster:
                             self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
                             change.cluster_of[member] = ev.cluster
+                elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
+                    if ev.cluster in self._clusters and ev.cluster not in self._clusterer.clusters():
+                        self._clusters.pop(ev.cluster)
+                        change.delete_clusters.append(ev.cluster)
+                    elif ev.cluster in self._clusters:
+                        self._touch_cluster(ev.cluster, now, change)
+                elif ev.document is not None and ev.document != doc.id:  # ... and joined this one
+                    moved = ev.document
+                    self._records[moved] = replace(self._records[moved], cluster_id=ev.cluster)
+                    change.cluster_of[moved] = ev.cluster
+                    change.placement[moved] = self._clusterer.placement(moved)
             self._touch_cluster(cid, now, change)
             assert doc.embeddings is not None and doc.vector is not None
-            record = DocumentRecord(article, doc.order, digest, now, cid, doc.embeddings, doc.vector)
+            record = DocumentRecord(
+                article,
+                doc.order,
+                digest,
+                now,
+                cid,
+                doc.embeddings,
+                doc.vector,
+                self._clusterer.placement(doc.id),
+            )
             self._records[doc.id] = _Entry(doc.order, digest, now, cid)
             self._index(doc)
             change.put_documents.append(record)
@@ -854,8 +893,24 @@ class Engine:
 
     def _links(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, float]:
         """The partners whose pairs place an article in their story, with the share of it each explains."""
-        kinds = self.config.cluster.link_relations
-        return {p.other(doc_id): p.coverage_of(doc_id) for p in pairs if p.relation.value in kinds}
+        cc = self.config.cluster
+        return {
+            p.other(doc_id): p.coverage_of(doc_id)
+            for p in pairs
+            if p.relation.value in cc.link_relations and p.coverage_of(doc_id) >= cc.min_link_share
+        }
+
+    def _claims(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, Claim]:
+        """The stored articles a new one explains part of (as links go: ``cluster.min_link_share``), which
+        may move to its story (``StoryClusterer`` re-homing)."""
+        cc = self.config.cluster
+        out = {}
+        for p in pairs:
+            other = p.other(doc_id)
+            if p.relation.value in cc.link_relations and p.coverage_of(other) >= cc.min_link_share:
+                partner = self._resident.get(other)
+                out[other] = Claim(p.coverage_of(other), partner.vector, _time(partner))
+        return out
 
     def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""

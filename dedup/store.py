@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +51,9 @@ class DocumentRecord:
     cluster_id: str
     embeddings: np.ndarray
     vector: np.ndarray
+    placement: float = 1.0
+    """How it joined its story cluster (``StoryClusterer``): the share of it the reuse link it joined
+    through explains, 1 on content, 0 as the cluster's founder."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class DocumentEntry:
     vector: np.ndarray
     published: float | None = None
     """Its publication time in seconds since the epoch, if it has one (a date alone: its midnight UTC)."""
+    placement: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class Change:
     delete_clusters: list[str] = field(default_factory=list)
     cluster_of: dict[str, str] = field(default_factory=dict)
     """Moves stored documents to another cluster."""
+    placement: dict[str, float] = field(default_factory=dict)
+    """Sets the placement of stored documents (those that moved cluster)."""
     meta: dict[str, str] = field(default_factory=dict)
 
 
@@ -221,10 +227,10 @@ class MemoryStore:
             self._clusters[c.id] = c
         for doc_id, cid in change.cluster_of.items():
             if doc_id in self._docs:
-                rec = self._docs[doc_id]
-                self._docs[doc_id] = DocumentRecord(
-                    rec.article, rec.seq, rec.text_hash, rec.ingest_time, cid, rec.embeddings, rec.vector
-                )
+                self._docs[doc_id] = replace(self._docs[doc_id], cluster_id=cid)
+        for doc_id, placement in change.placement.items():
+            if doc_id in self._docs:
+                self._docs[doc_id] = replace(self._docs[doc_id], placement=placement)
         self._meta.update(change.meta)
 
     def close(self) -> None:
@@ -245,7 +251,8 @@ CREATE TABLE IF NOT EXISTS documents (
     cluster_id TEXT NOT NULL,
     embeddings BLOB NOT NULL,
     sentences INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    placement REAL NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS pairs (
     a TEXT NOT NULL, b TEXT NOT NULL, relation TEXT NOT NULL,
@@ -282,6 +289,7 @@ _MIGRATIONS = {
         "ALTER TABLE parents ADD COLUMN basis TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE parents ADD COLUMN rules TEXT NOT NULL DEFAULT '[]'",
         "ALTER TABLE parents ADD COLUMN cautions TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE documents ADD COLUMN placement REAL NOT NULL DEFAULT 1",
     ),
 }
 """Statements that bring a database of an older schema version to the next one (the tables added in a
@@ -345,12 +353,13 @@ class SqliteStore:
                 a = rec.article
                 emb = np.ascontiguousarray(rec.embeddings, dtype=np.float16)
                 db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         rec.seq, a.id, a.text, a.title, a.outlet, a.url,
                         a.published_at.isoformat() if a.published_at else None,
                         rec.text_hash, rec.ingest_time, rec.cluster_id,
                         emb.tobytes(), emb.shape[0], np.asarray(rec.vector, dtype=np.float32).tobytes(),
+                        rec.placement,
                     ),
                 )  # fmt: skip
             for p in change.put_pairs:
@@ -397,6 +406,8 @@ class SqliteStore:
                 )
             for doc_id, cid in change.cluster_of.items():
                 db.execute("UPDATE documents SET cluster_id = ? WHERE id = ?", (cid, doc_id))
+            for doc_id, placement in change.placement.items():
+                db.execute("UPDATE documents SET placement = ? WHERE id = ?", (placement, doc_id))
             for key, value in change.meta.items():
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
@@ -442,15 +453,15 @@ class SqliteStore:
         with self._lock:
             db = self._db
             rows = db.execute(
-                "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector, published_at "
+                "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector, published_at, placement "
                 "FROM documents ORDER BY seq"
             )
             documents = [
                 DocumentEntry(
                     doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32),
-                    parse_timestamp(published).value.timestamp() if published else None,
+                    parse_timestamp(published).value.timestamp() if published else None, placement,
                 )
-                for doc_id, seq, text_hash, time, cid, outlet, vec, published in rows
+                for doc_id, seq, text_hash, time, cid, outlet, vec, published, placement in rows
             ]  # fmt: skip
             pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
             parents: dict[str, list[Parent]] = {}
@@ -495,17 +506,19 @@ class SqliteStore:
 def _entry(r: DocumentRecord) -> DocumentEntry:
     a = r.article
     published = a.published_at.value.timestamp() if a.published_at is not None else None
-    return DocumentEntry(a.id, r.seq, r.text_hash, r.ingest_time, r.cluster_id, a.outlet, r.vector, published)
+    return DocumentEntry(
+        a.id, r.seq, r.text_hash, r.ingest_time, r.cluster_id, a.outlet, r.vector, published, r.placement
+    )
 
 
 def _document(row: tuple[Any, ...]) -> DocumentRecord:
     (seq, doc_id, text, title, outlet, url, published, text_hash, ingest_time, cid,
-     emb, n_sent, vector) = row  # fmt: skip
+     emb, n_sent, vector, placement) = row  # fmt: skip
     article = Article(doc_id, text, title, outlet, url, parse_timestamp(published) if published else None)
     dim = len(vector) // 4  # float32
     embeddings = np.frombuffer(emb, dtype=np.float16).reshape(n_sent, dim).copy()
     vec = np.frombuffer(vector, dtype=np.float32).copy()
-    return DocumentRecord(article, seq, text_hash, ingest_time, cid, embeddings, vec)
+    return DocumentRecord(article, seq, text_hash, ingest_time, cid, embeddings, vec, placement)
 
 
 def _passages(encoded: str) -> tuple[Passage, ...]:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import ClusterEvent, ClusterEventKind, StoryClusterer, cluster_id_for
+from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer, cluster_id_for
 
 CREATED = ClusterEventKind.CREATED
 ADDED = ClusterEventKind.DOCUMENT_ADDED
@@ -289,3 +289,28 @@ def test_removing_with_its_vector_leaves_the_cluster_as_if_never_added() -> None
     fresh.add("c", ["a"], vecs[2])
     cid = sc.cluster_of("a")
     assert sc._average(probe, cid) == pytest.approx(fresh._average(probe, fresh.cluster_of("a")))
+
+
+def test_a_roundup_that_came_first_moves_to_the_story_it_takes_most_from() -> None:
+    port, dam = _unit(1, 0.1, 0.0), _unit(0.0, 1, 0.1)
+    roundup = _unit(0.8, 0.7, 0.0)  # reads like both
+    sc = StoryClusterer(threshold=0.6, link_min_cosine=0.5, rehome_margin=0.1)
+    sc.add("roundup", [], roundup)  # founds a cluster: nothing holds it there
+    sc.add("port", {"roundup": 0.3}, port)  # a third of the port story is in the roundup
+    assert sc.cluster_of("port") == sc.cluster_of("roundup")
+    first = sc.cluster_of("roundup")
+    assert sc.placement("roundup") == 0.0 and sc.placement("port") == 0.3
+    # The dam story arrives: it explains 60% of the roundup, which moves to it; the port story stays.
+    events = sc.add("dam", {"roundup": 0.5}, dam, claims={"roundup": Claim(0.6, roundup, None)})
+    dam_cluster = sc.cluster_of("dam")
+    assert events[-2:] == [
+        ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, first, "roundup"),
+        ClusterEvent(ADDED, dam_cluster, "roundup"),
+    ]
+    assert sc.cluster_of("roundup") == dam_cluster != sc.cluster_of("port") == first
+    assert sc.placement("roundup") == 0.6
+    # An article that joined on content stays where it reads best, whatever later claims.
+    sc.add("port-2", [], _unit(1, 0.15, 0.0))
+    assert sc.placement("port-2") == 1.0
+    sc.add("dam-2", [], dam, claims={"port-2": Claim(0.9, _unit(1, 0.15, 0.0), None)})
+    assert sc.cluster_of("port-2") == first

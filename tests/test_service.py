@@ -386,7 +386,17 @@ def test_lineage_follows_derivation_both_ways(loaded: Service) -> None:
         assert e.child == "trim" or e.child in children
 
 
-def test_watch_reports_a_merge_with_the_surviving_id(service: Service) -> None:
+def test_watch_reports_a_merge_with_the_surviving_id(tmp_path: Path, embedder: CachingEmbedder) -> None:
+    # Moving single articles between clusters (re-homing) is off, so that the two halves merge as
+    # clusters; the move is tested in tests/test_cluster.py.
+    service = Service(tmp_path, embedder, config_from_dict({"cluster": {"rehome_margin": 1.0}}, SMALL_LIMITS))
+    try:
+        _watch_a_merge(service)
+    finally:
+        service.stop()
+
+
+def _watch_a_merge(service: Service) -> None:
     events: list[object] = []
     watcher = DedupClient(service.target)
     ready = threading.Event()

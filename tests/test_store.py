@@ -209,6 +209,7 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
         """
         DROP TABLE parents;
         DROP TABLE duplicate_groups;
+        ALTER TABLE documents DROP COLUMN placement;
         CREATE TABLE parents (
             child TEXT NOT NULL, parent TEXT NOT NULL, rank INTEGER NOT NULL,
             confidence REAL NOT NULL, coverage REAL NOT NULL, evidence TEXT NOT NULL,
@@ -223,6 +224,7 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     store = SqliteStore(path)
     snap = store.load()
     assert snap.parents == {"copy": (Parent("orig", 0.9, 1.0, ("published earlier",)),)}
+    assert [d.placement for d in snap.documents] == []
     assert snap.groups == {}
     group = DuplicateGroup(("a", "b"), ("a", "b"), 0.5)
     store.commit(Change(groups={"a": group}, parents={"b": (Parent("x", 0.7, 0.5, (), ("y",)),)}))
