@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup.config import PARAPHRASE_FEATURES, AlignConfig
+from dedup.logistic import fit_logistic, probability
 
 __all__ = [
     "CONTENT",
@@ -215,15 +216,6 @@ def changes_only_facts(x: SentenceTerms, y: SentenceTerms) -> bool:
     return changed
 
 
-def probability(features: np.ndarray | Sequence[float], weights: np.ndarray | Sequence[float]) -> np.ndarray:
-    """The model's probability that a pair (one row of ``features``, or a matrix of rows) is a
-    paraphrase; ``weights`` is the intercept, then one weight per feature."""
-    f = np.asarray(features, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    z = f @ w[1:] + w[0]
-    return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-
 def is_paraphrase(
     x: SentenceTerms,
     y: SentenceTerms,
@@ -246,28 +238,6 @@ def is_paraphrase(
 
 
 # -- fitting (development data only: benchmarks/paraphrase.py) ---------------------------------------
-
-
-def fit_logistic(
-    features: np.ndarray, labels: np.ndarray, l2: float = 1.0, max_iterations: int = 100
-) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method (iteratively reweighted least squares)
-    from all-zero weights: deterministic. Returns the intercept (not penalised), then one weight per
-    column of ``features``. ``labels`` are 0 or 1."""
-    x = np.hstack([np.ones((len(features), 1)), np.asarray(features, dtype=np.float64)])
-    t = np.asarray(labels, dtype=np.float64)
-    penalty = np.full(x.shape[1], float(l2))
-    penalty[0] = 0.0
-    w = np.zeros(x.shape[1])
-    for _ in range(max_iterations):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        gradient = x.T @ (p - t) + penalty * w
-        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return w
 
 
 def cross_validated_probabilities(
