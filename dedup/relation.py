@@ -107,7 +107,7 @@ def classify_pair(
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
     - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word outside what
       either side attributes and outside the headlines, or at least ``min_paraphrase_chars`` in
-      paraphrase covering ``min_paraphrase_coverage`` of one side;
+      paraphrase with passages covering ``min_paraphrase_coverage`` of each side (a whole rewrite);
     - COMMON_SOURCE: ``min_shared_chars`` shared word for word, but only inside what one side or the
       other attributes to a source (both quote one speaker);
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
@@ -126,7 +126,7 @@ def classify_pair(
     )
     paraphrased = _both_sides(passages, lambda p: p.kind is PassageKind.PARAPHRASE)
     rewritten = (
-        paraphrased >= cfg.min_paraphrase_chars and max(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
+        paraphrased >= cfg.min_paraphrase_chars and min(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
     )
     if own >= cfg.min_shared_chars or rewritten:
         if (

@@ -121,12 +121,21 @@ CASES = [
         Relation.PARTIALLY_DERIVED,
     ),
     (
-        "partial-paraphrase-long-enough",
+        "whole-rewrite-in-other-words",
         [passage(0, CFG.min_paraphrase_chars, P, score=0.85)],
         CFG.min_paraphrase_coverage,
-        0.2,
+        CFG.min_paraphrase_coverage,
         0.7,
         Relation.PARTIALLY_DERIVED,
+    ),
+    # Paraphrase covering most of one article but little of the other: two reports of one event.
+    (
+        "one-sided-paraphrase-same-story",
+        [passage(0, CFG.min_paraphrase_chars, P, score=0.85)],
+        0.9,
+        0.2,
+        0.7,
+        Relation.SAME_STORY,
     ),
     # A little paraphrase alone is what two reports of one event share: not reuse.
     (
@@ -156,8 +165,8 @@ CASES = [
     (
         "paraphrases-add-up",
         [passage(0, 80, P, score=0.9), passage(200, 280, P, score=0.9)],
-        0.55,
-        0.3,
+        0.65,
+        0.6,
         0.8,
         Relation.PARTIALLY_DERIVED,
     ),
@@ -209,9 +218,9 @@ def test_classify_pair_does_not_depend_on_which_side_is_a(
 def test_paraphrase_threshold_takes_the_shorter_side() -> None:
     # 200 characters of paraphrase in a, but only 120 in b: the shorter side decides.
     p = Passage(0, 200, 0, 120, P, 0.9)
-    assert classify([p], 0.6, 0.2, 0.3) is None
-    assert classify([p.swapped()], 0.2, 0.6, 0.3) is None
-    assert classify([Passage(0, 200, 0, 150, P, 0.9)], 0.6, 0.2, 0.3) is Relation.PARTIALLY_DERIVED
+    assert classify([p], 0.7, 0.6, 0.3) is None
+    assert classify([p.swapped()], 0.6, 0.7, 0.3) is None
+    assert classify([Passage(0, 200, 0, 150, P, 0.9)], 0.7, 0.6, 0.3) is Relation.PARTIALLY_DERIVED
 
 
 def test_thresholds_come_from_the_config() -> None:
