@@ -97,18 +97,21 @@ def classify_pair(
     attributed_b: Spans = (),
     headline_a: Spans = (),
     headline_b: Spans = (),
+    named: bool = False,
 ) -> Relation | None:
     """DUPLICATE, WHOLLY_DERIVED, PARTIALLY_DERIVED, COMMON_SOURCE, SAME_STORY, or None for unrelated
     articles. ``attributed_a`` and ``attributed_b``: the spans each side attributes to a source (quoted
-    speech, a phrase naming its source); ``headline_a`` and ``headline_b``: each side's headline.
+    speech, a phrase naming its source); ``headline_a`` and ``headline_b``: each side's headline;
+    ``named``: one of them names the other's outlet as its source.
 
     - DUPLICATE: both sides covered at least ``duplicate_coverage``, and mostly by VERBATIM or
       NEAR_VERBATIM passages rather than paraphrase;
     - WHOLLY_DERIVED: one side covered at least ``wholly_coverage``;
-    - PARTIALLY_DERIVED: at least ``min_shared_chars`` characters shared word for word outside what
-      either side attributes and outside the headlines, or at least ``min_paraphrase_chars`` in
+    - PARTIALLY_DERIVED: at least ``min_shared_chars`` (``min_shared_chars_named`` when one names the
+      other) characters shared word for word outside what either side attributes and outside the
+      headlines, or at least ``min_paraphrase_chars`` in
       paraphrase with passages covering ``min_paraphrase_coverage`` of each side (a whole rewrite);
-    - COMMON_SOURCE: ``min_shared_chars`` shared word for word, but only inside what one side or the
+    - COMMON_SOURCE: ``min_quoted_chars`` shared word for word, but only inside what one side or the
       other attributes to a source (both quote one speaker);
     - SAME_STORY: nothing shared, but document vectors at least ``same_story_cosine`` apart.
     """
@@ -128,7 +131,7 @@ def classify_pair(
     rewritten = (
         paraphrased >= cfg.min_paraphrase_chars and min(coverage_a, coverage_b) >= cfg.min_paraphrase_coverage
     )
-    if own >= cfg.min_shared_chars or rewritten:
+    if own >= (cfg.min_shared_chars_named if named else cfg.min_shared_chars) or rewritten:
         if (
             min(coverage_a, coverage_b) >= cfg.duplicate_coverage
             and lexical >= cfg.duplicate_lexical_share * shared
@@ -137,7 +140,7 @@ def classify_pair(
         if max(coverage_a, coverage_b) >= cfg.wholly_coverage:
             return Relation.WHOLLY_DERIVED
         return Relation.PARTIALLY_DERIVED
-    if lexical - unattributed >= cfg.min_shared_chars:
+    if lexical - unattributed >= cfg.min_quoted_chars:
         return Relation.COMMON_SOURCE
     if semantic >= cfg.same_story_cosine:
         return Relation.SAME_STORY
@@ -191,13 +194,14 @@ def compare(a: PreparedDocument, b: PreparedDocument, config: Config) -> PairRes
     cov_a = coverage(a, [(p.a_start, p.a_end) for p in passages])
     cov_b = coverage(b, [(p.b_start, p.b_end) for p in passages])
     semantic = float(a.vector @ b.vector) if a.vector is not None and b.vector is not None else 0.0
-    if _names_the_other(a, b) or _names_the_other(b, a):
+    named = _names_the_other(a, b) or _names_the_other(b, a)
+    if named:
         attributed_a, attributed_b = [], []  # what one credits to the other is the other's text: reuse
     else:
         attributed_a, attributed_b = attributed_spans(a), attributed_spans(b)
     relation = classify_pair(
         passages, cov_a, cov_b, semantic, config.relation, attributed_a, attributed_b, headline_span(a),
-        headline_span(b),
+        headline_span(b), named,
     )  # fmt: skip
     if relation is None:
         return None

@@ -57,7 +57,7 @@ QUOTE = (0, 80)  # where both articles quote the speaker, 80 characters
 def test_shared_quoted_speech_alone_is_a_common_source() -> None:
     p = Passage(0, 80, 100, 180, PassageKind.VERBATIM, 1.0)
     cfg = RelationConfig()
-    plain = classify_pair([p], 0.1, 0.1, 0.7, cfg)
+    plain = classify_pair([p], 0.1, 0.1, 0.7, cfg, named=True)  # one credits the other: reuse
     assert plain is Relation.PARTIALLY_DERIVED
     # Quoted on one side is enough: the words are someone else's.
     assert classify_pair([p], 0.1, 0.1, 0.7, cfg, attributed_a=[QUOTE]) is Relation.COMMON_SOURCE
@@ -65,5 +65,5 @@ def test_shared_quoted_speech_alone_is_a_common_source() -> None:
     # An attribution tail outside the quote ("," the mayor said.) is too short to be copying ...
     assert classify_pair([p], 0.1, 0.1, 0.7, cfg, attributed_a=[(0, 60)]) is Relation.COMMON_SOURCE
     # ... but prose shared beside the quote is.
-    prose = Passage(200, 300, 300, 400, PassageKind.VERBATIM, 1.0)
+    prose = Passage(200, 330, 300, 430, PassageKind.VERBATIM, 1.0)
     assert classify_pair([p, prose], 0.2, 0.2, 0.7, cfg, attributed_a=[QUOTE]) is Relation.PARTIALLY_DERIVED

@@ -243,15 +243,22 @@ def test_lexical_share_is_symmetric_when_spans_differ_in_length() -> None:
 
 def test_a_shared_headline_alone_is_no_reuse() -> None:
     # The two headlines read alike, as headlines of one event do; nothing else is shared.
-    headline = Passage(0, 60, 0, 58, N, 0.85)
+    headline = Passage(0, 120, 0, 118, N, 0.85)
     assert classify_pair([headline], 0.05, 0.05, 0.8, CFG) is Relation.PARTIALLY_DERIVED  # no headline known
-    judged = classify_pair([headline], 0.05, 0.05, 0.8, CFG, headline_a=[(0, 60)], headline_b=[(0, 58)])
+    judged = classify_pair([headline], 0.05, 0.05, 0.8, CFG, headline_a=[(0, 120)], headline_b=[(0, 118)])
     assert judged is Relation.SAME_STORY
     # A headline and the lead paragraph under it: reuse.
-    lead = Passage(62, 300, 60, 298, V, 1.0)
-    assert classify_pair([headline, lead], 0.4, 0.4, 0.8, CFG, headline_a=[(0, 60)]) is (
+    lead = Passage(122, 360, 120, 358, V, 1.0)
+    assert classify_pair([headline, lead], 0.4, 0.4, 0.8, CFG, headline_a=[(0, 120)]) is (
         Relation.PARTIALLY_DERIVED
     )
+
+
+def test_a_phrase_in_common_is_reuse_only_when_one_names_the_other() -> None:
+    phrase = Passage(0, 60, 0, 60, V, 1.0)  # "at the Betty Ford Center in Rancho Mirage, Calif."
+    assert CFG.min_shared_chars_named <= 60 < CFG.min_shared_chars
+    assert classify_pair([phrase], 0.05, 0.05, 0.8, CFG) is Relation.SAME_STORY
+    assert classify_pair([phrase], 0.05, 0.05, 0.8, CFG, named=True) is Relation.PARTIALLY_DERIVED
 
 
 def test_the_headline_is_a_short_first_line_that_does_not_end_like_a_sentence() -> None:
