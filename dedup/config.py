@@ -239,13 +239,13 @@ class DeriveConfig:
     """Among equally good explainers, those holding within this much of the largest share of the
     child's word shingles share its wording equally."""
     confidence_weights: tuple[float, ...] = (
-        1.1203, 0.3172, 0.8851, 0.0497, 1.7808, 0.4604, 0.6137, -0.9367, -0.0455, 0.7429, 1.041, -0.4976,
-        -2.3, 0.0, -1.252, -0.7503,
+        -0.4306, 1.7574, 3.8011, 1.7504, 1.1054, 0.2139, 0.419, -0.5762, 0.2039, -1.5297, 1.4369, -1.03,
+        -1.3071, 0.0, 0.7672, -0.417,
     )  # fmt: skip
     """A parent's confidence: logistic weights, the intercept then one per feature of
     ``dedup.derive.CONFIDENCE_FEATURES``. Fitted on the syndication benchmark's tune split
     (``python -m benchmarks.syndication --split tune --fit-confidence`` prints them)."""
-    confident_probability: float = 0.851
+    confident_probability: float = 0.96
     """The model probability reported as confidence 0.8: the lowest above which parents were right at
     least 95% of the time where the weights were fitted (printed by ``--fit-confidence`` too)."""
 

@@ -122,7 +122,10 @@ def test_verbatim_copy_derives_from_the_earlier_original(verbatim: Corpus) -> No
     _, analysis = verbatim
     (parent,) = analysis.document("copy").parents
     assert parent.id == "orig"
-    assert parent.confidence > 0.8
+    assert (parent.basis, parent.rules, parent.cautions, parent.alternatives) == ("time", (), (), ())
+    assert parent.confidence == pytest.approx(
+        calibrated_confidence("time", Relation.DUPLICATE, (), (), False, DeriveConfig())
+    )
     assert parent.coverage >= 0.9
     assert any("published earlier" in e for e in parent.evidence)
     assert analysis.document("orig").parents == ()
@@ -195,7 +198,7 @@ def test_trimmed_copy_is_wholly_derived_from_the_original(chain: Corpus) -> None
     assert pair.coverage_of("orig") < 0.7
     (parent,) = analysis.document("trim").parents
     assert parent.id == "orig"
-    assert parent.confidence > 0.8
+    assert "time" in parent.basis and parent.confidence >= 0.6
     assert parent.coverage >= 0.9
 
 
@@ -341,7 +344,6 @@ def test_citing_rewrite_derives_from_the_named_outlet(citing: Corpus) -> None:
     assert parent.confidence == pytest.approx(
         calibrated_confidence(parent.basis, pair.relation, (), (), False, DeriveConfig())
     )
-    assert parent.confidence > 0.7
     assert any(SOURCE in e and "source" in e for e in parent.evidence)
 
 
@@ -405,7 +407,7 @@ def test_stitched_article_has_one_parent_per_source_story(stitched: Corpus) -> N
     parents = analysis.document("stitch").parents
     assert {p.id for p in parents} == {"orig", "dam"}
     for p in parents:
-        assert p.basis == "time" and p.confidence > 0.7
+        assert p.basis == "time" and p.confidence >= 0.6
         assert 0.3 <= p.coverage <= 0.7
     # Together the two parents explain almost all of it.
     assert sum(p.coverage for p in parents) >= 0.9

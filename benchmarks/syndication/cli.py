@@ -185,6 +185,10 @@ def _log(message: str) -> None:
 VECTOR_BASELINE = {"average": 0.45, "components": 0.6}
 """Cosine thresholds of the MiniLM vector baselines, chosen on the tune split (``--split tune`` prints
 the sweep they come from: the threshold of best story ARI for each method)."""
+CONFIDENCE_L2 = 0.1
+"""The L2 penalty of the parent-confidence fit: lighter than the default, so that the evidence classes
+that are right almost always get the confidence they earn (more parents reach 0.8 at 95% right on the
+tune split than with 1.0)."""
 VECTOR_SWEEP = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
 
 
@@ -302,7 +306,7 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
             rows.extend(x)
             labels.extend(y)
         x, y = np.asarray(rows), np.asarray(labels, dtype=float)
-        weights = fit_logistic(x, y)
+        weights = fit_logistic(x, y, l2=CONFIDENCE_L2)
         result["fitted_confidence_weights"] = {
             "weights": [round(float(w), 4) for w in weights],
             "features": ["intercept", *CONFIDENCE_FEATURES],
