@@ -23,7 +23,7 @@ import itertools
 import threading
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -50,6 +50,7 @@ __all__ = [
     "coverage",
     "disjoint_runs",
     "matching_blocks_summary",
+    "merge_spans",
     "paraphrase_decision",
     "paraphrase_features",
     "sequence_ratio",
@@ -868,16 +869,22 @@ def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Pa
     return [Passage(s.a_start, s.a_end, s.b_start, s.b_end, s.kind, s.score) for s in spans]
 
 
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open spans merged where they overlap or touch, sorted."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
     """Share of ``doc``'s content characters (not white space, not boilerplate) inside ``spans``."""
     if not spans:
         return 0.0
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    merged = merge_spans(spans)
     prefix = _content_prefix(doc)
     covered = sum(int(prefix[end] - prefix[start]) for start, end in merged)
     return min(1.0, covered / doc.content_chars)

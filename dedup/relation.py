@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from dedup.align import align, coverage
+from dedup.align import align, coverage, merge_spans
 from dedup.attribution import canonical_outlet
 from dedup.config import Config, RelationConfig
 from dedup.document import PreparedDocument
@@ -54,12 +54,7 @@ def _minus(spans: Spans, holes: Spans) -> int:
     total = _span_chars(list(spans))
     if not holes or not total:
         return total
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    merged = merge_spans(spans)
     inside = 0
     for start, end in merged:
         for h_start, h_end in holes:
@@ -72,19 +67,9 @@ def _own_lexical(passages: list[Passage], attributed_a: Spans, attributed_b: Spa
     VERBATIM and NEAR_VERBATIM passages minus what that side quotes or credits; the smaller side."""
     kept = [p for p in passages if p.kind is not PassageKind.PARAPHRASE]
     return min(
-        _minus([(p.a_start, p.a_end) for p in kept], _merged(attributed_a)),
-        _minus([(p.b_start, p.b_end) for p in kept], _merged(attributed_b)),
+        _minus([(p.a_start, p.a_end) for p in kept], merge_spans(attributed_a)),
+        _minus([(p.b_start, p.b_end) for p in kept], merge_spans(attributed_b)),
     )
-
-
-def _merged(spans: Spans) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
 
 
 def classify_pair(
@@ -166,7 +151,7 @@ def headline_span(doc: PreparedDocument) -> list[tuple[int, int]]:
 
 def attributed_spans(doc: PreparedDocument) -> list[tuple[int, int]]:
     """What an article attributes to a source: its quotations and the phrases naming its sources."""
-    return _merged([*doc.quotes, *((c.start, c.end) for c in doc.citations)])
+    return merge_spans([*doc.quotes, *((c.start, c.end) for c in doc.citations)])
 
 
 def _names_the_other(doc: PreparedDocument, other: PreparedDocument) -> bool:
