@@ -354,14 +354,21 @@ def _choose(
     # A near-identical copy of one of them (DUPLICATE) holds its text and nothing else, its cut and
     # its additions included: that one, not a fuller article it would be a trim of.
     tight = [c for c in pool if ctx.pair_of[frozenset((child_id, c.parent))].relation is Relation.DUPLICATE]
+    undecided: list[_Candidate] = []
     if tight and len(tight) < len(pool):
-        rules.append("near_identical")
-        why.append(
-            "is near-identical to it, where "
-            + ", ".join(sorted(c.parent for c in pool if c not in tight))
-            + " only contain the child"
-        )
-        pool = tight
+        fuller = [c for c in pool if c not in tight]
+        if any(ctx.precedes(o.parent, c.parent) for c in tight for o in fuller):
+            # The near-identical one copies a fuller one: the child is a copy of that copy, or a trim
+            # of the fuller one cut where the copy was cut. Nothing tells which: both are named.
+            undecided = tight
+        else:
+            rules.append("near_identical")
+            why.append(
+                "is near-identical to it, where "
+                + ", ".join(sorted(c.parent for c in fuller))
+                + " only contain the child"
+            )
+            pool = tight
     upstream = [c for c in pool if not any(ctx.precedes(o.parent, c.parent) for o in pool if o is not c)]
     if upstream and len(upstream) < len(pool):
         rules.append("copies_it")
@@ -377,7 +384,7 @@ def _choose(
         and c.containment >= first.containment - cfg.wording_tolerance
         and not ctx.precedes(first.parent, c.parent)
     ]
-    if any(c.peer and ctx.precedes(c.parent, first.parent) for c in equal):
+    if any(c.peer and _precedes_firmly(ctx, c.parent, first) for c in equal):
         return []  # a near-identical article of its own group came first: the group says so
     relation = ctx.pair_of[frozenset((child_id, first.parent))].relation
     decided = ctx.direction(first.parent, child_id)
@@ -393,7 +400,7 @@ def _choose(
         # Content alone made it the source, and a near-identical article (its group) explains the
         # child as closely: the group is the better answer.
         return []
-    alternatives = tuple(sorted(c.parent for c in pool[1:] + equal))
+    alternatives = tuple(sorted({c.parent for c in pool[1:] + equal + undecided} - {first.parent}))
     if alternatives:
         why.append(
             "explains the child as well as " + ", ".join(alternatives) + ": neither time nor content tells "
@@ -411,6 +418,17 @@ def _choose(
             accepted.append((c, ()))
             explained.extend(c.spans)
     return accepted
+
+
+def _precedes_firmly(ctx: _Context, peer: str, first: _Candidate) -> bool:
+    """Whether ``peer`` precedes the chosen parent on evidence as strong as what made that one the
+    child's source: content alone does not overturn a parent published earlier than the child."""
+    if not ctx.precedes(peer, first.parent):
+        return False
+    if "time" not in first.basis:
+        return True
+    direction = ctx.direction(peer, first.parent)
+    return direction is not None and direction.decided_by in ("time", "attribution")
 
 
 def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: DeriveConfig) -> Derivation:
