@@ -243,13 +243,13 @@ class DeriveConfig:
     that must not make one the other's source. Chosen on the syndication tune split (parents right
     with exact times 0.835 at 0.02, 0.863 at 0.1)."""
     confidence_weights: tuple[float, ...] = (
-        0.2364, 1.0681, 2.1923, 0.905, 1.4482, 0.0992, 0.4047, -1.0643, 0.0354, -0.8662, 1.3615, -0.9102,
-        -0.8857, 0.0, 0.2027, -1.5048,
+        0.3773, 1.0475, 2.0865, 0.8103, 1.5952, 0.1872, 0.439, -0.8926, -0.1349, -0.7385, 1.2642, -0.9108,
+        -1.1118, 0.0, 0.1412, -0.9974,
     )  # fmt: skip
     """A parent's confidence: logistic weights, the intercept then one per feature of
     ``dedup.derive.CONFIDENCE_FEATURES``. Fitted on the syndication benchmark's tune split
     (``python -m benchmarks.syndication --split tune --fit-confidence`` prints them)."""
-    confident_probability: float = 0.943
+    confident_probability: float = 0.95
     """The model probability reported as confidence 0.8: the lowest above which parents were right at
     least 95% of the time where the weights were fitted (printed by ``--fit-confidence`` too)."""
 
