@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from dedup.align import coverage
@@ -65,6 +65,7 @@ __all__ = [
     "calibrated_confidence",
     "confidence_features",
     "derive",
+    "ranked",
     "reaches",
 ]
 
@@ -467,9 +468,7 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
             for c in doc.citations
             if c.name not in parent_outlets and c.name != ctx.outlets[doc_id]
         )
-    return Derivation(
-        {d: tuple(sorted(parents.get(d, []), key=lambda p: -p.confidence)) for d in docs}, external, groups
-    )
+    return Derivation({d: ranked(parents.get(d, [])) for d in docs}, external, groups)
 
 
 CONFIDENCE_FEATURES = (
@@ -525,6 +524,11 @@ def scaled_confidence(p: float, confident: float) -> float:
     if p < confident:
         return 0.8 * p / confident
     return 0.8 + 0.2 * (p - confident) / (1.0 - confident) if confident < 1.0 else 1.0
+
+
+def ranked(parents: Iterable[Parent]) -> tuple[Parent, ...]:
+    """Parents in the order they are reported: most confident first, then the one explaining most."""
+    return tuple(sorted(parents, key=lambda p: (-p.confidence, -p.coverage)))
 
 
 def reaches(graph: Mapping[str, set[str]], start: str, target: str) -> bool:

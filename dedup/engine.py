@@ -34,7 +34,7 @@ import xxhash
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
 from dedup.config import Config
-from dedup.derive import Derivation, derive
+from dedup.derive import Derivation, derive, ranked
 from dedup.document import Article, PreparedDocument, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import InvalidArgument, NotFound
@@ -750,7 +750,7 @@ class Engine:
             accepted[child].append(parent)
             self._children[parent.id].add(child)
             self._parents[child] = tuple(accepted[child])
-        final = {child: tuple(sorted(ps, key=lambda p: -p.confidence)) for child, ps in accepted.items()}
+        final = {child: ranked(ps) for child, ps in accepted.items()}
         for child, parents in final.items():
             self._set_parents(child, parents)
         return final
