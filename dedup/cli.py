@@ -97,7 +97,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.format == "json":
         rendered = render_json(analysis)
     else:
-        rendered = render_text(analysis, {a.id: a.text for a in articles})
+        rendered = render_text(analysis, {a.id: a for a in articles})
     if args.out:
         _write_atomically(Path(args.out), rendered)
     else:
