@@ -57,6 +57,10 @@ def _write_atomically(path: Path, data: str) -> None:
     path = path.resolve()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private; the result gets the mode a plain open() would give it.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(data)
             f.flush()
@@ -65,6 +69,19 @@ def _write_atomically(path: Path, data: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _check_out(out: str | None) -> None:
+    """Fail before the work, not after it, when ``--out`` cannot be written."""
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        raise DedupError(f"cannot write {out}: folder {Path(out).resolve().parent} does not exist")
+
+
+def _emit(out: str | None, rendered: str) -> None:
+    if out:
+        _write_atomically(Path(out), rendered)
+    else:
+        sys.stdout.write(rendered)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -82,10 +99,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from dedup.report import render_json, render_text
 
     config = _config(args)
-    if args.out is not None:
-        out_dir = Path(args.out).resolve().parent
-        if not out_dir.is_dir():
-            raise DedupError(f"cannot write {args.out}: folder {out_dir} does not exist")
+    _check_out(args.out)
     articles = read_articles(args.path)
     detector = Detector(config)
     show = not args.quiet and sys.stderr.isatty()
@@ -96,12 +110,13 @@ def _analyze(args: argparse.Namespace) -> int:
         analysis = detector.analyze(articles, NullProgress())
     if args.format == "json":
         rendered = render_json(analysis)
+    elif args.format == "html":
+        from dedup.html_report import render_html
+
+        rendered = render_html(analysis, {a.id: a for a in articles}, title=f"dedup: {Path(args.path).name}")
     else:
         rendered = render_text(analysis, {a.id: a for a in articles})
-    if args.out:
-        _write_atomically(Path(args.out), rendered)
-    else:
-        sys.stdout.write(rendered)
+    _emit(args.out, rendered)
     return 0
 
 
@@ -168,6 +183,23 @@ def _cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from dedup.client import DedupClient
+    from dedup.report import render_text
+
+    _check_out(args.out)
+    with DedupClient(args.server) as client:
+        analysis, articles = client.cluster_analysis(args.id)
+    if args.format == "html":
+        from dedup.html_report import render_html
+
+        rendered = render_html(analysis, articles, title=f"dedup: story {args.id}")
+    else:
+        rendered = render_text(analysis, articles)
+    _emit(args.out, rendered)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dedup", description="Find reuse between news articles: who copied whom, where, and how much."
@@ -186,7 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
         "path", help="a folder of .txt files (id = file name) or a JSONL file (id, text, ...)"
     )
     analyze.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+        "--format",
+        choices=("text", "json", "html"),
+        default="text",
+        help="text for people (default), json for tools, html: one self-contained page with the "
+        "derivation graphs and the texts side by side",
     )
     analyze.add_argument("--out", help="write the result to this file instead of standard output")
     analyze.add_argument("--config", help="a TOML or JSON file of threshold overrides")
@@ -235,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("id", help="the cluster id")
     cluster.add_argument("--server", default="localhost:50051", help=server_help)
     cluster.set_defaults(func=_cluster)
+
+    report = sub.add_parser(
+        "report",
+        help="a report of one stored story: HTML (one self-contained page) or text",
+        description="The report `dedup analyze --format html` gives, for a story cluster stored in a server.",
+    )
+    report.add_argument("id", help="the cluster id")
+    report.add_argument("--server", default="localhost:50051", help=server_help)
+    report.add_argument("--format", choices=("html", "text"), default="html", help="default: html")
+    report.add_argument("--out", help="write the report to this file instead of standard output")
+    report.set_defaults(func=_report)
     return parser
 
 

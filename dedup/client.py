@@ -23,7 +23,7 @@ from dedup.cluster import ClusterEvent
 from dedup.document import Article
 from dedup.engine import ClusterView, IngestOutcome, LineageEdge
 from dedup.errors import DedupError
-from dedup.results import DocumentAnalysis
+from dedup.results import Analysis, ClusterResult, DocumentAnalysis, DocumentResult, Edge, PairResult
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from dedup.wire import (
@@ -155,6 +155,35 @@ class DedupClient:
 
     def get_cluster(self, cluster_id: str) -> ClusterView:
         return cluster_from_pb(self._call(self._stub.GetCluster, pb.GetClusterRequest(id=cluster_id)))
+
+    def cluster_analysis(self, cluster_id: str) -> tuple[Analysis, dict[str, Article]]:
+        """One stored story as ``dedup analyze`` would give it, for a report: its articles, their
+        parents and sources, every pair they are in (each once), and the articles outside the story
+        those pairs reach (which a report shows under "across stories")."""
+        view = self.get_cluster(cluster_id)
+        articles: dict[str, Article] = {}
+        documents: dict[str, DocumentResult] = {}
+        pairs: dict[frozenset[str], PairResult] = {}
+
+        def fetch(doc_id: str) -> DocumentAnalysis:
+            article, a = self.get_document(doc_id)
+            articles[doc_id] = article
+            documents[doc_id] = DocumentResult(
+                doc_id, a.cluster or "", a.parents, a.external_sources, a.duplicate_group
+            )
+            return a
+
+        for doc_id in view.documents:
+            for m in fetch(doc_id).matches:
+                pairs.setdefault(frozenset((m.a, m.b)), m)
+        for p in list(pairs.values()):
+            for doc_id in (p.a, p.b):
+                if doc_id not in articles:
+                    fetch(doc_id)
+        edges = tuple(Edge(e.parent, e.child, e.confidence) for e in view.edges)
+        cluster = ClusterResult(view.id, view.documents, view.roots, edges)
+        analysis = Analysis(tuple(documents.values()), (cluster,), tuple(pairs.values()))
+        return analysis, articles
 
     def list_clusters(
         self, page_size: int = 100, start: datetime | None = None, end: datetime | None = None

@@ -11,12 +11,22 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from dedup.document import Article
+from dedup.document import Article, Timestamp
 from dedup.passage_groups import PassageGroup, group_passages
 from dedup.results import Analysis, ClusterResult, DocumentResult, PairResult, PassageKind, Relation
 
-__all__ = ["article_labels", "describe_article", "render_json", "render_text"]
+__all__ = [
+    "ReportView",
+    "article_labels",
+    "describe_article",
+    "format_time",
+    "quote_excerpt",
+    "render_json",
+    "render_text",
+    "summary",
+]
 
 WIDTH = 100
 """Columns of the text report."""
@@ -61,6 +71,13 @@ def article_labels(analysis: Analysis, articles: Mapping[str, Article]) -> dict[
     return labels
 
 
+def format_time(stamp: Timestamp) -> str:
+    """A publication time for readers: "2025-03-04 08:00 UTC", or the date alone when only that is known."""
+    if stamp.date_only:
+        return stamp.isoformat()
+    return stamp.value.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
 def describe_article(doc_id: str, article: Article | None, limit: int = WIDTH) -> str:
     """Outlet, time and title where known, then the id; the title is cut to fit ``limit``."""
     if article is None:
@@ -91,7 +108,7 @@ def _flat(text: str, limit: int) -> str:
 _QUOTES = "\"'“”‘’«»„"
 
 
-def _quoted(text: str, limit: int) -> str:
+def quote_excerpt(text: str, limit: int) -> str:
     """The passage in curly quotes (its own quote marks at either end dropped), cut to ``limit``."""
     return f"“{_flat(text.strip().strip(_QUOTES).strip(), limit - 2)}”"
 
@@ -169,38 +186,70 @@ def _group_lines(n: int, g: PassageGroup, label: Mapping[str, str], texts: Mappi
     if g.kind is PassageKind.PARAPHRASE:
         # Other words on each side: show each wording, a line each.
         for s in g.spans[:4]:
-            lines.append(f"       {label[s.doc]:<3} {_quoted(texts[s.doc][s.start : s.end], WIDTH - 11)}")
+            lines.append(
+                f"       {label[s.doc]:<3} {quote_excerpt(texts[s.doc][s.start : s.end], WIDTH - 11)}"
+            )
         if len(g.spans) > 4:
             lines.append(f"       … and {len(g.spans) - 4} more")
     else:
         # The same words: show them once, from the first article that holds them.
         s = g.spans[0]
         lines.extend(
-            _wrap(_quoted(texts[s.doc][s.start : s.end], 2 * (WIDTH - 7)), "       ", 2 * (WIDTH - 7))
+            _wrap(quote_excerpt(texts[s.doc][s.start : s.end], 2 * (WIDTH - 7)), "       ", 2 * (WIDTH - 7))
         )
     return lines
 
 
+def summary(analysis: Analysis) -> str:
+    """One sentence: how many articles, stories, pairs sharing passages and articles derived."""
+    sharing = sum(1 for p in analysis.pairs if p.relation is not Relation.SAME_STORY)
+    copied = sum(1 for d in analysis.documents if d.parents)
+    return (
+        f"{_count(len(analysis.documents), 'article')} in {_count(len(analysis.clusters), 'story cluster')}; "
+        f"{_count(sharing, 'pair')} share passages; "
+        + (f"{copied} derive from another article here." if copied else "none derives from another here.")
+    )
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What every report needs, worked out once: labels, the reading order, the texts, and the
+    pairs inside each story and across stories."""
+
+    label: dict[str, str]
+    order: dict[str, int]
+    texts: dict[str, str]
+    docs: dict[str, DocumentResult]
+    inside: dict[str, list[PairResult]]
+    across: list[PairResult]
+
+    @classmethod
+    def of(cls, analysis: Analysis, articles: Mapping[str, Article]) -> ReportView:
+        label = article_labels(analysis, articles)
+        order = {d: i for i, d in enumerate(sorted(label, key=lambda d: (len(label[d]), label[d])))}
+        cluster_of = {d.id: d.cluster for d in analysis.documents}
+        inside: dict[str, list[PairResult]] = {c.id: [] for c in analysis.clusters}
+        across: list[PairResult] = []
+        for p in analysis.pairs:
+            ca, cb = cluster_of.get(p.a), cluster_of.get(p.b)
+            if ca is not None and ca == cb and ca in inside:
+                inside[ca].append(p)
+            else:
+                across.append(p)
+        return cls(
+            label, order, {d: a.text for d, a in articles.items()},
+            {d.id: d for d in analysis.documents}, inside, across,
+        )  # fmt: skip
+
+
 def render_text(analysis: Analysis, articles: Mapping[str, Article]) -> str:
     """A report for people, story by story (see the module's docstring)."""
-    label = article_labels(analysis, articles)
-    texts = {doc_id: a.text for doc_id, a in articles.items()}
-    order = {doc_id: i for i, doc_id in enumerate(sorted(label, key=lambda d: (len(label[d]), label[d])))}
-    cluster_of = {d.id: d.cluster for d in analysis.documents}
-    docs = {d.id: d for d in analysis.documents}
-    sharing = [p for p in analysis.pairs if p.relation is not Relation.SAME_STORY]
-    copied = sum(1 for d in analysis.documents if d.parents)
-    out = [
-        f"{_count(len(analysis.documents), 'article')} in {_count(len(analysis.clusters), 'story cluster')}; "
-        f"{_count(len(sharing), 'pair')} share passages; "
-        + (f"{copied} derive from another article here." if copied else "none derives from another here.")
-    ]
-    across: list[PairResult] = []
+    view = ReportView.of(analysis, articles)
+    label, order, texts, docs, across = view.label, view.order, view.texts, view.docs, view.across
+    out = [summary(analysis)]
     for c in analysis.clusters:
-        inside = [p for p in analysis.pairs if cluster_of.get(p.a) == c.id and cluster_of.get(p.b) == c.id]
-        across += [p for p in analysis.pairs if cluster_of.get(p.a) == c.id and cluster_of.get(p.b) != c.id]
         out.append("")
-        out.extend(_cluster_lines(c, inside, docs, label, articles, texts, order))
+        out.extend(_cluster_lines(c, view.inside[c.id], docs, label, articles, texts, order))
     if across:
         out += ["", "Across stories (an article quoting or stitching in another story)"]
         out += _pair_lines(across, label, indent="  ")

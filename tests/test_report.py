@@ -31,9 +31,10 @@ def test_the_example_names_outlets_times_and_the_parent(detector: Detector) -> N
     text = report_of(detector, EXAMPLE)
     assert "Harbour Wire · 2025-03-04 08:00 UTC" in text
     assert re.search(r"C +derives from A: confidence 0\.\d\d, ordered by time\+attribution", text)
-    # The union steward's quote is in three articles and is shown once, with all three.
+    # The union steward's quote is in four articles and is shown once, with all four.
     assert text.count("asked politely for six months") == 1
-    assert re.search(r"NEAR_VERBATIM · quoted or credited · in A B C\n.*asked politely", text)
+    assert re.search(r"VERBATIM · quoted or credited · in A B C D\n.*asked politely", text)
+    assert "cites Reuters (“Reuters reported”)" in text
 
 
 def test_the_seeds_report_names_each_pair_and_quote_once(detector: Detector, shared_data: Path) -> None:
