@@ -1,7 +1,15 @@
-"""Reading articles from a folder of .txt files or a JSONL file, with errors that name file and line."""
+"""Reading articles from a folder of .txt files or a JSONL file, with errors that name file and line.
+
+A folder may hold a manifest beside its ``.txt`` files, ``articles.csv`` (a header
+row naming ``id`` and any of ``outlet``, ``title``, ``url``, ``published_at``) or
+``articles.jsonl`` (one object a line with those keys), giving each article's
+metadata by id (the file name without ``.txt``).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +20,8 @@ from dedup.errors import InputError, InvalidArgument
 __all__ = ["read_articles"]
 
 _OPTIONAL = ("title", "outlet", "url")
+MANIFESTS = ("articles.csv", "articles.jsonl")
+_MANIFEST_FIELDS = ("id", *_OPTIONAL, "published_at")
 
 
 def read_articles(path: str | Path) -> list[Article]:
@@ -49,19 +59,80 @@ def _read_folder(folder: Path) -> list[Article]:
         raise InputError(
             str(folder), "no .txt files in this folder; give a folder of .txt articles or a JSONL file"
         )
+    metadata = _read_manifest(folder, {f.stem for f in files})
     articles = []
     for f in files:
         text = _decode(f, _read_bytes(f))
         if not text.strip():
             raise InputError(str(f), "the article is empty")
-        articles.append(_article(f, None, {"id": f.stem, "text": text}))
+        source, line, fields = metadata.get(f.stem, (f, None, {}))
+        articles.append(_article(source, line, {**fields, "id": f.stem, "text": text}))
     return articles
 
 
-def _read_jsonl(p: Path) -> list[Article]:
-    text = _decode(p, _read_bytes(p))
-    articles: list[Article] = []
-    first_line: dict[str, int] = {}
+def _read_manifest(folder: Path, ids: set[str]) -> dict[str, tuple[Path, int, dict[str, Any]]]:
+    """Metadata by article id from the folder's manifest, with the file and line each came from."""
+    present = [folder / name for name in MANIFESTS if (folder / name).exists()]
+    if not present:
+        return {}
+    if len(present) > 1:
+        raise InputError(str(folder), "both articles.csv and articles.jsonl are here; keep one manifest")
+    path = present[0]
+    text = _decode(path, _read_bytes(path))
+    rows = _csv_rows(path, text) if path.suffix == ".csv" else _jsonl_rows(path, text)
+    found: dict[str, tuple[Path, int, dict[str, Any]]] = {}
+    for line, row in rows:
+        unknown = sorted(set(row) - set(_MANIFEST_FIELDS))
+        if unknown:
+            raise InputError(
+                str(path),
+                f"unknown field {unknown[0]!r}; a manifest gives {', '.join(_MANIFEST_FIELDS)}",
+                line,
+            )
+        doc_id = row.get("id")
+        if not isinstance(doc_id, str) or not doc_id:
+            raise InputError(
+                str(path), "every row needs the 'id' of an article (its file name without .txt)", line
+            )
+        if doc_id not in ids:
+            raise InputError(str(path), f"no file {doc_id}.txt in {folder} for id {doc_id!r}", line)
+        if doc_id in found:
+            raise InputError(
+                str(path), f"id {doc_id!r} is given twice (first on line {found[doc_id][1]})", line
+            )
+        # An empty cell is no value, as a spreadsheet means it.
+        fields = {k: v for k, v in row.items() if k != "id" and v not in ("", None)}
+        found[doc_id] = (path, line, fields)
+    return found
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError(str(path), "empty; the first row names the columns: id, outlet, title, ...")
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        if "id" not in header:
+            raise InputError(str(path), "the first row must name the columns, one of them 'id'", 1)
+        rows = []
+        start = reader.line_num + 1
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                if len(cells) != len(header):
+                    raise InputError(
+                        str(path), f"{len(cells)} cells where the header names {len(header)} columns", start
+                    )
+                rows.append((start, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(str(path), f"not valid CSV: {exc}", reader.line_num) from None
+    return rows
+
+
+def _jsonl_rows(path: Path, text: str, needs: str = "an 'id'") -> list[tuple[int, dict[str, Any]]]:
+    """The objects of a JSONL text with their line numbers."""
+    rows = []
     # Split on line feeds only: U+2028 and friends may stand unescaped inside JSON strings.
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -69,11 +140,20 @@ def _read_jsonl(p: Path) -> list[Article]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(str(p), f"not valid JSON: {exc.msg} (column {exc.colno})", n) from None
+            raise InputError(str(path), f"not valid JSON: {exc.msg} (column {exc.colno})", n) from None
         if not isinstance(obj, dict):
             raise InputError(
-                str(p), f"each line must be a JSON object with 'id' and 'text', not {type(obj).__name__}", n
+                str(path), f"each line must be a JSON object with {needs}, not {type(obj).__name__}", n
             )
+        rows.append((n, obj))
+    return rows
+
+
+def _read_jsonl(p: Path) -> list[Article]:
+    text = _decode(p, _read_bytes(p))
+    articles: list[Article] = []
+    first_line: dict[str, int] = {}
+    for n, obj in _jsonl_rows(p, text, "'id' and 'text'"):
         for key in ("id", "text"):
             if key not in obj:
                 raise InputError(str(p), f"missing '{key}'; every line needs 'id' and 'text'", n)

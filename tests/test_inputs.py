@@ -204,3 +204,68 @@ def test_jsonl_text_may_contain_unicode_line_separators(tmp_path, separator: str
 def test_jsonl_extra_keys_named_like_parameters_are_ignored(tmp_path, key: str) -> None:
     path = _jsonl(tmp_path / "extra.jsonl", {"id": "a", "text": "A.", key: 5})
     assert [a.id for a in read_articles(path)] == ["a"]
+
+
+def _folder(tmp_path: Path, manifest_name: str | None = None, manifest: str = "") -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Dock workers walked off the job on Tuesday.", encoding="utf-8")
+    (folder / "b.txt").write_text("The council approved a cycling lane.", encoding="utf-8")
+    if manifest_name:
+        (folder / manifest_name).write_text(manifest, encoding="utf-8")
+    return folder
+
+
+def test_a_csv_manifest_gives_metadata_by_id(tmp_path: Path) -> None:
+    folder = _folder(
+        tmp_path,
+        "articles.csv",
+        "\ufeffid,outlet,title,url,published_at\n"
+        'a,Harbour Wire,"Dockers strike, again",https://example.org/a,2025-03-04T08:00:00Z\n'
+        "b,Metro News,,,2025-03-05\n",
+    )
+    a, b = read_articles(folder)
+    assert (a.outlet, a.title, a.url) == ("Harbour Wire", "Dockers strike, again", "https://example.org/a")
+    assert a.published_at is not None and a.published_at.isoformat() == "2025-03-04T08:00:00+00:00"
+    assert b.outlet == "Metro News" and b.title is None and b.url is None
+    assert b.published_at is not None and b.published_at.date_only
+    assert a.text == "Dock workers walked off the job on Tuesday."
+
+
+def test_a_jsonl_manifest_and_articles_it_does_not_name(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, "articles.jsonl", '{"id": "b", "outlet": "Metro News"}\n')
+    a, b = read_articles(folder)
+    assert a.outlet is None and b.outlet == "Metro News"
+
+
+@pytest.mark.parametrize(
+    ("name", "manifest", "line", "words"),
+    [
+        ("articles.csv", "id,outlet,colour\na,Wire,red\n", 2, ["unknown field 'colour'"]),
+        ("articles.csv", "id,outlet\nc,Wire\n", 2, ["no file c.txt", "'c'"]),
+        ("articles.csv", "id,outlet\na,Wire\nb,Metro\na,Again\n", 4, ["given twice", "line 2"]),
+        ("articles.csv", "id,published_at\na,2025-03-04\nb,last Tuesday\n", 3, ["cannot parse timestamp"]),
+        ("articles.csv", 'id,title\na,"two\nlines"\nb,x,y\n', 4, ["3 cells", "2 columns"]),
+        ("articles.csv", "outlet,title\nWire,x\n", 1, ["'id'"]),
+        ("articles.jsonl", '{"id": "a"}\n\n{"id": "b", "outlet": 7}\n', 3, ["'outlet' must be a string"]),
+        ("articles.jsonl", '{"id": "a"}\n[1]\n', 2, ["JSON object"]),
+        ("articles.jsonl", '{"outlet": "Wire"}\n', 1, ["needs the 'id'"]),
+    ],
+)
+def test_bad_manifest_rows_name_file_and_line(
+    tmp_path: Path, name: str, manifest: str, line: int, words: list[str]
+) -> None:
+    folder = _folder(tmp_path, name, manifest)
+    with pytest.raises(InputError) as info:
+        read_articles(folder)
+    assert info.value.source == str(folder / name)
+    assert info.value.line == line
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_two_manifests_are_refused(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, "articles.csv", "id\na\n")
+    (folder / "articles.jsonl").write_text('{"id": "a"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="keep one manifest"):
+        read_articles(folder)
