@@ -108,9 +108,11 @@ class DedupClient:
         when its call returns; on an error, re-sending is safe (ingest is idempotent)."""
         bar = None
         if progress:
+            from rich.console import Console
             from rich.progress import Progress
 
-            bar = Progress(transient=False)
+            # On stderr: stdout carries the result (`dedup ingest ... > out.json`).
+            bar = Progress(console=Console(stderr=True), transient=False)
             bar.start()
             task = bar.add_task("ingesting", total=total)
         replies: list[IngestReply] = []
