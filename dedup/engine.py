@@ -9,6 +9,12 @@ answers, so an acknowledged article survives a crash: on start the engine
 rebuilds from the store, without re-embedding anything. A prepared article that
 is no longer in memory is prepared again from the store when a match needs it.
 
+A write that fails before its change is committed (a full disk, another
+writer, a deadline) leaves memory as it was: every in-memory change an ingest
+or a delete makes is recorded in an undo log (``dedup.undo``) and put back,
+without reading or writing the disk. Sequence numbers come from the store
+(``Store.next_seq``), never from a counter that could go back.
+
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
 """
@@ -17,28 +23,29 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
-import pickle
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import xxhash
 
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
-from dedup.config import Config
+from dedup.config import Config, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
 from dedup.document import Article, PreparedDocument, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import InvalidArgument, NotFound
-from dedup.minhash import HASH_VERSION, LshIndex, estimate_jaccard, make_lsh, signatures
+from dedup.errors import DedupError, InvalidArgument, NotFound
+from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
     REUSE_RELATIONS,
@@ -50,7 +57,9 @@ from dedup.results import (
     Relation,
 )
 from dedup.rwlock import ReadWriteLock
+from dedup.savefile import SavedFileError, read_arrays, read_header, write_arrays
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.undo import UndoLog
 from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = [
@@ -64,7 +73,15 @@ __all__ = [
 ]
 
 MAX_SENTENCES = 1 << 16  # sentence ids in the vector index are seq * MAX_SENTENCES + sentence
+INDEX_FILE = "indexes.npz"
+"""The saved indexes' file in the index folder (``dedup.savefile``)."""
+INDEX_FORMAT = 1
+"""The layout of the arrays in it; saved indexes of another layout are rebuilt."""
+LEGACY_INDEX_FILE = "indexes.pickle"
+"""Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
 _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
+
+logger = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -233,6 +250,10 @@ class Engine:
         self._lock = ReadWriteLock()
         self._query_lock = threading.Lock()
         self._listeners: list[Callable[[ClusterEvent], None]] = []
+        self._undo: UndoLog | None = None
+        """The undo log of the write in progress (``_undoable``), None outside one."""
+        self._next_seq = 1
+        """At least the next free sequence number; only ever goes up (``_allocate_seq``)."""
         self._load()
 
     # -- state ----------------------------------------------------------------------------------------
@@ -261,8 +282,8 @@ class Engine:
         self._sent_index: VectorIndex | None = None
         self._doc_index: VectorIndex | None = None
         self._outlets: set[str] = set()
-        self._next_seq = 1
         self._generation = 0
+        self._database_id: str | None = None
         self.indexes_loaded = False
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
@@ -286,7 +307,8 @@ class Engine:
         return self._sent_index, self._doc_index
 
     def _load(self) -> None:
-        """Rebuild the working state from the store (at start, and after a failed commit)."""
+        """Rebuild the working state from the store (at start). Reads the store and the saved indexes;
+        writes nothing, so that it works on a full disk."""
         self._reset()
         snap = self.store.load()  # without texts and embeddings
         self._outlets = {e.outlet for e in snap.documents if e.outlet}
@@ -299,7 +321,8 @@ class Engine:
             self._by_seq[e.seq] = e.id
             vectors[e.id] = e.vector
         self._generation = int(snap.meta.get("generation", "0"))
-        self.indexes_loaded = self._load_indexes()
+        self._database_id = snap.meta.get("database_id")
+        self.indexes_loaded = self._load_indexes(self._database_id)
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
             stored = self.store.records()
@@ -309,8 +332,6 @@ class Engine:
                 self._index_many(docs)
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
-            if snap.documents:
-                self.save_indexes()
         for child, parents in snap.parents.items():
             self._set_parents(child, parents)
         self._external.update(snap.external_sources)
@@ -325,7 +346,8 @@ class Engine:
                 c.created_seq,
                 [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])],
             )
-        self._next_seq = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
+        last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
+        self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored
@@ -371,68 +393,161 @@ class Engine:
     # -- saved indexes --------------------------------------------------------------------------------
 
     def _index_file(self) -> Path | None:
-        return self.index_dir / "indexes.pickle" if self.index_dir is not None else None
+        return self.index_dir / INDEX_FILE if self.index_dir is not None else None
 
-    def _load_indexes(self) -> bool:
-        """Read the saved LSH and FAISS indexes if they were saved at the store's current generation."""
+    def _index_fingerprint(self) -> str:
+        """What saved indexes depend on besides the data: the settings that shape them (how many
+        articles stay resident and the input limits do not), the word and shingle hashes
+        (``HASH_VERSION``) and the file's layout."""
+        settings = repr(replace(self.config, resident_documents=1, limits=LimitsConfig()))
+        text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _index_binding(self, database_id: str | None) -> dict[str, Any]:
+        """What a saved index file must say it was built from to be read: this database at this
+        generation, with these settings."""
+        return {
+            "database_id": database_id,
+            "generation": self._generation,
+            "fingerprint": self._index_fingerprint(),
+        }
+
+    def _load_indexes(self, database_id: str | None) -> bool:
+        """Read the saved indexes if they were built from this database (its ``database_id``, a random id
+        made with it) at its current generation, with the same settings, and are whole (their
+        checksum); else leave them to be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
-        if path is None or not path.exists():
+        if path is None or database_id is None or not path.exists():
             return False
+        if not isinstance(self._doc_lsh, BandedLsh):
+            return False  # datasketch's index is not saved (``save_indexes``)
         try:
-            with path.open("rb") as f:
-                saved = pickle.load(f)
-        except Exception:  # unreadable or from another version: rebuild
+            if read_header(path).get("binding") != self._index_binding(database_id):
+                logger.info("saved indexes in %s are of another database, state or version: rebuilding", path)
+                return False
+            _, arrays = read_arrays(path)
+            self._restore_indexes(arrays)
+        except (SavedFileError, ValueError, KeyError) as exc:
+            logger.warning("saved indexes in %s cannot be used (%s): rebuilding them", path, exc)
+            self._reset_indexes()
             return False
-        if (
-            saved.get("generation") != self._generation
-            or saved.get("config") != self._index_config()
-            or saved.get("hash_version") != HASH_VERSION
-            or "sentence_by_words" not in saved
-        ):
-            return False
-        self._doc_lsh, self._sent_lsh = saved["doc_lsh"], saved["sent_lsh"]
-        self._sent_index, self._doc_index = saved["sent_index"], saved["doc_index"]
-        self._sentence_by_words = saved["sentence_by_words"]
         return True
 
-    def _index_config(self) -> str:
-        """The settings saved indexes depend on (how many articles stay resident is not one)."""
-        return repr(replace(self.config, resident_documents=1))
+    def _reset_indexes(self) -> None:
+        mh = self.config.minhash
+        self._doc_lsh = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
+        self._sent_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
+        self._sentence_by_words = {}
+        self._sent_index = self._doc_index = None
+
+    def _restore_indexes(self, arrays: dict[str, np.ndarray]) -> None:
+        """The indexes from ``_export_indexes``'s arrays; ``ValueError`` when they do not fit the store."""
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
+        self._doc_lsh.restore(_part(arrays, "doc_lsh"))
+        self._sent_lsh.restore(_part(arrays, "sent_lsh"))
+        sent_index, doc_index = self._indexes()
+        sent_index.restore(_part(arrays, "sent_index"))
+        doc_index.restore(_part(arrays, "doc_index"))
+        if len(doc_index) != len(self._records):
+            raise ValueError(f"the article index holds {len(doc_index)} articles, not {len(self._records)}")
+        words, seqs, sentences = arrays["words.hashes"], arrays["words.seqs"], arrays["words.sentences"]
+        if words.dtype != np.uint64 or seqs.dtype != np.int64 or sentences.dtype != np.int64:
+            raise ValueError("the map of stored sentences is not of integers")
+        if not (words.ndim == seqs.ndim == sentences.ndim == 1 and len(words) == len(seqs) == len(sentences)):
+            raise ValueError("the map of stored sentences is not three columns of one length")
+        by_seq = self._by_seq
+        if not all(seq in by_seq for seq in set(seqs.tolist())):
+            raise ValueError("the map of stored sentences names articles the store does not hold")
+        rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
+        self._sentence_by_words = {w: (by_seq[q], t) for w, q, t in rows}
+
+    def _export_indexes(self) -> dict[str, np.ndarray]:
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
+        sent_index, doc_index = self._indexes()
+        out: dict[str, np.ndarray] = {}
+        for name, part in (
+            ("doc_lsh", self._doc_lsh.export()),
+            ("sent_lsh", self._sent_lsh.export()),
+            ("sent_index", sent_index.export()),
+            ("doc_index", doc_index.export()),
+        ):
+            out.update((f"{name}.{key}", value) for key, value in part.items())
+        entries = self._sentence_by_words
+        out["words.hashes"] = np.fromiter(entries, dtype=np.uint64, count=len(entries))
+        out["words.seqs"] = np.fromiter(
+            (self._records[d].seq for d, _ in entries.values()), dtype=np.int64, count=len(entries)
+        )
+        out["words.sentences"] = np.fromiter((t for _, t in entries.values()), np.int64, count=len(entries))
+        return out
 
     def save_indexes(self) -> None:
-        """Save the LSH and FAISS indexes beside the store, tagged with the store's generation, so the
-        next start can skip rebuilding them. A crash leaves them stale; they are then rebuilt."""
+        """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
+        generation and to the settings, so that the next start can skip rebuilding them. A crash, or
+        any write after the save, leaves them stale; they are then rebuilt. A full disk is
+        ``ResourceExhausted`` (and nothing is left half-written)."""
         path = self._index_file()
         if path is None:
             return
         with self._lock.write():  # alone: two saves at once would write the same temporary file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as f:
-                pickle.dump(
-                    {
-                        "generation": self._generation,
-                        "config": self._index_config(),
-                        "hash_version": HASH_VERSION,
-                        "doc_lsh": self._doc_lsh,
-                        "sent_lsh": self._sent_lsh,
-                        "sent_index": self._sent_index,
-                        "doc_index": self._doc_index,
-                        "sentence_by_words": self._sentence_by_words,
-                    },
-                    f,
-                    protocol=pickle.HIGHEST_PROTOCOL,
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            if not isinstance(self._doc_lsh, BandedLsh):
+                return  # datasketch's index is not saved: rebuilt at every start
+            header = {"binding": self._index_binding(self._database_id)}
+            write_arrays(path, header, self._export_indexes())
+            legacy = path.with_name(LEGACY_INDEX_FILE)
+            if legacy.exists():  # written by an older dedup, never read: gone once there is a new one
+                legacy.unlink()
+
+    # -- undo -----------------------------------------------------------------------------------------
+
+    def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
+        """Record ``mapping[key]`` before it changes, in the write in progress (``dedup.undo``)."""
+        if self._undo is not None:
+            self._undo.save(mapping, key)
+
+    def _on_undo(self, step: Callable[[], None]) -> None:
+        """Record the step that undoes a change just made, in the write in progress."""
+        if self._undo is not None:
+            self._undo.call(step)
+
+    @contextmanager
+    def _undoable(self) -> Iterator[None]:
+        """A write (under the write lock) whose in-memory changes are undone if anything in it fails,
+        its commit included: memory is then again what the store holds, and the disk is not needed to
+        get there. The block must end with the commit: nothing after it is undone."""
+        log = UndoLog()
+        self._undo = self._clusterer.undo = log
+        try:
+            yield
+        except BaseException:
+            self._undo = self._clusterer.undo = None
+            try:
+                log.undo()
+            except Exception:  # a bug in undoing: the store still holds the truth
+                logger.exception("undoing a failed change failed; rebuilding the engine from the store")
+                self._load()
+            raise
+        finally:
+            self._undo = self._clusterer.undo = None
+
+    def _allocate_seq(self) -> int:
+        """A sequence number for a new article: above every number this engine gave and every number
+        the store has held (another writer's included), so one is never used twice."""
+        seq = max(self._next_seq, self.store.next_seq())
+        self._next_seq = seq + 1
+        return seq
 
     def _register(self, doc: PreparedDocument) -> None:
         """Make a prepared, embedded article known (without touching the LSH and FAISS indexes)."""
         self._resident.put(doc)
+        self._on_undo(lambda: self._resident.discard(doc.id))
+        self._save(self._by_seq, doc.order)
         self._by_seq[doc.order] = doc.id
         for s in range(len(doc.sentences)):
-            self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
+            key = self._words_key(doc, s)
+            self._save(self._sentence_by_words, key)
+            self._sentence_by_words.setdefault(key, (doc.id, s))
 
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
@@ -447,23 +562,26 @@ class Engine:
             self._register(doc)
         signed = [d for d in docs if len(d.doc_shingles)]
         if signed:
-            self._doc_lsh.insert_many(
-                [d.order for d in signed], np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
-            )
+            doc_keys = [d.order for d in signed]
+            doc_sigs = np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
+            self._doc_lsh.insert_many(doc_keys, doc_sigs)
+            self._on_undo(lambda: _remove_all(self._doc_lsh, doc_keys, doc_sigs))
         with_sentences = [d for d in docs if len(d.sentences)]
         sent_index, doc_index = self._indexes()
         if with_sentences:
             keys = [k for d in with_sentences for k in self._sentence_keys(d)]
-            self._sent_lsh.insert_many(keys, np.vstack([d.sentence_minhashes for d in with_sentences]))
+            sent_sigs = np.vstack([d.sentence_minhashes for d in with_sentences])
+            self._sent_lsh.insert_many(keys, sent_sigs)
+            self._on_undo(lambda: _remove_all(self._sent_lsh, keys, sent_sigs))
         if with_sentences and self.config.align.candidate_neighbours > 0:
             sent_index.add(
                 np.asarray(keys, dtype=np.int64),
                 np.vstack([cast(np.ndarray, d.embeddings) for d in with_sentences]),
             )
-        doc_index.add(
-            np.array([d.order for d in docs], dtype=np.int64),
-            np.vstack([cast(np.ndarray, d.vector) for d in docs]),
-        )
+            self._on_undo(lambda: sent_index.remove(np.asarray(keys, dtype=np.int64)))
+        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
+        doc_index.add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
+        self._on_undo(lambda: doc_index.remove(doc_ids))
         # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
         # few needed again are signed again from the shingles (``_sentence_signatures``).
         empty = np.zeros((0, self.config.minhash.num_perm), dtype=np.uint32)
@@ -481,19 +599,30 @@ class Engine:
 
     def _unindex(self, doc: PreparedDocument) -> None:
         if len(doc.doc_shingles):
-            assert doc.doc_minhash is not None
-            self._doc_lsh.remove(doc.order, doc.doc_minhash)
-        for key, sig in zip(self._sentence_keys(doc), self._sentence_signatures(doc), strict=True):
+            doc_sig = cast(np.ndarray, doc.doc_minhash)
+            self._doc_lsh.remove(doc.order, doc_sig)
+            self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
+        keys = self._sentence_keys(doc)
+        sigs = self._sentence_signatures(doc)
+        for key, sig in zip(keys, sigs, strict=True):
             self._sent_lsh.remove(key, sig)
+        if keys:
+            self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
         for s in range(len(doc.sentences)):
-            key = self._words_key(doc, s)
-            if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
-                del self._sentence_by_words[key]
+            words = self._words_key(doc, s)
+            if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
+                self._save(self._sentence_by_words, words)
+                del self._sentence_by_words[words]
         sent_index, doc_index = self._indexes()
-        if self.config.align.candidate_neighbours > 0:
-            sent_index.remove(np.asarray(self._sentence_keys(doc), dtype=np.int64))
+        if self.config.align.candidate_neighbours > 0 and keys:
+            sent_index.remove(np.asarray(keys, dtype=np.int64))
+            embeddings = cast(np.ndarray, doc.embeddings)
+            self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
         doc_index.remove(np.array([doc.order], dtype=np.int64))
-        self._resident.discard(doc.id)
+        vector = cast(np.ndarray, doc.vector)
+        self._on_undo(lambda: doc_index.add(np.array([doc.order], dtype=np.int64), vector[None, :]))
+        self._resident.discard(doc.id)  # read again from the store if the removal is undone
+        self._save(self._by_seq, doc.order)
         del self._by_seq[doc.order]
 
     @staticmethod
@@ -508,10 +637,13 @@ class Engine:
 
     def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
         for old in self._parents.get(child, ()):
+            self._save(self._children, old.id)
             self._children[old.id].discard(child)
+        self._save(self._parents, child)
         if parents:
             self._parents[child] = parents
             for p in parents:
+                self._save(self._children, p.id)
                 self._children[p.id].add(child)
         else:
             self._parents.pop(child, None)
@@ -714,8 +846,11 @@ class Engine:
         """Install what derivation found for the articles it was run for, and record it in ``change``."""
         change.parents.update(self._apply_parents(derivation.parents))
         change.external_sources.update(derivation.external_sources)
+        for doc_id in derivation.external_sources:
+            self._save(self._external, doc_id)
         self._external.update(derivation.external_sources)
         for doc_id in derivation.parents:
+            self._save(self._groups, doc_id)
             group = derivation.groups.get(doc_id)
             if group is None:
                 self._groups.pop(doc_id, None)
@@ -748,7 +883,9 @@ class Engine:
             if self._reaches(child, parent.id):
                 continue
             accepted[child].append(parent)
+            self._save(self._children, parent.id)
             self._children[parent.id].add(child)
+            self._save(self._parents, child)
             self._parents[child] = tuple(accepted[child])
         final = {child: ranked(ps) for child, ps in accepted.items()}
         for child, parents in final.items():
@@ -757,13 +894,21 @@ class Engine:
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
-        self._outlets.add(outlet)
+        if outlet not in self._outlets:
+            self._outlets.add(outlet)
+            self._on_undo(lambda: self._outlets.discard(outlet))
         outlets = sorted(self._outlets)
         # Articles not resident find their citations again, with every outlet, when next prepared.
         touched = {d for d in self.store.containing(outlet) if d in self._records}
         for doc in self._resident:
             if doc.id in touched:
                 doc.citations = find_citations(doc.text, outlets)
+
+        def forget() -> None:  # undone: those articles are prepared again from the store
+            for d in touched:
+                self._resident.discard(d)
+
+        self._on_undo(forget)
         return touched
 
     # -- public: writing ------------------------------------------------------------------------------
@@ -821,13 +966,12 @@ class Engine:
         events: list[ClusterEvent] = []
         affected: set[str] = set()
         outcome = IngestOutcome.CREATED
-        if doc.id in self._records:
-            outcome = IngestOutcome.REPLACED
-            affected |= self._remove(doc.id, change, events, now)
-        doc.order = self._next_seq
-        self._next_seq += 1
         article = doc.article
-        try:
+        with self._undoable():
+            if doc.id in self._records:
+                outcome = IngestOutcome.REPLACED
+                affected |= self._remove(doc.id, change, events, now)
+            doc.order = self._allocate_seq()
             if article.outlet and article.outlet not in self._outlets:
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
@@ -839,26 +983,31 @@ class Engine:
             cid = self._clusterer.cluster_of(doc.id)
             for ev in cluster_events:
                 if ev.kind is ClusterEventKind.CREATED:
+                    self._save(self._clusters, ev.cluster)
                     self._clusters[ev.cluster] = ClusterRecord(
                         ev.cluster, self._clusterer.rank(ev.cluster), now, now
                     )
                     change.put_clusters.append(self._clusters[ev.cluster])
                 elif ev.kind is ClusterEventKind.MERGED:
                     for gone in ev.merged:
+                        self._save(self._clusters, gone)
                         self._clusters.pop(gone, None)
                         change.delete_clusters.append(gone)
                     for member in self._clusterer.members(ev.cluster):
                         if member != doc.id and self._records[member].cluster_id != ev.cluster:
+                            self._save(self._records, member)
                             self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
                             change.cluster_of[member] = ev.cluster
                 elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
                     if ev.cluster in self._clusters and ev.cluster not in self._clusterer.clusters():
+                        self._save(self._clusters, ev.cluster)
                         self._clusters.pop(ev.cluster)
                         change.delete_clusters.append(ev.cluster)
                     elif ev.cluster in self._clusters:
                         self._touch_cluster(ev.cluster, now, change)
                 elif ev.document is not None and ev.document != doc.id:  # ... and joined this one
                     moved = ev.document
+                    self._save(self._records, moved)
                     self._records[moved] = replace(self._records[moved], cluster_id=ev.cluster)
                     change.cluster_of[moved] = ev.cluster
                     change.placement[moved] = self._clusterer.placement(moved)
@@ -874,6 +1023,7 @@ class Engine:
                 doc.vector,
                 self._clusterer.placement(doc.id),
             )
+            self._save(self._records, doc.id)
             self._records[doc.id] = _Entry(doc.order, digest, now, cid)
             self._index(doc)
             change.put_documents.append(record)
@@ -882,11 +1032,7 @@ class Engine:
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._records}
             self._apply_derivation(self._derive_for(affected, change=change), change)
-            change.meta["last_seq"] = str(doc.order)
-            self._commit(change)
-        except BaseException:
-            self._load()  # back to what the store holds
-            raise
+            self._commit(change)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
         return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
@@ -915,6 +1061,7 @@ class Engine:
     def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""
         old = self._clusters[cid]
+        self._save(self._clusters, cid)
         self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
         change.put_clusters.append(self._clusters[cid])
 
@@ -925,10 +1072,14 @@ class Engine:
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
         self._set_parents(doc_id, ())
+        self._save(self._children, doc_id)
         orphans = set(self._children.pop(doc_id, set()))
         for child in orphans:
+            self._save(self._parents, child)
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
+        self._save(self._external, doc_id)
         self._external.pop(doc_id, None)
+        self._save(self._groups, doc_id)
         self._groups.pop(doc_id, None)
         cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
         if cid is not None:
@@ -936,8 +1087,10 @@ class Engine:
             if cid in self._clusterer.clusters():
                 self._touch_cluster(cid, now, change)
             else:
+                self._save(self._clusters, cid)
                 self._clusters.pop(cid, None)
                 change.delete_clusters.append(cid)
+        self._save(self._records, doc_id)
         del self._records[doc_id]
         change.delete_documents.append(doc_id)
         return (partners | orphans) - {doc_id}
@@ -949,23 +1102,18 @@ class Engine:
                 raise NotFound(f"no document with id {doc_id!r}")
             change = Change()
             events: list[ClusterEvent] = []
-            try:
+            with self._undoable():
                 affected = self._remove(doc_id, change, events, self._clock())
                 affected = {d for d in affected if d in self._records}
                 if affected:
                     self._apply_derivation(self._derive_for(affected, change=change), change)
-                self._commit(change)
-            except BaseException:
-                self._load()
-                raise
+                self._commit(change)  # last: everything before it is undone if it fails
             self._resident.trim()
             self._publish(events)
             return tuple(events)
 
     def _commit(self, change: Change) -> None:
-        change.meta["generation"] = str(self._generation + 1)
-        self.store.commit(change)
-        self._generation += 1
+        self._generation = self.store.commit(change)
 
     def _publish(self, events: Iterable[ClusterEvent]) -> None:
         for ev in events:
@@ -1124,9 +1272,14 @@ class Engine:
             return len(self._records)
 
     def close(self) -> None:
-        """Save the indexes (if there is an index folder) and close the store."""
+        """Save the indexes (if there is an index folder) and close the store. Indexes that cannot be
+        saved (a full disk) are logged and left: they are rebuilt from the store at the next start, so
+        the engine closes, and the store with it, whatever the disk."""
         with self._lock.write():
-            self.save_indexes()
+            try:
+                self.save_indexes()
+            except (OSError, DedupError) as exc:
+                logger.warning("indexes not saved (they are rebuilt at the next start): %s", exc)
             self.store.close()
 
 
@@ -1152,6 +1305,18 @@ def story_vector(embeddings: np.ndarray, dim: int, lead: int = 0) -> np.ndarray:
     mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+
+
+def _part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The arrays saved under ``name.``, without the prefix."""
+    prefix = name + "."
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _remove_all(lsh: LshIndex, keys: Sequence[int], signatures: np.ndarray) -> None:
+    """Take keys out of an LSH index (each with the signature it was inserted with)."""
+    for key, sig in zip(keys, signatures, strict=True):
+        lsh.remove(key, sig)
 
 
 def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Protocol, TypeVar, cast
 
@@ -352,17 +352,54 @@ class BandedLsh:
     def __len__(self) -> int:
         return self._count
 
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
+    # -- saving -------------------------------------------------------------------------------------
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        if "_runs" not in state:  # saved by the version with one sorted array
-            keys, ids = state.pop("_keys"), state.pop("_ids")
-            state["_runs"] = [(keys, ids)] if len(keys) else []  # type: ignore[arg-type]
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
+    def export(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays, for saving without pickle (``restore`` reads them back)."""
+        with self._lock:
+            bk, bi = self._buffer_arrays()
+            out = {
+                "params": np.array(
+                    [self.bands, self.rows, self.num_perm, self._count, len(self._runs)], dtype=np.int64
+                ),
+                "buffer_hashes": bk,
+                "buffer_keys": bi,
+                "dead": np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)),
+            }
+            for n, (hashes, keys) in enumerate(self._runs):
+                out[f"hashes{n}"], out[f"keys{n}"] = hashes, keys
+            return out
+
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Take the state ``export`` gave (of an index with the same threshold and permutations).
+        ``ValueError`` when the arrays are not such a state; the index is then left as it was."""
+        params = arrays["params"]
+        if params.dtype != np.int64 or params.shape != (5,):
+            raise ValueError("LSH parameters are not five integers")
+        bands, rows, num_perm, count, n_runs = params.tolist()
+        if (bands, rows, num_perm) != (self.bands, self.rows, self.num_perm):
+            raise ValueError(f"LSH saved with {bands} bands of {rows} rows of {num_perm}; this one differs")
+        runs = []
+        for n in range(n_runs):
+            hashes, keys = arrays[f"hashes{n}"], arrays[f"keys{n}"]
+            _check_column(hashes, np.uint64, f"run {n} hashes")
+            _check_column(keys, np.int64, f"run {n} keys", len(hashes))
+            if len(hashes) > 1 and not bool(np.all(hashes[1:] >= hashes[:-1])):
+                raise ValueError(f"run {n} is not sorted")
+            runs.append((hashes, keys))
+        bk, bi, dead = arrays["buffer_hashes"], arrays["buffer_keys"], arrays["dead"]
+        _check_column(bk, np.uint64, "buffer hashes")
+        _check_column(bi, np.int64, "buffer keys", len(bk))
+        _check_column(dead, np.int64, "removed keys")
+        total = len(bi) + sum(len(k) for _, k in runs)
+        if not 0 <= count <= total // max(self.bands, 1):
+            raise ValueError(f"{count} keys cannot be held in {total} entries")
+        buffer: dict[int, list[int]] = {}
+        for h, key in zip(bk.tolist(), bi.tolist(), strict=True):
+            buffer.setdefault(h, []).append(key)
+        with self._lock:
+            self._runs, self._buffer, self._buffered = runs, buffer, len(bk)
+            self._dead, self._count = set(dead.tolist()), count
 
     # -- writing ------------------------------------------------------------------------------------
 
@@ -523,6 +560,13 @@ class BandedLsh:
     def nbytes(self) -> int:
         """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
         return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
+
+
+def _check_column(a: np.ndarray, dtype: type, what: str, length: int | None = None) -> None:
+    """``ValueError`` unless ``a`` is a one-dimensional array of ``dtype`` (of ``length`` entries)."""
+    if a.dtype != dtype or a.ndim != 1 or (length is not None and len(a) != length):
+        size = f" of {length}" if length is not None else ""
+        raise ValueError(f"{what}: not a column{size} of {np.dtype(dtype).name}")
 
 
 def _merge_sorted(
