@@ -18,6 +18,7 @@ from dedup.errors import ConfigError
 
 __all__ = [
     "PARAPHRASE_FEATURES",
+    "SENTENCE_KEY_SPAN",
     "AlignConfig",
     "ClusterConfig",
     "Config",
@@ -254,12 +255,33 @@ class DeriveConfig:
     least 95% of the time where the weights were fitted (printed by ``--fit-confidence`` too)."""
 
 
+SENTENCE_KEY_SPAN = 1 << 16
+"""Sentence numbers an article may use in the engine's sentence index keys (``seq * SENTENCE_KEY_SPAN +
+sentence``): ``limits.max_sentences`` may not exceed it, so no key reaches the next article's."""
+
+
 @dataclass(frozen=True)
 class LimitsConfig:
+    """What one article may hold. An article over any limit is refused whole (InvalidArgument naming it,
+    the field and the limit, ``document.check_article``), before anything is stored; what each request
+    may cost is bounded by these and by ``AlignConfig``'s caps on the work per pair of articles."""
+
     max_text_bytes: int = 1_000_000
     """Longest article text accepted, in UTF-8 bytes."""
     max_id_length: int = 256
     """Longest article id accepted, in characters."""
+    max_title_length: int = 1_000
+    """Longest title accepted, in characters."""
+    max_outlet_length: int = 200
+    """Longest outlet name accepted, in characters. Outlet names are searched for in every article
+    (citations), so one long name costs every later request."""
+    max_url_length: int = 2_048
+    """Longest URL accepted, in characters."""
+    max_sentences: int = 5_000
+    """Most sentences (of at least ``segment.min_sentence_tokens`` words) an article may have: about
+    700 KB of ordinary prose, far more than a news article; a text of thousands of short lines reaches
+    it long before ``max_text_bytes``. Each sentence is indexed and aligned, so this bounds the work one
+    article causes. At most ``SENTENCE_KEY_SPAN`` (65,536)."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +366,10 @@ _ZERO_OK = frozenset({"candidate_neighbours", "story_sentences"})
 def _validate(config: Config) -> None:
     if config.resident_documents < 1:
         raise ConfigError(f"resident_documents must be at least 1, not {config.resident_documents}")
+    if config.limits.max_sentences > SENTENCE_KEY_SPAN:
+        raise ConfigError(
+            f"limits.max_sentences must be at most {SENTENCE_KEY_SPAN}, not {config.limits.max_sentences}"
+        )
     for section in dataclasses.fields(config):
         sub = getattr(config, section.name)
         if not dataclasses.is_dataclass(sub):

@@ -40,11 +40,11 @@ import xxhash
 
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
-from dedup.config import Config, LimitsConfig
+from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
-from dedup.document import Article, PreparedDocument, prepare
+from dedup.document import Article, PreparedDocument, check_article, check_sentences, prepare, quote_id
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import DedupError, InvalidArgument, NotFound
+from dedup.errors import DedupError, NotFound
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
@@ -72,7 +72,10 @@ __all__ = [
     "Progress",
 ]
 
-MAX_SENTENCES = 1 << 16  # sentence ids in the vector index are seq * MAX_SENTENCES + sentence
+MAX_SENTENCES = SENTENCE_KEY_SPAN
+"""Sentence index keys are ``seq * MAX_SENTENCES + sentence``. New articles have at most
+``limits.max_sentences`` sentences, itself at most this; of an article stored before that limit with more,
+only the first ``MAX_SENTENCES`` are indexed, so a key never reaches the next article's."""
 INDEX_FILE = "indexes.npz"
 """The saved indexes' file in the index folder (``dedup.savefile``)."""
 INDEX_FORMAT = 1
@@ -370,7 +373,9 @@ class Engine:
         """Prepare a stored article again that is no longer resident."""
         rec = self.store.get(doc_id)
         if rec is None:
-            raise RuntimeError(f"document {doc_id!r} is indexed but not in the store {self.store.location}")
+            raise RuntimeError(
+                f"document {quote_id(doc_id)} is indexed but not in the store {self.store.location}"
+            )
         doc = self._prepared(rec, sorted(self._outlets))
         self._sign([doc], sentences=False)
         self.counters["documents_reloaded"] += 1
@@ -570,13 +575,13 @@ class Engine:
         sent_index, doc_index = self._indexes()
         if with_sentences:
             keys = [k for d in with_sentences for k in self._sentence_keys(d)]
-            sent_sigs = np.vstack([d.sentence_minhashes for d in with_sentences])
+            sent_sigs = np.vstack([d.sentence_minhashes[:MAX_SENTENCES] for d in with_sentences])
             self._sent_lsh.insert_many(keys, sent_sigs)
             self._on_undo(lambda: _remove_all(self._sent_lsh, keys, sent_sigs))
         if with_sentences and self.config.align.candidate_neighbours > 0:
             sent_index.add(
                 np.asarray(keys, dtype=np.int64),
-                np.vstack([cast(np.ndarray, d.embeddings) for d in with_sentences]),
+                np.vstack([cast(np.ndarray, d.embeddings)[:MAX_SENTENCES] for d in with_sentences]),
             )
             self._on_undo(lambda: sent_index.remove(np.asarray(keys, dtype=np.int64)))
         doc_ids = np.array([d.order for d in docs], dtype=np.int64)
@@ -603,7 +608,7 @@ class Engine:
             self._doc_lsh.remove(doc.order, doc_sig)
             self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
         keys = self._sentence_keys(doc)
-        sigs = self._sentence_signatures(doc)
+        sigs = self._sentence_signatures(doc, range(len(keys)))
         for key, sig in zip(keys, sigs, strict=True):
             self._sent_lsh.remove(key, sig)
         if keys:
@@ -616,7 +621,7 @@ class Engine:
         sent_index, doc_index = self._indexes()
         if self.config.align.candidate_neighbours > 0 and keys:
             sent_index.remove(np.asarray(keys, dtype=np.int64))
-            embeddings = cast(np.ndarray, doc.embeddings)
+            embeddings = cast(np.ndarray, doc.embeddings)[: len(keys)]
             self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
         doc_index.remove(np.array([doc.order], dtype=np.int64))
         vector = cast(np.ndarray, doc.vector)
@@ -627,9 +632,10 @@ class Engine:
 
     @staticmethod
     def _sentence_keys(doc: PreparedDocument) -> list[int]:
-        """Keys of an article's sentences in the sentence LSH and vector indexes."""
+        """Keys of an article's indexed sentences (its first ``MAX_SENTENCES``) in the sentence LSH and
+        vector indexes: each below the next article's first key."""
         base = doc.order * MAX_SENTENCES
-        return list(range(base, base + len(doc.sentences)))
+        return list(range(base, base + min(len(doc.sentences), MAX_SENTENCES)))
 
     @staticmethod
     def _words_key(doc: PreparedDocument, s: int) -> int:
@@ -651,17 +657,7 @@ class Engine:
     # -- preparing new articles -----------------------------------------------------------------------
 
     def _validate(self, article: Article) -> None:
-        limits = self.config.limits
-        if len(article.id) > limits.max_id_length:
-            raise InvalidArgument(
-                f"document id is {len(article.id)} characters long; the limit is {limits.max_id_length}"
-            )
-        size = len(article.text.encode("utf-8"))
-        if size > limits.max_text_bytes:
-            raise InvalidArgument(
-                f"document {article.id!r} text is {size} bytes; the limit is {limits.max_text_bytes} bytes "
-                "(split the article or raise limits.max_text_bytes)"
-            )
+        check_article(article, self.config.limits)
 
     def _prepare(
         self, articles: Sequence[Article], first_seq: int, progress: Progress
@@ -674,6 +670,7 @@ class Engine:
         docs = []
         for n, article in enumerate(articles):
             doc = prepare(article, first_seq + n, self.config)
+            check_sentences(doc, self.config.limits)  # before anything is signed or embedded
             doc.citations = find_citations(article.text, outlets)
             docs.append(doc)
             progress.advance()
@@ -1099,7 +1096,7 @@ class Engine:
         """Remove an article from the store and every index."""
         with self._lock.write():
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             change = Change()
             events: list[ClusterEvent] = []
             with self._undoable():
@@ -1183,7 +1180,7 @@ class Engine:
     def analysis(self, doc_id: str) -> DocumentAnalysis:
         with self._lock.read():
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
@@ -1191,7 +1188,7 @@ class Engine:
         with self._lock.read():
             entry = self._records.get(doc_id)
             if entry is None:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             doc = self._resident.peek(doc_id)
             rec = None if doc is not None else self.store.get(doc_id)
             article = doc.article if doc is not None else cast(DocumentRecord, rec).article
@@ -1219,7 +1216,7 @@ class Engine:
     def cluster(self, cluster_id: str) -> ClusterView:
         with self._lock.read():
             if cluster_id not in self._clusters:
-                raise NotFound(f"no cluster with id {cluster_id!r}")
+                raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
             members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
             inside = set(members)
             edges = tuple(
@@ -1241,7 +1238,7 @@ class Engine:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
         with self._lock.read():
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             up: list[LineageEdge] = []
             frontier, seen = [doc_id], {doc_id}
             for _ in range(max_depth):

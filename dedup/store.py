@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dedup.document import Article, parse_timestamp
+from dedup.document import Article, parse_timestamp, quote_id
 from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
 from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 
@@ -437,7 +437,7 @@ class SqliteStore:
             try:
                 return self._commit(change)
             except sqlite3.IntegrityError as exc:  # a sequence number or id stored by another writer
-                ids = ", ".join(repr(_short(r.article.id)) for r in change.put_documents)
+                ids = ", ".join(quote_id(r.article.id) for r in change.put_documents)
                 raise Aborted(
                     f"document {ids} was not stored: the database {self.path} already holds its sequence "
                     f"number or id ({exc}); another process writes to it. Only one dedup server may use a "
@@ -628,14 +628,9 @@ def disk_full_message(where: Path) -> str:
     )
 
 
-def _short(doc_id: str, limit: int = 64) -> str:
-    """An id short enough to quote in a message."""
-    return doc_id if len(doc_id) <= limit else doc_id[:limit] + "..."
-
-
 def _seq_taken(rec: DocumentRecord, high: int, location: str) -> str:
     return (
-        f"document {_short(rec.article.id)!r} was not stored: it was given sequence number {rec.seq}, but "
+        f"document {quote_id(rec.article.id)} was not stored: it was given sequence number {rec.seq}, but "
         f"{location} has held numbers up to {high}: another process writes to it. Only one dedup server "
         "may use a data directory"
     )
@@ -643,7 +638,7 @@ def _seq_taken(rec: DocumentRecord, high: int, location: str) -> str:
 
 def _id_taken(rec: DocumentRecord, location: str) -> str:
     return (
-        f"document {_short(rec.article.id)!r} was not stored: {location} holds a document with that id "
+        f"document {quote_id(rec.article.id)} was not stored: {location} holds a document with that id "
         "that this change does not replace (another writer stored it)"
     )
 
