@@ -53,6 +53,11 @@ class MinHashConfig:
     """Jaccard threshold of the document-level LSH index (candidate generation only)."""
     passage_threshold: float = 0.5
     """Jaccard threshold of the sentence-level LSH index (candidate generation only)."""
+    max_sentence_hits: int = 1_000_000
+    """Most (sentence, band, stored sentence) entries one article gathers from the sentence-level LSH
+    index, its first sentences' first (a sentence repeated in it is looked up once). An ordinary article
+    gathers hundreds, or a few hundred thousand when it shares a stock sentence with thousands of stored
+    articles; a text of thousands of near-identical lines against another would gather tens of millions."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,17 @@ class AlignConfig:
     pairs, and the index costs 1.5 KB and a brute-force search per sentence."""
     explained_share: float = 0.8
     """A sentence pair whose words are this much covered by verbatim runs adds no sentence-level passage."""
+    max_sentence_pairs: int = 20_000
+    """Most sentence pairs of two articles compared word by word or by the paraphrase model (sentences
+    that are the same words are not compared pair by pair at all). When more pairs pass the cheap
+    filters (shared words, cosine), the most alike are compared: those sharing words first, then by
+    cosine. Two ordinary articles have at most a few thousand; a text of thousands of near-identical
+    lines against another has millions, which took minutes."""
+    max_pair_work: int = 50_000_000
+    """Most word comparisons aligning two articles may cost (seeds and extensions of verbatim runs,
+    word-sequence matching; about 0.1 s): beyond it the rest of the pair is left unaligned. Ordinary
+    articles, long ones included, use far less; a text repeating one phrase thousands of times against
+    another would use the square of its length."""
 
     def __post_init__(self) -> None:
         if len(self.paraphrase_weights) != len(PARAPHRASE_FEATURES) + 1:

@@ -84,6 +84,12 @@ LEGACY_INDEX_FILE = "indexes.pickle"
 """Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
 _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
 
+SHARE_CHECKS = 32
+"""Stored or earlier sentences a new sentence is checked against, at most, for one to share an embedding
+with (``embed.share_jaccard``)."""
+SHARE_LOOKUPS = 1_024
+"""LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -688,8 +694,9 @@ class Engine:
         batch_words: dict[int, tuple[int, int]] = {}
         source: dict[tuple[int, int], tuple[str, int] | tuple[int, int]] = {}
         todo: list[tuple[int, int]] = []
+        signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
         for n, doc in enumerate(docs):
-            stored_hits = self._sent_lsh.query_many(doc.sentence_minhashes)
+            stored_hits = self._sentence_hits(doc.sentence_minhashes)
             for s, sig in enumerate(doc.sentence_minhashes):
                 key = self._words_key(doc, s)
                 stored = self._sentence_by_words.get(key)
@@ -700,14 +707,18 @@ class Engine:
                     source[(n, s)] = batch_words[key]
                     continue
                 found: tuple[str, int] | tuple[int, int] | None = None
-                for hit in sorted(stored_hits[s]):
+                # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a
+                # thousand times would otherwise be checked against every earlier copy).
+                for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
                     doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
-                    stored_sig = self._sentence_signatures(self._resident.get(doc_id), [t])[0]
-                    if estimate_jaccard(sig, stored_sig) >= share:
+                    if doc_id not in signed:
+                        signed[doc_id] = self._sentence_signatures(self._resident.get(doc_id))
+                    if estimate_jaccard(sig, signed[doc_id][t]) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:
-                    for hit in sorted(batch_lsh.query(sig)):
+                    earlier = batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist()
+                    for hit in sorted(earlier)[:SHARE_CHECKS]:
                         m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
                         if estimate_jaccard(sig, docs[m].sentence_minhashes[t]) >= share:
                             found = (m, t)
@@ -752,8 +763,9 @@ class Engine:
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
             found.update(self._by_seq[k] for k in self._doc_lsh.query(doc.doc_minhash))
-        for hits in self._sent_lsh.query_many(doc.sentence_minhashes):
-            found.update(self._by_seq[k // MAX_SENTENCES] for k in hits)
+        hits = self._sentence_hits(doc.sentence_minhashes)
+        seqs = np.unique(np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64) // MAX_SENTENCES)
+        found.update(self._by_seq[q] for q in seqs.tolist())
         near: list[str] = []
         if self._records:
             sent_index, doc_index = self._indexes()
@@ -779,6 +791,19 @@ class Engine:
             found.discard(exclude)
             near = [d for d in near if d != exclude]
         return found, [d for d in near if d != doc.id]
+
+    def _sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
+        """The keys of the stored sentences each row of ``signatures`` finds in the sentence LSH. Equal
+        rows (a repeated sentence) are looked up once, and at most ``minhash.max_sentence_hits`` entries
+        are gathered for all of them, the first sentences' first."""
+        if not len(signatures):
+            return []
+        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # unique rows in order of first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        found = self._sent_lsh.query_many(unique[order], self.config.minhash.max_sentence_hits)
+        return [found[k] for k in rank[inverse.ravel()].tolist()]
 
     def _match(self, doc: PreparedDocument, candidates: set[str]) -> list[PairResult]:
         pairs = []

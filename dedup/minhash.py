@@ -300,9 +300,11 @@ class LshIndex(Protocol):
 
     def query(self, signature: np.ndarray) -> list[int]: ...
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]: ...
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]: ...
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def query_pairs(
+        self, signatures: np.ndarray, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def remove(self, key: int, signature: np.ndarray) -> None: ...
 
@@ -481,26 +483,37 @@ class BandedLsh:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def query_pairs(self, signatures: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every (row of ``signatures``, key) sharing at least one band, as two int64 arrays sorted by
-        row then key, each pair once: the batch form of ``query``."""
+        row then key, each pair once: the batch form of ``query``. ``limit``: the most (row, band, key)
+        entries gathered, rows first: the bands that would take more are left out (a text of a thousand
+        near-identical lines against another finds millions)."""
         hs = self.band_keys(np.atleast_2d(signatures))
         flat = hs.ravel()
         parts_r: list[np.ndarray] = []
         parts_k: list[np.ndarray] = []
         with self._lock:
-            for keys, ids in self._runs:
-                lo = np.searchsorted(keys, flat, side="left")
-                hi = np.searchsorted(keys, flat, side="right")
-                counts = hi - lo
+            in_runs = [
+                (ids, np.searchsorted(keys, flat, side="left"), np.searchsorted(keys, flat, side="right"))
+                for keys, ids in self._runs
+            ]
+            buffered = list(map(self._buffer.get, flat.tolist())) if self._buffer else []
+            usable = len(flat)
+            if limit is not None:
+                total = sum((hi - lo for _, lo, hi in in_runs), np.zeros(len(flat), dtype=np.int64))
+                if buffered:
+                    total += np.fromiter((len(x) if x else 0 for x in buffered), np.int64, count=len(flat))
+                usable = int(np.searchsorted(np.cumsum(total), limit, side="right"))
+            for ids, lo, hi in in_runs:
+                counts = hi[:usable] - lo[:usable]
                 hit = np.flatnonzero(counts)
                 if not hit.size:
                     continue
                 c = counts[hit]
                 parts_r.append(np.repeat(hit // self.bands, c))
                 parts_k.append(ids[expand_ranges(lo[hit], c)])
-            if self._buffer:
-                hits = [(j, ids) for j, ids in enumerate(map(self._buffer.get, flat.tolist())) if ids]
+            if buffered:
+                hits = [(j, ids) for j, ids in enumerate(buffered[:usable]) if ids]
                 if hits:
                     lengths = [len(ids) for _, ids in hits]
                     at = np.fromiter((j for j, _ in hits), dtype=np.int64, count=len(hits))
@@ -524,9 +537,10 @@ class BandedLsh:
         """Keys sharing at least one band with ``signature``."""
         return self.query_pairs(np.asarray(signature)[None, :])[1].tolist()
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]:
-        """``query`` for each row of ``signatures``, with one lookup for all of them."""
-        rows, keys = self.query_pairs(signatures)
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]:
+        """``query`` for each row of ``signatures``, with one lookup for all of them (``limit``: as in
+        ``query_pairs``)."""
+        rows, keys = self.query_pairs(signatures, limit)
         return group_rows(len(signatures), rows, keys.tolist())
 
     def remove(self, key: int, signature: np.ndarray) -> None:
@@ -612,11 +626,21 @@ class DatasketchLsh:
     def query(self, signature: np.ndarray) -> list[int]:
         return list(self._lsh.query(self._minhash(signature)))
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]:
-        return [self.query(sig) for sig in signatures]
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]:
+        rows, keys = self.query_pairs(signatures, limit)
+        return group_rows(len(signatures), rows, keys.tolist())
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = [sorted(self.query(sig)) for sig in signatures]
+    def query_pairs(self, signatures: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """As ``BandedLsh.query_pairs``; ``limit`` counts keys found (datasketch does not say per band)."""
+        found: list[list[int]] = []
+        total = 0
+        for sig in signatures:
+            if limit is not None and total >= limit:
+                found.append([])
+                continue
+            keys = sorted(self.query(sig))
+            found.append(keys)
+            total += len(keys)
         rows = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
         return rows, np.fromiter((k for f in found for k in f), dtype=np.int64, count=len(rows))
 

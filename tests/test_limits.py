@@ -3,15 +3,26 @@ article and the limit, before anything is stored."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pytest
 
 import dedup.engine
 from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig, config_from_dict
-from dedup.document import Article, check_article
-from dedup.embed import NullEmbedder
+from dedup.document import Article, check_article, prepare
+from dedup.embed import CachingEmbedder, NullEmbedder
 from dedup.engine import Engine
 from dedup.errors import ConfigError, InvalidArgument, NotFound
+from dedup.pipeline import Detector
 from dedup.store import MemoryStore
+from tests.fixtures import stories as S
+
+T = TypeVar("T")
 
 TEXT = (
     "Dock workers in Port Alder walked off the job on Tuesday after talks with the harbour board failed. "
@@ -104,3 +115,74 @@ def test_an_article_with_more_sentences_than_a_key_holds_indexes_only_what_fits(
     assert "long" in {m.b for m in engine.find_similar(Article("q", long)).matches}
     engine.delete("long")
     assert len(engine._sent_lsh) == 3 and engine.documents() == ["next"]
+
+
+# -- the work one request may cause ---------------------------------------------------------------------
+
+align_module = importlib.import_module("dedup.align")
+
+
+def _timed(call: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    value = call()
+    return value, time.perf_counter() - start
+
+
+def test_a_text_repeating_one_line_is_matched_in_bounded_time() -> None:
+    """A thousand copies of one line, then a query of 995 of them, took 23.6 s in the service (9 s of
+    it here without a model): every sentence pair was compared. Sentences that are the same words are
+    now never compared pair by pair (their verbatim runs say it), and each line is looked up once."""
+    engine = _engine()
+    engine.ingest(Article("lines", "A b c d.\n" * 1000))
+    found, seconds = _timed(lambda: engine.find_similar(Article("q", "A b c d.\n" * 995)))
+    assert [m.b for m in found.matches if m.passages] == ["lines"]
+    assert seconds < 5, seconds  # 0.06 s here
+
+
+def test_near_identical_lines_compare_at_most_max_sentence_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of lines differing in one number: every pair of lines shares its words, millions of
+    pairs (4,000 lines took 124 s). At most ``align.max_sentence_pairs`` of them are compared."""
+    compared = []
+    real = align_module._blocks_within
+
+    def counting(*args: Any) -> Any:
+        compared.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(align_module, "_blocks_within", counting)
+    config = config_from_dict({"align": {"max_sentence_pairs": 500}})
+    engine = _engine(config)
+    lines = "".join(
+        f"Item {n}: the harbour board approved the crane repair plan today.\n" for n in range(1500)
+    )
+    engine.ingest(Article("items", lines))
+    compared.clear()
+    found, seconds = _timed(lambda: engine.find_similar(Article("q", lines.replace("today", "on Monday"))))
+    assert "items" in {m.b for m in found.matches}
+    assert 0 < len(compared) <= 500 + 10  # the sentence pairs, and a few verbatim chains
+    assert seconds < 10, seconds
+
+
+def test_one_phrase_repeated_costs_at_most_max_pair_work() -> None:
+    """Runs of a phrase repeated fifty thousand times add up to the square of its length (half a minute
+    for two such texts); aligning stops at ``align.max_pair_work`` word comparisons."""
+    config = Config()
+    stored = prepare(Article("a", "harbour crane " * 50_000 + "."), 1, config)
+    query = prepare(Article("b", "harbour crane " * 49_990 + "."), 2, config)
+    budget = align_module._Budget(config.align.max_pair_work)
+    _, seconds = _timed(lambda: align_module._lexical_spans(stored, query, config.align, budget))
+    assert budget.spent and budget.left > -200_000  # it stopped, within one run of the cap
+    passages, seconds = _timed(lambda: align_module.align(stored, query, config.align))
+    assert passages and seconds < 5, seconds
+
+
+def test_caps_do_not_change_ordinary_answers(embedder: CachingEmbedder) -> None:
+    """The invented stories align the same with the caps and without them, paraphrases included (PAN
+    2013's 40 longest pairs and 120 others were checked the same way: the most sentence pairs compared
+    was 2,867, the most work 54,155 steps)."""
+    config = Config()
+    free = dataclasses.replace(config.align, max_sentence_pairs=10**9, max_pair_work=align_module.UNLIMITED)
+    texts = [S.original(), S.verbatim(), S.trimmed(), S.lightly_edited(), S.paraphrased(), S.stitched()]
+    docs = Detector(config, embedder).prepare([Article(f"d{n}", t) for n, t in enumerate(texts)])
+    for a, b in itertools.combinations(docs, 2):
+        assert align_module.align(a, b, config.align) == align_module.align(a, b, free)

@@ -438,3 +438,22 @@ def test_backend_names(spec: str, kind: type) -> None:
 def test_unknown_backend_is_a_config_error(spec: str) -> None:
     with pytest.raises(ConfigError, match="unknown LSH backend"):
         make_lsh(spec, threshold=0.5, num_perm=64)
+
+
+@pytest.mark.parametrize("spec", ["memory", "datasketch"])
+def test_a_limited_query_gathers_the_first_rows_hits_and_no_more(spec: str) -> None:
+    """A thousand stored copies of one sentence: each row of a query finds all of them. ``limit`` stops
+    the gathering after that many entries, the first rows' first; no limit finds everything."""
+    lsh = make_lsh(spec, 0.5, NUM_PERM)
+    sig = _sig("the harbour board approved the crane repair plan today")
+    lsh.insert_many(list(range(1000)), np.repeat(sig[None, :], 1000, axis=0))
+    lsh.insert(5000, _sig("a different sentence about a beetle in a limestone cave"))  # in the buffer
+    query = np.repeat(sig[None, :], 4, axis=0)
+    rows, keys = lsh.query_pairs(query)
+    assert len(rows) == 4000 and set(keys.tolist()) == set(range(1000))
+    if spec == "memory":  # entries are (row, band, key): the first row's bands hold 1000 each
+        rows, keys = lsh.query_pairs(query, limit=1000 * lsh_params(0.5, NUM_PERM)[0] + 1)
+        assert rows.tolist() == [0] * 1000 and sorted(keys.tolist()) == list(range(1000))
+    rows, _ = lsh.query_pairs(query, limit=0)
+    assert len(rows) == 0
+    assert [len(hits) for hits in lsh.query_many(query, limit=1000)] == [1000, 0, 0, 0]
