@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -44,7 +44,7 @@ from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
 from dedup.document import Article, PreparedDocument, check_article, check_sentences, prepare, quote_id
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import DedupError, NotFound
+from dedup.errors import DeadlineExceeded, DedupError, NotFound
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
@@ -64,6 +64,7 @@ from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = [
     "ClusterView",
+    "Deadline",
     "Engine",
     "IngestOutcome",
     "IngestResult",
@@ -91,6 +92,52 @@ SHARE_LOOKUPS = 1_024
 """LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
 
 logger = logging.getLogger(__name__)
+
+
+Deadline = float | Callable[[], float | None] | None
+"""When a call must be done: a ``time.monotonic()`` value, or a function giving the seconds left (None:
+no limit), such as ``grpc.ServicerContext.time_remaining``; None: no deadline. The engine checks it
+while it waits for its locks, between chunks of sentences embedded, between the stored articles a new
+one is aligned with, and before it commits: past it, ``DeadlineExceeded``, and nothing of the article
+at hand is stored (the articles of a batch before it are)."""
+
+
+class _Due:
+    """A ``Deadline`` to check."""
+
+    __slots__ = ("_at", "_left")
+
+    def __init__(self, deadline: Deadline = None) -> None:
+        self._at = float(deadline) if isinstance(deadline, int | float) else None
+        self._left = deadline if callable(deadline) else None
+
+    def left(self) -> float | None:
+        """Seconds left (None: no limit)."""
+        if self._at is not None:
+            return self._at - time.monotonic()
+        return self._left() if self._left is not None else None
+
+    def check(self, doing: str) -> None:
+        left = self.left()
+        if left is not None and left <= 0:
+            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
+
+    def wait(self, lock: Any, doing: str) -> None:
+        """Acquire ``lock`` (a ``threading.Lock``) before the deadline."""
+        left = self.left()
+        if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
+
+    @contextmanager
+    def holding(self, lock: ReadWriteLock, write: bool, doing: str) -> Iterator[None]:
+        """Hold ``lock`` (alone if ``write``, else for reading), if it can be had before the deadline."""
+        self.check(doing)
+        with ExitStack() as held:
+            try:
+                held.enter_context(lock.write(self.left()) if write else lock.read(self.left()))
+            except TimeoutError:
+                raise DeadlineExceeded(f"the deadline passed {doing}; allow more time") from None
+            yield
 
 
 class Progress(Protocol):
@@ -666,7 +713,7 @@ class Engine:
         check_article(article, self.config.limits)
 
     def _prepare(
-        self, articles: Sequence[Article], first_seq: int, progress: Progress
+        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: _Due | None = None
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
@@ -735,6 +782,8 @@ class Engine:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
         progress.start("embedding", len(texts))
         for lo in range(0, len(order), 256):
+            if due is not None:
+                due.check("while embedding the sentences of the text")
             chunk = order[lo : lo + 256]
             fresh[chunk] = self.embedder.encode([texts[i] for i in chunk])
             progress.advance(len(chunk))
@@ -805,10 +854,14 @@ class Engine:
         found = self._sent_lsh.query_many(unique[order], self.config.minhash.max_sentence_hits)
         return [found[k] for k in rank[inverse.ravel()].tolist()]
 
-    def _match(self, doc: PreparedDocument, candidates: set[str]) -> list[PairResult]:
+    def _match(
+        self, doc: PreparedDocument, candidates: set[str], due: _Due | None = None
+    ) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
         for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
+            if due is not None:
+                due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
             result = compare(self._resident.get(other_id), doc, self.config)
             if result is not None:
                 pairs.append(result)
@@ -947,18 +1000,21 @@ class Engine:
 
         return unsubscribe
 
-    def ingest(self, article: Article) -> IngestResult:
-        return self.ingest_many([article])[0]
+    def ingest(self, article: Article, deadline: Deadline = None) -> IngestResult:
+        """Store an article (``ingest_many`` of one)."""
+        return self.ingest_many([article], deadline=deadline)[0]
 
     def ingest_many(
-        self, articles: Sequence[Article], progress: Progress | None = None
+        self, articles: Sequence[Article], progress: Progress | None = None, deadline: Deadline = None
     ) -> list[IngestResult]:
         """Store articles in order, as if ingested one by one; each is committed before the next is
-        matched. Preparing and embedding are done for the whole batch at once (it is faster)."""
+        matched. Preparing and embedding are done for the whole batch at once (it is faster).
+        ``deadline``: see ``Deadline``."""
         progress = progress or NullProgress()
+        due = _Due(deadline)
         for article in articles:
             self._validate(article)
-        with self._lock.write():
+        with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was stored"):
             # What can need storing: anything new or changed, and anything after a first occurrence.
             digests = [_text_hash(a) for a in articles]
             seen: set[str] = set()
@@ -968,21 +1024,26 @@ class Engine:
                 if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
-            docs = dict(
-                zip(todo, self._prepare([articles[i] for i in todo], self._next_seq, progress), strict=True)
-            )
+            prepared = self._prepare([articles[i] for i in todo], self._next_seq, progress, due)
+            docs = dict(zip(todo, prepared, strict=True))
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
                 stored = self._records.get(article.id)
                 if stored is not None and stored.text_hash == digests[i]:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
-                else:
-                    results.append(self._store_one(docs[i], digests[i]))
+                    continue
+                try:
+                    results.append(self._store_one(docs[i], digests[i], due))
+                except DeadlineExceeded as exc:
+                    raise DeadlineExceeded(
+                        f"{exc} (document {quote_id(article.id)} was not stored; the {i} before it in this "
+                        "call were)"
+                    ) from None
                 progress.advance()
             return results
 
-    def _store_one(self, doc: PreparedDocument, digest: str) -> IngestResult:
+    def _store_one(self, doc: PreparedDocument, digest: str, due: _Due | None = None) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -997,7 +1058,7 @@ class Engine:
             if article.outlet and article.outlet not in self._outlets:
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
-            pairs = self._match(doc, candidates)
+            pairs = self._match(doc, candidates, due)
             cluster_events = self._clusterer.add(
                 doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc), self._claims(doc.id, pairs)
             )
@@ -1054,6 +1115,8 @@ class Engine:
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._records}
             self._apply_derivation(self._derive_for(affected, change=change), change)
+            if due is not None:
+                due.check("before the article could be stored")
             self._commit(change)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
@@ -1117,9 +1180,10 @@ class Engine:
         change.delete_documents.append(doc_id)
         return (partners | orphans) - {doc_id}
 
-    def delete(self, doc_id: str) -> tuple[ClusterEvent, ...]:
-        """Remove an article from the store and every index."""
-        with self._lock.write():
+    def delete(self, doc_id: str, deadline: Deadline = None) -> tuple[ClusterEvent, ...]:
+        """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
+        due = _Due(deadline)
+        with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             change = Change()
@@ -1129,6 +1193,7 @@ class Engine:
                 affected = {d for d in affected if d in self._records}
                 if affected:
                     self._apply_derivation(self._derive_for(affected, change=change), change)
+                due.check("before the deletion could be stored; nothing was deleted")
                 self._commit(change)  # last: everything before it is undone if it fails
             self._resident.trim()
             self._publish(events)
@@ -1163,44 +1228,53 @@ class Engine:
             self._groups.get(doc_id),
         )
 
-    def find_similar(self, article: Article) -> DocumentAnalysis:
+    def find_similar(self, article: Article, deadline: Deadline = None) -> DocumentAnalysis:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
-        a stored article, that article is left out."""
+        a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self._validate(article)
-        with self._query_lock, self._lock.read():
-            doc = self._prepare([article], self._next_seq, NullProgress())[0]
-            exclude = article.id if article.id in self._records else None
-            candidates, near = self._candidates(doc, exclude)
-            pairs = self._match(doc, candidates)
-            cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
-            pairs = [
-                p for p in pairs
-                if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
-            ]  # fmt: skip
-            probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
-            doc.article = Article(
-                probe, article.text, article.title, article.outlet, article.url, article.published_at
+        due = _Due(deadline)
+        due.wait(self._query_lock, "while waiting for the queries before it")
+        try:
+            with due.holding(self._lock, False, "while waiting for a write to finish"):
+                return self._find_similar(article, due)
+        finally:
+            self._query_lock.release()
+
+    def _find_similar(self, article: Article, due: _Due) -> DocumentAnalysis:
+        """``find_similar`` under the query and read locks."""
+        doc = self._prepare([article], self._next_seq, NullProgress(), due)[0]
+        exclude = article.id if article.id in self._records else None
+        candidates, near = self._candidates(doc, exclude)
+        pairs = self._match(doc, candidates, due)
+        cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
+        pairs = [
+            p for p in pairs
+            if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
+        ]  # fmt: skip
+        probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
+        doc.article = Article(
+            probe, article.text, article.title, article.outlet, article.url, article.published_at
+        )
+        renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
+        derivation = self._derive_for({probe}, {probe: doc}, renamed)
+        doc.article = article
+        self._resident.trim()
+        group = derivation.groups.get(probe)
+        if group is not None:
+            name = {probe: article.id}
+            group = DuplicateGroup(
+                tuple(sorted(name.get(d, d) for d in group.documents)),
+                tuple(sorted(name.get(d, d) for d in group.originals)),
+                group.confidence,
             )
-            renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
-            derivation = self._derive_for({probe}, {probe: doc}, renamed)
-            doc.article = article
-            self._resident.trim()
-            group = derivation.groups.get(probe)
-            if group is not None:
-                name = {probe: article.id}
-                group = DuplicateGroup(
-                    tuple(sorted(name.get(d, d) for d in group.documents)),
-                    tuple(sorted(name.get(d, d) for d in group.originals)),
-                    group.confidence,
-                )
-            return DocumentAnalysis(
-                article.id,
-                cid,
-                derivation.parents[probe],
-                derivation.external_sources[probe],
-                tuple(p.oriented(article.id) for p in pairs),
-                group,
-            )
+        return DocumentAnalysis(
+            article.id,
+            cid,
+            derivation.parents[probe],
+            derivation.external_sources[probe],
+            tuple(p.oriented(article.id) for p in pairs),
+            group,
+        )
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:
         with self._lock.read():
