@@ -602,9 +602,11 @@ class Engine:
         self._on_undo(lambda: self._resident.discard(doc.id))
         self._save(self._by_seq, doc.order)
         self._by_seq[doc.order] = doc.id
+        undo = self._undo  # None while loading: a million articles' sentences, not one call each
         for s in range(len(doc.sentences)):
             key = self._words_key(doc, s)
-            self._save(self._sentence_by_words, key)
+            if undo is not None:
+                undo.save(self._sentence_by_words, key)
             self._sentence_by_words.setdefault(key, (doc.id, s))
 
     def _index(self, doc: PreparedDocument) -> None:

@@ -26,7 +26,7 @@ import xxhash
 
 from dedup.errors import ResourceExhausted
 
-__all__ = ["SavedFileError", "checksum", "read_arrays", "write_arrays"]
+__all__ = ["SavedFileError", "checksum", "read_arrays", "read_header", "write_arrays"]
 
 HEADER = "header"
 
