@@ -14,6 +14,15 @@ Two kinds of evidence are combined:
 Verbatim runs inside a NEAR_VERBATIM sentence passage are folded into it; runs
 inside a PARAPHRASE passage stay, because a quote lifted word for word inside
 a rewritten sentence is worth showing.
+
+The work one pair of articles may cause is bounded, whatever their text
+(``AlignConfig.max_sentence_pairs`` and ``max_pair_work``): sentences that are
+word for word the same are never compared pair by pair (their verbatim runs
+say it), at most ``max_sentence_pairs`` other sentence pairs are compared (the
+most alike), and the word comparisons of run extension and word-sequence
+matching stop at ``max_pair_work``. Ordinary articles stay far below both, so
+their answers do not depend on them; a text that repeats itself thousands of
+times reaches them and is then aligned in part.
 """
 
 from __future__ import annotations
@@ -94,23 +103,56 @@ def verbatim_runs(
     hb = b if isinstance(b, np.ndarray) else word_hashes(b)
     ab = np.asarray(a_blocks if a_blocks is not None else np.zeros(len(ha)), dtype=np.int64)
     bb = np.asarray(b_blocks if b_blocks is not None else np.zeros(len(hb)), dtype=np.int64)
-    return [Run(i, j, length) for i, j, length in _run_rows(ha, hb, ab, bb, n, max_positions).tolist()]
+    rows, _ = _run_rows(ha, hb, ab, bb, n, max_positions)
+    return [Run(i, j, length) for i, j, length in rows.tolist()]
+
+
+UNLIMITED = 1 << 62
+"""A work budget that is never reached."""
+
+
+class _Budget:
+    """What is left of the word comparisons one pair of articles may cost (``AlignConfig.max_pair_work``)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
 
 
 def _run_rows(
-    ha: np.ndarray, hb: np.ndarray, ab: np.ndarray, bb: np.ndarray, n: int, max_positions: int = 64
-) -> np.ndarray:
-    """``verbatim_runs`` as rows (i, j, length) of an int64 array."""
+    ha: np.ndarray,
+    hb: np.ndarray,
+    ab: np.ndarray,
+    bb: np.ndarray,
+    n: int,
+    max_positions: int = 64,
+    budget: int = UNLIMITED,
+) -> tuple[np.ndarray, int]:
+    """``verbatim_runs`` as rows (i, j, length) of an int64 array, and the work it took (seeds looked at
+    and words compared): once that reaches ``budget``, no more runs are sought."""
     if len(ha) < n or len(hb) < n or n < 1:
-        return np.zeros((0, 3), dtype=np.int64)
-    return _verbatim_runs(np.ascontiguousarray(ha), np.ascontiguousarray(hb), ab, bb, n, max_positions)
+        return np.zeros((0, 3), dtype=np.int64), 0
+    rows, used = _verbatim_runs(
+        np.ascontiguousarray(ha), np.ascontiguousarray(hb), ab, bb, n, max_positions, budget
+    )
+    return rows, int(used)
 
 
 @njit(cache=True, nogil=True)
 def _verbatim_runs(
-    ha: np.ndarray, hb: np.ndarray, ab: np.ndarray, bb: np.ndarray, n: int, max_positions: int
-) -> np.ndarray:  # pragma: no cover - compiled (numba)
-    """``verbatim_runs`` in compiled code: rows (i, j, length), by i then j."""
+    ha: np.ndarray, hb: np.ndarray, ab: np.ndarray, bb: np.ndarray, n: int, max_positions: int, budget: int
+) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled (numba)
+    """``verbatim_runs`` in compiled code: rows (i, j, length), by i then j, and the work done: one step
+    per seed looked at and per word a run is extended by. At ``budget`` steps it stops (a text that
+    repeats one phrase has runs whose lengths add up to the square of its length)."""
     ga, gb = _shingle_hashes(ha, n), _shingle_hashes(hb, n)  # one hash per window, in order
     jb = np.array([j for j in range(len(gb)) if bb[j] == bb[j + n - 1]], dtype=np.int64)
     order = np.argsort(gb[jb], kind="mergesort")  # by hash, then position
@@ -123,13 +165,17 @@ def _verbatim_runs(
     keys, js = keys[keep], js[keep]
     out = np.empty((16, 3), dtype=np.int64)
     count = 0
+    steps = 0
     size_a, size_b = len(ha), len(hb)
     for i in range(len(ga)):
+        if steps >= budget:
+            break
         if ab[i] != ab[i + n - 1]:
             continue
         lo = np.searchsorted(keys, ga[i], side="left")
         hi = np.searchsorted(keys, ga[i], side="right")
         for t in range(lo, hi):
+            steps += 1
             j = js[t]
             # a seed starts a run unless the words just before it are equal too, in the same blocks
             if i > 0 and j > 0 and ha[i - 1] == hb[j - 1] and ab[i - 1] == ab[i] and bb[j - 1] == bb[j]:
@@ -143,13 +189,14 @@ def _verbatim_runs(
                 and bb[j + length] == bb[j]
             ):
                 length += 1
+            steps += length - n
             if count == len(out):
                 grown = np.empty((2 * count, 3), dtype=np.int64)
                 grown[:count] = out
                 out = grown
             out[count, 0], out[count, 1], out[count, 2] = i, j, length
             count += 1
-    return out[:count]
+    return out[:count], steps
 
 
 def sequence_ratio(a: list[str] | np.ndarray, b: list[str] | np.ndarray) -> float:
@@ -166,18 +213,29 @@ def matching_blocks_summary(
     """(matched, first_a, first_b, end_a, end_b): the words difflib's matching blocks cover
     (``SequenceMatcher(None, a, b, autojunk=False)``), where the first block starts and where the last
     one ends, in compiled code. (0, 0, 0, 0, 0) when nothing matches."""
-    if not len(a) or not len(b):
-        return 0, 0, 0, 0, 0
     ha = a if isinstance(a, np.ndarray) else word_hashes(a)
     hb = b if isinstance(b, np.ndarray) else word_hashes(b)
-    m, fa, fb, ea, eb = _matching_blocks(np.ascontiguousarray(ha), np.ascontiguousarray(hb))
-    return int(m), int(fa), int(fb), int(ea), int(eb)
+    return _blocks_within(ha, hb, UNLIMITED)[0]
+
+
+def _blocks_within(ha: np.ndarray, hb: np.ndarray, budget: int) -> tuple[tuple[int, int, int, int, int], int]:
+    """``matching_blocks_summary`` of two word-hash sequences and the work it took; a search that reaches
+    ``budget`` steps stops there, with the blocks found so far."""
+    if not len(ha) or not len(hb):
+        return (0, 0, 0, 0, 0), 0
+    m, fa, fb, ea, eb, used = _matching_blocks(np.ascontiguousarray(ha), np.ascontiguousarray(hb), budget)
+    return (int(m), int(fa), int(fb), int(ea), int(eb)), int(used)
 
 
 @njit(cache=True, nogil=True)
-def _matching_blocks(ha: np.ndarray, hb: np.ndarray) -> tuple[int, int, int, int, int]:  # pragma: no cover
+def _matching_blocks(
+    ha: np.ndarray, hb: np.ndarray, budget: int
+) -> tuple[int, int, int, int, int, int]:  # pragma: no cover - compiled (numba)
     """difflib's get_matching_blocks without junk, on word hashes (compiled): the longest common run of
-    a region (earliest in a, then in b, on ties), then the same left and right of it."""
+    a region (earliest in a, then in b, on ties), then the same left and right of it; and the work done,
+    one step per pair of equal words looked at. Once that reaches ``budget`` no further region is
+    searched (two sequences of one repeated word have as many such pairs as the product of their
+    lengths, in every region)."""
     la, lb = len(ha), len(hb)
     b_positions = np.argsort(hb, kind="mergesort")  # b's positions of each word, ascending
     in_b = hb[b_positions]
@@ -191,14 +249,18 @@ def _matching_blocks(ha: np.ndarray, hb: np.ndarray) -> tuple[int, int, int, int
     stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, la, 0, lb
     top = 1
     matched, first_a, first_b, end_a, end_b = 0, la, lb, -1, -1
-    while top:
+    steps = 0
+    while top and steps < budget:
         top -= 1
         alo, ahi, blo, bhi = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
         best_i, best_j, best = alo, blo, 0
         row += 2  # a fresh stamp range: nothing from an earlier region counts
         for i in range(alo, ahi):
+            if steps >= budget:  # the region's longest run so far stands for it
+                break
             cur, prev = i & 1, 1 - (i & 1)
             stamp = row + (i - alo)
+            steps += group_hi[i] - group_lo[i]
             for t in range(group_lo[i], group_hi[i]):
                 j = b_positions[t]
                 if j < blo:
@@ -227,8 +289,8 @@ def _matching_blocks(ha: np.ndarray, hb: np.ndarray) -> tuple[int, int, int, int
                 stack[top, 2], stack[top, 3] = best_j + best, bhi
                 top += 1
     if not matched:
-        return 0, 0, 0, 0, 0
-    return matched, first_a, first_b, end_a, end_b
+        return 0, 0, 0, 0, 0, steps
+    return matched, first_a, first_b, end_a, end_b, steps
 
 
 def disjoint_runs(runs: list[Run]) -> list[Run]:
@@ -278,9 +340,15 @@ class _Span:
     score: float
 
 
-def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_Span]:
+def _lexical_spans(
+    a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig, budget: _Budget | None = None
+) -> list[_Span]:
+    budget = budget or _Budget(UNLIMITED)
     content = _content_prefix_tokens(a)  # content words before each token of a
-    rows = _run_rows(a.token_hashes, b.token_hashes, a.token_block, b.token_block, cfg.seed_ngram)
+    rows, used = _run_rows(
+        a.token_hashes, b.token_hashes, a.token_block, b.token_block, cfg.seed_ngram, budget=budget.left
+    )
+    budget.spend(used)
     runs = [Run(i, j, length) for i, j, length in _disjoint_rows(rows).tolist()]
     chains: list[list[Run]] = []
     for r in runs:
@@ -308,8 +376,12 @@ def _lexical_spans(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -
         ):
             spans.append(_token_span(a, b, i0, i1, j0, j1, PassageKind.VERBATIM, 1.0))
             continue
-        if len(chain) > 1 and matched >= cfg.min_verbatim_tokens:
-            ratio = sequence_ratio(a.token_hashes[i0:i1], b.token_hashes[j0:j1])
+        if len(chain) > 1 and matched >= cfg.min_verbatim_tokens and not budget.spent:
+            (words, _, _, _, _), used = _blocks_within(
+                a.token_hashes[i0:i1], b.token_hashes[j0:j1], budget.left
+            )
+            budget.spend(used)
+            ratio = 2.0 * words / ((i1 - i0) + (j1 - j0))
             if ratio >= cfg.near_verbatim_ratio and content[i1] - content[i0] >= cfg.min_content_tokens:
                 # Identical words whose runs were only cut by sentence ends (text wrapped or split
                 # differently) are still word for word.
@@ -409,20 +481,74 @@ token range [first, last) of the words the two share, in a and in b."""
 def _lexical_candidates(a: PreparedDocument, b: PreparedDocument, min_dice: float) -> np.ndarray:
     """For every sentence pair, whether their word sets share at least one word and have a Dice
     coefficient of at least ``min_dice``: the pairs worth a word-sequence comparison. Words are their
-    hashes; one matrix product instead of a set intersection per pair."""
+    hashes; each sentence of a counts, through the sentences of b holding each of its words, the words it
+    shares with them (compiled): memory for the answer alone, and work for the pairs that share words."""
     ids_a, rows_a = _sentence_word_ids(a)
     ids_b, rows_b = _sentence_word_ids(b)
+    na, nb = len(a.sentences), len(b.sentences)
     _, vocab = np.unique(np.concatenate([ids_a, ids_b]), return_inverse=True)
-    width = int(vocab.max()) + 1 if len(vocab) else 0
-    ma = np.zeros((len(a.sentences), width), dtype=np.float32)
-    mb = np.zeros((len(b.sentences), width), dtype=np.float32)
-    ma[rows_a, vocab[: len(ids_a)]] = 1.0
-    mb[rows_b, vocab[len(ids_a) :]] = 1.0
-    shared = (ma @ mb.T).astype(np.float64)  # exact: counts far below 2**24
-    sizes = ma.sum(axis=1, dtype=np.float64)[:, None] + mb.sum(axis=1, dtype=np.float64)[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dice = np.where(sizes > 0, 2 * shared / sizes, 0.0)
-    return (shared > 0) & (dice >= min_dice)
+    width = int(vocab.max()) + 1 if len(vocab) else 1
+    # Each sentence's distinct words, as sorted (sentence * width + word) codes.
+    code_a = np.unique(rows_a * width + vocab[: len(ids_a)])
+    code_b = np.unique(rows_b * width + vocab[len(ids_a) :])
+    sent_a, word_a = code_a // width, code_a % width
+    sent_b, word_b = code_b // width, code_b % width
+    a_start = np.searchsorted(sent_a, np.arange(na + 1))
+    by_word = np.lexsort((sent_b, word_b))  # b's (sentence, word) pairs grouped by word
+    b_start = np.searchsorted(word_b[by_word], np.arange(width + 1))
+    return _dice_candidates(
+        a_start,
+        word_a,
+        b_start,
+        np.ascontiguousarray(sent_b[by_word]),
+        np.bincount(sent_a, minlength=na).astype(np.int64),
+        np.bincount(sent_b, minlength=nb).astype(np.int64),
+        min_dice,
+    )
+
+
+@njit(cache=True, nogil=True)
+def _dice_candidates(
+    a_start: np.ndarray,
+    a_words: np.ndarray,
+    b_start: np.ndarray,
+    b_sentences: np.ndarray,
+    size_a: np.ndarray,
+    size_b: np.ndarray,
+    min_dice: float,
+) -> np.ndarray:  # pragma: no cover - compiled (numba)
+    """``_lexical_candidates`` from each sentence of a's distinct words (``a_words[a_start[i]:a_start[i +
+    1]]``) and, for each word, the sentences of b holding it (``b_sentences[b_start[w]:b_start[w + 1]]``):
+    the words shared with each sentence of b are counted in one row at a time."""
+    na, nb = len(size_a), len(size_b)
+    out = np.zeros((na, nb), dtype=np.bool_)
+    shared = np.zeros(nb, dtype=np.int64)
+    touched = np.empty(nb, dtype=np.int64)
+    for i in range(na):
+        count = 0
+        for p in range(a_start[i], a_start[i + 1]):
+            w = a_words[p]
+            for t in range(b_start[w], b_start[w + 1]):
+                j = b_sentences[t]
+                if shared[j] == 0:
+                    touched[count] = j
+                    count += 1
+                shared[j] += 1
+        for k in range(count):
+            j = touched[k]
+            sizes = size_a[i] + size_b[j]
+            if sizes > 0 and 2.0 * shared[j] / sizes >= min_dice:
+                out[i, j] = True
+            shared[j] = 0
+    return out
+
+
+def _same_sentences(words_a: list[np.ndarray], words_b: list[np.ndarray]) -> np.ndarray:
+    """For every sentence pair, whether the two are the same words (word hashes) in the same order."""
+    ids: dict[bytes, int] = {}
+    sa = np.fromiter((ids.setdefault(w.tobytes(), len(ids)) for w in words_a), np.int64, count=len(words_a))
+    sb = np.fromiter((ids.setdefault(w.tobytes(), len(ids)) for w in words_b), np.int64, count=len(words_b))
+    return sa[:, None] == sb[None, :]
 
 
 def _sentence_word_ids(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray]:
@@ -434,8 +560,13 @@ def _sentence_word_ids(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray]:
     return doc.token_hashes[positions], np.repeat(np.arange(len(ranges)), lengths)
 
 
-def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[_SentencePair]:
-    """Aligned sentence pairs, each the best match of i or of j."""
+def _sentence_pairs(
+    a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig, budget: _Budget | None = None
+) -> list[_SentencePair]:
+    """Aligned sentence pairs, each the best match of i or of j. Pairs of sentences that are the same
+    words are not among them: they are VERBATIM, which the verbatim runs report (they only make any
+    other match of either sentence not the best)."""
+    budget = budget or _Budget(UNLIMITED)
     na, nb = len(a.sentences), len(b.sentences)
     if not na or not nb:
         return []
@@ -446,14 +577,22 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
     words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
     paraphrase = cos >= cfg.paraphrase_min_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
+    same = _same_sentences(words_a, words_b)
+    cells = np.flatnonzero((lexical | paraphrase) & ~same)  # row by row, as np.argwhere
+    if len(cells) > cfg.max_sentence_pairs:
+        # The most alike: sharing words first, then by cosine (argpartition: the same answer every time).
+        alike = lexical.ravel()[cells] * 2.0 + (cos.ravel()[cells] if cos is not None else 0.0)
+        kept = np.argpartition(-alike, cfg.max_sentence_pairs - 1)[: cfg.max_sentence_pairs]
+        cells = cells[np.sort(kept)]
     candidates: dict[tuple[int, int], tuple[PassageKind, float, tuple[int, int, int, int] | None]] = {}
     undecided: list[tuple[int, int]] = []  # pairs left to the paraphrase decision
-    for i, j in np.argwhere(lexical | paraphrase).tolist():
-        if lexical[i, j]:
-            if np.array_equal(words_a[i], words_b[j]):
-                candidates[(i, j)] = (PassageKind.VERBATIM, 1.0, None)
-                continue
-            matched, first_a, first_b, end_a, end_b = matching_blocks_summary(words_a[i], words_b[j])
+    for i, j in zip(*np.divmod(cells, nb), strict=True):
+        i, j = int(i), int(j)
+        if lexical[i, j] and not budget.spent:
+            (matched, first_a, first_b, end_a, end_b), used = _blocks_within(
+                words_a[i], words_b[j], budget.left
+            )
+            budget.spend(used)
             ratio = 2.0 * matched / (len(words_a[i]) + len(words_b[j]))
             if ratio >= cfg.near_verbatim_ratio:
                 lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
@@ -462,8 +601,8 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
                 continue
         if paraphrase[i, j]:
             undecided.append((i, j))
-    best_a: dict[int, float] = {}
-    best_b: dict[int, float] = {}
+    best_a: dict[int, float] = dict.fromkeys(np.flatnonzero(same.any(axis=1)).tolist(), 1.0)
+    best_b: dict[int, float] = dict.fromkeys(np.flatnonzero(same.any(axis=0)).tolist(), 1.0)
     for (i, j), (_, score, _) in candidates.items():
         best_a[i] = max(best_a.get(i, 0.0), score)
         best_b[j] = max(best_b.get(j, 0.0), score)
@@ -483,7 +622,7 @@ def _sentence_pairs(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) 
                     ask.append((i, j))
             if not ask:
                 continue
-            for (i, j), yes in zip(ask, _paraphrase_pairs(a, b, ask, cos, cfg).tolist(), strict=True):
+            for (i, j), yes in zip(ask, _paraphrase_pairs(a, b, ask, cos, cfg, budget).tolist(), strict=True):
                 if yes:
                     score = float(cos[i, j])
                     candidates[(i, j)] = (PassageKind.PARAPHRASE, score, None)
@@ -534,13 +673,18 @@ per call, smaller ones skip more pairs that better matches have made moot."""
 
 
 def _paraphrase_pairs(
-    a: PreparedDocument, b: PreparedDocument, pairs: list[tuple[int, int]], cos: np.ndarray, cfg: AlignConfig
+    a: PreparedDocument,
+    b: PreparedDocument,
+    pairs: list[tuple[int, int]],
+    cos: np.ndarray,
+    cfg: AlignConfig,
+    budget: _Budget | None = None,
 ) -> np.ndarray:
     """The paraphrase decision (``paraphrase.is_paraphrase``) for each (i, j) of ``pairs``, sentence i
     of a and j of b, whose cosine is ``cos[i, j]``: the features of all of them computed at once."""
     rows = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     cosines = cos[rows[:, 0], rows[:, 1]].astype(np.float64)
-    features, facts = _pair_features(a, b, rows, cosines)
+    features, facts = _pair_features(a, b, rows, cosines, budget)
     p = probability(features, cfg.paraphrase_weights)
     return (
         (cosines >= cfg.paraphrase_min_cosine)
@@ -550,7 +694,11 @@ def _paraphrase_pairs(
 
 
 def _pair_features(
-    a: PreparedDocument, b: PreparedDocument, rows: np.ndarray, cosines: np.ndarray
+    a: PreparedDocument,
+    b: PreparedDocument,
+    rows: np.ndarray,
+    cosines: np.ndarray,
+    budget: _Budget | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``paraphrase.pair_features`` (one row each) and ``paraphrase.changes_only_facts`` of the sentence
     pairs ``rows`` (i of a, j of b): the sets compared in compiled code (``_pair_counts``), the numbers
@@ -559,9 +707,19 @@ def _pair_features(
     ra = np.asarray(a.sentence_tokens, dtype=np.int64).reshape(-1, 2)
     rb = np.asarray(b.sentence_tokens, dtype=np.int64).reshape(-1, 2)
     i, j = np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1])
-    counts, flags = _pair_counts(
-        np.ascontiguousarray(a.token_hashes), np.ascontiguousarray(b.token_hashes), ka, kb, ra, rb, i, j
+    budget = budget or _Budget(UNLIMITED)
+    counts, flags, used = _pair_counts(
+        np.ascontiguousarray(a.token_hashes),
+        np.ascontiguousarray(b.token_hashes),
+        ka,
+        kb,
+        ra,
+        rb,
+        i,
+        j,
+        max(budget.left, 0),
     )
+    budget.spend(int(used))
     numbers = np.zeros(len(rows))
     facts = np.zeros(len(rows), dtype=bool)
     numbers_a: dict[int, frozenset[str]] = {}
@@ -640,12 +798,15 @@ def _pair_counts(
     rb: np.ndarray,
     pi: np.ndarray,
     pj: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled (numba)
+    budget: int,
+) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled (numba)
     """For each pair (sentence ``pi[t]`` of a, ``pj[t]`` of b; token hashes ``ha``, ``hb``, kinds ``ka``,
     ``kb``, sentence token ranges ``ra``, ``rb``): the features ``paraphrase.pair_features`` computes
     from the words, before any log (dice, sequence, length, swapped names, negation, edges), and
     flags (a has a number, b has a number, as many words but negations on each side). The two
-    sentences are matched in ``_in_order``'s order: the shorter first, then the smaller hashes."""
+    sentences are matched in ``_in_order``'s order: the shorter first, then the smaller hashes. Their
+    word sequences are matched (``_matching_blocks``) within ``budget`` steps in all; the work done is
+    returned too."""
     need_a = np.zeros(len(ra), dtype=np.bool_)
     need_b = np.zeros(len(rb), dtype=np.bool_)
     need_a[pi] = True
@@ -665,6 +826,7 @@ def _pair_counts(
     k = len(pi)
     out = np.zeros((k, 6), dtype=np.float64)
     flags = np.zeros((k, 3), dtype=np.bool_)
+    steps = 0
     for t in range(k):
         i, j = pi[t], pj[t]
         x0, x1, y0, y1 = ra[i, 0], ra[i, 1], rb[j, 0], rb[j, 1]
@@ -678,9 +840,10 @@ def _pair_counts(
         m, fx, fy, ex, ey = 0, 0, 0, 0, 0
         if lx and ly:
             if swap:
-                m, fy, fx, ey, ex = _matching_blocks(hb[y0:y1], ha[x0:x1])
+                m, fy, fx, ey, ex, used = _matching_blocks(hb[y0:y1], ha[x0:x1], budget - steps)
             else:
-                m, fx, fy, ex, ey = _matching_blocks(ha[x0:x1], hb[y0:y1])
+                m, fx, fy, ex, ey, used = _matching_blocks(ha[x0:x1], hb[y0:y1], budget - steps)
+            steps += used
         cx = content_a[content_at_a[i] : content_at_a[i + 1]]
         cy = content_b[content_at_b[j] : content_at_b[j + 1]]
         if len(cx) + len(cy):
@@ -707,7 +870,7 @@ def _pair_counts(
         trail = abs((before_a[x1] - before_a[x0 + ex]) - (before_b[y1] - before_b[y0 + ey]))
         out[t, 5] = max(lead, trail)
         flags[t, 0], flags[t, 1], flags[t, 2] = has_x, has_y, lx - neg_x == ly - neg_y
-    return out, flags
+    return out, flags, steps
 
 
 def _cosines(a: PreparedDocument, b: PreparedDocument) -> np.ndarray:
@@ -850,12 +1013,13 @@ def _merge_overlapping(spans: list[_Span]) -> list[_Span]:
 
 def align(a: PreparedDocument, b: PreparedDocument, cfg: AlignConfig) -> list[Passage]:
     """The passages a and b share, sorted by position in a."""
-    lexical = _lexical_spans(a, b, cfg)
+    budget = _Budget(cfg.max_pair_work)
+    lexical = _lexical_spans(a, b, cfg, budget)
     hit_a = _covered_tokens(a, [(s.a_start, s.a_end) for s in lexical])
     hit_b = _covered_tokens(b, [(s.b_start, s.b_end) for s in lexical])
     pairs = [
         p
-        for p in _sentence_pairs(a, b, cfg)
+        for p in _sentence_pairs(a, b, cfg, budget)
         if p[2] is not PassageKind.VERBATIM
         and not _explained(p[0], p[1], a, b, hit_a, hit_b, cfg.explained_share)
     ]

@@ -45,6 +45,10 @@ week later still belongs to the story it copies.
 
 Each cluster keeps the sum of its members' vectors, so the average similarity
 of an article to a cluster is one dot product: ``v . sum / n``.
+
+Undo. While ``undo`` holds an ``UndoLog``, every change is recorded in it, so
+that the caller can put the clusters back as they were when a change it made
+cannot be committed.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ from enum import StrEnum
 
 import numpy as np
 import xxhash
+
+from dedup.undo import UndoLog
 
 __all__ = ["Claim", "ClusterEvent", "ClusterEventKind", "StoryClusterer", "cluster_id_for"]
 
@@ -130,6 +136,20 @@ class StoryClusterer:
         """Each cluster's members' publication times (seconds), sorted; members without one are left out."""
         self._created: dict[str, int] = {}
         self._clock = 0
+        self.undo: UndoLog | None = None
+        """Where changes are recorded while set (``dedup.undo``)."""
+
+    def _save_cluster(self, cid: str) -> None:
+        """Record a cluster's state before it changes (while an undo log is set)."""
+        if self.undo is not None:
+            for table in (self._members, self._sum, self._times, self._created):
+                self.undo.save(table, cid)
+
+    def _save_document(self, document: str) -> None:
+        """Record where a document is placed before that changes (while an undo log is set)."""
+        if self.undo is not None:
+            self.undo.save(self._cluster_of, document)
+            self.undo.save(self._placement, document)
 
     # -- similarity ---------------------------------------------------------------------------------------
 
@@ -212,12 +232,17 @@ class StoryClusterer:
         if document in self._cluster_of:
             raise ValueError(f"document {document!r} is already clustered; remove it first")
         cid, candidates, strength = self._target(links, vector, near, time)
+        self._save_document(document)
         self._placement[document] = strength
         events: list[ClusterEvent] = []
         if cid is None:
             cid = cluster_id_for(document)
             while cid in self._members:  # a founding id used before: keep ids unique
                 cid = cluster_id_for(cid)
+            self._save_cluster(cid)
+            if self.undo is not None:
+                clock = self._clock
+                self.undo.call(lambda: setattr(self, "_clock", clock))
             self._members[cid] = []
             self._sum[cid] = None
             self._times[cid] = []
@@ -262,6 +287,7 @@ class StoryClusterer:
             self.remove(other, claim.vector, claim.time)
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, old, other))
             self._place(other, claim.vector, claim.time, cid)
+            self._save_document(other)
             self._placement[other] = claim.share
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, other))
         return events
@@ -308,6 +334,8 @@ class StoryClusterer:
         return self._created[cluster]
 
     def _place(self, document: str, vector: np.ndarray | None, time: float | None, cid: str) -> None:
+        self._save_document(document)
+        self._save_cluster(cid)
         self._cluster_of[document] = cid
         self._members[cid].append(document)
         if vector is not None:
@@ -317,6 +345,10 @@ class StoryClusterer:
             bisect.insort(self._times[cid], time)
 
     def _fold(self, source: str, target: str) -> None:
+        self._save_cluster(source)
+        self._save_cluster(target)
+        for d in self._members[source]:
+            self._save_document(d)
         for d in self._members.pop(source):
             self._cluster_of[d] = target
             self._members[target].append(d)
@@ -332,10 +364,12 @@ class StoryClusterer:
     ) -> str | None:
         """Take a document out; its cluster keeps its id (and disappears when empty). ``vector`` and
         ``time``: those it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
+        self._save_document(document)
         cid = self._cluster_of.pop(document, None)
         self._placement.pop(document, None)
         if cid is None:
             return None
+        self._save_cluster(cid)
         self._members[cid].remove(document)
         if not self._members[cid]:
             del self._members[cid], self._sum[cid], self._created[cid], self._times[cid]

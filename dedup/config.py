@@ -18,6 +18,7 @@ from dedup.errors import ConfigError
 
 __all__ = [
     "PARAPHRASE_FEATURES",
+    "SENTENCE_KEY_SPAN",
     "AlignConfig",
     "ClusterConfig",
     "Config",
@@ -52,6 +53,11 @@ class MinHashConfig:
     """Jaccard threshold of the document-level LSH index (candidate generation only)."""
     passage_threshold: float = 0.5
     """Jaccard threshold of the sentence-level LSH index (candidate generation only)."""
+    max_sentence_hits: int = 1_000_000
+    """Most (sentence, band, stored sentence) entries one article gathers from the sentence-level LSH
+    index, its first sentences' first (a sentence repeated in it is looked up once). An ordinary article
+    gathers hundreds, or a few hundred thousand when it shares a stock sentence with thousands of stored
+    articles; a text of thousands of near-identical lines against another would gather tens of millions."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,17 @@ class AlignConfig:
     pairs, and the index costs 1.5 KB and a brute-force search per sentence."""
     explained_share: float = 0.8
     """A sentence pair whose words are this much covered by verbatim runs adds no sentence-level passage."""
+    max_sentence_pairs: int = 20_000
+    """Most sentence pairs of two articles compared word by word or by the paraphrase model (sentences
+    that are the same words are not compared pair by pair at all). When more pairs pass the cheap
+    filters (shared words, cosine), the most alike are compared: those sharing words first, then by
+    cosine. Two ordinary articles have at most a few thousand; a text of thousands of near-identical
+    lines against another has millions, which took minutes."""
+    max_pair_work: int = 50_000_000
+    """Most word comparisons aligning two articles may cost (seeds and extensions of verbatim runs,
+    word-sequence matching; about 0.1 s): beyond it the rest of the pair is left unaligned. Ordinary
+    articles, long ones included, use far less; a text repeating one phrase thousands of times against
+    another would use the square of its length."""
 
     def __post_init__(self) -> None:
         if len(self.paraphrase_weights) != len(PARAPHRASE_FEATURES) + 1:
@@ -254,12 +271,33 @@ class DeriveConfig:
     least 95% of the time where the weights were fitted (printed by ``--fit-confidence`` too)."""
 
 
+SENTENCE_KEY_SPAN = 1 << 16
+"""Sentence numbers an article may use in the engine's sentence index keys (``seq * SENTENCE_KEY_SPAN +
+sentence``): ``limits.max_sentences`` may not exceed it, so no key reaches the next article's."""
+
+
 @dataclass(frozen=True)
 class LimitsConfig:
+    """What one article may hold. An article over any limit is refused whole (InvalidArgument naming it,
+    the field and the limit, ``document.check_article``), before anything is stored; what each request
+    may cost is bounded by these and by ``AlignConfig``'s caps on the work per pair of articles."""
+
     max_text_bytes: int = 1_000_000
     """Longest article text accepted, in UTF-8 bytes."""
     max_id_length: int = 256
     """Longest article id accepted, in characters."""
+    max_title_length: int = 1_000
+    """Longest title accepted, in characters."""
+    max_outlet_length: int = 200
+    """Longest outlet name accepted, in characters. Outlet names are searched for in every article
+    (citations), so one long name costs every later request."""
+    max_url_length: int = 2_048
+    """Longest URL accepted, in characters."""
+    max_sentences: int = 5_000
+    """Most sentences (of at least ``segment.min_sentence_tokens`` words) an article may have: about
+    700 KB of ordinary prose, far more than a news article; a text of thousands of short lines reaches
+    it long before ``max_text_bytes``. Each sentence is indexed and aligned, so this bounds the work one
+    article causes. At most ``SENTENCE_KEY_SPAN`` (65,536)."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +382,10 @@ _ZERO_OK = frozenset({"candidate_neighbours", "story_sentences"})
 def _validate(config: Config) -> None:
     if config.resident_documents < 1:
         raise ConfigError(f"resident_documents must be at least 1, not {config.resident_documents}")
+    if config.limits.max_sentences > SENTENCE_KEY_SPAN:
+        raise ConfigError(
+            f"limits.max_sentences must be at most {SENTENCE_KEY_SPAN}, not {config.limits.max_sentences}"
+        )
     for section in dataclasses.fields(config):
         sub = getattr(config, section.name)
         if not dataclasses.is_dataclass(sub):

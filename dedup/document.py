@@ -9,15 +9,26 @@ import numpy as np
 
 from dedup.attribution import Citation
 from dedup.boilerplate import Boilerplate, find_boilerplate, in_spans
-from dedup.config import Config
+from dedup.config import Config, LimitsConfig
 from dedup.errors import InvalidArgument
 from dedup.minhash import shingle_hashes, shingle_set, word_hashes
 from dedup.quotes import quoted_spans
 from dedup.segment import Sentence, Token, make_tokens, split_sentences, word_spans
 
-__all__ = ["Article", "PreparedDocument", "Timestamp", "parse_timestamp", "prepare"]
+__all__ = [
+    "Article",
+    "PreparedDocument",
+    "Timestamp",
+    "check_article",
+    "check_sentences",
+    "parse_timestamp",
+    "prepare",
+    "quote_id",
+]
 
-MAX_ID_LENGTH = 256
+QUOTED_ID_CHARACTERS = 64
+"""Characters of an id quoted in a message: a message must stay small whatever id was sent (gRPC sends
+it in a header, and headers are limited)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +83,53 @@ class Article:
     published_at: Timestamp | None = None
 
     def __post_init__(self) -> None:
+        # What makes an article at all; the limits on its size are the engine's (``check_article``).
         if not self.id or not self.id.strip():
             raise InvalidArgument("article id is empty; give every article a non-empty id")
-        if len(self.id) > MAX_ID_LENGTH:
-            raise InvalidArgument(
-                f"article id is {len(self.id)} characters long; the limit is {MAX_ID_LENGTH}"
-            )
         if not self.text or not self.text.strip():
-            raise InvalidArgument(f"article {self.id!r} has an empty text")
+            raise InvalidArgument(f"article {quote_id(self.id)} has an empty text")
+
+
+def quote_id(doc_id: str) -> str:
+    """An id as messages quote it: its repr, cut to ``QUOTED_ID_CHARACTERS`` characters."""
+    if len(doc_id) <= QUOTED_ID_CHARACTERS:
+        return repr(doc_id)
+    return f"{doc_id[:QUOTED_ID_CHARACTERS]!r}... ({len(doc_id)} characters)"
+
+
+def check_article(article: Article, limits: LimitsConfig) -> None:
+    """Every limit on an article's fields (``LimitsConfig``: id, title, outlet, url, text), in one place:
+    ``InvalidArgument`` naming the article, the field, its size and the limit. (Its sentences are counted
+    once it is prepared: ``check_sentences``.)"""
+    name = quote_id(article.id)
+    fields = (
+        ("id", article.id, limits.max_id_length),
+        ("title", article.title, limits.max_title_length),
+        ("outlet", article.outlet, limits.max_outlet_length),
+        ("url", article.url, limits.max_url_length),
+    )
+    for field_name, value, limit in fields:
+        if value is not None and len(value) > limit:
+            raise InvalidArgument(
+                f"document {name}: {field_name} is {len(value)} characters long; the limit is {limit} "
+                f"(limits.max_{field_name}_length)"
+            )
+    size = len(article.text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_text_bytes:
+        raise InvalidArgument(
+            f"document {name}: text is {size} bytes; the limit is {limits.max_text_bytes} bytes "
+            "(split the article or raise limits.max_text_bytes)"
+        )
+
+
+def check_sentences(doc: PreparedDocument, limits: LimitsConfig) -> None:
+    """The limit on a prepared article's sentences (``limits.max_sentences``): ``InvalidArgument`` naming
+    the article and the limit."""
+    if len(doc.sentences) > limits.max_sentences:
+        raise InvalidArgument(
+            f"document {quote_id(doc.id)}: text has {len(doc.sentences)} sentences; the limit is "
+            f"{limits.max_sentences} (limits.max_sentences): split the article"
+        )
 
 
 @dataclass(eq=False)

@@ -9,6 +9,12 @@ answers, so an acknowledged article survives a crash: on start the engine
 rebuilds from the store, without re-embedding anything. A prepared article that
 is no longer in memory is prepared again from the store when a match needs it.
 
+A write that fails before its change is committed (a full disk, another
+writer, a deadline) leaves memory as it was: every in-memory change an ingest
+or a delete makes is recorded in an undo log (``dedup.undo``) and put back,
+without reading or writing the disk. Sequence numbers come from the store
+(``Store.next_seq``), never from a counter that could go back.
+
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
 """
@@ -17,28 +23,29 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
-import pickle
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import xxhash
 
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
-from dedup.config import Config
+from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
-from dedup.document import Article, PreparedDocument, prepare
+from dedup.document import Article, PreparedDocument, check_article, check_sentences, prepare, quote_id
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import InvalidArgument, NotFound
-from dedup.minhash import HASH_VERSION, LshIndex, estimate_jaccard, make_lsh, signatures
+from dedup.errors import DeadlineExceeded, DedupError, NotFound
+from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
     REUSE_RELATIONS,
@@ -50,11 +57,14 @@ from dedup.results import (
     Relation,
 )
 from dedup.rwlock import ReadWriteLock
+from dedup.savefile import SavedFileError, read_arrays, read_header, write_arrays
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.undo import UndoLog
 from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = [
     "ClusterView",
+    "Deadline",
     "Engine",
     "IngestOutcome",
     "IngestResult",
@@ -63,8 +73,71 @@ __all__ = [
     "Progress",
 ]
 
-MAX_SENTENCES = 1 << 16  # sentence ids in the vector index are seq * MAX_SENTENCES + sentence
+MAX_SENTENCES = SENTENCE_KEY_SPAN
+"""Sentence index keys are ``seq * MAX_SENTENCES + sentence``. New articles have at most
+``limits.max_sentences`` sentences, itself at most this; of an article stored before that limit with more,
+only the first ``MAX_SENTENCES`` are indexed, so a key never reaches the next article's."""
+INDEX_FILE = "indexes.npz"
+"""The saved indexes' file in the index folder (``dedup.savefile``)."""
+INDEX_FORMAT = 1
+"""The layout of the arrays in it; saved indexes of another layout are rebuilt."""
+LEGACY_INDEX_FILE = "indexes.pickle"
+"""Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
 _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
+
+SHARE_CHECKS = 32
+"""Stored or earlier sentences a new sentence is checked against, at most, for one to share an embedding
+with (``embed.share_jaccard``)."""
+SHARE_LOOKUPS = 1_024
+"""LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
+
+logger = logging.getLogger(__name__)
+
+
+Deadline = float | Callable[[], float | None] | None
+"""When a call must be done: a ``time.monotonic()`` value, or a function giving the seconds left (None:
+no limit), such as ``grpc.ServicerContext.time_remaining``; None: no deadline. The engine checks it
+while it waits for its locks, between chunks of sentences embedded, between the stored articles a new
+one is aligned with, and before it commits: past it, ``DeadlineExceeded``, and nothing of the article
+at hand is stored (the articles of a batch before it are)."""
+
+
+class _Due:
+    """A ``Deadline`` to check."""
+
+    __slots__ = ("_at", "_left")
+
+    def __init__(self, deadline: Deadline = None) -> None:
+        self._at = float(deadline) if isinstance(deadline, int | float) else None
+        self._left = deadline if callable(deadline) else None
+
+    def left(self) -> float | None:
+        """Seconds left (None: no limit)."""
+        if self._at is not None:
+            return self._at - time.monotonic()
+        return self._left() if self._left is not None else None
+
+    def check(self, doing: str) -> None:
+        left = self.left()
+        if left is not None and left <= 0:
+            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
+
+    def wait(self, lock: Any, doing: str) -> None:
+        """Acquire ``lock`` (a ``threading.Lock``) before the deadline."""
+        left = self.left()
+        if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
+
+    @contextmanager
+    def holding(self, lock: ReadWriteLock, write: bool, doing: str) -> Iterator[None]:
+        """Hold ``lock`` (alone if ``write``, else for reading), if it can be had before the deadline."""
+        self.check(doing)
+        with ExitStack() as held:
+            try:
+                held.enter_context(lock.write(self.left()) if write else lock.read(self.left()))
+            except TimeoutError:
+                raise DeadlineExceeded(f"the deadline passed {doing}; allow more time") from None
+            yield
 
 
 class Progress(Protocol):
@@ -233,6 +306,10 @@ class Engine:
         self._lock = ReadWriteLock()
         self._query_lock = threading.Lock()
         self._listeners: list[Callable[[ClusterEvent], None]] = []
+        self._undo: UndoLog | None = None
+        """The undo log of the write in progress (``_undoable``), None outside one."""
+        self._next_seq = 1
+        """At least the next free sequence number; only ever goes up (``_allocate_seq``)."""
         self._load()
 
     # -- state ----------------------------------------------------------------------------------------
@@ -261,8 +338,8 @@ class Engine:
         self._sent_index: VectorIndex | None = None
         self._doc_index: VectorIndex | None = None
         self._outlets: set[str] = set()
-        self._next_seq = 1
         self._generation = 0
+        self._database_id: str | None = None
         self.indexes_loaded = False
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
@@ -286,7 +363,8 @@ class Engine:
         return self._sent_index, self._doc_index
 
     def _load(self) -> None:
-        """Rebuild the working state from the store (at start, and after a failed commit)."""
+        """Rebuild the working state from the store (at start). Reads the store and the saved indexes;
+        writes nothing, so that it works on a full disk."""
         self._reset()
         snap = self.store.load()  # without texts and embeddings
         self._outlets = {e.outlet for e in snap.documents if e.outlet}
@@ -299,7 +377,8 @@ class Engine:
             self._by_seq[e.seq] = e.id
             vectors[e.id] = e.vector
         self._generation = int(snap.meta.get("generation", "0"))
-        self.indexes_loaded = self._load_indexes()
+        self._database_id = snap.meta.get("database_id")
+        self.indexes_loaded = self._load_indexes(self._database_id)
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
             stored = self.store.records()
@@ -309,8 +388,6 @@ class Engine:
                 self._index_many(docs)
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
-            if snap.documents:
-                self.save_indexes()
         for child, parents in snap.parents.items():
             self._set_parents(child, parents)
         self._external.update(snap.external_sources)
@@ -325,7 +402,8 @@ class Engine:
                 c.created_seq,
                 [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])],
             )
-        self._next_seq = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))]) + 1
+        last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
+        self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored
@@ -348,7 +426,9 @@ class Engine:
         """Prepare a stored article again that is no longer resident."""
         rec = self.store.get(doc_id)
         if rec is None:
-            raise RuntimeError(f"document {doc_id!r} is indexed but not in the store {self.store.location}")
+            raise RuntimeError(
+                f"document {quote_id(doc_id)} is indexed but not in the store {self.store.location}"
+            )
         doc = self._prepared(rec, sorted(self._outlets))
         self._sign([doc], sentences=False)
         self.counters["documents_reloaded"] += 1
@@ -371,68 +451,163 @@ class Engine:
     # -- saved indexes --------------------------------------------------------------------------------
 
     def _index_file(self) -> Path | None:
-        return self.index_dir / "indexes.pickle" if self.index_dir is not None else None
+        return self.index_dir / INDEX_FILE if self.index_dir is not None else None
 
-    def _load_indexes(self) -> bool:
-        """Read the saved LSH and FAISS indexes if they were saved at the store's current generation."""
+    def _index_fingerprint(self) -> str:
+        """What saved indexes depend on besides the data: the settings that shape them (how many
+        articles stay resident and the input limits do not), the word and shingle hashes
+        (``HASH_VERSION``) and the file's layout."""
+        settings = repr(replace(self.config, resident_documents=1, limits=LimitsConfig()))
+        text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _index_binding(self, database_id: str | None) -> dict[str, Any]:
+        """What a saved index file must say it was built from to be read: this database at this
+        generation, with these settings."""
+        return {
+            "database_id": database_id,
+            "generation": self._generation,
+            "fingerprint": self._index_fingerprint(),
+        }
+
+    def _load_indexes(self, database_id: str | None) -> bool:
+        """Read the saved indexes if they were built from this database (its ``database_id``, a random id
+        made with it) at its current generation, with the same settings, and are whole (their
+        checksum); else leave them to be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
-        if path is None or not path.exists():
+        if path is None or database_id is None or not path.exists():
             return False
+        if not isinstance(self._doc_lsh, BandedLsh):
+            return False  # datasketch's index is not saved (``save_indexes``)
         try:
-            with path.open("rb") as f:
-                saved = pickle.load(f)
-        except Exception:  # unreadable or from another version: rebuild
+            if read_header(path).get("binding") != self._index_binding(database_id):
+                logger.info("saved indexes in %s are of another database, state or version: rebuilding", path)
+                return False
+            _, arrays = read_arrays(path)
+            self._restore_indexes(arrays)
+        except (SavedFileError, ValueError, KeyError) as exc:
+            logger.warning("saved indexes in %s cannot be used (%s): rebuilding them", path, exc)
+            self._reset_indexes()
             return False
-        if (
-            saved.get("generation") != self._generation
-            or saved.get("config") != self._index_config()
-            or saved.get("hash_version") != HASH_VERSION
-            or "sentence_by_words" not in saved
-        ):
-            return False
-        self._doc_lsh, self._sent_lsh = saved["doc_lsh"], saved["sent_lsh"]
-        self._sent_index, self._doc_index = saved["sent_index"], saved["doc_index"]
-        self._sentence_by_words = saved["sentence_by_words"]
         return True
 
-    def _index_config(self) -> str:
-        """The settings saved indexes depend on (how many articles stay resident is not one)."""
-        return repr(replace(self.config, resident_documents=1))
+    def _reset_indexes(self) -> None:
+        mh = self.config.minhash
+        self._doc_lsh = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
+        self._sent_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
+        self._sentence_by_words = {}
+        self._sent_index = self._doc_index = None
+
+    def _restore_indexes(self, arrays: dict[str, np.ndarray]) -> None:
+        """The indexes from ``_export_indexes``'s arrays; ``ValueError`` when they do not fit the store."""
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
+        self._doc_lsh.restore(_part(arrays, "doc_lsh"))
+        self._sent_lsh.restore(_part(arrays, "sent_lsh"))
+        sent_index, doc_index = self._indexes()
+        sent_index.restore(_part(arrays, "sent_index"))
+        doc_index.restore(_part(arrays, "doc_index"))
+        if len(doc_index) != len(self._records):
+            raise ValueError(f"the article index holds {len(doc_index)} articles, not {len(self._records)}")
+        words, seqs, sentences = arrays["words.hashes"], arrays["words.seqs"], arrays["words.sentences"]
+        if words.dtype != np.uint64 or seqs.dtype != np.int64 or sentences.dtype != np.int64:
+            raise ValueError("the map of stored sentences is not of integers")
+        if not (words.ndim == seqs.ndim == sentences.ndim == 1 and len(words) == len(seqs) == len(sentences)):
+            raise ValueError("the map of stored sentences is not three columns of one length")
+        by_seq = self._by_seq
+        if not all(seq in by_seq for seq in set(seqs.tolist())):
+            raise ValueError("the map of stored sentences names articles the store does not hold")
+        rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
+        self._sentence_by_words = {w: (by_seq[q], t) for w, q, t in rows}
+
+    def _export_indexes(self) -> dict[str, np.ndarray]:
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
+        sent_index, doc_index = self._indexes()
+        out: dict[str, np.ndarray] = {}
+        for name, part in (
+            ("doc_lsh", self._doc_lsh.export()),
+            ("sent_lsh", self._sent_lsh.export()),
+            ("sent_index", sent_index.export()),
+            ("doc_index", doc_index.export()),
+        ):
+            out.update((f"{name}.{key}", value) for key, value in part.items())
+        entries = self._sentence_by_words
+        out["words.hashes"] = np.fromiter(entries, dtype=np.uint64, count=len(entries))
+        out["words.seqs"] = np.fromiter(
+            (self._records[d].seq for d, _ in entries.values()), dtype=np.int64, count=len(entries)
+        )
+        out["words.sentences"] = np.fromiter((t for _, t in entries.values()), np.int64, count=len(entries))
+        return out
 
     def save_indexes(self) -> None:
-        """Save the LSH and FAISS indexes beside the store, tagged with the store's generation, so the
-        next start can skip rebuilding them. A crash leaves them stale; they are then rebuilt."""
+        """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
+        generation and to the settings, so that the next start can skip rebuilding them. A crash, or
+        any write after the save, leaves them stale; they are then rebuilt. A full disk is
+        ``ResourceExhausted`` (and nothing is left half-written)."""
         path = self._index_file()
         if path is None:
             return
         with self._lock.write():  # alone: two saves at once would write the same temporary file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as f:
-                pickle.dump(
-                    {
-                        "generation": self._generation,
-                        "config": self._index_config(),
-                        "hash_version": HASH_VERSION,
-                        "doc_lsh": self._doc_lsh,
-                        "sent_lsh": self._sent_lsh,
-                        "sent_index": self._sent_index,
-                        "doc_index": self._doc_index,
-                        "sentence_by_words": self._sentence_by_words,
-                    },
-                    f,
-                    protocol=pickle.HIGHEST_PROTOCOL,
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            if not isinstance(self._doc_lsh, BandedLsh):
+                return  # datasketch's index is not saved: rebuilt at every start
+            header = {"binding": self._index_binding(self._database_id)}
+            write_arrays(path, header, self._export_indexes())
+            legacy = path.with_name(LEGACY_INDEX_FILE)
+            if legacy.exists():  # written by an older dedup, never read: gone once there is a new one
+                legacy.unlink()
+
+    # -- undo -----------------------------------------------------------------------------------------
+
+    def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
+        """Record ``mapping[key]`` before it changes, in the write in progress (``dedup.undo``)."""
+        if self._undo is not None:
+            self._undo.save(mapping, key)
+
+    def _on_undo(self, step: Callable[[], None]) -> None:
+        """Record the step that undoes a change just made, in the write in progress."""
+        if self._undo is not None:
+            self._undo.call(step)
+
+    @contextmanager
+    def _undoable(self) -> Iterator[None]:
+        """A write (under the write lock) whose in-memory changes are undone if anything in it fails,
+        its commit included: memory is then again what the store holds, and the disk is not needed to
+        get there. The block must end with the commit: nothing after it is undone."""
+        log = UndoLog()
+        self._undo = self._clusterer.undo = log
+        try:
+            yield
+        except BaseException:
+            self._undo = self._clusterer.undo = None
+            try:
+                log.undo()
+            except Exception:  # a bug in undoing: the store still holds the truth
+                logger.exception("undoing a failed change failed; rebuilding the engine from the store")
+                self._load()
+            raise
+        finally:
+            self._undo = self._clusterer.undo = None
+
+    def _allocate_seq(self) -> int:
+        """A sequence number for a new article: above every number this engine gave and every number
+        the store has held (another writer's included), so one is never used twice."""
+        seq = max(self._next_seq, self.store.next_seq())
+        self._next_seq = seq + 1
+        return seq
 
     def _register(self, doc: PreparedDocument) -> None:
         """Make a prepared, embedded article known (without touching the LSH and FAISS indexes)."""
         self._resident.put(doc)
+        self._on_undo(lambda: self._resident.discard(doc.id))
+        self._save(self._by_seq, doc.order)
         self._by_seq[doc.order] = doc.id
+        undo = self._undo  # None while loading: a million articles' sentences, not one call each
         for s in range(len(doc.sentences)):
-            self._sentence_by_words.setdefault(self._words_key(doc, s), (doc.id, s))
+            key = self._words_key(doc, s)
+            if undo is not None:
+                undo.save(self._sentence_by_words, key)
+            self._sentence_by_words.setdefault(key, (doc.id, s))
 
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
@@ -447,23 +622,26 @@ class Engine:
             self._register(doc)
         signed = [d for d in docs if len(d.doc_shingles)]
         if signed:
-            self._doc_lsh.insert_many(
-                [d.order for d in signed], np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
-            )
+            doc_keys = [d.order for d in signed]
+            doc_sigs = np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
+            self._doc_lsh.insert_many(doc_keys, doc_sigs)
+            self._on_undo(lambda: _remove_all(self._doc_lsh, doc_keys, doc_sigs))
         with_sentences = [d for d in docs if len(d.sentences)]
         sent_index, doc_index = self._indexes()
         if with_sentences:
             keys = [k for d in with_sentences for k in self._sentence_keys(d)]
-            self._sent_lsh.insert_many(keys, np.vstack([d.sentence_minhashes for d in with_sentences]))
+            sent_sigs = np.vstack([d.sentence_minhashes[:MAX_SENTENCES] for d in with_sentences])
+            self._sent_lsh.insert_many(keys, sent_sigs)
+            self._on_undo(lambda: _remove_all(self._sent_lsh, keys, sent_sigs))
         if with_sentences and self.config.align.candidate_neighbours > 0:
             sent_index.add(
                 np.asarray(keys, dtype=np.int64),
-                np.vstack([cast(np.ndarray, d.embeddings) for d in with_sentences]),
+                np.vstack([cast(np.ndarray, d.embeddings)[:MAX_SENTENCES] for d in with_sentences]),
             )
-        doc_index.add(
-            np.array([d.order for d in docs], dtype=np.int64),
-            np.vstack([cast(np.ndarray, d.vector) for d in docs]),
-        )
+            self._on_undo(lambda: sent_index.remove(np.asarray(keys, dtype=np.int64)))
+        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
+        doc_index.add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
+        self._on_undo(lambda: doc_index.remove(doc_ids))
         # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
         # few needed again are signed again from the shingles (``_sentence_signatures``).
         empty = np.zeros((0, self.config.minhash.num_perm), dtype=np.uint32)
@@ -481,26 +659,38 @@ class Engine:
 
     def _unindex(self, doc: PreparedDocument) -> None:
         if len(doc.doc_shingles):
-            assert doc.doc_minhash is not None
-            self._doc_lsh.remove(doc.order, doc.doc_minhash)
-        for key, sig in zip(self._sentence_keys(doc), self._sentence_signatures(doc), strict=True):
+            doc_sig = cast(np.ndarray, doc.doc_minhash)
+            self._doc_lsh.remove(doc.order, doc_sig)
+            self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
+        keys = self._sentence_keys(doc)
+        sigs = self._sentence_signatures(doc, range(len(keys)))
+        for key, sig in zip(keys, sigs, strict=True):
             self._sent_lsh.remove(key, sig)
+        if keys:
+            self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
         for s in range(len(doc.sentences)):
-            key = self._words_key(doc, s)
-            if self._sentence_by_words.get(key, (None, 0))[0] == doc.id:
-                del self._sentence_by_words[key]
+            words = self._words_key(doc, s)
+            if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
+                self._save(self._sentence_by_words, words)
+                del self._sentence_by_words[words]
         sent_index, doc_index = self._indexes()
-        if self.config.align.candidate_neighbours > 0:
-            sent_index.remove(np.asarray(self._sentence_keys(doc), dtype=np.int64))
+        if self.config.align.candidate_neighbours > 0 and keys:
+            sent_index.remove(np.asarray(keys, dtype=np.int64))
+            embeddings = cast(np.ndarray, doc.embeddings)[: len(keys)]
+            self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
         doc_index.remove(np.array([doc.order], dtype=np.int64))
-        self._resident.discard(doc.id)
+        vector = cast(np.ndarray, doc.vector)
+        self._on_undo(lambda: doc_index.add(np.array([doc.order], dtype=np.int64), vector[None, :]))
+        self._resident.discard(doc.id)  # read again from the store if the removal is undone
+        self._save(self._by_seq, doc.order)
         del self._by_seq[doc.order]
 
     @staticmethod
     def _sentence_keys(doc: PreparedDocument) -> list[int]:
-        """Keys of an article's sentences in the sentence LSH and vector indexes."""
+        """Keys of an article's indexed sentences (its first ``MAX_SENTENCES``) in the sentence LSH and
+        vector indexes: each below the next article's first key."""
         base = doc.order * MAX_SENTENCES
-        return list(range(base, base + len(doc.sentences)))
+        return list(range(base, base + min(len(doc.sentences), MAX_SENTENCES)))
 
     @staticmethod
     def _words_key(doc: PreparedDocument, s: int) -> int:
@@ -508,10 +698,13 @@ class Engine:
 
     def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
         for old in self._parents.get(child, ()):
+            self._save(self._children, old.id)
             self._children[old.id].discard(child)
+        self._save(self._parents, child)
         if parents:
             self._parents[child] = parents
             for p in parents:
+                self._save(self._children, p.id)
                 self._children[p.id].add(child)
         else:
             self._parents.pop(child, None)
@@ -519,20 +712,10 @@ class Engine:
     # -- preparing new articles -----------------------------------------------------------------------
 
     def _validate(self, article: Article) -> None:
-        limits = self.config.limits
-        if len(article.id) > limits.max_id_length:
-            raise InvalidArgument(
-                f"document id is {len(article.id)} characters long; the limit is {limits.max_id_length}"
-            )
-        size = len(article.text.encode("utf-8"))
-        if size > limits.max_text_bytes:
-            raise InvalidArgument(
-                f"document {article.id!r} text is {size} bytes; the limit is {limits.max_text_bytes} bytes "
-                "(split the article or raise limits.max_text_bytes)"
-            )
+        check_article(article, self.config.limits)
 
     def _prepare(
-        self, articles: Sequence[Article], first_seq: int, progress: Progress
+        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: _Due | None = None
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
@@ -542,6 +725,7 @@ class Engine:
         docs = []
         for n, article in enumerate(articles):
             doc = prepare(article, first_seq + n, self.config)
+            check_sentences(doc, self.config.limits)  # before anything is signed or embedded
             doc.citations = find_citations(article.text, outlets)
             docs.append(doc)
             progress.advance()
@@ -559,8 +743,9 @@ class Engine:
         batch_words: dict[int, tuple[int, int]] = {}
         source: dict[tuple[int, int], tuple[str, int] | tuple[int, int]] = {}
         todo: list[tuple[int, int]] = []
+        signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
         for n, doc in enumerate(docs):
-            stored_hits = self._sent_lsh.query_many(doc.sentence_minhashes)
+            stored_hits = self._sentence_hits(doc.sentence_minhashes)
             for s, sig in enumerate(doc.sentence_minhashes):
                 key = self._words_key(doc, s)
                 stored = self._sentence_by_words.get(key)
@@ -571,14 +756,18 @@ class Engine:
                     source[(n, s)] = batch_words[key]
                     continue
                 found: tuple[str, int] | tuple[int, int] | None = None
-                for hit in sorted(stored_hits[s]):
+                # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a
+                # thousand times would otherwise be checked against every earlier copy).
+                for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
                     doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
-                    stored_sig = self._sentence_signatures(self._resident.get(doc_id), [t])[0]
-                    if estimate_jaccard(sig, stored_sig) >= share:
+                    if doc_id not in signed:
+                        signed[doc_id] = self._sentence_signatures(self._resident.get(doc_id))
+                    if estimate_jaccard(sig, signed[doc_id][t]) >= share:
                         found = (doc_id, t)
                         break
                 if found is None:
-                    for hit in sorted(batch_lsh.query(sig)):
+                    earlier = batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist()
+                    for hit in sorted(earlier)[:SHARE_CHECKS]:
                         m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
                         if estimate_jaccard(sig, docs[m].sentence_minhashes[t]) >= share:
                             found = (m, t)
@@ -595,6 +784,8 @@ class Engine:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
         progress.start("embedding", len(texts))
         for lo in range(0, len(order), 256):
+            if due is not None:
+                due.check("while embedding the sentences of the text")
             chunk = order[lo : lo + 256]
             fresh[chunk] = self.embedder.encode([texts[i] for i in chunk])
             progress.advance(len(chunk))
@@ -623,8 +814,9 @@ class Engine:
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
             found.update(self._by_seq[k] for k in self._doc_lsh.query(doc.doc_minhash))
-        for hits in self._sent_lsh.query_many(doc.sentence_minhashes):
-            found.update(self._by_seq[k // MAX_SENTENCES] for k in hits)
+        hits = self._sentence_hits(doc.sentence_minhashes)
+        seqs = np.unique(np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64) // MAX_SENTENCES)
+        found.update(self._by_seq[q] for q in seqs.tolist())
         near: list[str] = []
         if self._records:
             sent_index, doc_index = self._indexes()
@@ -651,10 +843,27 @@ class Engine:
             near = [d for d in near if d != exclude]
         return found, [d for d in near if d != doc.id]
 
-    def _match(self, doc: PreparedDocument, candidates: set[str]) -> list[PairResult]:
+    def _sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
+        """The keys of the stored sentences each row of ``signatures`` finds in the sentence LSH. Equal
+        rows (a repeated sentence) are looked up once, and at most ``minhash.max_sentence_hits`` entries
+        are gathered for all of them, the first sentences' first."""
+        if not len(signatures):
+            return []
+        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # unique rows in order of first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        found = self._sent_lsh.query_many(unique[order], self.config.minhash.max_sentence_hits)
+        return [found[k] for k in rank[inverse.ravel()].tolist()]
+
+    def _match(
+        self, doc: PreparedDocument, candidates: set[str], due: _Due | None = None
+    ) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
         for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
+            if due is not None:
+                due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
             result = compare(self._resident.get(other_id), doc, self.config)
             if result is not None:
                 pairs.append(result)
@@ -714,8 +923,11 @@ class Engine:
         """Install what derivation found for the articles it was run for, and record it in ``change``."""
         change.parents.update(self._apply_parents(derivation.parents))
         change.external_sources.update(derivation.external_sources)
+        for doc_id in derivation.external_sources:
+            self._save(self._external, doc_id)
         self._external.update(derivation.external_sources)
         for doc_id in derivation.parents:
+            self._save(self._groups, doc_id)
             group = derivation.groups.get(doc_id)
             if group is None:
                 self._groups.pop(doc_id, None)
@@ -748,7 +960,9 @@ class Engine:
             if self._reaches(child, parent.id):
                 continue
             accepted[child].append(parent)
+            self._save(self._children, parent.id)
             self._children[parent.id].add(child)
+            self._save(self._parents, child)
             self._parents[child] = tuple(accepted[child])
         final = {child: ranked(ps) for child, ps in accepted.items()}
         for child, parents in final.items():
@@ -757,13 +971,21 @@ class Engine:
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
-        self._outlets.add(outlet)
+        if outlet not in self._outlets:
+            self._outlets.add(outlet)
+            self._on_undo(lambda: self._outlets.discard(outlet))
         outlets = sorted(self._outlets)
         # Articles not resident find their citations again, with every outlet, when next prepared.
         touched = {d for d in self.store.containing(outlet) if d in self._records}
         for doc in self._resident:
             if doc.id in touched:
                 doc.citations = find_citations(doc.text, outlets)
+
+        def forget() -> None:  # undone: those articles are prepared again from the store
+            for d in touched:
+                self._resident.discard(d)
+
+        self._on_undo(forget)
         return touched
 
     # -- public: writing ------------------------------------------------------------------------------
@@ -780,18 +1002,21 @@ class Engine:
 
         return unsubscribe
 
-    def ingest(self, article: Article) -> IngestResult:
-        return self.ingest_many([article])[0]
+    def ingest(self, article: Article, deadline: Deadline = None) -> IngestResult:
+        """Store an article (``ingest_many`` of one)."""
+        return self.ingest_many([article], deadline=deadline)[0]
 
     def ingest_many(
-        self, articles: Sequence[Article], progress: Progress | None = None
+        self, articles: Sequence[Article], progress: Progress | None = None, deadline: Deadline = None
     ) -> list[IngestResult]:
         """Store articles in order, as if ingested one by one; each is committed before the next is
-        matched. Preparing and embedding are done for the whole batch at once (it is faster)."""
+        matched. Preparing and embedding are done for the whole batch at once (it is faster).
+        ``deadline``: see ``Deadline``."""
         progress = progress or NullProgress()
+        due = _Due(deadline)
         for article in articles:
             self._validate(article)
-        with self._lock.write():
+        with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was stored"):
             # What can need storing: anything new or changed, and anything after a first occurrence.
             digests = [_text_hash(a) for a in articles]
             seen: set[str] = set()
@@ -801,37 +1026,41 @@ class Engine:
                 if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
-            docs = dict(
-                zip(todo, self._prepare([articles[i] for i in todo], self._next_seq, progress), strict=True)
-            )
+            prepared = self._prepare([articles[i] for i in todo], self._next_seq, progress, due)
+            docs = dict(zip(todo, prepared, strict=True))
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
                 stored = self._records.get(article.id)
                 if stored is not None and stored.text_hash == digests[i]:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
-                else:
-                    results.append(self._store_one(docs[i], digests[i]))
+                    continue
+                try:
+                    results.append(self._store_one(docs[i], digests[i], due))
+                except DeadlineExceeded as exc:
+                    raise DeadlineExceeded(
+                        f"{exc} (document {quote_id(article.id)} was not stored; the {i} before it in this "
+                        "call were)"
+                    ) from None
                 progress.advance()
             return results
 
-    def _store_one(self, doc: PreparedDocument, digest: str) -> IngestResult:
+    def _store_one(self, doc: PreparedDocument, digest: str, due: _Due | None = None) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
         affected: set[str] = set()
         outcome = IngestOutcome.CREATED
-        if doc.id in self._records:
-            outcome = IngestOutcome.REPLACED
-            affected |= self._remove(doc.id, change, events, now)
-        doc.order = self._next_seq
-        self._next_seq += 1
         article = doc.article
-        try:
+        with self._undoable():
+            if doc.id in self._records:
+                outcome = IngestOutcome.REPLACED
+                affected |= self._remove(doc.id, change, events, now)
+            doc.order = self._allocate_seq()
             if article.outlet and article.outlet not in self._outlets:
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
-            pairs = self._match(doc, candidates)
+            pairs = self._match(doc, candidates, due)
             cluster_events = self._clusterer.add(
                 doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc), self._claims(doc.id, pairs)
             )
@@ -839,26 +1068,31 @@ class Engine:
             cid = self._clusterer.cluster_of(doc.id)
             for ev in cluster_events:
                 if ev.kind is ClusterEventKind.CREATED:
+                    self._save(self._clusters, ev.cluster)
                     self._clusters[ev.cluster] = ClusterRecord(
                         ev.cluster, self._clusterer.rank(ev.cluster), now, now
                     )
                     change.put_clusters.append(self._clusters[ev.cluster])
                 elif ev.kind is ClusterEventKind.MERGED:
                     for gone in ev.merged:
+                        self._save(self._clusters, gone)
                         self._clusters.pop(gone, None)
                         change.delete_clusters.append(gone)
                     for member in self._clusterer.members(ev.cluster):
                         if member != doc.id and self._records[member].cluster_id != ev.cluster:
+                            self._save(self._records, member)
                             self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
                             change.cluster_of[member] = ev.cluster
                 elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
                     if ev.cluster in self._clusters and ev.cluster not in self._clusterer.clusters():
+                        self._save(self._clusters, ev.cluster)
                         self._clusters.pop(ev.cluster)
                         change.delete_clusters.append(ev.cluster)
                     elif ev.cluster in self._clusters:
                         self._touch_cluster(ev.cluster, now, change)
                 elif ev.document is not None and ev.document != doc.id:  # ... and joined this one
                     moved = ev.document
+                    self._save(self._records, moved)
                     self._records[moved] = replace(self._records[moved], cluster_id=ev.cluster)
                     change.cluster_of[moved] = ev.cluster
                     change.placement[moved] = self._clusterer.placement(moved)
@@ -874,6 +1108,7 @@ class Engine:
                 doc.vector,
                 self._clusterer.placement(doc.id),
             )
+            self._save(self._records, doc.id)
             self._records[doc.id] = _Entry(doc.order, digest, now, cid)
             self._index(doc)
             change.put_documents.append(record)
@@ -882,11 +1117,9 @@ class Engine:
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._records}
             self._apply_derivation(self._derive_for(affected, change=change), change)
-            change.meta["last_seq"] = str(doc.order)
-            self._commit(change)
-        except BaseException:
-            self._load()  # back to what the store holds
-            raise
+            if due is not None:
+                due.check("before the article could be stored")
+            self._commit(change)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
         return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
@@ -915,6 +1148,7 @@ class Engine:
     def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""
         old = self._clusters[cid]
+        self._save(self._clusters, cid)
         self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
         change.put_clusters.append(self._clusters[cid])
 
@@ -925,10 +1159,14 @@ class Engine:
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
         self._set_parents(doc_id, ())
+        self._save(self._children, doc_id)
         orphans = set(self._children.pop(doc_id, set()))
         for child in orphans:
+            self._save(self._parents, child)
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
+        self._save(self._external, doc_id)
         self._external.pop(doc_id, None)
+        self._save(self._groups, doc_id)
         self._groups.pop(doc_id, None)
         cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
         if cid is not None:
@@ -936,36 +1174,35 @@ class Engine:
             if cid in self._clusterer.clusters():
                 self._touch_cluster(cid, now, change)
             else:
+                self._save(self._clusters, cid)
                 self._clusters.pop(cid, None)
                 change.delete_clusters.append(cid)
+        self._save(self._records, doc_id)
         del self._records[doc_id]
         change.delete_documents.append(doc_id)
         return (partners | orphans) - {doc_id}
 
-    def delete(self, doc_id: str) -> tuple[ClusterEvent, ...]:
-        """Remove an article from the store and every index."""
-        with self._lock.write():
+    def delete(self, doc_id: str, deadline: Deadline = None) -> tuple[ClusterEvent, ...]:
+        """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
+        due = _Due(deadline)
+        with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             change = Change()
             events: list[ClusterEvent] = []
-            try:
+            with self._undoable():
                 affected = self._remove(doc_id, change, events, self._clock())
                 affected = {d for d in affected if d in self._records}
                 if affected:
                     self._apply_derivation(self._derive_for(affected, change=change), change)
-                self._commit(change)
-            except BaseException:
-                self._load()
-                raise
+                due.check("before the deletion could be stored; nothing was deleted")
+                self._commit(change)  # last: everything before it is undone if it fails
             self._resident.trim()
             self._publish(events)
             return tuple(events)
 
     def _commit(self, change: Change) -> None:
-        change.meta["generation"] = str(self._generation + 1)
-        self.store.commit(change)
-        self._generation += 1
+        self._generation = self.store.commit(change)
 
     def _publish(self, events: Iterable[ClusterEvent]) -> None:
         for ev in events:
@@ -993,49 +1230,58 @@ class Engine:
             self._groups.get(doc_id),
         )
 
-    def find_similar(self, article: Article) -> DocumentAnalysis:
+    def find_similar(self, article: Article, deadline: Deadline = None) -> DocumentAnalysis:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
-        a stored article, that article is left out."""
+        a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self._validate(article)
-        with self._query_lock, self._lock.read():
-            doc = self._prepare([article], self._next_seq, NullProgress())[0]
-            exclude = article.id if article.id in self._records else None
-            candidates, near = self._candidates(doc, exclude)
-            pairs = self._match(doc, candidates)
-            cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
-            pairs = [
-                p for p in pairs
-                if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
-            ]  # fmt: skip
-            probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
-            doc.article = Article(
-                probe, article.text, article.title, article.outlet, article.url, article.published_at
+        due = _Due(deadline)
+        due.wait(self._query_lock, "while waiting for the queries before it")
+        try:
+            with due.holding(self._lock, False, "while waiting for a write to finish"):
+                return self._find_similar(article, due)
+        finally:
+            self._query_lock.release()
+
+    def _find_similar(self, article: Article, due: _Due) -> DocumentAnalysis:
+        """``find_similar`` under the query and read locks."""
+        doc = self._prepare([article], self._next_seq, NullProgress(), due)[0]
+        exclude = article.id if article.id in self._records else None
+        candidates, near = self._candidates(doc, exclude)
+        pairs = self._match(doc, candidates, due)
+        cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
+        pairs = [
+            p for p in pairs
+            if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
+        ]  # fmt: skip
+        probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
+        doc.article = Article(
+            probe, article.text, article.title, article.outlet, article.url, article.published_at
+        )
+        renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
+        derivation = self._derive_for({probe}, {probe: doc}, renamed)
+        doc.article = article
+        self._resident.trim()
+        group = derivation.groups.get(probe)
+        if group is not None:
+            name = {probe: article.id}
+            group = DuplicateGroup(
+                tuple(sorted(name.get(d, d) for d in group.documents)),
+                tuple(sorted(name.get(d, d) for d in group.originals)),
+                group.confidence,
             )
-            renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
-            derivation = self._derive_for({probe}, {probe: doc}, renamed)
-            doc.article = article
-            self._resident.trim()
-            group = derivation.groups.get(probe)
-            if group is not None:
-                name = {probe: article.id}
-                group = DuplicateGroup(
-                    tuple(sorted(name.get(d, d) for d in group.documents)),
-                    tuple(sorted(name.get(d, d) for d in group.originals)),
-                    group.confidence,
-                )
-            return DocumentAnalysis(
-                article.id,
-                cid,
-                derivation.parents[probe],
-                derivation.external_sources[probe],
-                tuple(p.oriented(article.id) for p in pairs),
-                group,
-            )
+        return DocumentAnalysis(
+            article.id,
+            cid,
+            derivation.parents[probe],
+            derivation.external_sources[probe],
+            tuple(p.oriented(article.id) for p in pairs),
+            group,
+        )
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:
         with self._lock.read():
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
@@ -1043,7 +1289,7 @@ class Engine:
         with self._lock.read():
             entry = self._records.get(doc_id)
             if entry is None:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             doc = self._resident.peek(doc_id)
             rec = None if doc is not None else self.store.get(doc_id)
             article = doc.article if doc is not None else cast(DocumentRecord, rec).article
@@ -1071,7 +1317,7 @@ class Engine:
     def cluster(self, cluster_id: str) -> ClusterView:
         with self._lock.read():
             if cluster_id not in self._clusters:
-                raise NotFound(f"no cluster with id {cluster_id!r}")
+                raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
             members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
             inside = set(members)
             edges = tuple(
@@ -1093,7 +1339,7 @@ class Engine:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
         with self._lock.read():
             if doc_id not in self._records:
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {quote_id(doc_id)}")
             up: list[LineageEdge] = []
             frontier, seen = [doc_id], {doc_id}
             for _ in range(max_depth):
@@ -1124,9 +1370,14 @@ class Engine:
             return len(self._records)
 
     def close(self) -> None:
-        """Save the indexes (if there is an index folder) and close the store."""
+        """Save the indexes (if there is an index folder) and close the store. Indexes that cannot be
+        saved (a full disk) are logged and left: they are rebuilt from the store at the next start, so
+        the engine closes, and the store with it, whatever the disk."""
         with self._lock.write():
-            self.save_indexes()
+            try:
+                self.save_indexes()
+            except (OSError, DedupError) as exc:
+                logger.warning("indexes not saved (they are rebuilt at the next start): %s", exc)
             self.store.close()
 
 
@@ -1152,6 +1403,18 @@ def story_vector(embeddings: np.ndarray, dim: int, lead: int = 0) -> np.ndarray:
     mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
+
+
+def _part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The arrays saved under ``name.``, without the prefix."""
+    prefix = name + "."
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _remove_all(lsh: LshIndex, keys: Sequence[int], signatures: np.ndarray) -> None:
+    """Take keys out of an LSH index (each with the signature it was inserted with)."""
+    for key, sig in zip(keys, signatures, strict=True):
+        lsh.remove(key, sig)
 
 
 def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:

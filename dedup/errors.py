@@ -8,6 +8,7 @@ interceptor. Nothing else in the code base should invent its own error types.
 from __future__ import annotations
 
 __all__ = [
+    "Aborted",
     "ConfigError",
     "DeadlineExceeded",
     "DedupError",
@@ -48,7 +49,12 @@ class NotFound(DedupError):
 
 
 class ResourceExhausted(DedupError):
-    """Too much work is in flight; the caller should retry later."""
+    """Too much work is in flight, or the disk is full; the message says which and what to do."""
+
+
+class Aborted(DedupError):
+    """Another writer changed the stored data while this operation ran (two processes on one database);
+    nothing of the operation was stored, and retrying it is safe."""
 
 
 class DeadlineExceeded(DedupError):

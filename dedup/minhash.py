@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Protocol, TypeVar, cast
 
@@ -300,9 +300,11 @@ class LshIndex(Protocol):
 
     def query(self, signature: np.ndarray) -> list[int]: ...
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]: ...
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]: ...
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def query_pairs(
+        self, signatures: np.ndarray, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def remove(self, key: int, signature: np.ndarray) -> None: ...
 
@@ -352,17 +354,54 @@ class BandedLsh:
     def __len__(self) -> int:
         return self._count
 
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
+    # -- saving -------------------------------------------------------------------------------------
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        if "_runs" not in state:  # saved by the version with one sorted array
-            keys, ids = state.pop("_keys"), state.pop("_ids")
-            state["_runs"] = [(keys, ids)] if len(keys) else []  # type: ignore[arg-type]
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
+    def export(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays, for saving without pickle (``restore`` reads them back)."""
+        with self._lock:
+            bk, bi = self._buffer_arrays()
+            out = {
+                "params": np.array(
+                    [self.bands, self.rows, self.num_perm, self._count, len(self._runs)], dtype=np.int64
+                ),
+                "buffer_hashes": bk,
+                "buffer_keys": bi,
+                "dead": np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)),
+            }
+            for n, (hashes, keys) in enumerate(self._runs):
+                out[f"hashes{n}"], out[f"keys{n}"] = hashes, keys
+            return out
+
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Take the state ``export`` gave (of an index with the same threshold and permutations).
+        ``ValueError`` when the arrays are not such a state; the index is then left as it was."""
+        params = arrays["params"]
+        if params.dtype != np.int64 or params.shape != (5,):
+            raise ValueError("LSH parameters are not five integers")
+        bands, rows, num_perm, count, n_runs = params.tolist()
+        if (bands, rows, num_perm) != (self.bands, self.rows, self.num_perm):
+            raise ValueError(f"LSH saved with {bands} bands of {rows} rows of {num_perm}; this one differs")
+        runs = []
+        for n in range(n_runs):
+            hashes, keys = arrays[f"hashes{n}"], arrays[f"keys{n}"]
+            _check_column(hashes, np.uint64, f"run {n} hashes")
+            _check_column(keys, np.int64, f"run {n} keys", len(hashes))
+            if len(hashes) > 1 and not bool(np.all(hashes[1:] >= hashes[:-1])):
+                raise ValueError(f"run {n} is not sorted")
+            runs.append((hashes, keys))
+        bk, bi, dead = arrays["buffer_hashes"], arrays["buffer_keys"], arrays["dead"]
+        _check_column(bk, np.uint64, "buffer hashes")
+        _check_column(bi, np.int64, "buffer keys", len(bk))
+        _check_column(dead, np.int64, "removed keys")
+        total = len(bi) + sum(len(k) for _, k in runs)
+        if not 0 <= count <= total // max(self.bands, 1):
+            raise ValueError(f"{count} keys cannot be held in {total} entries")
+        buffer: dict[int, list[int]] = {}
+        for h, key in zip(bk.tolist(), bi.tolist(), strict=True):
+            buffer.setdefault(h, []).append(key)
+        with self._lock:
+            self._runs, self._buffer, self._buffered = runs, buffer, len(bk)
+            self._dead, self._count = set(dead.tolist()), count
 
     # -- writing ------------------------------------------------------------------------------------
 
@@ -444,26 +483,37 @@ class BandedLsh:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def query_pairs(self, signatures: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every (row of ``signatures``, key) sharing at least one band, as two int64 arrays sorted by
-        row then key, each pair once: the batch form of ``query``."""
+        row then key, each pair once: the batch form of ``query``. ``limit``: the most (row, band, key)
+        entries gathered, rows first: the bands that would take more are left out (a text of a thousand
+        near-identical lines against another finds millions)."""
         hs = self.band_keys(np.atleast_2d(signatures))
         flat = hs.ravel()
         parts_r: list[np.ndarray] = []
         parts_k: list[np.ndarray] = []
         with self._lock:
-            for keys, ids in self._runs:
-                lo = np.searchsorted(keys, flat, side="left")
-                hi = np.searchsorted(keys, flat, side="right")
-                counts = hi - lo
+            in_runs = [
+                (ids, np.searchsorted(keys, flat, side="left"), np.searchsorted(keys, flat, side="right"))
+                for keys, ids in self._runs
+            ]
+            buffered = list(map(self._buffer.get, flat.tolist())) if self._buffer else []
+            usable = len(flat)
+            if limit is not None:
+                total = sum((hi - lo for _, lo, hi in in_runs), np.zeros(len(flat), dtype=np.int64))
+                if buffered:
+                    total += np.fromiter((len(x) if x else 0 for x in buffered), np.int64, count=len(flat))
+                usable = int(np.searchsorted(np.cumsum(total), limit, side="right"))
+            for ids, lo, hi in in_runs:
+                counts = hi[:usable] - lo[:usable]
                 hit = np.flatnonzero(counts)
                 if not hit.size:
                     continue
                 c = counts[hit]
                 parts_r.append(np.repeat(hit // self.bands, c))
                 parts_k.append(ids[expand_ranges(lo[hit], c)])
-            if self._buffer:
-                hits = [(j, ids) for j, ids in enumerate(map(self._buffer.get, flat.tolist())) if ids]
+            if buffered:
+                hits = [(j, ids) for j, ids in enumerate(buffered[:usable]) if ids]
                 if hits:
                     lengths = [len(ids) for _, ids in hits]
                     at = np.fromiter((j for j, _ in hits), dtype=np.int64, count=len(hits))
@@ -487,9 +537,10 @@ class BandedLsh:
         """Keys sharing at least one band with ``signature``."""
         return self.query_pairs(np.asarray(signature)[None, :])[1].tolist()
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]:
-        """``query`` for each row of ``signatures``, with one lookup for all of them."""
-        rows, keys = self.query_pairs(signatures)
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]:
+        """``query`` for each row of ``signatures``, with one lookup for all of them (``limit``: as in
+        ``query_pairs``)."""
+        rows, keys = self.query_pairs(signatures, limit)
         return group_rows(len(signatures), rows, keys.tolist())
 
     def remove(self, key: int, signature: np.ndarray) -> None:
@@ -523,6 +574,13 @@ class BandedLsh:
     def nbytes(self) -> int:
         """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
         return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
+
+
+def _check_column(a: np.ndarray, dtype: type, what: str, length: int | None = None) -> None:
+    """``ValueError`` unless ``a`` is a one-dimensional array of ``dtype`` (of ``length`` entries)."""
+    if a.dtype != dtype or a.ndim != 1 or (length is not None and len(a) != length):
+        size = f" of {length}" if length is not None else ""
+        raise ValueError(f"{what}: not a column{size} of {np.dtype(dtype).name}")
 
 
 def _merge_sorted(
@@ -568,11 +626,21 @@ class DatasketchLsh:
     def query(self, signature: np.ndarray) -> list[int]:
         return list(self._lsh.query(self._minhash(signature)))
 
-    def query_many(self, signatures: np.ndarray) -> list[list[int]]:
-        return [self.query(sig) for sig in signatures]
+    def query_many(self, signatures: np.ndarray, limit: int | None = None) -> list[list[int]]:
+        rows, keys = self.query_pairs(signatures, limit)
+        return group_rows(len(signatures), rows, keys.tolist())
 
-    def query_pairs(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = [sorted(self.query(sig)) for sig in signatures]
+    def query_pairs(self, signatures: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """As ``BandedLsh.query_pairs``; ``limit`` counts keys found (datasketch does not say per band)."""
+        found: list[list[int]] = []
+        total = 0
+        for sig in signatures:
+            if limit is not None and total >= limit:
+                found.append([])
+                continue
+            keys = sorted(self.query(sig))
+            found.append(keys)
+            total += len(keys)
         rows = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
         return rows, np.fromiter((k for f in found for k in f), dtype=np.int64, count=len(rows))
 

@@ -4,6 +4,17 @@ The engine keeps its working state in memory and writes every change through a
 ``Store`` as one atomic ``Change``; after a crash, ``load()`` gives back exactly
 what was committed. Two backends share one contract (tests/test_store.py):
 
+- a document's sequence number is never used twice in one database: ``next_seq``
+  reads the next free one from the database, and ``commit`` refuses (``Aborted``)
+  a document whose number is not above every number the database has held, or
+  whose id is stored already (a second writer on the same file): nothing is
+  ever overwritten but an article the change itself deletes first;
+- the store keeps its own ``generation`` (one more per commit, returned by
+  ``commit``) and a random ``database_id`` made when it is created: together
+  they say which state of which database saved indexes were built from;
+- a full disk is ``ResourceExhausted`` (the change is not stored, and nothing
+  in the store changes).
+
 - ``sqlite:PATH`` — the embedded default: one SQLite file, WAL journal,
   ``synchronous=FULL``, so a committed change survives ``kill -9``;
 - ``memory:`` — nothing on disk, for batch analysis and tests.
@@ -14,6 +25,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -22,8 +34,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dedup.document import Article, parse_timestamp
-from dedup.errors import ConfigError
+from dedup.document import Article, parse_timestamp, quote_id
+from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
 from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 
 __all__ = [
@@ -45,7 +57,7 @@ class DocumentRecord:
 
     article: Article
     seq: int
-    """Order of arrival, from 1; never reused."""
+    """Order of arrival, from 1; never reused (``Store.next_seq``)."""
     text_hash: str
     ingest_time: float
     cluster_id: str
@@ -102,6 +114,13 @@ class Change:
     placement: dict[str, float] = field(default_factory=dict)
     """Sets the placement of stored documents (those that moved cluster)."""
     meta: dict[str, str] = field(default_factory=dict)
+    """Other settings to keep. The store's own keys (``STORE_KEYS``) are the store's to write: values
+    given for them here are ignored."""
+
+
+STORE_KEYS = frozenset({"database_id", "generation", "last_seq", "schema_version"})
+"""Meta keys the store writes itself: which database this is, how many commits it has seen, the highest
+sequence number it has held, and its schema."""
 
 
 @dataclass
@@ -143,7 +162,16 @@ class Store(Protocol):
         """Ids of the stored documents whose text contains ``text``, in order of arrival."""
         ...
 
-    def commit(self, change: Change) -> None: ...
+    def next_seq(self) -> int:
+        """The next free sequence number: one above every number the database has held (deleted
+        documents' included), read from the database itself, so that another writer's are counted."""
+        ...
+
+    def commit(self, change: Change) -> int:
+        """Store ``change`` atomically and return the store's new generation. ``Aborted`` (nothing
+        stored) when a new document's sequence number is not above every number held so far or its id
+        is stored and not deleted by the change; ``ResourceExhausted`` when the disk is full."""
+        ...
 
     def close(self) -> None: ...
 
@@ -165,7 +193,7 @@ class MemoryStore:
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
-        self._meta: dict[str, str] = {}
+        self._meta: dict[str, str] = {"database_id": uuid.uuid4().hex}
 
     @property
     def location(self) -> str:
@@ -196,7 +224,23 @@ class MemoryStore:
         found = [r for r in self._docs.values() if text in r.article.text]
         return [r.article.id for r in sorted(found, key=lambda d: d.seq)]
 
-    def commit(self, change: Change) -> None:
+    def _high_water(self) -> int:
+        return max([int(self._meta.get("last_seq", "0"))] + [r.seq for r in self._docs.values()])
+
+    def next_seq(self) -> int:
+        return self._high_water() + 1
+
+    def commit(self, change: Change) -> int:
+        # Checked before anything changes: a refused change leaves the store as it was.
+        high = self._high_water()
+        deleted = set(change.delete_documents)
+        seqs = [r.seq for r in change.put_documents]
+        for rec in change.put_documents:
+            doc_id = rec.article.id
+            if rec.seq <= high or seqs.count(rec.seq) > 1:
+                raise Aborted(_seq_taken(rec, high, self.location))
+            if doc_id in self._docs and doc_id not in deleted:
+                raise Aborted(_id_taken(rec, self.location))
         for doc_id in change.delete_documents:
             self._docs.pop(doc_id, None)
             self._parents.pop(doc_id, None)
@@ -231,7 +275,11 @@ class MemoryStore:
         for doc_id, placement in change.placement.items():
             if doc_id in self._docs:
                 self._docs[doc_id] = replace(self._docs[doc_id], placement=placement)
-        self._meta.update(change.meta)
+        self._meta.update((k, v) for k, v in change.meta.items() if k not in STORE_KEYS)
+        self._meta["last_seq"] = str(max([high, *seqs]))
+        generation = int(self._meta.get("generation", "0")) + 1
+        self._meta["generation"] = str(generation)
+        return generation
 
     def close(self) -> None:
         pass
@@ -297,16 +345,24 @@ version are created by the schema itself)."""
 
 
 class SqliteStore:
-    """One SQLite file. Every commit is one transaction, flushed to disk before it returns."""
+    """One SQLite file. Every commit is one transaction, flushed to disk before it returns.
+
+    Another process may open the same file (SQLite locks it for each transaction): the sequence numbers
+    and the generation are read and written inside each commit's transaction, so two writers never store
+    two documents under one number, and neither overwrites the other's documents."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=OFF")
+        with self._errors():
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=OFF")
+            self._create()
+
+    def _create(self) -> None:
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -325,24 +381,76 @@ class SqliteStore:
                     f"{self.path} holds schema version {row[0]}, this dedup reads {SCHEMA_VERSION}; "
                     "use a new --data-dir or the dedup version that wrote it"
                 )
+            # Made once, when the database is created (or first opened by a dedup that makes them).
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('database_id', ?)", (uuid.uuid4().hex,))
 
     @property
     def location(self) -> str:
         return f"sqlite:{self.path}"
 
     @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors that have a domain meaning as domain errors: a full disk, a database that
+        another process keeps locked."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary result code
+            if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+                raise ResourceExhausted(disk_full_message(self.path.parent)) from exc
+            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise Unavailable(
+                    f"the database {self.path} is locked by another process; retry later (only one "
+                    "dedup server may use a data directory)"
+                ) from exc
+            raise
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed when the block ends. On any error (in the block or in the
+        commit itself, say a full disk) it is rolled back: the database stays as it was, and the
+        connection is ready for the next one."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT may have rolled back already
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
-    def commit(self, change: Change) -> None:
+    def _high_water(self, db: sqlite3.Connection) -> int:
+        """The highest sequence number the database has held (0 when none)."""
+        row = db.execute(
+            "SELECT max(coalesce((SELECT max(seq) FROM documents), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_seq'), 0))"
+        ).fetchone()
+        return int(row[0])
+
+    def next_seq(self) -> int:
+        with self._errors(), self._lock:
+            return self._high_water(self._db) + 1
+
+    def commit(self, change: Change) -> int:
+        with self._errors():
+            try:
+                return self._commit(change)
+            except sqlite3.IntegrityError as exc:  # a sequence number or id stored by another writer
+                ids = ", ".join(quote_id(r.article.id) for r in change.put_documents)
+                raise Aborted(
+                    f"document {ids} was not stored: the database {self.path} already holds its sequence "
+                    f"number or id ({exc}); another process writes to it. Only one dedup server may use a "
+                    "data directory"
+                ) from exc
+
+    def _commit(self, change: Change) -> int:
         with self._transaction() as db:
+            # Read inside the write transaction (BEGIN IMMEDIATE: no other writer until it ends).
+            high = self._high_water(db)
+            for rec in change.put_documents:
+                if rec.seq <= high:
+                    raise Aborted(_seq_taken(rec, high, self.location))
             for doc_id in change.delete_documents:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
                 db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc_id, doc_id))
@@ -352,8 +460,10 @@ class SqliteStore:
             for rec in change.put_documents:
                 a = rec.article
                 emb = np.ascontiguousarray(rec.embeddings, dtype=np.float16)
+                # Never OR REPLACE: a sequence number or an id that is taken is an error, not an overwrite
+                # (a replaced article's old row was deleted above, by id).
                 db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         rec.seq, a.id, a.text, a.title, a.outlet, a.url,
                         a.published_at.isoformat() if a.published_at else None,
@@ -409,7 +519,14 @@ class SqliteStore:
             for doc_id, placement in change.placement.items():
                 db.execute("UPDATE documents SET placement = ? WHERE id = ?", (placement, doc_id))
             for key, value in change.meta.items():
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                if key not in STORE_KEYS:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            last = max([high] + [r.seq for r in change.put_documents])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (str(last),))
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            generation = int(row[0]) + 1 if row is not None else 1
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
+        return generation
 
     def records(self) -> Iterator[DocumentRecord]:
         last = 0
@@ -501,6 +618,29 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def disk_full_message(where: Path) -> str:
+    """What a full disk means for a write, and what to do about it."""
+    return (
+        f"the disk holding {where} is full: nothing was stored. Free space on it (or move the data "
+        "directory to a larger disk) and retry"
+    )
+
+
+def _seq_taken(rec: DocumentRecord, high: int, location: str) -> str:
+    return (
+        f"document {quote_id(rec.article.id)} was not stored: it was given sequence number {rec.seq}, but "
+        f"{location} has held numbers up to {high}: another process writes to it. Only one dedup server "
+        "may use a data directory"
+    )
+
+
+def _id_taken(rec: DocumentRecord, location: str) -> str:
+    return (
+        f"document {quote_id(rec.article.id)} was not stored: {location} holds a document with that id "
+        "that this change does not replace (another writer stored it)"
+    )
 
 
 def _entry(r: DocumentRecord) -> DocumentEntry:

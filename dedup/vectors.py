@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,7 +23,23 @@ class VectorIndex(Protocol):
 
     def remove(self, ids: np.ndarray) -> None: ...
 
+    def export(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays, for saving without pickle."""
+        ...
+
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Take what ``export`` gave (of an index of the same kind and dimension); ``ValueError`` when the
+        arrays are not that, and the index is then left as it was."""
+        ...
+
     def __len__(self) -> int: ...
+
+
+def _ids_and_vectors(ids: np.ndarray, vectors: np.ndarray, dim: int) -> None:
+    if ids.dtype != np.int64 or ids.ndim != 1:
+        raise ValueError("vector ids are not a column of int64")
+    if vectors.dtype != np.float32 or vectors.shape != (len(ids), dim):
+        raise ValueError(f"vectors are not {len(ids)} rows of {dim} float32")
 
 
 class ExactIndex:
@@ -53,6 +70,14 @@ class ExactIndex:
     def remove(self, ids: np.ndarray) -> None:
         keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
         self._ids, self._vectors = self._ids[keep], self._vectors[keep]
+
+    def export(self) -> dict[str, np.ndarray]:
+        return {"ids": self._ids, "vectors": self._vectors}
+
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        ids, vectors = arrays["ids"], arrays["vectors"]
+        _ids_and_vectors(ids, vectors, self.dim)
+        self._ids, self._vectors = ids, vectors
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -86,19 +111,45 @@ class FaissIndex:
         self._retired = 0
         self._next = 0
 
-    def __getstate__(self) -> dict[str, Any]:
+    def export(self) -> dict[str, np.ndarray]:
         import faiss
 
-        state = dict(self.__dict__)
-        state["_index"] = faiss.serialize_index(self._index)
-        return state
+        live = np.fromiter(self._internal.items(), dtype=np.dtype((np.int64, 2)), count=len(self._internal))
+        return {
+            "faiss": np.asarray(faiss.serialize_index(self._index), dtype=np.uint8),  # FAISS's own format
+            "live": live.reshape(-1, 2),  # (id, internal id) of every live vector
+            "counters": np.array([self._retired, self._next], dtype=np.int64),
+        }
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         import faiss
 
-        state = dict(state)
-        state["_index"] = faiss.deserialize_index(state["_index"])
-        self.__dict__.update(state)
+        raw, live, counters = arrays["faiss"], arrays["live"], arrays["counters"]
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ValueError("the FAISS index is not bytes")
+        if live.dtype != np.int64 or live.ndim != 2 or live.shape[1] != 2:
+            raise ValueError("the live vectors are not pairs of int64")
+        if counters.dtype != np.int64 or counters.shape != (2,):
+            raise ValueError("the FAISS counters are not two integers")
+        retired, next_id = counters.tolist()
+        try:
+            index = faiss.deserialize_index(raw)
+        except RuntimeError as exc:  # FAISS checks what it reads and throws
+            raise ValueError(f"not a FAISS index: {exc}") from exc
+        if type(index) is not type(self._index) or index.d != self.dim:
+            raise ValueError(
+                f"a {type(index).__name__} of dimension {index.d}, not a {type(self._index).__name__} of "
+                f"dimension {self.dim}"
+            )
+        if int(index.ntotal) != len(live) + (retired if self.kind == "hnsw" else 0):
+            raise ValueError(f"the FAISS index holds {index.ntotal} vectors, not {len(live)} live ones")
+        ids, inner = live[:, 0].tolist(), live[:, 1].tolist()
+        if len(set(ids)) != len(ids) or len(set(inner)) != len(inner) or any(x >= next_id for x in inner):
+            raise ValueError("the live vectors' ids are not unique")
+        self._index = index
+        self._internal = dict(zip(ids, inner, strict=True))
+        self._external = dict(zip(inner, ids, strict=True))
+        self._retired, self._next = retired, next_id
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)

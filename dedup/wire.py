@@ -16,6 +16,7 @@ from dedup.cluster import ClusterEvent, ClusterEventKind
 from dedup.document import Article, parse_timestamp
 from dedup.engine import ClusterView, IngestOutcome, LineageEdge
 from dedup.errors import (
+    Aborted,
     DeadlineExceeded,
     DedupError,
     Internal,
@@ -63,6 +64,7 @@ ERROR_STATUS: list[tuple[type[DedupError], grpc.StatusCode]] = [
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Aborted, grpc.StatusCode.ABORTED),
     (Internal, grpc.StatusCode.INTERNAL),
 ]
 """Each domain error and its status code: the server maps one way, the client the other."""

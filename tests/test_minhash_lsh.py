@@ -4,7 +4,6 @@ against brute force on generated documents with controlled overlaps."""
 from __future__ import annotations
 
 import itertools
-import pickle
 import random
 
 import numpy as np
@@ -337,20 +336,6 @@ def test_query_pairs_is_query_many_flattened(corpus, spec: str) -> None:
     assert list(zip(rows.tolist(), keys.tolist(), strict=True)) == expected
 
 
-def test_index_saved_by_the_single_array_version_still_loads(corpus) -> None:
-    """A pickle from before sorted runs (one ``_keys``/``_ids`` pair) is read as one run."""
-    _, sigs, _ = corpus
-    lsh = BandedLsh(0.3, NUM_PERM)
-    lsh.insert_many(list(range(len(sigs))), sigs)
-    lsh._compact()
-    state = lsh.__getstate__()
-    ((keys, ids),) = state.pop("_runs")
-    state.update(_keys=keys, _ids=ids)
-    old = BandedLsh.__new__(BandedLsh)
-    old.__setstate__(state)
-    assert [sorted(x) for x in old.query_many(sigs)] == [sorted(x) for x in lsh.query_many(sigs)]
-
-
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5)), max_size=8))
 def test_expand_ranges_concatenates_the_ranges(ranges: list[tuple[int, int]]) -> None:
     starts = np.array([a for a, _ in ranges], dtype=np.int64)
@@ -411,16 +396,29 @@ def test_insert_query_remove(spec: str, merge_every: int) -> None:
     assert lsh.query(a) == []
 
 
-def test_banded_lsh_survives_pickling() -> None:
-    lsh = BandedLsh(0.5, NUM_PERM, buffer_limit=30)
+def test_banded_lsh_is_saved_as_plain_arrays() -> None:
+    """``export`` gives arrays of numbers only (runs, buffer, removed keys); ``restore`` on a fresh index
+    answers as the original, and refuses the state of an index with other bands."""
+    lsh = BandedLsh(0.5, NUM_PERM, buffer_limit=60)
     sigs = [_sig(f"story number {i} about the harbour strike and the union vote") for i in range(10)]
     for key, sig in enumerate(sigs):
-        lsh.insert(key, sig)
-    copy = pickle.loads(pickle.dumps(lsh))
+        lsh.insert(key, sig)  # some flushed into runs, some still in the buffer
+    lsh.remove(3, sigs[3])
+    state = lsh.export()
+    assert lsh._runs and lsh._buffer and lsh._dead
+    assert all(isinstance(a, np.ndarray) and not a.dtype.hasobject for a in state.values())
+    copy = BandedLsh(0.5, NUM_PERM, buffer_limit=60)
+    copy.restore(state)
+    assert len(copy) == len(lsh) == 9
     for sig in sigs:
         assert sorted(copy.query(sig)) == sorted(lsh.query(sig))
     copy.insert(50, sigs[0])
     assert 50 in copy.query(sigs[0])
+    with pytest.raises(ValueError, match="bands"):
+        BandedLsh(0.8, NUM_PERM).restore(state)
+    unsorted = dict(state, hashes0=state["hashes0"][::-1].copy())
+    with pytest.raises(ValueError, match="sorted"):
+        BandedLsh(0.5, NUM_PERM).restore(unsorted)
 
 
 def test_wrong_signature_length_is_a_config_error() -> None:
@@ -440,3 +438,22 @@ def test_backend_names(spec: str, kind: type) -> None:
 def test_unknown_backend_is_a_config_error(spec: str) -> None:
     with pytest.raises(ConfigError, match="unknown LSH backend"):
         make_lsh(spec, threshold=0.5, num_perm=64)
+
+
+@pytest.mark.parametrize("spec", ["memory", "datasketch"])
+def test_a_limited_query_gathers_the_first_rows_hits_and_no_more(spec: str) -> None:
+    """A thousand stored copies of one sentence: each row of a query finds all of them. ``limit`` stops
+    the gathering after that many entries, the first rows' first; no limit finds everything."""
+    lsh = make_lsh(spec, 0.5, NUM_PERM)
+    sig = _sig("the harbour board approved the crane repair plan today")
+    lsh.insert_many(list(range(1000)), np.repeat(sig[None, :], 1000, axis=0))
+    lsh.insert(5000, _sig("a different sentence about a beetle in a limestone cave"))  # in the buffer
+    query = np.repeat(sig[None, :], 4, axis=0)
+    rows, keys = lsh.query_pairs(query)
+    assert len(rows) == 4000 and set(keys.tolist()) == set(range(1000))
+    if spec == "memory":  # entries are (row, band, key): the first row's bands hold 1000 each
+        rows, keys = lsh.query_pairs(query, limit=1000 * lsh_params(0.5, NUM_PERM)[0] + 1)
+        assert rows.tolist() == [0] * 1000 and sorted(keys.tolist()) == list(range(1000))
+    rows, _ = lsh.query_pairs(query, limit=0)
+    assert len(rows) == 0
+    assert [len(hits) for hits in lsh.query_many(query, limit=1000)] == [1000, 0, 0, 0]

@@ -112,3 +112,43 @@ def test_reentrant_per_thread() -> None:
 
     _in_thread(other).join(5)
     assert done.is_set()
+
+
+def test_a_wait_with_a_timeout_gives_up_and_lets_the_queue_go_on() -> None:
+    """A writer that cannot have the lock in time gives up (TimeoutError); the readers that queued behind
+    it are let in at once, not left waiting for a writer that is gone."""
+    lock = ReadWriteLock()
+    reading = threading.Event()
+    release = threading.Event()
+
+    def long_reader() -> None:
+        with lock.read():
+            reading.set()
+            release.wait(10)
+
+    holder = _in_thread(long_reader)
+    assert reading.wait(5)
+    writer_gave_up = threading.Event()
+
+    def writer() -> None:
+        with pytest.raises(TimeoutError), lock.write(timeout=0.3):
+            pass
+        writer_gave_up.set()
+
+    w = _in_thread(writer)
+    time.sleep(0.1)  # the writer is waiting: a new reader queues behind it
+    got_in = threading.Event()
+
+    def late_reader() -> None:
+        with lock.read(timeout=5):
+            got_in.set()
+
+    r = _in_thread(late_reader)
+    assert writer_gave_up.wait(5) and got_in.wait(2)  # in as soon as the writer left, while the first reads
+    with pytest.raises(TimeoutError), lock.write(timeout=0.05):
+        pass
+    release.set()
+    for t in (holder, w, r):
+        t.join(5)
+    with lock.write(timeout=0.5):  # free again
+        pass

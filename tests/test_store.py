@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dedup.document import Article, parse_timestamp
-from dedup.errors import ConfigError
+from dedup.errors import Aborted, ConfigError, ResourceExhausted
 from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
 
@@ -59,7 +59,7 @@ def _filled(store: Store) -> None:
             parents={"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)},
             external_sources={"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)},
             put_clusters=[ClusterRecord("c1", 0, 1001.0, 1002.0), ClusterRecord("c2", 1, 1003.0, 1003.0)],
-            meta={"generation": "1"},
+            meta={"note": "kept", "generation": "99"},  # the store keeps its own generation
         )
     )
 
@@ -90,7 +90,8 @@ def test_what_is_committed_is_loaded(make_store: Factory) -> None:
     assert snap.parents == {"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)}
     assert snap.external_sources == {"a": (ExternalSource("Reuters", "Reuters reported", 3, 19),)}
     assert [c.id for c in snap.clusters] == ["c1", "c2"]
-    assert snap.meta["generation"] == "1"
+    assert snap.meta["generation"] == "1" and snap.meta["note"] == "kept"
+    assert snap.meta["last_seq"] == "3" and len(snap.meta["database_id"]) == 32
 
 
 def test_records_are_read_in_order_of_arrival_a_few_at_a_time(make_store: Factory) -> None:
@@ -231,4 +232,63 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     snap = store.load()
     assert snap.groups == {"a": group}
     assert snap.parents["b"][0].alternatives == ("y",)
+    store.close()
+
+
+def test_generation_and_sequence_numbers_come_from_the_store(make_store: Factory) -> None:
+    store = make_store()
+    assert store.next_seq() == 1
+    assert store.commit(Change(put_documents=[_record("a", 1, "c1")])) == 1
+    assert store.commit(Change(put_documents=[_record("b", 2, "c1")])) == 2
+    assert store.commit(Change(delete_documents=["a", "b"])) == 3
+    again = make_store()
+    assert again.next_seq() == 3  # numbers of deleted documents are not given again
+    assert again.load().meta["generation"] == "3"
+    assert again.load().meta["database_id"] == store.load().meta["database_id"]
+
+
+def test_a_taken_sequence_number_or_id_is_refused_never_overwritten(tmp_path: Path) -> None:
+    """Two stores on one file (two processes): each reads the next free number inside its write; a
+    document under a number or an id the other stored is refused, and the other's stays."""
+    first, second = SqliteStore(tmp_path / "s.sqlite3"), SqliteStore(tmp_path / "s.sqlite3")
+    assert first.next_seq() == second.next_seq() == 1
+    first.commit(Change(put_documents=[_record("a", 1, "c1")]))
+    assert second.next_seq() == 2
+    with pytest.raises(Aborted, match="sequence number 1"):
+        second.commit(Change(put_documents=[_record("b", 1, "c1")]))  # read 1 before the first wrote
+    with pytest.raises(Aborted, match="id"):
+        second.commit(Change(put_documents=[_record("a", 2, "c1")]))  # an id it did not know was stored
+    second.commit(Change(put_documents=[_record("b", 2, "c1")]))
+    second.commit(Change(delete_documents=["b"]))
+    assert first.next_seq() == 3  # a deleted document's number is not given again
+    # Replacing by id (delete and put in one change) under a new number works.
+    first.commit(Change(delete_documents=["a"], put_documents=[_record("a", 3, "c1")]))
+    assert [(d.id, d.seq) for d in SqliteStore(tmp_path / "s.sqlite3").load().documents] == [("a", 3)]
+    memory = MemoryStore()
+    memory.commit(Change(put_documents=[_record("a", 1, "c1")]))
+    with pytest.raises(Aborted):
+        memory.commit(Change(put_documents=[_record("b", 1, "c1")]))
+    with pytest.raises(Aborted):
+        memory.commit(Change(put_documents=[_record("a", 2, "c1")]))
+    assert memory.next_seq() == 2 and [d.id for d in memory.load().documents] == ["a"]
+    first.close()
+    second.close()
+
+
+def test_a_full_disk_is_resource_exhausted_and_the_store_stays_usable(tmp_path: Path) -> None:
+    """SQLite's "database or disk is full" (here: a page limit the test sets, as a full disk would) is a
+    ResourceExhausted that says what to do; the transaction is rolled back, and once there is room the
+    next commit works."""
+    store = SqliteStore(tmp_path / "full.sqlite3")
+    _filled(store)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    big = _record("d", 4, "c1", sentences=2000)
+    with pytest.raises(ResourceExhausted, match=r"is full: nothing was stored\. Free space"):
+        store.commit(Change(put_documents=[big]))
+    assert not store._db.in_transaction
+    assert [d.id for d in store.load().documents] == ["a", "b", "c"]
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    store.commit(Change(put_documents=[big]))
+    assert [d.id for d in SqliteStore(tmp_path / "full.sqlite3").load().documents] == ["a", "b", "c", "d"]
     store.close()

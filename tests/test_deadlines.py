@@ -1,0 +1,124 @@
+"""Deadlines are honoured during the work, not only before it: past one, ingest, delete and find_similar
+stop with DeadlineExceeded (waiting for a lock, between sentences embedded, between the stored articles
+aligned, before the commit), and nothing of the article at hand is stored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dedup.engine
+from dedup.config import Config
+from dedup.document import Article
+from dedup.embed import NullEmbedder
+from dedup.engine import Engine
+from dedup.errors import DeadlineExceeded
+from dedup.store import SqliteStore
+from tests.fixtures import stories as S
+from tests.fixtures.state import engine_state
+
+
+def _engine(tmp_path: Path) -> Engine:
+    engine = Engine(Config(), NullEmbedder(), SqliteStore(tmp_path / "d.sqlite3"))
+    engine.ingest_many(
+        [Article("orig", S.original()), Article("copy", S.verbatim()), Article("trim", S.trimmed())]
+    )
+    return engine
+
+
+class _AfterAlignments:
+    """A deadline (seconds left) that passes once ``n`` pairs of articles have been aligned."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+        self.aligned = 0
+        self.n = n
+        real = dedup.engine.compare
+
+        def counting(*args: Any) -> Any:
+            self.aligned += 1
+            return real(*args)
+
+        monkeypatch.setattr(dedup.engine, "compare", counting)
+
+    def __call__(self) -> float:
+        return 60.0 if self.aligned < self.n else 0.0
+
+
+def test_a_deadline_passing_between_alignments_stops_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(tmp_path)
+    before = engine_state(engine)
+    deadline = _AfterAlignments(monkeypatch, 1)
+    with pytest.raises(DeadlineExceeded, match="while aligning document 'edit'"):
+        engine.ingest(Article("edit", S.lightly_edited()), deadline=deadline)
+    assert deadline.aligned == 1  # it stopped before the second of three candidates
+    assert engine_state(engine) == before
+    assert "edit" not in [d.id for d in SqliteStore(tmp_path / "d.sqlite3").load().documents]
+    deadline.aligned = 0
+    with pytest.raises(DeadlineExceeded, match="aligning"):
+        engine.find_similar(Article("q", S.lightly_edited()), deadline=deadline)
+    assert deadline.aligned == 1
+    deadline.n = 100
+    assert engine.ingest(Article("edit", S.lightly_edited()), deadline=deadline).analysis.matches
+
+
+def test_a_batch_stops_at_the_article_the_deadline_passes_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(tmp_path)
+    deadline = _AfterAlignments(monkeypatch, 4)  # the first new article is aligned with three
+    batch = [Article("edit", S.lightly_edited()), Article("para", S.paraphrased())]
+    with pytest.raises(DeadlineExceeded, match="'para' was not stored; the 1 before it in this call were"):
+        engine.ingest_many(batch, deadline=deadline)
+    assert sorted(engine.documents()) == ["copy", "edit", "orig", "trim"]
+
+
+def test_a_monotonic_deadline(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    with pytest.raises(DeadlineExceeded):
+        engine.find_similar(Article("q", S.trimmed()), deadline=time.monotonic() - 1)
+    with pytest.raises(DeadlineExceeded):
+        engine.delete("orig", deadline=time.monotonic() - 1)
+    assert "orig" in engine.documents()
+    assert engine.find_similar(Article("q", S.trimmed()), deadline=time.monotonic() + 60).matches
+    engine.delete("orig", deadline=time.monotonic() + 60)
+
+
+def test_waiting_for_a_lock_ends_at_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow query holds the query lock, and a write waits for it: another query and a write with short
+    deadlines give up at their deadlines instead of waiting behind them."""
+    engine = _engine(tmp_path)
+    inside, release = threading.Event(), threading.Event()
+    real = dedup.engine.compare
+
+    def slow(*args: Any) -> Any:
+        inside.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(dedup.engine, "compare", slow)
+    query = threading.Thread(target=lambda: engine.find_similar(Article("q", S.trimmed())))
+    query.start()
+    try:
+        assert inside.wait(30)
+        for call in (
+            lambda: engine.find_similar(Article("q2", S.trimmed()), deadline=time.monotonic() + 0.3),
+            lambda: engine.ingest(Article("late", S.unrelated()), deadline=time.monotonic() + 0.3),
+        ):
+            start = time.monotonic()
+            with pytest.raises(DeadlineExceeded, match="while waiting"):
+                call()
+            assert time.monotonic() - start < 5
+    finally:
+        release.set()
+        query.join(30)
+    monkeypatch.setattr(dedup.engine, "compare", real)
+    assert (
+        engine.ingest(Article("late", S.unrelated()), deadline=time.monotonic() + 60).outcome.value
+        == "CREATED"
+    )
