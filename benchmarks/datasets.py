@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dedup.document import Article
+from dedup.article import Article
 
 __all__ = ["DEFAULT_DATA", "NEWS_ECB_KINDS", "load_mrpc", "load_news_ecb", "story_of"]
 

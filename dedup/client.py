@@ -19,11 +19,20 @@ from typing import Any
 
 import grpc
 
-from dedup.cluster import ClusterEvent
-from dedup.document import Article
-from dedup.engine import ClusterView, IngestOutcome, LineageEdge
+from dedup.article import Article
 from dedup.errors import DedupError
-from dedup.results import Analysis, ClusterResult, DocumentAnalysis, DocumentResult, Edge, PairResult
+from dedup.results import (
+    Analysis,
+    ClusterEvent,
+    ClusterResult,
+    ClusterView,
+    DocumentAnalysis,
+    DocumentResult,
+    Edge,
+    IngestOutcome,
+    LineageEdge,
+    PairResult,
+)
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from dedup.wire import (
@@ -106,11 +115,13 @@ class DedupClient:
     ) -> list[IngestReply]:
         """Stream articles to the server, ``batch_size`` per IngestDocuments call. Each batch is stored
         when its call returns; on an error, re-sending is safe (ingest is idempotent)."""
-        bar = None
-        if progress:
+        bar: Any = None
+        try:
             from rich.console import Console
             from rich.progress import Progress
-
+        except ImportError:  # a client-only install has no rich: no bar
+            progress = False
+        if progress:
             # On stderr: stdout carries the result (`dedup ingest ... > out.json`).
             bar = Progress(console=Console(stderr=True), transient=False)
             bar.start()

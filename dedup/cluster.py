@@ -56,33 +56,16 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import xxhash
 
+from dedup.results import ClusterEvent, ClusterEventKind
 from dedup.undo import UndoLog
 
-__all__ = ["Claim", "ClusterEvent", "ClusterEventKind", "StoryClusterer", "cluster_id_for"]
+__all__ = ["Claim", "StoryClusterer", "cluster_id_for"]
 
 DAY = 86400.0
-
-
-class ClusterEventKind(StrEnum):
-    CREATED = "CREATED"
-    DOCUMENT_ADDED = "DOCUMENT_ADDED"
-    MERGED = "MERGED"
-    DOCUMENT_REMOVED = "DOCUMENT_REMOVED"
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterEvent:
-    kind: ClusterEventKind
-    cluster: str
-    """The cluster created, added to, or surviving a merge."""
-    document: str | None = None
-    merged: tuple[str, ...] = ()
-    """For MERGED: the ids that were folded into ``cluster`` and no longer exist."""
 
 
 def cluster_id_for(founding_document: str) -> str:

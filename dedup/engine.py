@@ -31,27 +31,32 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import numpy as np
 import xxhash
 
+from dedup.article import Article, quote_id
 from dedup.attribution import find_citations
-from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer
+from dedup.cluster import Claim, StoryClusterer
 from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
-from dedup.document import Article, PreparedDocument, check_article, check_sentences, prepare, quote_id
+from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import DeadlineExceeded, DedupError, NotFound
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
     REUSE_RELATIONS,
+    ClusterEvent,
+    ClusterEventKind,
+    ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
     ExternalSource,
+    IngestOutcome,
+    LineageEdge,
     PairResult,
     Parent,
     Relation,
@@ -63,12 +68,9 @@ from dedup.undo import UndoLog
 from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = [
-    "ClusterView",
     "Deadline",
     "Engine",
-    "IngestOutcome",
     "IngestResult",
-    "LineageEdge",
     "NullProgress",
     "Progress",
 ]
@@ -158,34 +160,11 @@ class NullProgress:
         pass
 
 
-class IngestOutcome(StrEnum):
-    CREATED = "CREATED"
-    REPLACED = "REPLACED"
-    UNCHANGED = "UNCHANGED"
-
-
 @dataclass(frozen=True)
 class IngestResult:
     analysis: DocumentAnalysis
     outcome: IngestOutcome
     events: tuple[ClusterEvent, ...]
-
-
-@dataclass(frozen=True)
-class LineageEdge:
-    parent: str
-    child: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class ClusterView:
-    id: str
-    documents: tuple[str, ...]
-    roots: tuple[str, ...]
-    edges: tuple[LineageEdge, ...]
-    create_time: float
-    update_time: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dedup.document import Article
+from dedup.article import Article
 from dedup.passage_groups import group_passages, merge_pair_passages
 from dedup.report import ReportView, describe_article, format_time, quote_excerpt, summary
 from dedup.results import (

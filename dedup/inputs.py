@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dedup.document import Article, parse_timestamp
+from dedup.article import Article, parse_timestamp
 from dedup.errors import InputError, InvalidArgument
 
 __all__ = ["read_articles"]

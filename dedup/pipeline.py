@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from dedup.article import Article
 from dedup.config import Config
-from dedup.document import Article, PreparedDocument
+from dedup.document import PreparedDocument
 from dedup.embed import Embedder, default_embedder
 from dedup.engine import Engine, NullProgress, Progress
 from dedup.errors import InvalidArgument

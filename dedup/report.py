@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dedup.document import Article, Timestamp
+from dedup.article import Article, Timestamp
 from dedup.passage_groups import PassageGroup, group_passages
 from dedup.results import Analysis, ClusterResult, DocumentResult, PairResult, PassageKind, Relation
 

@@ -1,4 +1,5 @@
-"""What dedup reports: passages, pairs, parents, clusters. Plain frozen dataclasses.
+"""What dedup reports: passages, pairs, parents, clusters, stored stories and their events. Plain
+frozen dataclasses, light enough for the client.
 
 ``Analysis.to_dict()`` gives the JSON contract of ``dedup analyze`` (other
 tools read it; the names are fixed).
@@ -12,12 +13,17 @@ from typing import Any
 
 __all__ = [
     "Analysis",
+    "ClusterEvent",
+    "ClusterEventKind",
     "ClusterResult",
+    "ClusterView",
     "DocumentAnalysis",
     "DocumentResult",
     "DuplicateGroup",
     "Edge",
     "ExternalSource",
+    "IngestOutcome",
+    "LineageEdge",
     "PairResult",
     "Parent",
     "Passage",
@@ -282,3 +288,52 @@ class Analysis:
             if d.id == doc_id:
                 return d
         raise KeyError(doc_id)
+
+
+class IngestOutcome(StrEnum):
+    """What storing an article did."""
+
+    CREATED = "CREATED"
+    REPLACED = "REPLACED"
+    UNCHANGED = "UNCHANGED"
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """A derivation edge of a stored story."""
+
+    parent: str
+    child: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """A stored story cluster: its articles, roots, derivation edges and when it was made and last
+    changed (Unix seconds)."""
+
+    id: str
+    documents: tuple[str, ...]
+    roots: tuple[str, ...]
+    edges: tuple[LineageEdge, ...]
+    create_time: float
+    update_time: float
+
+
+class ClusterEventKind(StrEnum):
+    """What happened to a story cluster."""
+
+    CREATED = "CREATED"
+    DOCUMENT_ADDED = "DOCUMENT_ADDED"
+    MERGED = "MERGED"
+    DOCUMENT_REMOVED = "DOCUMENT_REMOVED"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterEvent:
+    kind: ClusterEventKind
+    cluster: str
+    """The cluster created, added to, or surviving a merge."""
+    document: str | None = None
+    merged: tuple[str, ...] = ()
+    """For MERGED: the ids that were folded into ``cluster`` and no longer exist."""

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dedup.document import Article, parse_timestamp, quote_id
+from dedup.article import Article, parse_timestamp, quote_id
 from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
 from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 

@@ -12,9 +12,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from dedup.cluster import ClusterEvent, ClusterEventKind
-from dedup.document import Article, parse_timestamp
-from dedup.engine import ClusterView, IngestOutcome, LineageEdge
+from dedup.article import Article, parse_timestamp
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
@@ -26,9 +24,14 @@ from dedup.errors import (
     Unavailable,
 )
 from dedup.results import (
+    ClusterEvent,
+    ClusterEventKind,
+    ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
     ExternalSource,
+    IngestOutcome,
+    LineageEdge,
     PairResult,
     Parent,
     Passage,

@@ -12,8 +12,8 @@ import os
 import random
 from pathlib import Path
 
+from dedup.article import Article
 from dedup.config import Config
-from dedup.document import Article
 from dedup.embed import NullEmbedder
 from dedup.engine import Engine
 from dedup.errors import ResourceExhausted

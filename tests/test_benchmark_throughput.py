@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import throughput
 from benchmarks.datasets import story_of
-from dedup.document import Article
+from dedup.article import Article
 
 
 def test_long_sources_join_same_story_articles() -> None:

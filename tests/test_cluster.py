@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import Claim, ClusterEvent, ClusterEventKind, StoryClusterer, cluster_id_for
+from dedup.cluster import Claim, StoryClusterer, cluster_id_for
+from dedup.results import ClusterEvent, ClusterEventKind
 
 CREATED = ClusterEventKind.CREATED
 ADDED = ClusterEventKind.DOCUMENT_ADDED

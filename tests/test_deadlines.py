@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import dedup.engine
+from dedup.article import Article
 from dedup.config import Config
-from dedup.document import Article
 from dedup.embed import NullEmbedder
 from dedup.engine import Engine
 from dedup.errors import DeadlineExceeded

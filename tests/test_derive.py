@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import pytest
 from fixtures import stories as S
 
+from dedup.article import Article
 from dedup.config import DeriveConfig
 from dedup.derive import calibrated_confidence, derive, scaled_confidence
-from dedup.document import Article, PreparedDocument
+from dedup.document import PreparedDocument
 from dedup.pipeline import Detector, NullProgress
 from dedup.results import Analysis, PairResult, Passage, PassageKind, Relation
 

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dedup.article import Article
 from dedup.config import config_from_dict
-from dedup.document import Article
 from dedup.embed import CachingEmbedder
-from dedup.engine import INDEX_FILE, LEGACY_INDEX_FILE, Engine, IngestOutcome
+from dedup.engine import INDEX_FILE, LEGACY_INDEX_FILE, Engine
 from dedup.errors import Aborted, ResourceExhausted
+from dedup.results import IngestOutcome
 from dedup.savefile import read_arrays, write_arrays
 from dedup.store import Change, SqliteStore, Store
 from tests.fixtures import stories as S

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.document import Article, Timestamp
+from dedup.article import Article, Timestamp
 from dedup.errors import InputError, InvalidArgument
 from dedup.inputs import read_articles
 

@@ -9,8 +9,9 @@ import random
 import numpy as np
 import pytest
 
+from dedup.article import Article
 from dedup.config import Config
-from dedup.document import Article, prepare
+from dedup.document import prepare
 from dedup.errors import InvalidArgument
 from dedup.lexical import LexicalIndex, sign_texts
 from dedup.minhash import exact_jaccard, shingles, signatures

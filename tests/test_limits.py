@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 import pytest
 
 import dedup.engine
+from dedup.article import Article
 from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig, config_from_dict
-from dedup.document import Article, check_article, prepare
+from dedup.document import check_article, prepare
 from dedup.embed import CachingEmbedder, NullEmbedder
 from dedup.engine import Engine
 from dedup.errors import ConfigError, InvalidArgument, NotFound

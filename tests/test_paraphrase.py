@@ -23,8 +23,9 @@ from dedup.align import (
 from dedup.align import (
     _terms as _align_terms,
 )
+from dedup.article import Article
 from dedup.config import PARAPHRASE_FEATURES, AlignConfig, config_from_dict, load_config
-from dedup.document import Article, PreparedDocument
+from dedup.document import PreparedDocument
 from dedup.errors import ConfigError
 from dedup.minhash import word_hashes
 from dedup.paraphrase import (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fixtures import stories as S
 
-from dedup.document import Article
+from dedup.article import Article
 from dedup.embed import CachingEmbedder
 from dedup.errors import InvalidArgument
 from dedup.pipeline import Detector

@@ -17,9 +17,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup import boilerplate as bp
+from dedup.article import Article
 from dedup.boilerplate import Boilerplate, find_boilerplate, in_spans
 from dedup.config import Config
-from dedup.document import Article, prepare
+from dedup.document import prepare
 from dedup.minhash import shingles
 from dedup.normalize import NormalizedText, _fold_char, normalize, normalize_text
 from dedup.segment import Sentence, Token, make_tokens, split_sentences, tokenize, word_spans

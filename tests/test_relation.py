@@ -262,8 +262,9 @@ def test_a_phrase_in_common_is_reuse_only_when_one_names_the_other() -> None:
 
 
 def test_the_headline_is_a_short_first_line_that_does_not_end_like_a_sentence() -> None:
+    from dedup.article import Article
     from dedup.config import Config
-    from dedup.document import Article, prepare
+    from dedup.document import prepare
     from dedup.relation import headline_span
 
     text = "Dock strike halts Port Alder cargo\n\nDock workers walked off the job on Tuesday. Cargo stopped."

@@ -15,16 +15,15 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
+from dedup.article import Article
 from dedup.client import DedupClient
-from dedup.cluster import ClusterEventKind
 from dedup.config import Config, config_from_dict
-from dedup.document import Article
 from dedup.embed import CachingEmbedder
-from dedup.engine import Engine, IngestOutcome
+from dedup.engine import Engine
 from dedup.errors import DeadlineExceeded, Internal, InvalidArgument, NotFound, ResourceExhausted
 from dedup.inputs import read_articles
 from dedup.pipeline import Detector
-from dedup.results import DocumentAnalysis
+from dedup.results import ClusterEventKind, DocumentAnalysis, IngestOutcome
 from dedup.store import SqliteStore
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dedup.document import Article, parse_timestamp
+from dedup.article import Article, parse_timestamp
 from dedup.errors import Aborted, ConfigError, ResourceExhausted
 from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store

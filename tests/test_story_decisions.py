@@ -11,7 +11,7 @@ from fixtures import quakes as Q
 from fixtures import stories as S
 
 from benchmarks.metrics import adjusted_rand_index
-from dedup.document import Article
+from dedup.article import Article
 from dedup.pipeline import Detector
 from dedup.results import REUSE_RELATIONS, Analysis
 

@@ -41,7 +41,7 @@ from benchmarks.syndication.vocab import (
     OUTLETS,
     Paragraphs,
 )
-from dedup.document import Article, parse_timestamp
+from dedup.article import Article, parse_timestamp
 from dedup.segment import split_sentences
 
 # ------------------------------------------------------------------------------------------------
