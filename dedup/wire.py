@@ -115,10 +115,14 @@ _PROBE_REPR = re.compile(r"""(['"])\\x00(?:query|probe:(.*?))\1""")
 
 
 def shown(value: str) -> str:
-    """``value`` as error messages echo it: quoted, cut to ``SHOWN_CHARS`` characters."""
+    """``value`` as error messages echo it: quoted, cut to ``SHOWN_CHARS`` characters, its control
+    characters written "<U+0000>" (never as Python escapes, which internal ids are recognised by)."""
+    cut = value[:SHOWN_CHARS]
+    if not cut.isprintable():
+        cut = "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cc" else c for c in cut)
     if len(value) <= SHOWN_CHARS:
-        return repr(value)
-    return f"{value[:SHOWN_CHARS]!r}... ({len(value)} characters)"
+        return repr(cut)
+    return f"{cut!r}... ({len(value)} characters)"
 
 
 def shown_id(doc_id: str) -> str:
@@ -150,8 +154,7 @@ def valid_id(value: str, field: str) -> str:
     for i, c in enumerate(value):
         if unicodedata.category(c) == "Cc":
             raise InvalidArgument(
-                f"{field} {shown(value)} holds the control character {c!r} at position {i}; "
-                "ids are printable text"
+                f"{field} holds a control character (U+{ord(c):04X}) at position {i}; ids are printable text"
             )
     return value
 

@@ -38,6 +38,7 @@ from dedup.wire import (
     event_to_pb,
     outcome_to_pb,
     renamed,
+    shown,
     shown_id,
     time_from_pb,
     timestamp,
@@ -61,23 +62,26 @@ def _check_deadline(context: grpc.ServicerContext) -> None:
 
 
 @contextmanager
-def _concerning(doc_id: str, what: str = "document") -> Iterator[None]:
+def _concerning(doc_id: str, what: str = "document", query: bool = False) -> Iterator[None]:
     """Errors raised inside name the document (or cluster) they concern, its id cut to a readable
-    length (``shown_id``): where the message quotes the id in full, the quote is shortened; otherwise
-    the message starts with the name."""
+    length (``shown``): where the message quotes the id in full, the quote is shortened; otherwise the
+    message starts with the name. ``query``: FindSimilar's document sent without an id (the engine
+    knows it as ``PROBE_ID``), named "the query document"."""
     try:
         yield
     except DedupError as exc:
-        raise renamed(exc, _naming(str(exc), doc_id, what)) from None
+        raise renamed(exc, _naming(str(exc), doc_id, what, query)) from None
 
 
-def _naming(message: str, doc_id: str, what: str = "document") -> str:
+def _naming(message: str, doc_id: str, what: str, query: bool) -> str:
+    if not doc_id and not query:
+        return message  # no id to name it by (the message says the id is missing)
     full = repr(doc_id)
-    name = "the query document" if doc_id == PROBE_ID else f"{what} {shown_id(doc_id)}"
+    name = "the query document" if query else f"{what} {shown(doc_id)}"
     if f"{what} {full}" in message:
         return message.replace(f"{what} {full}", name)
     if full in message:
-        return message.replace(full, shown_id(doc_id))
+        return message.replace(full, "the query" if query else shown(doc_id))
     return f"{name}: {message}"
 
 
@@ -171,7 +175,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
     # -- reads ----------------------------------------------------------------------------------------
 
     def FindSimilar(self, request: pb.FindSimilarRequest, context: grpc.ServicerContext) -> Any:
-        with _concerning(request.document.id or PROBE_ID):
+        with _concerning(request.document.id or PROBE_ID, query=not request.document.id):
             _check_deadline(context)
             article = article_from_pb(request.document, id_required=False)
             return pb.FindSimilarResponse(analysis=analysis_to_pb(self.engine.find_similar(article)))
