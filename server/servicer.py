@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import queue
 import threading
 import time
@@ -287,7 +288,10 @@ def _decode_token(token: str, fingerprint: str) -> tuple[float, str]:
             raise InvalidArgument(
                 "page_token was issued for other start_time/end_time filters; keep them the same"
             )
-        return float(raw["t"]), str(raw["id"])
+        when, cluster_id = float(raw["t"]), raw["id"]
+        if not math.isfinite(when) or not isinstance(cluster_id, str):  # ours never are
+            raise bad
+        return when, cluster_id
     except InvalidArgument:
         raise
     except Exception:

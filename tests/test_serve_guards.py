@@ -239,8 +239,10 @@ METHODS = {
 """Every method the server has, and its kind."""
 
 
-def raw_call(channel: grpc.Channel, method: str, payloads: list[bytes], timeout: float) -> grpc.StatusCode:
-    """Send ``payloads`` (bytes as they are, parsed or not) to ``method``; the status code."""
+def raw_call(
+    channel: grpc.Channel, method: str, payloads: list[bytes], timeout: float
+) -> tuple[grpc.StatusCode, str]:
+    """Send ``payloads`` (bytes as they are, parsed or not) to ``method``; the status code and details."""
 
     def same(b: bytes) -> bytes:
         return b
@@ -266,8 +268,8 @@ def raw_call(channel: grpc.Channel, method: str, payloads: list[bytes], timeout:
             ):
                 pass
     except grpc.RpcError as exc:
-        return exc.code()  # type: ignore[no-any-return]
-    return grpc.StatusCode.OK
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
 
 
 MALFORMED = [b"\xff\xff\xff\xff garbage", b"\x0a\x05\x0a\x03\xff\xfe\xfd", b"\x12"]
@@ -288,8 +290,9 @@ def test_sigterm_after_malformed_stream_messages_stops_within_the_grace_period(
     channel = grpc.insecure_channel(server.target)
     for _ in range(3):
         for method in METHODS:
-            code = raw_call(channel, method, MALFORMED, timeout=10)
+            code, details = raw_call(channel, method, MALFORMED, timeout=10)
             assert code is grpc.StatusCode.INVALID_ARGUMENT, (method, code)
+            assert "cannot be parsed" in details, details
     stub = pb_grpc.DedupServiceStub(channel)
     hold = threading.Event()
 
