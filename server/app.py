@@ -101,20 +101,26 @@ class DataDirLock:
     @classmethod
     def acquire(cls, data_dir: Path) -> DataDirLock:
         """Take the lock, or raise ServeError naming the process that holds it."""
-        data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ServeError(
+                f"cannot use {path}: {exc.strerror}; give a --data-dir this user may write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = _holder(fd) if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else None
+        except BlockingIOError:  # another process holds it
+            holder = _holder(fd)
             os.close(fd)
-            if holder is None and exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise ServeError(f"cannot lock {path}: {exc.strerror}") from None
             raise ServeError(
                 f"data directory {data_dir} is in use by {holder or 'another process'}; stop that server "
                 "first, or give this one another --data-dir (one server per data directory)"
             ) from None
+        except OSError as exc:  # a filesystem without locks
+            os.close(fd)
+            raise ServeError(f"cannot lock {path}: {exc.strerror}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return cls(path, fd)
