@@ -123,7 +123,29 @@ def _analyze(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from server.app import serve
 
-    return serve(args.data_dir, args.port, _config(args), host=args.host, max_inflight=args.max_inflight)
+    return serve(
+        args.data_dir,
+        args.port,
+        _config(args),
+        host=args.host,
+        max_inflight=args.max_inflight,
+        grace=args.grace,
+        max_streams=args.max_streams,
+    )
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not number >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {value}")
+    return number
 
 
 def _print_json(value: object) -> None:
@@ -245,9 +267,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="[::]", help="address to listen on (default: all)")
     serve.add_argument(
         "--max-inflight",
-        type=int,
+        type=_at_least_one,
         default=64,
-        help="calls served at once; more get RESOURCE_EXHAUSTED (default 64)",
+        help="calls served at once, health checks aside; more get RESOURCE_EXHAUSTED (default 64)",
+    )
+    serve.add_argument(
+        "--max-streams",
+        type=_at_least_one,
+        default=16,
+        help="of those, streaming calls (IngestDocuments, WatchClusters) open at once; more get "
+        "RESOURCE_EXHAUSTED (default 16)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=_seconds,
+        default=30.0,
+        help="on SIGTERM, seconds the calls in flight get to finish before they are cancelled (default 30)",
     )
     serve.add_argument("--config", help="a TOML or JSON file of threshold overrides")
     serve.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "ResourceExhausted",
+    "ServeError",
     "Unavailable",
 ]
 
@@ -63,6 +64,11 @@ class DeadlineExceeded(DedupError):
 
 class Unavailable(DedupError):
     """The service cannot be reached or is shutting down; retry later."""
+
+
+class ServeError(DedupError):
+    """``dedup serve`` cannot start: its data directory is held by another server, or its port is
+    taken. Raised before the model loads; the command line prints it on one line, exit status 2."""
 
 
 class Internal(DedupError):

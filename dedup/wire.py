@@ -6,6 +6,8 @@ places that speak protobuf; the core never imports this module.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +44,9 @@ from dedup.v1 import dedup_pb2 as pb
 
 __all__ = [
     "ERROR_STATUS",
+    "MAX_MESSAGE_CHARS",
     "PROBE_ID",
+    "SHOWN_CHARS",
     "analysis_from_pb",
     "analysis_to_pb",
     "article_from_pb",
@@ -57,8 +61,14 @@ __all__ = [
     "event_to_pb",
     "outcome_from_pb",
     "outcome_to_pb",
+    "public_message",
+    "renamed",
+    "shown",
+    "shown_id",
     "status_for",
+    "time_from_pb",
     "timestamp",
+    "valid_id",
 ]
 
 ERROR_STATUS: list[tuple[type[DedupError], grpc.StatusCode]] = [
@@ -87,8 +97,89 @@ def error_from_status(code: grpc.StatusCode, details: str) -> DedupError:
     return DedupError(f"{code.name}: {details}")
 
 
+def renamed(error: DedupError, message: str) -> DedupError:
+    """An error of the same kind (the same status code) with another message."""
+    for cls, _ in ERROR_STATUS:
+        if isinstance(error, cls):
+            return cls(message)
+    return DedupError(message)
+
+
 PROBE_ID = "\x00query"
-"""The id FindSimilar gives an article sent without one."""
+"""The id FindSimilar gives an article sent without one. Ids with control characters are refused
+(``valid_id``), so no stored article can have it."""
+
+SHOWN_CHARS = 80
+"""A value echoed in an error message shows at most this many characters (then "...")."""
+
+MAX_MESSAGE_CHARS = 1000
+"""Longest error message sent to a client. gRPC carries the message in the trailing metadata, which
+clients refuse past 16 KB (the call then fails with RESOURCE_EXHAUSTED instead of its own code)."""
+
+_PROBE_REPR = re.compile(r"""(['"])\\x00(?:query|probe:(.*?))\1""")
+
+
+def shown(value: str) -> str:
+    """``value`` as error messages echo it: quoted, cut to ``SHOWN_CHARS`` characters, its control
+    characters written "<U+0000>" (never as Python escapes, which internal ids are recognised by)."""
+    cut = value[:SHOWN_CHARS]
+    if not cut.isprintable():
+        cut = "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cc" else c for c in cut)
+    if len(value) <= SHOWN_CHARS:
+        return repr(cut)
+    return f"{cut!r}... ({len(value)} characters)"
+
+
+def shown_id(doc_id: str) -> str:
+    """How error messages name a document: its id as ``shown``, or "the query" for FindSimilar's
+    document sent without an id."""
+    return "the query" if doc_id == PROBE_ID else shown(doc_id)
+
+
+def public_message(message: str) -> str:
+    """An error message as the client gets it: FindSimilar's internal ids (``PROBE_ID``, and the
+    engine's ``"\\x00probe:<id>"``) replaced by what the client sent, and at most
+    ``MAX_MESSAGE_CHARS`` characters."""
+
+    def client_side(match: re.Match[str]) -> str:
+        given = match.group(2)
+        return "the query" if not given else f"{match.group(1)}{given}{match.group(1)}"
+
+    message = _PROBE_REPR.sub(client_side, message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 20] + " ... (message cut)"
+    return message
+
+
+def valid_id(value: str, field: str) -> str:
+    """``value`` if it can be a document or cluster id; InvalidArgument if it is blank or holds a
+    control character (NUL, a line break...): such ids are never stored, and internal ids use them."""
+    if not value.strip():
+        raise InvalidArgument(f"{field} is empty; give the id of a stored document or cluster")
+    for i, c in enumerate(value):
+        if unicodedata.category(c) == "Cc":
+            raise InvalidArgument(
+                f"{field} holds a control character (U+{ord(c):04X}) at position {i}; ids are printable text"
+            )
+    return value
+
+
+# The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+
+
+def time_from_pb(ts: Timestamp, field: str) -> float:
+    """A request's Timestamp in seconds since the epoch; InvalidArgument if it is not a valid time."""
+    if not 0 <= ts.nanos <= 999_999_999:
+        raise InvalidArgument(f"{field}.nanos is {ts.nanos}; it must be 0 to 999999999")
+    if not _MIN_SECONDS <= ts.seconds <= _MAX_SECONDS:
+        raise InvalidArgument(
+            f"{field}.seconds is {ts.seconds}; it must be from {_MIN_SECONDS} to {_MAX_SECONDS} "
+            "(years 1 to 9999)"
+        )
+    return ts.seconds + ts.nanos / 1e9
+
 
 _KIND = {
     PassageKind.VERBATIM: pb.PASSAGE_KIND_VERBATIM,
@@ -122,17 +213,25 @@ def timestamp(seconds: float) -> Timestamp:
 
 
 def article_from_pb(doc: pb.Document, *, id_required: bool = True) -> Article:
-    """A domain article from a request's Document; InvalidArgument says which field to fix."""
+    """A domain article from a request's Document; InvalidArgument says which field to fix. Lengths
+    (text, id, other fields) are the engine's to check: its limits are in the configuration.
+
+    ``published_at`` is ISO 8601; a time without a timezone is UTC (``parse_timestamp``)."""
     if not doc.id and id_required:
         raise InvalidArgument("document.id is empty; give every document a unique id (1 to 256 characters)")
+    if doc.id:
+        valid_id(doc.id, "document.id")
     if not doc.text.strip():
-        raise InvalidArgument(f"document {doc.id!r}: document.text is empty; send the article's full text")
+        raise InvalidArgument("document.text is empty; send the article's full text")
     published = None
     if doc.published_at:
         try:
             published = parse_timestamp(doc.published_at)
-        except InvalidArgument as exc:
-            raise InvalidArgument(f"document.published_at: {exc}") from None
+        except InvalidArgument:
+            raise InvalidArgument(
+                f"document.published_at {shown(doc.published_at)} is not a date or time; give ISO 8601, "
+                "such as 2022-06-17T14:05:00Z (no timezone: UTC) or 2022-06-17"
+            ) from None
     return Article(
         doc.id or PROBE_ID,
         doc.text,

@@ -1,10 +1,15 @@
-"""Building and running the server: the servicer, health checking, reflection, graceful stop."""
+"""Building and running the server: the servicer, health checking, reflection, graceful stop;
+one server per data directory and per port."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -19,17 +24,45 @@ from grpc_reflection.v1alpha import reflection
 
 from dedup.config import Config
 from dedup.engine import Engine
+from dedup.errors import ServeError
 from dedup.store import SqliteStore
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from server.interceptor import ServiceInterceptor
 from server.servicer import DedupServicer
 
-__all__ = ["RunningServer", "build_server", "configure_logging", "serve"]
+__all__ = [
+    "LOCK_FILE",
+    "DataDirLock",
+    "RunningServer",
+    "build_server",
+    "check_port_free",
+    "configure_logging",
+    "serve",
+]
 
 log = logging.getLogger("dedup.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DedupService"].full_name
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+LOCK_FILE = "serve.lock"
+"""In the data directory: the file ``dedup serve`` holds an exclusive lock on, with its pid in it."""
+
+RESERVED_THREADS = 8
+"""Worker threads beyond ``max_inflight``: calls never wait for a thread (gRPC refuses any call past
+``max_inflight + RESERVED_THREADS`` at once), and health checks, which are never counted, always
+find one even with every counted call running."""
+
+STOP_MARGIN = 5.0
+"""Seconds after the grace period for the handlers of cancelled calls to return (cancelling a call
+does not interrupt Python code) before the server stops without them."""
+
+MESSAGE_ROOM = 1 << 20
+"""Bytes a request may carry beyond ``limits.max_text_bytes`` of text: the document's other fields
+and protobuf framing. A larger message is refused by gRPC (RESOURCE_EXHAUSTED) before it is read."""
+
+MAX_REPLY_BYTES = 64 << 20
+"""Largest reply sent (an analysis with many matches and passages)."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -56,6 +89,102 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.propagate = False
 
 
+class DataDirLock:
+    """An exclusive OS lock (``flock``) on ``LOCK_FILE`` in a data directory, with the holder's pid
+    written in the file. The kernel releases it when the process ends, however it ends (``kill -9``
+    included), so a crash never leaves a stale lock; the file itself stays, unlocked."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, data_dir: Path) -> DataDirLock:
+        """Take the lock, or raise ServeError naming the process that holds it."""
+        path = data_dir / LOCK_FILE
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ServeError(
+                f"cannot use {path}: {exc.strerror}; give a --data-dir this user may write"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process holds it
+            holder = _holder(fd)
+            os.close(fd)
+            raise ServeError(
+                f"data directory {data_dir} is in use by {holder or 'another process'}; stop that server "
+                "first, or give this one another --data-dir (one server per data directory)"
+            ) from None
+        except OSError as exc:  # a filesystem without locks
+            os.close(fd)
+            raise ServeError(f"cannot lock {path}: {exc.strerror}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the only descriptor releases the lock
+            self._fd = None
+
+
+def _holder(fd: int) -> str | None:
+    """The process holding the lock on ``fd``'s file, as the lock file names it: "process 1234
+    (its command line)". None while the holder has not written its pid yet."""
+    try:
+        pid = int(os.pread(fd, 32, 0).decode("ascii").strip())
+    except ValueError:
+        return None
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"process {pid}"
+    command = command.strip()
+    if len(command) > 120:
+        command = command[:117] + "..."
+    return f"process {pid} ({command})" if command else f"process {pid}"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ServeError if ``host:port`` cannot be listened on: another server (of any kind) holds it,
+    or the address is not this machine's. Binds a socket as gRPC will (address reuse for ports left in
+    TIME_WAIT, no port sharing), then closes it. Port 0 (any free port) is always free."""
+    if port == 0:
+        return
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        found = socket.getaddrinfo(name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; give --host an address of this machine"
+        ) from None
+    for family, kind, proto, _, address in dict.fromkeys((f, k, p, "", a) for f, k, p, _, a in found):
+        try:
+            probe = socket.socket(family, kind, proto)
+        except OSError:
+            continue  # no IPv6 on this machine: gRPC leaves that family out too
+        with probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and address[0] == "::":
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # [::] is IPv4 too, as in gRPC
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise ServeError(_port_taken(host, port, exc)) from None
+
+
+def _port_taken(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use by another process; stop it, or give this server "
+            "another --port"
+        )
+    return f"cannot listen on {host}:{port}: {exc.strerror}"
+
+
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -63,26 +192,53 @@ class RunningServer:
     health: health.HealthServicer
     servicer: DedupServicer
     engine: Engine
+    interceptor: ServiceInterceptor
 
-    def stop(self, grace: float = 30.0) -> None:
-        """Stop taking calls, let those in flight finish (up to ``grace`` seconds), close the store."""
+    def stop(self, grace: float = 30.0) -> bool:
+        """Stop taking calls and let those in flight finish; after ``grace`` seconds cancel the rest.
+        Then save the indexes and close the store, and return True; or, if a cancelled call's handler
+        is still running ``STOP_MARGIN`` seconds later (inside the engine, which cancelling does not
+        interrupt), leave the engine as it is and return False. Either way this returns within
+        ``grace + STOP_MARGIN`` seconds plus the time saving the indexes takes, whatever the clients
+        sent. Acknowledged articles are in the store already; indexes not saved are rebuilt at the
+        next start."""
+        deadline = time.monotonic() + grace + STOP_MARGIN
         self.health.enter_graceful_shutdown()
         self.servicer.close()
-        self.server.stop(grace).wait()
+        # gRPC sets this once every call has ended. It may never do so (a call it failed to finish:
+        # malformed stream messages did that before the interceptor parsed requests itself), so the
+        # wait is bounded too.
+        self.server.stop(grace).wait(max(0.0, deadline - time.monotonic()))
+        if not self.interceptor.wait_idle(max(0.0, deadline - time.monotonic())):
+            return False
         self.engine.close()
+        return True
 
 
 def build_server(
-    engine: Engine, address: str = "[::]:50051", max_workers: int = 16, max_inflight: int = 64
+    engine: Engine,
+    address: str = "[::]:50051",
+    max_inflight: int = 64,
+    max_streams: int = 16,
 ) -> RunningServer:
-    """A started server for ``engine`` on ``address`` (port 0 picks a free one)."""
+    """A started server for ``engine`` on ``address`` (port 0 picks a free one). At most
+    ``max_inflight`` calls are served at once, ``max_streams`` of them streaming; more get
+    RESOURCE_EXHAUSTED (see ``server.interceptor``). A port already in use is a ServeError."""
+    interceptor = ServiceInterceptor(max_inflight, max_streams)
+    threads = max_inflight + RESERVED_THREADS
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dedup-rpc"),
-        interceptors=[ServiceInterceptor(max_inflight)],
+        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dedup-rpc"),
+        interceptors=[interceptor],
         options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", engine.config.limits.max_text_bytes + MESSAGE_ROOM),
+            ("grpc.max_send_message_length", MAX_REPLY_BYTES),
+            # Off, so that a second server cannot listen on a port this one holds (with it, the kernel
+            # splits the connections between the two).
+            ("grpc.so_reuseport", 0),
         ],
+        # Every call admitted has a thread at once: none waits in the pool's queue, where no limit
+        # would see it.
+        maximum_concurrent_rpcs=threads,
     )
     servicer = DedupServicer(engine)
     pb_grpc.add_DedupServiceServicer_to_server(servicer, server)
@@ -92,13 +248,19 @@ def build_server(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # gRPC's own message says only "Failed to bind"
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {address}")
+        raise ServeError(
+            f"cannot listen on {address}: the port is in use or the address is not this machine's; "
+            "give another --port or --host"
+        )
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, servicer, engine)
+    return RunningServer(server, port, health_servicer, servicer, engine, interceptor)
 
 
 def serve(
@@ -108,17 +270,33 @@ def serve(
     host: str = "[::]",
     max_inflight: int = 64,
     grace: float = 30.0,
+    max_streams: int = 16,
 ) -> int:
-    """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process."""
+    """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
+
+    Before loading anything it locks the data directory (``DataDirLock``) and checks the port is
+    free: a second server on either gets a ServeError (one line, exit status 2) at once."""
     configure_logging()
     data = Path(data_dir).resolve()
-    store = SqliteStore(data / "dedup.sqlite3")
-    engine = Engine(config or Config(), store=store, index_dir=data / "indexes")
-    dim = engine.embedder.dim  # load the model before saying we are ready
-    started = time.perf_counter()
-    engine.warm_up()  # the compiled loops too (seconds on the first start after an install)
-    log.info("warmed up", extra={"seconds": round(time.perf_counter() - started, 2)})
-    running = build_server(engine, f"{host}:{port}", max_inflight=max_inflight)
+    lock = DataDirLock.acquire(data)
+    try:
+        check_port_free(host, port)
+        store = SqliteStore(data / "dedup.sqlite3")
+        engine = Engine(config or Config(), store=store, index_dir=data / "indexes")
+        dim = engine.embedder.dim  # load the model before saying we are ready
+        started = time.perf_counter()
+        engine.warm_up()  # the compiled loops too (seconds on the first start after an install)
+        log.info("warmed up", extra={"seconds": round(time.perf_counter() - started, 2)})
+        try:
+            running = build_server(
+                engine, f"{host}:{port}", max_inflight=max_inflight, max_streams=max_streams
+            )
+        except BaseException:
+            engine.close()
+            raise
+    except BaseException:
+        lock.release()
+        raise
     log.info(
         "serving",
         extra={
@@ -129,17 +307,31 @@ def serve(
             "model": engine.embedder.name,
             "dim": dim,
             "indexes": "loaded" if engine.indexes_loaded else "rebuilt from the store",
+            "pid": os.getpid(),
         },
     )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        log.info("stopping", extra={"signal": signal.Signals(signum).name, "grace_seconds": grace})
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stop.wait()
-    running.stop(grace)
-    log.info("stopped", extra={"documents": len(engine)})
-    return 0
+    if running.stop(grace):
+        log.info("stopped", extra={"documents": len(engine), "indexes": "saved"})
+        lock.release()
+        return 0
+    # A handler is still running inside the engine: the engine is left as it is (what it acknowledged
+    # is committed to SQLite; the indexes are rebuilt at the next start). Exit now, without Python's
+    # exit handlers, which would wait for that thread.
+    log.warning(
+        "stopped",
+        extra={
+            "indexes": "not saved: calls still running after the grace period",
+            "calls": running.interceptor.running,
+        },
+    )
+    logging.shutdown()
+    os._exit(0)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -17,10 +19,18 @@ import grpc
 from dedup.cluster import ClusterEvent
 from dedup.document import Article
 from dedup.engine import Engine, IngestResult
-from dedup.errors import DeadlineExceeded, InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from dedup.errors import (
+    DeadlineExceeded,
+    DedupError,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from dedup.wire import (
+    PROBE_ID,
     analysis_to_pb,
     article_from_pb,
     article_to_pb,
@@ -28,7 +38,12 @@ from dedup.wire import (
     edge_to_pb,
     event_to_pb,
     outcome_to_pb,
+    renamed,
+    shown,
+    shown_id,
+    time_from_pb,
     timestamp,
+    valid_id,
 )
 
 __all__ = ["DedupServicer"]
@@ -36,6 +51,7 @@ __all__ = ["DedupServicer"]
 STREAM_BATCH = 32  # articles embedded together when they arrive on a stream
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+"""ListClusters pages hold at most this many clusters; a larger page_size is INVALID_ARGUMENT."""
 MAX_LINEAGE_DEPTH = 32
 WATCH_QUEUE = 10_000
 
@@ -44,6 +60,30 @@ def _check_deadline(context: grpc.ServicerContext) -> None:
     remaining = context.time_remaining()
     if remaining is not None and remaining <= 0:
         raise DeadlineExceeded("the deadline passed before the request could be served; allow more time")
+
+
+@contextmanager
+def _concerning(doc_id: str, what: str = "document", query: bool = False) -> Iterator[None]:
+    """Errors raised inside name the document (or cluster) they concern, its id cut to a readable
+    length (``shown``): where the message quotes the id in full, the quote is shortened; otherwise the
+    message starts with the name. ``query``: FindSimilar's document sent without an id (the engine
+    knows it as ``PROBE_ID``), named "the query document"."""
+    try:
+        yield
+    except DedupError as exc:
+        raise renamed(exc, _naming(str(exc), doc_id, what, query)) from None
+
+
+def _naming(message: str, doc_id: str, what: str, query: bool) -> str:
+    if not doc_id and not query:
+        return message  # no id to name it by (the message says the id is missing)
+    full = repr(doc_id)
+    name = "the query document" if query else f"{what} {shown(doc_id)}"
+    if f"{what} {full}" in message:
+        return message.replace(f"{what} {full}", name)
+    if full in message:
+        return message.replace(full, "the query" if query else shown(doc_id))
+    return f"{name}: {message}"
 
 
 def _ingest_reply(result: IngestResult) -> pb.IngestDocumentResponse:
@@ -61,30 +101,69 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         """Ends the watch streams (the server is shutting down)."""
         self._closing.set()
 
+    def _id(self, value: str) -> str:
+        """A request's id, checked before the engine sees it: no stored document or cluster can have
+        an id that is blank, holds a control character or is longer than ``limits.max_id_length``."""
+        limit = self.engine.config.limits.max_id_length
+        if len(value) > limit:
+            raise InvalidArgument(
+                f"id is {len(value)} characters long; ids are at most {limit} characters "
+                "(limits.max_id_length), so nothing has this one"
+            )
+        return valid_id(value, "id")
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def IngestDocument(self, request: pb.IngestDocumentRequest, context: grpc.ServicerContext) -> Any:
-        _check_deadline(context)
-        return _ingest_reply(self.engine.ingest(article_from_pb(request.document)))
+        with _concerning(request.document.id):
+            _check_deadline(context)
+            return _ingest_reply(
+                self.engine.ingest(article_from_pb(request.document), deadline=context.time_remaining)
+            )
 
     def IngestDocuments(
         self, request_iterator: Iterable[pb.IngestDocumentRequest], context: grpc.ServicerContext
     ) -> Any:
         replies: list[pb.IngestDocumentResponse] = []
         batch: list[Article] = []
+        first = 0  # the stream position of batch[0]
 
         def flush() -> None:
-            _check_deadline(context)
-            replies.extend(_ingest_reply(r) for r in self.engine.ingest_many(batch))
+            nonlocal first
+            try:
+                _check_deadline(context)
+                results = self.engine.ingest_many(batch, deadline=context.time_remaining)
+            except DedupError as exc:
+                message = str(exc)
+                for a in batch:  # the engine quotes ids in full: shorten them
+                    message = message.replace(repr(a.id), shown_id(a.id))
+                ids = ", ".join(shown_id(a.id) for a in batch[:3]) + (", ..." if len(batch) > 3 else "")
+                raise renamed(
+                    exc,
+                    f"documents #{first} to #{first + len(batch) - 1} of the stream ({ids}): {message} "
+                    f"({len(replies)} earlier documents are stored; send the others again: ingest is "
+                    "idempotent)",
+                ) from None
+            replies.extend(_ingest_reply(r) for r in results)
+            first += len(batch)
             batch.clear()
 
-        for n, request in enumerate(request_iterator):
+        requests = iter(request_iterator)
+        n = 0  # the stream position of the next message
+        while True:
             try:
-                batch.append(article_from_pb(request.document))
+                # A message that cannot be parsed raises InvalidArgument here (see the interceptor).
+                request = next(requests, None)
+                if request is None:
+                    break
+                with _concerning(request.document.id):
+                    batch.append(article_from_pb(request.document))
             except InvalidArgument as exc:
                 raise InvalidArgument(
-                    f"document #{n} of the stream: {exc} ({len(replies)} earlier documents were stored)"
+                    f"document #{n} of the stream: {exc} ({len(replies)} earlier documents are stored; "
+                    "send the others again: ingest is idempotent)"
                 ) from None
+            n += 1
             if len(batch) >= STREAM_BATCH:
                 flush()
         if batch:
@@ -92,34 +171,42 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         return pb.IngestDocumentsResponse(results=replies)
 
     def DeleteDocument(self, request: pb.DeleteDocumentRequest, context: grpc.ServicerContext) -> Any:
-        self.engine.delete(_id(request.id, "id"))
+        with _concerning(request.id):
+            self.engine.delete(self._id(request.id), deadline=context.time_remaining)
         return pb.DeleteDocumentResponse()
 
     # -- reads ----------------------------------------------------------------------------------------
 
     def FindSimilar(self, request: pb.FindSimilarRequest, context: grpc.ServicerContext) -> Any:
-        _check_deadline(context)
-        article = article_from_pb(request.document, id_required=False)
-        return pb.FindSimilarResponse(analysis=analysis_to_pb(self.engine.find_similar(article)))
+        with _concerning(request.document.id or PROBE_ID, query=not request.document.id):
+            _check_deadline(context)
+            article = article_from_pb(request.document, id_required=False)
+            found = self.engine.find_similar(article, deadline=context.time_remaining)
+            return pb.FindSimilarResponse(analysis=analysis_to_pb(found))
 
     def GetDocument(self, request: pb.GetDocumentRequest, context: grpc.ServicerContext) -> Any:
-        doc_id = _id(request.id, "id")
-        article, ingested = self.engine.document(doc_id)
-        return pb.StoredDocument(
-            document=article_to_pb(article),
-            analysis=analysis_to_pb(self.engine.analysis(doc_id)),
-            ingest_time=timestamp(ingested),
-        )
+        with _concerning(request.id):
+            doc_id = self._id(request.id)
+            article, ingested = self.engine.document(doc_id)
+            return pb.StoredDocument(
+                document=article_to_pb(article),
+                analysis=analysis_to_pb(self.engine.analysis(doc_id)),
+                ingest_time=timestamp(ingested),
+            )
 
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> Any:
-        return cluster_to_pb(self.engine.cluster(_id(request.id, "id")))
+        with _concerning(request.id, "cluster"):
+            return cluster_to_pb(self.engine.cluster(self._id(request.id)))
 
     def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> Any:
-        if request.page_size < 0:
-            raise InvalidArgument(f"page_size must not be negative (got {request.page_size})")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        start = request.start_time.ToMicroseconds() / 1e6 if request.HasField("start_time") else None
-        end = request.end_time.ToMicroseconds() / 1e6 if request.HasField("end_time") else None
+        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgument(
+                f"page_size is {request.page_size}; give 1 to {MAX_PAGE_SIZE} (the maximum), "
+                f"or 0 for {DEFAULT_PAGE_SIZE}"
+            )
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        start = time_from_pb(request.start_time, "start_time") if request.HasField("start_time") else None
+        end = time_from_pb(request.end_time, "end_time") if request.HasField("end_time") else None
         if start is not None and end is not None and end <= start:
             raise InvalidArgument("end_time must be after start_time")
         fingerprint = hashlib.sha256(f"{start}|{end}".encode()).hexdigest()[:12]
@@ -146,8 +233,9 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         if request.max_depth < 0:
             raise InvalidArgument(f"max_depth must not be negative (got {request.max_depth})")
         depth = min(request.max_depth or MAX_LINEAGE_DEPTH, MAX_LINEAGE_DEPTH)
-        doc_id = _id(request.id, "id")
-        up, down = self.engine.lineage(doc_id, depth)
+        with _concerning(request.id):
+            doc_id = self._id(request.id)
+            up, down = self.engine.lineage(doc_id, depth)
         return pb.Lineage(
             document_id=doc_id,
             ancestors=[edge_to_pb(e) for e in up],
@@ -185,12 +273,6 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
             unsubscribe()
 
 
-def _id(value: str, field: str) -> str:
-    if not value:
-        raise InvalidArgument(f"{field} is empty; give the id of a stored document or cluster")
-    return value
-
-
 def _encode_token(update_time: float, cluster_id: str, fingerprint: str) -> str:
     raw = json.dumps({"v": 1, "t": update_time, "id": cluster_id, "f": fingerprint}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -209,7 +291,10 @@ def _decode_token(token: str, fingerprint: str) -> tuple[float, str]:
             raise InvalidArgument(
                 "page_token was issued for other start_time/end_time filters; keep them the same"
             )
-        return float(raw["t"]), str(raw["id"])
+        when, cluster_id = float(raw["t"]), raw["id"]
+        if not math.isfinite(when) or not isinstance(cluster_id, str):  # ours never are
+            raise bad
+        return when, cluster_id
     except InvalidArgument:
         raise
     except Exception:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,56 +13,8 @@ from typing import Any
 import pytest
 
 from dedup.client import DedupClient
+from tests.serving import ServerProcess
 from tests.test_service import fixture_articles
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class ServerProcess:
-    def __init__(self, data_dir: Path) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dedup",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                "0",
-                "--host",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        self.logs: list[dict[str, Any]] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(180):
-            self.proc.kill()
-            raise AssertionError(f"server did not start: {self.logs}")
-        self.serving = next(line for line in self.logs if line.get("msg") == "serving")
-        self.target = f"127.0.0.1:{self.serving['port']}"
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            self.logs.append(line)
-            if line.get("msg") == "serving":
-                self._ready.set()
-
-    def wait(self, timeout: float = 60) -> int:
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
 
 
 @pytest.fixture

@@ -305,7 +305,7 @@ def test_every_error_status(service: Service) -> None:
 
 
 def test_internal_errors_do_not_leak(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(article: Article) -> None:
+    def broken(article: Article, deadline: object = None) -> None:
         raise RuntimeError("secret detail of the server")
 
     monkeypatch.setattr(service.engine, "find_similar", broken)
@@ -324,7 +324,7 @@ def test_busy_server_sheds_load_and_deadlines_hold(
     entered = threading.Event()
     real = s.engine.find_similar
 
-    def slow(article: Article) -> object:
+    def slow(article: Article, deadline: object = None) -> object:
         entered.set()
         release.wait(30)
         return real(article)
