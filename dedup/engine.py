@@ -279,9 +279,9 @@ class Engine:
         self._clock = clock
         self.index_dir = Path(index_dir) if index_dir is not None else None
         """Where the LSH and FAISS indexes are saved between runs (None: rebuilt at every start)."""
-        # Lookups read side by side; ingest and delete write alone. FindSimilar also reads, but one at a
-        # time: it is CPU-bound Python, and interleaving queries under the GIL made each slower (4
-        # clients on 2 cores: median 275 ms interleaved, 169 ms one after another).
+        # Lookups read side by side; ingest and delete write alone. FindSimilar also reads, and matches
+        # one at a time (its embedding runs side by side): matching is CPU-bound Python, and
+        # interleaving it under the GIL makes each query slower than running them one after another.
         self._lock = ReadWriteLock()
         self._query_lock = threading.Lock()
         self._listeners: list[Callable[[ClusterEvent], None]] = []
@@ -1214,16 +1214,19 @@ class Engine:
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self._validate(article)
         due = _Due(deadline)
-        due.wait(self._query_lock, "while waiting for the queries before it")
-        try:
-            with due.holding(self._lock, False, "while waiting for a write to finish"):
-                return self._find_similar(article, due)
-        finally:
-            self._query_lock.release()
+        with due.holding(self._lock, False, "while waiting for a write to finish"):
+            # Embedding runs outside the query lock: the model releases the GIL, so a long text being
+            # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
+            # query lock is only ever taken while holding it, never the other way round.
+            doc = self._prepare([article], self._next_seq, NullProgress(), due)[0]
+            due.wait(self._query_lock, "while waiting for the queries before it")
+            try:
+                return self._find_similar(article, doc, due)
+            finally:
+                self._query_lock.release()
 
-    def _find_similar(self, article: Article, due: _Due) -> DocumentAnalysis:
-        """``find_similar`` under the query and read locks."""
-        doc = self._prepare([article], self._next_seq, NullProgress(), due)[0]
+    def _find_similar(self, article: Article, doc: PreparedDocument, due: _Due) -> DocumentAnalysis:
+        """``find_similar`` of the prepared ``doc``, under the read and query locks."""
         exclude = article.id if article.id in self._records else None
         candidates, near = self._candidates(doc, exclude)
         pairs = self._match(doc, candidates, due)

@@ -122,3 +122,42 @@ def test_waiting_for_a_lock_ends_at_the_deadline(tmp_path: Path, monkeypatch: py
         engine.ingest(Article("late", S.unrelated()), deadline=time.monotonic() + 60).outcome.value
         == "CREATED"
     )
+
+
+class _GatedEmbedder:
+    """A stand-in model: texts holding ``gate_word`` wait for ``release`` before they are embedded."""
+
+    dim = 4
+    name = "gated"
+
+    def __init__(self, gate_word: str) -> None:
+        self.gate_word = gate_word
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, texts: Any) -> Any:
+        import numpy as np
+
+        if any(self.gate_word in t for t in texts):
+            self.entered.set()
+            assert self.release.wait(30)
+        return np.ones((len(texts), self.dim), dtype=np.float32) / 2
+
+
+def test_a_long_text_being_embedded_does_not_hold_up_the_queries_behind_it(tmp_path: Path) -> None:
+    embedder = _GatedEmbedder("zeppelin")
+    engine = Engine(Config(), embedder, SqliteStore(tmp_path / "d.sqlite3"))
+    engine.ingest_many([Article("orig", S.original()), Article("copy", S.verbatim())])
+    slow = threading.Thread(
+        target=engine.find_similar, args=(Article("slow", "A zeppelin landed in the harbour today."),)
+    )
+    slow.start()
+    try:
+        assert embedder.entered.wait(30)
+        # While the first query waits on the model, another is answered in full.
+        found = engine.find_similar(Article("q", S.verbatim()), deadline=time.monotonic() + 20)
+        assert {m.b for m in found.matches} == {"orig", "copy"}
+        assert slow.is_alive()
+    finally:
+        embedder.release.set()
+        slow.join(30)
