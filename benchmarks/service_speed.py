@@ -4,7 +4,8 @@
 
 Starts `dedup serve` as a subprocess on a fresh data folder, streams the articles in with
 the Python client (IngestDocuments, --batch-size per call), then sends --queries FindSimilar
-calls one after another, of two kinds, and reports median and p99 latency of each:
+calls of two kinds from each number of --clients in turn (1, 4 and 16 by default, each client a
+thread with its own channel, all sending at once), and reports median and p99 latency of each:
 
 - "copy": a stored article's first 80%, as a newsroom checking a near-copy would send;
   its sentences are already stored, so their embeddings are reused rather than computed;
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from dedup.article import Article
 from dedup.client import DedupClient
 
 
@@ -75,6 +77,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def run_clients(
+    target: str, articles: Sequence[Article], novel: Sequence[str], queries: int, clients: int
+) -> dict[str, list[float]]:
+    """``queries`` FindSimilar calls of each kind, shared among ``clients`` threads with a channel
+    each, all sending at once; the latency of every call in milliseconds."""
+    latencies: dict[str, list[float]] = {"copy": [], "novel": []}
+    lock = threading.Lock()
+
+    def one(k: int) -> None:
+        with DedupClient(target, timeout=600) as client:
+            for n in range(k, queries, clients):
+                text = articles[n % len(articles)].text
+                for kind, query in (("copy", text[: max(200, int(len(text) * 0.8))]), ("novel", novel[n])):
+                    t0 = time.perf_counter()
+                    client.find_similar(query)
+                    took = 1000 * (time.perf_counter() - t0)
+                    with lock:
+                        latencies[kind].append(took)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=500, help="articles to ingest (default 500)")
     parser.add_argument("--queries", type=int, default=200, help="FindSimilar calls (default 200)")
     parser.add_argument("--batch-size", type=int, default=64, help="articles per IngestDocuments call")
+    parser.add_argument(
+        "--clients",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 4, 16],
+        help="concurrent clients, one run each (default 1,4,16)",
+    )
     parser.add_argument(
         "--mrpc",
         default=str(DEFAULT_DATA / "mrpc" / "msr_paraphrase_train.txt"),
@@ -98,16 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 client.ingest_many(articles, batch_size=args.batch_size)
                 ingest_s = time.perf_counter() - started
                 novel = novel_texts(Path(args.mrpc), args.queries)
-                latencies: dict[str, list[float]] = {"copy": [], "novel": []}
-                for n in range(args.queries):
-                    text = articles[n % len(articles)].text
-                    for kind, query in (
-                        ("copy", text[: max(200, int(len(text) * 0.8))]),
-                        ("novel", novel[n]),
-                    ):
-                        t0 = time.perf_counter()
-                        client.find_similar(query)
-                        latencies[kind].append(1000 * (time.perf_counter() - t0))
+                levels = {n: run_clients(target, articles, novel, args.queries, n) for n in args.clients}
         finally:
             proc.terminate()
             proc.wait(60)
@@ -118,13 +144,16 @@ def main(argv: list[str] | None = None) -> int:
                 "ingest_seconds": round(ingest_s, 2),
                 "ingest_articles_per_second": round(len(articles) / ingest_s, 2),
                 "find_similar_queries": args.queries,
-                **{
-                    f"find_similar_{kind}_{stat}_ms": round(value, 1)
-                    for kind, values in latencies.items()
-                    for stat, value in (
-                        ("median", statistics.median(values)),
-                        ("p99", percentile(values, 0.99)),
-                    )
+                "find_similar": {
+                    f"{n}_clients": {
+                        f"{kind}_{stat}_ms": round(value, 1)
+                        for kind, values in latencies.items()
+                        for stat, value in (
+                            ("median", statistics.median(values)),
+                            ("p99", percentile(values, 0.99)),
+                        )
+                    }
+                    for n, latencies in levels.items()
                 },
             }
         )
