@@ -132,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 client.ingest_many(articles, batch_size=args.batch_size)
                 ingest_s = time.perf_counter() - started
-                novel = novel_texts(Path(args.mrpc), args.queries)
-                levels = {n: run_clients(target, articles, novel, args.queries, n) for n in args.clients}
+                # Fresh novel texts for each run: the server caches embeddings, and a text seen in an
+                # earlier run would not go through the model again.
+                novel = novel_texts(Path(args.mrpc), args.queries * len(args.clients))
+                levels = {
+                    n: run_clients(target, articles, novel[k * args.queries :], args.queries, n)
+                    for k, n in enumerate(args.clients)
+                }
         finally:
             proc.terminate()
             proc.wait(60)
