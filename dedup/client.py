@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
 
 from dedup.article import Article
-from dedup.errors import DedupError
+from dedup.errors import DedupError, InvalidArgument
 from dedup.results import (
     Analysis,
     ClusterEvent,
@@ -63,20 +64,45 @@ class Lineage:
 
 
 class DedupClient:
-    """A connection to a dedup server at ``target`` ("host:port")."""
+    """A connection to a dedup server at ``target`` ("host:port").
+
+    Over TLS when given ``tls_ca`` (the PEM file of the CA that signed the server's certificate) or
+    ``tls=True`` (the system's CAs); with ``tls_cert`` and ``tls_key`` too for a server that wants
+    client certificates (mutual TLS). ``token`` is sent with every call as
+    ``authorization: Bearer <token>`` for a server started with ``--tokens``."""
 
     def __init__(
-        self, target: str, timeout: float | None = 60.0, channel: grpc.Channel | None = None
+        self,
+        target: str,
+        timeout: float | None = 60.0,
+        channel: grpc.Channel | None = None,
+        *,
+        tls: bool = False,
+        tls_ca: str | Path | None = None,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = target
         self.timeout = timeout
-        self._channel = channel or grpc.insecure_channel(
-            target,
-            options=[
-                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ],
-        )
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
+        options = [
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ]
+        if channel is not None:
+            self._channel = channel
+        elif tls or tls_ca or tls_cert or tls_key:
+            if (tls_cert is None) != (tls_key is None):
+                raise InvalidArgument("give both --tls-cert and --tls-key (a client certificate and its key)")
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_pem(tls_ca, "CA certificate (--tls-ca)"),
+                private_key=_pem(tls_key, "client key (--tls-key)"),
+                certificate_chain=_pem(tls_cert, "client certificate (--tls-cert)"),
+            )
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.DedupServiceStub(self._channel)
 
     def __enter__(self) -> DedupClient:
@@ -90,7 +116,9 @@ class DedupClient:
 
     def _call(self, method: Any, request: Any, timeout: float | None = None) -> Any:
         try:
-            return method(request, timeout=timeout if timeout is not None else self.timeout)
+            return method(
+                request, timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as exc:
             raise _translate(exc) from None
 
@@ -225,7 +253,7 @@ class DedupClient:
 
     def watch(self, timeout: float | None = None) -> Iterator[ClusterEvent]:
         """Cluster events as they happen, until the server ends the stream or ``timeout`` passes."""
-        stream = self._stub.WatchClusters(pb.WatchClustersRequest(), timeout=timeout)
+        stream = self._stub.WatchClusters(pb.WatchClustersRequest(), timeout=timeout, metadata=self._metadata)
         try:
             for ev in stream:
                 yield event_from_pb(ev)
@@ -238,6 +266,18 @@ class DedupClient:
             raise _translate(exc) from None
         finally:
             stream.cancel()
+
+
+def _pem(path: str | Path | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read the {what} {path}: {exc.strerror}") from None
+    if b"-----BEGIN" not in data:
+        raise InvalidArgument(f"the {what} {path} is not PEM (it has no -----BEGIN line)")
+    return data
 
 
 def _translate(exc: grpc.RpcError) -> DedupError:

@@ -322,17 +322,25 @@ class Engine:
         self.indexes_loaded = False
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
-        self.counters: dict[str, int] = {"candidate_pairs": 0, "documents_reloaded": 0}
-        """Work done since start: candidate pairs aligned, and prepared articles read back from the store
-        because they were no longer resident."""
+        self.counters: dict[str, int] = {
+            "candidate_pairs": 0,
+            "documents_reloaded": 0,
+            "sentences_embedded": 0,
+        }
+        """Work done since start: candidate pairs aligned, prepared articles read back from the store
+        because they were no longer resident, and sentences sent to the model."""
+        self.embedding_seconds = 0.0
+        """Time spent in the model since the engine started (the service's metrics report it)."""
 
     def warm_up(self) -> None:
         """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
         articles written here: seconds on a fresh install, a fraction of one afterwards. A server calls
         this before it says it is ready, so that its first request does not pay for it. Stores nothing."""
+        counters, seconds = dict(self.counters), self.embedding_seconds
         docs = [prepare(Article(f"\x00warm-up:{n}", text), n, self.config) for n, text in enumerate(_WARM_UP)]
         self._sign(docs)
         compare(docs[0], docs[1], self.config)
+        self.counters, self.embedding_seconds = counters, seconds
 
     def _indexes(self) -> tuple[VectorIndex, VectorIndex]:
         if self._sent_index is None or self._doc_index is None:
@@ -766,7 +774,10 @@ class Engine:
             if due is not None:
                 due.check("while embedding the sentences of the text")
             chunk = order[lo : lo + 256]
+            started = time.perf_counter()
             fresh[chunk] = self.embedder.encode([texts[i] for i in chunk])
+            self.embedding_seconds += time.perf_counter() - started
+            self.counters["sentences_embedded"] += len(chunk)
             progress.advance(len(chunk))
         row = {key: i for i, key in enumerate(todo)}
         for n, doc in enumerate(docs):

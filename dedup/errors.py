@@ -16,8 +16,10 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "PermissionDenied",
     "ResourceExhausted",
     "ServeError",
+    "Unauthenticated",
     "Unavailable",
 ]
 
@@ -69,6 +71,14 @@ class Unavailable(DedupError):
 class ServeError(DedupError):
     """``dedup serve`` cannot start: its data directory is held by another server, or its port is
     taken. Raised before the model loads; the command line prints it on one line, exit status 2."""
+
+
+class Unauthenticated(DedupError):
+    """The server wants a bearer token and the call carried none it knows."""
+
+
+class PermissionDenied(DedupError):
+    """The call's token is known but its scope does not cover the method (a read token deleting)."""
 
 
 class Internal(DedupError):

@@ -22,7 +22,9 @@ from dedup.errors import (
     Internal,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     ResourceExhausted,
+    Unauthenticated,
     Unavailable,
 )
 from dedup.results import (
@@ -78,6 +80,8 @@ ERROR_STATUS: list[tuple[type[DedupError], grpc.StatusCode]] = [
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (Aborted, grpc.StatusCode.ABORTED),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Internal, grpc.StatusCode.INTERNAL),
 ]
 """Each domain error and its status code: the server maps one way, the client the other."""

@@ -29,12 +29,15 @@ from dedup.store import SqliteStore
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from server.interceptor import ServiceInterceptor
+from server.metrics import Metrics
+from server.security import TlsFiles, TokenTable
 from server.servicer import DedupServicer
 
 __all__ = [
     "LOCK_FILE",
     "DataDirLock",
     "RunningServer",
+    "Security",
     "build_server",
     "check_port_free",
     "configure_logging",
@@ -185,6 +188,14 @@ def _port_taken(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror}"
 
 
+@dataclass(frozen=True)
+class Security:
+    """How the server lets callers in: TLS (None: plaintext) and bearer tokens (None: no tokens)."""
+
+    tls: TlsFiles | None = None
+    tokens: TokenTable | None = None
+
+
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -193,6 +204,7 @@ class RunningServer:
     servicer: DedupServicer
     engine: Engine
     interceptor: ServiceInterceptor
+    metrics: Metrics
 
     def stop(self, grace: float = 30.0) -> bool:
         """Stop taking calls and let those in flight finish; after ``grace`` seconds cancel the rest.
@@ -209,6 +221,7 @@ class RunningServer:
         # malformed stream messages did that before the interceptor parsed requests itself), so the
         # wait is bounded too.
         self.server.stop(grace).wait(max(0.0, deadline - time.monotonic()))
+        self.metrics.close()
         if not self.interceptor.wait_idle(max(0.0, deadline - time.monotonic())):
             return False
         self.engine.close()
@@ -217,14 +230,21 @@ class RunningServer:
 
 def build_server(
     engine: Engine,
-    address: str = "[::]:50051",
+    address: str = "127.0.0.1:50051",
     max_inflight: int = 64,
     max_streams: int = 16,
+    security: Security | None = None,
+    data_dir: Path | None = None,
 ) -> RunningServer:
     """A started server for ``engine`` on ``address`` (port 0 picks a free one). At most
     ``max_inflight`` calls are served at once, ``max_streams`` of them streaming; more get
-    RESOURCE_EXHAUSTED (see ``server.interceptor``). A port already in use is a ServeError."""
-    interceptor = ServiceInterceptor(max_inflight, max_streams)
+    RESOURCE_EXHAUSTED (see ``server.interceptor``). ``security`` adds TLS and bearer tokens
+    (``server.security``). A port already in use is a ServeError. Its metrics
+    (``RunningServer.metrics``) are served over HTTP only when asked (``Metrics.serve``)."""
+    security = security or Security()
+    servicer = DedupServicer(engine)
+    metrics = Metrics(engine, data_dir, lambda: servicer.pending_articles)
+    interceptor = ServiceInterceptor(max_inflight, max_streams, security.tokens, metrics.observe)
     threads = max_inflight + RESERVED_THREADS
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dedup-rpc"),
@@ -240,7 +260,6 @@ def build_server(
         # would see it.
         maximum_concurrent_rpcs=threads,
     )
-    servicer = DedupServicer(engine)
     pb_grpc.add_DedupServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -249,7 +268,10 @@ def build_server(
         server,
     )
     try:
-        port = server.add_insecure_port(address)
+        if security.tls is not None:
+            port = server.add_secure_port(address, security.tls.credentials())
+        else:
+            port = server.add_insecure_port(address)
     except RuntimeError:  # gRPC's own message says only "Failed to bind"
         port = 0
     if port == 0:
@@ -260,37 +282,54 @@ def build_server(
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, servicer, engine, interceptor)
+    return RunningServer(server, port, health_servicer, servicer, engine, interceptor, metrics)
+
+
+def _loopback(host: str) -> bool:
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return name in {"localhost", "127.0.0.1", "::1"}
 
 
 def serve(
     data_dir: str | Path,
     port: int = 50051,
     config: Config | None = None,
-    host: str = "[::]",
+    host: str = "127.0.0.1",
     max_inflight: int = 64,
     grace: float = 30.0,
     max_streams: int = 16,
+    security: Security | None = None,
+    metrics_port: int | None = None,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
 
     Before loading anything it locks the data directory (``DataDirLock``) and checks the port is
-    free: a second server on either gets a ServeError (one line, exit status 2) at once."""
+    free: a second server on either gets a ServeError (one line, exit status 2) at once. The first
+    log line says where the data lives, the next that the model is loading, the last before calls
+    are taken that it is serving (with its port, and the metrics port when ``metrics_port`` is
+    given)."""
     configure_logging()
+    config = config or Config()
+    security = security or Security()
     data = Path(data_dir).resolve()
     lock = DataDirLock.acquire(data)
     try:
         check_port_free(host, port)
+        if security.tls is not None:
+            security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
         store = SqliteStore(data / "dedup.sqlite3")
-        engine = Engine(config or Config(), store=store, index_dir=data / "indexes")
+        log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
+        log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
+        engine = Engine(config, store=store, index_dir=data / "indexes")
         dim = engine.embedder.dim  # load the model before saying we are ready
         started = time.perf_counter()
         engine.warm_up()  # the compiled loops too (seconds on the first start after an install)
         log.info("warmed up", extra={"seconds": round(time.perf_counter() - started, 2)})
         try:
             running = build_server(
-                engine, f"{host}:{port}", max_inflight=max_inflight, max_streams=max_streams
+                engine, f"{host}:{port}", max_inflight, max_streams, security=security, data_dir=data
             )
+            served_metrics = running.metrics.serve(host, metrics_port) if metrics_port is not None else None
         except BaseException:
             engine.close()
             raise
@@ -308,8 +347,15 @@ def serve(
             "dim": dim,
             "indexes": "loaded" if engine.indexes_loaded else "rebuilt from the store",
             "pid": os.getpid(),
+            "tls": "mutual" if security.tls and security.tls.client_ca else "on" if security.tls else "off",
+            "tokens": len(security.tokens.scopes) if security.tokens else 0,
+            "metrics_port": served_metrics,
         },
     )
+    if security.tokens is not None and security.tls is None and not _loopback(host):
+        log.warning(
+            "tokens travel in plaintext: give --tls-cert and --tls-key when listening beyond this machine"
+        )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -11,6 +11,10 @@ Every handler is wrapped so that:
   unfinished, so that the server never stopped);
 - each call gets a request id (the caller's ``x-request-id`` metadata, or a new
   one), sent back in the trailing metadata and written in every log line;
+- when the server has tokens (``server.security.TokenTable``), a call without a
+  token whose scope covers the method is UNAUTHENTICATED or PERMISSION_DENIED
+  before it is admitted;
+- every answered call is reported to the metrics (method, status code, seconds);
 - at most ``max_inflight`` calls run at once, and of those at most
   ``max_streams`` are streaming calls (an idle stream holds a thread for as long
   as it is open); beyond either, callers get RESOURCE_EXHAUSTED at once rather
@@ -31,6 +35,7 @@ import grpc
 
 from dedup.errors import DedupError, InvalidArgument
 from dedup.wire import public_message, shown, status_for
+from server.security import TokenTable
 
 __all__ = ["ServiceInterceptor"]
 
@@ -79,10 +84,22 @@ def _checked_stream(requests: Iterator[Any], method: str) -> Iterator[Any]:
         yield _checked(request, method)
 
 
+Observer = Callable[[str, str, float], None]
+"""Told of every answered call: its method, status code name and seconds."""
+
+
 class ServiceInterceptor(grpc.ServerInterceptor):
-    def __init__(self, max_inflight: int = 64, max_streams: int = 16) -> None:
+    def __init__(
+        self,
+        max_inflight: int = 64,
+        max_streams: int = 16,
+        tokens: TokenTable | None = None,
+        observe: Observer | None = None,
+    ) -> None:
         if max_inflight < 1 or max_streams < 1:
             raise ValueError("max_inflight and max_streams must be at least 1")
+        self.tokens = tokens
+        self.observe = observe
         self.max_inflight = max_inflight
         self.max_streams = min(max_streams, max_inflight)
         self._cond = threading.Condition()
@@ -146,6 +163,14 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         """Admit the call (or abort it with RESOURCE_EXHAUSTED); its request id."""
         request_id = str(metadata.get("x-request-id") or uuid.uuid4().hex[:16])[:64]
         context.set_trailing_metadata((("x-request-id", request_id),))
+        if self.tokens is not None:
+            try:
+                self.tokens.check(method, metadata)
+            except DedupError as exc:
+                code = status_for(exc)
+                log.warning("refused", extra={"request_id": request_id, "method": method, "code": code.name})
+                self._report(method, code.name, 0.0)
+                context.abort(code, str(exc))
         refusal = None
         with self._cond:
             if counted and self._calls >= self.max_inflight:
@@ -161,8 +186,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 self._running += 1
         if refusal is not None:
             log.warning("shed", extra={"request_id": request_id, "method": method})
+            self._report(method, "RESOURCE_EXHAUSTED", 0.0)
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refusal)
         return request_id
+
+    def _report(self, method: str, code: str, seconds: float) -> None:
+        if self.observe is not None:
+            self.observe(method, code, seconds)
 
     def _leave(self, counted: bool, streaming: bool) -> None:
         with self._cond:
@@ -173,16 +203,22 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
     # -- outcomes -------------------------------------------------------------------------------------
 
-    def _fail(self, context: grpc.ServicerContext, exc: BaseException, method: str, request_id: str) -> None:
+    def _fail(
+        self, context: grpc.ServicerContext, exc: BaseException, method: str, request_id: str, started: float
+    ) -> None:
+        seconds = time.perf_counter() - started
         if isinstance(exc, DedupError):
             code = status_for(exc)
             log.info("rejected", extra={"request_id": request_id, "method": method, "code": code.name})
+            self._report(method, code.name, seconds)
             context.abort(code, public_message(str(exc)))
         if isinstance(exc, grpc.RpcError) and not context.is_active():
             # The request stream broke: the client cancelled, its deadline passed, or the server is
             # stopping. Nobody is left to answer.
             log.info("cancelled", extra={"request_id": request_id, "method": method})
+            self._report(method, "CANCELLED", seconds)
             raise exc
+        self._report(method, "INTERNAL", seconds)
         log.error(
             "internal error",
             exc_info=exc,
@@ -209,17 +245,12 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             except Exception as exc:
                 if _aborted(context):
                     raise
-                self._fail(context, exc, method, request_id)
+                self._fail(context, exc, method, request_id, started)
             finally:
                 self._leave(counted, streaming)
-            log.info(
-                "ok",
-                extra={
-                    "request_id": request_id,
-                    "method": method,
-                    "ms": round(1000 * (time.perf_counter() - started), 1),
-                },
-            )
+            seconds = time.perf_counter() - started
+            self._report(method, "OK", seconds)
+            log.info("ok", extra={"request_id": request_id, "method": method, "ms": round(1000 * seconds, 1)})
             return response
 
         return wrapper
@@ -234,15 +265,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     ) -> Any:
         def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             request_id = self._enter(context, method, metadata, counted, True)
+            started = time.perf_counter()
             try:
                 request = _checked_stream(request, method) if request_stream else _checked(request, method)
                 yield from behavior(request, context)
             except Exception as exc:
                 if _aborted(context):
                     raise
-                self._fail(context, exc, method, request_id)
+                self._fail(context, exc, method, request_id, started)
             finally:
                 self._leave(counted, True)
+            self._report(method, "OK", time.perf_counter() - started)
 
         return wrapper
 

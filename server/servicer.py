@@ -96,6 +96,23 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._closing = threading.Event()
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+
+    @property
+    def pending_articles(self) -> int:
+        """Articles received and not yet acknowledged (the metrics' ingest queue depth)."""
+        return self._pending
+
+    @contextmanager
+    def _receiving(self, n: int) -> Iterator[None]:
+        with self._pending_lock:
+            self._pending += n
+        try:
+            yield
+        finally:
+            with self._pending_lock:
+                self._pending -= n
 
     def close(self) -> None:
         """Ends the watch streams (the server is shutting down)."""
@@ -115,7 +132,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
     # -- writes ---------------------------------------------------------------------------------------
 
     def IngestDocument(self, request: pb.IngestDocumentRequest, context: grpc.ServicerContext) -> Any:
-        with _concerning(request.document.id):
+        with _concerning(request.document.id), self._receiving(1):
             _check_deadline(context)
             return _ingest_reply(
                 self.engine.ingest(article_from_pb(request.document), deadline=context.time_remaining)
@@ -132,7 +149,8 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
             nonlocal first
             try:
                 _check_deadline(context)
-                results = self.engine.ingest_many(batch, deadline=context.time_remaining)
+                with self._receiving(len(batch)):
+                    results = self.engine.ingest_many(batch, deadline=context.time_remaining)
             except DedupError as exc:
                 message = str(exc)
                 for a in batch:  # the engine quotes ids in full: shorten them
