@@ -3,7 +3,7 @@
     python -m benchmarks.service_speed --data ../shared/data/news_ecb --limit 500 --queries 200
 
 Starts `dedup serve` as a subprocess on a fresh data folder, streams the articles in with
-the Python client (IngestDocuments, --batch-size per call), then sends --queries FindSimilar
+the Python client (StreamIngestDocuments, one reply per article), then sends --queries FindSimilar
 calls of two kinds from each number of --clients in turn (1, 4 and 16 by default, each client a
 thread with its own channel, all sending at once), and reports median and p99 latency of each:
 
@@ -111,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA / "news_ecb"), help="news_ecb folder (docs.json)")
     parser.add_argument("--limit", type=int, default=500, help="articles to ingest (default 500)")
     parser.add_argument("--queries", type=int, default=200, help="FindSimilar calls (default 200)")
-    parser.add_argument("--batch-size", type=int, default=64, help="articles per IngestDocuments call")
     parser.add_argument(
         "--clients",
         type=lambda v: [int(x) for x in v.split(",")],
@@ -130,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with DedupClient(target, timeout=600) as client:
                 started = time.perf_counter()
-                client.ingest_many(articles, batch_size=args.batch_size)
+                for _ in client.ingest_many(articles):  # each reply: that article is stored
+                    pass
                 ingest_s = time.perf_counter() - started
                 # Fresh novel texts for each run: the server caches embeddings, and a text seen in an
                 # earlier run would not go through the model again.

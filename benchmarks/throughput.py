@@ -315,7 +315,8 @@ def measure_service(
                 client.find_similar("warm the model up before the clock starts.")
                 rss0 = rss_of(proc.pid)
                 t0 = time.perf_counter()
-                client.ingest_many(articles, batch_size=64)
+                for _ in client.ingest_many(articles):  # each reply: that article is stored
+                    pass
                 ingest_s = time.perf_counter() - t0
                 rss1 = rss_of(proc.pid)
             disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())

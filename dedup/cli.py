@@ -207,9 +207,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     articles = read_articles(args.path)
     with _client(args) as client:
-        replies = client.ingest_many(
-            articles, batch_size=args.batch_size, progress=not args.quiet, total=len(articles)
-        )
+        replies = list(client.ingest_many(articles, progress=not args.quiet, total=len(articles)))
     counts: dict[str, int] = {}
     for r in replies:
         counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
@@ -350,7 +348,6 @@ def build_parser() -> argparse.ArgumentParser:
     client = [_client_options()]
     ingest = sub.add_parser("ingest", parents=client, help="send articles to a running server")
     ingest.add_argument("path", help="a folder of .txt files or a JSONL file, as for analyze")
-    ingest.add_argument("--batch-size", type=int, default=256, help="articles per streaming call")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=_ingest)
 

@@ -137,12 +137,14 @@ class DedupClient:
     def ingest_many(
         self,
         articles: Iterable[Article],
-        batch_size: int = 256,
         progress: bool = False,
         total: int | None = None,
-    ) -> list[IngestReply]:
-        """Stream articles to the server, ``batch_size`` per IngestDocuments call. Each batch is stored
-        when its call returns; on an error, re-sending is safe (ingest is idempotent)."""
+    ) -> Iterator[IngestReply]:
+        """Stream articles to the server (StreamIngestDocuments) and yield each one's reply, in order, as
+        soon as the server has stored it: an article whose reply came is durable. The articles are read
+        from ``articles`` as the stream goes, so any iterable, however long, will do. If the stream
+        breaks, the error says how many were answered; sending the others again is safe (ingest is
+        idempotent). ``progress``: a bar on stderr (``total``: how many to expect)."""
         bar: Any = None
         try:
             from rich.console import Console
@@ -154,29 +156,23 @@ class DedupClient:
             bar = Progress(console=Console(stderr=True), transient=False)
             bar.start()
             task = bar.add_task("ingesting", total=total)
-        replies: list[IngestReply] = []
+        source = _Requests(articles)
+        stream = self._stub.StreamIngestDocuments(iter(source), timeout=None, metadata=self._metadata)
         try:
-            batch: list[Article] = []
-            for article in articles:
-                batch.append(article)
-                if len(batch) >= batch_size:
-                    replies.extend(self._stream(batch))
-                    if bar is not None:
-                        bar.advance(task, len(batch))
-                    batch = []
-            if batch:
-                replies.extend(self._stream(batch))
+            for reply in stream:
+                yield IngestReply(analysis_from_pb(reply.analysis), outcome_from_pb(reply.outcome))
                 if bar is not None:
-                    bar.advance(task, len(batch))
+                    bar.advance(task, 1)
+        except grpc.RpcError as exc:
+            if source.error is not None:  # reading the articles failed: grpc cancelled the stream
+                raise source.error from None
+            raise _translate(exc) from None
         finally:
+            stream.cancel()
             if bar is not None:
                 bar.stop()
-        return replies
-
-    def _stream(self, batch: list[Article]) -> list[IngestReply]:
-        requests = iter([pb.IngestDocumentRequest(document=article_to_pb(a)) for a in batch])
-        reply = self._call(self._stub.IngestDocuments, requests, timeout=None)
-        return [IngestReply(analysis_from_pb(r.analysis), outcome_from_pb(r.outcome)) for r in reply.results]
+        if source.error is not None:
+            raise source.error
 
     def delete(self, doc_id: str) -> None:
         """Remove an article everywhere: it is never matched again."""
@@ -195,7 +191,7 @@ class DedupClient:
         return article_from_stored_pb(reply.document), analysis_from_pb(reply.analysis)
 
     def get_cluster(self, cluster_id: str) -> ClusterView:
-        return cluster_from_pb(self._call(self._stub.GetCluster, pb.GetClusterRequest(id=cluster_id)))
+        return cluster_from_pb(self._call(self._stub.GetCluster, pb.GetClusterRequest(id=cluster_id)).cluster)
 
     def cluster_analysis(self, cluster_id: str) -> tuple[Analysis, dict[str, Article]]:
         """One stored story as ``dedup analyze`` would give it, for a report: its articles, their
@@ -266,6 +262,23 @@ class DedupClient:
             raise _translate(exc) from None
         finally:
             stream.cancel()
+
+
+class _Requests:
+    """The stream's requests, made from the articles as grpc asks for them. grpc reads them on a thread
+    of its own, and an error there only cancels the call: it is kept here for the caller to see."""
+
+    def __init__(self, articles: Iterable[Article]) -> None:
+        self._articles = articles
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pb.StreamIngestDocumentsRequest]:
+        try:
+            for article in self._articles:
+                yield pb.StreamIngestDocumentsRequest(document=article_to_pb(article))
+        except Exception as exc:
+            self.error = exc
+            raise
 
 
 def _pem(path: str | Path | None, what: str) -> bytes | None:

@@ -698,7 +698,9 @@ class Engine:
 
     # -- preparing new articles -----------------------------------------------------------------------
 
-    def _validate(self, article: Article) -> None:
+    def check(self, article: Article) -> None:
+        """``InvalidArgument`` when ``ingest`` would refuse the article for itself (an empty text, a field
+        over its limit): a stream can refuse one article before storing those that came before it."""
         check_article(article, self.config.limits)
 
     def _prepare(
@@ -1005,7 +1007,7 @@ class Engine:
         progress = progress or NullProgress()
         due = _Due(deadline)
         for article in articles:
-            self._validate(article)
+            self.check(article)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was stored"):
             # What can need storing: anything new or changed, and anything after a first occurrence.
             digests = [_text_hash(a) for a in articles]
@@ -1223,7 +1225,7 @@ class Engine:
     def find_similar(self, article: Article, deadline: Deadline = None) -> DocumentAnalysis:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
-        self._validate(article)
+        self.check(article)
         due = _Due(deadline)
         with due.holding(self._lock, False, "while waiting for a write to finish"):
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being

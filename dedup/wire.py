@@ -336,8 +336,8 @@ def cluster_to_pb(c: ClusterView) -> pb.Cluster:
     )
 
 
-def event_to_pb(event: ClusterEvent, at: float) -> pb.ClusterEvent:
-    return pb.ClusterEvent(
+def event_to_pb(event: ClusterEvent, at: float) -> pb.WatchClustersResponse:
+    return pb.WatchClustersResponse(
         type=_EVENT[event.kind],
         cluster_id=event.cluster,
         document_id=event.document or "",
@@ -435,7 +435,7 @@ def cluster_from_pb(c: pb.Cluster) -> ClusterView:
     )
 
 
-def event_from_pb(ev: pb.ClusterEvent) -> ClusterEvent:
+def event_from_pb(ev: pb.WatchClustersResponse) -> ClusterEvent:
     return ClusterEvent(
         ClusterEventKind(_name(ev.type, pb.ClusterEventType, "CLUSTER_EVENT_TYPE_")),
         ev.cluster_id,

@@ -1,4 +1,4 @@
-"""Building and running the server: the servicer, health checking, reflection, graceful stop;
+"""Building and running the server: the servicer, health checking, reflection (v1 and v1alpha), graceful stop;
 one server per data directory and per port."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from dedup.config import Config
 from dedup.engine import Engine
@@ -30,6 +29,7 @@ from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from server.interceptor import ServiceInterceptor
 from server.metrics import Metrics
+from server.reflection import enable_reflection
 from server.security import TlsFiles, TokenTable
 from server.servicer import DedupServicer
 
@@ -263,10 +263,7 @@ def build_server(
     pb_grpc.add_DedupServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    enable_reflection((SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:
         if security.tls is not None:
             port = server.add_secure_port(address, security.tls.credentials())

@@ -48,7 +48,12 @@ from dedup.wire import (
 
 __all__ = ["DedupServicer"]
 
-STREAM_BATCH = 32  # articles embedded together when they arrive on a stream
+STREAM_BATCH = 32
+"""A stream's articles are stored (and embedded) together up to this many at a time ..."""
+STREAM_IDLE_SECONDS = 0.005
+"""... or those that arrived before the stream paused this long."""
+MAX_BATCH = 1000
+"""BatchIngestDocuments takes at most this many requests."""
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 """ListClusters pages hold at most this many clusters; a larger page_size is INVALID_ARGUMENT."""
@@ -90,6 +95,68 @@ def _ingest_reply(result: IngestResult) -> pb.IngestDocumentResponse:
     return pb.IngestDocumentResponse(
         analysis=analysis_to_pb(result.analysis), outcome=outcome_to_pb(result.outcome)
     )
+
+
+def _shorten_ids(message: str, articles: Iterable[Article]) -> str:
+    """The engine quotes ids in full: a message names them cut to a readable length."""
+    for a in articles:
+        message = message.replace(repr(a.id), shown_id(a.id))
+    return message
+
+
+def _stream_error(exc: BaseException, position: int) -> BaseException:
+    """The error that ends a stream at ``position``, saying what was stored."""
+    if not isinstance(exc, InvalidArgument):
+        return exc  # the stream itself broke (cancelled, or the server is stopping)
+    return InvalidArgument(
+        f"document #{position} of the stream: {exc} ({position} earlier documents are stored and were "
+        "answered; send the others again: ingest is idempotent)"
+    )
+
+
+_END = object()  # the client closed its side of the stream
+_IDLE = object()  # nothing arrived for a while
+
+
+class _Inbox:
+    """The requests of a stream, read by a thread of its own into a bounded queue, so that the handler
+    can wait for the next one with a timeout."""
+
+    def __init__(self, requests: Iterable[Any]) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2 * STREAM_BATCH)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(iter(requests),), daemon=True)
+        self._thread.start()
+
+    def _read(self, requests: Iterator[Any]) -> None:
+        try:
+            for request in requests:
+                if not self._put(request):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # a malformed message, or the call ended
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self, timeout: float | None) -> Any:
+        """The next request, ``_END``, the exception that broke the stream, or ``_IDLE`` after
+        ``timeout`` seconds without one."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return _IDLE
+
+    def close(self) -> None:
+        """The handler is done: the reader stops at its next request (the call's end stops it too)."""
+        self._closed.set()
 
 
 class DedupServicer(pb_grpc.DedupServiceServicer):
@@ -138,55 +205,96 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
                 self.engine.ingest(article_from_pb(request.document), deadline=context.time_remaining)
             )
 
-    def IngestDocuments(
-        self, request_iterator: Iterable[pb.IngestDocumentRequest], context: grpc.ServicerContext
+    def BatchIngestDocuments(
+        self, request: pb.BatchIngestDocumentsRequest, context: grpc.ServicerContext
     ) -> Any:
-        replies: list[pb.IngestDocumentResponse] = []
-        batch: list[Article] = []
-        first = 0  # the stream position of batch[0]
-
-        def flush() -> None:
-            nonlocal first
+        n = len(request.requests)
+        if not 1 <= n <= MAX_BATCH:
+            raise InvalidArgument(
+                f"a batch holds 1 to {MAX_BATCH} requests (got {n}); split it into several calls, or "
+                "use StreamIngestDocuments"
+            )
+        articles = []
+        for i, r in enumerate(request.requests):
             try:
-                _check_deadline(context)
-                with self._receiving(len(batch)):
-                    results = self.engine.ingest_many(batch, deadline=context.time_remaining)
-            except DedupError as exc:
-                message = str(exc)
-                for a in batch:  # the engine quotes ids in full: shorten them
-                    message = message.replace(repr(a.id), shown_id(a.id))
-                ids = ", ".join(shown_id(a.id) for a in batch[:3]) + (", ..." if len(batch) > 3 else "")
-                raise renamed(
-                    exc,
-                    f"documents #{first} to #{first + len(batch) - 1} of the stream ({ids}): {message} "
-                    f"({len(replies)} earlier documents are stored; send the others again: ingest is "
-                    "idempotent)",
-                ) from None
-            replies.extend(_ingest_reply(r) for r in results)
-            first += len(batch)
-            batch.clear()
-
-        requests = iter(request_iterator)
-        n = 0  # the stream position of the next message
-        while True:
-            try:
-                # A message that cannot be parsed raises InvalidArgument here (see the interceptor).
-                request = next(requests, None)
-                if request is None:
-                    break
-                with _concerning(request.document.id):
-                    batch.append(article_from_pb(request.document))
+                with _concerning(r.document.id):
+                    article = article_from_pb(r.document)
+                    self.engine.check(article)
             except InvalidArgument as exc:
-                raise InvalidArgument(
-                    f"document #{n} of the stream: {exc} ({len(replies)} earlier documents are stored; "
-                    "send the others again: ingest is idempotent)"
-                ) from None
-            n += 1
-            if len(batch) >= STREAM_BATCH:
-                flush()
-        if batch:
-            flush()
-        return pb.IngestDocumentsResponse(results=replies)
+                raise InvalidArgument(f"requests[{i}]: {exc} (nothing in this batch was stored)") from None
+            articles.append(article)
+        with self._receiving(n):
+            _check_deadline(context)
+            try:
+                results = self.engine.ingest_many(articles, deadline=context.time_remaining)
+            except DedupError as exc:
+                raise renamed(exc, _shorten_ids(str(exc), articles)) from None
+        return pb.BatchIngestDocumentsResponse(responses=[_ingest_reply(r) for r in results])
+
+    def StreamIngestDocuments(
+        self, request_iterator: Iterable[pb.StreamIngestDocumentsRequest], context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        """Reads the stream on a thread of its own, so that the articles that arrived while a batch was
+        being stored form the next batch; answers each article once its batch is committed."""
+        inbox = _Inbox(request_iterator)
+        answered = 0  # articles answered so far: the stream position of batch[0]
+        batch: list[Article] = []
+        try:
+            while True:
+                # A full batch is stored at once; a partial one when the stream pauses (or ends).
+                item = inbox.get(None if not batch else STREAM_IDLE_SECONDS)
+                failure: BaseException | None = None
+                if isinstance(item, pb.StreamIngestDocumentsRequest):
+                    try:
+                        with _concerning(item.document.id):
+                            article = article_from_pb(item.document)
+                            self.engine.check(article)
+                        batch.append(article)
+                        self._count(1)
+                        if len(batch) < STREAM_BATCH:
+                            continue
+                    except InvalidArgument as exc:
+                        failure = exc
+                elif isinstance(item, BaseException):
+                    failure = item
+                for reply in self._store_batch(batch, answered, context):
+                    answered += 1
+                    self._count(-1)
+                    del batch[0]
+                    yield reply
+                if failure is not None:
+                    raise _stream_error(failure, answered) from None
+                if item is _END:
+                    return
+        finally:
+            inbox.close()
+            self._count(-len(batch))  # received, never answered
+
+    def _count(self, n: int) -> None:
+        with self._pending_lock:
+            self._pending += n
+
+    def _store_batch(
+        self, batch: list[Article], first: int, context: grpc.ServicerContext
+    ) -> Iterator[pb.StreamIngestDocumentsResponse]:
+        """Stores the articles of a stream from position ``first``; their replies, in order."""
+        if not batch:
+            return
+        try:
+            _check_deadline(context)
+            results = self.engine.ingest_many(batch, deadline=context.time_remaining)
+        except DedupError as exc:
+            ids = ", ".join(shown_id(a.id) for a in batch[:3]) + (", ..." if len(batch) > 3 else "")
+            raise renamed(
+                exc,
+                f"documents #{first} to #{first + len(batch) - 1} of the stream ({ids}): "
+                f"{_shorten_ids(str(exc), batch)} ({first} earlier documents are stored and were answered; "
+                "send the others again: ingest is idempotent)",
+            ) from None
+        for r in results:
+            yield pb.StreamIngestDocumentsResponse(
+                analysis=analysis_to_pb(r.analysis), outcome=outcome_to_pb(r.outcome)
+            )
 
     def DeleteDocument(self, request: pb.DeleteDocumentRequest, context: grpc.ServicerContext) -> Any:
         with _concerning(request.id):
@@ -206,7 +314,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         with _concerning(request.id):
             doc_id = self._id(request.id)
             article, ingested = self.engine.document(doc_id)
-            return pb.StoredDocument(
+            return pb.GetDocumentResponse(
                 document=article_to_pb(article),
                 analysis=analysis_to_pb(self.engine.analysis(doc_id)),
                 ingest_time=timestamp(ingested),
@@ -214,7 +322,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
 
     def GetCluster(self, request: pb.GetClusterRequest, context: grpc.ServicerContext) -> Any:
         with _concerning(request.id, "cluster"):
-            return cluster_to_pb(self.engine.cluster(self._id(request.id)))
+            return pb.GetClusterResponse(cluster=cluster_to_pb(self.engine.cluster(self._id(request.id))))
 
     def ListClusters(self, request: pb.ListClustersRequest, context: grpc.ServicerContext) -> Any:
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
@@ -254,7 +362,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         with _concerning(request.id):
             doc_id = self._id(request.id)
             up, down = self.engine.lineage(doc_id, depth)
-        return pb.Lineage(
+        return pb.GetLineageResponse(
             document_id=doc_id,
             ancestors=[edge_to_pb(e) for e in up],
             descendants=[edge_to_pb(e) for e in down],

@@ -28,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: CachingEmbedder) 
     running = build_server(engine, "127.0.0.1:0")
     target = f"127.0.0.1:{running.port}"
     with DedupClient(target) as client:
-        client.ingest_many(read_articles(EXAMPLE))
+        list(client.ingest_many(read_articles(EXAMPLE)))
     yield target
     running.stop(2)
 

@@ -103,7 +103,7 @@ class Live:
         )
         self.stub = pb_grpc.DedupServiceStub(self.channel)
         with DedupClient(self.server.target) as client:
-            client.ingest_many(fixture_articles())
+            list(client.ingest_many(fixture_articles()))
 
     def call(
         self, name: str, send: Callable[[], Any], allowed: set[grpc.StatusCode] = REFUSALS, size: int = 0
@@ -306,13 +306,15 @@ def test_fuzz_ingest_stream(live: Live, counted: None) -> None:
     @fuzz_settings(150)
     @given(st.lists(documents, min_size=0, max_size=5))
     def stream(docs: list[pb.Document]) -> None:
-        requests = [pb.IngestDocumentRequest(document=d) for d in docs]
+        requests = [pb.StreamIngestDocumentsRequest(document=d) for d in docs]
         size = max((r.ByteSize() for r in requests), default=0)
-        reply = live.call(
-            "IngestDocuments", lambda: live.stub.IngestDocuments(iter(requests), timeout=60), size=size
+        replies = live.call(
+            "StreamIngestDocuments",
+            lambda: list(live.stub.StreamIngestDocuments(iter(requests), timeout=60)),
+            size=size,
         )
-        if reply is not None:
-            assert len(reply.results) == len(docs)
+        if replies is not None:
+            assert [r.analysis.document_id for r in replies] == [d.id for d in docs]
 
     stream()
 
@@ -332,7 +334,8 @@ def test_fuzz_delete(live: Live, counted: None) -> None:
 
 WRITING = [
     "/dedup.v1.DedupService/IngestDocument",
-    "/dedup.v1.DedupService/IngestDocuments",
+    "/dedup.v1.DedupService/BatchIngestDocuments",
+    "/dedup.v1.DedupService/StreamIngestDocuments",
     "/dedup.v1.DedupService/DeleteDocument",
 ]
 READING = [m for m in METHODS if m not in WRITING]

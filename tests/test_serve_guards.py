@@ -158,13 +158,13 @@ def test_idle_streams_cannot_starve_health_checks_and_unary_calls(
     stub = pb_grpc.DedupServiceStub(channel)
     hold = threading.Event()
 
-    def never_sends() -> Iterator[pb.IngestDocumentRequest]:
+    def never_sends() -> Iterator[pb.StreamIngestDocumentsRequest]:
         hold.wait(120)
         return
         yield  # a generator that sends nothing until released
 
     watches = [stub.WatchClusters(pb.WatchClustersRequest(), timeout=120) for _ in range(40)]
-    ingests = [stub.IngestDocuments.future(never_sends(), timeout=120) for _ in range(40)]
+    ingests = [stub.StreamIngestDocuments(never_sends(), timeout=120) for _ in range(40)]
     try:
         time.sleep(2)  # every stream has reached the server and been admitted or refused
         refused = [w for w in watches if w.done() and w.code() is grpc.StatusCode.RESOURCE_EXHAUSTED] + [
@@ -205,7 +205,7 @@ def test_max_inflight_sheds_load_with_resource_exhausted(
     servers.append(server)
     articles = fixture_articles()
     with DedupClient(server.target) as client:
-        client.ingest_many(articles)
+        list(client.ingest_many(articles))
     channel = grpc.insecure_channel(server.target)
     stub = pb_grpc.DedupServiceStub(channel)
     text = "\n\n".join(a.text for a in articles) * 4  # each call takes a while: they overlap
@@ -224,7 +224,8 @@ def test_max_inflight_sheds_load_with_resource_exhausted(
 
 METHODS = {
     "/dedup.v1.DedupService/IngestDocument": "unary",
-    "/dedup.v1.DedupService/IngestDocuments": "client_stream",
+    "/dedup.v1.DedupService/BatchIngestDocuments": "unary",
+    "/dedup.v1.DedupService/StreamIngestDocuments": "bidi",
     "/dedup.v1.DedupService/FindSimilar": "unary",
     "/dedup.v1.DedupService/GetDocument": "unary",
     "/dedup.v1.DedupService/DeleteDocument": "unary",
@@ -235,6 +236,7 @@ METHODS = {
     "/grpc.health.v1.Health/Check": "unary",
     "/grpc.health.v1.Health/Watch": "server_stream",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "bidi",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": "bidi",
 }
 """Every method the server has, and its kind."""
 
@@ -286,7 +288,7 @@ def test_sigterm_after_malformed_stream_messages_stops_within_the_grace_period(
     server = ServerProcess(tmp_path / "data", *NO_MODEL, "--grace", str(grace))
     servers.append(server)
     with DedupClient(server.target) as client:
-        client.ingest_many(fixture_articles())
+        list(client.ingest_many(fixture_articles()))
     channel = grpc.insecure_channel(server.target)
     for _ in range(3):
         for method in METHODS:
@@ -296,12 +298,12 @@ def test_sigterm_after_malformed_stream_messages_stops_within_the_grace_period(
     stub = pb_grpc.DedupServiceStub(channel)
     hold = threading.Event()
 
-    def never_sends() -> Iterator[pb.IngestDocumentRequest]:
+    def never_sends() -> Iterator[pb.StreamIngestDocumentsRequest]:
         hold.wait(60)
         return
         yield
 
-    idle = stub.IngestDocuments.future(never_sends(), timeout=60)
+    idle = stub.StreamIngestDocuments(never_sends(), timeout=60)
     time.sleep(0.5)
     started = time.perf_counter()
     server.terminate()
@@ -348,7 +350,7 @@ def test_sigterm_with_a_call_stuck_in_the_engine_still_exits(tmp_path: Path) -> 
         port = int(json.loads(serving)["port"])
         target = f"127.0.0.1:{port}"
         with DedupClient(target) as client:
-            client.ingest_many(fixture_articles())
+            list(client.ingest_many(fixture_articles()))
         outcome: list[BaseException] = []
 
         def ask() -> None:

@@ -37,7 +37,7 @@ def test_acknowledged_articles_survive_kill_9(data_dir: Path) -> None:
     assert server.serving["data_dir"] == str(data_dir.resolve())
     assert "MiniLM" in server.serving["model"]
     with DedupClient(server.target) as client:
-        client.ingest_many(articles[:3], batch_size=2)
+        list(client.ingest_many(articles[:3]))
         for a in articles[3:]:
             client.ingest(a)  # acknowledged one at a time
         before = _snapshot(client, [a.id for a in articles])
@@ -67,7 +67,7 @@ def test_sigterm_drains_in_flight_calls_and_closes_cleanly(data_dir: Path) -> No
     def ingest() -> None:
         with DedupClient(server.target) as client:
             try:
-                result["replies"] = client.ingest_many(articles, batch_size=len(articles))
+                result["replies"] = list(client.ingest_many(articles))
             except Exception as exc:  # pragma: no cover - reported below
                 result["error"] = exc
 

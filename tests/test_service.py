@@ -66,7 +66,7 @@ def service(tmp_path: Path, embedder: CachingEmbedder) -> Iterator[Service]:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory, embedder: CachingEmbedder) -> Iterator[Service]:
     s = Service(tmp_path_factory.mktemp("loaded"), embedder)
-    s.client.ingest_many(fixture_articles(), batch_size=4)
+    list(s.client.ingest_many(fixture_articles()))
     yield s
     s.stop()
 
@@ -111,7 +111,7 @@ def test_seeds_through_the_service_match_analyze(
     seeds = read_articles(shared_data / "seeds")
     s = Service(tmp_path, embedder)
     try:
-        replies = s.client.ingest_many(seeds, batch_size=2)
+        replies = list(s.client.ingest_many(seeds))
         assert [r.outcome for r in replies] == [IngestOutcome.CREATED] * 5
         _same_as_analyze(s.client, seeds, detector)
     finally:
@@ -291,14 +291,14 @@ def test_every_error_status(service: Service) -> None:
     # A bad article in a stream: INVALID_ARGUMENT naming it; the ones before it are stored.
     requests = iter(
         [
-            pb.IngestDocumentRequest(document=pb.Document(id="s1", text=S.dam_story())),
-            pb.IngestDocumentRequest(document=pb.Document(id="s2", text="")),
+            pb.StreamIngestDocumentsRequest(document=pb.Document(id="s1", text=S.dam_story())),
+            pb.StreamIngestDocumentsRequest(document=pb.Document(id="s2", text="")),
         ]
     )
-    status, details = code(stub.IngestDocuments, requests)
+    status, details = code(lambda r, timeout: list(stub.StreamIngestDocuments(r, timeout=timeout)), requests)
     assert status is grpc.StatusCode.INVALID_ARGUMENT and "#1" in details
-    # None of it harmed the store.
-    assert len(service.engine) == 1
+    # None of it harmed the store; the article before the bad one was stored.
+    assert len(service.engine) == 2 and c.get_document("s1")[0].text == S.dam_story()
     assert c.get_document("orig")[0].text == S.original()
     with pytest.raises(InvalidArgument):
         c.find_similar(Article("q", "word " * 10_000))
@@ -448,7 +448,8 @@ def test_health_and_reflection(service: Service) -> None:
     method_names = {m.name for m in db.FindFileContainingSymbol("dedup.v1.DedupService").service[0].method}
     assert {
         "IngestDocument",
-        "IngestDocuments",
+        "BatchIngestDocuments",
+        "StreamIngestDocuments",
         "FindSimilar",
         "WatchClusters",
         "ListClusters",

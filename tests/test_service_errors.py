@@ -45,6 +45,11 @@ class Served:
         return code, details
 
 
+def streamed(stub: pb_grpc.DedupServiceStub) -> Callable[..., Any]:
+    """StreamIngestDocuments as a call that raises the stream's error."""
+    return lambda requests, timeout: list(stub.StreamIngestDocuments(requests, timeout=timeout))
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     s = Served(tmp_path)
@@ -175,19 +180,18 @@ def test_every_error_names_its_document(served: Served) -> None:
         code, details = served.refused(served.stub.IngestDocument, pb.IngestDocumentRequest(document=doc))
         assert code is grpc.StatusCode.INVALID_ARGUMENT, name
         assert details.startswith(f"document {doc.id[:SHOWN_CHARS]!r}"), (name, details)
-    # In a stream: its position and its id; the documents before it in the stream are not stored
-    # (they were not acknowledged), the stream's earlier batches are.
+    # In a stream: its position and its id (the documents before it are stored and were answered).
     stream = iter(
         [
-            pb.IngestDocumentRequest(document=pb.Document(id="s1", text=S.dam_story())),
-            pb.IngestDocumentRequest(document=pb.Document(id="s2", text="x", published_at="noon")),
+            pb.StreamIngestDocumentsRequest(document=pb.Document(id="s1", text=S.dam_story())),
+            pb.StreamIngestDocumentsRequest(document=pb.Document(id="s2", text="x", published_at="noon")),
         ]
     )
-    code, details = served.refused(served.stub.IngestDocuments, stream)
+    code, details = served.refused(streamed(served.stub), stream)
     assert code is grpc.StatusCode.INVALID_ARGUMENT
     assert "document #1 of the stream" in details and "'s2'" in details and "published_at" in details, details
-    stream = iter([pb.IngestDocumentRequest(document=pb.Document(id="s3", text="word " * 5_000))])
-    code, details = served.refused(served.stub.IngestDocuments, stream)
+    stream = iter([pb.StreamIngestDocumentsRequest(document=pb.Document(id="s3", text="word " * 5_000))])
+    code, details = served.refused(streamed(served.stub), stream)
     assert code is grpc.StatusCode.INVALID_ARGUMENT and "'s3'" in details and str(MAX_TEXT) in details, (
         details
     )
@@ -195,7 +199,7 @@ def test_every_error_names_its_document(served: Served) -> None:
     assert code is grpc.StatusCode.NOT_FOUND and "'nope'" in details
     code, details = served.refused(served.stub.GetCluster, pb.GetClusterRequest(id="nope"))
     assert code is grpc.StatusCode.NOT_FOUND and "'nope'" in details
-    assert served.engine.documents() == ["orig"]
+    assert served.engine.documents() == ["orig", "s1"]  # s1 came before the bad article
 
 
 def test_message_size_limits(served: Served) -> None:

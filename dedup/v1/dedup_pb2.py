@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64\x65\x64up/v1/dedup.proto\x12\x08\x64\x65\x64up.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06outlet\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12\x14\n\x0cpublished_at\x18\x06 \x01(\t\"\x95\x01\n\x07Passage\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x13\n\x0bother_start\x18\x03 \x01(\x05\x12\x11\n\tother_end\x18\x04 \x01(\x05\x12#\n\x04kind\x18\x05 \x01(\x0e\x32\x15.dedup.v1.PassageKind\x12\r\n\x05score\x18\x06 \x01(\x01\x12\x12\n\nattributed\x18\x07 \x01(\x08\"\xb4\x01\n\x05Match\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12$\n\x08relation\x18\x02 \x01(\x0e\x32\x12.dedup.v1.Relation\x12\x10\n\x08\x63overage\x18\x03 \x01(\x01\x12\x16\n\x0eother_coverage\x18\x04 \x01(\x01\x12\x0f\n\x07lexical\x18\x05 \x01(\x01\x12\x10\n\x08semantic\x18\x06 \x01(\x01\x12#\n\x08passages\x18\x07 \x03(\x0b\x32\x11.dedup.v1.Passage\"\x9e\x01\n\x06Parent\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08\x63overage\x18\x03 \x01(\x01\x12\x10\n\x08\x65vidence\x18\x04 \x03(\t\x12\x17\n\x0f\x61lternative_ids\x18\x05 \x03(\t\x12\r\n\x05\x62\x61sis\x18\x06 \x01(\t\x12\r\n\x05rules\x18\x07 \x03(\t\x12\x10\n\x08\x63\x61utions\x18\x08 \x03(\t\"P\n\x0e\x44uplicateGroup\x12\x14\n\x0c\x64ocument_ids\x18\x01 \x03(\t\x12\x14\n\x0coriginal_ids\x18\x02 \x03(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\"L\n\x0e\x45xternalSource\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\"\xdf\x01\n\x08\x41nalysis\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\ncluster_id\x18\x02 \x01(\t\x12!\n\x07parents\x18\x03 \x03(\x0b\x32\x10.dedup.v1.Parent\x12\x32\n\x10\x65xternal_sources\x18\x04 \x03(\x0b\x32\x18.dedup.v1.ExternalSource\x12 \n\x07matches\x18\x05 \x03(\x0b\x32\x0f.dedup.v1.Match\x12\x31\n\x0f\x64uplicate_group\x18\x06 \x01(\x0b\x32\x18.dedup.v1.DuplicateGroup\"=\n\x15IngestDocumentRequest\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\"h\n\x16IngestDocumentResponse\x12$\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Analysis\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.dedup.v1.IngestOutcome\"L\n\x17IngestDocumentsResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dedup.v1.IngestDocumentResponse\":\n\x12\x46indSimilarRequest\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\";\n\x13\x46indSimilarResponse\x12$\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Analysis\" \n\x12GetDocumentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8d\x01\n\x0eStoredDocument\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\x12$\n\x08\x61nalysis\x18\x02 \x01(\x0b\x32\x12.dedup.v1.Analysis\x12/\n\x0bingest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"#\n\x15\x44\x65leteDocumentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteDocumentResponse\"\x1f\n\x11GetClusterRequest\x12\n\n\x02id\x18\x01 \x01(\t\"?\n\x04\x45\x64ge\x12\x11\n\tparent_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hild_id\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\"\xbe\x01\n\x07\x43luster\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64ocument_ids\x18\x02 \x03(\t\x12\x10\n\x08root_ids\x18\x03 \x03(\t\x12\x1d\n\x05\x65\x64ges\x18\x04 \x03(\x0b\x32\x0e.dedup.v1.Edge\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x13ListClustersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x14ListClustersResponse\x12#\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x11.dedup.v1.Cluster\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetLineageRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tmax_depth\x18\x02 \x01(\x05\"f\n\x07Lineage\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12!\n\tancestors\x18\x02 \x03(\x0b\x32\x0e.dedup.v1.Edge\x12#\n\x0b\x64\x65scendants\x18\x03 \x03(\x0b\x32\x0e.dedup.v1.Edge\"\x16\n\x14WatchClustersRequest\"\xad\x01\n\x0c\x43lusterEvent\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.dedup.v1.ClusterEventType\x12\x12\n\ncluster_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x03 \x01(\t\x12\x1a\n\x12merged_cluster_ids\x18\x04 \x03(\t\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x83\x01\n\x0bPassageKind\x12\x1c\n\x18PASSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15PASSAGE_KIND_VERBATIM\x10\x01\x12\x1e\n\x1aPASSAGE_KIND_NEAR_VERBATIM\x10\x02\x12\x1b\n\x17PASSAGE_KIND_PARAPHRASE\x10\x03*\xae\x01\n\x08Relation\x12\x18\n\x14RELATION_UNSPECIFIED\x10\x00\x12\x16\n\x12RELATION_DUPLICATE\x10\x01\x12\x1b\n\x17RELATION_WHOLLY_DERIVED\x10\x02\x12\x1e\n\x1aRELATION_PARTIALLY_DERIVED\x10\x03\x12\x17\n\x13RELATION_SAME_STORY\x10\x04\x12\x1a\n\x16RELATION_COMMON_SOURCE\x10\x05*\x86\x01\n\rIngestOutcome\x12\x1e\n\x1aINGEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_OUTCOME_CREATED\x10\x01\x12\x1b\n\x17INGEST_OUTCOME_REPLACED\x10\x02\x12\x1c\n\x18INGEST_OUTCOME_UNCHANGED\x10\x03*\xc5\x01\n\x10\x43lusterEventType\x12\"\n\x1e\x43LUSTER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43LUSTER_EVENT_TYPE_CREATED\x10\x01\x12%\n!CLUSTER_EVENT_TYPE_DOCUMENT_ADDED\x10\x02\x12\x1d\n\x19\x43LUSTER_EVENT_TYPE_MERGED\x10\x03\x12\'\n#CLUSTER_EVENT_TYPE_DOCUMENT_REMOVED\x10\x04\x32\xba\x05\n\x0c\x44\x65\x64upService\x12S\n\x0eIngestDocument\x12\x1f.dedup.v1.IngestDocumentRequest\x1a .dedup.v1.IngestDocumentResponse\x12W\n\x0fIngestDocuments\x12\x1f.dedup.v1.IngestDocumentRequest\x1a!.dedup.v1.IngestDocumentsResponse(\x01\x12J\n\x0b\x46indSimilar\x12\x1c.dedup.v1.FindSimilarRequest\x1a\x1d.dedup.v1.FindSimilarResponse\x12\x45\n\x0bGetDocument\x12\x1c.dedup.v1.GetDocumentRequest\x1a\x18.dedup.v1.StoredDocument\x12S\n\x0e\x44\x65leteDocument\x12\x1f.dedup.v1.DeleteDocumentRequest\x1a .dedup.v1.DeleteDocumentResponse\x12<\n\nGetCluster\x12\x1b.dedup.v1.GetClusterRequest\x1a\x11.dedup.v1.Cluster\x12M\n\x0cListClusters\x12\x1d.dedup.v1.ListClustersRequest\x1a\x1e.dedup.v1.ListClustersResponse\x12<\n\nGetLineage\x12\x1b.dedup.v1.GetLineageRequest\x1a\x11.dedup.v1.Lineage\x12I\n\rWatchClusters\x12\x1e.dedup.v1.WatchClustersRequest\x1a\x16.dedup.v1.ClusterEvent0\x01\x42\x10\n\x0c\x64\x65v.dedup.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64\x65\x64up/v1/dedup.proto\x12\x08\x64\x65\x64up.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06outlet\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\x12\x14\n\x0cpublished_at\x18\x06 \x01(\t\"\x95\x01\n\x07Passage\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\x12\x13\n\x0bother_start\x18\x03 \x01(\x05\x12\x11\n\tother_end\x18\x04 \x01(\x05\x12#\n\x04kind\x18\x05 \x01(\x0e\x32\x15.dedup.v1.PassageKind\x12\r\n\x05score\x18\x06 \x01(\x01\x12\x12\n\nattributed\x18\x07 \x01(\x08\"\xb4\x01\n\x05Match\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12$\n\x08relation\x18\x02 \x01(\x0e\x32\x12.dedup.v1.Relation\x12\x10\n\x08\x63overage\x18\x03 \x01(\x01\x12\x16\n\x0eother_coverage\x18\x04 \x01(\x01\x12\x0f\n\x07lexical\x18\x05 \x01(\x01\x12\x10\n\x08semantic\x18\x06 \x01(\x01\x12#\n\x08passages\x18\x07 \x03(\x0b\x32\x11.dedup.v1.Passage\"\x9e\x01\n\x06Parent\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08\x63overage\x18\x03 \x01(\x01\x12\x10\n\x08\x65vidence\x18\x04 \x03(\t\x12\x17\n\x0f\x61lternative_ids\x18\x05 \x03(\t\x12\r\n\x05\x62\x61sis\x18\x06 \x01(\t\x12\r\n\x05rules\x18\x07 \x03(\t\x12\x10\n\x08\x63\x61utions\x18\x08 \x03(\t\"P\n\x0e\x44uplicateGroup\x12\x14\n\x0c\x64ocument_ids\x18\x01 \x03(\t\x12\x14\n\x0coriginal_ids\x18\x02 \x03(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\"L\n\x0e\x45xternalSource\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\"\xdf\x01\n\x08\x41nalysis\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x12\n\ncluster_id\x18\x02 \x01(\t\x12!\n\x07parents\x18\x03 \x03(\x0b\x32\x10.dedup.v1.Parent\x12\x32\n\x10\x65xternal_sources\x18\x04 \x03(\x0b\x32\x18.dedup.v1.ExternalSource\x12 \n\x07matches\x18\x05 \x03(\x0b\x32\x0f.dedup.v1.Match\x12\x31\n\x0f\x64uplicate_group\x18\x06 \x01(\x0b\x32\x18.dedup.v1.DuplicateGroup\"=\n\x15IngestDocumentRequest\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\"h\n\x16IngestDocumentResponse\x12$\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Analysis\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.dedup.v1.IngestOutcome\"P\n\x1b\x42\x61tchIngestDocumentsRequest\x12\x31\n\x08requests\x18\x01 \x03(\x0b\x32\x1f.dedup.v1.IngestDocumentRequest\"S\n\x1c\x42\x61tchIngestDocumentsResponse\x12\x33\n\tresponses\x18\x01 \x03(\x0b\x32 .dedup.v1.IngestDocumentResponse\"D\n\x1cStreamIngestDocumentsRequest\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\"o\n\x1dStreamIngestDocumentsResponse\x12$\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Analysis\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.dedup.v1.IngestOutcome\":\n\x12\x46indSimilarRequest\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\";\n\x13\x46indSimilarResponse\x12$\n\x08\x61nalysis\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Analysis\" \n\x12GetDocumentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x92\x01\n\x13GetDocumentResponse\x12$\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x12.dedup.v1.Document\x12$\n\x08\x61nalysis\x18\x02 \x01(\x0b\x32\x12.dedup.v1.Analysis\x12/\n\x0bingest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"#\n\x15\x44\x65leteDocumentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteDocumentResponse\"\x1f\n\x11GetClusterRequest\x12\n\n\x02id\x18\x01 \x01(\t\"8\n\x12GetClusterResponse\x12\"\n\x07\x63luster\x18\x01 \x01(\x0b\x32\x11.dedup.v1.Cluster\"?\n\x04\x45\x64ge\x12\x11\n\tparent_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hild_id\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\"\xbe\x01\n\x07\x43luster\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64ocument_ids\x18\x02 \x03(\t\x12\x10\n\x08root_ids\x18\x03 \x03(\t\x12\x1d\n\x05\x65\x64ges\x18\x04 \x03(\x0b\x32\x0e.dedup.v1.Edge\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x13ListClustersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x14ListClustersResponse\x12#\n\x08\x63lusters\x18\x01 \x03(\x0b\x32\x11.dedup.v1.Cluster\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetLineageRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tmax_depth\x18\x02 \x01(\x05\"q\n\x12GetLineageResponse\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12!\n\tancestors\x18\x02 \x03(\x0b\x32\x0e.dedup.v1.Edge\x12#\n\x0b\x64\x65scendants\x18\x03 \x03(\x0b\x32\x0e.dedup.v1.Edge\"F\n\x14WatchClustersRequest\x12\x1b\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_after_sequence\"\xc8\x01\n\x15WatchClustersResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04type\x18\x02 \x01(\x0e\x32\x1a.dedup.v1.ClusterEventType\x12\x12\n\ncluster_id\x18\x03 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x04 \x01(\t\x12\x1a\n\x12merged_cluster_ids\x18\x05 \x03(\t\x12.\n\nevent_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x83\x01\n\x0bPassageKind\x12\x1c\n\x18PASSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15PASSAGE_KIND_VERBATIM\x10\x01\x12\x1e\n\x1aPASSAGE_KIND_NEAR_VERBATIM\x10\x02\x12\x1b\n\x17PASSAGE_KIND_PARAPHRASE\x10\x03*\xae\x01\n\x08Relation\x12\x18\n\x14RELATION_UNSPECIFIED\x10\x00\x12\x16\n\x12RELATION_DUPLICATE\x10\x01\x12\x1b\n\x17RELATION_WHOLLY_DERIVED\x10\x02\x12\x1e\n\x1aRELATION_PARTIALLY_DERIVED\x10\x03\x12\x17\n\x13RELATION_SAME_STORY\x10\x04\x12\x1a\n\x16RELATION_COMMON_SOURCE\x10\x05*\x86\x01\n\rIngestOutcome\x12\x1e\n\x1aINGEST_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16INGEST_OUTCOME_CREATED\x10\x01\x12\x1b\n\x17INGEST_OUTCOME_REPLACED\x10\x02\x12\x1c\n\x18INGEST_OUTCOME_UNCHANGED\x10\x03*\xc5\x01\n\x10\x43lusterEventType\x12\"\n\x1e\x43LUSTER_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43LUSTER_EVENT_TYPE_CREATED\x10\x01\x12%\n!CLUSTER_EVENT_TYPE_DOCUMENT_ADDED\x10\x02\x12\x1d\n\x19\x43LUSTER_EVENT_TYPE_MERGED\x10\x03\x12\'\n#CLUSTER_EVENT_TYPE_DOCUMENT_REMOVED\x10\x04\x32\xda\x06\n\x0c\x44\x65\x64upService\x12S\n\x0eIngestDocument\x12\x1f.dedup.v1.IngestDocumentRequest\x1a .dedup.v1.IngestDocumentResponse\x12\x65\n\x14\x42\x61tchIngestDocuments\x12%.dedup.v1.BatchIngestDocumentsRequest\x1a&.dedup.v1.BatchIngestDocumentsResponse\x12l\n\x15StreamIngestDocuments\x12&.dedup.v1.StreamIngestDocumentsRequest\x1a\'.dedup.v1.StreamIngestDocumentsResponse(\x01\x30\x01\x12J\n\x0b\x46indSimilar\x12\x1c.dedup.v1.FindSimilarRequest\x1a\x1d.dedup.v1.FindSimilarResponse\x12J\n\x0bGetDocument\x12\x1c.dedup.v1.GetDocumentRequest\x1a\x1d.dedup.v1.GetDocumentResponse\x12S\n\x0e\x44\x65leteDocument\x12\x1f.dedup.v1.DeleteDocumentRequest\x1a .dedup.v1.DeleteDocumentResponse\x12G\n\nGetCluster\x12\x1b.dedup.v1.GetClusterRequest\x1a\x1c.dedup.v1.GetClusterResponse\x12M\n\x0cListClusters\x12\x1d.dedup.v1.ListClustersRequest\x1a\x1e.dedup.v1.ListClustersResponse\x12G\n\nGetLineage\x12\x1b.dedup.v1.GetLineageRequest\x1a\x1c.dedup.v1.GetLineageResponse\x12R\n\rWatchClusters\x12\x1e.dedup.v1.WatchClustersRequest\x1a\x1f.dedup.v1.WatchClustersResponse0\x01\x42\x10\n\x0c\x64\x65v.dedup.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,14 +33,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dedup.v1.dedup_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\014dev.dedup.v1P\001'
-  _globals['_PASSAGEKIND']._serialized_start=2553
-  _globals['_PASSAGEKIND']._serialized_end=2684
-  _globals['_RELATION']._serialized_start=2687
-  _globals['_RELATION']._serialized_end=2861
-  _globals['_INGESTOUTCOME']._serialized_start=2864
-  _globals['_INGESTOUTCOME']._serialized_end=2998
-  _globals['_CLUSTEREVENTTYPE']._serialized_start=3001
-  _globals['_CLUSTEREVENTTYPE']._serialized_end=3198
+  _globals['_PASSAGEKIND']._serialized_start=2974
+  _globals['_PASSAGEKIND']._serialized_end=3105
+  _globals['_RELATION']._serialized_start=3108
+  _globals['_RELATION']._serialized_end=3282
+  _globals['_INGESTOUTCOME']._serialized_start=3285
+  _globals['_INGESTOUTCOME']._serialized_end=3419
+  _globals['_CLUSTEREVENTTYPE']._serialized_start=3422
+  _globals['_CLUSTEREVENTTYPE']._serialized_end=3619
   _globals['_DOCUMENT']._serialized_start=67
   _globals['_DOCUMENT']._serialized_end=169
   _globals['_PASSAGE']._serialized_start=172
@@ -59,38 +59,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INGESTDOCUMENTREQUEST']._serialized_end=1114
   _globals['_INGESTDOCUMENTRESPONSE']._serialized_start=1116
   _globals['_INGESTDOCUMENTRESPONSE']._serialized_end=1220
-  _globals['_INGESTDOCUMENTSRESPONSE']._serialized_start=1222
-  _globals['_INGESTDOCUMENTSRESPONSE']._serialized_end=1298
-  _globals['_FINDSIMILARREQUEST']._serialized_start=1300
-  _globals['_FINDSIMILARREQUEST']._serialized_end=1358
-  _globals['_FINDSIMILARRESPONSE']._serialized_start=1360
-  _globals['_FINDSIMILARRESPONSE']._serialized_end=1419
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1421
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1453
-  _globals['_STOREDDOCUMENT']._serialized_start=1456
-  _globals['_STOREDDOCUMENT']._serialized_end=1597
-  _globals['_DELETEDOCUMENTREQUEST']._serialized_start=1599
-  _globals['_DELETEDOCUMENTREQUEST']._serialized_end=1634
-  _globals['_DELETEDOCUMENTRESPONSE']._serialized_start=1636
-  _globals['_DELETEDOCUMENTRESPONSE']._serialized_end=1660
-  _globals['_GETCLUSTERREQUEST']._serialized_start=1662
-  _globals['_GETCLUSTERREQUEST']._serialized_end=1693
-  _globals['_EDGE']._serialized_start=1695
-  _globals['_EDGE']._serialized_end=1758
-  _globals['_CLUSTER']._serialized_start=1761
-  _globals['_CLUSTER']._serialized_end=1951
-  _globals['_LISTCLUSTERSREQUEST']._serialized_start=1954
-  _globals['_LISTCLUSTERSREQUEST']._serialized_end=2108
-  _globals['_LISTCLUSTERSRESPONSE']._serialized_start=2110
-  _globals['_LISTCLUSTERSRESPONSE']._serialized_end=2194
-  _globals['_GETLINEAGEREQUEST']._serialized_start=2196
-  _globals['_GETLINEAGEREQUEST']._serialized_end=2246
-  _globals['_LINEAGE']._serialized_start=2248
-  _globals['_LINEAGE']._serialized_end=2350
-  _globals['_WATCHCLUSTERSREQUEST']._serialized_start=2352
-  _globals['_WATCHCLUSTERSREQUEST']._serialized_end=2374
-  _globals['_CLUSTEREVENT']._serialized_start=2377
-  _globals['_CLUSTEREVENT']._serialized_end=2550
-  _globals['_DEDUPSERVICE']._serialized_start=3201
-  _globals['_DEDUPSERVICE']._serialized_end=3899
+  _globals['_BATCHINGESTDOCUMENTSREQUEST']._serialized_start=1222
+  _globals['_BATCHINGESTDOCUMENTSREQUEST']._serialized_end=1302
+  _globals['_BATCHINGESTDOCUMENTSRESPONSE']._serialized_start=1304
+  _globals['_BATCHINGESTDOCUMENTSRESPONSE']._serialized_end=1387
+  _globals['_STREAMINGESTDOCUMENTSREQUEST']._serialized_start=1389
+  _globals['_STREAMINGESTDOCUMENTSREQUEST']._serialized_end=1457
+  _globals['_STREAMINGESTDOCUMENTSRESPONSE']._serialized_start=1459
+  _globals['_STREAMINGESTDOCUMENTSRESPONSE']._serialized_end=1570
+  _globals['_FINDSIMILARREQUEST']._serialized_start=1572
+  _globals['_FINDSIMILARREQUEST']._serialized_end=1630
+  _globals['_FINDSIMILARRESPONSE']._serialized_start=1632
+  _globals['_FINDSIMILARRESPONSE']._serialized_end=1691
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1693
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1725
+  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1728
+  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1874
+  _globals['_DELETEDOCUMENTREQUEST']._serialized_start=1876
+  _globals['_DELETEDOCUMENTREQUEST']._serialized_end=1911
+  _globals['_DELETEDOCUMENTRESPONSE']._serialized_start=1913
+  _globals['_DELETEDOCUMENTRESPONSE']._serialized_end=1937
+  _globals['_GETCLUSTERREQUEST']._serialized_start=1939
+  _globals['_GETCLUSTERREQUEST']._serialized_end=1970
+  _globals['_GETCLUSTERRESPONSE']._serialized_start=1972
+  _globals['_GETCLUSTERRESPONSE']._serialized_end=2028
+  _globals['_EDGE']._serialized_start=2030
+  _globals['_EDGE']._serialized_end=2093
+  _globals['_CLUSTER']._serialized_start=2096
+  _globals['_CLUSTER']._serialized_end=2286
+  _globals['_LISTCLUSTERSREQUEST']._serialized_start=2289
+  _globals['_LISTCLUSTERSREQUEST']._serialized_end=2443
+  _globals['_LISTCLUSTERSRESPONSE']._serialized_start=2445
+  _globals['_LISTCLUSTERSRESPONSE']._serialized_end=2529
+  _globals['_GETLINEAGEREQUEST']._serialized_start=2531
+  _globals['_GETLINEAGEREQUEST']._serialized_end=2581
+  _globals['_GETLINEAGERESPONSE']._serialized_start=2583
+  _globals['_GETLINEAGERESPONSE']._serialized_end=2696
+  _globals['_WATCHCLUSTERSREQUEST']._serialized_start=2698
+  _globals['_WATCHCLUSTERSREQUEST']._serialized_end=2768
+  _globals['_WATCHCLUSTERSRESPONSE']._serialized_start=2771
+  _globals['_WATCHCLUSTERSRESPONSE']._serialized_end=2971
+  _globals['_DEDUPSERVICE']._serialized_start=3622
+  _globals['_DEDUPSERVICE']._serialized_end=4480
 # @@protoc_insertion_point(module_scope)

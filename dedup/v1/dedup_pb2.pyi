@@ -184,11 +184,31 @@ class IngestDocumentResponse(_message.Message):
     outcome: IngestOutcome
     def __init__(self, analysis: _Optional[_Union[Analysis, _Mapping]] = ..., outcome: _Optional[_Union[IngestOutcome, str]] = ...) -> None: ...
 
-class IngestDocumentsResponse(_message.Message):
-    __slots__ = ("results",)
-    RESULTS_FIELD_NUMBER: _ClassVar[int]
-    results: _containers.RepeatedCompositeFieldContainer[IngestDocumentResponse]
-    def __init__(self, results: _Optional[_Iterable[_Union[IngestDocumentResponse, _Mapping]]] = ...) -> None: ...
+class BatchIngestDocumentsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[IngestDocumentRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[IngestDocumentRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchIngestDocumentsResponse(_message.Message):
+    __slots__ = ("responses",)
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    responses: _containers.RepeatedCompositeFieldContainer[IngestDocumentResponse]
+    def __init__(self, responses: _Optional[_Iterable[_Union[IngestDocumentResponse, _Mapping]]] = ...) -> None: ...
+
+class StreamIngestDocumentsRequest(_message.Message):
+    __slots__ = ("document",)
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: Document
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
+
+class StreamIngestDocumentsResponse(_message.Message):
+    __slots__ = ("analysis", "outcome")
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    analysis: Analysis
+    outcome: IngestOutcome
+    def __init__(self, analysis: _Optional[_Union[Analysis, _Mapping]] = ..., outcome: _Optional[_Union[IngestOutcome, str]] = ...) -> None: ...
 
 class FindSimilarRequest(_message.Message):
     __slots__ = ("document",)
@@ -208,7 +228,7 @@ class GetDocumentRequest(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
-class StoredDocument(_message.Message):
+class GetDocumentResponse(_message.Message):
     __slots__ = ("document", "analysis", "ingest_time")
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     ANALYSIS_FIELD_NUMBER: _ClassVar[int]
@@ -233,6 +253,12 @@ class GetClusterRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetClusterResponse(_message.Message):
+    __slots__ = ("cluster",)
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    cluster: Cluster
+    def __init__(self, cluster: _Optional[_Union[Cluster, _Mapping]] = ...) -> None: ...
 
 class Edge(_message.Message):
     __slots__ = ("parent_id", "child_id", "confidence")
@@ -288,7 +314,7 @@ class GetLineageRequest(_message.Message):
     max_depth: int
     def __init__(self, id: _Optional[str] = ..., max_depth: _Optional[int] = ...) -> None: ...
 
-class Lineage(_message.Message):
+class GetLineageResponse(_message.Message):
     __slots__ = ("document_id", "ancestors", "descendants")
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     ANCESTORS_FIELD_NUMBER: _ClassVar[int]
@@ -299,19 +325,23 @@ class Lineage(_message.Message):
     def __init__(self, document_id: _Optional[str] = ..., ancestors: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ..., descendants: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class WatchClustersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("after_sequence",)
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
 
-class ClusterEvent(_message.Message):
-    __slots__ = ("type", "cluster_id", "document_id", "merged_cluster_ids", "event_time")
+class WatchClustersResponse(_message.Message):
+    __slots__ = ("sequence", "type", "cluster_id", "document_id", "merged_cluster_ids", "event_time")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     MERGED_CLUSTER_IDS_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
     type: ClusterEventType
     cluster_id: str
     document_id: str
     merged_cluster_ids: _containers.RepeatedScalarFieldContainer[str]
     event_time: _timestamp_pb2.Timestamp
-    def __init__(self, type: _Optional[_Union[ClusterEventType, str]] = ..., cluster_id: _Optional[str] = ..., document_id: _Optional[str] = ..., merged_cluster_ids: _Optional[_Iterable[str]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, sequence: _Optional[int] = ..., type: _Optional[_Union[ClusterEventType, str]] = ..., cluster_id: _Optional[str] = ..., document_id: _Optional[str] = ..., merged_cluster_ids: _Optional[_Iterable[str]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

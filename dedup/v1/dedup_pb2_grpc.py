@@ -40,10 +40,15 @@ class DedupServiceStub:
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentRequest.SerializeToString,
                 response_deserializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentResponse.FromString,
                 _registered_method=True)
-        self.IngestDocuments = channel.stream_unary(
-                '/dedup.v1.DedupService/IngestDocuments',
-                request_serializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentRequest.SerializeToString,
-                response_deserializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentsResponse.FromString,
+        self.BatchIngestDocuments = channel.unary_unary(
+                '/dedup.v1.DedupService/BatchIngestDocuments',
+                request_serializer=dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsRequest.SerializeToString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsResponse.FromString,
+                _registered_method=True)
+        self.StreamIngestDocuments = channel.stream_stream(
+                '/dedup.v1.DedupService/StreamIngestDocuments',
+                request_serializer=dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsRequest.SerializeToString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsResponse.FromString,
                 _registered_method=True)
         self.FindSimilar = channel.unary_unary(
                 '/dedup.v1.DedupService/FindSimilar',
@@ -53,7 +58,7 @@ class DedupServiceStub:
         self.GetDocument = channel.unary_unary(
                 '/dedup.v1.DedupService/GetDocument',
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.GetDocumentRequest.SerializeToString,
-                response_deserializer=dedup_dot_v1_dot_dedup__pb2.StoredDocument.FromString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.GetDocumentResponse.FromString,
                 _registered_method=True)
         self.DeleteDocument = channel.unary_unary(
                 '/dedup.v1.DedupService/DeleteDocument',
@@ -63,7 +68,7 @@ class DedupServiceStub:
         self.GetCluster = channel.unary_unary(
                 '/dedup.v1.DedupService/GetCluster',
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.GetClusterRequest.SerializeToString,
-                response_deserializer=dedup_dot_v1_dot_dedup__pb2.Cluster.FromString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.GetClusterResponse.FromString,
                 _registered_method=True)
         self.ListClusters = channel.unary_unary(
                 '/dedup.v1.DedupService/ListClusters',
@@ -73,12 +78,12 @@ class DedupServiceStub:
         self.GetLineage = channel.unary_unary(
                 '/dedup.v1.DedupService/GetLineage',
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.GetLineageRequest.SerializeToString,
-                response_deserializer=dedup_dot_v1_dot_dedup__pb2.Lineage.FromString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.GetLineageResponse.FromString,
                 _registered_method=True)
         self.WatchClusters = channel.unary_stream(
                 '/dedup.v1.DedupService/WatchClusters',
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.SerializeToString,
-                response_deserializer=dedup_dot_v1_dot_dedup__pb2.ClusterEvent.FromString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.FromString,
                 _registered_method=True)
 
 
@@ -88,16 +93,39 @@ class DedupServiceServicer:
 
     def IngestDocument(self, request, context):
         """Stores one article and returns what it shares with the stored ones. Idempotent: the same id
-        with the same text changes nothing; the same id with a new text replaces the old version.
+        with the same text changes nothing; the same id with a new text replaces the old version. The
+        article is committed to the store before the reply is sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def IngestDocuments(self, request_iterator, context):
-        """Stores a stream of articles. Each article is durable as soon as it is read from the stream;
-        the reply holds one result per article, in order. A client whose stream broke can send the
-        same articles again: re-ingesting is idempotent.
+    def BatchIngestDocuments(self, request, context):
+        """Stores up to 1,000 articles in one call (more is INVALID_ARGUMENT), in order, as if each were
+        sent to IngestDocument one after another; the reply holds one response per request, in order.
+        Not atomic: every article is checked before any is stored (a bad one stores nothing, and the
+        error names its position and id), then each is committed in turn; a failure after that (a
+        deadline, a full disk) leaves the ones before it stored, as its message says. Re-sending the
+        whole batch is safe: ingest is idempotent. The request is bounded by the message size limit
+        (limits.max_text_bytes plus 1 MiB): for more, use several calls or StreamIngestDocuments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamIngestDocuments(self, request_iterator, context):
+        """Stores a stream of articles of any length and answers each one, in order, once it is
+        committed: the n-th response is the n-th request's. An ingest system can commit its own offset
+        for an article when its response arrives. The server stores articles in small batches (up to
+        32, or those that arrived before the stream paused for a few milliseconds), so a response comes
+        at most one batch after its article. Each response is about one article: none grows with the
+        stream.
+
+        A bad article (empty text, a field over its limit, an unparseable published_at) ends the
+        stream with INVALID_ARGUMENT naming its position in the stream (from 0) and its id; every
+        article before it is stored and was answered. Any other error (a deadline, a full disk) ends it
+        the same way: the articles answered are stored, the others are not. Send those again on a new
+        stream: re-ingesting is idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -146,7 +174,14 @@ class DedupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchClusters(self, request, context):
-        """Cluster events as they happen: created, article added, merged, article removed.
+        """Cluster events: created, article added, merged, article removed. Each has a sequence number,
+        stored with the change that caused it (in the same transaction), one more than the event
+        before. Without after_sequence the stream sends the events from now on; with it, it first
+        sends the stored events after that sequence, then goes on with new ones as they happen, so a
+        consumer that reconnects with the last sequence it handled misses nothing and gets nothing
+        twice. Events are kept for a while (events.retain and events.retain_days in the server's
+        configuration); an after_sequence whose following events are no longer kept is OUT_OF_RANGE,
+        with the oldest sequence still kept: read the clusters again (ListClusters), then watch anew.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,10 +195,15 @@ def add_DedupServiceServicer_to_server(servicer, server):
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentRequest.FromString,
                     response_serializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentResponse.SerializeToString,
             ),
-            'IngestDocuments': grpc.stream_unary_rpc_method_handler(
-                    servicer.IngestDocuments,
-                    request_deserializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentRequest.FromString,
-                    response_serializer=dedup_dot_v1_dot_dedup__pb2.IngestDocumentsResponse.SerializeToString,
+            'BatchIngestDocuments': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchIngestDocuments,
+                    request_deserializer=dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsRequest.FromString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsResponse.SerializeToString,
+            ),
+            'StreamIngestDocuments': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamIngestDocuments,
+                    request_deserializer=dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsRequest.FromString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsResponse.SerializeToString,
             ),
             'FindSimilar': grpc.unary_unary_rpc_method_handler(
                     servicer.FindSimilar,
@@ -173,7 +213,7 @@ def add_DedupServiceServicer_to_server(servicer, server):
             'GetDocument': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDocument,
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.GetDocumentRequest.FromString,
-                    response_serializer=dedup_dot_v1_dot_dedup__pb2.StoredDocument.SerializeToString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.GetDocumentResponse.SerializeToString,
             ),
             'DeleteDocument': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteDocument,
@@ -183,7 +223,7 @@ def add_DedupServiceServicer_to_server(servicer, server):
             'GetCluster': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCluster,
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.GetClusterRequest.FromString,
-                    response_serializer=dedup_dot_v1_dot_dedup__pb2.Cluster.SerializeToString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.GetClusterResponse.SerializeToString,
             ),
             'ListClusters': grpc.unary_unary_rpc_method_handler(
                     servicer.ListClusters,
@@ -193,12 +233,12 @@ def add_DedupServiceServicer_to_server(servicer, server):
             'GetLineage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLineage,
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.GetLineageRequest.FromString,
-                    response_serializer=dedup_dot_v1_dot_dedup__pb2.Lineage.SerializeToString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.GetLineageResponse.SerializeToString,
             ),
             'WatchClusters': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchClusters,
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.FromString,
-                    response_serializer=dedup_dot_v1_dot_dedup__pb2.ClusterEvent.SerializeToString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -240,7 +280,7 @@ class DedupService:
             _registered_method=True)
 
     @staticmethod
-    def IngestDocuments(request_iterator,
+    def BatchIngestDocuments(request,
             target,
             options=(),
             channel_credentials=None,
@@ -250,12 +290,39 @@ class DedupService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_unary(
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dedup.v1.DedupService/BatchIngestDocuments',
+            dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsRequest.SerializeToString,
+            dedup_dot_v1_dot_dedup__pb2.BatchIngestDocumentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamIngestDocuments(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
             request_iterator,
             target,
-            '/dedup.v1.DedupService/IngestDocuments',
-            dedup_dot_v1_dot_dedup__pb2.IngestDocumentRequest.SerializeToString,
-            dedup_dot_v1_dot_dedup__pb2.IngestDocumentsResponse.FromString,
+            '/dedup.v1.DedupService/StreamIngestDocuments',
+            dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsRequest.SerializeToString,
+            dedup_dot_v1_dot_dedup__pb2.StreamIngestDocumentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -309,7 +376,7 @@ class DedupService:
             target,
             '/dedup.v1.DedupService/GetDocument',
             dedup_dot_v1_dot_dedup__pb2.GetDocumentRequest.SerializeToString,
-            dedup_dot_v1_dot_dedup__pb2.StoredDocument.FromString,
+            dedup_dot_v1_dot_dedup__pb2.GetDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -363,7 +430,7 @@ class DedupService:
             target,
             '/dedup.v1.DedupService/GetCluster',
             dedup_dot_v1_dot_dedup__pb2.GetClusterRequest.SerializeToString,
-            dedup_dot_v1_dot_dedup__pb2.Cluster.FromString,
+            dedup_dot_v1_dot_dedup__pb2.GetClusterResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -417,7 +484,7 @@ class DedupService:
             target,
             '/dedup.v1.DedupService/GetLineage',
             dedup_dot_v1_dot_dedup__pb2.GetLineageRequest.SerializeToString,
-            dedup_dot_v1_dot_dedup__pb2.Lineage.FromString,
+            dedup_dot_v1_dot_dedup__pb2.GetLineageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -444,7 +511,7 @@ class DedupService:
             target,
             '/dedup.v1.DedupService/WatchClusters',
             dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.SerializeToString,
-            dedup_dot_v1_dot_dedup__pb2.ClusterEvent.FromString,
+            dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.FromString,
             options,
             channel_credentials,
             insecure,
