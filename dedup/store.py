@@ -34,7 +34,7 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -158,21 +158,17 @@ EVENT_PAGE = 256
 
 
 def _event_cut(
-    pruned: int, last: int, retain: int | None, since: float | None, times: Iterator[tuple[int, float]]
+    change: Change, pruned: int, last: int, first_young: Callable[[int, float], int | None]
 ) -> int:
-    """The last event to delete (``pruned`` when none): those beyond the newest ``retain``, then the
-    oldest ones stamped before ``since``. ``times``: the ``(sequence, time)`` of the kept events after
-    the count's cut, oldest first, read lazily (only the expired ones and the first kept are read)."""
-    cut = pruned if retain is None else max(pruned, last - retain)
-    if since is None:
+    """The last event to delete after ``change`` (``pruned`` when none more): those beyond the newest
+    ``change.retain_events``, then the oldest ones stamped before ``change.retain_events_since``, up to
+    the first that is not. ``first_young(after, since)``: the first kept event numbered above ``after``
+    stamped at ``since`` or later, None when there is none."""
+    cut = pruned if change.retain_events is None else max(pruned, last - change.retain_events)
+    if change.retain_events_since is None:
         return cut
-    for sequence, at in times:
-        if sequence <= cut:
-            continue
-        if at >= since:
-            return sequence - 1
-        cut = sequence
-    return cut
+    young = first_young(cut, change.retain_events_since)
+    return last if young is None else young - 1
 
 
 def _check_events(events: list[EventRecord], last: int, location: str) -> None:
@@ -320,6 +316,10 @@ class MemoryStore:
     def _event_bounds(self) -> tuple[int, int]:
         return int(self._meta.get("events_pruned", "0")) + 1, int(self._meta.get("last_event", "0"))
 
+    def _first_young(self, after: int, since: float) -> int | None:
+        young = (r.sequence for r in self._events if r.sequence > after and r.time >= since)
+        return next(young, None)
+
     def commit(self, change: Change) -> int:
         # Checked before anything changes: a refused change leaves the store as it was.
         high = self._high_water()
@@ -374,8 +374,7 @@ class MemoryStore:
             last_event += len(change.events)
             self._meta["last_event"] = str(last_event)
             pruned = int(self._meta.get("events_pruned", "0"))
-            times = ((r.sequence, r.time) for r in self._events)
-            cut = _event_cut(pruned, last_event, change.retain_events, change.retain_events_since, times)
+            cut = _event_cut(change, pruned, last_event, self._first_young)
             while self._events and self._events[0].sequence <= cut:
                 self._events.popleft()
             self._meta["events_pruned"] = str(cut)
@@ -679,16 +678,17 @@ class SqliteStore:
         )  # fmt: skip
         last += len(change.events)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('last_event', ?)", (str(last),))
-        since = change.retain_events_since
-        cursor = db.execute(
-            "SELECT sequence, time FROM events WHERE sequence > ? ORDER BY sequence",
-            (pruned if change.retain_events is None else max(pruned, last - change.retain_events),),
-        )
-        # Read only as far as the first event young enough (a cursor reads its rows as they are asked for).
-        cut = _event_cut(
-            pruned, last, change.retain_events, since, iter(cursor) if since is not None else iter(())
-        )
-        cursor.close()
+
+        def first_young(after: int, since: float) -> int | None:
+            # Walks the events in order from ``after`` and stops at the first young one: it reads the
+            # events it deletes, and one more.
+            row = db.execute(
+                "SELECT sequence FROM events WHERE sequence > ? AND time >= ? ORDER BY sequence LIMIT 1",
+                (after, since),
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+        cut = _event_cut(change, pruned, last, first_young)
         if cut > pruned:
             db.execute("DELETE FROM events WHERE sequence <= ?", (cut,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('events_pruned', ?)", (str(cut),))
