@@ -24,12 +24,12 @@ from dedup.article import Article
 from dedup.errors import DedupError, InvalidArgument
 from dedup.results import (
     Analysis,
-    ClusterEvent,
     ClusterResult,
     ClusterView,
     DocumentAnalysis,
     DocumentResult,
     Edge,
+    EventRecord,
     IngestOutcome,
     LineageEdge,
     PairResult,
@@ -247,9 +247,13 @@ class DedupClient:
             tuple(edge_from_pb(e) for e in reply.descendants),
         )
 
-    def watch(self, timeout: float | None = None) -> Iterator[ClusterEvent]:
-        """Cluster events as they happen, until the server ends the stream or ``timeout`` passes."""
-        stream = self._stub.WatchClusters(pb.WatchClustersRequest(), timeout=timeout, metadata=self._metadata)
+    def watch(self, timeout: float | None = None, after: int | None = None) -> Iterator[EventRecord]:
+        """Cluster events, each with its sequence number, until the server ends the stream or ``timeout``
+        passes. ``after``: the sequence of the last event handled; the stored events after it come
+        first, then new ones as they happen, none missed and none twice (``OutOfRange`` when they are no
+        longer kept: read the clusters again, then watch anew). None: the events from now on."""
+        request = pb.WatchClustersRequest(after_sequence=after)  # None leaves the field unset
+        stream = self._stub.WatchClusters(request, timeout=timeout, metadata=self._metadata)
         try:
             for ev in stream:
                 yield event_from_pb(ev)

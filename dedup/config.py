@@ -24,6 +24,7 @@ __all__ = [
     "Config",
     "DeriveConfig",
     "EmbedConfig",
+    "EventsConfig",
     "LimitsConfig",
     "MinHashConfig",
     "RelationConfig",
@@ -301,6 +302,19 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """How long the store keeps cluster events for watchers to resume from (``WatchClusters`` with
+    ``after_sequence``). Each commit deletes the oldest events beyond either limit; a watcher whose cursor
+    falls before the oldest event kept gets OUT_OF_RANGE and must read the clusters again."""
+
+    retain: int = 1_000_000
+    """Most events kept, the newest (about 100 bytes each in the store)."""
+    retain_days: float = 7.0
+    """Events older than this many days are deleted (``inf``: kept whatever their age, up to ``retain``).
+    Must be above 0."""
+
+
+@dataclass(frozen=True)
 class Config:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
@@ -310,6 +324,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     derive: DeriveConfig = field(default_factory=DeriveConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     vector_index: str = "faiss:flat"
     """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'."""
     lsh: str = "memory"
@@ -385,6 +400,11 @@ def _validate(config: Config) -> None:
     if config.limits.max_sentences > SENTENCE_KEY_SPAN:
         raise ConfigError(
             f"limits.max_sentences must be at most {SENTENCE_KEY_SPAN}, not {config.limits.max_sentences}"
+        )
+    if not config.events.retain_days > 0.0:  # NaN too: it would keep nothing, or everything
+        raise ConfigError(
+            f"events.retain_days must be above 0, not {config.events.retain_days} (inf keeps events "
+            "whatever their age)"
         )
     for section in dataclasses.fields(config):
         sub = getattr(config, section.name)

@@ -15,6 +15,11 @@ or a delete makes is recorded in an undo log (``dedup.undo``) and put back,
 without reading or writing the disk. Sequence numbers come from the store
 (``Store.next_seq``), never from a counter that could go back.
 
+Every cluster event is numbered (one more than the event before) and stored in
+the commit of the change that caused it; watchers read them back from the store
+by number (``events``) and wait for new ones on a condition each commit
+notifies (``wait_for_events``), so none is missed between the two.
+
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
 """
@@ -25,6 +30,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -40,11 +46,11 @@ import xxhash
 from dedup.article import Article, quote_id
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, StoryClusterer
-from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig
+from dedup.config import SENTENCE_KEY_SPAN, Config, EventsConfig, LimitsConfig
 from dedup.derive import Derivation, derive, ranked
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import DeadlineExceeded, DedupError, NotFound
+from dedup.errors import DeadlineExceeded, DedupError, InvalidArgument, NotFound, OutOfRange
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.results import (
@@ -54,6 +60,7 @@ from dedup.results import (
     ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
+    EventRecord,
     ExternalSource,
     IngestOutcome,
     LineageEdge,
@@ -63,7 +70,7 @@ from dedup.results import (
 )
 from dedup.rwlock import ReadWriteLock
 from dedup.savefile import SavedFileError, read_arrays, read_header, write_arrays
-from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.store import EVENT_PAGE, Change, ClusterRecord, DocumentRecord, MemoryStore, Store
 from dedup.undo import UndoLog
 from dedup.vectors import VectorIndex, make_vector_index
 
@@ -289,6 +296,11 @@ class Engine:
         """The undo log of the write in progress (``_undoable``), None outside one."""
         self._next_seq = 1
         """At least the next free sequence number; only ever goes up (``_allocate_seq``)."""
+        self._events_changed = threading.Condition()
+        """Notified after each commit that stores events, and by ``wake_watchers``."""
+        self._last_event = 0
+        """The number of the last cluster event committed (0: none yet); changed only after a commit
+        succeeds, under ``_events_changed``, so a failed commit leaves it as it was."""
         self._load()
 
     # -- state ----------------------------------------------------------------------------------------
@@ -391,6 +403,8 @@ class Engine:
             )
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
+        with self._events_changed:
+            self._last_event = int(snap.meta.get("last_event", "0"))
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored
@@ -442,9 +456,11 @@ class Engine:
 
     def _index_fingerprint(self) -> str:
         """What saved indexes depend on besides the data: the settings that shape them (how many
-        articles stay resident and the input limits do not), the word and shingle hashes
-        (``HASH_VERSION``) and the file's layout."""
-        settings = repr(replace(self.config, resident_documents=1, limits=LimitsConfig()))
+        articles stay resident, the input limits and the events' retention do not), the word and
+        shingle hashes (``HASH_VERSION``) and the file's layout."""
+        settings = repr(
+            replace(self.config, resident_documents=1, limits=LimitsConfig(), events=EventsConfig())
+        )
         text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -1111,7 +1127,7 @@ class Engine:
             self._apply_derivation(self._derive_for(affected, change=change), change)
             if due is not None:
                 due.check("before the article could be stored")
-            self._commit(change)  # last: everything before it is undone if it fails
+            self._commit(change, events, now)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
         return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
@@ -1182,24 +1198,95 @@ class Engine:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             change = Change()
             events: list[ClusterEvent] = []
+            now = self._clock()
             with self._undoable():
-                affected = self._remove(doc_id, change, events, self._clock())
+                affected = self._remove(doc_id, change, events, now)
                 affected = {d for d in affected if d in self._records}
                 if affected:
                     self._apply_derivation(self._derive_for(affected, change=change), change)
                 due.check("before the deletion could be stored; nothing was deleted")
-                self._commit(change)  # last: everything before it is undone if it fails
+                self._commit(change, events, now)  # last: everything before it is undone if it fails
             self._resident.trim()
             self._publish(events)
             return tuple(events)
 
-    def _commit(self, change: Change) -> None:
+    def _commit(self, change: Change, events: Sequence[ClusterEvent], now: float) -> None:
+        """Store ``change`` with ``events``, numbered on from the last event the store has issued and
+        stamped ``now``, and let the store delete the events past retention (``config.events``) in the
+        same transaction. The numbers come from the store, as documents' do, so that a second writer's
+        events are counted (and the store refuses numbers taken meanwhile: ``Aborted``); the engine's
+        counter moves only once the commit has succeeded."""
+        first = self.store.event_bounds()[1] + 1 if events else 0
+        change.events = [EventRecord(first + n, now, ev) for n, ev in enumerate(events)]
+        retain = self.config.events
+        change.retain_events = retain.retain
+        change.retain_events_since = (
+            now - retain.retain_days * 86_400.0 if math.isfinite(retain.retain_days) else None
+        )
         self._generation = self.store.commit(change)
+        if events:
+            with self._events_changed:
+                self._last_event = first + len(events) - 1
+                self._events_changed.notify_all()
 
     def _publish(self, events: Iterable[ClusterEvent]) -> None:
         for ev in events:
             for listener in list(self._listeners):
                 listener(ev)
+
+    # -- public: cluster events -----------------------------------------------------------------------
+
+    def last_event(self) -> int:
+        """The number of the last cluster event committed (0 when none was)."""
+        with self._events_changed:
+            return self._last_event
+
+    def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
+        """The committed cluster events numbered above ``after``, oldest first, at most ``limit``: empty
+        when there is none yet. ``OutOfRange`` when ``after`` is above the last event issued, or when
+        the events following it are no longer kept (``config.events``). Takes none of the engine's
+        locks (the store reads its events safely beside a commit), so watchers never hold up a write."""
+        if after < 0:
+            raise InvalidArgument(
+                f"after_sequence must not be negative (got {after}); pass the sequence of the last event "
+                "handled, 0 for every event kept, or none for the events from now on"
+            )
+        page = self.store.events(after, limit)
+        # The events kept are a run without gaps: a page that starts right after ``after`` is whole
+        # whatever was deleted since. Otherwise the bounds, read after the page, say why.
+        if page and page[0].sequence == after + 1:
+            return page
+        first, last = self.store.event_bounds()
+        if after > last:
+            raise OutOfRange(
+                f"after_sequence {after} is above the last event this server has issued, {last}; pass the "
+                "sequence of an event received from this server (its data may have been replaced), or "
+                "leave after_sequence unset to watch from now on"
+            )
+        if after + 1 < first:
+            kept = (
+                f"the oldest event still kept is {first}" if first <= last
+                else f"none is kept now (the last was {last})"
+            )  # fmt: skip
+            raise OutOfRange(
+                f"the events after {after} are no longer kept ({kept}; events.retain "
+                f"{self.config.events.retain}, events.retain_days {self.config.events.retain_days:g}): read "
+                "the clusters again with ListClusters, then watch anew"
+            )
+        return page  # nothing after ``after`` yet
+
+    def wait_for_events(self, after: int, timeout: float | None, stop: Callable[[], bool]) -> bool:
+        """Wait until an event numbered above ``after`` is committed, ``stop()`` is true (checked when
+        ``wake_watchers`` is called), or ``timeout`` seconds pass; whether there is such an event."""
+        with self._events_changed:
+            self._events_changed.wait_for(lambda: self._last_event > after or stop(), timeout)
+            return self._last_event > after
+
+    def wake_watchers(self) -> None:
+        """Make every ``wait_for_events`` check its ``stop`` again (a call was cancelled, the server is
+        stopping)."""
+        with self._events_changed:
+            self._events_changed.notify_all()
 
     # -- public: reading ------------------------------------------------------------------------------
 

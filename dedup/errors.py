@@ -16,6 +16,7 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "OutOfRange",
     "PermissionDenied",
     "ResourceExhausted",
     "ServeError",
@@ -49,6 +50,11 @@ class ConfigError(InvalidArgument):
 
 class NotFound(DedupError):
     """A document or cluster id is not known."""
+
+
+class OutOfRange(DedupError):
+    """A position asked for is outside what is kept: a watch cursor (``after_sequence``) whose following
+    events are no longer kept, or above the last event issued. The message names the range kept."""
 
 
 class ResourceExhausted(DedupError):

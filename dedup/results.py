@@ -21,6 +21,7 @@ __all__ = [
     "DocumentResult",
     "DuplicateGroup",
     "Edge",
+    "EventRecord",
     "ExternalSource",
     "IngestOutcome",
     "LineageEdge",
@@ -337,3 +338,32 @@ class ClusterEvent:
     document: str | None = None
     merged: tuple[str, ...] = ()
     """For MERGED: the ids that were folded into ``cluster`` and no longer exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A cluster event as stored and watched: numbered from 1, each one more than the event before, and
+    stored in the same commit as the change that caused it."""
+
+    sequence: int
+    """Its place in the store's events; pass the last one handled to ``WatchClusters`` to resume."""
+    time: float
+    """When the change that caused it was made (seconds since the epoch): the time the changed clusters
+    record as updated."""
+    event: ClusterEvent
+
+    @property
+    def kind(self) -> ClusterEventKind:
+        return self.event.kind
+
+    @property
+    def cluster(self) -> str:
+        return self.event.cluster
+
+    @property
+    def document(self) -> str | None:
+        return self.event.document
+
+    @property
+    def merged(self) -> tuple[str, ...]:
+        return self.event.merged

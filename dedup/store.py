@@ -12,6 +12,12 @@ what was committed. Two backends share one contract (tests/test_store.py):
 - the store keeps its own ``generation`` (one more per commit, returned by
   ``commit``) and a random ``database_id`` made when it is created: together
   they say which state of which database saved indexes were built from;
+- cluster events are numbered from 1, each one more than the event before:
+  ``commit`` stores a change's events in its transaction and refuses
+  (``Aborted``) events that do not follow the last one issued; it deletes the
+  oldest events beyond the change's retention, always a run from the oldest, so
+  the events kept are those after ``event_bounds()``'s first minus one, up to
+  its last, with no gap;
 - a full disk is ``ResourceExhausted`` (the change is not stored, and nothing
   in the store changes).
 
@@ -22,11 +28,13 @@ what was committed. Two backends share one contract (tests/test_store.py):
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +44,18 @@ import numpy as np
 
 from dedup.article import Article, parse_timestamp, quote_id
 from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
-from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.results import (
+    ClusterEvent,
+    ClusterEventKind,
+    DuplicateGroup,
+    EventRecord,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Passage,
+    PassageKind,
+    Relation,
+)
 
 __all__ = [
     "Change",
@@ -116,11 +135,51 @@ class Change:
     meta: dict[str, str] = field(default_factory=dict)
     """Other settings to keep. The store's own keys (``STORE_KEYS``) are the store's to write: values
     given for them here are ignored."""
+    events: list[EventRecord] = field(default_factory=list)
+    """The cluster events the change causes, numbered on from the last the store has issued
+    (``event_bounds``), one more each."""
+    retain_events: int | None = None
+    """After storing ``events``, keep at most this many events, the newest (None: no limit)."""
+    retain_events_since: float | None = None
+    """... and delete the oldest events stamped before this time (seconds since the epoch), up to the
+    first one that is not (None: no limit). Events are deleted oldest first only, so those kept never
+    have a gap, even if the clock once went back."""
 
 
-STORE_KEYS = frozenset({"database_id", "generation", "last_seq", "schema_version"})
-"""Meta keys the store writes itself: which database this is, how many commits it has seen, the highest
-sequence number it has held, and its schema."""
+STORE_KEYS = frozenset(
+    {"database_id", "events_pruned", "generation", "last_event", "last_seq", "schema_version"}
+)
+"""Meta keys the store writes itself: which database this is, the last cluster event deleted by
+retention, how many commits it has seen, the last event it has issued, the highest sequence number it
+has held, and its schema."""
+
+EVENT_PAGE = 256
+"""Events ``Store.events`` returns at most, unless asked for fewer."""
+
+
+def _event_cut(
+    change: Change, pruned: int, last: int, first_young: Callable[[int, float], int | None]
+) -> int:
+    """The last event to delete after ``change`` (``pruned`` when none more): those beyond the newest
+    ``change.retain_events``, then the oldest ones stamped before ``change.retain_events_since``, up to
+    the first that is not. ``first_young(after, since)``: the first kept event numbered above ``after``
+    stamped at ``since`` or later, None when there is none."""
+    cut = pruned if change.retain_events is None else max(pruned, last - change.retain_events)
+    if change.retain_events_since is None:
+        return cut
+    young = first_young(cut, change.retain_events_since)
+    return last if young is None else young - 1
+
+
+def _check_events(events: list[EventRecord], last: int, location: str) -> None:
+    """``Aborted`` unless ``events`` number on from ``last``, one more each."""
+    for n, record in enumerate(events):
+        if record.sequence != last + 1 + n:
+            raise Aborted(
+                f"cluster event {record.sequence} was not stored: {location} has issued events up to "
+                f"{last}, so the next is {last + 1 + n}; another process writes to it. Only one dedup "
+                "server may use a data directory"
+            )
 
 
 @dataclass
@@ -167,6 +226,16 @@ class Store(Protocol):
         documents' included), read from the database itself, so that another writer's are counted."""
         ...
 
+    def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
+        """The kept events numbered above ``after``, oldest first, at most ``limit`` of them."""
+        ...
+
+    def event_bounds(self) -> tuple[int, int]:
+        """``(first, last)``: the oldest event kept and the last issued (0 when none was). The events
+        kept are ``first`` to ``last``, every one of them; ``first`` is ``last + 1`` when retention has
+        deleted them all."""
+        ...
+
     def commit(self, change: Change) -> int:
         """Store ``change`` atomically and return the store's new generation. ``Aborted`` (nothing
         stored) when a new document's sequence number is not above every number held so far or its id
@@ -194,6 +263,10 @@ class MemoryStore:
         self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
         self._meta: dict[str, str] = {"database_id": uuid.uuid4().hex}
+        self._events: deque[EventRecord] = deque()
+        """The kept events, oldest first (deleted from the left)."""
+        self._events_lock = threading.Lock()
+        """Held while the events change or are read: watchers read them outside the engine's lock."""
 
     @property
     def location(self) -> str:
@@ -230,9 +303,28 @@ class MemoryStore:
     def next_seq(self) -> int:
         return self._high_water() + 1
 
+    def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
+        with self._events_lock:
+            first, _ = self._event_bounds()
+            start = max(0, after + 1 - first)  # the deque holds first, first + 1, ... in order
+            return list(itertools.islice(self._events, start, start + max(limit, 0)))
+
+    def event_bounds(self) -> tuple[int, int]:
+        with self._events_lock:
+            return self._event_bounds()
+
+    def _event_bounds(self) -> tuple[int, int]:
+        return int(self._meta.get("events_pruned", "0")) + 1, int(self._meta.get("last_event", "0"))
+
+    def _first_young(self, after: int, since: float) -> int | None:
+        young = (r.sequence for r in self._events if r.sequence > after and r.time >= since)
+        return next(young, None)
+
     def commit(self, change: Change) -> int:
         # Checked before anything changes: a refused change leaves the store as it was.
         high = self._high_water()
+        _, last_event = self._event_bounds()
+        _check_events(change.events, last_event, self.location)
         deleted = set(change.delete_documents)
         seqs = [r.seq for r in change.put_documents]
         for rec in change.put_documents:
@@ -277,6 +369,15 @@ class MemoryStore:
                 self._docs[doc_id] = replace(self._docs[doc_id], placement=placement)
         self._meta.update((k, v) for k, v in change.meta.items() if k not in STORE_KEYS)
         self._meta["last_seq"] = str(max([high, *seqs]))
+        with self._events_lock:
+            self._events.extend(change.events)
+            last_event += len(change.events)
+            self._meta["last_event"] = str(last_event)
+            pruned = int(self._meta.get("events_pruned", "0"))
+            cut = _event_cut(change, pruned, last_event, self._first_young)
+            while self._events and self._events[0].sequence <= cut:
+                self._events.popleft()
+            self._meta["events_pruned"] = str(cut)
         generation = int(self._meta.get("generation", "0")) + 1
         self._meta["generation"] = str(generation)
         return generation
@@ -327,8 +428,12 @@ CREATE TABLE IF NOT EXISTS external_sources (
 CREATE TABLE IF NOT EXISTS clusters (
     id TEXT PRIMARY KEY, created_seq INTEGER NOT NULL, create_time REAL NOT NULL, update_time REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+    sequence INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL, cluster TEXT NOT NULL,
+    document TEXT, merged TEXT NOT NULL
+);
 """
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _MIGRATIONS = {
     # 1 -> 2: parents name the articles they cannot be told from, what orders them and what set rivals
     # aside; duplicate groups are stored.
@@ -339,6 +444,9 @@ _MIGRATIONS = {
         "ALTER TABLE parents ADD COLUMN cautions TEXT NOT NULL DEFAULT '[]'",
         "ALTER TABLE documents ADD COLUMN placement REAL NOT NULL DEFAULT 1",
     ),
+    # 2 -> 3: cluster events are stored (the events table); their numbering starts at 1. A dedup that
+    # reads version 2 would store changes without their events, so it may not open version 3.
+    "2": (),
 }
 """Statements that bring a database of an older schema version to the next one (the tables added in a
 version are created by the schema itself)."""
@@ -432,6 +540,31 @@ class SqliteStore:
         with self._errors(), self._lock:
             return self._high_water(self._db) + 1
 
+    @staticmethod
+    def _event_bounds(db: sqlite3.Connection) -> tuple[int, int]:
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('events_pruned', 'last_event')"))
+        return int(meta.get("events_pruned", "0")) + 1, int(meta.get("last_event", "0"))
+
+    def event_bounds(self) -> tuple[int, int]:
+        with self._errors(), self._lock:
+            return self._event_bounds(self._db)
+
+    def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
+        with self._errors(), self._lock:
+            rows = self._db.execute(
+                "SELECT sequence, time, kind, cluster, document, merged FROM events WHERE sequence > ? "
+                "ORDER BY sequence LIMIT ?",
+                (after, max(limit, 0)),
+            ).fetchall()
+        return [
+            EventRecord(
+                sequence,
+                at,
+                ClusterEvent(ClusterEventKind(kind), cluster, document, tuple(json.loads(merged))),
+            )
+            for sequence, at, kind, cluster, document, merged in rows
+        ]
+
     def commit(self, change: Change) -> int:
         with self._errors():
             try:
@@ -451,6 +584,8 @@ class SqliteStore:
             for rec in change.put_documents:
                 if rec.seq <= high:
                     raise Aborted(_seq_taken(rec, high, self.location))
+            first_event, last_event = self._event_bounds(db)
+            _check_events(change.events, last_event, self.location)
             for doc_id in change.delete_documents:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
                 db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc_id, doc_id))
@@ -523,10 +658,40 @@ class SqliteStore:
                     db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             last = max([high] + [r.seq for r in change.put_documents])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (str(last),))
+            self._store_events(db, change, first_event - 1, last_event)
             row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
             generation = int(row[0]) + 1 if row is not None else 1
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         return generation
+
+    @staticmethod
+    def _store_events(db: sqlite3.Connection, change: Change, pruned: int, last: int) -> None:
+        """Insert the change's events (checked to follow ``last``) and delete those past retention, in
+        the commit's transaction."""
+        db.executemany(
+            "INSERT INTO events VALUES (?,?,?,?,?,?)",
+            [
+                (r.sequence, r.time, r.event.kind.value, r.event.cluster, r.event.document,
+                 json.dumps(list(r.event.merged)))
+                for r in change.events
+            ],
+        )  # fmt: skip
+        last += len(change.events)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('last_event', ?)", (str(last),))
+
+        def first_young(after: int, since: float) -> int | None:
+            # Walks the events in order from ``after`` and stops at the first young one: it reads the
+            # events it deletes, and one more.
+            row = db.execute(
+                "SELECT sequence FROM events WHERE sequence > ? AND time >= ? ORDER BY sequence LIMIT 1",
+                (after, since),
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+        cut = _event_cut(change, pruned, last, first_young)
+        if cut > pruned:
+            db.execute("DELETE FROM events WHERE sequence <= ?", (cut,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('events_pruned', ?)", (str(cut),))
 
     def records(self) -> Iterator[DocumentRecord]:
         last = 0

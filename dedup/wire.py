@@ -22,6 +22,7 @@ from dedup.errors import (
     Internal,
     InvalidArgument,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
@@ -33,6 +34,7 @@ from dedup.results import (
     ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
+    EventRecord,
     ExternalSource,
     IngestOutcome,
     LineageEdge,
@@ -76,6 +78,7 @@ __all__ = [
 ERROR_STATUS: list[tuple[type[DedupError], grpc.StatusCode]] = [
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
+    (OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
@@ -336,13 +339,15 @@ def cluster_to_pb(c: ClusterView) -> pb.Cluster:
     )
 
 
-def event_to_pb(event: ClusterEvent, at: float) -> pb.WatchClustersResponse:
+def event_to_pb(record: EventRecord) -> pb.WatchClustersResponse:
+    event = record.event
     return pb.WatchClustersResponse(
+        sequence=record.sequence,
         type=_EVENT[event.kind],
         cluster_id=event.cluster,
         document_id=event.document or "",
         merged_cluster_ids=list(event.merged),
-        event_time=timestamp(at),
+        event_time=timestamp(record.time),
     )
 
 
@@ -435,10 +440,11 @@ def cluster_from_pb(c: pb.Cluster) -> ClusterView:
     )
 
 
-def event_from_pb(ev: pb.WatchClustersResponse) -> ClusterEvent:
-    return ClusterEvent(
+def event_from_pb(ev: pb.WatchClustersResponse) -> EventRecord:
+    event = ClusterEvent(
         ClusterEventKind(_name(ev.type, pb.ClusterEventType, "CLUSTER_EVENT_TYPE_")),
         ev.cluster_id,
         ev.document_id or None,
         tuple(ev.merged_cluster_ids),
     )
+    return EventRecord(ev.sequence, ev.event_time.ToMicroseconds() / 1e6, event)

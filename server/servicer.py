@@ -9,14 +9,12 @@ import json
 import math
 import queue
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import grpc
 
-from dedup.cluster import ClusterEvent
 from dedup.document import Article
 from dedup.engine import Engine, IngestResult
 from dedup.errors import (
@@ -24,7 +22,6 @@ from dedup.errors import (
     DedupError,
     InvalidArgument,
     NotFound,
-    ResourceExhausted,
     Unavailable,
 )
 from dedup.v1 import dedup_pb2 as pb
@@ -58,7 +55,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 """ListClusters pages hold at most this many clusters; a larger page_size is INVALID_ARGUMENT."""
 MAX_LINEAGE_DEPTH = 32
-WATCH_QUEUE = 10_000
+WATCH_WAKE_SECONDS = 60.0
+"""A watch waiting for events looks again after this long even if nothing woke it."""
 
 
 def _check_deadline(context: grpc.ServicerContext) -> None:
@@ -184,6 +182,7 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
     def close(self) -> None:
         """Ends the watch streams (the server is shutting down)."""
         self._closing.set()
+        self.engine.wake_watchers()
 
     def _id(self, value: str) -> str:
         """A request's id, checked before the engine sees it: no stored document or cluster can have
@@ -369,34 +368,34 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         )
 
     def WatchClusters(self, request: pb.WatchClustersRequest, context: grpc.ServicerContext) -> Iterator[Any]:
-        events: queue.Queue[tuple[ClusterEvent, float] | None] = queue.Queue(maxsize=WATCH_QUEUE)
-        overflow = threading.Event()
+        """The stored events after ``after_sequence`` (when set), then new ones as they are committed.
+        Every event is read from the store by its sequence, so one committed while the stream reads or
+        waits is read next: none is missed and none sent twice. A cursor that falls behind the events
+        kept is OUT_OF_RANGE (``Engine.events``). Ends when the call does (cancelled, past its deadline),
+        and with UNAVAILABLE when the server stops."""
+        ended = threading.Event()
 
-        def listener(event: ClusterEvent) -> None:
-            try:
-                events.put_nowait((event, time.time()))
-            except queue.Full:
-                overflow.set()
+        def end() -> None:
+            ended.set()
+            self.engine.wake_watchers()
 
-        unsubscribe = self.engine.subscribe(listener)
-        context.add_callback(unsubscribe)
-        try:
-            while context.is_active() and not self._closing.is_set():
-                if overflow.is_set():
-                    raise ResourceExhausted(
-                        f"this watcher fell more than {WATCH_QUEUE} events behind; "
-                        "reconnect and read the clusters again"
-                    )
-                try:
-                    item = events.get(timeout=0.25)
-                except queue.Empty:
-                    continue
-                if item is not None:
-                    yield event_to_pb(item[0], item[1])
-            if self._closing.is_set():
-                raise Unavailable("the server is shutting down; reconnect to go on watching")
-        finally:
-            unsubscribe()
+        context.add_callback(end)
+
+        def stopping() -> bool:
+            return ended.is_set() or self._closing.is_set() or not context.is_active()
+
+        cursor = request.after_sequence if request.HasField("after_sequence") else self.engine.last_event()
+        while not stopping():
+            page = self.engine.events(cursor)
+            for record in page:
+                yield event_to_pb(record)
+                cursor = record.sequence
+            if not page:
+                # Woken by the next commit, the call's end or the server's stop; the timeout only bounds
+                # a wait that something unforeseen failed to wake.
+                self.engine.wait_for_events(cursor, WATCH_WAKE_SECONDS, stopping)
+        if self._closing.is_set():
+            raise Unavailable("the server is shutting down; reconnect to go on watching")
 
 
 def _encode_token(update_time: float, cluster_id: str, fingerprint: str) -> str:

@@ -344,11 +344,17 @@ ENDLESS = {
     "/grpc.health.v1.Health/Watch",
 }
 """Streams that stay open until the client leaves: they end at the fuzz's short deadline."""
+POSITIONAL = {"/dedup.v1.DedupService/WatchClusters"}
+"""Methods that may also answer OUT_OF_RANGE: a watch cursor (after_sequence) past the events issued."""
 
 
 def _raw(live: Live, method: str, payloads: list[bytes]) -> None:
     endless = method in ENDLESS or (method.endswith("ServerReflectionInfo") and not payloads)
-    allowed = REFUSALS | ({C.DEADLINE_EXCEEDED} if endless else set())
+    allowed = (
+        REFUSALS
+        | ({C.DEADLINE_EXCEEDED} if endless else set())
+        | ({C.OUT_OF_RANGE} if method in POSITIONAL else set())
+    )
     timeout = 0.5 if endless else 60
 
     def send() -> None:

@@ -11,7 +11,18 @@ import pytest
 
 from dedup.article import Article, parse_timestamp
 from dedup.errors import Aborted, ConfigError, ResourceExhausted
-from dedup.results import DuplicateGroup, ExternalSource, PairResult, Parent, Passage, PassageKind, Relation
+from dedup.results import (
+    ClusterEvent,
+    ClusterEventKind,
+    DuplicateGroup,
+    EventRecord,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Passage,
+    PassageKind,
+    Relation,
+)
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
 
 Factory = Callable[[], Store]
@@ -291,4 +302,99 @@ def test_a_full_disk_is_resource_exhausted_and_the_store_stays_usable(tmp_path: 
     store._db.execute("PRAGMA max_page_count = 1073741823")
     store.commit(Change(put_documents=[big]))
     assert [d.id for d in SqliteStore(tmp_path / "full.sqlite3").load().documents] == ["a", "b", "c", "d"]
+    store.close()
+
+
+# -- cluster events -----------------------------------------------------------------------------------
+
+
+def _event(sequence: int, base: float = 999.0) -> EventRecord:
+    """Event ``sequence``, stamped ``base`` plus its number; its kind and ids follow from the number."""
+    kind = [ClusterEventKind.CREATED, ClusterEventKind.DOCUMENT_ADDED, ClusterEventKind.MERGED][sequence % 3]
+    merged = kind is ClusterEventKind.MERGED
+    event = ClusterEvent(
+        kind, f"c{sequence}", None if merged else f"d{sequence}", ("x", "y") if merged else ()
+    )
+    return EventRecord(sequence, base + sequence, event)
+
+
+def _events(first: int, n: int, base: float = 999.0) -> list[EventRecord]:
+    return [_event(first + k, base) for k in range(n)]
+
+
+def test_events_are_stored_with_their_change_and_read_back_a_page_at_a_time(make_store: Factory) -> None:
+    store = make_store()
+    assert store.event_bounds() == (1, 0) and store.events(0) == []
+    store.commit(Change(put_documents=[_record("a", 1, "c1")], events=_events(1, 3)))
+    store.commit(Change(events=_events(4, 2)))
+    store.commit(Change(delete_documents=["a"]))  # a change without events
+    again = make_store()
+    assert again.event_bounds() == (1, 5)
+    assert again.events(0) == _events(1, 5)  # merged ids, a missing document and times come back
+    assert again.events(2, limit=2) == _events(3, 2)
+    assert again.events(5) == [] and again.events(9) == []
+    assert again.load().meta["last_event"] == "5"
+
+
+def test_events_must_follow_the_last_one_issued(make_store: Factory) -> None:
+    """A second writer's events (or a skipped number) are refused with the whole change."""
+    store = make_store()
+    store.commit(Change(events=_events(1, 2)))
+    for bad in (_events(2, 1), _events(4, 1), [*_events(3, 1), *_events(5, 1)]):
+        with pytest.raises(Aborted, match="the next is"):
+            store.commit(Change(put_documents=[_record("a", 1, "c1")], events=bad))
+    assert store.event_bounds() == (1, 2) and store.events(0) == _events(1, 2)
+    assert [d.id for d in store.load().documents] == []
+    store.commit(Change(events=_events(3, 1)))
+    assert make_store().event_bounds() == (1, 3)
+
+
+def test_retention_deletes_the_oldest_events_by_count_and_by_age(make_store: Factory) -> None:
+    store = make_store()
+    store.commit(Change(events=_events(1, 10), retain_events=4))
+    assert store.event_bounds() == (7, 10) and store.events(0) == _events(7, 4)
+    # Times 1000 to 1009 for 1 to 10, then 11 and 12 stamped 2000, 2001: before 1008.5 means up to 9.
+    store.commit(Change(events=_events(11, 2, base=1989.0), retain_events=100, retain_events_since=1008.5))
+    assert store.event_bounds() == (10, 12)
+    assert [e.sequence for e in store.events(0)] == [10, 11, 12]
+    # A change with no events still applies retention; an event stamped older after a younger one (the
+    # clock went back) stays until the ones before it go: the events kept never have a gap.
+    store.commit(Change(events=_events(13, 1, base=487.0), retain_events_since=1500.0))
+    assert store.event_bounds() == (11, 13)
+    store.commit(Change(retain_events_since=3000.0))
+    again = make_store()
+    assert again.event_bounds() == (14, 13) and again.events(0) == []  # all deleted: none kept
+    again.commit(Change(events=_events(14, 1, base=3986.0), retain_events=1))
+    assert again.event_bounds() == (14, 14) and again.events(13) == _events(14, 1, base=3986.0)
+
+
+def test_a_failed_commit_stores_no_events(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "dedup.sqlite3")
+    store.commit(Change(events=_events(1, 2)))
+    bad = Change(put_documents=[_record("d", 4, "c1")], events=_events(3, 2), retain_events=1)
+    object.__setattr__(bad.put_documents[0], "embeddings", object())  # cannot be stored
+    with pytest.raises(Exception):  # noqa: B017 - any failure, as long as nothing half-lands
+        store.commit(bad)
+    assert store.event_bounds() == (1, 2) and store.events(0) == _events(1, 2)
+    store.commit(Change(events=_events(3, 1)))
+    assert [e.sequence for e in store.events(0)] == [1, 2, 3]
+    store.close()
+
+
+def test_a_schema_2_database_gets_the_events_table(tmp_path: Path) -> None:
+    """A data directory written before events were stored opens; its events start at 1."""
+    path = tmp_path / "old.sqlite3"
+    store = SqliteStore(path)
+    store.commit(Change(put_documents=[_record("a", 1, "c1")]))
+    store.close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE events; UPDATE meta SET value = '2' WHERE key = 'schema_version';")
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    assert store.load().meta["schema_version"] == "3"
+    assert [d.id for d in store.load().documents] == ["a"]
+    assert store.event_bounds() == (1, 0)
+    store.commit(Change(events=_events(1, 1)))
+    assert store.events(0) == _events(1, 1)
     store.close()
