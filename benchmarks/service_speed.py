@@ -12,6 +12,10 @@ thread with its own channel, all sending at once), and reports median and p99 la
 - "novel": 15 sentences from MRPC (news sentences never ingested), so every sentence goes
   through the model: the worst case.
 
+With ``--secure`` the server serves TLS (a certificate made for the run, ``benchmarks/pki.py``)
+and asks for a bearer token (a write token, from a tokens file made for the run), and every client
+call carries it: what a service on a network costs beside the plain figures.
+
 One JSON object out.
 """
 
@@ -19,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
@@ -78,7 +83,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_clients(
-    target: str, articles: Sequence[Article], novel: Sequence[str], queries: int, clients: int
+    connect: Callable[[], DedupClient],
+    articles: Sequence[Article],
+    novel: Sequence[str],
+    queries: int,
+    clients: int,
 ) -> dict[str, list[float]]:
     """``queries`` FindSimilar calls of each kind, shared among ``clients`` threads with a channel
     each, all sending at once; the latency of every call in milliseconds."""
@@ -86,7 +95,7 @@ def run_clients(
     lock = threading.Lock()
 
     def one(k: int) -> None:
-        with DedupClient(target, timeout=600) as client:
+        with connect() as client:
             for n in range(k, queries, clients):
                 text = articles[n % len(articles)].text
                 for kind, query in (("copy", text[: max(200, int(len(text) * 0.8))]), ("novel", novel[n])):
@@ -122,12 +131,35 @@ def main(argv: list[str] | None = None) -> int:
         default=str(DEFAULT_DATA / "mrpc" / "msr_paraphrase_train.txt"),
         help="MRPC file for the novel queries",
     )
+    parser.add_argument(
+        "--secure", action="store_true", help="TLS and a bearer token on every call (see above)"
+    )
     args = parser.parse_args(argv)
     articles = load_news_ecb(args.data, args.limit)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, target = start_server(Path(tmp))
+        server_args: list[str] = []
+        options: dict[str, object] = {}
+        if args.secure:
+            from benchmarks.pki import make_pki
+
+            (Path(tmp) / "pki").mkdir()
+            pki = make_pki(Path(tmp) / "pki")
+            token = secrets.token_hex(16)
+            tokens = Path(tmp) / "tokens.txt"
+            tokens.write_text(f"write {token}\n", encoding="utf-8")
+            tokens.chmod(0o600)
+            server_args = ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
+            server_args += ["--tokens", str(tokens)]
+            options = {"tls_ca": pki.ca, "token": token}
+        proc, address = start_server(Path(tmp) / "data", server_args)
+        # The certificate names localhost (and 127.0.0.1): connect by name, as a client on a network.
+        target = address.replace("127.0.0.1", "localhost") if args.secure else address
+
+        def connect() -> DedupClient:
+            return DedupClient(target, timeout=600, **options)  # type: ignore[arg-type]
+
         try:
-            with DedupClient(target, timeout=600) as client:
+            with connect() as client:
                 started = time.perf_counter()
                 for _ in client.ingest_many(articles):  # each reply: that article is stored
                     pass
@@ -136,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 # earlier run would not go through the model again.
                 novel = novel_texts(Path(args.mrpc), args.queries * len(args.clients))
                 levels = {
-                    n: run_clients(target, articles, novel[k * args.queries :], args.queries, n)
+                    n: run_clients(connect, articles, novel[k * args.queries :], args.queries, n)
                     for k, n in enumerate(args.clients)
                 }
         finally:
@@ -146,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "articles": len(articles),
+                "secure": "TLS and a bearer token" if args.secure else "plaintext, no token",
                 "ingest_seconds": round(ingest_s, 2),
                 "ingest_articles_per_second": round(len(articles) / ingest_s, 2),
                 "find_similar_queries": args.queries,

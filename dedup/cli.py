@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,16 @@ def _at_least_one(value: str) -> int:
     return number
 
 
+def _rfc3339(value: str) -> Any:
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r} (2026-11-29T08:00:00Z)") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
 def _seconds(value: str) -> float:
     number = float(value)
     if not number >= 0:  # NaN too
@@ -190,33 +201,69 @@ def _seconds(value: str) -> float:
     return number
 
 
-def _print_json(value: object) -> None:
-    import dataclasses
-    import json
+def _text_wanted(args: argparse.Namespace) -> bool:
+    """``--format``: text for a person at a terminal, JSON when the output goes to a file or a pipe."""
+    if args.format == "auto":
+        return sys.stdout.isatty()
+    return bool(args.format == "text")
 
-    def default(o: object) -> object:
-        if dataclasses.is_dataclass(o) and not isinstance(o, type):
-            return dataclasses.asdict(o)
-        return str(o)
 
-    sys.stdout.write(json.dumps(value, default=default, ensure_ascii=False, indent=2) + "\n")
+def _show(args: argparse.Namespace, value: object, lines: Callable[[], list[str]]) -> None:
+    from dedup.views import to_json
+
+    sys.stdout.write(("\n".join(lines()) if _text_wanted(args) else to_json(value)) + "\n")
+
+
+def _fetcher(client: Any) -> Callable[[str], Any]:
+    """Articles by id from the server, each fetched once (None when it is gone)."""
+    from dedup.errors import NotFound
+
+    cache: dict[str, Any] = {}
+
+    def fetch(doc_id: str) -> Any:
+        if doc_id not in cache:
+            try:
+                cache[doc_id] = client.get_document(doc_id)[0]
+            except NotFound:
+                cache[doc_id] = None
+        return cache[doc_id]
+
+    return fetch
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from dedup.inputs import read_articles
+    from dedup.views import analysis_lines
 
     articles = read_articles(args.path)
     with _client(args) as client:
         replies = list(client.ingest_many(articles, progress=not args.quiet, total=len(articles)))
-    counts: dict[str, int] = {}
-    for r in replies:
-        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    _print_json({"ingested": len(replies), "outcomes": counts, "results": [r.analysis for r in replies]})
+        counts: dict[str, int] = {}
+        for r in replies:
+            counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+        fetch = _fetcher(client)
+
+        def lines() -> list[str]:
+            out = [f"{len(replies)} article(s): " + ", ".join(f"{n} {k.lower()}" for k, n in counts.items())]
+            for article, r in zip(articles, replies, strict=True):
+                out.append(f"{_describe(article)}: {r.outcome.value.lower()}")
+                out += analysis_lines(r.analysis, article.text, fetch)
+            return out
+
+        value = {"ingested": len(replies), "outcomes": counts, "results": [r.analysis for r in replies]}
+        _show(args, value, lines)
     return 0
+
+
+def _describe(article: Any) -> str:
+    from dedup.report import describe_article
+
+    return describe_article(article.id, article)
 
 
 def _query(args: argparse.Namespace) -> int:
     from dedup.inputs import read_articles
+    from dedup.views import analysis_lines
 
     path = Path(args.file)
     if path.suffix.lower() == ".jsonl":
@@ -231,14 +278,91 @@ def _query(args: argparse.Namespace) -> int:
             raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
         articles = [Article(path.stem, text)]
     with _client(args) as client:
-        _print_json([client.find_similar(a) for a in articles])
+        found = [client.find_similar(a) for a in articles]
+        fetch = _fetcher(client)
+
+        def lines() -> list[str]:
+            out = []
+            for article, a in zip(articles, found, strict=True):
+                out.append(f"{_describe(article)} (not stored)")
+                out += analysis_lines(a, article.text, fetch)
+            return out
+
+        _show(args, found, lines)
     return 0
 
 
 def _cluster(args: argparse.Namespace) -> int:
+    from dedup.views import cluster_lines
 
     with _client(args) as client:
-        _print_json(client.get_cluster(args.id))
+        view = client.get_cluster(args.id)
+        _show(args, view, lambda: cluster_lines(view, _fetcher(client)))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from dedup.views import cluster_row
+
+    with _client(args) as client:
+        clusters = list(islice(client.list_clusters(start=args.since, end=args.until), args.limit))
+    _show(args, clusters, lambda: [cluster_row(c) for c in clusters] or ["no stories"])
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    from dedup.views import analysis_lines
+
+    with _client(args) as client:
+        article, analysis = client.get_document(args.id)
+        fetch = _fetcher(client)
+        _show(
+            args,
+            {"document": article, "analysis": analysis},
+            lambda: [_describe(article), *analysis_lines(analysis, article.text, fetch)],
+        )
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        client.delete(args.id)
+    _show(args, {"deleted": args.id}, lambda: [f"deleted {args.id}: it is no longer matched"])
+    return 0
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from dedup.views import lineage_lines
+
+    with _client(args) as client:
+        lineage = client.lineage(args.id, max_depth=args.depth)
+        fetch = _fetcher(client)
+        _show(
+            args,
+            lineage,
+            lambda: lineage_lines(lineage.document_id, lineage.ancestors, lineage.descendants, fetch),
+        )
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Events as they come, one a line (JSON Lines for tools), flushed at once."""
+    import json
+
+    from dedup.views import event_line, plain
+
+    text = _text_wanted(args)
+    with _client(args) as client:
+        for event in client.watch(timeout=args.seconds, after=args.after):
+            if text:
+                line = event_line(event)
+            else:
+                record = plain(event.event)
+                line = json.dumps({"sequence": event.sequence, "time": plain(event.time, "time"), **record})
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
     return 0
 
 
@@ -360,6 +484,45 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", parents=client, help="show a story cluster from a running server")
     cluster.add_argument("id", help="the cluster id")
     cluster.set_defaults(func=_cluster)
+
+    listing = sub.add_parser("list", parents=client, help="story clusters, most recently updated first")
+    listing.add_argument("--since", type=_rfc3339, help="updated at or after this time (RFC 3339)")
+    listing.add_argument("--until", type=_rfc3339, help="updated before this time (RFC 3339)")
+    listing.add_argument("--limit", type=_at_least_one, default=100, help="at most this many (default 100)")
+    listing.set_defaults(func=_list)
+
+    get = sub.add_parser("get", parents=client, help="a stored article and its analysis")
+    get.add_argument("id", help="the article id")
+    get.set_defaults(func=_get)
+
+    delete = sub.add_parser("delete", parents=client, help="remove an article: it is never matched again")
+    delete.add_argument("id", help="the article id")
+    delete.set_defaults(func=_delete)
+
+    lineage = sub.add_parser("lineage", parents=client, help="what an article derives from, what copies it")
+    lineage.add_argument("id", help="the article id")
+    lineage.add_argument("--depth", type=_at_least_one, default=32, help="steps each way (default 32)")
+    lineage.set_defaults(func=_lineage)
+
+    watch = sub.add_parser(
+        "watch",
+        parents=client,
+        help="cluster events as they happen, one a line",
+        description="Cluster events, one a line, until interrupted (or --seconds pass). With --after N, the "
+        "events after sequence N come first (those missed since), then new ones.",
+    )
+    watch.add_argument("--after", type=int, help="the last sequence handled: resume after it")
+    watch.add_argument("--seconds", type=float, help="stop after this many seconds")
+    watch.set_defaults(func=_watch)
+
+    for command in (ingest, query, cluster, listing, get, delete, lineage, watch):
+        command.add_argument(
+            "--format",
+            choices=("auto", "text", "json"),
+            default="auto",
+            help="text for people, JSON for tools (watch: one JSON object a line); default auto: text at a "
+            "terminal, JSON into a file or pipe",
+        )
 
     report = sub.add_parser(
         "report",

@@ -33,7 +33,7 @@ MIN_TOKEN_LENGTH = 16
 
 SERVICE = "/dedup.v1.DedupService/"
 WRITE_METHODS = frozenset(
-    {"IngestDocument", "StreamIngestDocuments", "BatchIngestDocuments", "IngestDocuments", "DeleteDocument"}
+    {"IngestDocument", "StreamIngestDocuments", "BatchIngestDocuments", "DeleteDocument"}
 )
 """DedupService methods that change the store: they need a ``write`` token."""
 

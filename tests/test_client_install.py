@@ -28,7 +28,7 @@ def _run(python: str, code: str, **kw: object) -> subprocess.CompletedProcess[st
 
 def test_importing_the_client_loads_no_engine() -> None:
     code = (
-        "import sys, dedup.client, dedup.report, dedup.html_report, dedup.inputs, dedup.cli\n"
+        "import sys, dedup.client, dedup.report, dedup.html_report, dedup.inputs, dedup.cli, dedup.views\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = _run(sys.executable, code, cwd=ROOT)
