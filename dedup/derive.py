@@ -139,6 +139,7 @@ class _Context:
             self.partners[p.a].append(p.b)
             self.partners[p.b].append(p.a)
         self._directions: dict[tuple[str, str], _Direction | None] = {}
+        self._copies: dict[str, bool] = {}
 
     def names(self, child: str, parent: str) -> bool:
         outlet = self.outlets[parent]
@@ -209,8 +210,13 @@ class _Context:
         return forward.decided_by is not None and forward.score > backward.score
 
     def is_copy(self, doc_id: str) -> bool:
-        """Whether some article it shares passages with is known to be its source."""
-        return any(self.precedes(other, doc_id) for other in self.partners[doc_id])
+        """Whether some article it shares passages with is known to be its source. Remembered: the
+        context does not change, and every pair of a large group of copies asks it of its parent."""
+        known = self._copies.get(doc_id)
+        if known is None:
+            known = any(self.precedes(other, doc_id) for other in self.partners[doc_id])
+            self._copies[doc_id] = known
+        return known
 
     def undetermined(self, pair: PairResult) -> bool:
         """A DUPLICATE pair that nothing orders."""
