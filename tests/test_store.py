@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from dedup.article import Article, parse_timestamp
 from dedup.errors import Aborted, ConfigError, ResourceExhausted
+from dedup.redis_store import RedisStore
 from dedup.results import (
     ClusterEvent,
     ClusterEventKind,
@@ -24,18 +26,37 @@ from dedup.results import (
     Relation,
 )
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
+from tests.redis_server import RedisServer
 
 Factory = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
-    """A factory: for sqlite, every call opens the same file again (as a restarted server would)."""
+    """A factory: for sqlite and redis, every call opens the same database again (as a restarted server
+    would); each test has a Redis key prefix of its own."""
     shared = MemoryStore()
     opened: list[Store] = []
+    url = ""
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        url = f"{server.url}?prefix=t{uuid.uuid4().hex[:12]}"
 
     def factory() -> Store:
-        store: Store = shared if request.param == "memory" else SqliteStore(tmp_path / "dedup.sqlite3")
+        store: Store
+        if request.param == "memory":
+            store = shared
+        elif request.param == "sqlite":
+            store = SqliteStore(tmp_path / "dedup.sqlite3")
+        else:
+            store = RedisStore(url)
         opened.append(store)
         return store
 

@@ -1,0 +1,538 @@
+"""The article store on Redis: ``redis://HOST:PORT/DB`` (``rediss://`` for TLS), the same contract as the
+SQLite store (``dedup.store``, tests/test_store.py).
+
+Every key starts with ``{PREFIX}:`` (default ``dedup``, ``?prefix=NAME`` in the URL): the braces make
+the prefix a hash tag, so on a Redis Cluster every key of one store lives in one slot, and a commit
+stays one MULTI/EXEC transaction.
+
+- ``{p}:meta`` hash: the store's own keys (``STORE_KEYS``) and the engine's settings;
+- ``{p}:docs`` sorted set of ids scored by sequence number (the order of arrival), and ``{p}:doc:ID``
+  a hash per article (its fields, its float16 sentence embeddings and float32 vector as bytes);
+- ``{p}:pairs`` hash ``A\\x1fB`` -> the pair as JSON, and ``{p}:pairs-of:ID`` the set of its pairs' keys;
+- ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON;
+- ``{p}:events`` sorted set of events as JSON, scored by their sequence number.
+
+A commit reads what it checks (the highest sequence number held, the last event issued, whether its
+new ids are stored) under WATCH on the meta hash, which every commit writes: if another writer
+committed in between, EXEC fails and the commit is checked again from the start, so two writers can
+never both take a number. Durability is Redis's: with ``appendonly yes`` and ``appendfsync always``
+(README) an acknowledged commit survives ``kill -9`` of redis-server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from dedup.article import Article, parse_timestamp
+from dedup.errors import Aborted, ConfigError, ResourceExhausted, ServeError, Unavailable
+from dedup.results import (
+    ClusterEvent,
+    ClusterEventKind,
+    DuplicateGroup,
+    EventRecord,
+    ExternalSource,
+    PairResult,
+    Parent,
+    Relation,
+)
+from dedup.store import (
+    EVENT_PAGE,
+    STORE_KEYS,
+    Change,
+    ClusterRecord,
+    DocumentEntry,
+    DocumentRecord,
+    Snapshot,
+    _check_events,
+    _event_cut,
+    _id_taken,
+    _passages,
+    _seq_taken,
+)
+
+__all__ = ["RedisStore"]
+
+PAGE = 256
+"""Articles read per round trip (``records``, ``load``, ``containing``)."""
+COMMIT_TRIES = 20
+"""Commits retried this many times when another writer committed between the checks and EXEC."""
+_SEP = "\x1f"  # ids cannot hold control characters (``valid_id``), so this cannot occur in one
+
+
+class RedisStore:
+    """The store on a Redis server (or cluster) named by a URL."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as exc:  # pragma: no cover - the engine extra installs it
+            raise ConfigError(
+                f"a redis:// store needs the redis package: pip install redis ({exc})"
+            ) from None
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ConfigError(f"not a Redis URL: {url!r}; give redis://HOST:PORT/DB or rediss://...")
+        prefix = parse_qs(parts.query).get("prefix", ["dedup"])[0]
+        if not prefix or any(c in prefix for c in "{}:"):
+            raise ConfigError(f"prefix {prefix!r} must be a non-empty name without braces or colons")
+        self._url = parts._replace(query="").geturl()
+        self._p = "{" + prefix + "}"
+        self._redis_errors = redis.RedisError
+        self._watch_error = redis.WatchError
+        self._r: Any = redis.Redis.from_url(self._url, socket_timeout=30, socket_connect_timeout=10)
+        self._claim: tuple[str, str] | None = None
+        self._claim_stop = threading.Event()
+        with self._errors("opening"):
+            self._r.hsetnx(self._k("meta"), "database_id", uuid.uuid4().hex)
+            self._r.hsetnx(self._k("meta"), "schema_version", "3")
+
+    # -- keys and errors --------------------------------------------------------------------------------
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self._p, *parts))
+
+    @property
+    def location(self) -> str:
+        return f"{self._url} (prefix {self._p})"
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Redis's errors as the store's: out of memory is ResourceExhausted (nothing stored), anything
+        else (refused connection, timeout) Unavailable."""
+        try:
+            yield
+        except self._redis_errors as exc:
+            text = str(exc)
+            if text.startswith("OOM"):
+                raise ResourceExhausted(
+                    f"Redis at {self._url} is out of memory ({text}) while {doing}: nothing was stored. "
+                    "Raise its maxmemory or free memory, then retry"
+                ) from exc
+            raise Unavailable(
+                f"Redis at {self._url} failed while {doing}: {text}; check that it runs and is reachable"
+            ) from exc
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def _ids(self) -> Iterator[list[str]]:
+        """Stored ids in order of arrival, a page at a time."""
+        start = 0
+        while True:
+            with self._errors("reading the articles"):
+                page = [x.decode() for x in self._r.zrange(self._k("docs"), start, start + PAGE - 1)]
+            if not page:
+                return
+            yield page
+            start += PAGE
+
+    def _docs(self, ids: list[str], fields: tuple[str, ...] | None = None) -> list[dict[bytes, bytes]]:
+        with self._errors("reading the articles"):
+            pipe = self._r.pipeline(transaction=False)
+            for doc_id in ids:
+                if fields is None:
+                    pipe.hgetall(self._k("doc", doc_id))
+                else:
+                    pipe.hmget(self._k("doc", doc_id), fields)
+            rows = pipe.execute()
+        if fields is None:
+            return list(rows)
+        return [dict(zip((f.encode() for f in fields), row, strict=True)) for row in rows]
+
+    def records(self) -> Iterator[DocumentRecord]:
+        for ids in self._ids():
+            for row in self._docs(ids):
+                if row:  # deleted since the page was read
+                    yield _record(row)
+
+    def get(self, doc_id: str) -> DocumentRecord | None:
+        row = self._docs([doc_id])[0]
+        return _record(row) if row else None
+
+    def containing(self, text: str) -> list[str]:
+        found = []
+        for ids in self._ids():
+            for doc_id, row in zip(ids, self._docs(ids, ("text",)), strict=True):
+                stored = row[b"text"]
+                if stored is not None and text in stored.decode():
+                    found.append(doc_id)
+        return found
+
+    def pairs(self, doc_id: str | None = None) -> list[PairResult]:
+        with self._errors("reading pairs"):
+            if doc_id is None:
+                raw = list(self._r.hvals(self._k("pairs")))
+            else:
+                keys = sorted(self._r.smembers(self._k("pairs-of", doc_id)))
+                raw = [v for v in self._r.hmget(self._k("pairs"), keys) if v is not None] if keys else []
+        pairs = [_pair(json.loads(v)) for v in raw]
+        return sorted(pairs, key=lambda p: (p.a, p.b))
+
+    def load(self) -> Snapshot:
+        fields = (
+            "id",
+            "seq",
+            "text_hash",
+            "ingest_time",
+            "cluster_id",
+            "outlet",
+            "vector",
+            "published",
+            "placement",
+        )
+        documents = []
+        for ids in self._ids():
+            for row in self._docs(ids, fields):
+                if row[b"seq"] is None:
+                    continue
+                published = row[b"published"]
+                documents.append(
+                    DocumentEntry(
+                        row[b"id"].decode(), int(row[b"seq"]), row[b"text_hash"].decode(),
+                        float(row[b"ingest_time"]), row[b"cluster_id"].decode(),
+                        (row[b"outlet"] or b"").decode() or None,
+                        np.frombuffer(row[b"vector"], np.float32).copy(),
+                        parse_timestamp(published.decode()).value.timestamp() if published else None,
+                        float(row[b"placement"]),
+                    )
+                )  # fmt: skip
+        with self._errors("reading the store"):
+            pair_keys = [k.decode().split(_SEP) for k in self._r.hkeys(self._k("pairs"))]
+            parents = {k.decode(): tuple(_parent(p) for p in json.loads(v))
+                       for k, v in self._r.hgetall(self._k("parents")).items()}  # fmt: skip
+            sources = {k.decode(): tuple(ExternalSource(*s) for s in json.loads(v))
+                       for k, v in self._r.hgetall(self._k("sources")).items()}  # fmt: skip
+            groups = {
+                k.decode(): _group(json.loads(v)) for k, v in self._r.hgetall(self._k("groups")).items()
+            }
+            clusters = [ClusterRecord(*json.loads(v)) for v in self._r.hvals(self._k("clusters"))]
+            meta = {k.decode(): v.decode() for k, v in self._r.hgetall(self._k("meta")).items()}
+        return Snapshot(
+            documents,
+            sorted((a, b) for a, b in pair_keys),
+            parents,
+            sources,
+            sorted(clusters, key=lambda c: c.created_seq),
+            meta,
+            groups,
+        )
+
+    def _meta_int(self, key: str, client: Any = None) -> int:
+        value = (client or self._r).hget(self._k("meta"), key)
+        return int(value) if value is not None else 0
+
+    def _high_water(self, client: Any = None) -> int:
+        c = client or self._r
+        top = c.zrange(self._k("docs"), -1, -1, withscores=True)
+        return max(self._meta_int("last_seq", c), int(top[0][1]) if top else 0)
+
+    def next_seq(self) -> int:
+        with self._errors("reading the next sequence number"):
+            return self._high_water() + 1
+
+    def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
+        if limit <= 0:
+            return []
+        with self._errors("reading events"):
+            raw = self._r.zrangebyscore(self._k("events"), after + 1, "+inf", start=0, num=limit)
+        return [_event(json.loads(v)) for v in raw]
+
+    def event_bounds(self) -> tuple[int, int]:
+        with self._errors("reading events"):
+            pruned, last = self._r.hmget(self._k("meta"), ["events_pruned", "last_event"])
+        return int(pruned or 0) + 1, int(last or 0)
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    def commit(self, change: Change) -> int:
+        with self._errors("storing a change"):
+            for _ in range(COMMIT_TRIES):
+                with self._r.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(self._k("meta"))
+                        generation = self._queue(pipe, change)
+                        pipe.execute()
+                        return generation
+                    except self._watch_error:
+                        continue  # another writer committed in between: check everything again
+            raise Aborted(
+                f"{self.location} changed under {COMMIT_TRIES} attempts to store a change: other processes "
+                "write to it all the time; retry"
+            )
+
+    def _queue(self, pipe: Any, change: Change) -> int:
+        """Check ``change`` against what the store holds (reads, under WATCH), then queue its writes
+        (MULTI); the new generation."""
+        high = self._high_water(pipe)
+        pruned, last_event = (
+            int(x or 0) for x in pipe.hmget(self._k("meta"), ["events_pruned", "last_event"])
+        )
+        _check_events(change.events, last_event, self.location)
+        deleted = set(change.delete_documents)
+        seqs = [r.seq for r in change.put_documents]
+        for rec in change.put_documents:
+            if rec.seq <= high or seqs.count(rec.seq) > 1:
+                raise Aborted(_seq_taken(rec, high, self.location))
+            if rec.article.id not in deleted and pipe.exists(self._k("doc", rec.article.id)):
+                raise Aborted(_id_taken(rec, self.location))
+        doomed_pairs = {
+            doc_id: pipe.smembers(self._k("pairs-of", doc_id)) for doc_id in change.delete_documents
+        }
+        moved = {d: pipe.exists(self._k("doc", d)) for d in {*change.cluster_of, *change.placement}}
+        events_last = last_event + len(change.events)
+
+        def first_young(after: int, since: float) -> int | None:
+            start = after + 1
+            while True:
+                page = pipe.zrangebyscore(self._k("events"), start, "+inf", start=0, num=PAGE)
+                if not page:
+                    return None
+                for raw in page:
+                    e = json.loads(raw)
+                    if e["time"] >= since:
+                        return int(e["sequence"])
+                start = int(json.loads(page[-1])["sequence"]) + 1
+
+        def first_young_all(after: int, since: float) -> int | None:
+            # The change's own events are not stored yet: the first young one may be among them.
+            found = first_young(after, since)
+            if found is not None:
+                return found
+            return next((r.sequence for r in change.events if r.sequence > after and r.time >= since), None)
+
+        cut = _event_cut(change, pruned, events_last, first_young_all)
+        generation = self._meta_int("generation", pipe) + 1
+
+        pipe.multi()
+        for doc_id in change.delete_documents:
+            pipe.delete(self._k("doc", doc_id))
+            pipe.zrem(self._k("docs"), doc_id)
+            for raw in doomed_pairs[doc_id]:
+                key = raw.decode()
+                a, b = key.split(_SEP)
+                pipe.hdel(self._k("pairs"), key)
+                pipe.srem(self._k("pairs-of", b if a == doc_id else a), key)
+            pipe.delete(self._k("pairs-of", doc_id))
+            for table in ("parents", "sources", "groups"):
+                pipe.hdel(self._k(table), doc_id)
+        for rec in change.put_documents:
+            pipe.hset(self._k("doc", rec.article.id), mapping=_fields(rec))
+            pipe.zadd(self._k("docs"), {rec.article.id: rec.seq})
+        for p in change.put_pairs:
+            reverse = _SEP.join((p.b, p.a))
+            pipe.hdel(self._k("pairs"), reverse)
+            pipe.srem(self._k("pairs-of", p.a), reverse)
+            pipe.srem(self._k("pairs-of", p.b), reverse)
+            key = _SEP.join((p.a, p.b))
+            pipe.hset(self._k("pairs"), key, json.dumps(_pair_json(p)))
+            pipe.sadd(self._k("pairs-of", p.a), key)
+            pipe.sadd(self._k("pairs-of", p.b), key)
+        for child, parents in change.parents.items():
+            pipe.hset(self._k("parents"), child, json.dumps([_parent_json(x) for x in parents]))
+        for doc_id, sources in change.external_sources.items():
+            pipe.hset(
+                self._k("sources"),
+                doc_id,
+                json.dumps([[s.name, s.evidence, s.start, s.end] for s in sources]),
+            )
+        for doc_id, group in change.groups.items():
+            if group is None:
+                pipe.hdel(self._k("groups"), doc_id)
+            else:
+                pipe.hset(
+                    self._k("groups"), doc_id,
+                    json.dumps([list(group.documents), list(group.originals), group.confidence]),
+                )  # fmt: skip
+        for cid in change.delete_clusters:
+            pipe.hdel(self._k("clusters"), cid)
+        for c in change.put_clusters:
+            pipe.hset(
+                self._k("clusters"), c.id, json.dumps([c.id, c.created_seq, c.create_time, c.update_time])
+            )
+        # Only stored articles move (HSET on a missing key would make a partial one).
+        put = {r.article.id for r in change.put_documents}
+        alive = {d for d, known in moved.items() if (known and d not in deleted) or d in put}
+        for doc_id, cid in change.cluster_of.items():
+            if doc_id in alive:
+                pipe.hset(self._k("doc", doc_id), "cluster_id", cid)
+        for doc_id, placement in change.placement.items():
+            if doc_id in alive:
+                pipe.hset(self._k("doc", doc_id), "placement", repr(placement))
+        others = {k: v for k, v in change.meta.items() if k not in STORE_KEYS}
+        if others:
+            pipe.hset(self._k("meta"), mapping=others)
+        if change.events:
+            pipe.zadd(self._k("events"), {json.dumps(_event_json(r)): r.sequence for r in change.events})
+        if cut > pruned:
+            pipe.zremrangebyscore(self._k("events"), "-inf", cut)
+        pipe.hset(
+            self._k("meta"),
+            mapping={
+                "last_seq": str(max([high, *seqs])),
+                "last_event": str(events_last),
+                "events_pruned": str(max(cut, pruned)),
+                "generation": str(generation),
+            },
+        )
+        return generation
+
+    def claim(self, holder: str, seconds: float = 30.0) -> None:
+        """Make this process the store's one writer, or ``ServeError`` naming the one that is. The claim
+        is a key naming the holder (``holder``, its host and pid) that expires ``seconds`` after the last
+        renewal: a thread renews it every third of that, so a crashed holder's claim lapses by itself,
+        and at once for a server on the same host, which can see that the holder's pid is gone.
+        ``close`` gives it up."""
+        key = self._k("owner")
+        mine = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "holder": holder,
+                           "nonce": uuid.uuid4().hex})  # fmt: skip
+        ms = int(seconds * 1000)
+        with self._errors("claiming the store"):
+            if not self._r.set(key, mine, nx=True, px=ms):
+                raw = self._r.get(key)
+                if raw is None or not _claim_is_dead(raw) or not self._swap(key, raw, mine, ms):
+                    raise ServeError(
+                        f"{self.location} is in use by {_claim_holder(raw)}; stop that server first (only "
+                        f"one dedup server may write to a store), or give this one another ?prefix= (a "
+                        f"claim lapses {seconds:.0f} s after its server dies)"
+                    )
+        self._claim = (key, mine)
+        stop = self._claim_stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(seconds / 3):
+                try:
+                    self._swap(key, mine, mine, ms)  # renews a claim that is still ours, only
+                except self._redis_errors:
+                    continue  # Redis away for a moment: the next renewal may get through
+
+        threading.Thread(target=keep, name="dedup-redis-claim", daemon=True).start()
+
+    def _swap(self, key: str, old: str | bytes, new: str, ms: int) -> bool:
+        """Set ``key`` to ``new`` (expiring in ``ms``) if it still holds ``old``: whether it did."""
+        script = (
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1 else return 0 end"
+        )
+        return bool(self._r.eval(script, 1, key, old, new, ms))
+
+    def flush(self) -> None:
+        """Delete every key of this store (tests, and an operator starting over)."""
+        with self._errors("deleting the store"):
+            keys = list(self._r.scan_iter(match=self._p.replace("{", "\\{").replace("}", "\\}") + ":*"))
+            for n in range(0, len(keys), 500):
+                self._r.delete(*keys[n : n + 500])
+
+    def close(self) -> None:
+        if self._claim is not None:
+            self._claim_stop.set()
+            key, token = self._claim
+            with suppress(self._redis_errors):  # if Redis is away, the claim lapses by itself
+                self._r.register_script(
+                    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+                    "else return 0 end"
+                )(keys=[key], args=[token])
+            self._claim = None
+        self._r.close()
+
+
+# -- encoding -------------------------------------------------------------------------------------------
+
+
+def _claim_holder(raw: bytes | None) -> str:
+    try:
+        c = json.loads(raw or b"")
+        return f"{c['holder']} (pid {c['pid']} on {c['host']})"
+    except (ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _claim_is_dead(raw: bytes) -> bool:
+    """Whether a claim was made by a process of this host that no longer runs."""
+    try:
+        c = json.loads(raw)
+        if c["host"] != socket.gethostname():
+            return False
+        os.kill(int(c["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, KeyError, TypeError, PermissionError):
+        return False
+    return False
+
+
+def _fields(rec: DocumentRecord) -> dict[str, Any]:
+    a = rec.article
+    emb = np.ascontiguousarray(rec.embeddings, dtype=np.float16)
+    return {
+        "id": a.id, "seq": rec.seq, "text": a.text, "title": a.title or "", "outlet": a.outlet or "",
+        "url": a.url or "", "published": a.published_at.isoformat() if a.published_at else "",
+        "text_hash": rec.text_hash, "ingest_time": repr(rec.ingest_time), "cluster_id": rec.cluster_id,
+        "embeddings": emb.tobytes(), "sentences": emb.shape[0],
+        "vector": np.asarray(rec.vector, dtype=np.float32).tobytes(), "placement": repr(rec.placement),
+    }  # fmt: skip
+
+
+def _record(row: dict[bytes, bytes]) -> DocumentRecord:
+    def text(name: str) -> str | None:
+        value = row[name.encode()].decode()
+        return value or None
+
+    published = text("published")
+    article = Article(
+        row[b"id"].decode(), row[b"text"].decode(), text("title"), text("outlet"), text("url"),
+        parse_timestamp(published) if published else None,
+    )  # fmt: skip
+    vector = np.frombuffer(row[b"vector"], dtype=np.float32).copy()
+    embeddings = np.frombuffer(row[b"embeddings"], dtype=np.float16).reshape(
+        int(row[b"sentences"]), len(vector)
+    )
+    return DocumentRecord(
+        article, int(row[b"seq"]), row[b"text_hash"].decode(), float(row[b"ingest_time"]),
+        row[b"cluster_id"].decode(), embeddings.copy(), vector, float(row[b"placement"]),
+    )  # fmt: skip
+
+
+def _pair_json(p: PairResult) -> list[Any]:
+    passages = [
+        [x.a_start, x.a_end, x.b_start, x.b_end, x.kind.value, x.score, int(x.attributed)] for x in p.passages
+    ]
+    return [p.a, p.b, p.relation.value, p.coverage_a, p.coverage_b, p.lexical, p.semantic, passages]
+
+
+def _pair(v: list[Any]) -> PairResult:
+    a, b, rel, ca, cb, lex, sem, passages = v
+    return PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(json.dumps(passages)))
+
+
+def _parent_json(p: Parent) -> list[Any]:
+    return [p.id, p.confidence, p.coverage, list(p.evidence), list(p.alternatives), p.basis, list(p.rules),
+            list(p.cautions)]  # fmt: skip
+
+
+def _parent(v: list[Any]) -> Parent:
+    pid, conf, cov, evidence, alternatives, basis, rules, cautions = v
+    return Parent(pid, conf, cov, tuple(evidence), tuple(alternatives), basis, tuple(rules), tuple(cautions))
+
+
+def _group(v: list[Any]) -> DuplicateGroup:
+    return DuplicateGroup(tuple(v[0]), tuple(v[1]), v[2])
+
+
+def _event_json(r: EventRecord) -> dict[str, Any]:
+    e = r.event
+    return {"sequence": r.sequence, "time": r.time, "kind": e.kind.value, "cluster": e.cluster,
+            "document": e.document, "merged": list(e.merged)}  # fmt: skip
+
+
+def _event(v: dict[str, Any]) -> EventRecord:
+    event = ClusterEvent(ClusterEventKind(v["kind"]), v["cluster"], v["document"], tuple(v["merged"]))
+    return EventRecord(int(v["sequence"]), float(v["time"]), event)

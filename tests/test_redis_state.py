@@ -1,0 +1,126 @@
+"""The article store on Redis, with real processes: the engine gives the same answers on it as in
+memory and starts again from it; `dedup serve --state redis://...` keeps every acknowledged article
+through kill -9 of the server and of redis-server (append-only, fsync always); one server per store;
+Redis gone is UNAVAILABLE."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dedup.article import Article, parse_timestamp
+from dedup.client import DedupClient
+from dedup.config import Config, EmbedConfig
+from dedup.engine import Engine
+from dedup.errors import Aborted, Unavailable
+from dedup.redis_store import RedisStore
+from dedup.store import Change, MemoryStore, open_store
+from tests.redis_server import RedisServer
+from tests.serving import ServerProcess, run_refused, serve_command
+from tests.test_store import _record
+
+NO_MODEL = ("--model", "none")
+LEXICAL = Config(embed=EmbedConfig(model="none"))
+
+
+def _articles() -> list[Article]:
+    lead = (
+        "Dock workers in Port Alder walked off the job on Tuesday, halting cargo traffic at the city's main "
+        "container terminal. The Allied Dockers Union said the strike would last at least three days."
+    )
+    return [
+        Article("wire", lead + " The terminal handles roughly 40,000 containers a week.", outlet="Harbour Wire",
+                published_at=parse_timestamp("2025-03-04T08:00:00Z")),
+        Article("copy", lead, outlet="Coastal Daily", published_at=parse_timestamp("2025-03-04T10:00:00Z")),
+        Article("other", "The city council approved a new budget for the public library on Monday evening, "
+                "adding two branches in the east of the city.", outlet="Metro News"),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+def _url(redis: RedisServer) -> str:
+    return f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
+
+
+def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(redis: RedisServer) -> None:
+    url = _url(redis)
+    in_memory = Engine(LEXICAL, store=MemoryStore())
+    on_redis = Engine(LEXICAL, store=open_store(url))
+    for a in _articles():
+        assert on_redis.ingest(a).analysis == in_memory.ingest(a).analysis
+    probe = Article("probe", _articles()[1].text)
+    expected = on_redis.find_similar(probe)
+    on_redis.close()
+    again = Engine(LEXICAL, store=open_store(url))
+    assert len(again) == 3
+    assert again.find_similar(probe) == expected
+    assert again.analysis("copy") == in_memory.analysis("copy")
+    again.close()
+
+
+def test_two_writers_never_share_a_sequence_number(redis: RedisServer) -> None:
+    url = _url(redis)
+    first, second = RedisStore(url), RedisStore(url)
+    assert first.next_seq() == second.next_seq() == 1
+    first.commit(Change(put_documents=[_record("a", 1, "c1")]))
+    with pytest.raises(Aborted, match="sequence number 1"):
+        second.commit(Change(put_documents=[_record("b", 1, "c1")]))
+    with pytest.raises(Aborted, match="id"):
+        second.commit(Change(put_documents=[_record("a", 2, "c1")]))
+    assert [d.id for d in second.load().documents] == ["a"]
+    first.close()
+    second.close()
+
+
+def test_redis_gone_is_unavailable(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "gone")
+    store = RedisStore(server.url)
+    server.stop()
+    with pytest.raises(Unavailable, match="check that it runs"):
+        store.next_seq()
+    store.close()
+
+
+def test_serve_on_redis_keeps_every_acknowledged_article_through_kill_9_of_both(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    url = _url(redis)
+    articles = _articles()
+    server = ServerProcess(tmp_path / "replica", *NO_MODEL, "--state", url)
+    try:
+        assert server.serving["documents"] == 0
+        with DedupClient(server.target) as client:
+            acknowledged = [r.analysis.id for r in client.ingest_many(articles)]
+        assert acknowledged == [a.id for a in articles]
+        # A second server on the same store refuses, naming the first, before loading anything.
+        code, lines, _ = run_refused(serve_command(tmp_path / "second", *NO_MODEL, "--state", url))
+        assert code == 2 and any(f"(pid {server.pid} on " in line for line in lines), lines
+    finally:
+        server.proc.send_signal(signal.SIGKILL)
+        server.wait()
+    # redis-server killed too: what it acknowledged was fsynced to its append-only file.
+    redis.stop(signal.SIGKILL)
+    restarted = RedisServer.__new__(RedisServer)
+    restarted.__init__(redis.folder)  # type: ignore[misc]
+    url = url.replace(f":{redis.port}/", f":{restarted.port}/")
+    redis.proc, redis.port = restarted.proc, restarted.port  # the fixture stops this one
+    # The dead server's claim is taken over at once: its pid is gone from this host.
+    again = ServerProcess(tmp_path / "replica-2", *NO_MODEL, "--state", url, timeout=90)
+    try:
+        assert again.serving["documents"] == len(articles)
+        with DedupClient(again.target) as client:
+            for a in articles:
+                assert client.get_document(a.id)[0].text == a.text
+            assert "wire" in {m.b for m in client.find_similar(articles[1].text).matches}
+    finally:
+        again.kill()
