@@ -1,5 +1,6 @@
 """The article store on Redis: ``redis://HOST:PORT/DB`` (``rediss://`` for TLS), the same contract as the
-SQLite store (``dedup.store``, tests/test_store.py).
+SQLite store (``dedup.store``, tests/test_store.py). A URL naming a node of a Redis Cluster uses the
+cluster (its database is 0).
 
 Every key starts with ``{PREFIX}:`` (default ``dedup``, ``?prefix=NAME`` in the URL): the braces make
 the prefix a hash tag, so on a Redis Cluster every key of one store lives in one slot, and a commit
@@ -90,6 +91,13 @@ class RedisStore:
         self._redis_errors = redis.RedisError
         self._watch_error = redis.WatchError
         self._r: Any = redis.Redis.from_url(self._url, socket_timeout=30, socket_connect_timeout=10)
+        with self._errors("connecting"):
+            clustered = bool(self._r.info("cluster").get("cluster_enabled"))
+        if clustered:
+            # A node of a Redis Cluster: the cluster client follows the slot to the node that holds it.
+            self._r.close()
+            self._r = redis.RedisCluster.from_url(self._url, socket_timeout=30, socket_connect_timeout=10)
+        self.clustered = clustered
         self._claim: tuple[str, str] | None = None
         self._claim_stop = threading.Event()
         with self._errors("opening"):
@@ -436,10 +444,11 @@ class RedisStore:
             self._claim_stop.set()
             key, token = self._claim
             with suppress(self._redis_errors):  # if Redis is away, the claim lapses by itself
-                self._r.register_script(
+                self._r.eval(
                     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
-                    "else return 0 end"
-                )(keys=[key], args=[token])
+                    "else return 0 end",
+                    1, key, token,
+                )  # fmt: skip
             self._claim = None
         self._r.close()
 

@@ -16,10 +16,10 @@ from dedup.article import Article, parse_timestamp
 from dedup.client import DedupClient
 from dedup.config import Config, EmbedConfig
 from dedup.engine import Engine
-from dedup.errors import Aborted, Unavailable
+from dedup.errors import Aborted, ServeError, Unavailable
 from dedup.redis_store import RedisStore
 from dedup.store import Change, MemoryStore, open_store
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisCluster3, RedisServer
 from tests.serving import ServerProcess, run_refused, serve_command
 from tests.test_store import _record
 
@@ -48,12 +48,23 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-def _url(redis: RedisServer) -> str:
+def _url(redis: RedisServer | RedisCluster3) -> str:
     return f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
 
 
-def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(redis: RedisServer) -> None:
-    url = _url(redis)
+@pytest.fixture(params=["one server", "three-node cluster"])
+def any_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer | RedisCluster3]:
+    server = (
+        RedisServer(tmp_path / "one") if request.param == "one server" else RedisCluster3(tmp_path / "three")
+    )
+    yield server
+    server.stop()
+
+
+def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(
+    any_redis: RedisServer | RedisCluster3,
+) -> None:
+    url = _url(any_redis)
     in_memory = Engine(LEXICAL, store=MemoryStore())
     on_redis = Engine(LEXICAL, store=open_store(url))
     for a in _articles():
@@ -68,9 +79,12 @@ def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(redis: Re
     again.close()
 
 
-def test_two_writers_never_share_a_sequence_number(redis: RedisServer) -> None:
-    url = _url(redis)
+def test_two_writers_never_share_a_sequence_number(any_redis: RedisServer | RedisCluster3) -> None:
+    url = _url(any_redis)
     first, second = RedisStore(url), RedisStore(url)
+    first.claim("a test")  # the claim works on a cluster too (a script on the store's slot)
+    with pytest.raises(ServeError, match="in use by a test"):
+        second.claim("another test")
     assert first.next_seq() == second.next_seq() == 1
     first.commit(Change(put_documents=[_record("a", 1, "c1")]))
     with pytest.raises(Aborted, match="sequence number 1"):

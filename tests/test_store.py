@@ -26,7 +26,7 @@ from dedup.results import (
     Relation,
 )
 from dedup.store import Change, ClusterRecord, DocumentRecord, MemoryStore, SqliteStore, Store, open_store
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisCluster3, RedisServer
 
 Factory = Callable[[], Store]
 
@@ -38,15 +38,22 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster3]:
+    cluster = RedisCluster3(tmp_path_factory.mktemp("redis-cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """A factory: for sqlite and redis, every call opens the same database again (as a restarted server
     would); each test has a Redis key prefix of its own."""
     shared = MemoryStore()
     opened: list[Store] = []
     url = ""
-    if request.param == "redis":
-        server = request.getfixturevalue("redis_server")
+    if request.param.startswith("redis"):
+        server = request.getfixturevalue("redis_server" if request.param == "redis" else "redis_cluster")
         url = f"{server.url}?prefix=t{uuid.uuid4().hex[:12]}"
 
     def factory() -> Store:
