@@ -124,10 +124,7 @@ def test_serve_on_redis_keeps_every_acknowledged_article_through_kill_9_of_both(
         server.wait()
     # redis-server killed too: what it acknowledged was fsynced to its append-only file.
     redis.stop(signal.SIGKILL)
-    restarted = RedisServer.__new__(RedisServer)
-    restarted.__init__(redis.folder)  # type: ignore[misc]
-    url = url.replace(f":{redis.port}/", f":{restarted.port}/")
-    redis.proc, redis.port = restarted.proc, restarted.port  # the fixture stops this one
+    redis.start()  # on the same port, from its append-only file
     # The dead server's claim is taken over at once: its pid is gone from this host.
     again = ServerProcess(tmp_path / "replica-2", *NO_MODEL, "--state", url, timeout=90)
     try:
