@@ -33,9 +33,9 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -47,12 +47,14 @@ from dedup.article import Article, quote_id
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, StoryClusterer
 from dedup.config import SENTENCE_KEY_SPAN, Config, EventsConfig, LimitsConfig
+from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive, ranked
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import DeadlineExceeded, DedupError, InvalidArgument, NotFound, OutOfRange
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
+from dedup.resident import Resident
 from dedup.results import (
     REUSE_RELATIONS,
     ClusterEvent,
@@ -103,52 +105,6 @@ SHARE_LOOKUPS = 1_024
 logger = logging.getLogger(__name__)
 
 
-Deadline = float | Callable[[], float | None] | None
-"""When a call must be done: a ``time.monotonic()`` value, or a function giving the seconds left (None:
-no limit), such as ``grpc.ServicerContext.time_remaining``; None: no deadline. The engine checks it
-while it waits for its locks, between chunks of sentences embedded, between the stored articles a new
-one is aligned with, and before it commits: past it, ``DeadlineExceeded``, and nothing of the article
-at hand is stored (the articles of a batch before it are)."""
-
-
-class _Due:
-    """A ``Deadline`` to check."""
-
-    __slots__ = ("_at", "_left")
-
-    def __init__(self, deadline: Deadline = None) -> None:
-        self._at = float(deadline) if isinstance(deadline, int | float) else None
-        self._left = deadline if callable(deadline) else None
-
-    def left(self) -> float | None:
-        """Seconds left (None: no limit)."""
-        if self._at is not None:
-            return self._at - time.monotonic()
-        return self._left() if self._left is not None else None
-
-    def check(self, doing: str) -> None:
-        left = self.left()
-        if left is not None and left <= 0:
-            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
-
-    def wait(self, lock: Any, doing: str) -> None:
-        """Acquire ``lock`` (a ``threading.Lock``) before the deadline."""
-        left = self.left()
-        if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
-
-    @contextmanager
-    def holding(self, lock: ReadWriteLock, write: bool, doing: str) -> Iterator[None]:
-        """Hold ``lock`` (alone if ``write``, else for reading), if it can be had before the deadline."""
-        self.check(doing)
-        with ExitStack() as held:
-            try:
-                held.enter_context(lock.write(self.left()) if write else lock.read(self.left()))
-            except TimeoutError:
-                raise DeadlineExceeded(f"the deadline passed {doing}; allow more time") from None
-            yield
-
-
 class Progress(Protocol):
     """Where long work reports how far it has got (the CLI shows a bar)."""
 
@@ -183,55 +139,6 @@ class _Entry:
     text_hash: str
     ingest_time: float
     cluster_id: str
-
-
-class _Resident:
-    """The prepared articles kept in memory: at most ``limit`` once ``trim`` is called, the most
-    recently used; ``get`` prepares a missing one again through ``load``. Between two ``trim`` calls
-    nothing is dropped, so an operation can hold the articles it works on (some not yet committed)."""
-
-    def __init__(self, limit: int, load: Callable[[str], PreparedDocument]) -> None:
-        self.limit = limit
-        self._load = load
-        self._docs: OrderedDict[str, PreparedDocument] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, doc_id: str) -> PreparedDocument:
-        with self._lock:
-            doc = self._docs.get(doc_id)
-            if doc is not None:
-                self._docs.move_to_end(doc_id)
-                return doc
-        doc = self._load(doc_id)
-        with self._lock:
-            self._docs[doc_id] = doc
-        return doc
-
-    def peek(self, doc_id: str) -> PreparedDocument | None:
-        """The article if it is resident, without loading it or marking it used."""
-        with self._lock:
-            return self._docs.get(doc_id)
-
-    def put(self, doc: PreparedDocument) -> None:
-        with self._lock:
-            self._docs[doc.id] = doc
-            self._docs.move_to_end(doc.id)
-
-    def discard(self, doc_id: str) -> None:
-        with self._lock:
-            self._docs.pop(doc_id, None)
-
-    def trim(self) -> None:
-        with self._lock:
-            while len(self._docs) > self.limit:
-                self._docs.popitem(last=False)
-
-    def __iter__(self) -> Iterator[PreparedDocument]:
-        with self._lock:
-            return iter(list(self._docs.values()))
-
-    def __len__(self) -> int:
-        return len(self._docs)
 
 
 def _text_hash(article: Article) -> str:
@@ -307,7 +214,7 @@ class Engine:
 
     def _reset(self) -> None:
         mh = self.config.minhash
-        self._resident = _Resident(self.config.resident_documents, self._reload)
+        self._resident = Resident(self.config.resident_documents, self._reload)
         self._records: dict[str, _Entry] = {}
         self._by_seq: dict[int, str] = {}
         self._parents: dict[str, tuple[Parent, ...]] = {}
@@ -720,7 +627,7 @@ class Engine:
         check_article(article, self.config.limits)
 
     def _prepare(
-        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: _Due | None = None
+        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: Due | None = None
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
@@ -864,9 +771,7 @@ class Engine:
         found = self._sent_lsh.query_many(unique[order], self.config.minhash.max_sentence_hits)
         return [found[k] for k in rank[inverse.ravel()].tolist()]
 
-    def _match(
-        self, doc: PreparedDocument, candidates: set[str], due: _Due | None = None
-    ) -> list[PairResult]:
+    def _match(self, doc: PreparedDocument, candidates: set[str], due: Due | None = None) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
         for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
@@ -1021,7 +926,7 @@ class Engine:
         matched. Preparing and embedding are done for the whole batch at once (it is faster).
         ``deadline``: see ``Deadline``."""
         progress = progress or NullProgress()
-        due = _Due(deadline)
+        due = Due(deadline)
         for article in articles:
             self.check(article)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was stored"):
@@ -1053,7 +958,7 @@ class Engine:
                 progress.advance()
             return results
 
-    def _store_one(self, doc: PreparedDocument, digest: str, due: _Due | None = None) -> IngestResult:
+    def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -1192,7 +1097,7 @@ class Engine:
 
     def delete(self, doc_id: str, deadline: Deadline = None) -> tuple[ClusterEvent, ...]:
         """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
-        due = _Due(deadline)
+        due = Due(deadline)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
@@ -1313,7 +1218,7 @@ class Engine:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self.check(article)
-        due = _Due(deadline)
+        due = Due(deadline)
         with due.holding(self._lock, False, "while waiting for a write to finish"):
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being
             # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
@@ -1325,7 +1230,7 @@ class Engine:
             finally:
                 self._query_lock.release()
 
-    def _find_similar(self, article: Article, doc: PreparedDocument, due: _Due) -> DocumentAnalysis:
+    def _find_similar(self, article: Article, doc: PreparedDocument, due: Due) -> DocumentAnalysis:
         """``find_similar`` of the prepared ``doc``, under the read and query locks."""
         exclude = article.id if article.id in self._records else None
         candidates, near = self._candidates(doc, exclude)
