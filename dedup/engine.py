@@ -48,10 +48,11 @@ from dedup.attribution import find_citations
 from dedup.cluster import Claim, StoryClusterer
 from dedup.config import SENTENCE_KEY_SPAN, Config, EventsConfig, LimitsConfig
 from dedup.deadline import Deadline, Due
-from dedup.derive import Derivation, derive, ranked
+from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import DeadlineExceeded, DedupError, InvalidArgument, NotFound, OutOfRange
+from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
 from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
 from dedup.resident import Resident
@@ -67,7 +68,6 @@ from dedup.results import (
     IngestOutcome,
     LineageEdge,
     PairResult,
-    Parent,
     Relation,
 )
 from dedup.rwlock import ReadWriteLock
@@ -217,8 +217,7 @@ class Engine:
         self._resident = Resident(self.config.resident_documents, self._reload)
         self._records: dict[str, _Entry] = {}
         self._by_seq: dict[int, str] = {}
-        self._parents: dict[str, tuple[Parent, ...]] = {}
-        self._children: dict[str, set[str]] = defaultdict(set)
+        self._lineage: Lineage = MemoryLineage()
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
@@ -295,7 +294,7 @@ class Engine:
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
         for child, parents in snap.parents.items():
-            self._set_parents(child, parents)
+            self._lineage.set_parents(child, parents)
         self._external.update(snap.external_sources)
         self._groups.update(snap.groups)
         members: dict[str, list[str]] = defaultdict(list)
@@ -485,11 +484,11 @@ class Engine:
         its commit included: memory is then again what the store holds, and the disk is not needed to
         get there. The block must end with the commit: nothing after it is undone."""
         log = UndoLog()
-        self._undo = self._clusterer.undo = log
+        self._undo = self._clusterer.undo = self._lineage.undo = log
         try:
             yield
         except BaseException:
-            self._undo = self._clusterer.undo = None
+            self._undo = self._clusterer.undo = self._lineage.undo = None
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -497,7 +496,7 @@ class Engine:
                 self._load()
             raise
         finally:
-            self._undo = self._clusterer.undo = None
+            self._undo = self._clusterer.undo = self._lineage.undo = None
 
     def _allocate_seq(self) -> int:
         """A sequence number for a new article: above every number this engine gave and every number
@@ -605,19 +604,6 @@ class Engine:
     @staticmethod
     def _words_key(doc: PreparedDocument, s: int) -> int:
         return xxhash.xxh3_64_intdigest(doc.sentence_key_text(s).encode("utf-8"))
-
-    def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
-        for old in self._parents.get(child, ()):
-            self._save(self._children, old.id)
-            self._children[old.id].discard(child)
-        self._save(self._parents, child)
-        if parents:
-            self._parents[child] = parents
-            for p in parents:
-                self._save(self._children, p.id)
-                self._children[p.id].add(child)
-        else:
-            self._parents.pop(child, None)
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -834,7 +820,10 @@ class Engine:
 
     def _apply_derivation(self, derivation: Derivation, change: Change) -> None:
         """Install what derivation found for the articles it was run for, and record it in ``change``."""
-        change.parents.update(self._apply_parents(derivation.parents))
+        # Most confident edges first, any that would close a cycle dropped: the lineage stays a DAG.
+        change.parents.update(
+            install_parents(self._lineage, derivation.parents, lambda d: self._records[d].seq)
+        )
         change.external_sources.update(derivation.external_sources)
         for doc_id in derivation.external_sources:
             self._save(self._external, doc_id)
@@ -847,40 +836,6 @@ class Engine:
             else:
                 self._groups[doc_id] = group
             change.groups[doc_id] = group
-
-    def _reaches(self, start: str, target: str) -> bool:
-        stack, seen = [start], {start}
-        while stack:
-            node = stack.pop()
-            if node == target:
-                return True
-            for nxt in self._children.get(node, ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return False
-
-    def _apply_parents(self, proposed: dict[str, tuple[Parent, ...]]) -> dict[str, tuple[Parent, ...]]:
-        """Install new parent sets, most confident edges first, dropping any that closes a cycle."""
-        for child in proposed:
-            self._set_parents(child, ())
-        accepted: dict[str, list[Parent]] = {child: [] for child in proposed}
-        edges = sorted(
-            ((child, p) for child, parents in proposed.items() for p in parents),
-            key=lambda e: (-e[1].confidence, self._records[e[0]].seq, self._records[e[1].id].seq),
-        )
-        for child, parent in edges:
-            if self._reaches(child, parent.id):
-                continue
-            accepted[child].append(parent)
-            self._save(self._children, parent.id)
-            self._children[parent.id].add(child)
-            self._save(self._parents, child)
-            self._parents[child] = tuple(accepted[child])
-        final = {child: ranked(ps) for child, ps in accepted.items()}
-        for child, parents in final.items():
-            self._set_parents(child, parents)
-        return final
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
@@ -1071,12 +1026,7 @@ class Engine:
         doc = self._resident.get(doc_id)
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
-        self._set_parents(doc_id, ())
-        self._save(self._children, doc_id)
-        orphans = set(self._children.pop(doc_id, set()))
-        for child in orphans:
-            self._save(self._parents, child)
-            self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
+        orphans = self._lineage.remove(doc_id)
         self._save(self._external, doc_id)
         self._external.pop(doc_id, None)
         self._save(self._groups, doc_id)
@@ -1208,7 +1158,7 @@ class Engine:
         return DocumentAnalysis(
             doc_id,
             cid,
-            self._parents.get(doc_id, ()),
+            self._lineage.parents(doc_id),
             self._external.get(doc_id, ()),
             tuple(matches),
             self._groups.get(doc_id),
@@ -1310,10 +1260,10 @@ class Engine:
             edges = tuple(
                 LineageEdge(p.id, child, p.confidence)
                 for child in members
-                for p in self._parents.get(child, ())
+                for p in self._lineage.parents(child)
                 if p.id in inside
             )
-            roots = tuple(d for d in members if not any(p.id in inside for p in self._parents.get(d, ())))
+            roots = tuple(d for d in members if not any(p.id in inside for p in self._lineage.parents(d)))
             rec = self._clusters[cluster_id]
             return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
 
@@ -1327,30 +1277,7 @@ class Engine:
         with self._lock.read():
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
-            up: list[LineageEdge] = []
-            frontier, seen = [doc_id], {doc_id}
-            for _ in range(max_depth):
-                nxt = []
-                for d in frontier:
-                    for p in self._parents.get(d, ()):
-                        up.append(LineageEdge(p.id, d, p.confidence))
-                        if p.id not in seen:
-                            seen.add(p.id)
-                            nxt.append(p.id)
-                frontier = nxt
-            down: list[LineageEdge] = []
-            frontier, seen = [doc_id], {doc_id}
-            for _ in range(max_depth):
-                nxt = []
-                for d in frontier:
-                    for child in sorted(self._children.get(d, ()), key=lambda c: self._records[c].seq):
-                        conf = next(p.confidence for p in self._parents[child] if p.id == d)
-                        down.append(LineageEdge(d, child, conf))
-                        if child not in seen:
-                            seen.add(child)
-                            nxt.append(child)
-                frontier = nxt
-            return up, down
+            return walk(self._lineage, doc_id, max_depth, lambda d: self._records[d].seq)
 
     def __len__(self) -> int:
         with self._lock.read():
