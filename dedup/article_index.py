@@ -115,7 +115,8 @@ class ArticleIndex(Protocol):
     def load(self, path: Path, binding: Any, ids: Mapping[int, str]) -> bool:
         """Read the indexes saved at ``path`` if their header's binding is ``binding`` and they are whole
         and hold exactly the articles of ``ids`` (sequence number -> id); else stay empty, to be rebuilt.
-        Whether they were read."""
+        Whether they were read. (An implementation that keeps its indexes in a server of their own may
+        keep the binding there beside them, and ignore ``path``: True then means "already built".)"""
         ...
 
 
