@@ -482,9 +482,13 @@ def measure_engine_scale(
             gc.collect()
             rss = rss_bytes()
             seen: set[int] = set()
+            # The engine's state by name, and its parts' (the article indexes, the lineage) by theirs.
+            state = dict(vars(engine))
+            for part in ("_article_index", "_lineage"):
+                state.update((k, v) for k, v in vars(state.pop(part)).items() if k not in ("_config", "_dim"))
             parts = {
                 name.lstrip("_"): round(deep_size(value, seen) / size / 1024, 2)
-                for name, value in sorted(vars(engine).items())
+                for name, value in sorted(state.items())
                 if name.startswith("_") and name not in ("_resident", "_listeners", "_clock", "_lock")
             }
             parts["resident"] = round(deep_size(engine._resident._docs, seen) / size / 1024, 2)

@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from dedup.align import coverage
 from dedup.attribution import canonical_outlet
 from dedup.config import DeriveConfig
 from dedup.document import PreparedDocument
+from dedup.lineage import ranked, reaches
 from dedup.logistic import probability
 from dedup.results import (
     REUSE_RELATIONS,
@@ -65,8 +66,6 @@ __all__ = [
     "calibrated_confidence",
     "confidence_features",
     "derive",
-    "ranked",
-    "reaches",
 ]
 
 
@@ -459,7 +458,7 @@ def derive(docs: dict[str, PreparedDocument], pairs: list[PairResult], cfg: Deri
     for child_id, c, alts, confidence in sorted(
         calibrated, key=lambda e: (-e[3], docs[e[0]].order, docs[e[1].parent].order)
     ):
-        if reaches(graph, child_id, c.parent):
+        if reaches(lambda node: graph.get(node, ()), child_id, c.parent):
             continue
         graph[c.parent].add(child_id)
         parents[child_id].append(
@@ -530,22 +529,3 @@ def scaled_confidence(p: float, confident: float) -> float:
     if p < confident:
         return 0.8 * p / confident
     return 0.8 + 0.2 * (p - confident) / (1.0 - confident) if confident < 1.0 else 1.0
-
-
-def ranked(parents: Iterable[Parent]) -> tuple[Parent, ...]:
-    """Parents in the order they are reported: most confident first, then the one explaining most."""
-    return tuple(sorted(parents, key=lambda p: (-p.confidence, -p.coverage)))
-
-
-def reaches(graph: Mapping[str, set[str]], start: str, target: str) -> bool:
-    """Whether ``target`` can be reached from ``start`` along ``graph`` (parent -> children)."""
-    stack, seen = [start], {start}
-    while stack:
-        node = stack.pop()
-        if node == target:
-            return True
-        for nxt in graph.get(node, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return False

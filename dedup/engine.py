@@ -20,12 +20,17 @@ the commit of the change that caused it; watchers read them back from the store
 by number (``events``) and wait for new ones on a condition each commit
 notifies (``wait_for_events``), so none is missed between the two.
 
+The state is kept in parts, each behind a narrow protocol with an in-process implementation: the
+article indexes that find candidates (``dedup.article_index``) and the lineage (``dedup.lineage``); the
+engine runs an ingest, a delete or a query across them.
+
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -33,26 +38,36 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import numpy as np
-import xxhash
 
 from dedup.article import Article, quote_id
+from dedup.article_index import (
+    MAX_SENTENCES,
+    ArticleIndex,
+    MemoryArticleIndex,
+    sentence_signatures,
+    split_key,
+    words_key,
+)
 from dedup.attribution import find_citations
 from dedup.cluster import Claim, StoryClusterer
-from dedup.config import SENTENCE_KEY_SPAN, Config, EventsConfig, LimitsConfig
-from dedup.derive import Derivation, derive, ranked
+from dedup.config import Config, EventsConfig, LimitsConfig
+from dedup.deadline import Deadline, Due
+from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.errors import DeadlineExceeded, DedupError, InvalidArgument, NotFound, OutOfRange
-from dedup.minhash import HASH_VERSION, BandedLsh, LshIndex, estimate_jaccard, make_lsh, signatures
+from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
+from dedup.minhash import HASH_VERSION, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
+from dedup.resident import Resident
 from dedup.results import (
     REUSE_RELATIONS,
     ClusterEvent,
@@ -65,14 +80,11 @@ from dedup.results import (
     IngestOutcome,
     LineageEdge,
     PairResult,
-    Parent,
     Relation,
 )
 from dedup.rwlock import ReadWriteLock
-from dedup.savefile import SavedFileError, read_arrays, read_header, write_arrays
 from dedup.store import EVENT_PAGE, Change, ClusterRecord, DocumentRecord, MemoryStore, Store
 from dedup.undo import UndoLog
-from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = [
     "Deadline",
@@ -82,14 +94,11 @@ __all__ = [
     "Progress",
 ]
 
-MAX_SENTENCES = SENTENCE_KEY_SPAN
-"""Sentence index keys are ``seq * MAX_SENTENCES + sentence``. New articles have at most
-``limits.max_sentences`` sentences, itself at most this; of an article stored before that limit with more,
-only the first ``MAX_SENTENCES`` are indexed, so a key never reaches the next article's."""
 INDEX_FILE = "indexes.npz"
 """The saved indexes' file in the index folder (``dedup.savefile``)."""
 INDEX_FORMAT = 1
-"""The layout of the arrays in it; saved indexes of another layout are rebuilt."""
+"""The layout of the arrays in it (``MemoryArticleIndex.save``); saved indexes of another layout are
+rebuilt."""
 LEGACY_INDEX_FILE = "indexes.pickle"
 """Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
 _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
@@ -101,52 +110,6 @@ SHARE_LOOKUPS = 1_024
 """LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
 
 logger = logging.getLogger(__name__)
-
-
-Deadline = float | Callable[[], float | None] | None
-"""When a call must be done: a ``time.monotonic()`` value, or a function giving the seconds left (None:
-no limit), such as ``grpc.ServicerContext.time_remaining``; None: no deadline. The engine checks it
-while it waits for its locks, between chunks of sentences embedded, between the stored articles a new
-one is aligned with, and before it commits: past it, ``DeadlineExceeded``, and nothing of the article
-at hand is stored (the articles of a batch before it are)."""
-
-
-class _Due:
-    """A ``Deadline`` to check."""
-
-    __slots__ = ("_at", "_left")
-
-    def __init__(self, deadline: Deadline = None) -> None:
-        self._at = float(deadline) if isinstance(deadline, int | float) else None
-        self._left = deadline if callable(deadline) else None
-
-    def left(self) -> float | None:
-        """Seconds left (None: no limit)."""
-        if self._at is not None:
-            return self._at - time.monotonic()
-        return self._left() if self._left is not None else None
-
-    def check(self, doing: str) -> None:
-        left = self.left()
-        if left is not None and left <= 0:
-            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
-
-    def wait(self, lock: Any, doing: str) -> None:
-        """Acquire ``lock`` (a ``threading.Lock``) before the deadline."""
-        left = self.left()
-        if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-            raise DeadlineExceeded(f"the deadline passed {doing}; allow more time")
-
-    @contextmanager
-    def holding(self, lock: ReadWriteLock, write: bool, doing: str) -> Iterator[None]:
-        """Hold ``lock`` (alone if ``write``, else for reading), if it can be had before the deadline."""
-        self.check(doing)
-        with ExitStack() as held:
-            try:
-                held.enter_context(lock.write(self.left()) if write else lock.read(self.left()))
-            except TimeoutError:
-                raise DeadlineExceeded(f"the deadline passed {doing}; allow more time") from None
-            yield
 
 
 class Progress(Protocol):
@@ -183,55 +146,6 @@ class _Entry:
     text_hash: str
     ingest_time: float
     cluster_id: str
-
-
-class _Resident:
-    """The prepared articles kept in memory: at most ``limit`` once ``trim`` is called, the most
-    recently used; ``get`` prepares a missing one again through ``load``. Between two ``trim`` calls
-    nothing is dropped, so an operation can hold the articles it works on (some not yet committed)."""
-
-    def __init__(self, limit: int, load: Callable[[str], PreparedDocument]) -> None:
-        self.limit = limit
-        self._load = load
-        self._docs: OrderedDict[str, PreparedDocument] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, doc_id: str) -> PreparedDocument:
-        with self._lock:
-            doc = self._docs.get(doc_id)
-            if doc is not None:
-                self._docs.move_to_end(doc_id)
-                return doc
-        doc = self._load(doc_id)
-        with self._lock:
-            self._docs[doc_id] = doc
-        return doc
-
-    def peek(self, doc_id: str) -> PreparedDocument | None:
-        """The article if it is resident, without loading it or marking it used."""
-        with self._lock:
-            return self._docs.get(doc_id)
-
-    def put(self, doc: PreparedDocument) -> None:
-        with self._lock:
-            self._docs[doc.id] = doc
-            self._docs.move_to_end(doc.id)
-
-    def discard(self, doc_id: str) -> None:
-        with self._lock:
-            self._docs.pop(doc_id, None)
-
-    def trim(self) -> None:
-        with self._lock:
-            while len(self._docs) > self.limit:
-                self._docs.popitem(last=False)
-
-    def __iter__(self) -> Iterator[PreparedDocument]:
-        with self._lock:
-            return iter(list(self._docs.values()))
-
-    def __len__(self) -> int:
-        return len(self._docs)
 
 
 def _text_hash(article: Article) -> str:
@@ -306,12 +220,10 @@ class Engine:
     # -- state ----------------------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        mh = self.config.minhash
-        self._resident = _Resident(self.config.resident_documents, self._reload)
+        self._resident = Resident(self.config.resident_documents, self._reload)
         self._records: dict[str, _Entry] = {}
         self._by_seq: dict[int, str] = {}
-        self._parents: dict[str, tuple[Parent, ...]] = {}
-        self._children: dict[str, set[str]] = defaultdict(set)
+        self._lineage: Lineage = MemoryLineage()
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup] = {}
         self._clusters: dict[str, ClusterRecord] = {}
@@ -323,11 +235,7 @@ class Engine:
             cc.link_min_cosine,
             cc.rehome_margin,
         )
-        self._doc_lsh: LshIndex = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
-        self._sent_lsh: LshIndex = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
-        self._sentence_by_words: dict[int, tuple[str, int]] = {}
-        self._sent_index: VectorIndex | None = None
-        self._doc_index: VectorIndex | None = None
+        self._article_index: ArticleIndex = MemoryArticleIndex(self.config, lambda: self.embedder.dim)
         self._outlets: set[str] = set()
         self._generation = 0
         self._database_id: str | None = None
@@ -353,13 +261,6 @@ class Engine:
         self._sign(docs)
         compare(docs[0], docs[1], self.config)
         self.counters, self.embedding_seconds = counters, seconds
-
-    def _indexes(self) -> tuple[VectorIndex, VectorIndex]:
-        if self._sent_index is None or self._doc_index is None:
-            dim = self.embedder.dim
-            self._sent_index = make_vector_index(self.config.vector_index, dim)
-            self._doc_index = make_vector_index(self.config.vector_index, dim)
-        return self._sent_index, self._doc_index
 
     def _load(self) -> None:
         """Rebuild the working state from the store (at start). Reads the store and the saved indexes;
@@ -388,7 +289,7 @@ class Engine:
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
         for child, parents in snap.parents.items():
-            self._set_parents(child, parents)
+            self._lineage.set_parents(child, parents)
         self._external.update(snap.external_sources)
         self._groups.update(snap.groups)
         members: dict[str, list[str]] = defaultdict(list)
@@ -480,68 +381,7 @@ class Engine:
         path = self._index_file()
         if path is None or database_id is None or not path.exists():
             return False
-        if not isinstance(self._doc_lsh, BandedLsh):
-            return False  # datasketch's index is not saved (``save_indexes``)
-        try:
-            if read_header(path).get("binding") != self._index_binding(database_id):
-                logger.info("saved indexes in %s are of another database, state or version: rebuilding", path)
-                return False
-            _, arrays = read_arrays(path)
-            self._restore_indexes(arrays)
-        except (SavedFileError, ValueError, KeyError) as exc:
-            logger.warning("saved indexes in %s cannot be used (%s): rebuilding them", path, exc)
-            self._reset_indexes()
-            return False
-        return True
-
-    def _reset_indexes(self) -> None:
-        mh = self.config.minhash
-        self._doc_lsh = make_lsh(self.config.lsh, mh.doc_threshold, mh.num_perm)
-        self._sent_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
-        self._sentence_by_words = {}
-        self._sent_index = self._doc_index = None
-
-    def _restore_indexes(self, arrays: dict[str, np.ndarray]) -> None:
-        """The indexes from ``_export_indexes``'s arrays; ``ValueError`` when they do not fit the store."""
-        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
-            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
-        self._doc_lsh.restore(_part(arrays, "doc_lsh"))
-        self._sent_lsh.restore(_part(arrays, "sent_lsh"))
-        sent_index, doc_index = self._indexes()
-        sent_index.restore(_part(arrays, "sent_index"))
-        doc_index.restore(_part(arrays, "doc_index"))
-        if len(doc_index) != len(self._records):
-            raise ValueError(f"the article index holds {len(doc_index)} articles, not {len(self._records)}")
-        words, seqs, sentences = arrays["words.hashes"], arrays["words.seqs"], arrays["words.sentences"]
-        if words.dtype != np.uint64 or seqs.dtype != np.int64 or sentences.dtype != np.int64:
-            raise ValueError("the map of stored sentences is not of integers")
-        if not (words.ndim == seqs.ndim == sentences.ndim == 1 and len(words) == len(seqs) == len(sentences)):
-            raise ValueError("the map of stored sentences is not three columns of one length")
-        by_seq = self._by_seq
-        if not all(seq in by_seq for seq in set(seqs.tolist())):
-            raise ValueError("the map of stored sentences names articles the store does not hold")
-        rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
-        self._sentence_by_words = {w: (by_seq[q], t) for w, q, t in rows}
-
-    def _export_indexes(self) -> dict[str, np.ndarray]:
-        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
-            raise ValueError(f"the {self.config.lsh!r} LSH backend is not saved")
-        sent_index, doc_index = self._indexes()
-        out: dict[str, np.ndarray] = {}
-        for name, part in (
-            ("doc_lsh", self._doc_lsh.export()),
-            ("sent_lsh", self._sent_lsh.export()),
-            ("sent_index", sent_index.export()),
-            ("doc_index", doc_index.export()),
-        ):
-            out.update((f"{name}.{key}", value) for key, value in part.items())
-        entries = self._sentence_by_words
-        out["words.hashes"] = np.fromiter(entries, dtype=np.uint64, count=len(entries))
-        out["words.seqs"] = np.fromiter(
-            (self._records[d].seq for d, _ in entries.values()), dtype=np.int64, count=len(entries)
-        )
-        out["words.sentences"] = np.fromiter((t for _, t in entries.values()), np.int64, count=len(entries))
-        return out
+        return self._article_index.load(path, self._index_binding(database_id), self._by_seq)
 
     def save_indexes(self) -> None:
         """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
@@ -552,10 +392,9 @@ class Engine:
         if path is None:
             return
         with self._lock.write():  # alone: two saves at once would write the same temporary file
-            if not isinstance(self._doc_lsh, BandedLsh):
-                return  # datasketch's index is not saved: rebuilt at every start
             header = {"binding": self._index_binding(self._database_id)}
-            write_arrays(path, header, self._export_indexes())
+            if not self._article_index.save(path, header, lambda d: self._records[d].seq):
+                return  # not saved (datasketch's LSH): rebuilt at every start
             legacy = path.with_name(LEGACY_INDEX_FILE)
             if legacy.exists():  # written by an older dedup, never read: gone once there is a new one
                 legacy.unlink()
@@ -578,11 +417,11 @@ class Engine:
         its commit included: memory is then again what the store holds, and the disk is not needed to
         get there. The block must end with the commit: nothing after it is undone."""
         log = UndoLog()
-        self._undo = self._clusterer.undo = log
+        self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = log
         try:
             yield
         except BaseException:
-            self._undo = self._clusterer.undo = None
+            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -590,7 +429,7 @@ class Engine:
                 self._load()
             raise
         finally:
-            self._undo = self._clusterer.undo = None
+            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
 
     def _allocate_seq(self) -> int:
         """A sequence number for a new article: above every number this engine gave and every number
@@ -599,118 +438,25 @@ class Engine:
         self._next_seq = seq + 1
         return seq
 
-    def _register(self, doc: PreparedDocument) -> None:
-        """Make a prepared, embedded article known (without touching the LSH and FAISS indexes)."""
-        self._resident.put(doc)
-        self._on_undo(lambda: self._resident.discard(doc.id))
-        self._save(self._by_seq, doc.order)
-        self._by_seq[doc.order] = doc.id
-        undo = self._undo  # None while loading: a million articles' sentences, not one call each
-        for s in range(len(doc.sentences)):
-            key = self._words_key(doc, s)
-            if undo is not None:
-                undo.save(self._sentence_by_words, key)
-            self._sentence_by_words.setdefault(key, (doc.id, s))
-
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
         self._index_many([doc])
 
     def _index_many(self, docs: Sequence[PreparedDocument]) -> None:
-        """Add prepared, embedded articles to every in-memory index, in bulk."""
-        if not docs:
-            return
+        """Make prepared, embedded articles known (resident, by their sequence numbers) and add them to
+        the article indexes, in bulk."""
         for doc in docs:
-            assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
-            self._register(doc)
-        signed = [d for d in docs if len(d.doc_shingles)]
-        if signed:
-            doc_keys = [d.order for d in signed]
-            doc_sigs = np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
-            self._doc_lsh.insert_many(doc_keys, doc_sigs)
-            self._on_undo(lambda: _remove_all(self._doc_lsh, doc_keys, doc_sigs))
-        with_sentences = [d for d in docs if len(d.sentences)]
-        sent_index, doc_index = self._indexes()
-        if with_sentences:
-            keys = [k for d in with_sentences for k in self._sentence_keys(d)]
-            sent_sigs = np.vstack([d.sentence_minhashes[:MAX_SENTENCES] for d in with_sentences])
-            self._sent_lsh.insert_many(keys, sent_sigs)
-            self._on_undo(lambda: _remove_all(self._sent_lsh, keys, sent_sigs))
-        if with_sentences and self.config.align.candidate_neighbours > 0:
-            sent_index.add(
-                np.asarray(keys, dtype=np.int64),
-                np.vstack([cast(np.ndarray, d.embeddings)[:MAX_SENTENCES] for d in with_sentences]),
-            )
-            self._on_undo(lambda: sent_index.remove(np.asarray(keys, dtype=np.int64)))
-        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
-        doc_index.add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
-        self._on_undo(lambda: doc_index.remove(doc_ids))
-        # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
-        # few needed again are signed again from the shingles (``_sentence_signatures``).
-        empty = np.zeros((0, self.config.minhash.num_perm), dtype=np.uint32)
-        for doc in docs:
-            doc.sentence_minhashes = empty
-
-    def _sentence_signatures(self, doc: PreparedDocument, which: Sequence[int] | None = None) -> np.ndarray:
-        """The signatures of an article's sentences ``which`` (all by default), one row each: kept, or
-        signed again from the shingles."""
-        rows = list(range(len(doc.sentences)) if which is None else which)
-        if len(doc.sentence_minhashes) == len(doc.sentences):
-            return doc.sentence_minhashes[rows]
-        mh = self.config.minhash
-        return signatures([doc.sentence_shingles[s] for s in rows], mh.num_perm, mh.seed)
+            self._resident.put(doc)
+            self._on_undo(functools.partial(self._resident.discard, doc.id))
+            self._save(self._by_seq, doc.order)
+            self._by_seq[doc.order] = doc.id
+        self._article_index.add(docs)
 
     def _unindex(self, doc: PreparedDocument) -> None:
-        if len(doc.doc_shingles):
-            doc_sig = cast(np.ndarray, doc.doc_minhash)
-            self._doc_lsh.remove(doc.order, doc_sig)
-            self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
-        keys = self._sentence_keys(doc)
-        sigs = self._sentence_signatures(doc, range(len(keys)))
-        for key, sig in zip(keys, sigs, strict=True):
-            self._sent_lsh.remove(key, sig)
-        if keys:
-            self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
-        for s in range(len(doc.sentences)):
-            words = self._words_key(doc, s)
-            if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
-                self._save(self._sentence_by_words, words)
-                del self._sentence_by_words[words]
-        sent_index, doc_index = self._indexes()
-        if self.config.align.candidate_neighbours > 0 and keys:
-            sent_index.remove(np.asarray(keys, dtype=np.int64))
-            embeddings = cast(np.ndarray, doc.embeddings)[: len(keys)]
-            self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
-        doc_index.remove(np.array([doc.order], dtype=np.int64))
-        vector = cast(np.ndarray, doc.vector)
-        self._on_undo(lambda: doc_index.add(np.array([doc.order], dtype=np.int64), vector[None, :]))
+        self._article_index.remove(doc)
         self._resident.discard(doc.id)  # read again from the store if the removal is undone
         self._save(self._by_seq, doc.order)
         del self._by_seq[doc.order]
-
-    @staticmethod
-    def _sentence_keys(doc: PreparedDocument) -> list[int]:
-        """Keys of an article's indexed sentences (its first ``MAX_SENTENCES``) in the sentence LSH and
-        vector indexes: each below the next article's first key."""
-        base = doc.order * MAX_SENTENCES
-        return list(range(base, base + min(len(doc.sentences), MAX_SENTENCES)))
-
-    @staticmethod
-    def _words_key(doc: PreparedDocument, s: int) -> int:
-        return xxhash.xxh3_64_intdigest(doc.sentence_key_text(s).encode("utf-8"))
-
-    def _set_parents(self, child: str, parents: tuple[Parent, ...]) -> None:
-        for old in self._parents.get(child, ()):
-            self._save(self._children, old.id)
-            self._children[old.id].discard(child)
-        self._save(self._parents, child)
-        if parents:
-            self._parents[child] = parents
-            for p in parents:
-                self._save(self._children, p.id)
-                self._children[p.id].add(child)
-        else:
-            self._parents.pop(child, None)
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -720,7 +466,7 @@ class Engine:
         check_article(article, self.config.limits)
 
     def _prepare(
-        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: _Due | None = None
+        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: Due | None = None
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
@@ -750,10 +496,10 @@ class Engine:
         todo: list[tuple[int, int]] = []
         signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
         for n, doc in enumerate(docs):
-            stored_hits = self._sentence_hits(doc.sentence_minhashes)
+            stored_hits = self._article_index.sentence_hits(doc.sentence_minhashes)
             for s, sig in enumerate(doc.sentence_minhashes):
-                key = self._words_key(doc, s)
-                stored = self._sentence_by_words.get(key)
+                key = words_key(doc, s)
+                stored = self._article_index.sentence_with_words(key)
                 if stored is not None:
                     source[(n, s)] = stored
                     continue
@@ -764,9 +510,10 @@ class Engine:
                 # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a
                 # thousand times would otherwise be checked against every earlier copy).
                 for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
-                    doc_id, t = self._by_seq[hit // MAX_SENTENCES], hit % MAX_SENTENCES
+                    seq, t = split_key(hit)
+                    doc_id = self._by_seq[seq]
                     if doc_id not in signed:
-                        signed[doc_id] = self._sentence_signatures(self._resident.get(doc_id))
+                        signed[doc_id] = sentence_signatures(self._resident.get(doc_id), mh)
                     if estimate_jaccard(sig, signed[doc_id][t]) >= share:
                         found = (doc_id, t)
                         break
@@ -819,29 +566,22 @@ class Engine:
 
     def _candidates(self, doc: PreparedDocument, exclude: str | None = None) -> tuple[set[str], list[str]]:
         """Stored articles worth aligning with ``doc``, and its nearest articles by vector."""
+        index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._by_seq[k] for k in self._doc_lsh.query(doc.doc_minhash))
-        hits = self._sentence_hits(doc.sentence_minhashes)
-        seqs = np.unique(np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64) // MAX_SENTENCES)
-        found.update(self._by_seq[q] for q in seqs.tolist())
+            found.update(self._by_seq[k] for k in index.articles_like(doc.doc_minhash))
+        found.update(self._by_seq[q] for q in index.articles_sharing_sentences(doc.sentence_minhashes))
         near: list[str] = []
-        if self._records:
-            sent_index, doc_index = self._indexes()
+        if self._records:  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
-            k = self.config.align.candidate_neighbours
-            if k > 0 and len(doc.sentences) and len(sent_index):
-                scores, ids = sent_index.search(doc.embeddings, k)
-                threshold = self.config.align.paraphrase_cosine
-                for score, hit in zip(scores.ravel(), ids.ravel(), strict=True):
-                    if hit >= 0 and score >= threshold:
-                        found.add(self._by_seq[int(hit) // MAX_SENTENCES])
-            k = self.config.cluster.neighbours
-            scores, ids = doc_index.search(doc.vector[None, :], k)
-            for score, hit in zip(scores[0], ids[0], strict=True):
-                if hit < 0:
-                    continue
-                other = self._by_seq[int(hit)]
+            align = self.config.align
+            if len(doc.sentences):
+                near_sentences = index.articles_near_sentences(
+                    doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
+                )
+                found.update(self._by_seq[q] for q in near_sentences)
+            for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
+                other = self._by_seq[hit]
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:
                     found.add(other)
@@ -851,22 +591,7 @@ class Engine:
             near = [d for d in near if d != exclude]
         return found, [d for d in near if d != doc.id]
 
-    def _sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
-        """The keys of the stored sentences each row of ``signatures`` finds in the sentence LSH. Equal
-        rows (a repeated sentence) are looked up once, and at most ``minhash.max_sentence_hits`` entries
-        are gathered for all of them, the first sentences' first."""
-        if not len(signatures):
-            return []
-        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # unique rows in order of first appearance
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        found = self._sent_lsh.query_many(unique[order], self.config.minhash.max_sentence_hits)
-        return [found[k] for k in rank[inverse.ravel()].tolist()]
-
-    def _match(
-        self, doc: PreparedDocument, candidates: set[str], due: _Due | None = None
-    ) -> list[PairResult]:
+    def _match(self, doc: PreparedDocument, candidates: set[str], due: Due | None = None) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
         for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
@@ -929,7 +654,10 @@ class Engine:
 
     def _apply_derivation(self, derivation: Derivation, change: Change) -> None:
         """Install what derivation found for the articles it was run for, and record it in ``change``."""
-        change.parents.update(self._apply_parents(derivation.parents))
+        # Most confident edges first, any that would close a cycle dropped: the lineage stays a DAG.
+        change.parents.update(
+            install_parents(self._lineage, derivation.parents, lambda d: self._records[d].seq)
+        )
         change.external_sources.update(derivation.external_sources)
         for doc_id in derivation.external_sources:
             self._save(self._external, doc_id)
@@ -942,40 +670,6 @@ class Engine:
             else:
                 self._groups[doc_id] = group
             change.groups[doc_id] = group
-
-    def _reaches(self, start: str, target: str) -> bool:
-        stack, seen = [start], {start}
-        while stack:
-            node = stack.pop()
-            if node == target:
-                return True
-            for nxt in self._children.get(node, ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return False
-
-    def _apply_parents(self, proposed: dict[str, tuple[Parent, ...]]) -> dict[str, tuple[Parent, ...]]:
-        """Install new parent sets, most confident edges first, dropping any that closes a cycle."""
-        for child in proposed:
-            self._set_parents(child, ())
-        accepted: dict[str, list[Parent]] = {child: [] for child in proposed}
-        edges = sorted(
-            ((child, p) for child, parents in proposed.items() for p in parents),
-            key=lambda e: (-e[1].confidence, self._records[e[0]].seq, self._records[e[1].id].seq),
-        )
-        for child, parent in edges:
-            if self._reaches(child, parent.id):
-                continue
-            accepted[child].append(parent)
-            self._save(self._children, parent.id)
-            self._children[parent.id].add(child)
-            self._save(self._parents, child)
-            self._parents[child] = tuple(accepted[child])
-        final = {child: ranked(ps) for child, ps in accepted.items()}
-        for child, parents in final.items():
-            self._set_parents(child, parents)
-        return final
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
@@ -1021,7 +715,7 @@ class Engine:
         matched. Preparing and embedding are done for the whole batch at once (it is faster).
         ``deadline``: see ``Deadline``."""
         progress = progress or NullProgress()
-        due = _Due(deadline)
+        due = Due(deadline)
         for article in articles:
             self.check(article)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was stored"):
@@ -1053,7 +747,7 @@ class Engine:
                 progress.advance()
             return results
 
-    def _store_one(self, doc: PreparedDocument, digest: str, due: _Due | None = None) -> IngestResult:
+    def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -1166,12 +860,7 @@ class Engine:
         doc = self._resident.get(doc_id)
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
-        self._set_parents(doc_id, ())
-        self._save(self._children, doc_id)
-        orphans = set(self._children.pop(doc_id, set()))
-        for child in orphans:
-            self._save(self._parents, child)
-            self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
+        orphans = self._lineage.remove(doc_id)
         self._save(self._external, doc_id)
         self._external.pop(doc_id, None)
         self._save(self._groups, doc_id)
@@ -1192,7 +881,7 @@ class Engine:
 
     def delete(self, doc_id: str, deadline: Deadline = None) -> tuple[ClusterEvent, ...]:
         """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
-        due = _Due(deadline)
+        due = Due(deadline)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
@@ -1303,7 +992,7 @@ class Engine:
         return DocumentAnalysis(
             doc_id,
             cid,
-            self._parents.get(doc_id, ()),
+            self._lineage.parents(doc_id),
             self._external.get(doc_id, ()),
             tuple(matches),
             self._groups.get(doc_id),
@@ -1313,7 +1002,7 @@ class Engine:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self.check(article)
-        due = _Due(deadline)
+        due = Due(deadline)
         with due.holding(self._lock, False, "while waiting for a write to finish"):
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being
             # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
@@ -1325,7 +1014,7 @@ class Engine:
             finally:
                 self._query_lock.release()
 
-    def _find_similar(self, article: Article, doc: PreparedDocument, due: _Due) -> DocumentAnalysis:
+    def _find_similar(self, article: Article, doc: PreparedDocument, due: Due) -> DocumentAnalysis:
         """``find_similar`` of the prepared ``doc``, under the read and query locks."""
         exclude = article.id if article.id in self._records else None
         candidates, near = self._candidates(doc, exclude)
@@ -1405,10 +1094,10 @@ class Engine:
             edges = tuple(
                 LineageEdge(p.id, child, p.confidence)
                 for child in members
-                for p in self._parents.get(child, ())
+                for p in self._lineage.parents(child)
                 if p.id in inside
             )
-            roots = tuple(d for d in members if not any(p.id in inside for p in self._parents.get(d, ())))
+            roots = tuple(d for d in members if not any(p.id in inside for p in self._lineage.parents(d)))
             rec = self._clusters[cluster_id]
             return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
 
@@ -1422,30 +1111,7 @@ class Engine:
         with self._lock.read():
             if doc_id not in self._records:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
-            up: list[LineageEdge] = []
-            frontier, seen = [doc_id], {doc_id}
-            for _ in range(max_depth):
-                nxt = []
-                for d in frontier:
-                    for p in self._parents.get(d, ()):
-                        up.append(LineageEdge(p.id, d, p.confidence))
-                        if p.id not in seen:
-                            seen.add(p.id)
-                            nxt.append(p.id)
-                frontier = nxt
-            down: list[LineageEdge] = []
-            frontier, seen = [doc_id], {doc_id}
-            for _ in range(max_depth):
-                nxt = []
-                for d in frontier:
-                    for child in sorted(self._children.get(d, ()), key=lambda c: self._records[c].seq):
-                        conf = next(p.confidence for p in self._parents[child] if p.id == d)
-                        down.append(LineageEdge(d, child, conf))
-                        if child not in seen:
-                            seen.add(child)
-                            nxt.append(child)
-                frontier = nxt
-            return up, down
+            return walk(self._lineage, doc_id, max_depth, lambda d: self._records[d].seq)
 
     def __len__(self) -> int:
         with self._lock.read():
@@ -1485,18 +1151,6 @@ def story_vector(embeddings: np.ndarray, dim: int, lead: int = 0) -> np.ndarray:
     mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
     norm = float(np.linalg.norm(mean))
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
-
-
-def _part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
-    """The arrays saved under ``name.``, without the prefix."""
-    prefix = name + "."
-    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-
-def _remove_all(lsh: LshIndex, keys: Sequence[int], signatures: np.ndarray) -> None:
-    """Take keys out of an LSH index (each with the signature it was inserted with)."""
-    for key, sig in zip(keys, signatures, strict=True):
-        lsh.remove(key, sig)
 
 
 def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:

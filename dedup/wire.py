@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dedup.article import Article, parse_timestamp
+from dedup.config import LimitsConfig
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
@@ -225,7 +226,11 @@ def article_from_pb(doc: pb.Document, *, id_required: bool = True) -> Article:
 
     ``published_at`` is ISO 8601; a time without a timezone is UTC (``parse_timestamp``)."""
     if not doc.id and id_required:
-        raise InvalidArgument("document.id is empty; give every document a unique id (1 to 256 characters)")
+        # The default limit (the engine checks the configured one, ``limits.max_id_length``).
+        longest = LimitsConfig.max_id_length
+        raise InvalidArgument(
+            f"document.id is empty; give every document a unique id (1 to {longest} characters)"
+        )
     if doc.id:
         valid_id(doc.id, "document.id")
     if not doc.text.strip():

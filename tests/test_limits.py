@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-import dedup.engine
+import dedup.article_index
 from dedup.article import Article
 from dedup.config import SENTENCE_KEY_SPAN, Config, LimitsConfig, config_from_dict
 from dedup.document import check_article, prepare
@@ -106,16 +106,16 @@ def test_an_article_with_more_sentences_than_a_key_holds_indexes_only_what_fits(
 ) -> None:
     """An article stored before the limit may have more sentences than a key holds: only its first ones
     are indexed, so its keys never reach the next article's, and both stay matched and deletable."""
-    monkeypatch.setattr(dedup.engine, "MAX_SENTENCES", 8)
+    monkeypatch.setattr(dedup.article_index, "MAX_SENTENCES", 8)
     engine = _engine()
     long = " ".join(f"Sentence number {n} of the long report on harbour cranes." for n in range(20))
     engine.ingest(Article("long", long))
     engine.ingest(Article("next", TEXT))
-    assert len(engine._sent_lsh) == 8 + 3  # the long one's first 8 sentences, the other's 3
+    assert engine._article_index.sentences() == 8 + 3  # the long one's first 8 sentences, the other's 3
     assert "next" in {m.b for m in engine.find_similar(Article("q", TEXT)).matches}
     assert "long" in {m.b for m in engine.find_similar(Article("q", long)).matches}
     engine.delete("long")
-    assert len(engine._sent_lsh) == 3 and engine.documents() == ["next"]
+    assert engine._article_index.sentences() == 3 and engine.documents() == ["next"]
 
 
 # -- the work one request may cause ---------------------------------------------------------------------

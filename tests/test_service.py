@@ -553,7 +553,7 @@ def test_stored_sentences_are_matched_and_removed_without_kept_signatures(
     engine.ingest(S.article("near", S.unrelated()))  # replaced
     assert len(engine) == 1
     assert not [m for m in engine.find_similar(S.article("q", paragraph)).matches if m.passages]
-    assert len(engine._sent_lsh) == len(engine._resident.get("near").sentences)
+    assert engine._article_index.sentences() == len(engine._resident.get("near").sentences)
     engine.close()
 
 

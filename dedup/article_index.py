@@ -1,0 +1,371 @@
+"""The article indexes: where the engine looks for the stored articles worth aligning with a new one.
+
+``ArticleIndex`` is the part of the engine that keeps them, behind a narrow protocol: add and remove
+articles, ask for candidates (by MinHash of the whole text or of its sentences, by the same words, by
+vector), and save or load them. ``MemoryArticleIndex`` keeps them in process:
+
+- the document LSH: each article's MinHash, keyed by its sequence number;
+- the sentence LSH: each indexed sentence's MinHash, keyed by ``sentence_key``;
+- the sentences by their words: the hash of a sentence's key text (``words_key``) -> the first stored
+  article holding it and the sentence's index there, to share its embedding;
+- the sentence vectors (only when ``align.candidate_neighbours`` > 0), keyed as the sentence LSH;
+- the article vectors, keyed by sequence number.
+
+Articles are named by their sequence numbers in the LSH and vector indexes (the engine maps them to ids);
+the map of sentences by their words names the article's id. Saved, the indexes are one file of plain
+arrays (``dedup.savefile``), bound to what they were built from by the header the engine gives.
+
+Undo. While ``undo`` holds an ``UndoLog``, an implementation records every change in it, so that the
+engine can put the indexes back as they were when the change it made cannot be committed (``dedup.undo``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+import xxhash
+
+from dedup.config import SENTENCE_KEY_SPAN, Config, MinHashConfig
+from dedup.document import PreparedDocument
+from dedup.minhash import BandedLsh, LshIndex, make_lsh, signatures
+from dedup.savefile import SavedFileError, read_arrays, read_header, write_arrays
+from dedup.undo import UndoLog
+from dedup.vectors import VectorIndex, make_vector_index
+
+__all__ = [
+    "MAX_SENTENCES",
+    "ArticleIndex",
+    "MemoryArticleIndex",
+    "sentence_keys",
+    "sentence_signatures",
+    "split_key",
+    "words_key",
+]
+
+MAX_SENTENCES = SENTENCE_KEY_SPAN
+"""Sentence index keys are ``seq * MAX_SENTENCES + sentence``. New articles have at most
+``limits.max_sentences`` sentences, itself at most this; of an article stored before that limit with more,
+only the first ``MAX_SENTENCES`` are indexed, so a key never reaches the next article's."""
+
+logger = logging.getLogger(__name__)
+
+
+class ArticleIndex(Protocol):
+    """The indexes of the stored articles that find candidates for a new one. Articles are added
+    prepared, signed and embedded, and removed as they were added (their prepared article)."""
+
+    undo: UndoLog | None
+    """While set, every change is recorded in it (``dedup.undo``); the engine sets it for one write."""
+
+    def add(self, docs: Sequence[PreparedDocument]) -> None:
+        """Index articles (new ones, or stored ones at start), each once. Each must have its document
+        signature, sentence signatures, embeddings and vector; their sentence signatures are dropped once
+        indexed (``sentence_signatures`` gives them again)."""
+        ...
+
+    def remove(self, doc: PreparedDocument) -> None:
+        """Take an indexed article out of every index."""
+        ...
+
+    def articles_like(self, signature: np.ndarray) -> list[int]:
+        """The articles whose document signature the LSH pairs with ``signature``."""
+        ...
+
+    def sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
+        """The keys of the stored sentences each row of ``signatures`` (one per sentence) finds in the
+        sentence LSH (``split_key`` names the article and sentence). Equal rows are looked up once, and
+        at most ``minhash.max_sentence_hits`` entries are gathered for all, the first sentences' first."""
+        ...
+
+    def articles_sharing_sentences(self, signatures: np.ndarray) -> list[int]:
+        """The articles, in order, that hold a sentence ``sentence_hits`` finds for ``signatures``."""
+        ...
+
+    def sentence_with_words(self, key: int) -> tuple[str, int] | None:
+        """The first stored article (its id) holding a sentence with these words (``words_key``) and
+        the sentence's index there; None if none does."""
+        ...
+
+    def articles_near_sentences(self, embeddings: np.ndarray, k: int, min_score: float) -> list[int]:
+        """The articles of each embedding's ``k`` nearest stored sentences at cosine ``min_score`` or
+        more, in the order found (an article may come more than once)."""
+        ...
+
+    def nearest_articles(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+        """The ``k`` stored articles nearest to ``vector``, nearest first: (cosine, article)."""
+        ...
+
+    def sentences(self) -> int:
+        """How many sentences are indexed."""
+        ...
+
+    def articles(self) -> int:
+        """How many articles are indexed."""
+        ...
+
+    def save(self, path: Path, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
+        """Save the indexes to ``path`` under ``header`` (what they were built from); ``seq_of`` gives an
+        indexed article's sequence number. False when these indexes are not saved (rebuilt at start)."""
+        ...
+
+    def load(self, path: Path, binding: Any, ids: Mapping[int, str]) -> bool:
+        """Read the indexes saved at ``path`` if their header's binding is ``binding`` and they are whole
+        and hold exactly the articles of ``ids`` (sequence number -> id); else stay empty, to be rebuilt.
+        Whether they were read. (An implementation that keeps its indexes in a server of their own may
+        keep the binding there beside them, and ignore ``path``: True then means "already built".)"""
+        ...
+
+
+def split_key(key: int) -> tuple[int, int]:
+    """The article (its sequence number) and the sentence a sentence key names."""
+    return key // MAX_SENTENCES, key % MAX_SENTENCES
+
+
+def sentence_keys(doc: PreparedDocument) -> list[int]:
+    """Keys of an article's indexed sentences (its first ``MAX_SENTENCES``) in the sentence LSH and
+    vector indexes: each below the next article's first key."""
+    base = doc.order * MAX_SENTENCES
+    return list(range(base, base + min(len(doc.sentences), MAX_SENTENCES)))
+
+
+def words_key(doc: PreparedDocument, s: int) -> int:
+    """The hash of a sentence's key text: equal for sentences with the same words."""
+    return xxhash.xxh3_64_intdigest(doc.sentence_key_text(s).encode("utf-8"))
+
+
+def sentence_signatures(
+    doc: PreparedDocument, mh: MinHashConfig, which: Iterable[int] | None = None
+) -> np.ndarray:
+    """The signatures of an article's sentences ``which`` (all by default), one row each: kept, or
+    signed again from the shingles."""
+    rows = list(range(len(doc.sentences)) if which is None else which)
+    if len(doc.sentence_minhashes) == len(doc.sentences):
+        return doc.sentence_minhashes[rows]
+    return signatures([doc.sentence_shingles[s] for s in rows], mh.num_perm, mh.seed)
+
+
+class MemoryArticleIndex:
+    """``ArticleIndex`` in process: LSH (``config.lsh``), vector indexes (``config.vector_index``) and a
+    dict, saved to one file of arrays. The vector indexes are made when first needed: their dimension
+    (``dim``) may load the embedding model."""
+
+    def __init__(self, config: Config, dim: Callable[[], int]) -> None:
+        self._config = config
+        self._dim = dim
+        self.undo: UndoLog | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        mh = self._config.minhash
+        self._doc_lsh: LshIndex = make_lsh(self._config.lsh, mh.doc_threshold, mh.num_perm)
+        self._sent_lsh: LshIndex = make_lsh(self._config.lsh, mh.passage_threshold, mh.num_perm)
+        self._sentence_by_words: dict[int, tuple[str, int]] = {}
+        self._sent_index: VectorIndex | None = None
+        self._doc_index: VectorIndex | None = None
+
+    def _indexes(self) -> tuple[VectorIndex, VectorIndex]:
+        if self._sent_index is None or self._doc_index is None:
+            dim = self._dim()
+            self._sent_index = make_vector_index(self._config.vector_index, dim)
+            self._doc_index = make_vector_index(self._config.vector_index, dim)
+        return self._sent_index, self._doc_index
+
+    def _on_undo(self, step: Callable[[], None]) -> None:
+        """Record the step that undoes a change just made, while an undo log is set."""
+        if self.undo is not None:
+            self.undo.call(step)
+
+    # -- changes --------------------------------------------------------------------------------------
+
+    def add(self, docs: Sequence[PreparedDocument]) -> None:
+        if not docs:
+            return
+        undo = self.undo  # None while loading: a million articles' sentences, not one call each
+        for doc in docs:
+            assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
+            for s in range(len(doc.sentences)):
+                key = words_key(doc, s)
+                if undo is not None:
+                    undo.save(self._sentence_by_words, key)
+                self._sentence_by_words.setdefault(key, (doc.id, s))
+        signed = [d for d in docs if len(d.doc_shingles)]
+        if signed:
+            doc_keys = [d.order for d in signed]
+            doc_sigs = np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
+            self._doc_lsh.insert_many(doc_keys, doc_sigs)
+            self._on_undo(lambda: _remove_all(self._doc_lsh, doc_keys, doc_sigs))
+        with_sentences = [d for d in docs if len(d.sentences)]
+        sent_index, doc_index = self._indexes()
+        if with_sentences:
+            keys = [k for d in with_sentences for k in sentence_keys(d)]
+            sent_sigs = np.vstack([d.sentence_minhashes[:MAX_SENTENCES] for d in with_sentences])
+            self._sent_lsh.insert_many(keys, sent_sigs)
+            self._on_undo(lambda: _remove_all(self._sent_lsh, keys, sent_sigs))
+        if with_sentences and self._config.align.candidate_neighbours > 0:
+            sent_index.add(
+                np.asarray(keys, dtype=np.int64),
+                np.vstack([cast(np.ndarray, d.embeddings)[:MAX_SENTENCES] for d in with_sentences]),
+            )
+            self._on_undo(lambda: sent_index.remove(np.asarray(keys, dtype=np.int64)))
+        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
+        doc_index.add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
+        self._on_undo(lambda: doc_index.remove(doc_ids))
+        # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
+        # few needed again are signed again from the shingles (``sentence_signatures``).
+        empty = np.zeros((0, self._config.minhash.num_perm), dtype=np.uint32)
+        for doc in docs:
+            doc.sentence_minhashes = empty
+
+    def remove(self, doc: PreparedDocument) -> None:
+        if len(doc.doc_shingles):
+            doc_sig = cast(np.ndarray, doc.doc_minhash)
+            self._doc_lsh.remove(doc.order, doc_sig)
+            self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
+        keys = sentence_keys(doc)
+        sigs = sentence_signatures(doc, self._config.minhash, range(len(keys)))
+        for key, sig in zip(keys, sigs, strict=True):
+            self._sent_lsh.remove(key, sig)
+        if keys:
+            self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
+        for s in range(len(doc.sentences)):
+            words = words_key(doc, s)
+            if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
+                if self.undo is not None:
+                    self.undo.save(self._sentence_by_words, words)
+                del self._sentence_by_words[words]
+        sent_index, doc_index = self._indexes()
+        if self._config.align.candidate_neighbours > 0 and keys:
+            sent_index.remove(np.asarray(keys, dtype=np.int64))
+            embeddings = cast(np.ndarray, doc.embeddings)[: len(keys)]
+            self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
+        doc_index.remove(np.array([doc.order], dtype=np.int64))
+        vector = cast(np.ndarray, doc.vector)
+        self._on_undo(lambda: doc_index.add(np.array([doc.order], dtype=np.int64), vector[None, :]))
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def articles_like(self, signature: np.ndarray) -> list[int]:
+        return self._doc_lsh.query(signature)
+
+    def sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
+        if not len(signatures):
+            return []
+        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # unique rows in order of first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        found = self._sent_lsh.query_many(unique[order], self._config.minhash.max_sentence_hits)
+        return [found[k] for k in rank[inverse.ravel()].tolist()]
+
+    def articles_sharing_sentences(self, signatures: np.ndarray) -> list[int]:
+        hits = self.sentence_hits(signatures)
+        keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
+        return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
+
+    def sentence_with_words(self, key: int) -> tuple[str, int] | None:
+        return self._sentence_by_words.get(key)
+
+    def articles_near_sentences(self, embeddings: np.ndarray, k: int, min_score: float) -> list[int]:
+        sent_index, _ = self._indexes()
+        if k <= 0 or not len(embeddings) or not len(sent_index):
+            return []
+        scores, ids = sent_index.search(embeddings, k)
+        return [
+            int(hit) // MAX_SENTENCES
+            for score, hit in zip(scores.ravel(), ids.ravel(), strict=True)
+            if hit >= 0 and score >= min_score
+        ]
+
+    def nearest_articles(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+        _, doc_index = self._indexes()
+        scores, ids = doc_index.search(vector[None, :], k)
+        # The scores stay float32, as the engine compares them with its thresholds.
+        return [(s, int(hit)) for s, hit in zip(scores[0], ids[0], strict=True) if hit >= 0]
+
+    def sentences(self) -> int:
+        return len(self._sent_lsh)
+
+    def articles(self) -> int:
+        return len(self._indexes()[1])
+
+    # -- saving ---------------------------------------------------------------------------------------
+
+    def save(self, path: Path, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
+        if not isinstance(self._doc_lsh, BandedLsh):
+            return False  # datasketch's index is not saved: rebuilt at every start
+        write_arrays(path, dict(header), self._export(seq_of))
+        return True
+
+    def load(self, path: Path, binding: Any, ids: Mapping[int, str]) -> bool:
+        if not isinstance(self._doc_lsh, BandedLsh):
+            return False  # datasketch's index is not saved (``save``)
+        try:
+            if read_header(path).get("binding") != binding:
+                logger.info("saved indexes in %s are of another database, state or version: rebuilding", path)
+                return False
+            _, arrays = read_arrays(path)
+            self._restore(arrays, ids)
+        except (SavedFileError, ValueError, KeyError) as exc:
+            logger.warning("saved indexes in %s cannot be used (%s): rebuilding them", path, exc)
+            self._reset()
+            return False
+        return True
+
+    def _restore(self, arrays: dict[str, np.ndarray], by_seq: Mapping[int, str]) -> None:
+        """The indexes from ``_export``'s arrays; ``ValueError`` when they do not fit the store."""
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self._config.lsh!r} LSH backend is not saved")
+        self._doc_lsh.restore(_part(arrays, "doc_lsh"))
+        self._sent_lsh.restore(_part(arrays, "sent_lsh"))
+        sent_index, doc_index = self._indexes()
+        sent_index.restore(_part(arrays, "sent_index"))
+        doc_index.restore(_part(arrays, "doc_index"))
+        if len(doc_index) != len(by_seq):
+            raise ValueError(f"the article index holds {len(doc_index)} articles, not {len(by_seq)}")
+        words, seqs, sentences = arrays["words.hashes"], arrays["words.seqs"], arrays["words.sentences"]
+        if words.dtype != np.uint64 or seqs.dtype != np.int64 or sentences.dtype != np.int64:
+            raise ValueError("the map of stored sentences is not of integers")
+        if not (words.ndim == seqs.ndim == sentences.ndim == 1 and len(words) == len(seqs) == len(sentences)):
+            raise ValueError("the map of stored sentences is not three columns of one length")
+        if not all(seq in by_seq for seq in set(seqs.tolist())):
+            raise ValueError("the map of stored sentences names articles the store does not hold")
+        rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
+        self._sentence_by_words = {w: (by_seq[q], t) for w, q, t in rows}
+
+    def _export(self, seq_of: Callable[[str], int]) -> dict[str, np.ndarray]:
+        """The indexes as arrays, the layout ``dedup.engine.INDEX_FORMAT`` names (a change of layout
+        changes that number, so that files of the old one are rebuilt, not misread)."""
+        if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
+            raise ValueError(f"the {self._config.lsh!r} LSH backend is not saved")
+        sent_index, doc_index = self._indexes()
+        out: dict[str, np.ndarray] = {}
+        for name, part in (
+            ("doc_lsh", self._doc_lsh.export()),
+            ("sent_lsh", self._sent_lsh.export()),
+            ("sent_index", sent_index.export()),
+            ("doc_index", doc_index.export()),
+        ):
+            out.update((f"{name}.{key}", value) for key, value in part.items())
+        entries = self._sentence_by_words
+        out["words.hashes"] = np.fromiter(entries, dtype=np.uint64, count=len(entries))
+        out["words.seqs"] = np.fromiter(
+            (seq_of(d) for d, _ in entries.values()), dtype=np.int64, count=len(entries)
+        )
+        out["words.sentences"] = np.fromiter((t for _, t in entries.values()), np.int64, count=len(entries))
+        return out
+
+
+def _part(arrays: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The arrays saved under ``name.``, without the prefix."""
+    prefix = name + "."
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _remove_all(lsh: LshIndex, keys: Sequence[int], signatures: np.ndarray) -> None:
+    """Take keys out of an LSH index (each with the signature it was inserted with)."""
+    for key, sig in zip(keys, signatures, strict=True):
+        lsh.remove(key, sig)
