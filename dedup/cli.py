@@ -145,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
         security=Security(tls, tokens),
         metrics_port=args.metrics_port,
         state=args.state,
+        retain=args.retain,
     )
 
 
@@ -193,6 +194,23 @@ def _rfc3339(value: str) -> Any:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r} (2026-11-29T08:00:00Z)") from None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(value: str) -> float:
+    """A duration as NUMBER and a unit (s, m, h, d, w): "30d", "1.5h"."""
+    number, unit = value[:-1], value[-1:].lower()
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {value!r}; give a number and a unit: 45s, 90m, 12h, 30d or 2w"
+        ) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"a retention must be longer than nothing, not {value!r}")
+    return seconds
 
 
 def _seconds(value: str) -> float:
@@ -416,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve", help="run the gRPC service (the embedded default: SQLite and indexes in --data-dir)"
+    )
+    serve.add_argument(
+        "--retain",
+        type=_duration,
+        help="expire articles this long after their ingest, everywhere (e.g. 30d, 12h, 90m, 45s); "
+        "default: keep them",
     )
     serve.add_argument(
         "--state",

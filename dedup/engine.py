@@ -137,6 +137,10 @@ class IngestResult:
     events: tuple[ClusterEvent, ...]
 
 
+EXPIRE_BATCH = 1000
+"""Articles ``Engine.expire`` removes per commit."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """What the engine keeps in memory for every stored article; its text and embeddings stay in the
@@ -898,6 +902,35 @@ class Engine:
             self._resident.trim()
             self._publish(events)
             return tuple(events)
+
+    def expire(self, before: float, batch: int = EXPIRE_BATCH) -> list[str]:
+        """Remove every article ingested before ``before`` (seconds since the epoch), oldest first, from
+        the store and every index, as ``delete`` would: their pairs, parents and lineage edges go with
+        them, the articles they touched get their parents again, and each removal is a
+        DOCUMENT_REMOVED event. ``batch`` articles a commit (each one atomic), so that writes waiting
+        for the lock wait for one batch at most; the ids removed, in order. Retention (``dedup serve
+        --retain``) calls it."""
+        removed: list[str] = []
+        while True:
+            with self._lock.write():
+                doomed = sorted((e.seq, d) for d, e in self._records.items() if e.ingest_time < before)
+                if not doomed:
+                    return removed
+                ids = [d for _, d in doomed[:batch]]
+                change = Change()
+                events: list[ClusterEvent] = []
+                now = self._clock()
+                with self._undoable():
+                    affected: set[str] = set()
+                    for doc_id in ids:
+                        affected |= self._remove(doc_id, change, events, now)
+                    affected = {d for d in affected if d in self._records}
+                    if affected:
+                        self._apply_derivation(self._derive_for(affected, change=change), change)
+                    self._commit(change, events, now)  # last: everything before it is undone if it fails
+                self._resident.trim()
+                self._publish(events)
+            removed.extend(ids)
 
     def _commit(self, change: Change, events: Sequence[ClusterEvent], now: float) -> None:
         """Store ``change`` with ``events``, numbered on from the last event the store has issued and

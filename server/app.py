@@ -288,6 +288,21 @@ def _loopback(host: str) -> bool:
     return name in {"localhost", "127.0.0.1", "::1"}
 
 
+def _keep_expiring(engine: Engine, retain: float, stop: threading.Event) -> None:
+    """Expire the articles older than ``retain`` seconds until ``stop``: at start, then every twentieth
+    of the period (between 1 s and 10 minutes). A failure (a full disk) is logged and tried again."""
+    every = min(max(retain / 20, 1.0), 600.0)
+    while True:
+        try:
+            gone = engine.expire(time.time() - retain)
+            if gone:
+                log.info("expired", extra={"documents": len(gone), "retain_seconds": retain})
+        except Exception as exc:  # the next round tries again; nothing was half-removed (undo)
+            log.error("expiring failed", extra={"error": str(exc)})
+        if stop.wait(every):
+            return
+
+
 def serve(
     data_dir: str | Path,
     port: int = 50051,
@@ -299,10 +314,13 @@ def serve(
     security: Security | None = None,
     metrics_port: int | None = None,
     state: str | None = None,
+    retain: float | None = None,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
     ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``); ``data_dir`` then
     keeps the saved indexes and the lock, and the server claims the store as its one writer.
+    ``retain``: seconds an article is kept after its ingest; older ones are expired (``Engine.expire``)
+    a few times per period, and at least every ten minutes.
 
     Before loading anything it locks the data directory (``DataDirLock``) and checks the port is
     free: a second server on either gets a ServeError (one line, exit status 2) at once. The first
@@ -371,6 +389,10 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if retain is not None:
+        threading.Thread(
+            target=_keep_expiring, args=(engine, retain, stop), name="dedup-retention", daemon=True
+        ).start()
     stop.wait()
     if running.stop(grace):
         log.info("stopped", extra={"documents": len(engine), "indexes": "saved"})
