@@ -146,6 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         state=args.state,
         retain=args.retain,
+        stream_idle=args.stream_idle,
     )
 
 
@@ -211,6 +212,13 @@ def _duration(value: str) -> float:
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"a retention must be longer than nothing, not {value!r}")
     return seconds
+
+
+def _positive_seconds(value: str) -> float:
+    number = _seconds(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return number
 
 
 def _seconds(value: str) -> float:
@@ -434,6 +442,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve", help="run the gRPC service (the embedded default: SQLite and indexes in --data-dir)"
+    )
+    serve.add_argument(
+        "--stream-idle",
+        type=_positive_seconds,
+        default=300.0,
+        help="close an ingest stream that sends no article for this many seconds (default 300): an idle "
+        "stream holds one of the --max-streams places",
     )
     serve.add_argument(
         "--retain",

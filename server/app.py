@@ -32,7 +32,7 @@ from server.interceptor import ServiceInterceptor
 from server.metrics import Metrics
 from server.reflection import enable_reflection
 from server.security import TlsFiles, TokenTable
-from server.servicer import DedupServicer
+from server.servicer import STREAM_IDLE_LIMIT, DedupServicer
 
 __all__ = [
     "LOCK_FILE",
@@ -236,6 +236,7 @@ def build_server(
     max_streams: int = 16,
     security: Security | None = None,
     data_dir: Path | None = None,
+    stream_idle: float = STREAM_IDLE_LIMIT,
 ) -> RunningServer:
     """A started server for ``engine`` on ``address`` (port 0 picks a free one). At most
     ``max_inflight`` calls are served at once, ``max_streams`` of them streaming; more get
@@ -243,7 +244,7 @@ def build_server(
     (``server.security``). A port already in use is a ServeError. Its metrics
     (``RunningServer.metrics``) are served over HTTP only when asked (``Metrics.serve``)."""
     security = security or Security()
-    servicer = DedupServicer(engine)
+    servicer = DedupServicer(engine, stream_idle)
     metrics = Metrics(engine, data_dir, lambda: servicer.pending_articles)
     interceptor = ServiceInterceptor(max_inflight, max_streams, security.tokens, metrics.observe)
     threads = max_inflight + RESERVED_THREADS
@@ -315,6 +316,7 @@ def serve(
     metrics_port: int | None = None,
     state: str | None = None,
     retain: float | None = None,
+    stream_idle: float = STREAM_IDLE_LIMIT,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
     ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``); ``data_dir`` then
@@ -352,8 +354,9 @@ def serve(
         log.info("warmed up", extra={"seconds": round(time.perf_counter() - started, 2)})
         try:
             running = build_server(
-                engine, f"{host}:{port}", max_inflight, max_streams, security=security, data_dir=data
-            )
+                engine, f"{host}:{port}", max_inflight, max_streams, security=security, data_dir=data,
+                stream_idle=stream_idle,
+            )  # fmt: skip
             served_metrics = running.metrics.serve(host, metrics_port) if metrics_port is not None else None
         except BaseException:
             engine.close()

@@ -49,6 +49,8 @@ STREAM_BATCH = 32
 """A stream's articles are stored (and embedded) together up to this many at a time ..."""
 STREAM_IDLE_SECONDS = 0.005
 """... or those that arrived before the stream paused this long."""
+STREAM_IDLE_LIMIT = 300.0
+"""Default seconds an ingest stream may stay without an article (``DedupServicer.stream_idle``)."""
 MAX_BATCH = 1000
 """BatchIngestDocuments takes at most this many requests."""
 DEFAULT_PAGE_SIZE = 50
@@ -158,8 +160,11 @@ class _Inbox:
 
 
 class DedupServicer(pb_grpc.DedupServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, stream_idle: float = STREAM_IDLE_LIMIT) -> None:
         self.engine = engine
+        self.stream_idle = stream_idle
+        """Seconds an ingest stream may wait for its next article before it is closed (UNAVAILABLE):
+        an idle stream holds one of the server's few stream places."""
         self._closing = threading.Event()
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -241,7 +246,13 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         try:
             while True:
                 # A full batch is stored at once; a partial one when the stream pauses (or ends).
-                item = inbox.get(None if not batch else STREAM_IDLE_SECONDS)
+                item = inbox.get(self.stream_idle if not batch else STREAM_IDLE_SECONDS)
+                if item is _IDLE and not batch:
+                    raise Unavailable(
+                        f"no article came on this stream for {self.stream_idle:g} s: it is closed to free "
+                        f"its place ({answered} articles were stored and answered); open a new stream when "
+                        "there is more to send"
+                    )
                 failure: BaseException | None = None
                 if isinstance(item, pb.StreamIngestDocumentsRequest):
                     try:

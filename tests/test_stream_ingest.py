@@ -214,3 +214,34 @@ def test_cancelled_streams_keep_what_was_answered_and_the_server_serving(server:
     hold.set()
     with DedupClient(server.target) as client:
         assert client.get_document("slow-0")[0].text == "A slow stream starts here."
+
+
+def test_an_idle_stream_is_closed_and_frees_its_place(tmp_path: Path) -> None:
+    """A stream that sends nothing for --stream-idle seconds is closed with UNAVAILABLE saying so; what
+    it sent before the pause was stored and answered."""
+    server = ServerProcess(tmp_path / "data", "--model", "none", "--stream-idle", "1", "--max-streams", "1")
+    try:
+        stub = pb_grpc.DedupServiceStub(grpc.insecure_channel(server.target))
+        hold = threading.Event()
+
+        def one_then_silence() -> Iterator[pb.StreamIngestDocumentsRequest]:
+            yield pb.StreamIngestDocumentsRequest(
+                document=pb.Document(id="early", text="Sent before a pause.")
+            )
+            hold.wait(30)
+
+        call = stub.StreamIngestDocuments(one_then_silence(), timeout=30)
+        assert next(call).analysis.document_id == "early"
+        with pytest.raises(grpc.RpcError) as info:
+            next(call)
+        hold.set()
+        assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert "no article came on this stream for 1 s" in info.value.details()
+        assert "1 articles were stored and answered" in info.value.details()
+        # Its place is free again: the one stream place takes a new stream at once.
+        with DedupClient(server.target) as client:
+            assert [
+                r.analysis.id for r in client.ingest_many([Article("later", "Sent on a new stream.")])
+            ] == ["later"]
+    finally:
+        server.kill()
