@@ -21,8 +21,8 @@ by number (``events``) and wait for new ones on a condition each commit
 notifies (``wait_for_events``), so none is missed between the two.
 
 The state is kept in parts, each behind a narrow protocol with an in-process implementation: the
-article indexes that find candidates (``dedup.article_index``) and the lineage (``dedup.lineage``); the
-engine runs an ingest, a delete or a query across them.
+article indexes that find candidates (``dedup.article_index``), the lineage (``dedup.lineage``) and the
+story clusters (``dedup.story_clusters``); the engine runs an ingest, a delete or a query across them.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
@@ -57,7 +57,7 @@ from dedup.article_index import (
     words_key,
 )
 from dedup.attribution import find_citations
-from dedup.cluster import Claim, StoryClusterer
+from dedup.cluster import Claim
 from dedup.config import Config, EventsConfig, LimitsConfig
 from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
@@ -71,7 +71,6 @@ from dedup.resident import Resident
 from dedup.results import (
     REUSE_RELATIONS,
     ClusterEvent,
-    ClusterEventKind,
     ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
@@ -84,6 +83,7 @@ from dedup.results import (
 )
 from dedup.rwlock import ReadWriteLock
 from dedup.store import EVENT_PAGE, Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.story_clusters import MemoryStoryClusters, StoryClusters
 from dedup.undo import UndoLog
 
 __all__ = [
@@ -230,15 +230,7 @@ class Engine:
         self._lineage: Lineage = MemoryLineage()
         self._external: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup] = {}
-        self._clusters: dict[str, ClusterRecord] = {}
-        cc = self.config.cluster
-        self._clusterer = StoryClusterer(
-            cc.threshold,
-            cc.time_tolerance_days,
-            cc.time_penalty_per_day,
-            cc.link_min_cosine,
-            cc.rehome_margin,
-        )
+        self._stories: StoryClusters = MemoryStoryClusters(self.config.cluster)
         self._article_index: ArticleIndex = MemoryArticleIndex(self.config, lambda: self.embedder.dim)
         self._outlets: set[str] = set()
         self._generation = 0
@@ -300,11 +292,8 @@ class Engine:
         for e in snap.documents:
             members[e.cluster_id].append(e.id)
         for c in snap.clusters:
-            self._clusters[c.id] = c
-            self._clusterer.restore(
-                c.id,
-                c.created_seq,
-                [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])],
+            self._stories.restore(
+                c, [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])]
             )
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
@@ -421,11 +410,11 @@ class Engine:
         its commit included: memory is then again what the store holds, and the disk is not needed to
         get there. The block must end with the commit: nothing after it is undone."""
         log = UndoLog()
-        self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = log
+        self._undo = self._stories.undo = self._lineage.undo = self._article_index.undo = log
         try:
             yield
         except BaseException:
-            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
+            self._undo = self._stories.undo = self._lineage.undo = self._article_index.undo = None
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -433,7 +422,7 @@ class Engine:
                 self._load()
             raise
         finally:
-            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
+            self._undo = self._stories.undo = self._lineage.undo = self._article_index.undo = None
 
     def _allocate_seq(self) -> int:
         """A sequence number for a new article: above every number this engine gave and every number
@@ -767,42 +756,21 @@ class Engine:
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
             pairs = self._match(doc, candidates, due)
-            cluster_events = self._clusterer.add(
-                doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc), self._claims(doc.id, pairs)
+            placed = self._stories.place(
+                doc.id,
+                self._links(doc.id, pairs),
+                doc.vector,
+                near,
+                _time(doc),
+                self._claims(doc.id, pairs),
+                now,
+                change,
             )
-            events.extend(cluster_events)
-            cid = self._clusterer.cluster_of(doc.id)
-            for ev in cluster_events:
-                if ev.kind is ClusterEventKind.CREATED:
-                    self._save(self._clusters, ev.cluster)
-                    self._clusters[ev.cluster] = ClusterRecord(
-                        ev.cluster, self._clusterer.rank(ev.cluster), now, now
-                    )
-                    change.put_clusters.append(self._clusters[ev.cluster])
-                elif ev.kind is ClusterEventKind.MERGED:
-                    for gone in ev.merged:
-                        self._save(self._clusters, gone)
-                        self._clusters.pop(gone, None)
-                        change.delete_clusters.append(gone)
-                    for member in self._clusterer.members(ev.cluster):
-                        if member != doc.id and self._records[member].cluster_id != ev.cluster:
-                            self._save(self._records, member)
-                            self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
-                            change.cluster_of[member] = ev.cluster
-                elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
-                    if ev.cluster in self._clusters and ev.cluster not in self._clusterer.clusters():
-                        self._save(self._clusters, ev.cluster)
-                        self._clusters.pop(ev.cluster)
-                        change.delete_clusters.append(ev.cluster)
-                    elif ev.cluster in self._clusters:
-                        self._touch_cluster(ev.cluster, now, change)
-                elif ev.document is not None and ev.document != doc.id:  # ... and joined this one
-                    moved = ev.document
-                    self._save(self._records, moved)
-                    self._records[moved] = replace(self._records[moved], cluster_id=ev.cluster)
-                    change.cluster_of[moved] = ev.cluster
-                    change.placement[moved] = self._clusterer.placement(moved)
-            self._touch_cluster(cid, now, change)
+            events.extend(placed.events)
+            cid = placed.cluster
+            for moved, to in placed.moved.items():  # articles of merged clusters, and re-homed ones
+                self._save(self._records, moved)
+                self._records[moved] = replace(self._records[moved], cluster_id=to)
             assert doc.embeddings is not None and doc.vector is not None
             record = DocumentRecord(
                 article,
@@ -812,7 +780,7 @@ class Engine:
                 cid,
                 doc.embeddings,
                 doc.vector,
-                self._clusterer.placement(doc.id),
+                placed.placement,
             )
             self._save(self._records, doc.id)
             self._records[doc.id] = _Entry(doc.order, digest, now, cid)
@@ -851,13 +819,6 @@ class Engine:
                 out[other] = Claim(p.coverage_of(other), partner.vector, _time(partner))
         return out
 
-    def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
-        """Record that a cluster changed at ``now``."""
-        old = self._clusters[cid]
-        self._save(self._clusters, cid)
-        self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
-        change.put_clusters.append(self._clusters[cid])
-
     def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
         """Take an article out of memory and every index; return the articles whose parents must
         be recomputed. The caller commits ``change``."""
@@ -869,15 +830,9 @@ class Engine:
         self._external.pop(doc_id, None)
         self._save(self._groups, doc_id)
         self._groups.pop(doc_id, None)
-        cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
-        if cid is not None:
-            events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
-            if cid in self._clusterer.clusters():
-                self._touch_cluster(cid, now, change)
-            else:
-                self._save(self._clusters, cid)
-                self._clusters.pop(cid, None)
-                change.delete_clusters.append(cid)
+        removed = self._stories.remove(doc_id, doc.vector, _time(doc), now, change)
+        if removed is not None:
+            events.append(removed)
         self._save(self._records, doc_id)
         del self._records[doc_id]
         change.delete_documents.append(doc_id)
@@ -1052,7 +1007,7 @@ class Engine:
         exclude = article.id if article.id in self._records else None
         candidates, near = self._candidates(doc, exclude)
         pairs = self._match(doc, candidates, due)
-        cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
+        cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
         pairs = [
             p for p in pairs
             if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
@@ -1120,9 +1075,10 @@ class Engine:
 
     def cluster(self, cluster_id: str) -> ClusterView:
         with self._lock.read():
-            if cluster_id not in self._clusters:
+            rec = self._stories.get(cluster_id)
+            if rec is None:
                 raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
-            members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
+            members = tuple(sorted(self._stories.members(cluster_id), key=lambda d: self._records[d].seq))
             inside = set(members)
             edges = tuple(
                 LineageEdge(p.id, child, p.confidence)
@@ -1131,13 +1087,12 @@ class Engine:
                 if p.id in inside
             )
             roots = tuple(d for d in members if not any(p.id in inside for p in self._lineage.parents(d)))
-            rec = self._clusters[cluster_id]
             return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
 
     def clusters(self) -> list[ClusterRecord]:
         """All clusters, oldest first."""
         with self._lock.read():
-            return sorted(self._clusters.values(), key=lambda c: c.created_seq)
+            return self._stories.records()
 
     def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
