@@ -4,6 +4,7 @@ in Redis, say) slots in as a further entry of that fixture's factories."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import xxhash
 
 from dedup.article import Article
+from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import ArticleIndex, MemoryArticleIndex, sentence_signatures, split_key, words_key
 from dedup.cluster import Claim, cluster_id_for
 from dedup.config import ClusterConfig, Config
@@ -21,7 +23,7 @@ from dedup.document import PreparedDocument, prepare
 from dedup.engine import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
-from dedup.results import ClusterEvent, ClusterEventKind, LineageEdge, Parent
+from dedup.results import ClusterEvent, ClusterEventKind, DuplicateGroup, ExternalSource, LineageEdge, Parent
 from dedup.store import Change, ClusterRecord
 from dedup.story_clusters import MemoryStoryClusters, Placement, StoryClusters
 from dedup.undo import UndoLog
@@ -507,3 +509,117 @@ def test_story_clusters_undo_puts_back_every_change(
     assert placed.events[0].kind is ClusterEventKind.MERGED and change.delete_clusters == [
         cluster_id_for("aaa")
     ]
+
+
+# -- article entries ----------------------------------------------------------------------------------
+
+ARTICLE_ENTRIES: dict[str, Callable[[], ArticleEntries]] = {"memory": MemoryArticleEntries}
+
+
+@pytest.fixture(params=sorted(ARTICLE_ENTRIES))
+def entries(request: pytest.FixtureRequest) -> Iterator[ArticleEntries]:
+    yield ARTICLE_ENTRIES[request.param]()
+
+
+SOURCE = ExternalSource("Coast Times", "according to the Coast Times", 10, 38)
+GROUP = DuplicateGroup(("a", "b"), ("a", "b"), 0.5)
+
+
+def _entry(seq: int, ingest_time: float = 100.0, cluster_id: str = "c1") -> Entry:
+    return Entry(seq, f"hash-{seq}", ingest_time, cluster_id)
+
+
+def _entries_state(entries: ArticleEntries, ids: str = "abcdef") -> dict[str, Any]:
+    """What the protocol answers for every id and sequence number."""
+    by_seq = {}
+    for seq in range(10):
+        with contextlib.suppress(KeyError):  # no article has that number
+            by_seq[seq] = entries.id_at(seq)
+    return {
+        "ids": entries.ids(),
+        "len": len(entries),
+        "by_seq": by_seq,
+        "entries": {d: entries.get(d) for d in ids},
+        "sources": {d: entries.sources(d) for d in ids},
+        "groups": {d: entries.group(d) for d in ids},
+        "outlets": entries.outlets(),
+        "before": entries.ingested_before(1e9, 100),
+    }
+
+
+def test_article_entries_start_empty(entries: ArticleEntries) -> None:
+    assert len(entries) == 0 and entries.ids() == [] and "a" not in entries and entries.get("a") is None
+    assert entries.sources("a") == () and entries.group("a") is None
+    assert entries.outlets() == [] and not entries.has_outlet("Coast Times")
+    assert entries.ingested_before(1e9, 10) == []
+    with pytest.raises(KeyError):
+        entries.seq("a")
+    with pytest.raises(KeyError):
+        entries.id_at(1)
+
+
+def test_article_entries_name_each_article_by_its_sequence_number(entries: ArticleEntries) -> None:
+    entries.put("b", _entry(2, 200.0))
+    entries.put("a", _entry(5, 100.0))
+    entries.put("c", _entry(3, 300.0, "c2"))
+    assert len(entries) == 3 and "a" in entries and "d" not in entries
+    assert entries.get("c") == _entry(3, 300.0, "c2")
+    assert entries.ids() == ["b", "c", "a"]  # in order of arrival: by sequence number
+    assert [entries.seq(d) for d in "abc"] == [5, 2, 3]
+    assert [entries.id_at(s) for s in (2, 3, 5)] == ["b", "c", "a"]
+    # Ingested before a time, in order of arrival (not of ingest time), at most as many as asked.
+    assert entries.ingested_before(250.0, 10) == ["b", "a"]
+    assert entries.ingested_before(1e9, 2) == ["b", "c"] and entries.ingested_before(100.0, 10) == []
+    entries.set_cluster("a", "c9")
+    assert entries.get("a") == _entry(5, 100.0, "c9")
+
+
+def test_article_entries_remove_takes_the_sources_and_group_too(entries: ArticleEntries) -> None:
+    entries.put("a", _entry(1))
+    entries.put("b", _entry(2))
+    entries.set_sources("a", (SOURCE,))
+    entries.set_group("a", GROUP)
+    entries.set_group("b", GROUP)
+    assert entries.sources("a") == (SOURCE,) and entries.group("a") == GROUP
+    entries.remove("a")
+    assert "a" not in entries and entries.get("a") is None and entries.ids() == ["b"]
+    assert entries.sources("a") == () and entries.group("a") is None
+    with pytest.raises(KeyError):
+        entries.id_at(1)
+    assert entries.group("b") == GROUP  # the others keep theirs
+    entries.set_group("b", None)
+    assert entries.group("b") is None
+    entries.put("a", _entry(3))  # stored again, under a new number
+    assert entries.ids() == ["b", "a"] and entries.sources("a") == ()
+
+
+def test_article_entries_outlets_once_named_stay(entries: ArticleEntries) -> None:
+    entries.add_outlet("Wire Daily")
+    entries.add_outlet("Coast Times")
+    entries.add_outlet("Wire Daily")
+    assert entries.outlets() == ["Coast Times", "Wire Daily"] and entries.has_outlet("Coast Times")
+    entries.put("a", _entry(1))
+    entries.remove("a")
+    assert entries.outlets() == ["Coast Times", "Wire Daily"]
+
+
+def test_article_entries_undo_puts_back_every_change(entries: ArticleEntries) -> None:
+    entries.put("a", _entry(1))
+    entries.put("b", _entry(2))
+    entries.set_sources("a", (SOURCE,))
+    entries.set_group("b", GROUP)
+    entries.add_outlet("Wire Daily")
+    before = _entries_state(entries)
+    log = UndoLog()
+    entries.undo = log
+    entries.remove("a")
+    entries.put("a", _entry(3, 50.0))
+    entries.put("c", _entry(4))
+    entries.set_cluster("b", "c7")
+    entries.set_group("b", None)
+    entries.set_sources("c", (SOURCE,))
+    entries.add_outlet("Coast Times")
+    entries.undo = None
+    assert _entries_state(entries) != before
+    log.undo()
+    assert _entries_state(entries) == before
