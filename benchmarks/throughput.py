@@ -482,10 +482,21 @@ def measure_engine_scale(
             gc.collect()
             rss = rss_bytes()
             seen: set[int] = set()
-            # The engine's state by name, and its parts' (the article indexes, the lineage) by theirs.
+            # The engine's state by name, and its parts' (the article indexes, the lineage, the story
+            # clusters, the article entries) by theirs: by the names they had in the engine, where two
+            # parts use one name or a name says less outside its part.
             state = dict(vars(engine))
-            for part in ("_article_index", "_lineage"):
-                state.update((k, v) for k, v in vars(state.pop(part)).items() if k not in ("_config", "_dim"))
+            renamed = {
+                "_stories": {"_records": "_clusters"},
+                "_entries": {"_entries": "_records", "_sources": "_external"},
+            }
+            for part in ("_article_index", "_lineage", "_stories", "_entries"):
+                names = renamed.get(part, {})
+                state.update(
+                    (names.get(k, k), v)
+                    for k, v in vars(state.pop(part)).items()
+                    if k not in ("_config", "_dim")
+                )
             parts = {
                 name.lstrip("_"): round(deep_size(value, seen) / size / 1024, 2)
                 for name, value in sorted(state.items())

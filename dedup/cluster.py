@@ -94,6 +94,12 @@ def _strengths(links: Links) -> dict[str, float]:
     return dict.fromkeys(links, 1.0)
 
 
+def _joined(rehomed: Iterable[ClusterEvent]) -> list[str]:
+    """The documents that joined a cluster in re-homing events (each left another first)."""
+    added = (ev for ev in rehomed if ev.kind is ClusterEventKind.DOCUMENT_ADDED)
+    return [ev.document for ev in added if ev.document is not None]
+
+
 class StoryClusterer:
     """Online average-linkage clustering with stable ids, single-cluster joins and a time penalty."""
 
@@ -203,7 +209,21 @@ class StoryClusterer:
         time: float | None = None,
         claims: Mapping[str, Claim] | None = None,
     ) -> list[ClusterEvent]:
-        """Place ``document``; return what changed.
+        """Place ``document``; return what changed (``add_moving`` without the moves)."""
+        return self.add_moving(document, links, vector, near, time, claims)[0]
+
+    def add_moving(
+        self,
+        document: str,
+        links: Links = (),
+        vector: np.ndarray | None = None,
+        near: Iterable[str] | None = None,
+        time: float | None = None,
+        claims: Mapping[str, Claim] | None = None,
+    ) -> tuple[list[ClusterEvent], list[str]]:
+        """Place ``document``; return what changed, and the other placed documents whose cluster
+        changed (those of the clusters merged into another, then those re-homed), in the order they
+        joined their new cluster: all of them are then in ``document``'s cluster.
 
         ``links``: placed documents it reuses text of, with the share of it each explains. ``vector``:
         its L2-normalised document vector, if any; without one it joins only through links. ``near``:
@@ -233,8 +253,10 @@ class StoryClusterer:
             self._clock += 1
             events.append(ClusterEvent(ClusterEventKind.CREATED, cid, document))
             self._place(document, vector, time, cid)
-            return events + self._rehome(cid, claims or {})
+            rehomed = self._rehome(cid, claims or {})
+            return events + rehomed, _joined(rehomed)
         self._place(document, vector, time, cid)
+        moved: list[str] = []
         # Average linkage: the grown cluster may now be close enough to a neighbouring one.
         absorbed = [
             other
@@ -245,11 +267,12 @@ class StoryClusterer:
             survivor = min([cid, *absorbed], key=self._created.__getitem__)
             gone = tuple(c for c in [cid, *absorbed] if c != survivor)
             for other in gone:
-                self._fold(other, survivor)
+                moved.extend(d for d in self._fold(other, survivor) if d != document)
             events.append(ClusterEvent(ClusterEventKind.MERGED, survivor, document, gone))
             cid = survivor
         events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, document))
-        return events + self._rehome(cid, claims or {})
+        rehomed = self._rehome(cid, claims or {})
+        return events + rehomed, moved + _joined(rehomed)
 
     def _rehome(self, cid: str, claims: Mapping[str, Claim]) -> list[ClusterEvent]:
         """Move to ``cid`` the claimed articles it now explains more of than the link they joined through,
@@ -327,12 +350,14 @@ class StoryClusterer:
         if time is not None:
             bisect.insort(self._times[cid], time)
 
-    def _fold(self, source: str, target: str) -> None:
+    def _fold(self, source: str, target: str) -> list[str]:
+        """Move every member of ``source`` to ``target``, which keeps its id; return them, in order."""
         self._save_cluster(source)
         self._save_cluster(target)
         for d in self._members[source]:
             self._save_document(d)
-        for d in self._members.pop(source):
+        folded = self._members.pop(source)
+        for d in folded:
             self._cluster_of[d] = target
             self._members[target].append(d)
         extra = self._sum.pop(source)
@@ -341,6 +366,7 @@ class StoryClusterer:
             self._sum[target] = extra if total is None else total + extra
         self._times[target] = sorted(self._times[target] + self._times.pop(source))
         del self._created[source]
+        return folded
 
     def remove(
         self, document: str, vector: np.ndarray | None = None, time: float | None = None

@@ -21,8 +21,10 @@ by number (``events``) and wait for new ones on a condition each commit
 notifies (``wait_for_events``), so none is missed between the two.
 
 The state is kept in parts, each behind a narrow protocol with an in-process implementation: the
-article indexes that find candidates (``dedup.article_index``) and the lineage (``dedup.lineage``); the
-engine runs an ingest, a delete or a query across them.
+article indexes that find candidates (``dedup.article_index``), the lineage (``dedup.lineage``), the
+story clusters (``dedup.story_clusters``) and the entries of the stored articles (``dedup.article_entries``:
+what is known of each without reading the store); the engine runs an ingest, a delete or a query across
+them.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
@@ -39,7 +41,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +50,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 
 from dedup.article import Article, quote_id
+from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import (
     MAX_SENTENCES,
     ArticleIndex,
@@ -57,7 +60,7 @@ from dedup.article_index import (
     words_key,
 )
 from dedup.attribution import find_citations
-from dedup.cluster import Claim, StoryClusterer
+from dedup.cluster import Claim
 from dedup.config import Config, EventsConfig, LimitsConfig
 from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
@@ -71,12 +74,10 @@ from dedup.resident import Resident
 from dedup.results import (
     REUSE_RELATIONS,
     ClusterEvent,
-    ClusterEventKind,
     ClusterView,
     DocumentAnalysis,
     DuplicateGroup,
     EventRecord,
-    ExternalSource,
     IngestOutcome,
     LineageEdge,
     PairResult,
@@ -84,6 +85,7 @@ from dedup.results import (
 )
 from dedup.rwlock import ReadWriteLock
 from dedup.store import EVENT_PAGE, Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.story_clusters import MemoryStoryClusters, StoryClusters
 from dedup.undo import UndoLog
 
 __all__ = [
@@ -139,17 +141,6 @@ class IngestResult:
 
 EXPIRE_BATCH = 1000
 """Articles ``Engine.expire`` removes per commit."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """What the engine keeps in memory for every stored article; its text and embeddings stay in the
-    store (and in the prepared article, while that is resident)."""
-
-    seq: int
-    text_hash: str
-    ingest_time: float
-    cluster_id: str
 
 
 def _text_hash(article: Article) -> str:
@@ -225,22 +216,10 @@ class Engine:
 
     def _reset(self) -> None:
         self._resident = Resident(self.config.resident_documents, self._reload)
-        self._records: dict[str, _Entry] = {}
-        self._by_seq: dict[int, str] = {}
+        self._entries: ArticleEntries = MemoryArticleEntries()
         self._lineage: Lineage = MemoryLineage()
-        self._external: dict[str, tuple[ExternalSource, ...]] = {}
-        self._groups: dict[str, DuplicateGroup] = {}
-        self._clusters: dict[str, ClusterRecord] = {}
-        cc = self.config.cluster
-        self._clusterer = StoryClusterer(
-            cc.threshold,
-            cc.time_tolerance_days,
-            cc.time_penalty_per_day,
-            cc.link_min_cosine,
-            cc.rehome_margin,
-        )
+        self._stories: StoryClusters = MemoryStoryClusters(self.config.cluster)
         self._article_index: ArticleIndex = MemoryArticleIndex(self.config, lambda: self.embedder.dim)
-        self._outlets: set[str] = set()
         self._generation = 0
         self._database_id: str | None = None
         self.indexes_loaded = False
@@ -271,18 +250,19 @@ class Engine:
         writes nothing, so that it works on a full disk."""
         self._reset()
         snap = self.store.load()  # without texts and embeddings
-        self._outlets = {e.outlet for e in snap.documents if e.outlet}
-        outlets = sorted(self._outlets)
+        for e in snap.documents:
+            if e.outlet:
+                self._entries.add_outlet(e.outlet)
+        outlets = self._entries.outlets()
         vectors: dict[str, np.ndarray] = {}
         published = {e.id: e.published for e in snap.documents}
         placement = {e.id: e.placement for e in snap.documents}
         for e in snap.documents:
-            self._records[e.id] = _Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id)
-            self._by_seq[e.seq] = e.id
+            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id))
             vectors[e.id] = e.vector
         self._generation = int(snap.meta.get("generation", "0"))
         self._database_id = snap.meta.get("database_id")
-        self.indexes_loaded = self._load_indexes(self._database_id)
+        self.indexes_loaded = self._load_indexes(self._database_id, {e.seq: e.id for e in snap.documents})
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
             stored = self.store.records()
@@ -294,17 +274,16 @@ class Engine:
                 self._resident.trim()
         for child, parents in snap.parents.items():
             self._lineage.set_parents(child, parents)
-        self._external.update(snap.external_sources)
-        self._groups.update(snap.groups)
+        for doc_id, sources in snap.external_sources.items():
+            self._entries.set_sources(doc_id, sources)
+        for doc_id, group in snap.groups.items():
+            self._entries.set_group(doc_id, group)
         members: dict[str, list[str]] = defaultdict(list)
         for e in snap.documents:
             members[e.cluster_id].append(e.id)
         for c in snap.clusters:
-            self._clusters[c.id] = c
-            self._clusterer.restore(
-                c.id,
-                c.created_seq,
-                [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])],
+            self._stories.restore(
+                c, [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])]
             )
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
@@ -335,7 +314,7 @@ class Engine:
             raise RuntimeError(
                 f"document {quote_id(doc_id)} is indexed but not in the store {self.store.location}"
             )
-        doc = self._prepared(rec, sorted(self._outlets))
+        doc = self._prepared(rec, self._entries.outlets())
         self._sign([doc], sentences=False)
         self.counters["documents_reloaded"] += 1
         return doc
@@ -378,14 +357,15 @@ class Engine:
             "fingerprint": self._index_fingerprint(),
         }
 
-    def _load_indexes(self, database_id: str | None) -> bool:
+    def _load_indexes(self, database_id: str | None, ids: Mapping[int, str]) -> bool:
         """Read the saved indexes if they were built from this database (its ``database_id``, a random id
         made with it) at its current generation, with the same settings, and are whole (their
-        checksum); else leave them to be rebuilt. Reads plain arrays only: nothing in the file runs."""
+        checksum) and hold exactly the stored articles ``ids`` (sequence number -> id); else leave them to
+        be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
         if path is None or database_id is None or not path.exists():
             return False
-        return self._article_index.load(path, self._index_binding(database_id), self._by_seq)
+        return self._article_index.load(path, self._index_binding(database_id), ids)
 
     def save_indexes(self) -> None:
         """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
@@ -397,18 +377,13 @@ class Engine:
             return
         with self._lock.write():  # alone: two saves at once would write the same temporary file
             header = {"binding": self._index_binding(self._database_id)}
-            if not self._article_index.save(path, header, lambda d: self._records[d].seq):
+            if not self._article_index.save(path, header, self._entries.seq):
                 return  # not saved (datasketch's LSH): rebuilt at every start
             legacy = path.with_name(LEGACY_INDEX_FILE)
             if legacy.exists():  # written by an older dedup, never read: gone once there is a new one
                 legacy.unlink()
 
     # -- undo -----------------------------------------------------------------------------------------
-
-    def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
-        """Record ``mapping[key]`` before it changes, in the write in progress (``dedup.undo``)."""
-        if self._undo is not None:
-            self._undo.save(mapping, key)
 
     def _on_undo(self, step: Callable[[], None]) -> None:
         """Record the step that undoes a change just made, in the write in progress."""
@@ -421,11 +396,13 @@ class Engine:
         its commit included: memory is then again what the store holds, and the disk is not needed to
         get there. The block must end with the commit: nothing after it is undone."""
         log = UndoLog()
-        self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = log
+        self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = log
+        self._article_index.undo = log
         try:
             yield
         except BaseException:
-            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
+            self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
+            self._article_index.undo = None
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -433,7 +410,8 @@ class Engine:
                 self._load()
             raise
         finally:
-            self._undo = self._clusterer.undo = self._lineage.undo = self._article_index.undo = None
+            self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
+            self._article_index.undo = None
 
     def _allocate_seq(self) -> int:
         """A sequence number for a new article: above every number this engine gave and every number
@@ -447,20 +425,16 @@ class Engine:
         self._index_many([doc])
 
     def _index_many(self, docs: Sequence[PreparedDocument]) -> None:
-        """Make prepared, embedded articles known (resident, by their sequence numbers) and add them to
-        the article indexes, in bulk."""
+        """Make prepared, embedded articles resident and add them to the article indexes, in bulk (their
+        entries, which name them by sequence number, are the caller's)."""
         for doc in docs:
             self._resident.put(doc)
             self._on_undo(functools.partial(self._resident.discard, doc.id))
-            self._save(self._by_seq, doc.order)
-            self._by_seq[doc.order] = doc.id
         self._article_index.add(docs)
 
     def _unindex(self, doc: PreparedDocument) -> None:
         self._article_index.remove(doc)
         self._resident.discard(doc.id)  # read again from the store if the removal is undone
-        self._save(self._by_seq, doc.order)
-        del self._by_seq[doc.order]
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -475,7 +449,7 @@ class Engine:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
         that sentence's embedding instead of going through the model."""
-        outlets = sorted(self._outlets | {a.outlet for a in articles if a.outlet})
+        outlets = sorted(set(self._entries.outlets()) | {a.outlet for a in articles if a.outlet})
         progress.start("preparing", len(articles))
         docs = []
         for n, article in enumerate(articles):
@@ -515,7 +489,7 @@ class Engine:
                 # thousand times would otherwise be checked against every earlier copy).
                 for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
                     seq, t = split_key(hit)
-                    doc_id = self._by_seq[seq]
+                    doc_id = self._entries.id_at(seq)
                     if doc_id not in signed:
                         signed[doc_id] = sentence_signatures(self._resident.get(doc_id), mh)
                     if estimate_jaccard(sig, signed[doc_id][t]) >= share:
@@ -573,19 +547,19 @@ class Engine:
         index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._by_seq[k] for k in index.articles_like(doc.doc_minhash))
-        found.update(self._by_seq[q] for q in index.articles_sharing_sentences(doc.sentence_minhashes))
+            found.update(self._entries.id_at(k) for k in index.articles_like(doc.doc_minhash))
+        found.update(self._entries.id_at(q) for q in index.articles_sharing_sentences(doc.sentence_minhashes))
         near: list[str] = []
-        if self._records:  # (an empty engine does not load the model to make its vector indexes)
+        if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
             align = self.config.align
             if len(doc.sentences):
                 near_sentences = index.articles_near_sentences(
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
-                found.update(self._by_seq[q] for q in near_sentences)
+                found.update(self._entries.id_at(q) for q in near_sentences)
             for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
-                other = self._by_seq[hit]
+                other = self._entries.id_at(hit)
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:
                     found.add(other)
@@ -598,7 +572,7 @@ class Engine:
     def _match(self, doc: PreparedDocument, candidates: set[str], due: Due | None = None) -> list[PairResult]:
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
-        for other_id in sorted(candidates, key=lambda d: self._records[d].seq):
+        for other_id in sorted(candidates, key=self._entries.seq):
             if due is not None:
                 due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
             result = compare(self._resident.get(other_id), doc, self.config)
@@ -641,12 +615,12 @@ class Engine:
         # The pairs between the other articles in scope too: which of two candidate sources copies the
         # other is part of choosing between them.
         for d in scope - affected:
-            if d in extra or d not in self._records:
+            if d in extra or d not in self._entries:
                 continue
             for p in self._pairs_of(d, change):
                 if p.a in scope and p.b in scope:
                     pair_set[(p.a, p.b)] = p
-        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._records}
+        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._entries}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
         )
@@ -659,30 +633,21 @@ class Engine:
     def _apply_derivation(self, derivation: Derivation, change: Change) -> None:
         """Install what derivation found for the articles it was run for, and record it in ``change``."""
         # Most confident edges first, any that would close a cycle dropped: the lineage stays a DAG.
-        change.parents.update(
-            install_parents(self._lineage, derivation.parents, lambda d: self._records[d].seq)
-        )
+        change.parents.update(install_parents(self._lineage, derivation.parents, self._entries.seq))
         change.external_sources.update(derivation.external_sources)
-        for doc_id in derivation.external_sources:
-            self._save(self._external, doc_id)
-        self._external.update(derivation.external_sources)
+        for doc_id, sources in derivation.external_sources.items():
+            self._entries.set_sources(doc_id, sources)
         for doc_id in derivation.parents:
-            self._save(self._groups, doc_id)
             group = derivation.groups.get(doc_id)
-            if group is None:
-                self._groups.pop(doc_id, None)
-            else:
-                self._groups[doc_id] = group
+            self._entries.set_group(doc_id, group)
             change.groups[doc_id] = group
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
-        if outlet not in self._outlets:
-            self._outlets.add(outlet)
-            self._on_undo(lambda: self._outlets.discard(outlet))
-        outlets = sorted(self._outlets)
+        self._entries.add_outlet(outlet)
+        outlets = self._entries.outlets()
         # Articles not resident find their citations again, with every outlet, when next prepared.
-        touched = {d for d in self.store.containing(outlet) if d in self._records}
+        touched = {d for d in self.store.containing(outlet) if d in self._entries}
         for doc in self._resident:
             if doc.id in touched:
                 doc.citations = find_citations(doc.text, outlets)
@@ -728,7 +693,7 @@ class Engine:
             seen: set[str] = set()
             todo = []
             for i, article in enumerate(articles):
-                stored = self._records.get(article.id)
+                stored = self._entries.get(article.id)
                 if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
@@ -737,7 +702,7 @@ class Engine:
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
-                stored = self._records.get(article.id)
+                stored = self._entries.get(article.id)
                 if stored is not None and stored.text_hash == digests[i]:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                     continue
@@ -759,50 +724,28 @@ class Engine:
         outcome = IngestOutcome.CREATED
         article = doc.article
         with self._undoable():
-            if doc.id in self._records:
+            if doc.id in self._entries:
                 outcome = IngestOutcome.REPLACED
                 affected |= self._remove(doc.id, change, events, now)
             doc.order = self._allocate_seq()
-            if article.outlet and article.outlet not in self._outlets:
+            if article.outlet and not self._entries.has_outlet(article.outlet):
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
             pairs = self._match(doc, candidates, due)
-            cluster_events = self._clusterer.add(
-                doc.id, self._links(doc.id, pairs), doc.vector, near, _time(doc), self._claims(doc.id, pairs)
+            placed = self._stories.place(
+                doc.id,
+                self._links(doc.id, pairs),
+                doc.vector,
+                near,
+                _time(doc),
+                self._claims(doc.id, pairs),
+                now,
+                change,
             )
-            events.extend(cluster_events)
-            cid = self._clusterer.cluster_of(doc.id)
-            for ev in cluster_events:
-                if ev.kind is ClusterEventKind.CREATED:
-                    self._save(self._clusters, ev.cluster)
-                    self._clusters[ev.cluster] = ClusterRecord(
-                        ev.cluster, self._clusterer.rank(ev.cluster), now, now
-                    )
-                    change.put_clusters.append(self._clusters[ev.cluster])
-                elif ev.kind is ClusterEventKind.MERGED:
-                    for gone in ev.merged:
-                        self._save(self._clusters, gone)
-                        self._clusters.pop(gone, None)
-                        change.delete_clusters.append(gone)
-                    for member in self._clusterer.members(ev.cluster):
-                        if member != doc.id and self._records[member].cluster_id != ev.cluster:
-                            self._save(self._records, member)
-                            self._records[member] = replace(self._records[member], cluster_id=ev.cluster)
-                            change.cluster_of[member] = ev.cluster
-                elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
-                    if ev.cluster in self._clusters and ev.cluster not in self._clusterer.clusters():
-                        self._save(self._clusters, ev.cluster)
-                        self._clusters.pop(ev.cluster)
-                        change.delete_clusters.append(ev.cluster)
-                    elif ev.cluster in self._clusters:
-                        self._touch_cluster(ev.cluster, now, change)
-                elif ev.document is not None and ev.document != doc.id:  # ... and joined this one
-                    moved = ev.document
-                    self._save(self._records, moved)
-                    self._records[moved] = replace(self._records[moved], cluster_id=ev.cluster)
-                    change.cluster_of[moved] = ev.cluster
-                    change.placement[moved] = self._clusterer.placement(moved)
-            self._touch_cluster(cid, now, change)
+            events.extend(placed.events)
+            cid = placed.cluster
+            for moved, to in placed.moved.items():  # articles of merged clusters, and re-homed ones
+                self._entries.set_cluster(moved, to)
             assert doc.embeddings is not None and doc.vector is not None
             record = DocumentRecord(
                 article,
@@ -812,16 +755,15 @@ class Engine:
                 cid,
                 doc.embeddings,
                 doc.vector,
-                self._clusterer.placement(doc.id),
+                placed.placement,
             )
-            self._save(self._records, doc.id)
-            self._records[doc.id] = _Entry(doc.order, digest, now, cid)
+            self._entries.put(doc.id, Entry(doc.order, digest, now, cid))
             self._index(doc)
             change.put_documents.append(record)
             change.put_pairs.extend(pairs)
             affected.add(doc.id)
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
-            affected = {d for d in affected if d in self._records}
+            affected = {d for d in affected if d in self._entries}
             self._apply_derivation(self._derive_for(affected, change=change), change)
             if due is not None:
                 due.check("before the article could be stored")
@@ -851,13 +793,6 @@ class Engine:
                 out[other] = Claim(p.coverage_of(other), partner.vector, _time(partner))
         return out
 
-    def _touch_cluster(self, cid: str, now: float, change: Change) -> None:
-        """Record that a cluster changed at ``now``."""
-        old = self._clusters[cid]
-        self._save(self._clusters, cid)
-        self._clusters[cid] = ClusterRecord(cid, old.created_seq, old.create_time, now)
-        change.put_clusters.append(self._clusters[cid])
-
     def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
         """Take an article out of memory and every index; return the articles whose parents must
         be recomputed. The caller commits ``change``."""
@@ -865,21 +800,10 @@ class Engine:
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         self._unindex(doc)
         orphans = self._lineage.remove(doc_id)
-        self._save(self._external, doc_id)
-        self._external.pop(doc_id, None)
-        self._save(self._groups, doc_id)
-        self._groups.pop(doc_id, None)
-        cid = self._clusterer.remove(doc_id, doc.vector, _time(doc))
-        if cid is not None:
-            events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id))
-            if cid in self._clusterer.clusters():
-                self._touch_cluster(cid, now, change)
-            else:
-                self._save(self._clusters, cid)
-                self._clusters.pop(cid, None)
-                change.delete_clusters.append(cid)
-        self._save(self._records, doc_id)
-        del self._records[doc_id]
+        removed = self._stories.remove(doc_id, doc.vector, _time(doc), now, change)
+        if removed is not None:
+            events.append(removed)
+        self._entries.remove(doc_id)  # with its sequence number, sources and group
         change.delete_documents.append(doc_id)
         return (partners | orphans) - {doc_id}
 
@@ -887,14 +811,14 @@ class Engine:
         """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
         due = Due(deadline)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
-            if doc_id not in self._records:
+            if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             change = Change()
             events: list[ClusterEvent] = []
             now = self._clock()
             with self._undoable():
                 affected = self._remove(doc_id, change, events, now)
-                affected = {d for d in affected if d in self._records}
+                affected = {d for d in affected if d in self._entries}
                 if affected:
                     self._apply_derivation(self._derive_for(affected, change=change), change)
                 due.check("before the deletion could be stored; nothing was deleted")
@@ -913,10 +837,9 @@ class Engine:
         removed: list[str] = []
         while True:
             with self._lock.write():
-                doomed = sorted((e.seq, d) for d, e in self._records.items() if e.ingest_time < before)
-                if not doomed:
+                ids = self._entries.ingested_before(before, batch)
+                if not ids:
                     return removed
-                ids = [d for _, d in doomed[:batch]]
                 change = Change()
                 events: list[ClusterEvent] = []
                 now = self._clock()
@@ -924,7 +847,7 @@ class Engine:
                     affected: set[str] = set()
                     for doc_id in ids:
                         affected |= self._remove(doc_id, change, events, now)
-                    affected = {d for d in affected if d in self._records}
+                    affected = {d for d in affected if d in self._entries}
                     if affected:
                         self._apply_derivation(self._derive_for(affected, change=change), change)
                     self._commit(change, events, now)  # last: everything before it is undone if it fails
@@ -1012,23 +935,30 @@ class Engine:
 
     # -- public: reading ------------------------------------------------------------------------------
 
+    def _cluster_of(self, doc_id: str) -> str:
+        """The story cluster of a stored article (``KeyError`` when it is not stored)."""
+        entry = self._entries.get(doc_id)
+        if entry is None:
+            raise KeyError(doc_id)
+        return entry.cluster_id
+
     def _analysis(self, doc_id: str, pairs: Sequence[PairResult] | None = None) -> DocumentAnalysis:
         """What is known of a stored article; ``pairs``: all its pairs, if the caller has them (an article
         just stored), else they are read from the store."""
-        cid = self._records[doc_id].cluster_id
+        cid = self._cluster_of(doc_id)
         matches = []
         known = self._pairs_of(doc_id) if pairs is None else pairs
-        for p in sorted(known, key=lambda p: self._records[p.other(doc_id)].seq):
-            if p.relation is Relation.SAME_STORY and self._records[p.other(doc_id)].cluster_id != cid:
+        for p in sorted(known, key=lambda p: self._entries.seq(p.other(doc_id))):
+            if p.relation is Relation.SAME_STORY and self._cluster_of(p.other(doc_id)) != cid:
                 continue
             matches.append(p.oriented(doc_id))
         return DocumentAnalysis(
             doc_id,
             cid,
             self._lineage.parents(doc_id),
-            self._external.get(doc_id, ()),
+            self._entries.sources(doc_id),
             tuple(matches),
-            self._groups.get(doc_id),
+            self._entries.group(doc_id),
         )
 
     def find_similar(self, article: Article, deadline: Deadline = None) -> DocumentAnalysis:
@@ -1049,13 +979,13 @@ class Engine:
 
     def _find_similar(self, article: Article, doc: PreparedDocument, due: Due) -> DocumentAnalysis:
         """``find_similar`` of the prepared ``doc``, under the read and query locks."""
-        exclude = article.id if article.id in self._records else None
+        exclude = article.id if article.id in self._entries else None
         candidates, near = self._candidates(doc, exclude)
         pairs = self._match(doc, candidates, due)
-        cid = self._clusterer.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
+        cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
         pairs = [
             p for p in pairs
-            if p.relation is not Relation.SAME_STORY or self._records[p.other(doc.id)].cluster_id == cid
+            if p.relation is not Relation.SAME_STORY or self._cluster_of(p.other(doc.id)) == cid
         ]  # fmt: skip
         probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
         doc.article = Article(
@@ -1084,14 +1014,14 @@ class Engine:
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:
         with self._lock.read():
-            if doc_id not in self._records:
+            if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
         """A stored article and when it was ingested."""
         with self._lock.read():
-            entry = self._records.get(doc_id)
+            entry = self._entries.get(doc_id)
             if entry is None:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             doc = self._resident.peek(doc_id)
@@ -1102,27 +1032,25 @@ class Engine:
     def documents(self) -> list[str]:
         """Stored ids in order of arrival."""
         with self._lock.read():
-            return sorted(self._records, key=lambda d: self._records[d].seq)
+            return self._entries.ids()
 
     def pairs(self) -> list[PairResult]:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
         with self._lock.read():
             out = []
             for p in self.store.pairs():
-                a, b = sorted((p.a, p.b), key=lambda d: self._records[d].seq)
-                if (
-                    p.relation is Relation.SAME_STORY
-                    and self._records[a].cluster_id != self._records[b].cluster_id
-                ):
+                a, b = sorted((p.a, p.b), key=self._entries.seq)
+                if p.relation is Relation.SAME_STORY and self._cluster_of(a) != self._cluster_of(b):
                     continue
                 out.append(p.oriented(a))
-            return sorted(out, key=lambda p: (self._records[p.a].seq, self._records[p.b].seq))
+            return sorted(out, key=lambda p: (self._entries.seq(p.a), self._entries.seq(p.b)))
 
     def cluster(self, cluster_id: str) -> ClusterView:
         with self._lock.read():
-            if cluster_id not in self._clusters:
+            rec = self._stories.get(cluster_id)
+            if rec is None:
                 raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
-            members = tuple(sorted(self._clusterer.members(cluster_id), key=lambda d: self._records[d].seq))
+            members = tuple(sorted(self._stories.members(cluster_id), key=self._entries.seq))
             inside = set(members)
             edges = tuple(
                 LineageEdge(p.id, child, p.confidence)
@@ -1131,24 +1059,23 @@ class Engine:
                 if p.id in inside
             )
             roots = tuple(d for d in members if not any(p.id in inside for p in self._lineage.parents(d)))
-            rec = self._clusters[cluster_id]
             return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
 
     def clusters(self) -> list[ClusterRecord]:
         """All clusters, oldest first."""
         with self._lock.read():
-            return sorted(self._clusters.values(), key=lambda c: c.created_seq)
+            return self._stories.records()
 
     def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
         with self._lock.read():
-            if doc_id not in self._records:
+            if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
-            return walk(self._lineage, doc_id, max_depth, lambda d: self._records[d].seq)
+            return walk(self._lineage, doc_id, max_depth, self._entries.seq)
 
     def __len__(self) -> int:
         with self._lock.read():
-            return len(self._records)
+            return len(self._entries)
 
     def close(self) -> None:
         """Save the indexes (if there is an index folder) and close the store. Indexes that cannot be

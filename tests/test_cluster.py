@@ -315,3 +315,18 @@ def test_a_roundup_that_came_first_moves_to_the_story_it_takes_most_from() -> No
     assert sc.placement("port-2") == 1.0
     sc.add("dam-2", [], dam, claims={"port-2": Claim(0.9, _unit(1, 0.15, 0.0), None)})
     assert sc.cluster_of("port-2") == first
+
+
+def test_add_moving_names_the_documents_whose_cluster_changed() -> None:
+    sc = StoryClusterer(threshold=0.75)
+    sc.add("zzz", [], _unit(1, 0.0))
+    sc.add("b", ["zzz"], _unit(1, 0.0))
+    sc.add("aaa", [], _unit(1, 1.2))
+    sc.add("c", ["aaa"], _unit(1, 0.9))  # cosine 0.74 to zzz: not yet enough to merge
+    old = sc.cluster_of("zzz")
+    # m joins aaa's cluster, which then merges into zzz's (the older): aaa's articles move, not m.
+    events, moved = sc.add_moving("m", [], _unit(1, 0.5), ["zzz", "aaa"])
+    assert events[0].kind is MERGED and events[0].cluster == old
+    assert moved == ["aaa", "c"] and all(sc.cluster_of(d) == old for d in moved)
+    # Without a merge or a move, nothing else changed.
+    assert sc.add_moving("n", ["m"], _unit(1, 0.5))[1] == []

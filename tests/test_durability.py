@@ -113,11 +113,11 @@ def test_a_failed_commit_leaves_memory_as_the_store_has_it(tmp_path: Path, embed
         assert same_sums(fresh, engine)
         fresh.store.close()
         store.fail = None
-        given |= {engine._records[d].seq for d in engine._records}
+        given |= {engine._entries.seq(d) for d in engine.documents()}
         tried = engine._next_seq - 1  # the number the failed ingest was given
         _run(engine, op)
         if op[0] == "ingest":
-            seq = engine._records[op[1].id].seq
+            seq = engine._entries.seq(op[1].id)
             assert seq not in given and seq > tried
             given.add(seq)
     assert store.commits == len(_arrivals())

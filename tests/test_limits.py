@@ -62,7 +62,7 @@ def test_a_huge_outlet_is_refused_and_never_stored() -> None:
         engine.ingest(Article("big", TEXT, outlet="O" * 5_000_000))
     with pytest.raises(InvalidArgument, match="outlet"):
         engine.find_similar(Article("q", TEXT, outlet="O" * 5_000_000))
-    assert len(engine) == 0 and engine._outlets == set()
+    assert len(engine) == 0 and engine._entries.outlets() == []
     with pytest.raises(NotFound):
         engine.document("big")
     engine.ingest(Article("ok", TEXT, outlet="Harbour Wire"))

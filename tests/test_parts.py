@@ -4,6 +4,7 @@ in Redis, say) slots in as a further entry of that fixture's factories."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,13 +15,17 @@ import pytest
 import xxhash
 
 from dedup.article import Article
+from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import ArticleIndex, MemoryArticleIndex, sentence_signatures, split_key, words_key
-from dedup.config import Config
+from dedup.cluster import Claim, cluster_id_for
+from dedup.config import ClusterConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.engine import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
-from dedup.results import LineageEdge, Parent
+from dedup.results import ClusterEvent, ClusterEventKind, DuplicateGroup, ExternalSource, LineageEdge, Parent
+from dedup.store import Change, ClusterRecord
+from dedup.story_clusters import MemoryStoryClusters, Placement, StoryClusters
 from dedup.undo import UndoLog
 
 # -- lineage ------------------------------------------------------------------------------------------
@@ -317,3 +322,304 @@ def test_article_index_save_and_load(
         other = make_article_index()
         assert not other.load(path, binding, names)
         assert other.sentences() == 0 and other.articles() == 0
+
+
+# -- story clusters -----------------------------------------------------------------------------------
+
+STORY_CLUSTERS: dict[str, Callable[[ClusterConfig], StoryClusters]] = {"memory": MemoryStoryClusters}
+
+MERGING = replace(ClusterConfig(), threshold=0.75, link_min_cosine=-1.0, time_penalty_per_day=0.0)
+"""Clusters that merge on average linkage (``test_cluster``'s numbers); links always pull."""
+REHOMING = replace(ClusterConfig(), threshold=0.6, link_min_cosine=0.5, rehome_margin=0.1)
+"""Links pull only into a cluster read like the article; an article explained more elsewhere moves."""
+
+
+@pytest.fixture(params=sorted(STORY_CLUSTERS))
+def make_story_clusters(request: pytest.FixtureRequest) -> Callable[[ClusterConfig], StoryClusters]:
+    """Makes empty story clusters of one implementation, with the settings given."""
+    return STORY_CLUSTERS[request.param]
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.asarray(xs, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def _stories_state(stories: StoryClusters) -> dict[str, Any]:
+    """What the protocol answers about every cluster, and where each probe would go."""
+    records = stories.records()
+    members = {r.id: stories.members(r.id) for r in records}
+    near = [d for ids in members.values() for d in ids]
+    return {
+        "records": records,
+        "members": members,
+        "peek": [stories.peek({}, _unit(1, x), near, None) for x in (0.0, 0.5, 1.2, 3.0, -9.0)],
+    }
+
+
+def test_story_clusters_start_empty(make_story_clusters: Callable[[ClusterConfig], StoryClusters]) -> None:
+    stories = make_story_clusters(MERGING)
+    change = Change()
+    assert stories.records() == [] and stories.get("c1") is None
+    assert stories.peek({}, _unit(1, 0), [], None) is None
+    assert stories.remove("a", _unit(1, 0), None, 5.0, change) is None
+    assert change == Change()
+
+
+def test_story_clusters_place_founds_then_joins(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    stories = make_story_clusters(MERGING)
+    change = Change()
+    placed = stories.place("a", {}, _unit(1, 0), [], None, {}, 10.0, change)
+    cid = cluster_id_for("a")
+    assert placed == Placement(cid, 0.0, (ClusterEvent(ClusterEventKind.CREATED, cid, "a"),), {})
+    # Created, then updated now: the record goes to the store twice, the same.
+    assert change == Change(put_clusters=[ClusterRecord(cid, 0, 10.0, 10.0)] * 2)
+    assert stories.get(cid) == ClusterRecord(cid, 0, 10.0, 10.0) and stories.members(cid) == ["a"]
+    # A copy of it joins through its link, whatever it reads like; the cluster is updated now.
+    change = Change()
+    placed = stories.place("b", {"a": 0.9}, _unit(0, 1), [], None, {}, 20.0, change)
+    assert placed == Placement(cid, 0.9, (ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, "b"),), {})
+    assert change == Change(put_clusters=[ClusterRecord(cid, 0, 10.0, 20.0)])
+    assert stories.members(cid) == ["a", "b"] and stories.records() == [ClusterRecord(cid, 0, 10.0, 20.0)]
+    assert stories.peek({"b": 1.0}, None, [], None) == cid
+    assert stories.peek({}, _unit(-1, 0), ["a"], None) is None  # reads like nothing placed
+
+
+def test_story_clusters_merge_keeps_the_oldest_id_and_names_the_moved_articles(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    stories = make_story_clusters(MERGING)
+    stories.place("zzz", {}, _unit(1, 0.0), [], None, {}, 1.0, Change())
+    stories.place("aaa", {}, _unit(1, 1.2), [], None, {}, 2.0, Change())  # cosine 0.64: a story of its own
+    old, young = cluster_id_for("zzz"), cluster_id_for("aaa")
+    assert [r.id for r in stories.records()] == [old, young]  # oldest first
+    # Between them: joins aaa's cluster, which then reads close enough to zzz's; the older id survives.
+    change = Change()
+    placed = stories.place("m", {}, _unit(1, 0.5), ["zzz", "aaa"], None, {}, 3.0, change)
+    assert placed == Placement(
+        old,
+        1.0,
+        (
+            ClusterEvent(ClusterEventKind.MERGED, old, "m", (young,)),
+            ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, old, "m"),
+        ),
+        {"aaa": old},
+    )
+    assert change == Change(
+        put_clusters=[ClusterRecord(old, 0, 1.0, 3.0)], delete_clusters=[young], cluster_of={"aaa": old}
+    )
+    assert stories.get(young) is None and stories.records() == [ClusterRecord(old, 0, 1.0, 3.0)]
+    assert sorted(stories.members(old)) == ["aaa", "m", "zzz"]
+
+
+def test_story_clusters_rehome_moves_the_article_explained_more_elsewhere(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    port, dam, roundup = _unit(1, 0.1, 0.0), _unit(0.0, 1, 0.1), _unit(0.8, 0.7, 0.0)
+    stories = make_story_clusters(REHOMING)
+    first = stories.place("roundup", {}, roundup, [], None, {}, 1.0, Change()).cluster
+    assert stories.place("port", {"roundup": 0.3}, port, [], None, {}, 2.0, Change()).cluster == first
+    change = Change()
+    claims = {"roundup": Claim(0.6, roundup, None)}
+    placed = stories.place("dam", {"roundup": 0.5}, dam, ["roundup"], None, claims, 3.0, change)
+    dam_cluster = cluster_id_for("dam")
+    assert placed == Placement(
+        dam_cluster,
+        0.0,
+        (
+            ClusterEvent(ClusterEventKind.CREATED, dam_cluster, "dam"),
+            ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, first, "roundup"),
+            ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, dam_cluster, "roundup"),
+        ),
+        {"roundup": dam_cluster},
+    )
+    assert change == Change(
+        put_clusters=[
+            ClusterRecord(dam_cluster, 1, 3.0, 3.0),
+            ClusterRecord(first, 0, 1.0, 3.0),  # the port story is left, and updated now
+            ClusterRecord(dam_cluster, 1, 3.0, 3.0),
+        ],
+        cluster_of={"roundup": dam_cluster},
+        placement={"roundup": 0.6},
+    )
+    assert stories.members(first) == ["port"] and stories.members(dam_cluster) == ["dam", "roundup"]
+
+
+def test_story_clusters_remove_updates_the_cluster_or_deletes_the_last(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    stories = make_story_clusters(MERGING)
+    cid = stories.place("a", {}, _unit(1, 0), [], None, {}, 1.0, Change()).cluster
+    stories.place("b", {"a": 1.0}, _unit(1, 0), [], None, {}, 2.0, Change())
+    change = Change()
+    assert stories.remove("a", _unit(1, 0), None, 3.0, change) == ClusterEvent(
+        ClusterEventKind.DOCUMENT_REMOVED, cid, "a"
+    )
+    assert change == Change(put_clusters=[ClusterRecord(cid, 0, 1.0, 3.0)])
+    assert stories.members(cid) == ["b"]  # the id stays while the cluster holds an article
+    change = Change()
+    assert stories.remove("b", _unit(1, 0), None, 4.0, change) == ClusterEvent(
+        ClusterEventKind.DOCUMENT_REMOVED, cid, "b"
+    )
+    assert change == Change(delete_clusters=[cid])
+    assert stories.get(cid) is None and stories.records() == []
+
+
+def test_story_clusters_restore_answers_as_before(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    vectors = {"zzz": _unit(1, 0.0), "aaa": _unit(1, 1.2), "b": _unit(1, 1.1)}
+    stories = make_story_clusters(MERGING)
+    stories.place("zzz", {}, vectors["zzz"], [], None, {}, 1.0, Change())
+    stories.place("aaa", {}, vectors["aaa"], [], None, {}, 2.0, Change())
+    stories.place("b", {"aaa": 0.4}, vectors["b"], [], None, {}, 3.0, Change())
+    restored = make_story_clusters(MERGING)
+    for record in stories.records():
+        restored.restore(record, [(d, vectors[d], None, 1.0) for d in stories.members(record.id)])
+    assert _stories_state(restored) == _stories_state(stories)
+    change = Change()
+    assert restored.place(
+        "c", {}, _unit(1, 0.01), ["zzz", "b"], None, {}, 4.0, change
+    ).cluster == cluster_id_for("zzz")
+    assert change.put_clusters == [ClusterRecord(cluster_id_for("zzz"), 0, 1.0, 4.0)]
+
+
+def test_story_clusters_undo_puts_back_every_change(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    stories = make_story_clusters(MERGING)
+    stories.place("zzz", {}, _unit(1, 0.0), [], None, {}, 1.0, Change())
+    stories.place("aaa", {}, _unit(1, 1.2), [], None, {}, 2.0, Change())
+    stories.place("b", {"zzz": 1.0}, _unit(1, 0.0), [], None, {}, 2.5, Change())
+    before = _stories_state(stories)
+    log = UndoLog()
+    stories.undo = log
+    stories.place("m", {}, _unit(1, 0.5), ["zzz", "aaa"], None, {}, 3.0, Change())  # a merge
+    stories.remove("zzz", _unit(1, 0.0), None, 4.0, Change())
+    stories.place("new", {}, _unit(-1, 0), [], None, {}, 5.0, Change())  # a new cluster
+    stories.undo = None
+    assert _stories_state(stories) != before
+    log.undo()
+    assert _stories_state(stories) == before
+    # Undone, it goes on as if those changes had never been made.
+    change = Change()
+    placed = stories.place("m", {}, _unit(1, 0.5), ["zzz", "aaa"], None, {}, 3.0, change)
+    assert placed.events[0].kind is ClusterEventKind.MERGED and change.delete_clusters == [
+        cluster_id_for("aaa")
+    ]
+
+
+# -- article entries ----------------------------------------------------------------------------------
+
+ARTICLE_ENTRIES: dict[str, Callable[[], ArticleEntries]] = {"memory": MemoryArticleEntries}
+
+
+@pytest.fixture(params=sorted(ARTICLE_ENTRIES))
+def entries(request: pytest.FixtureRequest) -> Iterator[ArticleEntries]:
+    yield ARTICLE_ENTRIES[request.param]()
+
+
+SOURCE = ExternalSource("Coast Times", "according to the Coast Times", 10, 38)
+GROUP = DuplicateGroup(("a", "b"), ("a", "b"), 0.5)
+
+
+def _entry(seq: int, ingest_time: float = 100.0, cluster_id: str = "c1") -> Entry:
+    return Entry(seq, f"hash-{seq}", ingest_time, cluster_id)
+
+
+def _entries_state(entries: ArticleEntries, ids: str = "abcdef") -> dict[str, Any]:
+    """What the protocol answers for every id and sequence number."""
+    by_seq = {}
+    for seq in range(10):
+        with contextlib.suppress(KeyError):  # no article has that number
+            by_seq[seq] = entries.id_at(seq)
+    return {
+        "ids": entries.ids(),
+        "len": len(entries),
+        "by_seq": by_seq,
+        "entries": {d: entries.get(d) for d in ids},
+        "sources": {d: entries.sources(d) for d in ids},
+        "groups": {d: entries.group(d) for d in ids},
+        "outlets": entries.outlets(),
+        "before": entries.ingested_before(1e9, 100),
+    }
+
+
+def test_article_entries_start_empty(entries: ArticleEntries) -> None:
+    assert len(entries) == 0 and entries.ids() == [] and "a" not in entries and entries.get("a") is None
+    assert entries.sources("a") == () and entries.group("a") is None
+    assert entries.outlets() == [] and not entries.has_outlet("Coast Times")
+    assert entries.ingested_before(1e9, 10) == []
+    with pytest.raises(KeyError):
+        entries.seq("a")
+    with pytest.raises(KeyError):
+        entries.id_at(1)
+
+
+def test_article_entries_name_each_article_by_its_sequence_number(entries: ArticleEntries) -> None:
+    entries.put("b", _entry(2, 200.0))
+    entries.put("a", _entry(5, 100.0))
+    entries.put("c", _entry(3, 300.0, "c2"))
+    assert len(entries) == 3 and "a" in entries and "d" not in entries
+    assert entries.get("c") == _entry(3, 300.0, "c2")
+    assert entries.ids() == ["b", "c", "a"]  # in order of arrival: by sequence number
+    assert [entries.seq(d) for d in "abc"] == [5, 2, 3]
+    assert [entries.id_at(s) for s in (2, 3, 5)] == ["b", "c", "a"]
+    # Ingested before a time, in order of arrival (not of ingest time), at most as many as asked.
+    assert entries.ingested_before(250.0, 10) == ["b", "a"]
+    assert entries.ingested_before(1e9, 2) == ["b", "c"] and entries.ingested_before(100.0, 10) == []
+    entries.set_cluster("a", "c9")
+    assert entries.get("a") == _entry(5, 100.0, "c9")
+
+
+def test_article_entries_remove_takes_the_sources_and_group_too(entries: ArticleEntries) -> None:
+    entries.put("a", _entry(1))
+    entries.put("b", _entry(2))
+    entries.set_sources("a", (SOURCE,))
+    entries.set_group("a", GROUP)
+    entries.set_group("b", GROUP)
+    assert entries.sources("a") == (SOURCE,) and entries.group("a") == GROUP
+    entries.remove("a")
+    assert "a" not in entries and entries.get("a") is None and entries.ids() == ["b"]
+    assert entries.sources("a") == () and entries.group("a") is None
+    with pytest.raises(KeyError):
+        entries.id_at(1)
+    assert entries.group("b") == GROUP  # the others keep theirs
+    entries.set_group("b", None)
+    assert entries.group("b") is None
+    entries.put("a", _entry(3))  # stored again, under a new number
+    assert entries.ids() == ["b", "a"] and entries.sources("a") == ()
+
+
+def test_article_entries_outlets_once_named_stay(entries: ArticleEntries) -> None:
+    entries.add_outlet("Wire Daily")
+    entries.add_outlet("Coast Times")
+    entries.add_outlet("Wire Daily")
+    assert entries.outlets() == ["Coast Times", "Wire Daily"] and entries.has_outlet("Coast Times")
+    entries.put("a", _entry(1))
+    entries.remove("a")
+    assert entries.outlets() == ["Coast Times", "Wire Daily"]
+
+
+def test_article_entries_undo_puts_back_every_change(entries: ArticleEntries) -> None:
+    entries.put("a", _entry(1))
+    entries.put("b", _entry(2))
+    entries.set_sources("a", (SOURCE,))
+    entries.set_group("b", GROUP)
+    entries.add_outlet("Wire Daily")
+    before = _entries_state(entries)
+    log = UndoLog()
+    entries.undo = log
+    entries.remove("a")
+    entries.put("a", _entry(3, 50.0))
+    entries.put("c", _entry(4))
+    entries.set_cluster("b", "c7")
+    entries.set_group("b", None)
+    entries.set_sources("c", (SOURCE,))
+    entries.add_outlet("Coast Times")
+    entries.undo = None
+    assert _entries_state(entries) != before
+    log.undo()
+    assert _entries_state(entries) == before

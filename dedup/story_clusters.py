@@ -1,0 +1,224 @@
+"""Story clusters: which story each stored article belongs to, and the record kept of every story.
+
+``StoryClusters`` is the part of the engine that keeps them, behind a narrow protocol: place a new
+article (or take one out) and say what that changed, as cluster events and as the store's side of the
+change; restore the clusters at start; and answer which clusters there are, what each holds and where an
+article would go. ``MemoryStoryClusters`` keeps them in process: a ``StoryClusterer`` (``dedup.cluster``)
+that decides where articles go, and a ``ClusterRecord`` per cluster (its creation rank and times).
+
+What a placement changes, in the store (``Change``):
+
+- a cluster founded (CREATED): its record, created and updated now;
+- clusters merged into another (MERGED): their records deleted; the articles they held, and any
+  re-homed into the surviving cluster, named in ``cluster_of``;
+- an article re-homed (DOCUMENT_REMOVED from its old cluster, DOCUMENT_ADDED to the new one): its old
+  cluster's record deleted when that is now empty, else updated now; its new cluster in ``cluster_of``
+  and how it joined in ``placement``;
+- the cluster the new article is in: updated now.
+
+The articles whose cluster changed come back as ``Placement.moved``, for the engine to update what it
+keeps of them. The cluster of an article itself is given by the engine to the store with its record.
+
+Undo. While ``undo`` holds an ``UndoLog``, an implementation records every change in it, so that the
+engine can put the clusters back as they were when the change it made cannot be committed (``dedup.undo``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from dedup.cluster import Claim, StoryClusterer
+from dedup.config import ClusterConfig
+from dedup.results import ClusterEvent, ClusterEventKind
+from dedup.store import Change, ClusterRecord
+from dedup.undo import UndoLog
+
+__all__ = ["MemoryStoryClusters", "Placement", "StoryClusters"]
+
+Member = tuple[str, np.ndarray | None, float | None, float]
+"""A stored article as a cluster is restored with it: its id, vector, publication time (seconds since the
+epoch, if known) and placement (how it joined: ``StoryClusterer.placement``)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where ``StoryClusters.place`` put an article, and what else that changed."""
+
+    cluster: str
+    """The cluster the article is in."""
+    placement: float
+    """How it joined: the share of it the link it joined through explains, 1 on content, 0 as a founder."""
+    events: tuple[ClusterEvent, ...]
+    """The cluster events, in order."""
+    moved: dict[str, str]
+    """Other stored articles now in another cluster: id -> that cluster (all the article's own)."""
+
+
+class StoryClusters(Protocol):
+    """The story clusters of the stored articles. Every article placed is stored; a cluster exists while
+    it holds an article, and its id never changes (merged away, it is gone)."""
+
+    undo: UndoLog | None
+    """While set, every change is recorded in it (``dedup.undo``); the engine sets it for one write."""
+
+    def restore(self, record: ClusterRecord, members: Iterable[Member]) -> None:
+        """Put back a stored cluster with its stored members, in order (at start)."""
+        ...
+
+    def place(
+        self,
+        doc_id: str,
+        links: Mapping[str, float],
+        vector: np.ndarray | None,
+        near: Iterable[str],
+        time: float | None,
+        claims: Mapping[str, Claim],
+        now: float,
+        change: Change,
+    ) -> Placement:
+        """Place a new article (``StoryClusterer.add``: its reuse ``links`` with the share of it each
+        explains, its ``vector``, the articles ``near`` it, its publication ``time``, and the ``claims``
+        on stored articles that may move to its cluster); record in ``change`` what that changes in the
+        store, stamping the clusters it touched ``now``."""
+        ...
+
+    def remove(
+        self, doc_id: str, vector: np.ndarray | None, time: float | None, now: float, change: Change
+    ) -> ClusterEvent | None:
+        """Take an article out (``vector`` and ``time``: those it was placed with); its cluster is updated
+        ``now`` in ``change``, or deleted there when it is left empty. The DOCUMENT_REMOVED event, or None
+        when the article was in no cluster."""
+        ...
+
+    def peek(
+        self, links: Mapping[str, float], vector: np.ndarray | None, near: Iterable[str], time: float | None
+    ) -> str | None:
+        """The cluster an article would join (as ``place``), None if it would found one. Changes nothing."""
+        ...
+
+    def get(self, cluster_id: str) -> ClusterRecord | None:
+        """A cluster's record, None when there is no such cluster."""
+        ...
+
+    def members(self, cluster_id: str) -> list[str]:
+        """The articles of an existing cluster, in the order they joined it."""
+        ...
+
+    def records(self) -> list[ClusterRecord]:
+        """Every cluster's record, oldest first (by ``created_seq``)."""
+        ...
+
+
+class MemoryStoryClusters:
+    """``StoryClusters`` in process: a ``StoryClusterer`` and a dict of cluster id -> record."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self._clusterer = StoryClusterer(
+            config.threshold,
+            config.time_tolerance_days,
+            config.time_penalty_per_day,
+            config.link_min_cosine,
+            config.rehome_margin,
+        )
+        self._records: dict[str, ClusterRecord] = {}
+        self._undo: UndoLog | None = None
+
+    @property
+    def undo(self) -> UndoLog | None:
+        return self._undo
+
+    @undo.setter
+    def undo(self, log: UndoLog | None) -> None:
+        # One log for the records and the clusterer: undone together, newest change first.
+        self._undo = self._clusterer.undo = log
+
+    def _save(self, cluster_id: str) -> None:
+        """Record a cluster's record before it changes, while an undo log is set."""
+        if self._undo is not None:
+            self._undo.save(self._records, cluster_id)
+
+    def restore(self, record: ClusterRecord, members: Iterable[Member]) -> None:
+        self._records[record.id] = record
+        self._clusterer.restore(record.id, record.created_seq, members)
+
+    def place(
+        self,
+        doc_id: str,
+        links: Mapping[str, float],
+        vector: np.ndarray | None,
+        near: Iterable[str],
+        time: float | None,
+        claims: Mapping[str, Claim],
+        now: float,
+        change: Change,
+    ) -> Placement:
+        events, changed = self._clusterer.add_moving(doc_id, links, vector, near, time, claims)
+        cid = self._clusterer.cluster_of(doc_id)
+        moved: dict[str, str] = {}
+        for ev in events:
+            if ev.kind is ClusterEventKind.CREATED:
+                self._save(ev.cluster)
+                rank = self._clusterer.rank(ev.cluster)
+                self._records[ev.cluster] = ClusterRecord(ev.cluster, rank, now, now)
+                change.put_clusters.append(self._records[ev.cluster])
+            elif ev.kind is ClusterEventKind.MERGED:
+                for gone in ev.merged:
+                    self._save(gone)
+                    self._records.pop(gone, None)
+                    change.delete_clusters.append(gone)
+                # The merged clusters' articles, then those re-homed: all now in the survivor.
+                for member in changed:
+                    moved[member] = ev.cluster
+                    change.cluster_of[member] = ev.cluster
+            elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
+                if ev.cluster in self._records and ev.cluster not in self._clusterer.clusters():
+                    self._save(ev.cluster)
+                    self._records.pop(ev.cluster)
+                    change.delete_clusters.append(ev.cluster)
+                elif ev.cluster in self._records:
+                    self._touch(ev.cluster, now, change)
+            elif ev.document is not None and ev.document != doc_id:  # ... and joined this one
+                moved[ev.document] = ev.cluster
+                change.cluster_of[ev.document] = ev.cluster
+                change.placement[ev.document] = self._clusterer.placement(ev.document)
+        self._touch(cid, now, change)
+        return Placement(cid, self._clusterer.placement(doc_id), tuple(events), moved)
+
+    def remove(
+        self, doc_id: str, vector: np.ndarray | None, time: float | None, now: float, change: Change
+    ) -> ClusterEvent | None:
+        cid = self._clusterer.remove(doc_id, vector, time)
+        if cid is None:
+            return None
+        if cid in self._clusterer.clusters():
+            self._touch(cid, now, change)
+        else:  # it was the last: the cluster is gone
+            self._save(cid)
+            self._records.pop(cid, None)
+            change.delete_clusters.append(cid)
+        return ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id)
+
+    def _touch(self, cluster_id: str, now: float, change: Change) -> None:
+        """Record that a cluster changed at ``now``."""
+        old = self._records[cluster_id]
+        self._save(cluster_id)
+        self._records[cluster_id] = ClusterRecord(cluster_id, old.created_seq, old.create_time, now)
+        change.put_clusters.append(self._records[cluster_id])
+
+    def peek(
+        self, links: Mapping[str, float], vector: np.ndarray | None, near: Iterable[str], time: float | None
+    ) -> str | None:
+        return self._clusterer.peek(links, vector, near, time)
+
+    def get(self, cluster_id: str) -> ClusterRecord | None:
+        return self._records.get(cluster_id)
+
+    def members(self, cluster_id: str) -> list[str]:
+        return self._clusterer.members(cluster_id)
+
+    def records(self) -> list[ClusterRecord]:
+        return sorted(self._records.values(), key=lambda c: c.created_seq)
