@@ -25,7 +25,7 @@ from dedup.config import Config
 from dedup.engine import Engine
 from dedup.errors import ServeError
 from dedup.redis_store import RedisStore
-from dedup.store import SqliteStore, open_store
+from dedup.store import open_store
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
 from server.interceptor import ServiceInterceptor
@@ -338,7 +338,7 @@ def serve(
         check_port_free(host, port)
         if security.tls is not None:
             security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
-        store = open_store(state) if state else SqliteStore(data / "dedup.sqlite3")
+        store = open_store(state or f"sqlite:{data / 'dedup.sqlite3'}")
         if isinstance(store, RedisStore):
             try:
                 store.claim(f"the dedup server with data directory {data}")
