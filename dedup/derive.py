@@ -139,6 +139,7 @@ class _Context:
             self.partners[p.b].append(p.a)
         self._directions: dict[tuple[str, str], _Direction | None] = {}
         self._copies: dict[str, bool] = {}
+        self._precedes: dict[tuple[str, str], bool] = {}
 
     def names(self, child: str, parent: str) -> bool:
         outlet = self.outlets[parent]
@@ -197,7 +198,15 @@ class _Context:
         return _Direction(s, evidence, decided)
 
     def precedes(self, first: str, second: str) -> bool:
-        """Whether ``first`` is known to be ``second``'s source rather than the other way round."""
+        """Whether ``first`` is known to be ``second``'s source rather than the other way round.
+        Remembered, as ``is_copy`` is: the context does not change while it is asked."""
+        key = (first, second)
+        known = self._precedes.get(key)
+        if known is None:
+            known = self._precedes[key] = self._precedes_now(first, second)
+        return known
+
+    def _precedes_now(self, first: str, second: str) -> bool:
         if frozenset((first, second)) not in self.pair_of:
             return False  # sharing nothing, neither is the other's source, whatever their times
         forward = self.direction(first, second)
@@ -268,6 +277,8 @@ def _groups(ctx: _Context) -> dict[str, DuplicateGroup]:
 def _cited_apart(ctx: _Context, child_id: str, parent_id: str, shared: list[tuple[int, int]]) -> set[str]:
     """Outside sources both articles name, each in its own words: a citation the child took along
     inside a passage it shares with the other article was copied, and is no sign of siblings."""
+    if not ctx.cited[child_id] or not ctx.cited[parent_id]:
+        return set()  # one names no source: none is common
     common = (ctx.cited[child_id] & ctx.cited[parent_id]) - {ctx.outlets[child_id], ctx.outlets[parent_id]}
     own = set()
     for c in ctx.docs[child_id].citations:
