@@ -84,10 +84,7 @@ def describe_article(doc_id: str, article: Article | None, limit: int = WIDTH) -
         return doc_id
     head = [x for x in (article.outlet,) if x]
     if article.published_at is not None:
-        stamp = article.published_at
-        head.append(
-            stamp.isoformat() if stamp.date_only else stamp.value.strftime("%Y-%m-%d %H:%M %Z").strip()
-        )
+        head.append(format_time(article.published_at))
     tail = f"  ({doc_id})" if head or article.title else doc_id
     text = " · ".join(head)
     if article.title:

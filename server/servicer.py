@@ -176,13 +176,12 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
 
     @contextmanager
     def _receiving(self, n: int) -> Iterator[None]:
-        with self._pending_lock:
-            self._pending += n
+        """``n`` articles are pending while the block runs."""
+        self._count(n)
         try:
             yield
         finally:
-            with self._pending_lock:
-                self._pending -= n
+            self._count(-n)
 
     def close(self) -> None:
         """Ends the watch streams (the server is shutting down)."""
