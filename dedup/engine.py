@@ -813,19 +813,7 @@ class Engine:
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
-            change = Change()
-            events: list[ClusterEvent] = []
-            now = self._clock()
-            with self._undoable():
-                affected = self._remove(doc_id, change, events, now)
-                affected = {d for d in affected if d in self._entries}
-                if affected:
-                    self._apply_derivation(self._derive_for(affected, change=change), change)
-                due.check("before the deletion could be stored; nothing was deleted")
-                self._commit(change, events, now)  # last: everything before it is undone if it fails
-            self._resident.trim()
-            self._publish(events)
-            return tuple(events)
+            return self._remove_committed([doc_id], due)
 
     def expire(self, before: float, batch: int = EXPIRE_BATCH) -> list[str]:
         """Remove every article ingested before ``before`` (seconds since the epoch), oldest first, from
@@ -840,20 +828,29 @@ class Engine:
                 ids = self._entries.ingested_before(before, batch)
                 if not ids:
                     return removed
-                change = Change()
-                events: list[ClusterEvent] = []
-                now = self._clock()
-                with self._undoable():
-                    affected: set[str] = set()
-                    for doc_id in ids:
-                        affected |= self._remove(doc_id, change, events, now)
-                    affected = {d for d in affected if d in self._entries}
-                    if affected:
-                        self._apply_derivation(self._derive_for(affected, change=change), change)
-                    self._commit(change, events, now)  # last: everything before it is undone if it fails
-                self._resident.trim()
-                self._publish(events)
+                self._remove_committed(ids, None)
             removed.extend(ids)
+
+    def _remove_committed(self, ids: Sequence[str], due: Due | None) -> tuple[ClusterEvent, ...]:
+        """Remove the stored articles ``ids`` in one change (the write lock held): the articles they
+        touched get their parents again, and the change is committed, or undone whole if that fails;
+        the events, published."""
+        change = Change()
+        events: list[ClusterEvent] = []
+        now = self._clock()
+        with self._undoable():
+            affected: set[str] = set()
+            for doc_id in ids:
+                affected |= self._remove(doc_id, change, events, now)
+            affected = {d for d in affected if d in self._entries}
+            if affected:
+                self._apply_derivation(self._derive_for(affected, change=change), change)
+            if due is not None:
+                due.check("before the deletion could be stored; nothing was deleted")
+            self._commit(change, events, now)  # last: everything before it is undone if it fails
+        self._resident.trim()
+        self._publish(events)
+        return tuple(events)
 
     def _commit(self, change: Change, events: Sequence[ClusterEvent], now: float) -> None:
         """Store ``change`` with ``events``, numbered on from the last event the store has issued and
