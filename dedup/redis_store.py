@@ -27,7 +27,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -48,21 +48,31 @@ from dedup.results import (
 )
 from dedup.store import (
     EVENT_PAGE,
+    HISTORY_KEPT,
     STORE_KEYS,
     Change,
     ClusterRecord,
+    Commit,
     DocumentEntry,
     DocumentRecord,
     Snapshot,
     _check_events,
+    _check_generation,
     _event_cut,
     _id_taken,
     _passages,
     _seq_taken,
+    history_entry,
+    read_history_entry,
 )
 
 __all__ = ["RedisStore"]
 
+_ENTRY_FIELDS = (
+    "id", "seq", "text_hash", "ingest_time", "cluster_id", "outlet", "vector", "published", "placement",
+)  # fmt: skip
+WRITE_LOCK_SECONDS = 10.0
+"""How long the lock that processes sharing a store take around a write lasts at most (``writing``)."""
 PAGE = 256
 """Articles read per round trip (``records``, ``load``, ``containing``)."""
 COMMIT_TRIES = 20
@@ -185,34 +195,14 @@ class RedisStore:
         pairs = [_pair(json.loads(v)) for v in raw]
         return sorted(pairs, key=lambda p: (p.a, p.b))
 
-    def load(self) -> Snapshot:
-        fields = (
-            "id",
-            "seq",
-            "text_hash",
-            "ingest_time",
-            "cluster_id",
-            "outlet",
-            "vector",
-            "published",
-            "placement",
-        )
-        documents = []
+    def load(
+        self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
+    ) -> Snapshot:
+        if documents is not None or clusters is not None:
+            return self._load_part(sorted(documents or ()), sorted(clusters or ()))
+        entries = []
         for ids in self._ids():
-            for row in self._docs(ids, fields):
-                if row[b"seq"] is None:
-                    continue
-                published = row[b"published"]
-                documents.append(
-                    DocumentEntry(
-                        row[b"id"].decode(), int(row[b"seq"]), row[b"text_hash"].decode(),
-                        float(row[b"ingest_time"]), row[b"cluster_id"].decode(),
-                        (row[b"outlet"] or b"").decode() or None,
-                        np.frombuffer(row[b"vector"], np.float32).copy(),
-                        parse_timestamp(published.decode()).value.timestamp() if published else None,
-                        float(row[b"placement"]),
-                    )
-                )  # fmt: skip
+            entries.extend(self._entries(ids))
         with self._errors("reading the store"):
             pair_keys = [k.decode().split(_SEP) for k in self._r.hkeys(self._k("pairs"))]
             parents = {k.decode(): tuple(_parent(p) for p in json.loads(v))
@@ -222,17 +212,87 @@ class RedisStore:
             groups = {
                 k.decode(): _group(json.loads(v)) for k, v in self._r.hgetall(self._k("groups")).items()
             }
-            clusters = [ClusterRecord(*json.loads(v)) for v in self._r.hvals(self._k("clusters"))]
+            records = [ClusterRecord(*json.loads(v)) for v in self._r.hvals(self._k("clusters"))]
             meta = {k.decode(): v.decode() for k, v in self._r.hgetall(self._k("meta")).items()}
         return Snapshot(
-            documents,
+            entries,
             sorted((a, b) for a, b in pair_keys),
             parents,
             sources,
-            sorted(clusters, key=lambda c: c.created_seq),
+            sorted(records, key=lambda c: c.created_seq),
             meta,
             groups,
         )
+
+    def _entries(self, ids: list[str]) -> list[DocumentEntry]:
+        """The entries of those of the articles ``ids`` that are stored, in the order given."""
+        entries = []
+        for row in self._docs(ids, _ENTRY_FIELDS):
+            if row[b"seq"] is None:
+                continue  # not stored (deleted since its id was read)
+            published = row[b"published"]
+            entries.append(
+                DocumentEntry(
+                    row[b"id"].decode(), int(row[b"seq"]), row[b"text_hash"].decode(),
+                    float(row[b"ingest_time"]), row[b"cluster_id"].decode(),
+                    (row[b"outlet"] or b"").decode() or None,
+                    np.frombuffer(row[b"vector"], np.float32).copy(),
+                    parse_timestamp(published.decode()).value.timestamp() if published else None,
+                    float(row[b"placement"]),
+                )
+            )  # fmt: skip
+        return entries
+
+    def _load_part(self, ids: list[str], cids: list[str]) -> Snapshot:
+        entries = []
+        for n in range(0, len(ids), PAGE):
+            entries.extend(self._entries(ids[n : n + PAGE]))
+        entries.sort(key=lambda e: e.seq)
+
+        def some(table: str, keys: list[str]) -> dict[str, Any]:
+            if not keys:
+                return {}
+            values = self._r.hmget(self._k(table), keys)
+            return {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
+        with self._errors("reading the store"):
+            parents = {k: tuple(_parent(p) for p in v) for k, v in some("parents", ids).items()}
+            sources = {k: tuple(ExternalSource(*x) for x in v) for k, v in some("sources", ids).items()}
+            groups = {k: _group(v) for k, v in some("groups", ids).items()}
+            clusters = [ClusterRecord(*v) for v in some("clusters", cids).values()]
+            meta = {k.decode(): v.decode() for k, v in self._r.hgetall(self._k("meta")).items()}
+        return Snapshot(
+            entries, [], parents, sources, sorted(clusters, key=lambda c: c.created_seq), meta, groups
+        )
+
+    def generation(self) -> int:
+        with self._errors("reading the generation"):
+            return self._meta_int("generation")
+
+    def history(self, after: int) -> list[Commit] | None:
+        with self._errors("reading the history"):
+            generation = self._meta_int("generation")
+            wanted = [str(g) for g in range(after + 1, generation + 1)]
+            raw = []
+            for n in range(0, len(wanted), PAGE):
+                raw.extend(self._r.hmget(self._k("history"), wanted[n : n + PAGE]))
+        if any(v is None for v in raw):
+            return None  # no longer kept
+        return [read_history_entry(int(g), v) for g, v in zip(wanted, raw, strict=True)]
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A lock in Redis that expires ``WRITE_LOCK_SECONDS`` after it was taken: a process that dies
+        holding it holds up the others that long at most, and one that outlives it is refused at commit
+        (``Change.expect_generation``) rather than overwriting what another stored."""
+        lock = self._r.lock(self._k("writing"), timeout=WRITE_LOCK_SECONDS, sleep=0.002)
+        with self._errors("taking the write lock"):
+            lock.acquire()
+        try:
+            yield
+        finally:
+            with suppress(self._redis_errors):  # expired and maybe taken by another: not ours to free
+                lock.release()
 
     def _meta_int(self, key: str, client: Any = None) -> int:
         value = (client or self._r).hget(self._k("meta"), key)
@@ -319,8 +379,13 @@ class RedisStore:
 
         cut = _event_cut(change, pruned, events_last, first_young_all)
         generation = self._meta_int("generation", pipe) + 1
+        _check_generation(change, generation - 1, self.location)
+        removed = [_record(row) for d in change.delete_documents if (row := pipe.hgetall(self._k("doc", d)))]
 
         pipe.multi()
+        pipe.hset(self._k("history"), str(generation), history_entry(change, removed))
+        if generation > HISTORY_KEPT:
+            pipe.hdel(self._k("history"), str(generation - HISTORY_KEPT))
         for doc_id in change.delete_documents:
             pipe.delete(self._k("doc", doc_id))
             pipe.zrem(self._k("docs"), doc_id)

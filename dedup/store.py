@@ -35,8 +35,8 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,8 +59,10 @@ from dedup.results import (
 )
 
 __all__ = [
+    "HISTORY_KEPT",
     "Change",
     "ClusterRecord",
+    "Commit",
     "DocumentEntry",
     "DocumentRecord",
     "MemoryStore",
@@ -145,6 +147,82 @@ class Change:
     """... and delete the oldest events stamped before this time (seconds since the epoch), up to the
     first one that is not (None: no limit). Events are deleted oldest first only, so those kept never
     have a gap, even if the clock once went back."""
+    expect_generation: int | None = None
+    """Commit only if the store's generation is still this one, the state the change was computed from;
+    ``Aborted`` otherwise, with nothing stored (None: whatever it is). Processes that share a store set
+    it, so that a change computed before another process's commit is never stored over it."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What one commit changed, as the store's history keeps it (``Store.history``): enough for a
+    process that shares the store to bring what it keeps in memory up to date by reading those things
+    again."""
+
+    generation: int
+    documents: tuple[str, ...]
+    """The documents whose stored state it changed: stored, deleted, moved to another cluster, or given
+    other parents, sources or a duplicate group."""
+    clusters: tuple[str, ...]
+    """The clusters it stored or deleted."""
+    removed: tuple[tuple[int, Article], ...] = ()
+    """The documents it deleted, with the sequence numbers they had: their texts are gone from the
+    store, and a process needs them to take the documents out of its indexes."""
+
+
+HISTORY_KEPT = 10_000
+"""Commits a store keeps in its history; a process further behind than that reads the whole state."""
+
+
+def history_entry(change: Change, removed: Iterable[DocumentRecord]) -> str:
+    """The history's JSON for a commit of ``change`` that deletes the records ``removed``."""
+    documents = {
+        *change.delete_documents,
+        *(r.article.id for r in change.put_documents),
+        *change.parents,
+        *change.external_sources,
+        *change.groups,
+        *change.cluster_of,
+        *change.placement,
+    }
+    clusters = {*change.delete_clusters, *(c.id for c in change.put_clusters)}
+    return json.dumps(
+        {
+            "documents": sorted(documents),
+            "clusters": sorted(clusters),
+            "removed": [[r.seq, _article_json(r.article)] for r in removed],
+        }
+    )
+
+
+def read_history_entry(generation: int, text: str | bytes) -> Commit:
+    v = json.loads(text)
+    return Commit(
+        generation,
+        tuple(v["documents"]),
+        tuple(v["clusters"]),
+        tuple((int(seq), _article(a)) for seq, a in v["removed"]),
+    )
+
+
+def _article_json(a: Article) -> list[Any]:
+    published = a.published_at.isoformat() if a.published_at is not None else None
+    return [a.id, a.text, a.title, a.outlet, a.url, published]
+
+
+def _article(v: list[Any]) -> Article:
+    doc_id, text, title, outlet, url, published = v
+    return Article(doc_id, text, title, outlet, url, parse_timestamp(published) if published else None)
+
+
+def _check_generation(change: Change, generation: int, location: str) -> None:
+    """``Aborted`` unless the store is at the generation the change expects."""
+    if change.expect_generation is not None and change.expect_generation != generation:
+        raise Aborted(
+            f"the change was computed from commit {change.expect_generation} of {location}, which has "
+            f"taken {generation - change.expect_generation} more since (another process shares it); "
+            "nothing was stored: read the new state and compute the change again"
+        )
 
 
 STORE_KEYS = frozenset(
@@ -199,9 +277,28 @@ class Snapshot:
 class Store(Protocol):
     """Where the engine's state lives between runs."""
 
-    def load(self) -> Snapshot:
+    def load(
+        self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
+    ) -> Snapshot:
         """Everything but the documents' texts and embeddings (at a million articles those would not
-        fit in memory at once)."""
+        fit in memory at once). Given ``documents`` and ``clusters``, only what concerns them: those
+        of the documents still stored with their parents, sources and groups, those of the clusters
+        that exist, the meta, and no pairs."""
+        ...
+
+    def generation(self) -> int:
+        """How many commits the store has taken (``commit`` returns the new number)."""
+        ...
+
+    def history(self, after: int) -> list[Commit] | None:
+        """What each commit after generation ``after`` changed, oldest first; None when the store no
+        longer keeps all of them (it keeps the last ``HISTORY_KEPT``): read the whole state again."""
+        ...
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Held around each write of a process that shares the store with others, so that they take
+        turns (a write computed from a state that another changed meanwhile is refused anyway:
+        ``Change.expect_generation``). Nothing to wait for where one process writes."""
         ...
 
     def records(self) -> Iterator[DocumentRecord]:
@@ -268,21 +365,52 @@ class MemoryStore:
         """The kept events, oldest first (deleted from the left)."""
         self._events_lock = threading.Lock()
         """Held while the events change or are read: watchers read them outside the engine's lock."""
+        self._history: deque[str] = deque(maxlen=HISTORY_KEPT)
+        """The last commits' history entries (``history_entry``), oldest first."""
 
     @property
     def location(self) -> str:
         return "memory:"
 
-    def load(self) -> Snapshot:
+    def load(
+        self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
+    ) -> Snapshot:
+        if documents is None and clusters is None:
+            return Snapshot(
+                [_entry(r) for r in self.records()],
+                sorted(self._pairs),
+                dict(self._parents),
+                dict(self._external),
+                sorted(self._clusters.values(), key=lambda c: c.created_seq),
+                dict(self._meta),
+                dict(self._groups),
+            )
+        ids = set(documents or ())
+        cids = set(clusters or ())
         return Snapshot(
-            [_entry(r) for r in self.records()],
-            sorted(self._pairs),
-            dict(self._parents),
-            dict(self._external),
-            sorted(self._clusters.values(), key=lambda c: c.created_seq),
+            [_entry(r) for r in self.records() if r.article.id in ids],
+            [],
+            {d: p for d, p in self._parents.items() if d in ids},
+            {d: x for d, x in self._external.items() if d in ids},
+            sorted((c for c in self._clusters.values() if c.id in cids), key=lambda c: c.created_seq),
             dict(self._meta),
-            dict(self._groups),
+            {d: g for d, g in self._groups.items() if d in ids},
         )
+
+    def generation(self) -> int:
+        return int(self._meta.get("generation", "0"))
+
+    def history(self, after: int) -> list[Commit] | None:
+        generation = self.generation()
+        if after >= generation:
+            return []
+        if generation - after > len(self._history):
+            return None
+        kept = list(self._history)[len(self._history) - (generation - after) :]
+        return [read_history_entry(after + 1 + n, entry) for n, entry in enumerate(kept)]
+
+    def writing(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def records(self) -> Iterator[DocumentRecord]:
         return iter(sorted(self._docs.values(), key=lambda d: d.seq))
@@ -326,6 +454,7 @@ class MemoryStore:
         high = self._high_water()
         _, last_event = self._event_bounds()
         _check_events(change.events, last_event, self.location)
+        _check_generation(change, self.generation(), self.location)
         deleted = set(change.delete_documents)
         seqs = [r.seq for r in change.put_documents]
         for rec in change.put_documents:
@@ -334,6 +463,7 @@ class MemoryStore:
                 raise Aborted(_seq_taken(rec, high, self.location))
             if doc_id in self._docs and doc_id not in deleted:
                 raise Aborted(_id_taken(rec, self.location))
+        self._history.append(history_entry(change, [self._docs[d] for d in deleted if d in self._docs]))
         for doc_id in change.delete_documents:
             self._docs.pop(doc_id, None)
             self._parents.pop(doc_id, None)
@@ -433,6 +563,7 @@ CREATE TABLE IF NOT EXISTS events (
     sequence INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL, cluster TEXT NOT NULL,
     document TEXT, merged TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS history (generation INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 """
 SCHEMA_VERSION = "3"
 _MIGRATIONS = {
@@ -587,6 +718,15 @@ class SqliteStore:
                     raise Aborted(_seq_taken(rec, high, self.location))
             first_event, last_event = self._event_bounds(db)
             _check_events(change.events, last_event, self.location)
+            generation = self._generation(db) + 1
+            _check_generation(change, generation - 1, self.location)
+            removed = [
+                _document(row)
+                for doc_id in change.delete_documents
+                for row in db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,))
+            ]
+            db.execute("INSERT INTO history VALUES (?, ?)", (generation, history_entry(change, removed)))
+            db.execute("DELETE FROM history WHERE generation <= ?", (generation - HISTORY_KEPT,))
             for doc_id in change.delete_documents:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
                 db.execute("DELETE FROM pairs WHERE a = ? OR b = ?", (doc_id, doc_id))
@@ -660,10 +800,30 @@ class SqliteStore:
             last = max([high] + [r.seq for r in change.put_documents])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (str(last),))
             self._store_events(db, change, first_event - 1, last_event)
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            generation = int(row[0]) + 1 if row is not None else 1
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
         return generation
+
+    @staticmethod
+    def _generation(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def generation(self) -> int:
+        with self._errors(), self._lock:
+            return self._generation(self._db)
+
+    def history(self, after: int) -> list[Commit] | None:
+        with self._errors(), self._lock:
+            generation = self._generation(self._db)
+            rows = self._db.execute(
+                "SELECT generation, entry FROM history WHERE generation > ? ORDER BY generation", (after,)
+            ).fetchall()
+        if len(rows) < generation - after:
+            return None  # no longer kept (or written by a dedup that kept none)
+        return [read_history_entry(g, entry) for g, entry in rows]
+
+    def writing(self) -> AbstractContextManager[None]:
+        return nullcontext()  # one process writes a data directory (the server claims it)
 
     @staticmethod
     def _store_events(db: sqlite3.Connection, change: Change, pruned: int, last: int) -> None:
@@ -732,25 +892,37 @@ class SqliteStore:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def load(self) -> Snapshot:
+    def load(
+        self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
+    ) -> Snapshot:
+        whole = documents is None and clusters is None
+        # Only some: the ids go in as one JSON array (``json_each``), not one placeholder each.
+        ids = () if whole else (json.dumps(sorted(documents or ())),)
+        cids = () if whole else (json.dumps(sorted(clusters or ())),)
+
+        def where(column: str) -> str:
+            return "" if whole else f" WHERE {column} IN (SELECT value FROM json_each(?))"
+
         with self._lock:
             db = self._db
             rows = db.execute(
                 "SELECT id, seq, text_hash, ingest_time, cluster_id, outlet, vector, published_at, placement "
-                "FROM documents ORDER BY seq"
+                f"FROM documents{where('id')} ORDER BY seq",
+                ids,
             )
-            documents = [
+            documents_ = [
                 DocumentEntry(
                     doc_id, seq, text_hash, time, cid, outlet, np.frombuffer(vec, np.float32),
                     parse_timestamp(published).value.timestamp() if published else None, placement,
                 )
                 for doc_id, seq, text_hash, time, cid, outlet, vec, published, placement in rows
             ]  # fmt: skip
-            pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall()
+            pairs = db.execute("SELECT a, b FROM pairs ORDER BY a, b").fetchall() if whole else []
             parents: dict[str, list[Parent]] = {}
             for child, parent, _, conf, cov, evidence, alternatives, basis, rules, cautions in db.execute(
                 "SELECT child, parent, rank, confidence, coverage, evidence, alternatives, basis, rules, "
-                "cautions FROM parents ORDER BY child, rank"
+                f"cautions FROM parents{where('child')} ORDER BY child, rank",
+                ids,
             ):
                 parents.setdefault(child, []).append(
                     Parent(
@@ -760,23 +932,26 @@ class SqliteStore:
                 )  # fmt: skip
             groups = {
                 doc_id: DuplicateGroup(tuple(json.loads(docs)), tuple(json.loads(originals)), conf)
-                for doc_id, docs, originals, conf in db.execute("SELECT * FROM duplicate_groups")
+                for doc_id, docs, originals, conf in db.execute(
+                    f"SELECT * FROM duplicate_groups{where('doc')}", ids
+                )
             }
             external: dict[str, list[ExternalSource]] = {}
             for doc_id, _, name, evidence, start, end in db.execute(
-                "SELECT * FROM external_sources ORDER BY doc, rank"
+                f"SELECT * FROM external_sources{where('doc')} ORDER BY doc, rank", ids
             ):
                 external.setdefault(doc_id, []).append(ExternalSource(name, evidence, start, end))
-            clusters = [
-                ClusterRecord(*row) for row in db.execute("SELECT * FROM clusters ORDER BY created_seq")
+            clusters_ = [
+                ClusterRecord(*row)
+                for row in db.execute(f"SELECT * FROM clusters{where('id')} ORDER BY created_seq", cids)
             ]
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         return Snapshot(
-            documents,
+            documents_,
             pairs,
             {k: tuple(v) for k, v in parents.items()},
             {k: tuple(v) for k, v in external.items()},
-            clusters,
+            clusters_,
             meta,
             groups,
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -426,3 +428,73 @@ def test_a_schema_2_database_gets_the_events_table(tmp_path: Path) -> None:
     store.commit(Change(events=_events(1, 1)))
     assert store.events(0) == _events(1, 1)
     store.close()
+
+
+# -- sharing a store: history, partial loads, the generation a change expects -------------------------
+
+
+def test_the_history_names_what_each_commit_changed(make_store: Factory) -> None:
+    store = make_store()
+    _filled(store)
+    store.commit(Change(delete_documents=["a"], parents={"b": ()}, cluster_of={"c": "c1"}))
+    store.commit(Change(put_clusters=[ClusterRecord("c1", 0, 1001.0, 3000.0)], delete_clusters=["c2"]))
+    reader = make_store()  # another process's connection
+    assert reader.generation() == 3
+    first, second, third = reader.history(0) or []
+    assert (first.generation, first.documents, first.clusters) == (1, ("a", "b", "c"), ("c1", "c2"))
+    assert first.removed == ()
+    # A deleted document comes with its text: a process needs it to take the document out of its indexes.
+    assert (second.documents, second.removed) == (("a", "b", "c"), ((1, _record("a", 1, "").article),))
+    assert (third.documents, third.clusters) == ((), ("c1", "c2"))
+    assert [c.generation for c in reader.history(1) or []] == [2, 3]
+    assert reader.history(3) == []
+
+
+def test_a_partial_load_reads_only_the_documents_and_clusters_named(make_store: Factory) -> None:
+    store = make_store()
+    _filled(store)
+    part = make_store().load(documents=["b", "gone"], clusters=["c2", "c9"])
+    assert [d.id for d in part.documents] == ["b"] and part.documents[0].cluster_id == "c1"
+    np.testing.assert_array_equal(part.documents[0].vector, _record("b", 2, "").vector)
+    assert part.parents == {"b": (Parent("a", 0.9, 0.4, ("published earlier",)),)}
+    assert part.external_sources == {} and part.pairs == []
+    assert [c.id for c in part.clusters] == ["c2"] and part.meta["generation"] == "1"
+    assert make_store().load(documents=[], clusters=[]).documents == []
+
+
+def test_a_change_computed_from_an_older_generation_is_refused(make_store: Factory) -> None:
+    store = make_store()
+    _filled(store)
+    other = make_store()
+    other.commit(Change(put_documents=[_record("d", 4, "c1")], expect_generation=1))
+    stale = Change(put_documents=[_record("e", 5, "c1")], expect_generation=1)
+    with pytest.raises(Aborted, match="computed from commit 1"):
+        store.commit(stale)
+    assert [d.id for d in make_store().load().documents] == ["a", "b", "c", "d"]
+    assert store.generation() == 2 and len(store.history(0) or []) == 2
+    store.commit(Change(put_documents=[_record("e", 5, "c1")], expect_generation=2))
+
+
+def test_writers_take_turns_under_the_write_lock(make_store: Factory) -> None:
+    store, other = make_store(), make_store()
+    if isinstance(store, (MemoryStore, SqliteStore)):
+        pytest.skip("one process writes these stores: there is nothing to take turns with")
+    inside: list[int] = []
+    overlaps: list[int] = []
+
+    def write(n: int) -> None:
+        s = store if n % 2 else other
+        for _ in range(5):
+            with s.writing():
+                inside.append(n)
+                if len(inside) > 1:
+                    overlaps.append(n)
+                time.sleep(0.002)
+                inside.remove(n)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == [] and inside == []
