@@ -335,6 +335,29 @@ class StoryClusterer:
             self._placement[document] = member[3] if len(member) > 3 else 1.0
             self._place(document, vector, time, cluster)
 
+    def put(
+        self,
+        document: str,
+        cluster: str,
+        rank: int,
+        vector: np.ndarray | None,
+        time: float | None,
+        placement: float,
+    ) -> None:
+        """Place a document in ``cluster`` as another clusterer did (one sharing the same store): the
+        cluster is made with creation ``rank`` if it does not exist here yet, and clusters made here
+        later rank after it. The document must not be placed here."""
+        if cluster not in self._members:
+            self._save_cluster(cluster)
+            self._members[cluster] = []
+            self._sum[cluster] = None
+            self._times[cluster] = []
+            self._created[cluster] = rank
+        self._clock = max(self._clock, rank + 1)
+        self._place(document, vector, time, cluster)
+        self._save_document(document)
+        self._placement[document] = placement
+
     def rank(self, cluster: str) -> int:
         """The creation rank of a cluster: older clusters have smaller ranks."""
         return self._created[cluster]

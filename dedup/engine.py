@@ -66,7 +66,15 @@ from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, NullEmbedder, default_embedder
-from dedup.errors import DeadlineExceeded, DedupError, InvalidArgument, NotFound, OutOfRange
+from dedup.errors import (
+    Aborted,
+    DeadlineExceeded,
+    DedupError,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+    Unavailable,
+)
 from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
 from dedup.minhash import HASH_VERSION, estimate_jaccard, make_lsh, signatures
 from dedup.relation import compare
@@ -84,7 +92,17 @@ from dedup.results import (
     Relation,
 )
 from dedup.rwlock import ReadWriteLock
-from dedup.store import EVENT_PAGE, Change, ClusterRecord, DocumentRecord, MemoryStore, Store
+from dedup.store import (
+    EVENT_PAGE,
+    HISTORY_KEPT,
+    Change,
+    ClusterRecord,
+    Commit,
+    DocumentEntry,
+    DocumentRecord,
+    MemoryStore,
+    Store,
+)
 from dedup.story_clusters import MemoryStoryClusters, StoryClusters
 from dedup.undo import UndoLog
 
@@ -104,6 +122,11 @@ rebuilt."""
 LEGACY_INDEX_FILE = "indexes.pickle"
 """Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
 _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
+
+SHARED_TRIES = 8
+"""Times a write on a shared store is computed again when another process committed first."""
+EVENT_POLL = 0.2
+"""Seconds between two looks for other processes' cluster events, for a watcher on a shared store."""
 
 SHARE_CHECKS = 32
 """Stored or earlier sentences a new sentence is checked against, at most, for one to share an embedding
@@ -249,6 +272,9 @@ class Engine:
         """Rebuild the working state from the store (at start). Reads the store and the saved indexes;
         writes nothing, so that it works on a full disk."""
         self._reset()
+        # Other processes sharing the store may commit while it is read, a page at a time: memory is then
+        # brought to the store's state by following the commits made since this generation, read first.
+        first = self.store.generation() if self.store.shared else None
         snap = self.store.load()  # without texts and embeddings
         for e in snap.documents:
             if e.outlet:
@@ -260,7 +286,7 @@ class Engine:
         for e in snap.documents:
             self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id))
             vectors[e.id] = e.vector
-        self._generation = int(snap.meta.get("generation", "0"))
+        self._generation = int(snap.meta.get("generation", "0")) if first is None else first
         self._database_id = snap.meta.get("database_id")
         self.indexes_loaded = self._load_indexes(self._database_id, {e.seq: e.id for e in snap.documents})
         if not self.indexes_loaded:
@@ -289,6 +315,117 @@ class Engine:
         self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
         with self._events_changed:
             self._last_event = int(snap.meta.get("last_event", "0"))
+        if first is not None and self.store.generation() != first:
+            commits = self.store.history(first)
+            if commits is None:
+                raise Unavailable(
+                    f"{self.store.location} took more than {HISTORY_KEPT} commits while this process read "
+                    "it; start it again when it is less busy"
+                )
+            self._follow(commits)
+
+    # -- following other processes that share the store ------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Before a read: take the commits other processes made to a shared store (one cheap read of the
+        store's generation when there is none)."""
+        if self.store.shared and self.store.generation() != self._generation:
+            with self._lock.write():
+                self._sync()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        self._catch_up()
+        with self._lock.read():
+            yield
+
+    def _sync(self) -> None:
+        """Bring memory up to a shared store's state (the local write lock held; before a write, under the
+        store's write lock too): follow the commits other processes made since the one memory holds, or
+        read everything again when the store no longer keeps them all."""
+        if not self.store.shared:
+            return
+        generation = self.store.generation()
+        if generation == self._generation:
+            return
+        commits = self.store.history(self._generation) if generation > self._generation else None
+        if commits is None:
+            logger.info("the store's history does not reach back to commit %d: reading it all", generation)
+            self._load()
+            return
+        try:
+            self._follow(commits)
+        except Exception:  # a bug in following: the store still holds the truth
+            logger.exception("following the store's commits failed; reading it all again")
+            self._load()
+
+    def _follow(self, commits: Sequence[Commit]) -> None:
+        """Take the ``commits`` other processes made: what each names is read again from the store, as it
+        is now (later commits may have changed it too), so memory ends as the store is."""
+        docs = sorted({d for c in commits for d in c.documents})
+        gone = {(a.id, seq): (a, vector) for c in commits for seq, a, vector in c.removed}
+        clusters = {cid for c in commits for cid in c.clusters}
+        clusters |= {known.cluster_id for d in docs if (known := self._entries.get(d)) is not None}
+        part = self.store.load(documents=docs, clusters=clusters)
+        stored = {e.id: e for e in part.documents}
+        records = {c.id: c for c in part.clusters}
+        missing = {e.cluster_id for e in part.documents} - clusters
+        if missing:
+            records.update((c.id, c) for c in self.store.load(documents=(), clusters=missing).clusters)
+        # Out: the articles memory holds under a sequence number the store no longer does.
+        for d in docs:
+            entry = self._entries.get(d)
+            if entry is None or (d in stored and stored[d].seq == entry.seq):
+                continue
+            doc = self._resident.peek(d)
+            if doc is None:
+                article, vector = gone[(d, entry.seq)]
+                doc = prepare(article, entry.seq, self.config)
+                self._sign([doc])
+                doc.vector = vector
+            self._unindex(doc)
+            self._lineage.remove(d)
+            self._stories.follow(d, None, doc.vector, _time(doc), 1.0)
+            self._entries.remove(d)
+        # In: the articles the store holds that memory does not, in order of arrival.
+        new = sorted((e for e in part.documents if e.id not in self._entries), key=lambda e: e.seq)
+        for outlet in {e.outlet for e in new if e.outlet and not self._entries.has_outlet(e.outlet)}:
+            self._entries.add_outlet(cast(str, outlet))
+            for doc in list(self._resident):  # prepared again, with the outlet's citations, when needed
+                if cast(str, outlet) in doc.text:
+                    self._resident.discard(doc.id)
+        outlets = self._entries.outlets()
+        for n in range(0, len(new), _LOAD_CHUNK):
+            recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
+            prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
+            self._sign(prepared)
+            self._index_many(prepared)
+        for e in new:
+            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id))
+            self._stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
+        now_stored: DocumentEntry | None
+        # What the commits decided for every article they name.
+        fresh = {e.id for e in new}
+        for d in docs:
+            if (now_stored := stored.get(d)) is None:
+                continue
+            self._lineage.set_parents(d, part.parents.get(d, ()))
+            self._entries.set_sources(d, part.external_sources.get(d, ()))
+            self._entries.set_group(d, part.groups.get(d))
+            cid = now_stored.cluster_id
+            if d not in fresh and cast(Entry, self._entries.get(d)).cluster_id != cid:
+                self._stories.follow(
+                    d, records[cid], now_stored.vector, now_stored.published, now_stored.placement
+                )
+                self._entries.set_cluster(d, cid)
+        for cid in clusters:
+            self._stories.follow_record(cid, records.get(cid))
+        self._resident.trim()
+        self._generation = commits[-1].generation
+        self._next_seq = max(self._next_seq, self.store.next_seq())
+        with self._events_changed:
+            self._last_event = self.store.event_bounds()[1]
+            self._events_changed.notify_all()
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored
@@ -717,6 +854,25 @@ class Engine:
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
+        """Store a prepared article (the local write lock held). On a shared store, under its write lock
+        and on the state other processes have committed, computed again if one committed meanwhile."""
+        for attempt in itertools.count(1):
+            with self.store.writing():
+                self._sync()
+                stored = self._entries.get(doc.id)
+                if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
+                    return IngestResult(self._analysis(doc.id), IngestOutcome.UNCHANGED, ())
+                if len(doc.sentence_minhashes) != len(doc.sentences):
+                    self._sign([doc])  # indexed by an attempt that was undone, which dropped them
+                try:
+                    return self._store_now(doc, digest, due)
+                except Aborted:
+                    if not self.store.shared or attempt >= SHARED_TRIES:
+                        raise
+                    logger.info("another process committed while %s was matched; matching it again", doc.id)
+        raise AssertionError("unreachable")
+
+    def _store_now(self, doc: PreparedDocument, digest: str, due: Due | None) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -811,6 +967,7 @@ class Engine:
         """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
         due = Due(deadline)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
+            self._sync()
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._remove_committed([doc_id], due)
@@ -825,6 +982,7 @@ class Engine:
         removed: list[str] = []
         while True:
             with self._lock.write():
+                self._sync()
                 ids = self._entries.ingested_before(before, batch)
                 if not ids:
                     return removed
@@ -832,9 +990,25 @@ class Engine:
             removed.extend(ids)
 
     def _remove_committed(self, ids: Sequence[str], due: Due | None) -> tuple[ClusterEvent, ...]:
-        """Remove the stored articles ``ids`` in one change (the write lock held): the articles they
+        """Remove the stored articles ``ids`` in one change (the local write lock held): the articles they
         touched get their parents again, and the change is committed, or undone whole if that fails;
-        the events, published."""
+        the events, published. On a shared store, as ``_store_one``: those another process removed
+        meanwhile are left out."""
+        for attempt in itertools.count(1):
+            with self.store.writing():
+                self._sync()
+                there = [d for d in ids if d in self._entries]
+                if not there:
+                    return ()
+                try:
+                    return self._remove_now(there, due)
+                except Aborted:
+                    if not self.store.shared or attempt >= SHARED_TRIES:
+                        raise
+                    logger.info("another process committed while removing %d articles; again", len(there))
+        raise AssertionError("unreachable")
+
+    def _remove_now(self, ids: Sequence[str], due: Due | None) -> tuple[ClusterEvent, ...]:
         change = Change()
         events: list[ClusterEvent] = []
         now = self._clock()
@@ -865,6 +1039,8 @@ class Engine:
         change.retain_events_since = (
             now - retain.retain_days * 86_400.0 if math.isfinite(retain.retain_days) else None
         )
+        if self.store.shared:
+            change.expect_generation = self._generation  # what the change was computed from
         self._generation = self.store.commit(change)
         if events:
             with self._events_changed:
@@ -880,6 +1056,8 @@ class Engine:
 
     def last_event(self) -> int:
         """The number of the last cluster event committed (0 when none was)."""
+        if self.store.shared:  # other processes commit events too
+            return self.store.event_bounds()[1]
         with self._events_changed:
             return self._last_event
 
@@ -920,9 +1098,24 @@ class Engine:
     def wait_for_events(self, after: int, timeout: float | None, stop: Callable[[], bool]) -> bool:
         """Wait until an event numbered above ``after`` is committed, ``stop()`` is true (checked when
         ``wake_watchers`` is called), or ``timeout`` seconds pass; whether there is such an event."""
+        if self.store.shared:
+            return self._poll_events(after, timeout, stop)
         with self._events_changed:
             self._events_changed.wait_for(lambda: self._last_event > after or stop(), timeout)
             return self._last_event > after
+
+    def _poll_events(self, after: int, timeout: float | None, stop: Callable[[], bool]) -> bool:
+        """``wait_for_events`` on a shared store: other processes' events are seen by asking the store,
+        every ``EVENT_POLL`` seconds (this process's own commits and ``wake_watchers`` wake it at once)."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self.store.event_bounds()[1] > after:
+                return True
+            left = EVENT_POLL if end is None else min(EVENT_POLL, end - time.monotonic())
+            if left <= 0 or stop():
+                return False
+            with self._events_changed:
+                self._events_changed.wait(left)
 
     def wake_watchers(self) -> None:
         """Make every ``wait_for_events`` check its ``stop`` again (a call was cancelled, the server is
@@ -963,6 +1156,7 @@ class Engine:
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
         self.check(article)
         due = Due(deadline)
+        self._catch_up()
         with due.holding(self._lock, False, "while waiting for a write to finish"):
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being
             # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
@@ -1010,14 +1204,14 @@ class Engine:
         )
 
     def analysis(self, doc_id: str) -> DocumentAnalysis:
-        with self._lock.read():
+        with self._reading():
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
         """A stored article and when it was ingested."""
-        with self._lock.read():
+        with self._reading():
             entry = self._entries.get(doc_id)
             if entry is None:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
@@ -1028,12 +1222,12 @@ class Engine:
 
     def documents(self) -> list[str]:
         """Stored ids in order of arrival."""
-        with self._lock.read():
+        with self._reading():
             return self._entries.ids()
 
     def pairs(self) -> list[PairResult]:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
-        with self._lock.read():
+        with self._reading():
             out = []
             for p in self.store.pairs():
                 a, b = sorted((p.a, p.b), key=self._entries.seq)
@@ -1043,7 +1237,7 @@ class Engine:
             return sorted(out, key=lambda p: (self._entries.seq(p.a), self._entries.seq(p.b)))
 
     def cluster(self, cluster_id: str) -> ClusterView:
-        with self._lock.read():
+        with self._reading():
             rec = self._stories.get(cluster_id)
             if rec is None:
                 raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
@@ -1060,18 +1254,18 @@ class Engine:
 
     def clusters(self) -> list[ClusterRecord]:
         """All clusters, oldest first."""
-        with self._lock.read():
+        with self._reading():
             return self._stories.records()
 
     def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
-        with self._lock.read():
+        with self._reading():
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             return walk(self._lineage, doc_id, max_depth, self._entries.seq)
 
     def __len__(self) -> int:
-        with self._lock.read():
+        with self._reading():
             return len(self._entries)
 
     def close(self) -> None:

@@ -83,6 +83,9 @@ _SEP = "\x1f"  # ids cannot hold control characters (``valid_id``), so this cann
 class RedisStore:
     """The store on a Redis server (or cluster) named by a URL."""
 
+    shared = True
+    """Any number of dedup servers may share one (``history``, ``writing``)."""
+
     def __init__(self, url: str) -> None:
         try:
             import redis

@@ -29,6 +29,7 @@ what was committed. Every backend shares one contract (tests/test_store.py):
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import sqlite3
@@ -165,9 +166,9 @@ class Commit:
     other parents, sources or a duplicate group."""
     clusters: tuple[str, ...]
     """The clusters it stored or deleted."""
-    removed: tuple[tuple[int, Article], ...] = ()
-    """The documents it deleted, with the sequence numbers they had: their texts are gone from the
-    store, and a process needs them to take the documents out of its indexes."""
+    removed: tuple[tuple[int, Article, np.ndarray], ...] = ()
+    """The documents it deleted, with the sequence numbers and vectors they had: they are gone from the
+    store, and a process needs them to take the documents out of its indexes and clusters."""
 
 
 HISTORY_KEPT = 10_000
@@ -190,7 +191,9 @@ def history_entry(change: Change, removed: Iterable[DocumentRecord]) -> str:
         {
             "documents": sorted(documents),
             "clusters": sorted(clusters),
-            "removed": [[r.seq, _article_json(r.article)] for r in removed],
+            "removed": [
+                [r.seq, _article_json(r.article), base64.b64encode(_f32(r.vector)).decode()] for r in removed
+            ],
         }
     )
 
@@ -201,8 +204,15 @@ def read_history_entry(generation: int, text: str | bytes) -> Commit:
         generation,
         tuple(v["documents"]),
         tuple(v["clusters"]),
-        tuple((int(seq), _article(a)) for seq, a in v["removed"]),
+        tuple(
+            (int(seq), _article(a), np.frombuffer(base64.b64decode(vec), np.float32).copy())
+            for seq, a, vec in v["removed"]
+        ),
     )
+
+
+def _f32(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
 def _article_json(a: Article) -> list[Any]:
@@ -277,6 +287,10 @@ class Snapshot:
 class Store(Protocol):
     """Where the engine's state lives between runs."""
 
+    shared: bool
+    """Whether other processes may write to it while this one runs (``history`` says what they
+    changed; ``writing`` makes them take turns)."""
+
     def load(
         self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
     ) -> Snapshot:
@@ -350,9 +364,13 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """Keeps the committed state in dictionaries: nothing survives the process."""
+    """Keeps the committed state in dictionaries: nothing survives the process. ``shared``: engines in
+    this process share it as processes share a Redis store (``writing`` is then a lock they take turns
+    on), to test them without one."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared
+        self._writing = threading.Lock()
         self._docs: dict[str, DocumentRecord] = {}
         self._pairs: dict[tuple[str, str], PairResult] = {}
         self._pairs_of: dict[str, set[tuple[str, str]]] = {}
@@ -410,7 +428,7 @@ class MemoryStore:
         return [read_history_entry(after + 1 + n, entry) for n, entry in enumerate(kept)]
 
     def writing(self) -> AbstractContextManager[None]:
-        return nullcontext()
+        return self._writing if self.shared else nullcontext()
 
     def records(self) -> Iterator[DocumentRecord]:
         return iter(sorted(self._docs.values(), key=lambda d: d.seq))
@@ -590,6 +608,8 @@ class SqliteStore:
     Another process may open the same file (SQLite locks it for each transaction): the sequence numbers
     and the generation are read and written inside each commit's transaction, so two writers never store
     two documents under one number, and neither overwrites the other's documents."""
+
+    shared = False  # one dedup server writes a data directory (it claims it)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

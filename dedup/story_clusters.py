@@ -94,6 +94,23 @@ class StoryClusters(Protocol):
         when the article was in no cluster."""
         ...
 
+    def follow(
+        self,
+        doc_id: str,
+        cluster: ClusterRecord | None,
+        vector: np.ndarray | None,
+        time: float | None,
+        placement: float,
+    ) -> None:
+        """Put an article where another process sharing the store has put it: in ``cluster`` (made here
+        if it is not), or in none (deleted); out of the cluster it was in here, which is dropped when
+        left empty. ``vector`` and ``time``: those it was placed with."""
+        ...
+
+    def follow_record(self, cluster_id: str, record: ClusterRecord | None) -> None:
+        """Take a cluster's record as another process stored it (None: it was deleted)."""
+        ...
+
     def peek(
         self, links: Mapping[str, float], vector: np.ndarray | None, near: Iterable[str], time: float | None
     ) -> str | None:
@@ -201,6 +218,29 @@ class MemoryStoryClusters:
             self._records.pop(cid, None)
             change.delete_clusters.append(cid)
         return ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id)
+
+    def follow(
+        self,
+        doc_id: str,
+        cluster: ClusterRecord | None,
+        vector: np.ndarray | None,
+        time: float | None,
+        placement: float,
+    ) -> None:
+        left = self._clusterer.remove(doc_id, vector, time)
+        if left is not None and left not in self._clusterer.clusters():
+            self._save(left)
+            self._records.pop(left, None)
+        if cluster is not None:
+            self._clusterer.put(doc_id, cluster.id, cluster.created_seq, vector, time, placement)
+            self.follow_record(cluster.id, cluster)
+
+    def follow_record(self, cluster_id: str, record: ClusterRecord | None) -> None:
+        self._save(cluster_id)
+        if record is None:
+            self._records.pop(cluster_id, None)
+        else:
+            self._records[cluster_id] = record
 
     def _touch(self, cluster_id: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""

@@ -1,0 +1,178 @@
+"""Engines that share one store, as `dedup serve` replicas share one Redis: each follows what the others
+commit, and together they end where one engine ends that made the same changes in the order the store
+committed them (clusters, parents, pairs, sources, groups: every article's analysis).
+
+Here the engines share an in-process store (``MemoryStore(shared=True)``), which keeps the same history
+and takes the same turns as Redis; tests/test_replica_processes.py runs real replicas on a real Redis."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dedup.article import Article
+from dedup.config import Config, EmbedConfig
+from dedup.embed import CachingEmbedder
+from dedup.engine import Engine
+from dedup.store import MemoryStore, Store
+from tests.fixtures import stories
+
+LEXICAL = Config(embed=EmbedConfig(model="none"))
+
+
+def corpus() -> list[Article]:
+    """One story's articles (a wire original, its copies and rewrites), a second story and an unrelated
+    one, and a piece stitched from both stories: copies of copies, clusters that grow, merge and
+    re-home, parents that change as originals arrive."""
+    a = stories.article
+    return [
+        a("verbatim", stories.verbatim(), stories.REPUBLISHER_OUTLET, "2025-03-04T11:00:00Z"),
+        a("trimmed", stories.trimmed(outlet="Valley Post"), "Valley Post", "2025-03-04T12:00:00Z"),
+        a("original", stories.original(), stories.ORIGINAL_OUTLET, "2025-03-04T09:00:00Z"),
+        a("dam", stories.dam_story(outlet="River Times"), "River Times", "2025-03-05T08:00:00Z"),
+        a("reordered", stories.reordered(outlet="Hill Herald"), "Hill Herald", "2025-03-04T13:00:00Z"),
+        a("stitched", stories.stitched(outlet="Roundup Daily"), "Roundup Daily", "2025-03-05T12:00:00Z"),
+        a("edited", stories.lightly_edited(outlet="Bay News"), "Bay News", "2025-03-04T14:00:00Z"),
+        a("citing", stories.citing(), "Metro Sun", "2025-03-04T15:00:00Z"),
+        a("paraphrased", stories.paraphrased(outlet="Coast Echo"), "Coast Echo", "2025-03-04T16:00:00Z"),
+        a("unrelated", stories.unrelated(outlet="Science Weekly"), "Science Weekly", "2025-03-06T08:00:00Z"),
+    ]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write: by engine ``by``, ingest ``article`` (or delete ``delete``), at time ``now``."""
+
+    by: int
+    now: float
+    article: Article | None = None
+    delete: str | None = None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(engine_of: Callable[[int], Engine], clock: Clock, steps: Sequence[Step]) -> None:
+    for step in steps:
+        clock.now = step.now
+        engine = engine_of(step.by)
+        if step.article is not None:
+            engine.ingest(step.article)
+        elif step.delete is not None and step.delete in engine.documents():
+            engine.delete(step.delete)
+
+
+def view(engine: Engine) -> dict[str, object]:
+    """Everything a user reads: every article's analysis, every pair, every cluster and its members."""
+    ids = engine.documents()
+    return {
+        "analyses": {d: engine.analysis(d) for d in ids},
+        "pairs": engine.pairs(),
+        "clusters": [engine.cluster(c.id) for c in engine.clusters()],
+    }
+
+
+def replicas(n: int, config: Config, embedder: CachingEmbedder | None = None) -> tuple[Store, list[Engine], Clock]:
+    store = MemoryStore(shared=True)
+    clock = Clock()
+    return store, [Engine(config, embedder=embedder, store=store, clock=clock) for _ in range(n)], clock
+
+
+def one_engine(config: Config, steps: Sequence[Step], embedder: CachingEmbedder | None = None) -> Engine:
+    clock = Clock()
+    alone = Engine(config, embedder=embedder, store=MemoryStore(), clock=clock)
+    run(lambda _: alone, clock, steps)
+    return alone
+
+
+def plan(seed: int, engines: int, deletes: int = 2) -> list[Step]:
+    """The corpus ingested by engines picked at random (seeded), with some articles deleted and one
+    ingested again with an edit, each step one second after the last."""
+    rng = random.Random(seed)
+    articles = corpus()
+    steps = [Step(rng.randrange(engines), 0.0, article=a) for a in articles]
+    for doc in rng.sample([a.id for a in articles], deletes):
+        at = rng.randrange(len(steps) + 1)
+        steps.insert(at, Step(rng.randrange(engines), 0.0, delete=doc))
+    again = rng.choice(articles)
+    edited = Article(again.id, again.text + "\n\nThis article has been updated.", again.title, again.outlet,
+                     again.url, again.published_at)  # fmt: skip
+    steps.append(Step(rng.randrange(engines), 0.0, article=edited))
+    return [Step(s.by, 1_700_000_000.0 + n, s.article, s.delete) for n, s in enumerate(steps)]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), engines=st.integers(2, 3))
+def test_engines_sharing_a_store_end_where_one_engine_ends(seed: int, engines: int) -> None:
+    steps = plan(seed, engines)
+    _, group, clock = replicas(engines, LEXICAL)
+    run(lambda k: group[k], clock, steps)
+    expected = view(one_engine(LEXICAL, steps))
+    for engine in group:  # every engine answers from the shared state, whichever wrote what
+        assert view(engine) == expected
+
+
+def test_with_the_model_too(embedder: CachingEmbedder) -> None:
+    """Story vectors, clusters joined on content and paraphrase pairs follow as well."""
+    steps = plan(7, 2, deletes=1)
+    config = Config()
+    _, group, clock = replicas(2, config, embedder)
+    run(lambda k: group[k], clock, steps)
+    expected = view(one_engine(config, steps, embedder))
+    assert view(group[0]) == expected and view(group[1]) == expected
+
+
+def test_engines_writing_at_the_same_moment_lose_no_update() -> None:
+    """Three engines in three threads ingest one story's articles at once: the store commits them in
+    some order, and the result is what one engine gives ingesting them in that order."""
+    store, group, _ = replicas(3, LEXICAL)
+    articles = corpus()
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def write(k: int) -> None:
+        barrier.wait()
+        try:
+            for a in articles[k::3]:
+                group[k].ingest(a)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    # The order the store committed them in, and when: replayed into one engine.
+    records = sorted(store.records(), key=lambda r: r.seq)
+    assert sorted(r.article.id for r in records) == sorted(a.id for a in articles)
+    steps = [Step(0, r.ingest_time, article=r.article) for r in records]
+    expected = view(one_engine(LEXICAL, steps))
+    for engine in group:
+        assert view(engine) == expected
+
+
+def test_an_engine_that_fell_behind_the_kept_history_reads_everything_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("dedup.store.HISTORY_KEPT", 2)
+    store = MemoryStore(shared=True)
+    store._history = type(store._history)(maxlen=2)  # as if made with the smaller limit
+    clock = Clock()
+    first, second = (Engine(LEXICAL, store=store, clock=clock) for _ in range(2))
+    steps = [Step(0, 1_700_000_000.0 + n, article=a) for n, a in enumerate(corpus()[:5])]
+    run(lambda _: first, clock, steps)
+    assert store.history(0) is None  # three commits are no longer kept
+    assert view(second) == view(first) == view(one_engine(LEXICAL, steps))
