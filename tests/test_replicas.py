@@ -83,7 +83,9 @@ def view(engine: Engine) -> dict[str, object]:
     }
 
 
-def replicas(n: int, config: Config, embedder: CachingEmbedder | None = None) -> tuple[Store, list[Engine], Clock]:
+def replicas(
+    n: int, config: Config, embedder: CachingEmbedder | None = None
+) -> tuple[Store, list[Engine], Clock]:
     store = MemoryStore(shared=True)
     clock = Clock()
     return store, [Engine(config, embedder=embedder, store=store, clock=clock) for _ in range(n)], clock
