@@ -11,21 +11,21 @@ stays one MULTI/EXEC transaction.
   a hash per article (its fields, its float16 sentence embeddings and float32 vector as bytes);
 - ``{p}:pairs`` hash ``A\\x1fB`` -> the pair as JSON, and ``{p}:pairs-of:ID`` the set of its pairs' keys;
 - ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON;
-- ``{p}:events`` sorted set of events as JSON, scored by their sequence number.
+- ``{p}:events`` sorted set of events as JSON, scored by their sequence number;
+- ``{p}:history`` hash generation -> what that commit changed (``Store.history``), the last
+  ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write.
 
 A commit reads what it checks (the highest sequence number held, the last event issued, whether its
 new ids are stored) under WATCH on the meta hash, which every commit writes: if another writer
 committed in between, EXEC fails and the commit is checked again from the start, so two writers can
-never both take a number. Durability is Redis's: with ``appendonly yes`` and ``appendfsync always``
+never both take a number, and a change computed from an older generation than the store's is refused
+(``Change.expect_generation``). Durability is Redis's: with ``appendonly yes`` and ``appendfsync always``
 (README) an acknowledged commit survives ``kill -9`` of redis-server.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from dedup.article import Article, parse_timestamp
-from dedup.errors import Aborted, ConfigError, ResourceExhausted, ServeError, Unavailable
+from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
 from dedup.results import (
     ClusterEvent,
     ClusterEventKind,
@@ -111,8 +111,6 @@ class RedisStore:
             self._r.close()
             self._r = redis.RedisCluster.from_url(self._url, socket_timeout=30, socket_connect_timeout=10)
         self.clustered = clustered
-        self._claim: tuple[str, str] | None = None
-        self._claim_stop = threading.Event()
         with self._errors("opening"):
             self._r.hsetnx(self._k("meta"), "database_id", uuid.uuid4().hex)
             self._r.hsetnx(self._k("meta"), "schema_version", "3")
@@ -461,45 +459,6 @@ class RedisStore:
         )
         return generation
 
-    def claim(self, holder: str, seconds: float = 30.0) -> None:
-        """Make this process the store's one writer, or ``ServeError`` naming the one that is. The claim
-        is a key naming the holder (``holder``, its host and pid) that expires ``seconds`` after the last
-        renewal: a thread renews it every third of that, so a crashed holder's claim lapses by itself,
-        and at once for a server on the same host, which can see that the holder's pid is gone.
-        ``close`` gives it up."""
-        key = self._k("owner")
-        mine = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "holder": holder,
-                           "nonce": uuid.uuid4().hex})  # fmt: skip
-        ms = int(seconds * 1000)
-        with self._errors("claiming the store"):
-            if not self._r.set(key, mine, nx=True, px=ms):
-                raw = self._r.get(key)
-                if raw is None or not _claim_is_dead(raw) or not self._swap(key, raw, mine, ms):
-                    raise ServeError(
-                        f"{self.location} is in use by {_claim_holder(raw)}; stop that server first (only "
-                        f"one dedup server may write to a store), or give this one another ?prefix= (a "
-                        f"claim lapses {seconds:.0f} s after its server dies)"
-                    )
-        self._claim = (key, mine)
-        stop = self._claim_stop = threading.Event()
-
-        def keep() -> None:
-            while not stop.wait(seconds / 3):
-                try:
-                    self._swap(key, mine, mine, ms)  # renews a claim that is still ours, only
-                except self._redis_errors:
-                    continue  # Redis away for a moment: the next renewal may get through
-
-        threading.Thread(target=keep, name="dedup-redis-claim", daemon=True).start()
-
-    def _swap(self, key: str, old: str | bytes, new: str, ms: int) -> bool:
-        """Set ``key`` to ``new`` (expiring in ``ms``) if it still holds ``old``: whether it did."""
-        script = (
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1 else return 0 end"
-        )
-        return bool(self._r.eval(script, 1, key, old, new, ms))
-
     def flush(self) -> None:
         """Delete every key of this store (tests, and an operator starting over)."""
         with self._errors("deleting the store"):
@@ -508,42 +467,10 @@ class RedisStore:
                 self._r.delete(*keys[n : n + 500])
 
     def close(self) -> None:
-        if self._claim is not None:
-            self._claim_stop.set()
-            key, token = self._claim
-            with suppress(self._redis_errors):  # if Redis is away, the claim lapses by itself
-                self._r.eval(
-                    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
-                    "else return 0 end",
-                    1, key, token,
-                )  # fmt: skip
-            self._claim = None
         self._r.close()
 
 
 # -- encoding -------------------------------------------------------------------------------------------
-
-
-def _claim_holder(raw: bytes | None) -> str:
-    try:
-        c = json.loads(raw or b"")
-        return f"{c['holder']} (pid {c['pid']} on {c['host']})"
-    except (ValueError, KeyError, TypeError):
-        return "another process"
-
-
-def _claim_is_dead(raw: bytes) -> bool:
-    """Whether a claim was made by a process of this host that no longer runs."""
-    try:
-        c = json.loads(raw)
-        if c["host"] != socket.gethostname():
-            return False
-        os.kill(int(c["pid"]), 0)
-    except ProcessLookupError:
-        return True
-    except (ValueError, KeyError, TypeError, PermissionError):
-        return False
-    return False
 
 
 def _fields(rec: DocumentRecord) -> dict[str, Any]:

@@ -427,8 +427,13 @@ class MemoryStore:
         kept = list(self._history)[len(self._history) - (generation - after) :]
         return [read_history_entry(after + 1 + n, entry) for n, entry in enumerate(kept)]
 
-    def writing(self) -> AbstractContextManager[None]:
-        return self._writing if self.shared else nullcontext()
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        if not self.shared:
+            yield
+            return
+        with self._writing:
+            yield
 
     def records(self) -> Iterator[DocumentRecord]:
         return iter(sorted(self._docs.values(), key=lambda d: d.seq))

@@ -24,7 +24,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from dedup.config import Config
 from dedup.engine import Engine
 from dedup.errors import ServeError
-from dedup.redis_store import RedisStore
 from dedup.store import open_store
 from dedup.v1 import dedup_pb2 as pb
 from dedup.v1 import dedup_pb2_grpc as pb_grpc
@@ -319,8 +318,9 @@ def serve(
     stream_idle: float = STREAM_IDLE_LIMIT,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
-    ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``); ``data_dir`` then
-    keeps the saved indexes and the lock, and the server claims the store as its one writer.
+    ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``), which any number of
+    servers may share: each follows what the others commit (``Engine``). ``data_dir`` then keeps the
+    lock and the saved indexes of this server.
     ``retain``: seconds an article is kept after its ingest; older ones are expired (``Engine.expire``)
     a few times per period, and at least every ten minutes.
 
@@ -339,12 +339,6 @@ def serve(
         if security.tls is not None:
             security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
         store = open_store(state or f"sqlite:{data / 'dedup.sqlite3'}")
-        if isinstance(store, RedisStore):
-            try:
-                store.claim(f"the dedup server with data directory {data}")
-            except BaseException:
-                store.close()
-                raise
         log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
         log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
         engine = Engine(config, store=store, index_dir=data / "indexes")
