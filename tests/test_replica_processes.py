@@ -1,0 +1,115 @@
+"""`dedup serve` replicas sharing one Redis, as real processes: three replicas ingesting articles of one
+story at the same moment lose no update, and each answers what one embedded engine answers that ingested
+the same articles in the order the shared state committed them (read back from Redis); kill -9 of a
+replica in the middle of a stream loses no article it acknowledged, and the others go on."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import signal
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dedup.article import Article
+from dedup.client import DedupClient
+from dedup.redis_store import RedisStore
+from dedup.results import DocumentAnalysis
+from tests.redis_server import RedisServer
+from tests.serving import ServerProcess
+from tests.test_kill9_series import _articles as stream_of_articles
+from tests.test_replicas import LEXICAL, Step, corpus, one_engine
+
+NO_MODEL = ("--model", "none")
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+def _summary(a: DocumentAnalysis) -> tuple[object, ...]:
+    """What a user reads of an article's analysis, as it comes over the wire."""
+    matches = sorted((m.b, m.relation.value, [(p.a_start, p.a_end, p.b_start, p.b_end) for p in m.passages])
+                     for m in a.matches)  # fmt: skip
+    group = a.duplicate_group.documents if a.duplicate_group else ()
+    return a.cluster, [p.id for p in a.parents], [s.name for s in a.external_sources], matches, group
+
+
+def test_three_replicas_ingesting_at_once_answer_as_a_replay_of_the_commit_order(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
+    articles = corpus()
+    replicas = [ServerProcess(tmp_path / f"replica-{k}", *NO_MODEL, "--state", url) for k in range(3)]
+    try:
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def write(k: int) -> None:
+            try:
+                with DedupClient(replicas[k].target) as client:
+                    barrier.wait()
+                    for a in articles[k::3]:
+                        client.ingest(a)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        # The order Redis committed them in, and when: replayed into one embedded engine.
+        store = RedisStore(url)
+        records = sorted(store.records(), key=lambda r: r.seq)
+        store.close()
+        assert sorted(r.article.id for r in records) == sorted(a.id for a in articles)
+        alone = one_engine(LEXICAL, [Step(0, r.ingest_time, article=r.article) for r in records])
+        expected = {d: _summary(alone.analysis(d)) for d in alone.documents()}
+        clusters = {c.id: alone.cluster(c.id) for c in alone.clusters()}
+        assert len(clusters) < len(articles)  # copies joined their story: the comparison means something
+        for replica in replicas:
+            with DedupClient(replica.target) as client:
+                assert {a.id: _summary(client.get_document(a.id)[1]) for a in articles} == expected
+                for cid, view in clusters.items():
+                    got = client.get_cluster(cid)
+                    assert (got.documents, got.roots) == (view.documents, view.roots)
+    finally:
+        for replica in replicas:
+            replica.kill()
+
+
+def test_kill_9_of_a_replica_mid_stream_loses_nothing_it_acknowledged(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
+    doomed = ServerProcess(tmp_path / "doomed", *NO_MODEL, "--state", url)
+    other = ServerProcess(tmp_path / "other", *NO_MODEL, "--state", url)
+    acknowledged: list[str] = []
+    try:
+        articles = itertools.islice(stream_of_articles(random.Random(3), "stream"), 300)
+        with DedupClient(doomed.target) as client:
+            for reply in client.ingest_many(articles):
+                acknowledged.append(reply.analysis.id)
+                if len(acknowledged) == 40:
+                    doomed.proc.send_signal(signal.SIGKILL)
+                    break
+        # The other replica goes on taking articles, on the state the dead one left.
+        with DedupClient(other.target) as client:
+            client.ingest(
+                Article("after", "Written after the other replica died, about nothing else at all.")
+            )
+            for doc_id in acknowledged:
+                assert client.get_document(doc_id)[0].id == doc_id
+            assert client.get_document("after")[0].id == "after"
+    finally:
+        doomed.kill()
+        other.kill()
