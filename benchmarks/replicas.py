@@ -1,0 +1,132 @@
+"""Ingest rate of `dedup serve` replicas sharing one Redis, beside the embedded server (SQLite), through
+the path users run: real server processes, articles streamed in (StreamIngestDocuments).
+
+    python -m benchmarks.replicas --data ../shared/data/news_ecb --limit 300
+    python -m benchmarks.replicas --model none --limit 500      # lexical matching only
+
+For each row the script starts what the row names, fresh: the embedded server on a new data directory,
+or 1 or 2 replicas on a new key prefix of one redis-server it starts itself (Debian's, append-only with
+an fsync per write, as the README asks). The articles (news_ecb, in a seeded shuffle) are dealt to the
+replicas in turn and streamed to each by its own client at the same moment; the rate is all of them
+over the wall time from the first send to the last reply. Each replica follows what the others commit
+(it matches every new article against everything stored, whichever replica stored it), and writes take
+turns under the store's write lock, so the parts that run side by side are preparing and embedding.
+
+One JSON object out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.redis_server import RedisServer
+from benchmarks.service_speed import start_server
+from benchmarks.throughput import rss_of
+from dedup.article import Article
+from dedup.client import DedupClient
+
+
+def _stream(targets: list[str], articles: list[Article]) -> float:
+    """Deal ``articles`` to ``targets`` in turn, stream each share at once; the wall time."""
+    shares = [articles[k :: len(targets)] for k in range(len(targets))]
+    barrier = threading.Barrier(len(targets) + 1)
+    errors: list[BaseException] = []
+
+    def send(target: str, share: list[Article]) -> None:
+        try:
+            with DedupClient(target, timeout=3600) as client:
+                barrier.wait()
+                for _ in client.ingest_many(share):
+                    pass
+        except BaseException as exc:  # raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(t, s)) for t, s in zip(targets, shares, strict=True)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - started
+
+
+def run_row(
+    name: str, count: int, store: list[str], articles: list[Article], model: list[str], tmp: Path
+) -> dict[str, Any]:
+    servers = [start_server(tmp / f"{name}-{k}", [*model, *store]) for k in range(count)]
+    try:
+        seconds = _stream([target for _, target in servers], articles)
+        rss = [rss_of(proc.pid) for proc, _ in servers]
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(120)
+    return {
+        "what": name,
+        "servers": count,
+        "articles": len(articles),
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(len(articles) / seconds, 2),
+        "resident_mb_per_server": [round(r / 2**20, 1) for r in rss],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "news_ecb")
+    parser.add_argument("--limit", type=int, default=300, help="articles streamed in each row")
+    parser.add_argument("--model", default=None, help="the server's --model (default: its own default)")
+    parser.add_argument("--seed", type=int, default=1, help="the shuffle of the articles")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    articles = load_news_ecb(args.data)
+    random.Random(args.seed).shuffle(articles)
+    articles = articles[: args.limit]
+    model = ["--model", args.model] if args.model else []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
+        tmp = Path(folder)
+        rows.append(run_row("embedded (SQLite)", 1, [], articles, model, tmp))
+        redis = RedisServer(tmp / "redis")
+        try:
+            for n in args.replicas:
+                url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
+                rows.append(run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp))
+        finally:
+            redis.stop()
+    one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)
+    for r in rows:
+        if one is not None and "Redis" in r["what"]:
+            r["speedup_vs_1_replica"] = round(r["articles_per_s"] / one["articles_per_s"], 2)
+    result = {
+        "benchmark": "replicas",
+        "model": args.model or "default",
+        "articles": len(articles),
+        "seed": args.seed,
+        "date": time.strftime("%Y-%m-%d"),
+        "rows": rows,
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    main()
