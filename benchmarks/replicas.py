@@ -33,6 +33,7 @@ from benchmarks.service_speed import start_server
 from benchmarks.throughput import rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
+from dedup.redis_store import RedisStore
 
 
 def _stream(targets: list[str], articles: list[Article]) -> float:
@@ -106,7 +107,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             for n in args.replicas:
                 url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
-                rows.append(run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp))
+                row = run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp)
+                store = RedisStore(url)
+                row["stored"] = len(store.load().documents)  # each article once, whichever replica took it
+                store.close()
+                rows.append(row)
         finally:
             redis.stop()
     one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)

@@ -1,0 +1,24 @@
+"""benchmarks/replicas.py on a tiny slice: the embedded server and 1 and 2 replicas on one Redis, through
+`dedup serve`, every article stored once whichever replica took it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import replicas
+from tests.redis_server import redis_binary
+
+
+def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    redis_binary()  # skips without redis-server (unless CI requires it)
+    result = replicas.main(["--data", str(shared_data / "news_ecb"), "--limit", "8", "--model", "none"])
+    assert json.loads(capsys.readouterr().out) == result
+    assert [(r["what"], r["servers"], r["articles"]) for r in result["rows"]] == [
+        ("embedded (SQLite)", 1, 8), ("1 replica(s) on Redis", 1, 8), ("2 replica(s) on Redis", 2, 8)
+    ]  # fmt: skip
+    assert all(r["articles_per_s"] > 0 for r in result["rows"])
+    assert result["rows"][1]["speedup_vs_1_replica"] == 1.0
+    assert result["rows"][1]["stored"] == result["rows"][2]["stored"] == 8
