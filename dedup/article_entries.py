@@ -3,7 +3,8 @@
 ``ArticleEntries`` is the part of the engine that keeps it, behind a narrow protocol:
 
 - an ``Entry`` per stored article: its sequence number, the hash of its text and fields (an article
-  ingested again unchanged is not stored again), when it was ingested and its story cluster;
+  ingested again unchanged is not stored again) and when it was ingested (its story cluster is the
+  story clusters' to know: ``dedup.story_clusters``);
 - the article each sequence number names (the article indexes name articles by sequence number);
 - what derivation found for each article besides its parents (those are the lineage's): the sources
   outside the store it cites, and its duplicate group;
@@ -19,7 +20,7 @@ engine can put the entries back as they were when the change it made cannot be c
 from __future__ import annotations
 
 from collections.abc import Hashable, MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dedup.results import DuplicateGroup, ExternalSource
@@ -35,7 +36,6 @@ class Entry:
     seq: int
     text_hash: str
     ingest_time: float
-    cluster_id: str
 
 
 class ArticleEntries(Protocol):
@@ -80,10 +80,6 @@ class ArticleEntries(Protocol):
     def ingested_before(self, before: float, limit: int) -> list[str]:
         """The stored articles ingested before ``before`` (seconds since the epoch), in order of arrival,
         at most ``limit``."""
-        ...
-
-    def set_cluster(self, doc_id: str, cluster_id: str) -> None:
-        """A stored article moved to another story cluster."""
         ...
 
     def sources(self, doc_id: str) -> tuple[ExternalSource, ...]:
@@ -169,10 +165,6 @@ class MemoryArticleEntries:
     def ingested_before(self, before: float, limit: int) -> list[str]:
         doomed = sorted((e.seq, d) for d, e in self._entries.items() if e.ingest_time < before)
         return [d for _, d in doomed[:limit]]
-
-    def set_cluster(self, doc_id: str, cluster_id: str) -> None:
-        self._save(self._entries, doc_id)
-        self._entries[doc_id] = replace(self._entries[doc_id], cluster_id=cluster_id)
 
     def sources(self, doc_id: str) -> tuple[ExternalSource, ...]:
         return self._sources.get(doc_id, ())

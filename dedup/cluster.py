@@ -418,6 +418,10 @@ class StoryClusterer:
     def cluster_of(self, document: str) -> str:
         return self._cluster_of[document]
 
+    def placed_in(self, document: str) -> str | None:
+        """The cluster of a placed document, None when it is not placed."""
+        return self._cluster_of.get(document)
+
     def members(self, cluster: str) -> list[str]:
         return list(self._members[cluster])
 

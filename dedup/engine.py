@@ -284,7 +284,7 @@ class Engine:
         published = {e.id: e.published for e in snap.documents}
         placement = {e.id: e.placement for e in snap.documents}
         for e in snap.documents:
-            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id))
+            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
             vectors[e.id] = e.vector
         self._generation = int(snap.meta.get("generation", "0")) if first is None else first
         self._database_id = snap.meta.get("database_id")
@@ -365,7 +365,7 @@ class Engine:
         docs = sorted({d for c in commits for d in c.documents})
         gone = {(a.id, seq): (a, vector) for c in commits for seq, a, vector in c.removed}
         clusters = {cid for c in commits for cid in c.clusters}
-        clusters |= {known.cluster_id for d in docs if (known := self._entries.get(d)) is not None}
+        clusters |= {c for d in docs if (c := self._stories.cluster_of(d)) is not None}
         part = self.store.load(documents=docs, clusters=clusters)
         stored = {e.id: e for e in part.documents}
         records = {c.id: c for c in part.clusters}
@@ -401,7 +401,7 @@ class Engine:
             self._sign(prepared)
             self._index_many(prepared)
         for e in new:
-            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time, e.cluster_id))
+            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
             self._stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
         now_stored: DocumentEntry | None
         # What the commits decided for every article they name.
@@ -413,11 +413,10 @@ class Engine:
             self._entries.set_sources(d, part.external_sources.get(d, ()))
             self._entries.set_group(d, part.groups.get(d))
             cid = now_stored.cluster_id
-            if d not in fresh and cast(Entry, self._entries.get(d)).cluster_id != cid:
+            if d not in fresh and self._stories.cluster_of(d) != cid:
                 self._stories.follow(
                     d, records[cid], now_stored.vector, now_stored.published, now_stored.placement
                 )
-                self._entries.set_cluster(d, cid)
         for cid in clusters:
             self._stories.follow_record(cid, records.get(cid))
         self._resident.trim()
@@ -900,8 +899,6 @@ class Engine:
             )
             events.extend(placed.events)
             cid = placed.cluster
-            for moved, to in placed.moved.items():  # articles of merged clusters, and re-homed ones
-                self._entries.set_cluster(moved, to)
             assert doc.embeddings is not None and doc.vector is not None
             record = DocumentRecord(
                 article,
@@ -913,7 +910,7 @@ class Engine:
                 doc.vector,
                 placed.placement,
             )
-            self._entries.put(doc.id, Entry(doc.order, digest, now, cid))
+            self._entries.put(doc.id, Entry(doc.order, digest, now))
             self._index(doc)
             change.put_documents.append(record)
             change.put_pairs.extend(pairs)
@@ -1127,10 +1124,10 @@ class Engine:
 
     def _cluster_of(self, doc_id: str) -> str:
         """The story cluster of a stored article (``KeyError`` when it is not stored)."""
-        entry = self._entries.get(doc_id)
-        if entry is None:
+        cluster = self._stories.cluster_of(doc_id)
+        if cluster is None:
             raise KeyError(doc_id)
-        return entry.cluster_id
+        return cluster
 
     def _analysis(self, doc_id: str, pairs: Sequence[PairResult] | None = None) -> DocumentAnalysis:
         """What is known of a stored article; ``pairs``: all its pairs, if the caller has them (an article

@@ -16,8 +16,8 @@ What a placement changes, in the store (``Change``):
   and how it joined in ``placement``;
 - the cluster the new article is in: updated now.
 
-The articles whose cluster changed come back as ``Placement.moved``, for the engine to update what it
-keeps of them. The cluster of an article itself is given by the engine to the store with its record.
+The cluster of each stored article is kept here (``cluster_of``), and nowhere else in the engine; the
+cluster of a new article is given by the engine to the store with its record.
 
 Undo. While ``undo`` holds an ``UndoLog``, an implementation records every change in it, so that the
 engine can put the clusters back as they were when the change it made cannot be committed (``dedup.undo``).
@@ -54,8 +54,6 @@ class Placement:
     """How it joined: the share of it the link it joined through explains, 1 on content, 0 as a founder."""
     events: tuple[ClusterEvent, ...]
     """The cluster events, in order."""
-    moved: dict[str, str]
-    """Other stored articles now in another cluster: id -> that cluster (all the article's own)."""
 
 
 class StoryClusters(Protocol):
@@ -121,6 +119,10 @@ class StoryClusters(Protocol):
         """A cluster's record, None when there is no such cluster."""
         ...
 
+    def cluster_of(self, doc_id: str) -> str | None:
+        """The cluster an article is in, None when it is in none (not stored)."""
+        ...
+
     def members(self, cluster_id: str) -> list[str]:
         """The articles of an existing cluster, in the order they joined it."""
         ...
@@ -175,7 +177,6 @@ class MemoryStoryClusters:
     ) -> Placement:
         events, changed = self._clusterer.add_moving(doc_id, links, vector, near, time, claims)
         cid = self._clusterer.cluster_of(doc_id)
-        moved: dict[str, str] = {}
         for ev in events:
             if ev.kind is ClusterEventKind.CREATED:
                 self._save(ev.cluster)
@@ -189,7 +190,6 @@ class MemoryStoryClusters:
                     change.delete_clusters.append(gone)
                 # The merged clusters' articles, then those re-homed: all now in the survivor.
                 for member in changed:
-                    moved[member] = ev.cluster
                     change.cluster_of[member] = ev.cluster
             elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
                 if ev.cluster in self._records and ev.cluster not in self._clusterer.clusters():
@@ -199,11 +199,10 @@ class MemoryStoryClusters:
                 elif ev.cluster in self._records:
                     self._touch(ev.cluster, now, change)
             elif ev.document is not None and ev.document != doc_id:  # ... and joined this one
-                moved[ev.document] = ev.cluster
                 change.cluster_of[ev.document] = ev.cluster
                 change.placement[ev.document] = self._clusterer.placement(ev.document)
         self._touch(cid, now, change)
-        return Placement(cid, self._clusterer.placement(doc_id), tuple(events), moved)
+        return Placement(cid, self._clusterer.placement(doc_id), tuple(events))
 
     def remove(
         self, doc_id: str, vector: np.ndarray | None, time: float | None, now: float, change: Change
@@ -256,6 +255,9 @@ class MemoryStoryClusters:
 
     def get(self, cluster_id: str) -> ClusterRecord | None:
         return self._records.get(cluster_id)
+
+    def cluster_of(self, doc_id: str) -> str | None:
+        return self._clusterer.placed_in(doc_id)
 
     def members(self, cluster_id: str) -> list[str]:
         return self._clusterer.members(cluster_id)

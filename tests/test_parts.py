@@ -373,18 +373,49 @@ def test_story_clusters_place_founds_then_joins(
     change = Change()
     placed = stories.place("a", {}, _unit(1, 0), [], None, {}, 10.0, change)
     cid = cluster_id_for("a")
-    assert placed == Placement(cid, 0.0, (ClusterEvent(ClusterEventKind.CREATED, cid, "a"),), {})
+    assert placed == Placement(cid, 0.0, (ClusterEvent(ClusterEventKind.CREATED, cid, "a"),))
     # Created, then updated now: the record goes to the store twice, the same.
     assert change == Change(put_clusters=[ClusterRecord(cid, 0, 10.0, 10.0)] * 2)
     assert stories.get(cid) == ClusterRecord(cid, 0, 10.0, 10.0) and stories.members(cid) == ["a"]
     # A copy of it joins through its link, whatever it reads like; the cluster is updated now.
     change = Change()
     placed = stories.place("b", {"a": 0.9}, _unit(0, 1), [], None, {}, 20.0, change)
-    assert placed == Placement(cid, 0.9, (ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, "b"),), {})
+    assert placed == Placement(cid, 0.9, (ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, "b"),))
     assert change == Change(put_clusters=[ClusterRecord(cid, 0, 10.0, 20.0)])
     assert stories.members(cid) == ["a", "b"] and stories.records() == [ClusterRecord(cid, 0, 10.0, 20.0)]
     assert stories.peek({"b": 1.0}, None, [], None) == cid
     assert stories.peek({}, _unit(-1, 0), ["a"], None) is None  # reads like nothing placed
+    assert stories.cluster_of("a") == stories.cluster_of("b") == cid and stories.cluster_of("x") is None
+
+
+def test_story_clusters_follow_what_another_process_placed(
+    make_story_clusters: Callable[[ClusterConfig], StoryClusters],
+) -> None:
+    """A replica takes the placements another replica committed: into a cluster it does not have yet
+    (with that cluster's rank: clusters it founds later rank after it), from one cluster to another, and
+    out; then it answers as the other does."""
+    mine, theirs = make_story_clusters(MERGING), make_story_clusters(MERGING)
+    theirs.place("a", {}, _unit(1, 0), [], None, {}, 10.0, Change())
+    theirs.place("b", {"a": 0.9}, _unit(1, 0.1), [], None, {}, 20.0, Change())
+    cid = cluster_id_for("a")
+    record = theirs.get(cid)
+    assert record is not None
+    mine.follow("a", record, _unit(1, 0), None, 0.0)
+    mine.follow("b", record, _unit(1, 0.1), None, 0.9)
+    assert _stories_state(mine) == _stories_state(theirs) and mine.cluster_of("b") == cid
+    # Founded here next, a cluster ranks after the one followed.
+    placed = mine.place("c", {}, _unit(-1, 0), [], None, {}, 30.0, Change())
+    assert mine.get(placed.cluster) == ClusterRecord(placed.cluster, 1, 30.0, 30.0)
+    # Moved out of the cluster it founded, which is then gone, into a's.
+    mine.follow("c", record, _unit(-1, 0), None, 1.0)
+    assert mine.get(placed.cluster) is None and mine.members(cid) == ["a", "b", "c"]
+    mine.follow("c", None, _unit(-1, 0), None, 1.0)  # deleted
+    mine.follow_record(cid, ClusterRecord(cid, 0, 10.0, 40.0))
+    assert mine.cluster_of("c") is None and mine.records() == [ClusterRecord(cid, 0, 10.0, 40.0)]
+    mine.follow("a", None, _unit(1, 0), None, 0.0)
+    mine.follow("b", None, _unit(1, 0.1), None, 0.9)
+    mine.follow_record(cid, None)
+    assert _stories_state(mine) == _stories_state(make_story_clusters(MERGING))
 
 
 def test_story_clusters_merge_keeps_the_oldest_id_and_names_the_moved_articles(
@@ -405,13 +436,12 @@ def test_story_clusters_merge_keeps_the_oldest_id_and_names_the_moved_articles(
             ClusterEvent(ClusterEventKind.MERGED, old, "m", (young,)),
             ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, old, "m"),
         ),
-        {"aaa": old},
     )
     assert change == Change(
         put_clusters=[ClusterRecord(old, 0, 1.0, 3.0)], delete_clusters=[young], cluster_of={"aaa": old}
     )
     assert stories.get(young) is None and stories.records() == [ClusterRecord(old, 0, 1.0, 3.0)]
-    assert sorted(stories.members(old)) == ["aaa", "m", "zzz"]
+    assert sorted(stories.members(old)) == ["aaa", "m", "zzz"] and stories.cluster_of("aaa") == old
 
 
 def test_story_clusters_rehome_moves_the_article_explained_more_elsewhere(
@@ -433,7 +463,6 @@ def test_story_clusters_rehome_moves_the_article_explained_more_elsewhere(
             ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, first, "roundup"),
             ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, dam_cluster, "roundup"),
         ),
-        {"roundup": dam_cluster},
     )
     assert change == Change(
         put_clusters=[
@@ -525,8 +554,8 @@ SOURCE = ExternalSource("Coast Times", "according to the Coast Times", 10, 38)
 GROUP = DuplicateGroup(("a", "b"), ("a", "b"), 0.5)
 
 
-def _entry(seq: int, ingest_time: float = 100.0, cluster_id: str = "c1") -> Entry:
-    return Entry(seq, f"hash-{seq}", ingest_time, cluster_id)
+def _entry(seq: int, ingest_time: float = 100.0) -> Entry:
+    return Entry(seq, f"hash-{seq}", ingest_time)
 
 
 def _entries_state(entries: ArticleEntries, ids: str = "abcdef") -> dict[str, Any]:
@@ -561,17 +590,15 @@ def test_article_entries_start_empty(entries: ArticleEntries) -> None:
 def test_article_entries_name_each_article_by_its_sequence_number(entries: ArticleEntries) -> None:
     entries.put("b", _entry(2, 200.0))
     entries.put("a", _entry(5, 100.0))
-    entries.put("c", _entry(3, 300.0, "c2"))
+    entries.put("c", _entry(3, 300.0))
     assert len(entries) == 3 and "a" in entries and "d" not in entries
-    assert entries.get("c") == _entry(3, 300.0, "c2")
+    assert entries.get("c") == _entry(3, 300.0)
     assert entries.ids() == ["b", "c", "a"]  # in order of arrival: by sequence number
     assert [entries.seq(d) for d in "abc"] == [5, 2, 3]
     assert [entries.id_at(s) for s in (2, 3, 5)] == ["b", "c", "a"]
     # Ingested before a time, in order of arrival (not of ingest time), at most as many as asked.
     assert entries.ingested_before(250.0, 10) == ["b", "a"]
     assert entries.ingested_before(1e9, 2) == ["b", "c"] and entries.ingested_before(100.0, 10) == []
-    entries.set_cluster("a", "c9")
-    assert entries.get("a") == _entry(5, 100.0, "c9")
 
 
 def test_article_entries_remove_takes_the_sources_and_group_too(entries: ArticleEntries) -> None:
@@ -615,7 +642,6 @@ def test_article_entries_undo_puts_back_every_change(entries: ArticleEntries) ->
     entries.remove("a")
     entries.put("a", _entry(3, 50.0))
     entries.put("c", _entry(4))
-    entries.set_cluster("b", "c7")
     entries.set_group("b", None)
     entries.set_sources("c", (SOURCE,))
     entries.add_outlet("Coast Times")
