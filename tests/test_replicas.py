@@ -178,3 +178,23 @@ def test_an_engine_that_fell_behind_the_kept_history_reads_everything_again(
     run(lambda _: first, clock, steps)
     assert store.history(0) is None  # three commits are no longer kept
     assert view(second) == view(first) == view(one_engine(LEXICAL, steps))
+
+
+def test_an_expiry_by_one_engine_is_followed_by_the_others() -> None:
+    """Retention runs on every replica: whichever expires the old articles, every engine ends without
+    them, and as one engine ends that ingested and expired the same."""
+    steps = [s for s in plan(11, 2, deletes=0) if s.article is not None]
+    cut = steps[len(steps) // 2].now  # the first half is older than this
+    _, group, clock = replicas(2, LEXICAL)
+    run(lambda k: group[k], clock, steps)
+    clock.now = steps[-1].now + 1
+    expired = group[1].expire(cut)
+    assert expired and group[0].expire(cut) == []  # nothing left to expire, once followed
+    alone_clock = Clock()
+    alone = Engine(LEXICAL, store=MemoryStore(), clock=alone_clock)
+    run(lambda _: alone, alone_clock, steps)
+    alone_clock.now = steps[-1].now + 1
+    assert alone.expire(cut) == expired
+    expected = view(alone)
+    assert view(group[0]) == expected == view(group[1])
+    assert not set(expired) & set(group[0].documents())
