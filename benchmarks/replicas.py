@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from benchmarks.redis_server import RedisServer
-from benchmarks.service_speed import start_server
+from benchmarks.service_speed import start_server, stop_server
 from benchmarks.throughput import rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -72,8 +72,7 @@ def run_row(
         rss = [rss_of(proc.pid) for proc, _ in servers]
     finally:
         for proc, _ in servers:
-            proc.terminate()
-            proc.wait(120)
+            stop_server(proc)
     return {
         "what": name,
         "servers": count,

@@ -43,7 +43,7 @@ from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from benchmarks.redis_server import RedisServer
-from benchmarks.service_speed import novel_texts, percentile, run_clients, start_server
+from benchmarks.service_speed import novel_texts, percentile, run_clients, start_server, stop_server
 from benchmarks.throughput import repeated_articles, rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -130,8 +130,7 @@ def grow(
             steps.append(step)
             print(json.dumps({name: step}), flush=True)
     finally:
-        proc.terminate()
-        proc.wait(600)
+        stop_server(proc, 600)
     return {"steps": steps}
 
 

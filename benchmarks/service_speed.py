@@ -30,12 +30,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from dedup.article import Article
 from dedup.client import DedupClient
+
+STDERR_TAIL = 50
+"""Lines of a server's standard error kept, to say why it failed."""
+_TAILS: dict[int, deque[str]] = {}
 
 
 def start_server(data_dir: Path, extra_args: Sequence[str] = ()) -> tuple[subprocess.Popen[str], str]:
@@ -59,15 +64,35 @@ def start_server(data_dir: Path, extra_args: Sequence[str] = ()) -> tuple[subpro
         text=True,
     )
     assert proc.stderr is not None
+    tail: deque[str] = deque(maxlen=STDERR_TAIL)
+    _TAILS[proc.pid] = tail
     for raw in proc.stderr:
+        tail.append(raw.rstrip())
         try:
             line = json.loads(raw)
         except ValueError:
             continue
         if line.get("msg") == "serving":
-            threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+            threading.Thread(
+                target=lambda: tail.extend(r.rstrip() for r in proc.stderr or []), daemon=True
+            ).start()
             return proc, f"127.0.0.1:{line['port']}"
-    raise RuntimeError("the server did not start")
+    raise RuntimeError("the server did not start:\n" + "\n".join(tail))
+
+
+def stop_server(proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    """SIGTERM, and wait up to ``timeout`` s; a server that does not exit is killed, and the error says
+    what it last wrote."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+        tail = "\n".join(_TAILS.get(proc.pid, ()))
+        raise RuntimeError(
+            f"the server (pid {proc.pid}) did not exit {timeout:g} s after SIGTERM; its last lines:\n{tail}"
+        ) from None
 
 
 def novel_texts(mrpc: Path, count: int, sentences: int = 15) -> list[str]:
@@ -172,8 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                     for k, n in enumerate(args.clients)
                 }
         finally:
-            proc.terminate()
-            proc.wait(60)
+            stop_server(proc, 60)
     print(
         json.dumps(
             {

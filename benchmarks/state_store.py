@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from benchmarks.redis_server import RedisServer
-from benchmarks.service_speed import start_server
+from benchmarks.service_speed import start_server, stop_server
 from benchmarks.throughput import rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -64,8 +64,7 @@ def run(articles: list[Article], model: str, tmp: Path) -> dict[str, Any]:
         seconds = _ingest(target, articles)
         rss = rss_of(proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(120)
+        stop_server(proc)
     disk = sum(f.stat().st_size for f in (tmp / "sqlite").rglob("*") if f.is_file())
     out["sqlite"] = {
         "ingest_articles_per_second": round(len(articles) / seconds, 2),
@@ -89,8 +88,7 @@ def run(articles: list[Article], model: str, tmp: Path) -> dict[str, Any]:
             seconds = _ingest(target, articles)
             rss = rss_of(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(120)
+            stop_server(proc)
         used = int(client.info("memory")["used_memory"]) - before
         client.close()
         breakdown = _redis_breakdown(redis.url, "bench")

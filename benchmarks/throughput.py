@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets import DEFAULT_DATA, story_of
-from benchmarks.service_speed import novel_texts, percentile, start_server
+from benchmarks.service_speed import novel_texts, percentile, start_server, stop_server
 from benchmarks.syndication import Corpus, build_corpus, load_sources, pair_truth, score_dedup
 from dedup.config import Config, EmbedConfig
 from dedup.lexical import LexicalIndex
@@ -343,8 +343,7 @@ def measure_service(
                     )
                     _log(f"FindSimilar {n_clients} clients {kind}: {latency[f'{n_clients}_clients_{kind}']}")
         finally:
-            proc.terminate()
-            proc.wait(60)
+            stop_server(proc, 60)
     return {
         "articles": len(articles),
         "ingest_seconds": round(ingest_s, 2),
