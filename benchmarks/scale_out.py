@@ -17,8 +17,8 @@ AT EACH SIZE.
   sentences), median and p99 in ms;
 - ``server_rss_mb``: the server process's resident memory;
 - Redis: ``used_memory`` (INFO memory) per stored article and, by key kind, the bytes ``MEMORY USAGE``
-  gives for a seeded sample of each kind's keys, scaled to the kind's count; the embedded server: the
-  data directory's size.
+  gives for a seeded sample of each kind's keys, scaled to the kind's count, and an article hash's
+  bytes by field (text, sentence embeddings, vector); the embedded server: the data directory's size.
 
 EXPIRY. After the last size the server is stopped and the store opened by an engine in this process,
 which expires the oldest tenth of the articles (``Engine.expire``, what ``--retain`` runs), timed.
@@ -73,11 +73,21 @@ def redis_memory(url: str, prefix: str, stored: int, seed: int = 5) -> dict[str,
         sample = found if len(found) <= SAMPLE_KEYS else rng.sample(found, SAMPLE_KEYS)
         sized = sum(int(r.memory_usage(k, samples=0) or 0) for k in sample)
         by_kind[kind] = round(sized * len(found) / len(sample) / stored)
+    # An article's hash by field: its text, its sentence embeddings (float16), its vector, the rest.
+    fields: Counter[str] = Counter()
+    docs = keys.get("doc", [])
+    sample = docs if len(docs) <= SAMPLE_KEYS else rng.sample(docs, SAMPLE_KEYS)
+    for key in sample:
+        for name in ("text", "embeddings", "vector"):
+            fields[name] += int(r.hstrlen(key, name))
+        fields["all fields"] += sum(len(k) + len(v) for k, v in r.hgetall(key).items())
+    doc_fields = {k: round(v / max(len(sample), 1)) for k, v in fields.items()}
     used = int(r.info("memory")["used_memory"])
     r.close()
     return {
         "used_memory_bytes_per_article": round(used / stored),
         "bytes_per_article_by_key_kind": dict(by_kind),
+        "article_hash_field_bytes": doc_fields,
     }
 
 
