@@ -19,7 +19,7 @@ from dedup.article import Article
 from dedup.client import DedupClient
 from dedup.redis_store import RedisStore
 from dedup.results import DocumentAnalysis
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisCluster3, RedisServer
 from tests.serving import ServerProcess
 from tests.test_kill9_series import _articles as stream_of_articles
 from tests.test_replicas import LEXICAL, Step, corpus, one_engine
@@ -34,6 +34,15 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(params=["one server", "three-node cluster"])
+def any_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer | RedisCluster3]:
+    server = (
+        RedisServer(tmp_path / "one") if request.param == "one server" else RedisCluster3(tmp_path / "three")
+    )
+    yield server
+    server.stop()
+
+
 def _summary(a: DocumentAnalysis) -> tuple[object, ...]:
     """What a user reads of an article's analysis, as it comes over the wire."""
     matches = sorted((m.b, m.relation.value, [(p.a_start, p.a_end, p.b_start, p.b_end) for p in m.passages])
@@ -43,9 +52,9 @@ def _summary(a: DocumentAnalysis) -> tuple[object, ...]:
 
 
 def test_three_replicas_ingesting_at_once_answer_as_a_replay_of_the_commit_order(
-    redis: RedisServer, tmp_path: Path
+    any_redis: RedisServer | RedisCluster3, tmp_path: Path
 ) -> None:
-    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
+    url = f"{any_redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
     articles = corpus()
     replicas = [ServerProcess(tmp_path / f"replica-{k}", *NO_MODEL, "--state", url) for k in range(3)]
     try:
