@@ -198,3 +198,20 @@ def test_an_expiry_by_one_engine_is_followed_by_the_others() -> None:
     expected = view(alone)
     assert view(group[0]) == expected == view(group[1])
     assert not set(expired) & set(group[0].documents())
+
+
+def test_a_watcher_on_one_engine_sees_the_events_another_commits() -> None:
+    _, (writer, watcher), clock = replicas(2, LEXICAL)
+    last = watcher.last_event()
+    woke: list[bool] = []
+    waiting = threading.Thread(target=lambda: woke.append(watcher.wait_for_events(last, 30.0, lambda: False)))
+    waiting.start()
+    writer.ingest(corpus()[0])
+    waiting.join(30.0)
+    assert woke == [True]
+    events = watcher.events(last)
+    assert [e.event.document for e in events] == [corpus()[0].id] and watcher.last_event() == events[
+        -1
+    ].sequence
+    # Nothing new: the wait ends at its timeout, saying so.
+    assert watcher.wait_for_events(watcher.last_event(), 0.3, lambda: False) is False
