@@ -201,7 +201,7 @@ def test_an_expiry_by_one_engine_is_followed_by_the_others() -> None:
 
 
 def test_a_watcher_on_one_engine_sees_the_events_another_commits() -> None:
-    _, (writer, watcher), clock = replicas(2, LEXICAL)
+    _, (writer, watcher), _ = replicas(2, LEXICAL)
     last = watcher.last_event()
     woke: list[bool] = []
     waiting = threading.Thread(target=lambda: woke.append(watcher.wait_for_events(last, 30.0, lambda: False)))
