@@ -227,8 +227,7 @@ class MemoryArticleIndex:
             self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
         keys = sentence_keys(doc)
         sigs = sentence_signatures(doc, self._config.minhash, range(len(keys)))
-        for key, sig in zip(keys, sigs, strict=True):
-            self._sent_lsh.remove(key, sig)
+        self._sent_lsh.remove_many(keys, sigs)
         if keys:
             self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
         for s in range(len(doc.sentences)):

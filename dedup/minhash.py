@@ -308,6 +308,8 @@ class LshIndex(Protocol):
 
     def remove(self, key: int, signature: np.ndarray) -> None: ...
 
+    def remove_many(self, keys: Sequence[int], signatures: np.ndarray) -> None: ...
+
     def __len__(self) -> int: ...
 
 
@@ -571,6 +573,44 @@ class BandedLsh:
                         self._compact()
                     return
 
+    def remove_many(self, keys: Sequence[int], signatures: np.ndarray) -> None:
+        """``remove`` each key (inserted with its row of ``signatures``), looking them all up in each run
+        at once."""
+        if len(keys) == 0:
+            return
+        with self._lock:
+            rows = np.atleast_2d(self.band_keys(np.asarray(signatures)))
+            left: list[tuple[int, int]] = []  # (key, its first band's hash) not found in the buffer
+            for key, row in zip(keys, rows.tolist(), strict=True):
+                removed = False
+                for h in row:
+                    ids = self._buffer.get(h)
+                    if ids and key in ids:
+                        ids.remove(key)
+                        self._buffered -= 1
+                        removed = True
+                        if not ids:
+                            del self._buffer[h]
+                if removed:
+                    self._count -= 1
+                elif key not in self._dead:
+                    left.append((key, row[0]))
+            if not left:
+                return
+            want = np.array([k for k, _ in left], dtype=np.int64)
+            first = np.array([h for _, h in left], dtype=np.uint64)
+            found = np.zeros(len(left), dtype=bool)
+            for run_keys, run_ids in self._runs:
+                lo = np.searchsorted(run_keys, first, side="left")
+                hi = np.searchsorted(run_keys, first, side="right")
+                for j in np.flatnonzero((hi > lo) & ~found).tolist():
+                    found[j] = bool((run_ids[lo[j] : hi[j]] == want[j]).any())
+            gone = set(want[found].tolist())
+            self._dead |= gone
+            self._count -= len(gone)
+            if len(self._dead) * self.bands >= self.buffer_limit:
+                self._compact()
+
     def nbytes(self) -> int:
         """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
         return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
@@ -647,6 +687,10 @@ class DatasketchLsh:
     def remove(self, key: int, signature: np.ndarray) -> None:
         if key in self._lsh:
             self._lsh.remove(key)
+
+    def remove_many(self, keys: Sequence[int], signatures: np.ndarray) -> None:
+        for key in keys:
+            self.remove(key, signatures[0])  # datasketch removes by key alone
 
     def __len__(self) -> int:
         return len(self._lsh.keys)

@@ -326,6 +326,36 @@ def test_many_runs_answer_like_datasketch_and_remove_across_runs(corpus) -> None
     assert [sorted(x) for x in ours.query_many(sigs)] == [sorted(theirs.query(s)) for s in sigs]
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    removed=st.lists(st.integers(0, 130), max_size=60, unique=True),
+    buffer_limit=st.sampled_from([40, 400, 1 << 17]),
+)
+def test_removing_many_at_once_is_removing_them_one_by_one(corpus, removed: list[int], buffer_limit: int) -> None:
+    """Keys in sorted runs, in the buffer, already removed or never inserted: ``remove_many`` leaves the
+    index answering as ``remove`` of each does (and as datasketch does)."""
+    _, sigs, _ = corpus
+    n = min(len(sigs), 120)
+    bulk, single = BandedLsh(0.3, NUM_PERM, buffer_limit), BandedLsh(0.3, NUM_PERM, buffer_limit)
+    theirs = DatasketchLsh(0.3, NUM_PERM)
+    for lo in range(0, n, 9):
+        keys = list(range(lo, min(lo + 9, n)))
+        for lsh in (bulk, single, theirs):
+            lsh.insert_many(keys, sigs[lo : lo + len(keys)])
+    first = removed[0] if removed else 0  # removed before, then again among the many
+    for lsh in (bulk, single, theirs):
+        lsh.remove(first, sigs[first])
+    rows = np.vstack([sigs[k % len(sigs)] for k in removed]) if removed else sigs[:0]
+    bulk.remove_many(removed, rows)
+    for k, row in zip(removed, rows, strict=True):
+        single.remove(k, row)
+    theirs.remove_many(removed, rows)
+    assert len(bulk) == len(single) == len(theirs)
+    expected = [sorted(theirs.query(s)) for s in sigs[:n]]
+    assert [sorted(x) for x in bulk.query_many(sigs[:n])] == expected
+    assert [sorted(x) for x in single.query_many(sigs[:n])] == expected
+
+
 @pytest.mark.parametrize("spec", ["memory", "datasketch"])
 def test_query_pairs_is_query_many_flattened(corpus, spec: str) -> None:
     _, sigs, _ = corpus
