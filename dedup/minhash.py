@@ -465,8 +465,16 @@ class BandedLsh:
             k2, i2 = runs.pop()
             k1, i1 = runs.pop()
             runs.append(_merge_sorted(k1, i1, k2, i2))
-        if len(self._dead) * self.bands >= self.buffer_limit:
+        if self._compact_due():
             self._compact()
+
+    def _compact_due(self) -> bool:
+        """Whether the removed keys' entries are worth dropping now: when they are a quarter of what the
+        runs hold (and at least a buffer's worth), so that a removal costs O(1) copies on average and
+        the runs never hold more than a third more than the live entries. (Queries filter removed keys
+        hit by hit, so their cost does not grow with how many there are.)"""
+        dead = len(self._dead) * self.bands
+        return dead >= self.buffer_limit and dead * 4 >= sum(len(k) for k, _ in self._runs)
 
     def _compact(self) -> None:
         """Everything into one run, without the removed keys."""
@@ -522,13 +530,13 @@ class BandedLsh:
                     parts_r.append(np.repeat(at // self.bands, lengths))
                     found = itertools.chain.from_iterable(ids for _, ids in hits)
                     parts_k.append(np.fromiter(found, dtype=np.int64, count=sum(lengths)))
-            dead = np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)) if self._dead else None
-        if not parts_r:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        rows, keys = np.concatenate(parts_r), np.concatenate(parts_k)
-        if dead is not None:
-            alive = ~np.isin(keys, dead)
-            rows, keys = rows[alive], keys[alive]
+            if not parts_r:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            rows, keys = np.concatenate(parts_r), np.concatenate(parts_k)
+            if self._dead:  # looked up hit by hit: the cost is the hits', not the removed keys'
+                dead = self._dead
+                alive = np.fromiter((k not in dead for k in keys.tolist()), dtype=bool, count=len(keys))
+                rows, keys = rows[alive], keys[alive]
         order = np.lexsort((keys, rows))
         rows, keys = rows[order], keys[order]
         first = np.ones(len(rows), dtype=bool)
@@ -569,7 +577,7 @@ class BandedLsh:
                 if key in run_ids[lo:hi].tolist():
                     self._dead.add(key)
                     self._count -= 1
-                    if len(self._dead) * self.bands >= self.buffer_limit:
+                    if self._compact_due():
                         self._compact()
                     return
 
@@ -608,7 +616,7 @@ class BandedLsh:
             gone = set(want[found].tolist())
             self._dead |= gone
             self._count -= len(gone)
-            if len(self._dead) * self.bands >= self.buffer_limit:
+            if self._compact_due():
                 self._compact()
 
     def nbytes(self) -> int:

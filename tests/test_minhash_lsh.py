@@ -331,7 +331,9 @@ def test_many_runs_answer_like_datasketch_and_remove_across_runs(corpus) -> None
     removed=st.lists(st.integers(0, 130), max_size=60, unique=True),
     buffer_limit=st.sampled_from([40, 400, 1 << 17]),
 )
-def test_removing_many_at_once_is_removing_them_one_by_one(corpus, removed: list[int], buffer_limit: int) -> None:
+def test_removing_many_at_once_is_removing_them_one_by_one(
+    corpus, removed: list[int], buffer_limit: int
+) -> None:
     """Keys in sorted runs, in the buffer, already removed or never inserted: ``remove_many`` leaves the
     index answering as ``remove`` of each does (and as datasketch does)."""
     _, sigs, _ = corpus
@@ -487,3 +489,20 @@ def test_a_limited_query_gathers_the_first_rows_hits_and_no_more(spec: str) -> N
     rows, _ = lsh.query_pairs(query, limit=0)
     assert len(rows) == 0
     assert [len(hits) for hits in lsh.query_many(query, limit=1000)] == [1000, 0, 0, 0]
+
+
+def test_removed_keys_entries_are_dropped_once_they_are_a_quarter_of_the_runs(corpus) -> None:
+    _, sigs, _ = corpus
+    lsh = BandedLsh(0.3, NUM_PERM, buffer_limit=40)
+    lsh.insert_many(list(range(100)), sigs[:100])
+    held = sum(len(k) for k, _ in lsh._runs)
+    assert held == 100 * lsh.bands
+    lsh.remove_many(list(range(20)), sigs[:20])  # a fifth: kept, filtered out of answers
+    assert sum(len(k) for k, _ in lsh._runs) == held and len(lsh._dead) == 20
+    assert not set(lsh.query_many(sigs[:100])[0]) & set(range(20))
+    for key in range(20, 25):  # a quarter: dropped from the runs
+        lsh.remove(key, sigs[key])
+    assert not lsh._dead and sum(len(k) for k, _ in lsh._runs) == 75 * lsh.bands
+    fresh = BandedLsh(0.3, NUM_PERM)
+    fresh.insert_many(list(range(25, 100)), sigs[25:100])
+    assert [sorted(x) for x in lsh.query_many(sigs)] == [sorted(x) for x in fresh.query_many(sigs)]
