@@ -67,8 +67,9 @@ class ArticleIndex(Protocol):
         indexed (``sentence_signatures`` gives them again)."""
         ...
 
-    def remove(self, doc: PreparedDocument) -> None:
-        """Take an indexed article out of every index."""
+    def remove(self, docs: Sequence[PreparedDocument]) -> None:
+        """Take indexed articles out of every index (all at once: some indexes pay for a removal by their
+        size, not by what is removed)."""
         ...
 
     def articles_like(self, signature: np.ndarray) -> list[int]:
@@ -220,30 +221,39 @@ class MemoryArticleIndex:
         for doc in docs:
             doc.sentence_minhashes = empty
 
-    def remove(self, doc: PreparedDocument) -> None:
-        if len(doc.doc_shingles):
-            doc_sig = cast(np.ndarray, doc.doc_minhash)
-            self._doc_lsh.remove(doc.order, doc_sig)
-            self._on_undo(lambda: self._doc_lsh.insert(doc.order, doc_sig))
-        keys = sentence_keys(doc)
-        sigs = sentence_signatures(doc, self._config.minhash, range(len(keys)))
-        self._sent_lsh.remove_many(keys, sigs)
+    def remove(self, docs: Sequence[PreparedDocument]) -> None:
+        if not docs:
+            return
+        signed = [d for d in docs if len(d.doc_shingles)]
+        if signed:
+            doc_keys = [d.order for d in signed]
+            doc_sigs = np.vstack([cast(np.ndarray, d.doc_minhash) for d in signed])
+            self._doc_lsh.remove_many(doc_keys, doc_sigs)
+            self._on_undo(lambda: self._doc_lsh.insert_many(doc_keys, doc_sigs))
+        keyed = [(d, sentence_keys(d)) for d in docs]
+        keys = [k for _, ks in keyed for k in ks]
         if keys:
+            mh = self._config.minhash
+            sigs = np.vstack([sentence_signatures(d, mh, range(len(ks))) for d, ks in keyed if ks])
+            self._sent_lsh.remove_many(keys, sigs)
             self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
-        for s in range(len(doc.sentences)):
-            words = words_key(doc, s)
-            if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
-                if self.undo is not None:
-                    self.undo.save(self._sentence_by_words, words)
-                del self._sentence_by_words[words]
+        for doc in docs:
+            for s in range(len(doc.sentences)):
+                words = words_key(doc, s)
+                if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
+                    if self.undo is not None:
+                        self.undo.save(self._sentence_by_words, words)
+                    del self._sentence_by_words[words]
         sent_index, doc_index = self._indexes()
         if self._config.align.candidate_neighbours > 0 and keys:
             sent_index.remove(np.asarray(keys, dtype=np.int64))
-            embeddings = cast(np.ndarray, doc.embeddings)[: len(keys)]
+            embeddings = np.vstack([cast(np.ndarray, d.embeddings)[: len(ks)] for d, ks in keyed if ks])
             self._on_undo(lambda: sent_index.add(np.asarray(keys, dtype=np.int64), embeddings))
-        doc_index.remove(np.array([doc.order], dtype=np.int64))
-        vector = cast(np.ndarray, doc.vector)
-        self._on_undo(lambda: doc_index.add(np.array([doc.order], dtype=np.int64), vector[None, :]))
+        # One removal for all: a flat index's removal reads every vector it holds.
+        orders = np.array([d.order for d in docs], dtype=np.int64)
+        doc_index.remove(orders)
+        vectors = [d.vector for d in docs]
+        self._on_undo(lambda: doc_index.add(orders, np.vstack(cast(list[np.ndarray], vectors))))
 
     # -- queries --------------------------------------------------------------------------------------
 

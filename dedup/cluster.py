@@ -418,6 +418,10 @@ class StoryClusterer:
     def cluster_of(self, document: str) -> str:
         return self._cluster_of[document]
 
+    def exists(self, cluster: str) -> bool:
+        """Whether a cluster holds a document."""
+        return cluster in self._members
+
     def placed_in(self, document: str) -> str | None:
         """The cluster of a placed document, None when it is not placed."""
         return self._cluster_of.get(document)

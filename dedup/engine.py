@@ -383,7 +383,7 @@ class Engine:
                 doc = prepare(article, entry.seq, self.config)
                 self._sign([doc])
                 doc.vector = vector
-            self._unindex(doc)
+            self._unindex([doc])
             self._lineage.remove(d)
             self._stories.follow(d, None, doc.vector, _time(doc), 1.0)
             self._entries.remove(d)
@@ -568,9 +568,10 @@ class Engine:
             self._on_undo(functools.partial(self._resident.discard, doc.id))
         self._article_index.add(docs)
 
-    def _unindex(self, doc: PreparedDocument) -> None:
-        self._article_index.remove(doc)
-        self._resident.discard(doc.id)  # read again from the store if the removal is undone
+    def _unindex(self, docs: Sequence[PreparedDocument]) -> None:
+        self._article_index.remove(docs)
+        for doc in docs:
+            self._resident.discard(doc.id)  # read again from the store if the removal is undone
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -881,7 +882,9 @@ class Engine:
         with self._undoable():
             if doc.id in self._entries:
                 outcome = IngestOutcome.REPLACED
-                affected |= self._remove(doc.id, change, events, now)
+                gone: list[PreparedDocument] = []
+                affected |= self._remove(doc.id, change, events, now, gone)
+                self._unindex(gone)
             doc.order = self._allocate_seq()
             if article.outlet and not self._entries.has_outlet(article.outlet):
                 affected |= self._refresh_citations(article.outlet, change)
@@ -946,12 +949,20 @@ class Engine:
                 out[other] = Claim(p.coverage_of(other), partner.vector, _time(partner))
         return out
 
-    def _remove(self, doc_id: str, change: Change, events: list[ClusterEvent], now: float) -> set[str]:
-        """Take an article out of memory and every index; return the articles whose parents must
-        be recomputed. The caller commits ``change``."""
+    def _remove(
+        self,
+        doc_id: str,
+        change: Change,
+        events: list[ClusterEvent],
+        now: float,
+        gone: list[PreparedDocument],
+    ) -> set[str]:
+        """Take an article out of memory; return the articles whose parents must be recomputed. Its
+        prepared form goes to ``gone``: the caller takes those out of the article indexes, all at once,
+        and commits ``change``."""
         doc = self._resident.get(doc_id)
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
-        self._unindex(doc)
+        gone.append(doc)
         orphans = self._lineage.remove(doc_id)
         removed = self._stories.remove(doc_id, doc.vector, _time(doc), now, change)
         if removed is not None:
@@ -1011,8 +1022,10 @@ class Engine:
         now = self._clock()
         with self._undoable():
             affected: set[str] = set()
+            gone: list[PreparedDocument] = []
             for doc_id in ids:
-                affected |= self._remove(doc_id, change, events, now)
+                affected |= self._remove(doc_id, change, events, now, gone)
+            self._unindex(gone)
             affected = {d for d in affected if d in self._entries}
             if affected:
                 self._apply_derivation(self._derive_for(affected, change=change), change)

@@ -192,7 +192,7 @@ class MemoryStoryClusters:
                 for member in changed:
                     change.cluster_of[member] = ev.cluster
             elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
-                if ev.cluster in self._records and ev.cluster not in self._clusterer.clusters():
+                if ev.cluster in self._records and not self._clusterer.exists(ev.cluster):
                     self._save(ev.cluster)
                     self._records.pop(ev.cluster)
                     change.delete_clusters.append(ev.cluster)
@@ -210,7 +210,7 @@ class MemoryStoryClusters:
         cid = self._clusterer.remove(doc_id, vector, time)
         if cid is None:
             return None
-        if cid in self._clusterer.clusters():
+        if self._clusterer.exists(cid):
             self._touch(cid, now, change)
         else:  # it was the last: the cluster is gone
             self._save(cid)
@@ -227,7 +227,7 @@ class MemoryStoryClusters:
         placement: float,
     ) -> None:
         left = self._clusterer.remove(doc_id, vector, time)
-        if left is not None and left not in self._clusterer.clusters():
+        if left is not None and not self._clusterer.exists(left):
             self._save(left)
             self._records.pop(left, None)
         if cluster is not None:

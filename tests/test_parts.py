@@ -274,20 +274,35 @@ def test_article_index_remove_forgets_the_article(article_index: ArticleIndex) -
     article_index.add([local, other])
     before = _answers(article_index, [wire, local, other])
     article_index.add([wire])
-    article_index.remove(wire)
+    article_index.remove([wire])
     assert _answers(article_index, [wire, local, other]) == before  # local held the shared words first
-    article_index.remove(local)
-    article_index.remove(other)
+    article_index.remove([local])
+    article_index.remove([other])
     assert article_index.articles() == 0 and article_index.sentences() == 0
     # An article is added once (it drops its sentence signatures): the same article again is a new one.
     wire, local = _doc("wire", 4), _doc("local", 5)
     article_index.add([wire])
     article_index.add([local])
-    article_index.remove(wire)  # it held the shared words: no article removed is named for them
+    article_index.remove([wire])  # it held the shared words: no article removed is named for them
     assert article_index.sentence_with_words(words_key(local, 0)) in (None, ("local", 0))
     assert article_index.sentence_with_words(words_key(wire, 1)) is None
     assert article_index.articles() == 1 and article_index.sentences() == len(local.sentences)
     assert article_index.articles_sharing_sentences(sentence_signatures(wire, CONFIG.minhash)) == [5]
+
+
+def test_article_index_removes_many_at_once_as_one_by_one(
+    make_article_index: Callable[[], ArticleIndex],
+) -> None:
+    names = ["wire", "local", "other", "copy"]
+    at_once, one_by_one = make_article_index(), make_article_index()
+    for index in (at_once, one_by_one):
+        index.add([_doc(name, n) for n, name in enumerate(names, start=1)])
+    at_once.remove([_doc(name, n) for n, name in enumerate(names[:3], start=1)])
+    for n, name in enumerate(names[:3], start=1):
+        one_by_one.remove([_doc(name, n)])
+    probes = [_doc(name, 9) for name in names]
+    assert _answers(at_once, probes) == _answers(one_by_one, probes)
+    assert at_once.articles() == one_by_one.articles() == 1
 
 
 def test_article_index_undo_puts_back_every_change(article_index: ArticleIndex) -> None:
@@ -296,7 +311,7 @@ def test_article_index_undo_puts_back_every_change(article_index: ArticleIndex) 
     before = _answers(article_index, docs)
     log = UndoLog()
     article_index.undo = log
-    article_index.remove(docs[0])
+    article_index.remove([docs[0]])
     article_index.add([docs[2]])
     article_index.undo = None
     assert _answers(article_index, docs) != before
