@@ -397,6 +397,9 @@ class OnnxEmbedder:
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Idle worker threads sleep instead of spinning: the model runs beside the matching
+            # (``Encoding``), and a spinning thread takes the core the matching needs.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
             except Exception as exc:
