@@ -651,14 +651,17 @@ class Encoding:
     ``wait(n)``, which returns once they are embedded. The model releases the GIL (onnxruntime, PyTorch),
     so matching one article goes on while the model embeds the articles after it.
 
-    Each chunk is sorted by length before it is encoded (texts of similar lengths batch with less
-    padding); rows come back in the order of ``texts``. An error in the worker is raised by ``wait``.
+    Chunks double from ``first`` texts up to ``chunk``: the first rows are ready soon, so the caller
+    starts early, and later chunks are long enough to batch well. Each chunk is sorted by length before
+    it is encoded (texts of similar lengths batch with less padding); rows come back in the order of
+    ``texts``. An error in the worker is raised by ``wait``.
     """
 
-    def __init__(self, embedder: Embedder, texts: Sequence[str], chunk: int = 256) -> None:
+    def __init__(self, embedder: Embedder, texts: Sequence[str], chunk: int = 256, first: int = 32) -> None:
         self._embedder = embedder
         self._texts = list(texts)
         self._chunk = max(1, chunk)
+        self._next_chunk = max(1, min(first, self._chunk))
         self.vectors = np.zeros((len(self._texts), embedder.dim), dtype=np.float32)
         """The embeddings: row ``i`` is final once ``wait(i + 1)`` has returned."""
         self.done = 0
@@ -681,7 +684,8 @@ class Encoding:
             if check is not None:
                 check()
             lo = self.done
-            hi = min(lo + self._chunk, len(self._texts))
+            hi = min(lo + self._next_chunk, len(self._texts))
+            self._next_chunk = min(2 * self._next_chunk, self._chunk)
             order = sorted(range(lo, hi), key=lambda i: len(self._texts[i]))
             started = time.perf_counter()
             vectors = self._embedder.encode([self._texts[i] for i in order])

@@ -111,8 +111,9 @@ with (``embed.share_jaccard``)."""
 SHARE_LOOKUPS = 1_024
 """LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
 EMBED_CHUNK = 256
-"""Sentences sent to the model at once (each chunk sorted by length, in batches of embed.batch_size):
-an ingest's first article waits for the first chunk, and the model then keeps ahead of the matching."""
+"""Sentences sent to the model at once, at most (each chunk sorted by length, in batches of
+embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
+waits for a few articles' sentences only, and the model then keeps ahead of the matching."""
 
 logger = logging.getLogger(__name__)
 

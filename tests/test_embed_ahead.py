@@ -70,6 +70,14 @@ def test_each_text_gets_its_own_vector_whatever_the_chunks(worker: bool) -> None
     assert all([len(t) for t in c] == sorted(len(t) for t in c) for c in model.calls)
 
 
+def test_chunks_grow_from_the_first_to_the_largest() -> None:
+    model = _Recording()
+    encoding = Encoding(model, TEXTS, chunk=8, first=2)
+    encoding.run()
+    assert [len(c) for c in model.calls] == [2, 4, 8, 8, 1]
+    np.testing.assert_array_equal(encoding.vectors, np.vstack([model.vector(t) for t in TEXTS]))
+
+
 def test_the_first_rows_are_given_while_the_rest_wait_for_the_model() -> None:
     model = _Recording()
     encoding = Encoding(model, TEXTS, chunk=5)
