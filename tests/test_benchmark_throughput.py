@@ -108,8 +108,8 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
         model["model_sentences_per_second"] / model["embedded_per_article"], rel=0.01
     )
     assert result["pipeline"]["no_model"]["sentences_through_the_model"] == 0
-    # torch runs the same model: the same answers
-    assert result["pipeline"]["torch"]["answers"] == model["answers"]
+    # torch runs the same model: the same scores (its cosines may differ in the last printed digit)
+    assert result["pipeline"]["torch"]["quality"] == model["quality"]
     # the CLI gives the library's answers on the same articles
     assert result["cli"]["model"]["answers"] == model["answers"]
     assert result["cli"]["no_model"]["answers"] == result["pipeline"]["no_model"]["answers"]
