@@ -758,6 +758,7 @@ class Engine:
                     self._stop_embedding()
                     raise
                 progress.advance()
+            self._stop_embedding()  # an article repeated unchanged in the batch was prepared, never stored
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
