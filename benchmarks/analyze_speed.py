@@ -4,7 +4,9 @@
     python -m benchmarks.analyze_speed --seeds ../shared/data/seeds
 
 Prints one JSON object: articles, seconds (including model load), articles per second,
-and the pipeline's own per-stage timings and counts.
+the pipeline's own counts, the sentences it embedded per article, the model's own sentences/s
+here and the embedding-bound limit (that rate over the sentences embedded per article) beside the
+rate reached.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import resource
 import time
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.throughput import model_rate
+from dedup.config import Config
 from dedup.inputs import read_articles
 from dedup.pipeline import Detector
 
@@ -31,14 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     articles = read_articles(args.seeds) if args.seeds else load_news_ecb(args.data, args.limit)
     analysis = Detector().analyze(articles)
     seconds = time.perf_counter() - started
-    result = {
+    embedded = analysis.stats.get("embedded", 0) / max(len(articles), 1)
+    rate = model_rate(Config(), [a.text for a in articles])  # after the run: not on its clock
+    result: dict[str, object] = {
         "articles": len(articles),
         "seconds": round(seconds, 2),
         "articles_per_second": round(len(articles) / seconds, 2),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "clusters": len(analysis.clusters),
         "stats": analysis.stats,
+        "embedded_per_article": round(embedded, 2),
+        "model_sentences_per_second": rate,
     }
+    if rate and embedded:
+        limit = rate / embedded
+        result["limit_articles_per_second"] = round(limit, 1)
+        result["share_of_limit"] = round(len(articles) / seconds / limit, 3)
     print(json.dumps(result))
     return 0
 

@@ -1,44 +1,49 @@
-"""Throughput, latency and memory of dedup, and how they grow, beside what a user would use instead.
+"""Throughput, latency and memory of dedup on the paths users run, beside what a user would use instead.
 
     python -m benchmarks.throughput --out benchmarks/results/throughput.json \\
-        --plot benchmarks/results/throughput.png            # the full run (about 40 minutes)
-    python -m benchmarks.throughput --sizes 2000 --size 20 --queries 20   # a quick look
+        --plot benchmarks/results/throughput.png            # the full run
+    python -m benchmarks.throughput --skip torch memory scale engine-scale   # the summary table alone
 
 One JSON object out (and to --out). Everything is measured in this one run, on the same articles.
 
 THE ARTICLES
 
 The syndication benchmark's generator (benchmarks/syndication.py) over news_ecb, with each base
-article lengthened to at least 600 words by joining same-story ECB+ articles (ECB+ articles
-average 370 words): base articles, verbatim copies, trims, light edits, updates, rule-based
-rewrites, stitched articles and articles citing outside sources, with the generator's truth, so
-quality is scored on the same run. For the lexical comparison and the scale curve the corpus is
-repeated, each repetition mapping two words in three onto other words of the corpus's vocabulary
-(a seeded mapping per repetition): copies stay copies inside a repetition, repetitions share
-almost no 5-word shingles with each other, as distinct stories would, and the vocabulary stays
-that of news.
+article lengthened by joining same-story ECB+ articles (ECB+ articles average 370 words): base
+articles, verbatim copies, trims, light edits, updates, rule-based rewrites, stitched articles and
+articles citing outside sources, with the generator's truth, so quality is scored on the same run.
+For the engine scale run the corpus is repeated, each repetition mapping two words in three onto
+other words of the corpus's vocabulary (a seeded mapping per repetition): copies stay copies inside
+a repetition, repetitions share almost no 5-word shingles with each other, as distinct stories
+would, and the vocabulary stays that of news.
 
 WHAT IS MEASURED
 
-- ``lexical``: the lexical tier alone (normalise, cut words, hash 5-word shingles, MinHash with
-  128 permutations, LSH query then insert), articles/s, for dedup (``dedup.lexical.LexicalIndex``,
-  one and two processes signing; the median of 3 runs) and, at the same LSH threshold on the same
-  texts, stock
-  datasketch (``MinHash`` with its default SHA-1 hashing fed 5-word shingle strings,
-  ``MinHashLSH``) and rensa (``RMinHash``, ``RMinHashLSH``). Ratios are dedup / peer.
-- ``pipeline``: the whole library (``Detector.analyze``: the incremental engine with alignment,
-  embeddings, clusters and derivation) on the corpus, articles/s, with its syndication scores; and
-  the same with no model (``--model none``: lexical matching only).
-- ``service``: a real ``dedup serve`` subprocess on loopback: ingest over gRPC (IngestDocuments,
-  64 a call), then FindSimilar with 1, 4 and 16 concurrent clients (a near-copy of a stored
-  article, and novel text), median and p99; resident memory of the server per stored article; the
-  data folder's size per article.
-- ``scale``: at each of ``--sizes`` stored articles, bulk-loaded as described: the lexical index
-  (inserting every article through ``LexicalIndex.add_many``: this IS the load), its query latency
-  and its memory; and the article-vector index: FAISS HNSW (dedup's ``faiss:hnsw``) beside
-  brute-force FAISS ``IndexFlatIP`` (dedup's default ``faiss:flat``), over vectors made from the
-  corpus's real article vectors plus seeded noise (computing 1M real embeddings takes 20 hours
-  here), their build time, query latency and memory.
+- ``baselines``: what a user would otherwise run, on the same articles: stock datasketch (``MinHash``
+  with its default SHA-1 hashing fed 5-word shingle strings, ``MinHashLSH``) and rensa (``RMinHash``,
+  ``RMinHashLSH``), document-level near-duplicate candidates only (no alignment, no relations, no
+  clusters, no parents), articles/s, with their recall of pairs at exact Jaccard >= 0.5.
+- ``pipeline``: the library (``Detector.analyze``: the incremental engine with alignment,
+  embeddings, clusters and derivation), articles/s after the model is loaded, with its syndication
+  scores, with the default model (``model``), without (``no_model``: ``--model none``) and with
+  ``--backend torch`` (``torch``). Each run with a model reports the sentences it embedded per
+  article, the model's own sentences/s here (``model_rate``: distinct sentences of the corpus in the
+  engine's chunks, nothing else running) and the embedding-bound limit: that rate divided by the
+  sentences embedded per article, with the share of it reached.
+- ``cli``: ``dedup analyze`` in a subprocess over a JSONL file of the same articles, with and without
+  the model: wall time of the whole command (start and model load included) and of its analysis,
+  and whether its answers equal the library's.
+- ``service``: a real ``dedup serve`` subprocess on loopback, with and without the model: ingest over
+  gRPC (StreamIngestDocuments through the Python client), then FindSimilar with 1, 4 and 16
+  concurrent clients (a near-copy of a stored article, and novel text), median and p99; resident
+  memory of the server per stored article; the data folder's size per article.
+- ``summary``: one row per path (library, CLI, service; with and without the model), with the ratio
+  of each to datasketch and rensa on the same articles.
+- ``scale``: at each of ``--sizes`` stored article vectors: FAISS HNSW (dedup's ``faiss:hnsw``)
+  beside brute-force FAISS ``IndexFlatIP`` (dedup's default ``faiss:flat``), over vectors made from
+  the corpus's real article vectors plus seeded noise, their build time, query latency and memory.
+- ``engine_scale``: the engine (no model, SQLite) ingesting the repeated corpus up to
+  ``--engine-sizes`` articles, with FindSimilar latency and memory at each size.
 - ``engine_memory_per_article_kb``: what the engine keeps per stored article, by part (deep
   ``sys.getsizeof`` of prepared documents; signatures, embeddings and index entries from their
   shapes).
@@ -69,8 +74,8 @@ import numpy as np
 from benchmarks.datasets import DEFAULT_DATA, story_of
 from benchmarks.service_speed import novel_texts, percentile, start_server, stop_server
 from benchmarks.syndication import Corpus, build_corpus, load_sources, pair_truth, score_dedup
+from dedup.article import Article
 from dedup.config import Config, EmbedConfig
-from dedup.lexical import LexicalIndex
 from dedup.minhash import lsh_params
 
 __all__ = ["long_sources", "main", "repeated_texts"]
@@ -148,26 +153,12 @@ def repeated_texts(texts: Sequence[str], n: int, seed: int = 0) -> Iterator[str]
         yield "".join(out)
 
 
-# --- the lexical tier and its peers ---------------------------------------------------------------
+# --- what a user would otherwise run ---------------------------------------------------------------
 
 
 def _shingle_strings(text: str, k: int = 5) -> list[str]:
     words = _WORD.findall(text.lower())
     return [" ".join(words[i : i + k]) for i in range(max(1, len(words) - k + 1))]
-
-
-def run_dedup_lexical(
-    texts: Sequence[str], threshold: float, workers: int
-) -> tuple[float, set[tuple[int, int]]]:
-    index = LexicalIndex(threshold=threshold, workers=workers)
-    index.signatures(texts[:64])  # start the workers before the clock
-    try:
-        t0 = time.perf_counter()
-        found = index.add_many(list(range(len(texts))), texts)
-        seconds = time.perf_counter() - t0
-    finally:
-        index.close()
-    return seconds, {(j, i) for i, hits in enumerate(found) for j, _ in hits}
 
 
 def run_datasketch(texts: Sequence[str], threshold: float) -> tuple[float, set[tuple[int, int]]]:
@@ -211,9 +202,10 @@ def _recall(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> float |
     return round(len(found & truth) / len(truth), 4) if truth else None
 
 
-def measure_lexical(texts: Sequence[str], threshold: float) -> dict[str, Any]:
-    """Articles/s of the lexical tier for dedup and its peers, on the same texts, and the recall of
-    each against exact Jaccard of 5-word shingle sets (pairs at or above 0.5)."""
+def measure_baselines(texts: Sequence[str], threshold: float) -> dict[str, Any]:
+    """Articles/s of what a user would otherwise run, stock datasketch and rensa (document MinHash of
+    5-word shingles, LSH query then insert), on the same texts as dedup's rows, and the recall of each
+    against exact Jaccard of 5-word shingle sets (pairs at or above 0.5)."""
     truth = jaccard_pairs(texts, 0.5)
     out: dict[str, Any] = {"articles": len(texts), "threshold": threshold, "pairs_at_jaccard_0.5": len(truth)}
     return _run_lexical(texts, threshold, truth, out)
@@ -240,8 +232,6 @@ def _run_lexical(
     texts: Sequence[str], threshold: float, truth: set[tuple[int, int]], out: dict[str, Any], repeats: int = 3
 ) -> dict[str, Any]:
     runs: dict[str, Callable[[], tuple[float, set[tuple[int, int]]]]] = {
-        "dedup_1_process": lambda: run_dedup_lexical(texts, threshold, 1),
-        "dedup_2_processes": lambda: run_dedup_lexical(texts, threshold, 2),
         "datasketch": lambda: run_datasketch(texts, threshold),
         "rensa": lambda: run_rensa(texts, threshold),
     }
@@ -258,10 +248,7 @@ def _run_lexical(
             "articles_per_second": round(len(texts) / seconds, 1),
             "recall_at_jaccard_0.5": _recall(pairs, truth),
         }
-        _log(f"lexical {name}: {len(texts) / seconds:.0f} articles/s (median of {len(times)})")
-    best = max(out["dedup_1_process"]["articles_per_second"], out["dedup_2_processes"]["articles_per_second"])
-    out["ratio_dedup_to_datasketch"] = round(best / out["datasketch"]["articles_per_second"], 2)
-    out["ratio_dedup_to_rensa"] = round(best / out["rensa"]["articles_per_second"], 2)
+        _log(f"baseline {name}: {len(texts) / seconds:.0f} articles/s (median of {len(times)})")
     return out
 
 
@@ -279,7 +266,43 @@ def _quality(corpus: Corpus, analysis: Any) -> dict[str, Any]:
     }
 
 
-def measure_pipeline(corpus: Corpus, config: Config) -> dict[str, Any]:
+def model_rate(config: Config, texts: Sequence[str], sample: int = 2048) -> float | None:
+    """The model's own sentences/s on this machine: up to ``sample`` distinct sentences of ``texts``
+    through the model ``config`` names (no cache), in the engine's chunks (``dedup.embed.Encoding``),
+    nothing else running in the process. None without a model."""
+    from dedup.document import prepare
+    from dedup.embed import CachingEmbedder, Encoding, NullEmbedder, default_embedder
+    from dedup.engine import EMBED_CHUNK
+
+    model = default_embedder(config.embed)
+    if isinstance(model, NullEmbedder):
+        return None
+    inner = model.inner if isinstance(model, CachingEmbedder) else model
+    seen: dict[str, None] = {}
+    for n, text in enumerate(texts):
+        doc = prepare(Article(str(n), text), n, config)
+        seen.update(dict.fromkeys(doc.sentence_text(i) for i in range(len(doc.sentences))))
+        if len(seen) >= sample:
+            break
+    sentences = list(seen)[:sample]
+    inner.encode(sentences[:64])  # load the model before the clock
+    t0 = time.perf_counter()
+    Encoding(inner, sentences, EMBED_CHUNK).run()
+    return round(len(sentences) / (time.perf_counter() - t0), 1)
+
+
+def _limit(out: dict[str, Any], rate: float | None, embedded_per_article: float | None) -> None:
+    """The embedding-bound limit (the model's sentences/s over the sentences embedded per article)
+    beside the rate reached, into ``out``."""
+    out["model_sentences_per_second"] = rate
+    out["embedded_per_article"] = embedded_per_article
+    if rate and embedded_per_article:
+        out["limit_articles_per_second"] = round(rate / embedded_per_article, 1)
+        out["share_of_limit"] = round(out["articles_per_second"] / out["limit_articles_per_second"], 3)
+
+
+def measure_pipeline(corpus: Corpus, config: Config, rate: float | None = None) -> dict[str, Any]:
+    """The library's path (``Detector.analyze``) on the corpus, after the model is loaded."""
     from dedup.pipeline import Detector
 
     articles = corpus.articles(timestamps=True)
@@ -291,7 +314,7 @@ def measure_pipeline(corpus: Corpus, config: Config) -> dict[str, Any]:
     analysis = detector.analyze(articles)
     seconds = time.perf_counter() - t0
     stats = analysis.stats
-    return {
+    out: dict[str, Any] = {
         "articles": len(articles),
         "seconds": round(seconds, 2),
         "articles_per_second": round(len(articles) / seconds, 2),
@@ -299,12 +322,66 @@ def measure_pipeline(corpus: Corpus, config: Config) -> dict[str, Any]:
         "sentences_through_the_model": stats.get("embedded"),
         "rss_growth_mb": round((rss_bytes() - rss0) / 2**20, 1),
         "quality": _quality(corpus, analysis),
+        "answers": _answers(analysis.to_dict()),
+    }
+    _limit(out, rate, round(stats.get("embedded", 0) / len(articles), 2) if rate else None)
+    return out
+
+
+def _answers(analysis: Mapping[str, Any]) -> str:
+    """A digest of an analysis's answers (documents, pairs, clusters; not its timings)."""
+    import hashlib
+
+    kept = {k: analysis[k] for k in ("documents", "pairs", "clusters") if k in analysis}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def measure_cli(corpus: Corpus, extra_args: Sequence[str] = ()) -> dict[str, Any]:
+    """``dedup analyze`` as a user runs it, in a subprocess over a JSONL file of the corpus: the wall
+    time of the whole command (start, model load, analysis, writing the JSON), and the digest of its
+    answers (equal to the library's on the same articles when the two agree)."""
+    import subprocess
+
+    articles = corpus.articles(timestamps=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "articles.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for a in articles:
+                row = {"id": a.id, "text": a.text, "title": a.title, "outlet": a.outlet, "url": a.url}
+                if a.published_at is not None:
+                    row["published_at"] = a.published_at.isoformat()
+                f.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+        out = Path(tmp) / "out.json"
+        command = [sys.executable, "-m", "dedup", "analyze", str(path), "--format", "json", "--out", str(out)]
+        t0 = time.perf_counter()
+        subprocess.run([*command, "-q", *extra_args], check=True)
+        seconds = time.perf_counter() - t0
+        analysis = json.loads(out.read_text(encoding="utf-8"))
+    stats = analysis.get("stats", {})
+    return {
+        "articles": len(articles),
+        "seconds": round(seconds, 2),
+        "articles_per_second": round(len(articles) / seconds, 2),
+        "analysis_seconds": stats.get("seconds"),
+        "analysis_articles_per_second": round(len(articles) / stats["seconds"], 2)
+        if stats.get("seconds")
+        else None,
+        "sentences_through_the_model": stats.get("embedded"),
+        "answers": _answers(analysis),
     }
 
 
 def measure_service(
-    corpus: Corpus, queries: int, clients: Sequence[int], mrpc: Path, extra_args: Sequence[str] = ()
+    corpus: Corpus,
+    queries: int,
+    clients: Sequence[int],
+    mrpc: Path,
+    extra_args: Sequence[str] = (),
+    rate: float | None = None,
+    embedded_per_article: float | None = None,
 ) -> dict[str, Any]:
+    """``dedup serve`` in a subprocess: the corpus ingested over gRPC, then FindSimilar latencies.
+    ``rate`` and ``embedded_per_article`` (the library's, on the same articles) give the limit."""
     from dedup.client import DedupClient
 
     articles = corpus.articles(timestamps=True)
@@ -344,15 +421,70 @@ def measure_service(
                     _log(f"FindSimilar {n_clients} clients {kind}: {latency[f'{n_clients}_clients_{kind}']}")
         finally:
             stop_server(proc, 60)
-    return {
+    out: dict[str, Any] = {
         "articles": len(articles),
         "ingest_seconds": round(ingest_s, 2),
         "ingest_articles_per_second": round(len(articles) / ingest_s, 2),
+        "articles_per_second": round(len(articles) / ingest_s, 2),
         "server_rss_growth_per_article_kb": round((rss1 - rss0) / len(articles) / 1024, 1),
         "server_rss_mb": round(rss1 / 2**20, 1),
         "disk_per_article_kb": round(disk / len(articles) / 1024, 1),
         "find_similar": latency,
     }
+    _limit(out, rate, embedded_per_article)
+    return out
+
+
+def summary(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per path users run (library, CLI, service; with the model and without), with the
+    sentences embedded per article, the embedding-bound limit, the ratio to stock datasketch and rensa
+    on the same articles, and the quality of the same run (the CLI's answers are checked equal to the
+    library's: the same quality)."""
+    base = result.get("baselines", {})
+    pipe, cli, service = result.get("pipeline", {}), result.get("cli", {}), result.get("service", {})
+    rows = []
+    for path, section, key, library_key in (
+        ("library", pipe, "model", "model"),
+        ("library", pipe, "no_model", "no_model"),
+        ("library, --backend torch", pipe, "torch", "torch"),
+        ("CLI (dedup analyze)", cli, "model", "model"),
+        ("CLI (dedup analyze)", cli, "no_model", "no_model"),
+        ("service (dedup serve, StreamIngestDocuments)", service, "model", "model"),
+        ("service (dedup serve, StreamIngestDocuments)", service, "no_model", "no_model"),
+    ):
+        if key not in section:
+            continue
+        run = section[key]
+        library = pipe.get(library_key, {})
+        row: dict[str, Any] = {
+            "path": path,
+            "model": key != "no_model",
+            "articles_per_second": run["articles_per_second"],
+            "embedded_per_article": library.get("embedded_per_article"),
+            "limit_articles_per_second": run.get("limit_articles_per_second"),
+            "share_of_limit": run.get("share_of_limit"),
+        }
+        for name in ("datasketch", "rensa"):
+            if name in base:
+                row[f"ratio_to_{name}"] = round(
+                    run["articles_per_second"] / base[name]["articles_per_second"], 4
+                )
+        if section is pipe:
+            row["quality"] = run["quality"]
+        elif section is cli:
+            row["same_answers_as_library"] = run["answers"] == library.get("answers")
+            row["analysis_articles_per_second"] = run.get("analysis_articles_per_second")
+            if (
+                key == "model"
+                and library.get("model_sentences_per_second")
+                and library.get("embedded_per_article")
+            ):
+                row["limit_articles_per_second"] = library.get("limit_articles_per_second")
+                row["share_of_limit"] = round(
+                    run["articles_per_second"] / library["limit_articles_per_second"], 3
+                )
+        rows.append(row)
+    return rows
 
 
 def _cycle(items: Sequence[Any]) -> Iterator[Any]:
@@ -388,49 +520,6 @@ def _concurrent_latency(target: str, texts: Sequence[str], n_clients: int) -> li
 
 
 # --- the scale curve ------------------------------------------------------------------------------
-
-
-def measure_lexical_scale(
-    texts: Sequence[str], sizes: Sequence[int], threshold: float, queries: int, workers: int
-) -> list[dict[str, Any]]:
-    """Grow one lexical index through ``sizes``; at each, the load rate so far, query latency, memory."""
-    gc.collect()
-    rss0 = rss_bytes()
-    index = LexicalIndex(threshold=threshold, workers=workers)
-    stream = repeated_texts(texts, max(sizes))
-    out = []
-    loaded = 0
-    load_seconds = 0.0
-    rng = random.Random(7)
-    try:
-        for size in sorted(sizes):
-            while loaded < size:
-                batch = [next(stream) for _ in range(min(20_000, size - loaded))]
-                t0 = time.perf_counter()
-                index.add_many(list(range(loaded, loaded + len(batch))), batch)
-                load_seconds += time.perf_counter() - t0
-                loaded += len(batch)
-            probes = [texts[rng.randrange(len(texts))] for _ in range(queries)]
-            lat = []
-            for p in probes:
-                t0 = time.perf_counter()
-                index.query(p)
-                lat.append(1000 * (time.perf_counter() - t0))
-            gc.collect()
-            rss = rss_bytes() - rss0
-            out.append(
-                {
-                    "stored": size,
-                    "load_articles_per_second": round(loaded / load_seconds, 1),
-                    "query": _stats(lat),
-                    "rss_mb": round(rss / 2**20, 1),
-                    "bytes_per_article": round(rss / size),
-                }
-            )
-            _log(f"lexical scale {size}: {out[-1]}")
-    finally:
-        index.close()
-    return out
 
 
 def repeated_articles(articles: Sequence[Any], n: int) -> Iterator[Any]:
@@ -652,11 +741,7 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    lex = result["scale"]["lexical"]
     vec = result["scale"]["vectors"]
-    sizes = [r["stored"] for r in lex]
-    axes[0].plot(sizes, [r["query"]["median_ms"] for r in lex], "o-", label="lexical LSH query, median")
-    axes[0].plot(sizes, [r["query"]["p99_ms"] for r in lex], "o--", label="lexical LSH query, p99")
     vs = [r["stored"] for r in vec]
     axes[0].plot(
         vs, [r["hnsw"]["query"]["median_ms"] for r in vec], "s-", label="HNSW article vectors, median"
@@ -668,24 +753,21 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
         xscale="log", yscale="log", xlabel="stored articles", ylabel="ms per query", title="Query latency"
     )
     axes[0].legend(fontsize=7)
-    axes[1].plot(sizes, [r["rss_mb"] for r in lex], "o-", label="lexical index (RSS)")
     axes[1].plot(vs, [r["hnsw"]["rss_mb"] for r in vec], "s-", label="HNSW article vectors (RSS)")
     axes[1].plot(vs, [r["flat"]["rss_mb"] for r in vec], "^-", label="IndexFlatIP (RSS)")
     axes[1].axhline(8192, color="grey", linestyle=":", label="8 GiB")
     axes[1].set(xscale="log", yscale="log", xlabel="stored articles", ylabel="MB", title="Memory")
     axes[1].legend(fontsize=7)
-    lexr = result["lexical"]
-    names = ["dedup_2_processes", "dedup_1_process", "rensa", "datasketch"]
-    axes[2].barh(names, [lexr[n]["articles_per_second"] for n in names])
-    pipe = result.get("pipeline", {})
-    for label, key in (
-        ("dedup full pipeline", "full"),
-        ("dedup full pipeline, onnx", "full_onnx"),
-        ("dedup, no model", "lexical_only"),
-    ):
-        if key in pipe:
-            axes[2].barh([label], [pipe[key]["articles_per_second"]])
-    axes[2].set(xscale="log", xlabel="articles/s (600-word articles)", title="Ingest throughput")
+    for row in result.get("summary", []):
+        label = f"{row['path']}, {'model' if row['model'] else 'no model'}"
+        axes[2].barh([label], [row["articles_per_second"]])
+    for name in ("datasketch", "rensa"):
+        if name in result.get("baselines", {}):
+            axes[2].barh(
+                [f"{name} (document MinHash LSH only)"], [result["baselines"][name]["articles_per_second"]]
+            )
+    axes[2].set(xscale="log", xlabel="articles/s", title="Ingest throughput")
+    axes[2].tick_params(axis="y", labelsize=6)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -720,12 +802,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "words an article over the whole corpus, trims and rewrites included)",
     )
     parser.add_argument(
-        "--lexical-articles",
-        type=int,
-        default=5000,
-        help="articles in the lexical comparison (default %(default)s)",
-    )
-    parser.add_argument(
         "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="scale curve sizes"
     )
     parser.add_argument(
@@ -738,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="*",
         default=[],
-        choices=["lexical", "pipeline", "memory", "service", "scale", "engine-scale"],
+        choices=["baselines", "pipeline", "torch", "cli", "memory", "service", "scale", "engine-scale"],
     )
     parser.add_argument(
         "--engine-sizes",
@@ -776,26 +852,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             "median_words": statistics.median(words),
         },
     }
-    if "lexical" not in args.skip:
-        lex_texts = list(repeated_texts(texts, args.lexical_articles))
-        result["lexical"] = measure_lexical(lex_texts, threshold)
+    if "baselines" not in args.skip:
+        result["baselines"] = measure_baselines(texts, threshold)
+    model, no_model, torch = (
+        Config(),
+        Config(embed=EmbedConfig(model="none")),
+        Config(embed=EmbedConfig(backend="torch")),
+    )
+    rate = model_rate(model, texts) if {"pipeline", "service"} - set(args.skip) else None
     if "pipeline" not in args.skip:
         result["pipeline"] = {
-            "full": measure_pipeline(corpus, Config()),
-            "full_onnx": measure_pipeline(corpus, Config(embed=EmbedConfig(backend="onnx"))),
-            "full_onnx_int8": measure_pipeline(corpus, Config(embed=EmbedConfig(backend="onnx-int8"))),
-            "lexical_only": measure_pipeline(corpus, Config(embed=EmbedConfig(model="none"))),
+            "model": measure_pipeline(corpus, model, rate),
+            "no_model": measure_pipeline(corpus, no_model),
         }
+        if "torch" not in args.skip:
+            result["pipeline"]["torch"] = measure_pipeline(corpus, torch, model_rate(torch, texts))
         _log(f"pipeline: {result['pipeline']}")
+    if "cli" not in args.skip:
+        result["cli"] = {"model": measure_cli(corpus), "no_model": measure_cli(corpus, ["--model", "none"])}
+        _log(f"cli: {result['cli']}")
     if "memory" not in args.skip:
         result["engine_memory_per_article_kb"] = measure_engine_memory(articles, Config())
     if "service" not in args.skip:
+        per_article = result.get("pipeline", {}).get("model", {}).get("embedded_per_article")
         result["service"] = {
-            "full": measure_service(corpus, args.queries, args.clients, Path(args.mrpc)),
-            "onnx": measure_service(
-                corpus, args.queries, args.clients[:2], Path(args.mrpc), ["--backend", "onnx"]
+            "model": measure_service(
+                corpus,
+                args.queries,
+                args.clients,
+                Path(args.mrpc),
+                rate=rate,
+                embedded_per_article=per_article,
             ),
-            "lexical_only": measure_service(
+            "no_model": measure_service(
                 corpus, args.queries, args.clients[:1], Path(args.mrpc), ["--model", "none"]
             ),
         }
@@ -806,18 +895,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         vectors = np.vstack([d.vector for d in Detector().prepare(articles) if d.vector is not None])
         result["scale"] = {
-            "how": "lexical: every article inserted through LexicalIndex.add_many (signatures included); "
-            "vectors: the corpus's real article vectors plus seeded Gaussian noise, renormalised",
-            "lexical": measure_lexical_scale(texts, args.sizes, threshold, args.queries, workers=2),
+            "how": "the corpus's real article vectors plus seeded Gaussian noise, renormalised",
             "vectors": measure_vector_scale(vectors, args.sizes, args.queries),
         }
+    result["summary"] = summary(result)
+    for row in result["summary"]:
+        _log(f"summary: {row}")
     result["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(result)
     print(text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-    if args.plot and "scale" in result and "lexical" in result:
+    if args.plot and "scale" in result:
         plot(result, Path(args.plot))
     return 0
 

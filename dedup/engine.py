@@ -65,7 +65,7 @@ from dedup.config import Config, EventsConfig, LimitsConfig
 from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
-from dedup.embed import Embedder, NullEmbedder, default_embedder
+from dedup.embed import Embedder, Encoding, NullEmbedder, default_embedder
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
@@ -133,6 +133,10 @@ SHARE_CHECKS = 32
 with (``embed.share_jaccard``)."""
 SHARE_LOOKUPS = 1_024
 """LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
+EMBED_CHUNK = 256
+"""Sentences sent to the model at once, at most (each chunk sorted by length, in batches of
+embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
+waits for a few articles' sentences only, and the model then keeps ahead of the matching."""
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +261,8 @@ class Engine:
         because they were no longer resident, and sentences sent to the model."""
         self.embedding_seconds = 0.0
         """Time spent in the model since the engine started (the service's metrics report it)."""
+        self._pending: _Pending | None = None
+        """The articles of the ingest in progress whose sentences are being embedded (``_prepare``)."""
 
     def warm_up(self) -> None:
         """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
@@ -581,11 +587,20 @@ class Engine:
         check_article(article, self.config.limits)
 
     def _prepare(
-        self, articles: Sequence[Article], first_seq: int, progress: Progress, due: Due | None = None
+        self,
+        articles: Sequence[Article],
+        first_seq: int,
+        progress: Progress,
+        due: Due | None = None,
+        ahead: bool = False,
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
-        that sentence's embedding instead of going through the model."""
+        that sentence's embedding instead of going through the model.
+
+        ``ahead``: return before the model has run; a worker thread embeds the sentences in the order of
+        the articles while the caller matches them, and ``_embedded(doc)`` waits for one article's. The
+        embeddings are the same either way (the same texts in the same chunks)."""
         outlets = sorted(set(self._entries.outlets()) | {a.outlet for a in articles if a.outlet})
         progress.start("preparing", len(articles))
         docs = []
@@ -603,6 +618,8 @@ class Engine:
             n = sum(len(d.sentences) for d in docs)
             self.last_embedding_stats = {"sentences": n, "embedded": 0}
             return docs
+        if ahead:
+            self._stop_embedding()
         share = self.config.embed.share_jaccard
         mh = self.config.minhash
         batch_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
@@ -646,22 +663,14 @@ class Engine:
                 batch_words[key] = (n, s)
                 batch_lsh.insert(n * MAX_SENTENCES + s, sig)
         texts = [docs[n].sentence_text(s) for n, s in todo]
-        dim = self.embedder.dim
-        fresh = np.zeros((len(todo), dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
-        progress.start("embedding", len(texts))
-        for lo in range(0, len(order), 256):
-            if due is not None:
-                due.check("while embedding the sentences of the text")
-            chunk = order[lo : lo + 256]
-            started = time.perf_counter()
-            fresh[chunk] = self.embedder.encode([texts[i] for i in chunk])
-            self.embedding_seconds += time.perf_counter() - started
-            self.counters["sentences_embedded"] += len(chunk)
-            progress.advance(len(chunk))
         row = {key: i for i, key in enumerate(todo)}
+        dim = self.embedder.dim
+        pending = _Pending(Encoding(self.embedder, texts, EMBED_CHUNK), self._story_vector)
         for n, doc in enumerate(docs):
+            # Rows shared with stored articles are copied now: a stored article may be replaced by an
+            # earlier article of this batch before this one is matched.
             emb = np.zeros((len(doc.sentences), dim), dtype=np.float16)
+            rows: list[tuple[int, int]] = []
             for s in range(len(doc.sentences)):
                 src = source.get((n, s), (n, s))
                 if isinstance(src[0], str):
@@ -669,13 +678,43 @@ class Engine:
                     assert shared is not None
                     emb[s] = shared[src[1]]
                 else:
-                    emb[s] = fresh[row[cast(tuple[int, int], src)]]
-            # Embeddings are kept as float16, in memory as in the store: half the memory, and answers that
-            # are the same before and after a restart.
-            doc.embeddings = emb
-            doc.vector = self._story_vector(doc.embeddings)
+                    rows.append((s, row[cast(tuple[int, int], src)]))
+            pending.add(doc, emb, rows)
         self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
+        if ahead and len(texts):
+            pending.encoding.start()
+            self._pending = pending
+            return docs
+        progress.start("embedding", len(texts))
+        check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
+        for lo in range(0, len(texts), EMBED_CHUNK):
+            pending.encoding.run(lo + EMBED_CHUNK, check)
+            progress.advance(min(EMBED_CHUNK, len(texts) - lo))
+        for doc in docs:
+            self._account(pending.finish(doc))
         return docs
+
+    def _embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
+        """Wait until ``doc``'s sentences are embedded, if ``_prepare`` left them to its worker, and give
+        the article its embeddings and vector."""
+        pending = self._pending
+        if pending is None or not pending.holds(doc):
+            return
+        check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
+        self._account(pending.finish(doc, check))
+        if pending.finished():
+            self._pending = None
+
+    def _stop_embedding(self) -> None:
+        """Stop the worker ``_prepare(ahead=True)`` started (a write that ends early leaves rows unused)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.encoding.stop()
+
+    def _account(self, work: tuple[int, float]) -> None:
+        sentences, seconds = work
+        self.counters["sentences_embedded"] += sentences
+        self.embedding_seconds += seconds
 
     # -- matching -------------------------------------------------------------------------------------
 
@@ -834,7 +873,7 @@ class Engine:
                 if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
-            prepared = self._prepare([articles[i] for i in todo], self._next_seq, progress, due)
+            prepared = self._prepare([articles[i] for i in todo], self._next_seq, progress, due, ahead=True)
             docs = dict(zip(todo, prepared, strict=True))
             progress.start("matching", len(articles))
             results = []
@@ -844,13 +883,19 @@ class Engine:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                     continue
                 try:
+                    self._embedded(docs[i], due)
                     results.append(self._store_one(docs[i], digests[i], due))
                 except DeadlineExceeded as exc:
+                    self._stop_embedding()
                     raise DeadlineExceeded(
                         f"{exc} (document {quote_id(article.id)} was not stored; the {i} before it in this "
                         "call were)"
                     ) from None
+                except BaseException:
+                    self._stop_embedding()
+                    raise
                 progress.advance()
+            self._stop_embedding()  # an article repeated unchanged in the batch was prepared, never stored
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
@@ -1296,6 +1341,47 @@ _WARM_UP = (
     "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
     'and work starts next month. "We cannot wait another year," the chair said after the vote.',
 )
+
+
+class _Pending:
+    """The articles of one ``_prepare`` whose sentences the model is still embedding: for each, its
+    embeddings as far as known (rows shared with stored articles) and, for the others, the row of the
+    ``Encoding`` that gives each."""
+
+    def __init__(self, encoding: Encoding, story_vector: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.encoding = encoding
+        self._story_vector = story_vector
+        self._docs: dict[int, tuple[PreparedDocument, np.ndarray, list[tuple[int, int]], int, int]] = {}
+        self._next_row = 0
+        self._seconds_seen = 0.0
+
+    def add(self, doc: PreparedDocument, emb: np.ndarray, rows: list[tuple[int, int]]) -> None:
+        """``rows``: (sentence, row of the encoding) for each sentence not shared with a stored article.
+        The rows an article embeds itself come after those of the articles added before it."""
+        own = len({r for _, r in rows if r >= self._next_row})
+        self._next_row += own
+        need = max((r + 1 for _, r in rows), default=0)
+        self._docs[id(doc)] = (doc, emb, rows, need, own)
+
+    def holds(self, doc: PreparedDocument) -> bool:
+        return id(doc) in self._docs
+
+    def finished(self) -> bool:
+        return not self._docs
+
+    def finish(self, doc: PreparedDocument, check: Callable[[], None] | None = None) -> tuple[int, float]:
+        """Wait for the article's rows, then give it its embeddings (float16, as stored: answers are the
+        same before and after a restart) and its vector. Returns the sentences it sent to the model and
+        the model's time since the last call."""
+        _, emb, rows, need, own = self._docs[id(doc)]
+        self.encoding.wait(need, check)
+        for s, r in rows:
+            emb[s] = self.encoding.vectors[r]
+        doc.embeddings = emb
+        doc.vector = self._story_vector(emb)
+        del self._docs[id(doc)]
+        seconds, self._seconds_seen = self.encoding.seconds - self._seconds_seen, self.encoding.seconds
+        return own, seconds
 
 
 def _time(doc: PreparedDocument) -> float | None:

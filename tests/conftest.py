@@ -1,4 +1,5 @@
-"""Shared fixtures: the packaged embedding model (loaded once) and the research data, when present."""
+"""Shared fixtures: the packaged embedding model (loaded once, run by the default backend, and by
+PyTorch for comparisons) and the research data, when present."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dedup.embed import CachingEmbedder, SentenceTransformerEmbedder
+from dedup.config import EmbedConfig
+from dedup.embed import CachingEmbedder, SentenceTransformerEmbedder, default_embedder
 from dedup.pipeline import Detector
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -22,7 +24,16 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> CachingEmbedder:
-    """The packaged all-MiniLM-L6-v2, loaded once for the whole run."""
+    """The packaged all-MiniLM-L6-v2 as users run it (the default backend, ONNX), loaded once for the
+    whole run."""
+    model = default_embedder(EmbedConfig())
+    assert isinstance(model, CachingEmbedder)
+    return model
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> CachingEmbedder:
+    """The packaged all-MiniLM-L6-v2 in PyTorch (``embed.backend = "torch"``), loaded once."""
     return CachingEmbedder(SentenceTransformerEmbedder())
 
 

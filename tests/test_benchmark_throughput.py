@@ -86,7 +86,7 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
         [
             "--base", str(shared_data / "news_ecb"),
             "--mrpc", str(shared_data / "mrpc" / "msr_paraphrase_train.txt"),
-            "--size", "3", "--sizes", "200", "400", "--lexical-articles", "50", "--queries", "4",
+            "--size", "3", "--sizes", "200", "400", "--queries", "4",
             "--clients", "1", "2", "--engine-sizes", "20", "40", "--resident", "5",
             "--out", str(out), "--plot", str(png),
         ]
@@ -94,23 +94,35 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert code == 0
     result = json.loads(out.read_text())
     assert json.loads(capsys.readouterr().out) == result
-    lex = result["lexical"]
-    for name in ("dedup_1_process", "dedup_2_processes", "datasketch", "rensa"):
-        assert lex[name]["articles_per_second"] > 0
-        assert lex[name]["recall_at_jaccard_0.5"] is not None
-    assert lex["ratio_dedup_to_datasketch"] > 1  # stock datasketch hashes every shingle with SHA-1
-    full = result["pipeline"]["full"]
-    assert full["articles"] == result["corpus"]["articles"]
-    assert 0 < full["quality"]["pair_f1"] <= 1
-    assert result["pipeline"]["lexical_only"]["sentences_through_the_model"] == 0
-    # the 'onnx' backend runs the same model: the same answers
-    assert result["pipeline"]["full_onnx"]["quality"] == full["quality"]
-    onnx = result["service"]["onnx"]["find_similar"]
-    assert set(onnx) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
-    service = result["service"]["full"]
+    base = result["baselines"]
+    for name in ("datasketch", "rensa"):
+        assert base[name]["articles_per_second"] > 0
+        assert base[name]["recall_at_jaccard_0.5"] is not None
+    model = result["pipeline"]["model"]
+    assert model["articles"] == result["corpus"]["articles"]
+    assert 0 < model["quality"]["pair_f1"] <= 1
+    # the limit: the model's own rate over the sentences it embedded per article
+    per_article = model["sentences_through_the_model"] / model["articles"]
+    assert model["embedded_per_article"] == pytest.approx(per_article, abs=0.01)
+    assert model["limit_articles_per_second"] == pytest.approx(
+        model["model_sentences_per_second"] / model["embedded_per_article"], rel=0.01
+    )
+    assert result["pipeline"]["no_model"]["sentences_through_the_model"] == 0
+    # torch runs the same model: the same scores (its cosines may differ in the last printed digit)
+    assert result["pipeline"]["torch"]["quality"] == model["quality"]
+    # the CLI gives the library's answers on the same articles
+    assert result["cli"]["model"]["answers"] == model["answers"]
+    assert result["cli"]["no_model"]["answers"] == result["pipeline"]["no_model"]["answers"]
+    service = result["service"]["model"]
     assert set(service["find_similar"]) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
-    assert service["disk_per_article_kb"] > 0
-    assert [r["stored"] for r in result["scale"]["lexical"]] == [200, 400]
+    assert service["disk_per_article_kb"] > 0 and service["limit_articles_per_second"] > 0
+    rows = {(r["path"], r["model"]): r for r in result["summary"]}
+    assert len(rows) == 7
+    for row in rows.values():
+        for name in ("datasketch", "rensa"):
+            ratio = row["articles_per_second"] / base[name]["articles_per_second"]
+            assert row[f"ratio_to_{name}"] == pytest.approx(ratio, abs=1e-4)
+    assert all(r["same_answers_as_library"] for r in result["summary"] if r["path"].startswith("CLI"))
     assert result["scale"]["vectors"][0]["hnsw"]["recall_at_20"] > 0.9
     assert png.stat().st_size > 10_000
     steps = result["engine_scale"]["steps"]

@@ -61,19 +61,19 @@ def test_vectors_have_the_shape_and_type_of_the_protocol(
     assert "onnx-int8" in onnx.name
 
 
-def test_fp32_onnx_gives_torchs_vectors(embedder: CachingEmbedder, tmp_path: Path) -> None:
+def test_fp32_onnx_gives_torchs_vectors(torch_embedder: CachingEmbedder, tmp_path: Path) -> None:
     """The 'onnx' backend is the same model without quantisation: torch's vectors, to float precision."""
     fp32 = OnnxEmbedder(cache_dir=tmp_path, batch_size=4, quantize=False)
     vectors = fp32.encode(SENTENCES)
-    cosines = (vectors * embedder.encode(SENTENCES)).sum(axis=1)
+    cosines = (vectors * torch_embedder.encode(SENTENCES)).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
     assert fp32.name.endswith("[onnx]")
     assert fp32.model_file is not None and fp32.model_file.name == "model.onnx"
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_int8_agrees_with_torch(embedder: CachingEmbedder, int8_vectors: np.ndarray) -> None:
-    torch_vectors = embedder.encode(SENTENCES)
+def test_int8_agrees_with_torch(torch_embedder: CachingEmbedder, int8_vectors: np.ndarray) -> None:
+    torch_vectors = torch_embedder.encode(SENTENCES)
     cosines = (int8_vectors * torch_vectors).sum(axis=1)
     assert cosines.min() >= 0.95, cosines
     assert cosines.mean() >= 0.97, cosines
@@ -160,8 +160,14 @@ def test_default_embedder_picks_the_backend(tmp_path: Path) -> None:
     fp32 = default_embedder(EmbedConfig(backend="onnx", onnx_cache_dir=str(tmp_path)))
     assert isinstance(fp32, CachingEmbedder) and isinstance(fp32.inner, OnnxEmbedder)
     assert fp32.inner.backend == "onnx"
-    torch = default_embedder(EmbedConfig())
+    default = default_embedder(EmbedConfig(onnx_cache_dir=str(tmp_path)))
+    assert isinstance(default, CachingEmbedder) and isinstance(default.inner, OnnxEmbedder)
+    assert default.inner.backend == "onnx"
+    torch = default_embedder(EmbedConfig(backend="torch"))
     assert isinstance(torch, CachingEmbedder) and isinstance(torch.inner, SentenceTransformerEmbedder)
+    # on another device the default runs the same model in PyTorch there; int8 has no such twin
+    on_gpu = default_embedder(EmbedConfig(device="cuda"))
+    assert isinstance(on_gpu, CachingEmbedder) and isinstance(on_gpu.inner, SentenceTransformerEmbedder)
     with pytest.raises(ConfigError, match="device"):
         default_embedder(EmbedConfig(backend="onnx-int8", device="cuda"))
 
@@ -184,7 +190,28 @@ def test_the_backend_is_read_from_a_config_file(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.embed.backend == "onnx-int8"
     assert config.embed.onnx_cache_dir == "/var/cache/dedup"
-    assert EmbedConfig().backend == "torch"
+    assert EmbedConfig().backend == "onnx"
+
+
+def test_the_default_model_is_built_without_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clean install (CI's fresh clone) exports the packaged model from the files it ships, offline:
+    any attempt to open a connection fails the build."""
+    import socket
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the ONNX build tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    model = default_embedder(EmbedConfig(onnx_cache_dir=str(tmp_path)))
+    vectors = model.encode(SENTENCES[:3])
+    assert isinstance(model, CachingEmbedder) and isinstance(model.inner, OnnxEmbedder)
+    assert model.inner.built and model.inner.model_file is not None
+    assert model.inner.model_file.is_relative_to(tmp_path)
+    assert vectors.shape == (3, 384) and float(vectors[0] @ vectors[1]) > 0.7
 
 
 def test_an_unwritable_cache_is_a_config_error(tmp_path: Path) -> None:

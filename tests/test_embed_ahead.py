@@ -1,0 +1,170 @@
+"""Embedding beside matching: ``dedup.embed.Encoding`` gives each text its own vector whatever the order
+it was embedded in, lets a caller take the first rows while the rest are embedded, and hands a model's
+error to the caller; an ingest matches its first articles while the model embeds the later ones, and
+stores what it had matched when the model fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dedup.engine
+from dedup.article import Article
+from dedup.config import Config
+from dedup.document import prepare
+from dedup.embed import Encoding
+from dedup.engine import Engine
+from dedup.store import SqliteStore
+
+
+class _Recording:
+    """A stand-in model: a text's vector is made from its length and first letter; every call is recorded,
+    and a call may be held until ``release`` is set, or fail on a text holding ``fail_word``."""
+
+    dim = 3
+    name = "recording"
+
+    def __init__(self, hold: bool = False, fail_word: str = "", free_calls: int = 0) -> None:
+        self.calls: list[list[str]] = []
+        self.free_calls = free_calls  # calls answered at once even while held
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        self.fail_word = fail_word
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def vector(text: str) -> np.ndarray:
+        v = np.array([len(text), ord(text[0]) if text else 0, 1.0], dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            self.calls.append(list(texts))
+            free = len(self.calls) <= self.free_calls
+        if self.fail_word and any(self.fail_word in t for t in texts):
+            raise RuntimeError("the model failed")
+        assert free or self.release.wait(30)
+        return np.vstack([self.vector(t) for t in texts]) if texts else np.zeros((0, 3), np.float32)
+
+
+TEXTS = [f"{chr(97 + n % 26)} sentence {'x' * ((n * 7) % 23)}" for n in range(23)]
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_each_text_gets_its_own_vector_whatever_the_chunks(worker: bool) -> None:
+    model = _Recording()
+    encoding = Encoding(model, TEXTS, chunk=5)
+    if worker:
+        encoding.start()
+    encoding.wait(len(TEXTS))
+    np.testing.assert_array_equal(encoding.vectors, np.vstack([model.vector(t) for t in TEXTS]))
+    assert encoding.done == len(TEXTS)
+    # chunks of 5 in the order of the texts, each sorted by length before it reaches the model
+    assert [sorted(c) for c in model.calls] == [sorted(TEXTS[lo : lo + 5]) for lo in range(0, 23, 5)]
+    assert all([len(t) for t in c] == sorted(len(t) for t in c) for c in model.calls)
+
+
+def test_chunks_grow_from_the_first_to_the_largest() -> None:
+    model = _Recording()
+    encoding = Encoding(model, TEXTS, chunk=8, first=2)
+    encoding.run()
+    assert [len(c) for c in model.calls] == [2, 4, 8, 8, 1]
+    np.testing.assert_array_equal(encoding.vectors, np.vstack([model.vector(t) for t in TEXTS]))
+
+
+def test_the_first_rows_are_given_while_the_rest_wait_for_the_model() -> None:
+    model = _Recording()
+    encoding = Encoding(model, TEXTS, chunk=5)
+    encoding.wait(3)  # no worker: embeds the first chunk here, and no more
+    assert encoding.done == 5 and len(model.calls) == 1
+    held = _Recording(hold=True)
+    ahead = Encoding(held, TEXTS, chunk=5).start()
+    with pytest.raises(TimeoutError):
+        ahead.wait(1, check=_timeout_after(0.2))  # the model has not answered yet
+    held.release.set()
+    ahead.wait(23)
+    np.testing.assert_array_equal(ahead.vectors[:5], encoding.vectors[:5])
+
+
+def _timeout_after(seconds: float):  # type: ignore[no-untyped-def]
+    until = time.monotonic() + seconds
+
+    def check() -> None:
+        if time.monotonic() > until:
+            raise TimeoutError
+
+    return check
+
+
+def test_an_error_in_the_worker_is_raised_by_wait_and_stop_ends_it() -> None:
+    model = _Recording(fail_word="x" * 22)  # TEXTS[13] only, in the third chunk
+    encoding = Encoding(model, TEXTS, chunk=5).start()
+    encoding.wait(5)  # the first chunk holds no failing text
+    with pytest.raises(RuntimeError, match="the model failed"):
+        encoding.wait(23)
+    held = _Recording(hold=True)
+    stopped = Encoding(held, TEXTS, chunk=5).start()
+    threading.Timer(0.1, held.release.set).start()
+    stopped.stop()  # returns once the chunk in progress is done, and no chunk follows
+    assert stopped.done == 5 and len(held.calls) == 1
+    with pytest.raises(RuntimeError, match="stopped"):
+        stopped.wait(23)
+
+
+def _articles(n: int) -> list[Article]:
+    return [
+        Article(
+            f"a{i}",
+            f"Story {i} opens here with its own words about topic number {i}. "
+            f"A second sentence on item {i} follows, longer than the first one was. "
+            f"The third line of article {i} closes it with a quote from a witness.",
+        )
+        for i in range(n)
+    ]
+
+
+def test_an_ingest_matches_early_articles_while_the_model_embeds_later_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)  # one article a chunk
+    model = _Recording(hold=True, free_calls=1)  # the model answers its first chunk, then waits
+    engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
+    matched: list[str] = []
+    real = Engine._candidates
+
+    def candidates(self: Engine, doc, exclude=None):  # type: ignore[no-untyped-def]
+        matched.append(doc.id)
+        model.release.set()  # the first article is being matched: the model may go on
+        return real(self, doc, exclude)
+
+    monkeypatch.setattr(Engine, "_candidates", candidates)
+    results = engine.ingest_many(_articles(6))
+    assert [r.outcome.value for r in results] == ["CREATED"] * 6
+    assert len(model.calls) == 6 and matched == [f"a{i}" for i in range(6)]
+    assert engine.counters["sentences_embedded"] == 18
+    for article in _articles(6):
+        stored = engine.store.get(article.id)
+        assert stored is not None
+        doc = prepare(article, 0, Config())
+        expected = [model.vector(doc.sentence_text(s)) for s in range(len(doc.sentences))]
+        np.testing.assert_array_equal(stored.embeddings, np.vstack(expected).astype(np.float16))
+
+
+def test_a_model_failing_half_way_stores_the_articles_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)
+    model = _Recording(fail_word="article 4 ")
+    engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
+    with pytest.raises(RuntimeError, match="the model failed"):
+        engine.ingest_many(_articles(6))
+    assert sorted(engine.documents()) == ["a0", "a1", "a2", "a3"]
+    again = Engine(Config(), _Recording(), SqliteStore(tmp_path / "d.sqlite3"))
+    assert sorted(again.documents()) == ["a0", "a1", "a2", "a3"]
+    assert [r.outcome.value for r in again.ingest_many(_articles(6))] == ["UNCHANGED"] * 4 + ["CREATED"] * 2
