@@ -8,9 +8,11 @@ For each row the script starts what the row names, fresh: the embedded server on
 or 1 or 2 replicas on a new key prefix of one redis-server it starts itself (Debian's, append-only with
 an fsync per write, as the README asks). The articles (news_ecb, in a seeded shuffle) are dealt to the
 replicas in turn and streamed to each by its own client at the same moment; the rate is all of them
-over the wall time from the first send to the last reply. Each replica follows what the others commit
-(it matches every new article against everything stored, whichever replica stored it), and writes take
-turns under the store's write lock, so the parts that run side by side are preparing and embedding.
+over the wall time from the first send to the last reply. ``--pin`` gives each server one core of its
+own (``taskset``; the model then runs one thread), so n replicas run on n cores, as on n machines; without
+it every server may use every core, and on a small machine one replica already does. Each replica
+follows what the others commit (it indexes every new article, whichever replica stored it), and writes
+take turns under the store's write lock, so the parts that run side by side are preparing and embedding.
 
 One JSON object out.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import threading
@@ -64,9 +67,23 @@ def _stream(targets: list[str], articles: list[Article]) -> float:
 
 
 def run_row(
-    name: str, count: int, store: list[str], articles: list[Article], model: list[str], tmp: Path
+    name: str,
+    count: int,
+    store: list[str],
+    articles: list[Article],
+    model: list[str],
+    tmp: Path,
+    pin: bool = False,
 ) -> dict[str, Any]:
-    servers = [start_server(tmp / f"{name}-{k}", [*model, *store]) for k in range(count)]
+    cores = sorted(os.sched_getaffinity(0))
+    servers = [
+        start_server(
+            tmp / f"{name}-{k}",
+            [*model, *store],
+            ["taskset", "-c", str(cores[k % len(cores)])] if pin else [],
+        )
+        for k in range(count)
+    ]
     try:
         seconds = _stream([target for _, target in servers], articles)
         rss = [rss_of(proc.pid) for proc, _ in servers]
@@ -80,6 +97,7 @@ def run_row(
         "seconds": round(seconds, 2),
         "articles_per_s": round(len(articles) / seconds, 2),
         "resident_mb_per_server": [round(r / 2**20, 1) for r in rss],
+        "cores_per_server": 1 if pin else len(cores),
     }
 
 
@@ -92,6 +110,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model", default=None, help="the server's --model (default: its own default)")
     parser.add_argument("--seed", type=int, default=1, help="the shuffle of the articles")
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run each server on one core of its own (taskset): n replicas on n cores, as on n machines",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     articles = load_news_ecb(args.data)
@@ -101,12 +124,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
         tmp = Path(folder)
-        rows.append(run_row("embedded (SQLite)", 1, [], articles, model, tmp))
+        rows.append(run_row("embedded (SQLite)", 1, [], articles, model, tmp, args.pin))
         redis = RedisServer(tmp / "redis")
         try:
             for n in args.replicas:
                 url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
-                row = run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp)
+                row = run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp, args.pin)
                 store = RedisStore(url)
                 row["stored"] = len(store.load().documents)  # each article once, whichever replica took it
                 store.close()
@@ -122,6 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model or "default",
         "articles": len(articles),
         "seed": args.seed,
+        "pinned": args.pin,
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
     }

@@ -43,10 +43,14 @@ STDERR_TAIL = 50
 _TAILS: dict[int, deque[str]] = {}
 
 
-def start_server(data_dir: Path, extra_args: Sequence[str] = ()) -> tuple[subprocess.Popen[str], str]:
-    """``dedup serve`` on a free loopback port (with ``extra_args``); returns the process and its address."""
+def start_server(
+    data_dir: Path, extra_args: Sequence[str] = (), launcher: Sequence[str] = ()
+) -> tuple[subprocess.Popen[str], str]:
+    """``dedup serve`` on a free loopback port (with ``extra_args``, started through ``launcher``, say
+    ``taskset -c 0``); returns the process and its address."""
     proc = subprocess.Popen(
         [
+            *launcher,
             sys.executable,
             "-m",
             "dedup",
