@@ -478,10 +478,11 @@ def test_a_change_computed_from_an_older_generation_is_refused(make_store: Facto
     store.commit(Change(put_documents=[_record("e", 5, "c1")], expect_generation=2))
 
 
+@pytest.mark.parametrize("make_store", ["memory-shared", "redis", "redis-cluster"], indirect=True)
 def test_writers_take_turns_under_the_write_lock(make_store: Factory) -> None:
+    """Stores that processes share (``shared``); one process writes the others."""
     store, other = make_store(), make_store()
-    if not store.shared:
-        pytest.skip("one process writes these stores: there is nothing to take turns with")
+    assert store.shared
     inside: list[int] = []
     overlaps: list[int] = []
 
