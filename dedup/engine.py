@@ -26,6 +26,13 @@ story clusters (``dedup.story_clusters``) and the entries of the stored articles
 what is known of each without reading the store); the engine runs an ingest, a delete or a query across
 them.
 
+Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
+and follow one another through the store's history of commits (``Store.history``): before a read, and
+before a write under the store's write lock (``Store.writing``), an engine reads again what the
+commits made since its own name, so its memory is the store's state; a change computed from an older
+state is refused at commit (``Change.expect_generation``) and computed again. Replicas therefore answer
+as one engine that made the same changes in the order the store committed them.
+
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
 """
