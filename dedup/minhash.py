@@ -555,31 +555,7 @@ class BandedLsh:
 
     def remove(self, key: int, signature: np.ndarray) -> None:
         """Remove ``key`` (inserted with ``signature``). Removing an absent key does nothing."""
-        with self._lock:
-            hs = self.band_keys(signature).tolist()
-            removed = False
-            for h in hs:
-                ids = self._buffer.get(h)
-                if ids and key in ids:
-                    ids.remove(key)
-                    self._buffered -= 1
-                    removed = True
-                    if not ids:
-                        del self._buffer[h]
-            if removed:
-                self._count -= 1
-                return
-            if key in self._dead:
-                return
-            for run_keys, run_ids in self._runs:
-                lo = np.searchsorted(run_keys, hs[0], side="left")
-                hi = np.searchsorted(run_keys, hs[0], side="right")
-                if key in run_ids[lo:hi].tolist():
-                    self._dead.add(key)
-                    self._count -= 1
-                    if self._compact_due():
-                        self._compact()
-                    return
+        self.remove_many([key], np.asarray(signature)[None, :])
 
     def remove_many(self, keys: Sequence[int], signatures: np.ndarray) -> None:
         """``remove`` each key (inserted with its row of ``signatures``), looking them all up in each run
