@@ -324,11 +324,7 @@ class StoryClusterer:
     ) -> None:
         """Put back a cluster as it was saved: its id, its creation rank, its members in order (each
         with its vector and, optionally, its publication time and placement)."""
-        self._members[cluster] = []
-        self._sum[cluster] = None
-        self._times[cluster] = []
-        self._created[cluster] = rank
-        self._clock = max(self._clock, rank + 1)
+        self._make(cluster, rank)
         for member in members:
             document, vector = member[0], member[1]
             time = member[2] if len(member) > 2 else None
@@ -348,15 +344,19 @@ class StoryClusterer:
         cluster is made with creation ``rank`` if it does not exist here yet, and clusters made here
         later rank after it. The document must not be placed here."""
         if cluster not in self._members:
-            self._save_cluster(cluster)
-            self._members[cluster] = []
-            self._sum[cluster] = None
-            self._times[cluster] = []
-            self._created[cluster] = rank
-        self._clock = max(self._clock, rank + 1)
+            self._make(cluster, rank)
         self._place(document, vector, time, cluster)
         self._save_document(document)
         self._placement[document] = placement
+
+    def _make(self, cluster: str, rank: int) -> None:
+        """An empty cluster of creation ``rank``; clusters founded here later rank after it."""
+        self._save_cluster(cluster)
+        self._members[cluster] = []
+        self._sum[cluster] = None
+        self._times[cluster] = []
+        self._created[cluster] = rank
+        self._clock = max(self._clock, rank + 1)
 
     def rank(self, cluster: str) -> int:
         """The creation rank of a cluster: older clusters have smaller ranks."""
