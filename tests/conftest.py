@@ -1,8 +1,9 @@
 """Shared fixtures: the packaged embedding model (loaded once, run by the default backend, and by
-PyTorch for comparisons) and the research data, when present."""
+PyTorch for comparisons), the research data, when present, and redis-servers of the test's own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from dedup.config import EmbedConfig
 from dedup.embed import CachingEmbedder, SentenceTransformerEmbedder, default_embedder
 from dedup.pipeline import Detector
+from tests.redis_server import RedisCluster3, RedisServer
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -40,3 +42,22 @@ def torch_embedder() -> CachingEmbedder:
 @pytest.fixture(scope="session")
 def detector(embedder: CachingEmbedder) -> Detector:
     return Detector(embedder=embedder)
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, on a free port in its temporary folder (skips without the binary,
+    unless CI requires it)."""
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["one server", "three-node cluster"])
+def any_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer | RedisCluster3]:
+    """One redis-server, then a three-node Redis Cluster, each the test's own."""
+    server = (
+        RedisServer(tmp_path / "one") if request.param == "one server" else RedisCluster3(tmp_path / "three")
+    )
+    yield server
+    server.stop()

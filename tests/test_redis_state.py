@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,24 +40,8 @@ def _articles() -> list[Article]:
     ]  # fmt: skip
 
 
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    yield server
-    server.stop()
-
-
 def _url(redis: RedisServer | RedisCluster3) -> str:
     return f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(params=["one server", "three-node cluster"])
-def any_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer | RedisCluster3]:
-    server = (
-        RedisServer(tmp_path / "one") if request.param == "one server" else RedisCluster3(tmp_path / "three")
-    )
-    yield server
-    server.stop()
 
 
 def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(

@@ -8,12 +8,8 @@ from __future__ import annotations
 import itertools
 import random
 import signal
-import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -22,25 +18,9 @@ from dedup.results import DocumentAnalysis
 from tests.redis_server import RedisCluster3, RedisServer
 from tests.serving import ServerProcess
 from tests.test_kill9_series import _articles as stream_of_articles
-from tests.test_replicas import LEXICAL, Step, corpus, one_engine
+from tests.test_replicas import all_at_once, corpus, replay_commit_order
 
 NO_MODEL = ("--model", "none")
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["one server", "three-node cluster"])
-def any_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer | RedisCluster3]:
-    server = (
-        RedisServer(tmp_path / "one") if request.param == "one server" else RedisCluster3(tmp_path / "three")
-    )
-    yield server
-    server.stop()
 
 
 def _summary(a: DocumentAnalysis) -> tuple[object, ...]:
@@ -58,30 +38,16 @@ def test_three_replicas_ingesting_at_once_answer_as_a_replay_of_the_commit_order
     articles = corpus()
     replicas = [ServerProcess(tmp_path / f"replica-{k}", *NO_MODEL, "--state", url) for k in range(3)]
     try:
-        barrier = threading.Barrier(3)
-        errors: list[BaseException] = []
-
-        def write(k: int) -> None:
-            try:
-                with DedupClient(replicas[k].target) as client:
-                    barrier.wait()
-                    for a in articles[k::3]:
-                        client.ingest(a)
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=write, args=(k,)) for k in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        clients = [DedupClient(r.target) for r in replicas]
+        try:
+            all_at_once(lambda k, a: clients[k].ingest(a), articles)
+        finally:
+            for client in clients:
+                client.close()
         # The order Redis committed them in, and when: replayed into one embedded engine.
         store = RedisStore(url)
-        records = sorted(store.records(), key=lambda r: r.seq)
+        alone = replay_commit_order(store, articles)
         store.close()
-        assert sorted(r.article.id for r in records) == sorted(a.id for a in articles)
-        alone = one_engine(LEXICAL, [Step(0, r.ingest_time, article=r.article) for r in records])
         expected = {d: _summary(alone.analysis(d)) for d in alone.documents()}
         clusters = {c.id: alone.cluster(c.id) for c in alone.clusters()}
         assert len(clusters) < len(articles)  # copies joined their story: the comparison means something

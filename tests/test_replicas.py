@@ -98,6 +98,35 @@ def one_engine(config: Config, steps: Sequence[Step], embedder: CachingEmbedder 
     return alone
 
 
+def all_at_once(write: Callable[[int, Article], None], articles: Sequence[Article], writers: int = 3) -> None:
+    """Writer k writes every ``writers``-th article, from k on; all start at the same moment."""
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def run_writer(k: int) -> None:
+        try:
+            barrier.wait()
+            for a in articles[k::writers]:
+                write(k, a)
+        except BaseException as exc:  # raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run_writer, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def replay_commit_order(store: Store, articles: Sequence[Article]) -> Engine:
+    """One engine that ingested what ``store`` holds in the order it committed it, each at the time
+    it was committed; every article of ``articles`` is there once."""
+    records = sorted(store.records(), key=lambda r: r.seq)
+    assert sorted(r.article.id for r in records) == sorted(a.id for a in articles)
+    return one_engine(LEXICAL, [Step(0, r.ingest_time, article=r.article) for r in records])
+
+
 def plan(seed: int, engines: int, deletes: int = 2) -> list[Step]:
     """The corpus ingested by engines picked at random (seeded), with some articles deleted and one
     ingested again with an edit, each step one second after the last."""
@@ -140,28 +169,9 @@ def test_engines_writing_at_the_same_moment_lose_no_update() -> None:
     some order, and the result is what one engine gives ingesting them in that order."""
     store, group, _ = replicas(3, LEXICAL)
     articles = corpus()
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def write(k: int) -> None:
-        barrier.wait()
-        try:
-            for a in articles[k::3]:
-                group[k].ingest(a)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=write, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    all_at_once(lambda k, a: group[k].ingest(a), articles)
     # The order the store committed them in, and when: replayed into one engine.
-    records = sorted(store.records(), key=lambda r: r.seq)
-    assert sorted(r.article.id for r in records) == sorted(a.id for a in articles)
-    steps = [Step(0, r.ingest_time, article=r.article) for r in records]
-    expected = view(one_engine(LEXICAL, steps))
+    expected = view(replay_commit_order(store, articles))
     for engine in group:
         assert view(engine) == expected
 
