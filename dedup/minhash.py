@@ -26,11 +26,9 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
-from datasketch.lsh import _optimal_param
 from numba import njit
 
 from dedup.errors import ConfigError
@@ -287,8 +285,23 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     and false negatives equally."""
     if not 0.0 < threshold < 1.0:
         raise ConfigError(f"LSH threshold must be between 0 and 1, got {threshold}")
-    b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
-    return int(b), int(r)
+    if num_perm < 1:
+        raise ConfigError(f"num_perm must be at least 1, got {num_perm}")
+    # Every (bands, rows) with bands * rows <= num_perm, in datasketch's order (bands, then rows, rising):
+    # the first with the least error wins, as there.
+    choices = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
+    pairs = np.array(choices, dtype=float)
+    b, r = pairs[:, :1], pairs[:, 1:]
+    # The probability that a pair at Jaccard s shares a band, 1 - (1 - s^r)^b, is a polynomial in s of
+    # degree b * r <= num_perm, so Gauss-Legendre with num_perm // 2 + 1 nodes integrates it exactly:
+    # the false positive area below the threshold and the false negative area above it.
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    below = threshold * (nodes + 1) / 2
+    above = threshold + (1 - threshold) * (nodes + 1) / 2
+    fp = (1 - (1 - below**r) ** b) @ weights * (threshold / 2)
+    fn = ((1 - above**r) ** b) @ weights * ((1 - threshold) / 2)
+    best = int(np.argmin(0.5 * fp + 0.5 * fn))
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 class LshIndex(Protocol):
@@ -634,11 +647,16 @@ class DatasketchLsh:
     """datasketch's ``MinHashLSH`` with in-process dict storage (about 8 KB a key): for comparison."""
 
     def __init__(self, threshold: float, num_perm: int, seed: int = 1) -> None:
+        # Imported here: datasketch (and the scipy it loads) costs a third of a second at start, and
+        # only this comparison backend needs it.
+        from datasketch import LeanMinHash, MinHashLSH
+
+        self._lean = LeanMinHash
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=lsh_params(threshold, num_perm))
         self._seed = seed
 
-    def _minhash(self, signature: np.ndarray) -> LeanMinHash:
-        return LeanMinHash(seed=self._seed, hashvalues=signature, scheme="affine32")
+    def _minhash(self, signature: np.ndarray) -> Any:
+        return self._lean(seed=self._seed, hashvalues=signature, scheme="affine32")
 
     def insert(self, key: int, signature: np.ndarray) -> None:
         self._lsh.insert(key, self._minhash(signature), check_duplication=False)

@@ -388,6 +388,23 @@ def test_lsh_params_are_datasketchs() -> None:
     assert b * r <= 128
     with pytest.raises(ConfigError):
         lsh_params(1.5, 128)
+    with pytest.raises(ConfigError):
+        lsh_params(0.5, 0)
+
+
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 256])
+def test_lsh_params_equal_datasketchs_choice_over_thresholds(num_perm: int) -> None:
+    """The bands and rows are the ones datasketch's ``MinHashLSH`` picks for the same threshold, so
+    the two backends (and the baselines beside them) band signatures alike."""
+    from datasketch import MinHashLSH
+
+    for threshold in [round(0.05 + 0.03 * i, 2) for i in range(31)]:
+        try:
+            theirs = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        except ValueError:  # datasketch refuses a single band; its choice was one band
+            assert lsh_params(threshold, num_perm)[0] == 1, threshold
+            continue
+        assert lsh_params(threshold, num_perm) == (theirs.b, theirs.r), threshold
 
 
 # --- the index contract ---------------------------------------------------------------------------
