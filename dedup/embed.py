@@ -26,6 +26,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -295,6 +296,54 @@ def _quiet_export() -> Iterator[None]:
         root.removeHandler(handler)
 
 
+@dataclass(frozen=True)
+class _TokenizerFile:
+    """What the ONNX backend needs of a model's tokenizer: the Rust tokenizer as JSON, the padding id
+    and the longest input the tokenizer allows."""
+
+    json: str
+    pad_id: int
+    max_length: int
+
+
+_BERT_NORMALIZER_OPTIONS = {
+    "do_lower_case": "lowercase",
+    "strip_accents": "strip_accents",
+    "tokenize_chinese_chars": "handle_chinese_chars",
+}
+"""tokenizer_config.json options that transformers' BERT tokenizer applies over tokenizer.json's
+normalizer, and the normalizer's name for each."""
+
+
+def _tokenizer_file(folder: Path) -> _TokenizerFile | None:
+    """The model's tokenizer from its ``tokenizer.json`` and ``tokenizer_config.json`` alone, when
+    transformers would load exactly that: a file it does not change (a BERT normalizer whose options
+    the config repeats, or none the config overrides). None when transformers must be asked."""
+    path, config_path = folder / "tokenizer.json", folder / "tokenizer_config.json"
+    if not path.is_file() or not config_path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        spec = json.loads(text)
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    normalizer = spec.get("normalizer") or {}
+    for option, name in _BERT_NORMALIZER_OPTIONS.items():
+        if option in config and (
+            normalizer.get("type") != "BertNormalizer" or normalizer.get(name) != config[option]
+        ):
+            return None
+    from tokenizers import Tokenizer
+
+    pad = config.get("pad_token")
+    pad_id = Tokenizer.from_str(text).token_to_id(pad) if isinstance(pad, str) else None
+    max_length = config.get("model_max_length")
+    return _TokenizerFile(
+        text, pad_id or 0, max_length if isinstance(max_length, int) and max_length > 0 else 1 << 30
+    )
+
+
 class OnnxEmbedder:
     """A sentence-transformers model run by onnxruntime: the ``onnx`` backend (float32: the same vectors as
     torch, without PyTorch's per-call overhead, which dominates short batches) and the ``onnx-int8``
@@ -374,11 +423,22 @@ class OnnxEmbedder:
                 ) from exc
             if Path(self._path).exists():
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            _quiet_transformers()
             root = _model_dir(self._path, self._spec)
             pipeline = _Pipeline(root, self._spec)
-            hf_tokenizer = self._hf_tokenizer(pipeline.transformer)
-            limit = pipeline.max_seq_length or hf_tokenizer.model_max_length
+            target = self._cache_root / self._cache_key(pipeline.transformer) / _ONNX_FILES[self.backend]
+            # The model's own tokenizer file, read by the tokenizers library alone, when it is the whole
+            # tokenizer; else (and to export the model) transformers', which takes seconds to import.
+            found = None if not target.exists() else _tokenizer_file(pipeline.transformer)
+            hf_tokenizer = None
+            if found is None:
+                _quiet_transformers()
+                hf_tokenizer = self._hf_tokenizer(pipeline.transformer)
+                found = _TokenizerFile(
+                    hf_tokenizer.backend_tokenizer.to_str(),
+                    hf_tokenizer.pad_token_id or 0,
+                    hf_tokenizer.model_max_length,
+                )
+            limit = pipeline.max_seq_length or found.max_length
             config = _read_json(pipeline.transformer / "config.json")
             if (
                 isinstance(config.get("max_position_embeddings"), int)
@@ -386,11 +446,10 @@ class OnnxEmbedder:
             ):
                 limit = min(limit, config["max_position_embeddings"])
             tokenizer = self._tokenizer_copy(
-                hf_tokenizer, pipeline.do_lower_case, min(self._max_seq_length, limit)
+                found.json, pipeline.do_lower_case, min(self._max_seq_length, limit)
             )
-
-            target = self._cache_root / self._cache_key(pipeline.transformer) / _ONNX_FILES[self.backend]
             if not target.exists():
+                assert hf_tokenizer is not None
                 self._build(pipeline.transformer, hf_tokenizer, target)
                 self.built = True
             options = ort.SessionOptions()
@@ -405,7 +464,7 @@ class OnnxEmbedder:
             except Exception as exc:
                 raise ConfigError(f"cannot load the ONNX embedding model {target}: {exc}") from exc
             self._inputs = [i.name for i in session.get_inputs()]
-            self._pad_id = hf_tokenizer.pad_token_id or 0
+            self._pad_id = found.pad_id
             self._pooling = pipeline.pooling
             self._dim = int(session.get_outputs()[0].shape[-1])
             self._tokenizer = tokenizer
@@ -426,14 +485,14 @@ class OnnxEmbedder:
         return tokenizer
 
     @staticmethod
-    def _tokenizer_copy(hf_tokenizer: Any, lower_case: bool, max_length: int) -> Any:
+    def _tokenizer_copy(tokenizer_json: str, lower_case: bool, max_length: int) -> Any:
         """A private copy of the Rust tokenizer, set up once to cut at ``max_length`` and never pad: calls
         on it only read it, so threads may share it (``__call__`` sets options on every call, and races)."""
         from tokenizers import Tokenizer
         from tokenizers.normalizers import Lowercase
         from tokenizers.normalizers import Sequence as NormalizerSequence
 
-        tokenizer = Tokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
+        tokenizer = Tokenizer.from_str(tokenizer_json)
         if lower_case:
             normalizer = tokenizer.normalizer
             steps = [Lowercase()] + ([normalizer] if normalizer is not None else [])
@@ -651,21 +710,34 @@ class Encoding:
     ``wait(n)``, which returns once they are embedded. The model releases the GIL (onnxruntime, PyTorch),
     so matching one article goes on while the model embeds the articles after it.
 
+    ``more=True``: texts keep coming (``extend``) until ``close``; the worker embeds each chunk once it is
+    whole, so it starts on the first texts while the caller is still listing the later ones.
+
     Chunks double from ``first`` texts up to ``chunk``: the first rows are ready soon, so the caller
-    starts early, and later chunks are long enough to batch well. Each chunk is sorted by length before
-    it is encoded (texts of similar lengths batch with less padding); rows come back in the order of
-    ``texts``. An error in the worker is raised by ``wait``.
+    starts early, and later chunks are long enough to batch well. A chunk is always whole (only the last,
+    once closed, may be short), so the chunks, and with them the vectors, are the same however the texts
+    arrive. Each chunk is sorted by length before it is encoded (texts of similar lengths batch with less
+    padding); rows come back in the order of the texts. An error in the worker is raised by ``wait``.
     """
 
-    def __init__(self, embedder: Embedder, texts: Sequence[str], chunk: int = 256, first: int = 32) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        texts: Sequence[str] = (),
+        chunk: int = 256,
+        first: int = 32,
+        more: bool = False,
+    ) -> None:
         self._embedder = embedder
         self._texts = list(texts)
+        self._open = more
         self._chunk = max(1, chunk)
         self._next_chunk = max(1, min(first, self._chunk))
-        self.vectors = np.zeros((len(self._texts), embedder.dim), dtype=np.float32)
-        """The embeddings: row ``i`` is final once ``wait(i + 1)`` has returned."""
+        # Made with the first chunk's vectors (the model's dimension is known once it is loaded, and
+        # loading it is the worker's first job), grown as texts are added.
+        self._vectors: np.ndarray | None = None
         self.done = 0
-        """Rows embedded so far (a prefix of ``texts``)."""
+        """Rows embedded so far (a prefix of the texts)."""
         self.seconds = 0.0
         """Time spent in the model so far."""
         self._error: BaseException | None = None
@@ -676,24 +748,79 @@ class Encoding:
     def __len__(self) -> int:
         return len(self._texts)
 
+    @property
+    def vectors(self) -> np.ndarray:
+        """The embeddings of the texts so far: row ``i`` is final once ``wait(i + 1)`` has returned."""
+        with self._changed:
+            if self._vectors is None:
+                return np.zeros((len(self._texts), self._embedder.dim), dtype=np.float32)
+            return self._vectors[: len(self._texts)]
+
+    def row(self, i: int) -> np.ndarray:
+        """Row ``i`` (embedded: ``wait(i + 1)`` has returned)."""
+        with self._changed:
+            assert self._vectors is not None and i < self.done
+            return self._vectors[i]
+
+    def extend(self, texts: Sequence[str]) -> None:
+        """Add texts to embed after the others (``more=True`` only)."""
+        if not texts:
+            return
+        with self._changed:
+            if not self._open:
+                raise RuntimeError("this encoding was closed: no texts can be added")
+            self._texts.extend(texts)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """No more texts will come: the last chunk may be short."""
+        with self._changed:
+            self._open = False
+            self._changed.notify_all()
+
+    def _next(self, upto: int | None) -> tuple[int, int] | None:
+        """The next chunk to embed, waiting while it is not whole and more texts may come; None when
+        ``upto`` rows (all, by default, once closed) are done or the encoding was stopped."""
+        with self._changed:
+            while not self._stopped:
+                total = len(self._texts)
+                lo = self.done
+                if lo >= (total if upto is None else min(upto, total)) and not (upto is None and self._open):
+                    return None
+                if total - lo >= self._next_chunk or not self._open:
+                    hi = min(lo + self._next_chunk, total)
+                    self._next_chunk = min(2 * self._next_chunk, self._chunk)
+                    return lo, hi
+                self._changed.wait()
+            return None
+
+    def _store(self, order: list[int], vectors: np.ndarray, hi: int, seconds: float) -> None:
+        with self._changed:
+            if self._vectors is None or len(self._vectors) < len(self._texts):
+                grown = np.zeros((max(len(self._texts), 2 * hi), vectors.shape[1]), dtype=np.float32)
+                if self._vectors is not None:
+                    grown[: self.done] = self._vectors[: self.done]
+                self._vectors = grown
+            self._vectors[order] = vectors
+            self.seconds += seconds
+            self.done = hi
+            self._changed.notify_all()
+
     def run(self, upto: int | None = None, check: Callable[[], None] | None = None) -> None:
-        """Embed, in this thread, until the first ``upto`` rows (all by default) are embedded; ``check()``,
-        if given, is called before each chunk (a deadline's check raises to stop)."""
-        upto = len(self._texts) if upto is None else min(upto, len(self._texts))
-        while self.done < upto and not self._stopped:
+        """Embed, in this thread, until the first ``upto`` rows (all by default: with ``more=True``, until
+        closed) are embedded; ``check()``, if given, is called before each chunk (a deadline's check
+        raises to stop)."""
+        while True:
             if check is not None:
                 check()
-            lo = self.done
-            hi = min(lo + self._next_chunk, len(self._texts))
-            self._next_chunk = min(2 * self._next_chunk, self._chunk)
+            span = self._next(upto)
+            if span is None:
+                return
+            lo, hi = span
             order = sorted(range(lo, hi), key=lambda i: len(self._texts[i]))
             started = time.perf_counter()
             vectors = self._embedder.encode([self._texts[i] for i in order])
-            with self._changed:
-                self.vectors[order] = vectors
-                self.seconds += time.perf_counter() - started
-                self.done = hi
-                self._changed.notify_all()
+            self._store(order, vectors, hi, time.perf_counter() - started)
 
     def start(self) -> Encoding:
         """Embed on a worker thread (a daemon: it never keeps a process alive); returns self."""
@@ -706,7 +833,7 @@ class Encoding:
                     self._error = exc
                     self._changed.notify_all()
 
-        if self._texts and self._worker is None:
+        if (self._texts or self._open) and self._worker is None:
             self._worker = threading.Thread(target=work, name="dedup-embedding", daemon=True)
             self._worker.start()
         return self

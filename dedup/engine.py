@@ -59,12 +59,8 @@ import numpy as np
 from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import (
-    MAX_SENTENCES,
     ArticleIndex,
     MemoryArticleIndex,
-    sentence_signatures,
-    split_key,
-    words_key,
 )
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
@@ -73,6 +69,7 @@ from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, Encoding, NullEmbedder, default_embedder
+from dedup.embedding_plan import EmbeddingPlan, PendingEmbeddings
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
@@ -83,7 +80,7 @@ from dedup.errors import (
     Unavailable,
 )
 from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
-from dedup.minhash import HASH_VERSION, estimate_jaccard, make_lsh, signatures
+from dedup.minhash import HASH_VERSION, signatures
 from dedup.relation import compare
 from dedup.resident import Resident
 from dedup.results import (
@@ -135,11 +132,9 @@ SHARED_TRIES = 8
 EVENT_POLL = 0.2
 """Seconds between two looks for other processes' cluster events, for a watcher on a shared store."""
 
-SHARE_CHECKS = 32
-"""Stored or earlier sentences a new sentence is checked against, at most, for one to share an embedding
-with (``embed.share_jaccard``)."""
-SHARE_LOOKUPS = 1_024
-"""LSH entries gathered, at most, to find the earlier sentences of a batch a sentence may share with."""
+PREPARE_CHUNK = 8
+"""New articles prepared before their sentences are listed for the model: the model starts once the first
+chunk of sentences (``Encoding``) is listed, while the later articles are still being prepared."""
 EMBED_CHUNK = 256
 """Sentences sent to the model at once, at most (each chunk sorted by length, in batches of
 embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
@@ -268,7 +263,7 @@ class Engine:
         because they were no longer resident, and sentences sent to the model."""
         self.embedding_seconds = 0.0
         """Time spent in the model since the engine started (the service's metrics report it)."""
-        self._pending: _Pending | None = None
+        self._pending: PendingEmbeddings | None = None
         """The articles of the ingest in progress whose sentences are being embedded (``_prepare``)."""
 
     def warm_up(self) -> None:
@@ -602,23 +597,17 @@ class Engine:
         ahead: bool = False,
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
-        batch) already holds word for word, or nearly (MinHash Jaccard >= embed.share_jaccard), reuse
-        that sentence's embedding instead of going through the model.
+        batch) already holds word for word, or nearly, reuse that sentence's embedding instead of going
+        through the model (``dedup.embedding_plan``).
 
-        ``ahead``: return before the model has run; a worker thread embeds the sentences in the order of
-        the articles while the caller matches them, and ``_embedded(doc)`` waits for one article's. The
-        embeddings are the same either way (the same texts in the same chunks)."""
+        ``ahead``: return before the model has run; a worker thread loads the model and embeds the
+        sentences in the order of the articles, starting while the later articles are still being
+        prepared and going on while the caller matches them; ``_embedded(doc)`` waits for one article's.
+        The embeddings are the same either way (the same texts in the same chunks)."""
         outlets = sorted(set(self._entries.outlets()) | {a.outlet for a in articles if a.outlet})
         progress.start("preparing", len(articles))
-        docs = []
-        for n, article in enumerate(articles):
-            doc = prepare(article, first_seq + n, self.config)
-            check_sentences(doc, self.config.limits)  # before anything is signed or embedded
-            doc.citations = find_citations(article.text, outlets)
-            docs.append(doc)
-            progress.advance()
-        self._sign(docs)
         if isinstance(self.embedder, NullEmbedder):  # no model: nothing to embed or to share
+            docs = self._prepare_some(articles, first_seq, outlets, progress)
             for doc in docs:
                 doc.embeddings = np.zeros((len(doc.sentences), self.embedder.dim), dtype=np.float16)
                 doc.vector = np.zeros(self.embedder.dim, dtype=np.float32)
@@ -627,78 +616,54 @@ class Engine:
             return docs
         if ahead:
             self._stop_embedding()
-        share = self.config.embed.share_jaccard
-        mh = self.config.minhash
-        batch_lsh = make_lsh(self.config.lsh, mh.passage_threshold, mh.num_perm)
-        batch_words: dict[int, tuple[int, int]] = {}
-        source: dict[tuple[int, int], tuple[str, int] | tuple[int, int]] = {}
-        todo: list[tuple[int, int]] = []
-        signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
-        for n, doc in enumerate(docs):
-            stored_hits = self._article_index.sentence_hits(doc.sentence_minhashes)
-            for s, sig in enumerate(doc.sentence_minhashes):
-                key = words_key(doc, s)
-                stored = self._article_index.sentence_with_words(key)
-                if stored is not None:
-                    source[(n, s)] = stored
-                    continue
-                if key in batch_words:
-                    source[(n, s)] = batch_words[key]
-                    continue
-                found: tuple[str, int] | tuple[int, int] | None = None
-                # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a
-                # thousand times would otherwise be checked against every earlier copy).
-                for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
-                    seq, t = split_key(hit)
-                    doc_id = self._entries.id_at(seq)
-                    if doc_id not in signed:
-                        signed[doc_id] = sentence_signatures(self._resident.get(doc_id), mh)
-                    if estimate_jaccard(sig, signed[doc_id][t]) >= share:
-                        found = (doc_id, t)
-                        break
-                if found is None:
-                    earlier = batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist()
-                    for hit in sorted(earlier)[:SHARE_CHECKS]:
-                        m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
-                        if estimate_jaccard(sig, docs[m].sentence_minhashes[t]) >= share:
-                            found = (m, t)
-                            break
-                if found is not None:
-                    source[(n, s)] = found
-                    continue
-                todo.append((n, s))
-                batch_words[key] = (n, s)
-                batch_lsh.insert(n * MAX_SENTENCES + s, sig)
-        texts = [docs[n].sentence_text(s) for n, s in todo]
-        row = {key: i for i, key in enumerate(todo)}
-        dim = self.embedder.dim
-        pending = _Pending(Encoding(self.embedder, texts, EMBED_CHUNK), self._story_vector)
-        for n, doc in enumerate(docs):
-            # Rows shared with stored articles are copied now: a stored article may be replaced by an
-            # earlier article of this batch before this one is matched.
-            emb = np.zeros((len(doc.sentences), dim), dtype=np.float16)
-            rows: list[tuple[int, int]] = []
-            for s in range(len(doc.sentences)):
-                src = source.get((n, s), (n, s))
-                if isinstance(src[0], str):
-                    shared = self._resident.get(src[0]).embeddings
-                    assert shared is not None
-                    emb[s] = shared[src[1]]
-                else:
-                    rows.append((s, row[cast(tuple[int, int], src)]))
-            pending.add(doc, emb, rows)
-        self.last_embedding_stats = {"sentences": len(source) + len(todo), "embedded": len(todo)}
-        if ahead and len(texts):
-            pending.encoding.start()
-            self._pending = pending
-            return docs
-        progress.start("embedding", len(texts))
+        plan = EmbeddingPlan(self.config, self._article_index, self._entries.id_at, self._resident.get)
+        encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
+        pending = PendingEmbeddings(encoding, self._story_vector, lambda: self.embedder.dim)
+        if ahead:
+            self._pending = pending  # from here, _stop_embedding stops its worker
+        docs = []
+        try:
+            for lo in range(0, len(articles), PREPARE_CHUNK):
+                some = self._prepare_some(
+                    articles[lo : lo + PREPARE_CHUNK], first_seq + lo, outlets, progress
+                )
+                listed = len(plan.texts)
+                for planned in plan.add(some):
+                    pending.add(planned)
+                docs.extend(some)
+                encoding.extend(plan.texts[listed:])
+                if ahead:
+                    encoding.start()
+            encoding.close()
+            self.last_embedding_stats = {"sentences": plan.sentences, "embedded": len(plan.texts)}
+            if ahead:
+                return docs
+        except BaseException:
+            if ahead:
+                self._stop_embedding()
+            raise
+        progress.start("embedding", len(plan.texts))
         check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
-        for lo in range(0, len(texts), EMBED_CHUNK):
-            pending.encoding.run(lo + EMBED_CHUNK, check)
-            progress.advance(min(EMBED_CHUNK, len(texts) - lo))
+        for lo in range(0, len(plan.texts), EMBED_CHUNK):
+            encoding.run(lo + EMBED_CHUNK, check)
+            progress.advance(min(EMBED_CHUNK, len(plan.texts) - lo))
         for doc in docs:
             self._account(pending.finish(doc))
+        return docs
+
+    def _prepare_some(
+        self, articles: Sequence[Article], first_seq: int, outlets: Sequence[str], progress: Progress
+    ) -> list[PreparedDocument]:
+        """Articles prepared, checked against the sentence limit before anything else is done with them,
+        with their citations, and signed."""
+        docs = []
+        for n, article in enumerate(articles):
+            doc = prepare(article, first_seq + n, self.config)
+            check_sentences(doc, self.config.limits)  # before anything is signed or embedded
+            doc.citations = find_citations(article.text, outlets)
+            docs.append(doc)
+            progress.advance()
+        self._sign(docs)
         return docs
 
     def _embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
@@ -1348,47 +1313,6 @@ _WARM_UP = (
     "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
     'and work starts next month. "We cannot wait another year," the chair said after the vote.',
 )
-
-
-class _Pending:
-    """The articles of one ``_prepare`` whose sentences the model is still embedding: for each, its
-    embeddings as far as known (rows shared with stored articles) and, for the others, the row of the
-    ``Encoding`` that gives each."""
-
-    def __init__(self, encoding: Encoding, story_vector: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.encoding = encoding
-        self._story_vector = story_vector
-        self._docs: dict[int, tuple[PreparedDocument, np.ndarray, list[tuple[int, int]], int, int]] = {}
-        self._next_row = 0
-        self._seconds_seen = 0.0
-
-    def add(self, doc: PreparedDocument, emb: np.ndarray, rows: list[tuple[int, int]]) -> None:
-        """``rows``: (sentence, row of the encoding) for each sentence not shared with a stored article.
-        The rows an article embeds itself come after those of the articles added before it."""
-        own = len({r for _, r in rows if r >= self._next_row})
-        self._next_row += own
-        need = max((r + 1 for _, r in rows), default=0)
-        self._docs[id(doc)] = (doc, emb, rows, need, own)
-
-    def holds(self, doc: PreparedDocument) -> bool:
-        return id(doc) in self._docs
-
-    def finished(self) -> bool:
-        return not self._docs
-
-    def finish(self, doc: PreparedDocument, check: Callable[[], None] | None = None) -> tuple[int, float]:
-        """Wait for the article's rows, then give it its embeddings (float16, as stored: answers are the
-        same before and after a restart) and its vector. Returns the sentences it sent to the model and
-        the model's time since the last call."""
-        _, emb, rows, need, own = self._docs[id(doc)]
-        self.encoding.wait(need, check)
-        for s, r in rows:
-            emb[s] = self.encoding.vectors[r]
-        doc.embeddings = emb
-        doc.vector = self._story_vector(emb)
-        del self._docs[id(doc)]
-        seconds, self._seconds_seen = self.encoding.seconds - self._seconds_seen, self.encoding.seconds
-        return own, seconds
 
 
 def _time(doc: PreparedDocument) -> float | None:

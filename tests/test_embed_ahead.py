@@ -117,6 +117,37 @@ def test_an_error_in_the_worker_is_raised_by_wait_and_stop_ends_it() -> None:
         stopped.wait(23)
 
 
+@pytest.mark.parametrize("pieces", [[23], [1, 1, 1, 20], [3, 7, 0, 2, 11], [1] * 23])
+def test_texts_added_while_the_worker_runs_are_embedded_in_the_same_chunks(pieces: list[int]) -> None:
+    """Texts that arrive a few at a time (``more=True``, ``extend``, ``close``) are embedded in the chunks
+    all of them at once would be: the worker waits for a whole chunk, so the vectors are the same."""
+    model = _Recording()
+    encoding = Encoding(model, (), chunk=8, first=2, more=True).start()
+    at = 0
+    for n in pieces:
+        encoding.extend(TEXTS[at : at + n])
+        at += n
+        encoding.wait(max(b for b in (0, 2, 6, 14, 22) if b <= at))  # the whole chunks come at once
+    encoding.close()
+    encoding.wait(len(TEXTS))
+    assert [sorted(c) for c in model.calls] == [
+        sorted(TEXTS[lo:hi]) for lo, hi in [(0, 2), (2, 6), (6, 14), (14, 22), (22, 23)]
+    ]
+    np.testing.assert_array_equal(encoding.vectors, np.vstack([model.vector(t) for t in TEXTS]))
+    with pytest.raises(RuntimeError, match="closed"):
+        encoding.extend(["one more"])
+
+
+def test_an_open_encoding_waits_for_a_whole_chunk_and_stop_ends_its_worker() -> None:
+    model = _Recording()
+    encoding = Encoding(model, TEXTS[:3], chunk=8, first=4, more=True).start()
+    with pytest.raises(TimeoutError):
+        encoding.wait(1, check=_timeout_after(0.2))  # 3 texts of a chunk of 4: not sent yet
+    assert model.calls == []
+    encoding.stop()  # returns: the worker was waiting for texts, not in the model
+    assert encoding.done == 0
+
+
 def _articles(n: int) -> list[Article]:
     return [
         Article(
@@ -168,3 +199,34 @@ def test_a_model_failing_half_way_stores_the_articles_before_it(
     again = Engine(Config(), _Recording(), SqliteStore(tmp_path / "d.sqlite3"))
     assert sorted(again.documents()) == ["a0", "a1", "a2", "a3"]
     assert [r.outcome.value for r in again.ingest_many(_articles(6))] == ["UNCHANGED"] * 4 + ["CREATED"] * 2
+
+
+def test_the_model_starts_on_the_first_articles_while_later_ones_are_prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``ahead``, an ingest lists the first articles' sentences for the model before it prepares
+    the later ones: preparing article a4 can wait for the model's first call, and gets it."""
+    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)  # one article a chunk
+    monkeypatch.setattr(dedup.engine, "PREPARE_CHUNK", 2)
+    model = _Recording()
+    called = threading.Event()
+    real_encode = model.encode
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        called.set()
+        return real_encode(texts)
+
+    model.encode = encode  # type: ignore[method-assign]
+    real_prepare = dedup.engine.prepare
+    waited: list[bool] = []
+
+    def prepare_waiting(article, seq, config):  # type: ignore[no-untyped-def]
+        if article.id == "a4":
+            waited.append(called.wait(10))
+        return real_prepare(article, seq, config)
+
+    monkeypatch.setattr(dedup.engine, "prepare", prepare_waiting)
+    engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
+    assert [r.outcome.value for r in engine.ingest_many(_articles(6))] == ["CREATED"] * 6
+    assert waited == [True]
+    assert engine.counters["sentences_embedded"] == 18

@@ -4,6 +4,9 @@ backend on sentences written here."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -219,3 +222,61 @@ def test_an_unwritable_cache_is_a_config_error(tmp_path: Path) -> None:
     not_a_folder.write_text("a file where the cache should be", encoding="utf-8")
     with pytest.raises(ConfigError, match="onnx_cache_dir"):
         OnnxEmbedder(cache_dir=not_a_folder).encode(["a sentence"])
+
+
+TRICKY = [
+    "Café déjà vu: naïve façades in São Paulo",
+    "東京で会議が開かれた。 Seoul 서울",
+    "Ünïcödé — “quotes” and ‘apostrophes’ … ellipses",
+    "e-mail: someone@example.com, URL https://example.com/a?b=c",
+    "  leading and trailing spaces, \t tabs\nand newlines  ",
+    "word " * 400,
+]
+
+
+def test_the_tokenizer_file_alone_tokenizes_as_transformers_does(onnx: OnnxEmbedder) -> None:
+    """Once the model is exported, starts read the tokenizer with the tokenizers library alone (importing
+    transformers takes seconds); its word pieces are transformers' own, cut at the same length."""
+    from transformers import AutoTokenizer
+
+    from dedup.embed import _model_dir, _Pipeline, _tokenizer_file
+
+    transformer = _Pipeline(_model_dir(onnx._path, onnx._spec), onnx._spec).transformer
+    found = _tokenizer_file(transformer)
+    assert found is not None
+    hf = AutoTokenizer.from_pretrained(str(transformer), use_fast=True)
+    assert found.pad_id == hf.pad_token_id
+    assert found.max_length == hf.model_max_length
+    ours = OnnxEmbedder._tokenizer_copy(found.json, False, 128)
+    for text in [*SENTENCES, *TRICKY]:
+        assert ours.encode(text).ids == hf(text, truncation=True, max_length=128)["input_ids"], text
+
+
+def test_a_tokenizer_config_that_overrides_the_file_is_left_to_transformers(tmp_path: Path) -> None:
+    from dedup.embed import PACKAGED_MODEL, _model_dir, _Pipeline, _tokenizer_file, resolve_model
+
+    source = _Pipeline(_model_dir(resolve_model(PACKAGED_MODEL), PACKAGED_MODEL), PACKAGED_MODEL).transformer
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    assert _tokenizer_file(tmp_path) is not None
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    config["do_lower_case"] = False  # transformers would rebuild the normalizer without lower-casing
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    assert _tokenizer_file(tmp_path) is None
+    (tmp_path / "tokenizer.json").unlink()
+    assert _tokenizer_file(tmp_path) is None
+
+
+def test_a_start_from_the_cached_model_does_not_import_transformers(
+    onnx: OnnxEmbedder, onnx_cache: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from dedup.embed import OnnxEmbedder\n"
+        f"e = OnnxEmbedder(cache_dir={str(onnx_cache)!r})\n"
+        "e.encode(['a sentence'])\n"
+        "assert not e.built\n"
+        "print('transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
