@@ -140,6 +140,10 @@ EMBED_CHUNK = 256
 embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
 waits for a few articles' sentences only, and the model then keeps ahead of the matching."""
 
+Alignments = dict[tuple[str, int], PairResult | None]
+"""A new article's alignments (``compare``) with stored articles, by the stored article's id and sequence
+number; None where they are unrelated."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -717,13 +721,24 @@ class Engine:
             near = [d for d in near if d != exclude]
         return found, [d for d in near if d != doc.id]
 
-    def _match(self, doc: PreparedDocument, candidates: set[str], due: Due | None = None) -> list[PairResult]:
+    def _match(
+        self,
+        doc: PreparedDocument,
+        candidates: set[str],
+        due: Due | None = None,
+        aligned: Alignments | None = None,
+    ) -> list[PairResult]:
+        """``doc`` aligned with each candidate (``aligned``: alignments already made, ``_align_ahead``)."""
         pairs = []
         self.counters["candidate_pairs"] += len(candidates)
         for other_id in sorted(candidates, key=self._entries.seq):
-            if due is not None:
-                due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
-            result = compare(self._resident.get(other_id), doc, self.config)
+            key = (other_id, self._entries.seq(other_id))
+            if aligned is not None and key in aligned:
+                result = aligned[key]
+            else:
+                if due is not None:
+                    due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
+                result = compare(self._resident.get(other_id), doc, self.config)
             if result is not None:
                 pairs.append(result)
         return pairs
@@ -873,6 +888,7 @@ class Engine:
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         """Store a prepared article (the local write lock held). On a shared store, under its write lock
         and on the state other processes have committed, computed again if one committed meanwhile."""
+        aligned = self._align_ahead(doc, due) if self.store.shared else {}
         for attempt in itertools.count(1):
             with self.store.writing():
                 self._sync()
@@ -882,14 +898,41 @@ class Engine:
                 if len(doc.sentence_minhashes) != len(doc.sentences):
                     self._sign([doc])  # indexed by an attempt that was undone, which dropped them
                 try:
-                    return self._store_now(doc, digest, due)
+                    return self._store_now(doc, digest, due, aligned)
                 except Aborted:
                     if not self.store.shared or attempt >= SHARED_TRIES:
                         raise
                     logger.info("another process committed while %s was matched; matching it again", doc.id)
         raise AssertionError("unreachable")
 
-    def _store_now(self, doc: PreparedDocument, digest: str, due: Due | None) -> IngestResult:
+    def _align_ahead(
+        self, doc: PreparedDocument, due: Due | None
+    ) -> dict[tuple[str, int], PairResult | None]:
+        """Before a write on a shared store: align a new article with its candidates as the store stands
+        now, outside the store's write lock, so that processes sharing the store align at the same time
+        and take turns only to commit. Keyed by each candidate's id and sequence number: an alignment
+        depends on the two articles alone, so under the lock an unchanged candidate's is taken as it is,
+        and only candidates committed (or replaced) meanwhile are aligned there."""
+        self._sync()
+        if doc.id in self._entries:  # a replacement: its candidates are found without its old version
+            return {}
+        candidates, _ = self._candidates(doc)
+        aligned: Alignments = {}
+        for other_id in sorted(candidates, key=self._entries.seq):
+            if due is not None:
+                due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
+            aligned[(other_id, self._entries.seq(other_id))] = compare(
+                self._resident.get(other_id), doc, self.config
+            )
+        return aligned
+
+    def _store_now(
+        self,
+        doc: PreparedDocument,
+        digest: str,
+        due: Due | None,
+        aligned: Alignments | None = None,
+    ) -> IngestResult:
         now = self._clock()
         change = Change()
         events: list[ClusterEvent] = []
@@ -906,7 +949,7 @@ class Engine:
             if article.outlet and not self._entries.has_outlet(article.outlet):
                 affected |= self._refresh_citations(article.outlet, change)
             candidates, near = self._candidates(doc)
-            pairs = self._match(doc, candidates, due)
+            pairs = self._match(doc, candidates, due, aligned)
             placed = self._stories.place(
                 doc.id,
                 self._links(doc.id, pairs),
