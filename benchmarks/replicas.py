@@ -12,7 +12,9 @@ over the wall time from the first send to the last reply. ``--pin`` gives each s
 own (``taskset``; the model then runs one thread), so n replicas run on n cores, as on n machines; without
 it every server may use every core, and on a small machine one replica already does. Each replica
 follows what the others commit (it indexes every new article, whichever replica stored it), and writes
-take turns under the store's write lock, so the parts that run side by side are preparing and embedding.
+take turns under the store's write lock: what runs side by side is preparing, embedding, following the
+others' commits and aligning with the candidates as the store stood before the lock was taken; under it
+a replica aligns only with what was committed meanwhile, then places, derives and commits.
 
 One JSON object out.
 """
