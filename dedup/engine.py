@@ -886,11 +886,12 @@ class Engine:
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
-        """Store a prepared article (the local write lock held). On a shared store, under its write lock
-        and on the state other processes have committed, computed again if one committed meanwhile."""
+        """Store a prepared article (the local write lock held). On a shared store, on the state other
+        processes have committed, computed again if one committed meanwhile: the first try takes the
+        store's write lock only if another process holds it (``Store.writing``), the others always."""
         aligned = self._align_ahead(doc, due) if self.store.shared else {}
         for attempt in itertools.count(1):
-            with self.store.writing():
+            with self.store.writing(optimistic=attempt == 1):
                 self._sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
@@ -1063,7 +1064,7 @@ class Engine:
         the events, published. On a shared store, as ``_store_one``: those another process removed
         meanwhile are left out."""
         for attempt in itertools.count(1):
-            with self.store.writing():
+            with self.store.writing(optimistic=attempt == 1):
                 self._sync()
                 there = [d for d in ids if d in self._entries]
                 if not there:

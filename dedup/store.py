@@ -309,10 +309,14 @@ class Store(Protocol):
         longer keeps all of them (it keeps the last ``HISTORY_KEPT``): read the whole state again."""
         ...
 
-    def writing(self) -> AbstractContextManager[None]:
+    def writing(self, optimistic: bool = False) -> AbstractContextManager[None]:
         """Held around each write of a process that shares the store with others, so that they take
         turns (a write computed from a state that another changed meanwhile is refused anyway:
-        ``Change.expect_generation``). Nothing to wait for where one process writes."""
+        ``Change.expect_generation``). Nothing to wait for where one process writes.
+
+        ``optimistic``: when no process holds the lock, go on without taking it (taking and freeing it
+        are two writes of their own); a commit that another process overtook is refused as always, and
+        the caller then tries again holding the lock."""
         ...
 
     def records(self) -> Iterator[DocumentRecord]:
@@ -428,8 +432,8 @@ class MemoryStore:
         return [read_history_entry(after + 1 + n, entry) for n, entry in enumerate(kept)]
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        if not self.shared:
+    def writing(self, optimistic: bool = False) -> Iterator[None]:
+        if not self.shared or (optimistic and not self._writing.locked()):
             yield
             return
         with self._writing:
@@ -847,7 +851,7 @@ class SqliteStore:
             return None  # no longer kept (or written by a dedup that kept none)
         return [read_history_entry(g, entry) for g, entry in rows]
 
-    def writing(self) -> AbstractContextManager[None]:
+    def writing(self, optimistic: bool = False) -> AbstractContextManager[None]:
         return nullcontext()  # one process writes a data directory (the server claims it)
 
     @staticmethod

@@ -227,35 +227,41 @@ def test_a_watcher_on_one_engine_sees_the_events_another_commits() -> None:
     assert watcher.wait_for_events(watcher.last_event(), 0.3, lambda: False) is False
 
 
-def test_alignment_runs_outside_the_write_lock_and_only_what_changed_is_aligned_under_it(
+def test_alignment_runs_before_the_write_and_only_what_changed_is_aligned_in_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Engines sharing a store align a new article with its candidates before taking the write lock, so
-    they align at the same time; under the lock an article aligns only with what was committed
-    meanwhile (here: engine 0 commits a copy while engine 1 aligns), and the result is still the
-    replay's."""
+    """Engines sharing a store align a new article with its candidates before the write (outside the
+    store's write lock), so they align at the same time; in the write an article aligns only with what
+    was committed meanwhile (here: engine 0 commits a copy while engine 1 aligns), and the result is
+    still the replay's."""
     import dedup.engine
 
     store, group, _ = replicas(2, LEXICAL)
     articles = {a.id: a for a in corpus()}
     group[0].ingest(articles["original"])
     calls: list[tuple[str, str, bool]] = []
-    real = dedup.engine.compare
-    interleaved = threading.Event()
+    ahead: list[bool] = []
+    real_compare, real_ahead = dedup.engine.compare, Engine._align_ahead
+
+    def align_ahead(self, doc, due):  # type: ignore[no-untyped-def]
+        ahead.append(True)
+        try:
+            return real_ahead(self, doc, due)
+        finally:
+            ahead.pop()
 
     def compare(a, b, config):  # type: ignore[no-untyped-def]
-        locked = store._writing.locked()  # type: ignore[attr-defined]
-        calls.append((a.id, b.id, locked))
-        if b.id == "trimmed" and not locked and not interleaved.is_set():
-            interleaved.set()  # another engine commits while this one aligns
-            worker = threading.Thread(target=group[0].ingest, args=(articles["verbatim"],))
-            worker.start()
-            worker.join()
-        return real(a, b, config)
+        calls.append((a.id, b.id, bool(ahead)))
+        if b.id == "trimmed" and ahead:
+            ahead.pop()  # another engine commits while this one aligns
+            group[0].ingest(articles["verbatim"])
+            ahead.append(True)
+        return real_compare(a, b, config)
 
     monkeypatch.setattr(dedup.engine, "compare", compare)
+    monkeypatch.setattr(Engine, "_align_ahead", align_ahead)
     group[1].ingest(articles["trimmed"])
     mine = [c for c in calls if c[1] == "trimmed"]
-    assert mine == [("original", "trimmed", False), ("verbatim", "trimmed", True)]
+    assert mine == [("original", "trimmed", True), ("verbatim", "trimmed", False)]
     expected = view(replay_commit_order(store, [articles[d] for d in ("original", "verbatim", "trimmed")]))
     assert view(group[0]) == expected and view(group[1]) == expected

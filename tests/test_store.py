@@ -479,6 +479,44 @@ def test_a_change_computed_from_an_older_generation_is_refused(make_store: Facto
 
 
 @pytest.mark.parametrize("make_store", ["memory-shared", "redis", "redis-cluster"], indirect=True)
+def test_an_optimistic_writer_takes_no_lock_when_none_is_held_and_waits_for_one_that_is(
+    make_store: Factory,
+) -> None:
+    """``writing(optimistic=True)`` goes on at once without taking the lock when it is free (so another
+    writer is not held up by it), and waits for a writer that holds it."""
+    store, other = make_store(), make_store()
+    entered = threading.Event()
+
+    def take_it() -> None:
+        with other.writing():
+            entered.set()
+
+    with store.writing(optimistic=True):
+        taker = threading.Thread(target=take_it)
+        taker.start()
+        assert entered.wait(5)  # the lock was free all along
+        taker.join()
+    order: list[str] = []
+    release = threading.Event()
+
+    def hold_it() -> None:
+        with other.writing():
+            entered.set()
+            release.wait(5)
+            order.append("holder done")
+
+    entered.clear()
+    holder = threading.Thread(target=hold_it)
+    holder.start()
+    assert entered.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with store.writing(optimistic=True):
+        order.append("optimistic in")
+    holder.join()
+    assert order == ["holder done", "optimistic in"]
+
+
+@pytest.mark.parametrize("make_store", ["memory-shared", "redis", "redis-cluster"], indirect=True)
 def test_writers_take_turns_under_the_write_lock(make_store: Factory) -> None:
     """Stores that processes share (``shared``); one process writes the others."""
     store, other = make_store(), make_store()
