@@ -74,11 +74,10 @@ from dedup.errors import (
     Aborted,
     DeadlineExceeded,
     DedupError,
-    InvalidArgument,
     NotFound,
-    OutOfRange,
     Unavailable,
 )
+from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
 from dedup.minhash import HASH_VERSION, signatures
 from dedup.relation import compare
@@ -129,8 +128,6 @@ _LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the inde
 
 SHARED_TRIES = 8
 """Times a write on a shared store is computed again when another process committed first."""
-EVENT_POLL = 0.2
-"""Seconds between two looks for other processes' cluster events, for a watcher on a shared store."""
 
 PREPARE_CHUNK = 8
 """New articles prepared before their sentences are listed for the model: the model starts once the first
@@ -233,16 +230,11 @@ class Engine:
         # interleaving it under the GIL makes each query slower than running them one after another.
         self._lock = ReadWriteLock()
         self._query_lock = threading.Lock()
-        self._listeners: list[Callable[[ClusterEvent], None]] = []
         self._undo: UndoLog | None = None
         """The undo log of the write in progress (``_undoable``), None outside one."""
         self._next_seq = 1
         """At least the next free sequence number; only ever goes up (``_allocate_seq``)."""
-        self._events_changed = threading.Condition()
-        """Notified after each commit that stores events, and by ``wake_watchers``."""
-        self._last_event = 0
-        """The number of the last cluster event committed (0: none yet); changed only after a commit
-        succeeds, under ``_events_changed``, so a failed commit leaves it as it was."""
+        self._feed = EventFeed(self.store, self.config.events)
         self._load()
 
     # -- state ----------------------------------------------------------------------------------------
@@ -325,8 +317,7 @@ class Engine:
             )
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
-        with self._events_changed:
-            self._last_event = int(snap.meta.get("last_event", "0"))
+        self._feed.committed(int(snap.meta.get("last_event", "0")), wake=False)
         if first is not None and self.store.generation() != first:
             commits = self.store.history(first)
             if commits is None:
@@ -434,9 +425,7 @@ class Engine:
         self._resident.trim()
         self._generation = commits[-1].generation
         self._next_seq = max(self._next_seq, self.store.next_seq())
-        with self._events_changed:
-            self._last_event = self.store.event_bounds()[1]
-            self._events_changed.notify_all()
+        self._feed.committed(self.store.event_bounds()[1])
 
     def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored
@@ -825,16 +814,9 @@ class Engine:
     # -- public: writing ------------------------------------------------------------------------------
 
     def subscribe(self, listener: Callable[[ClusterEvent], None]) -> Callable[[], None]:
-        """Call ``listener`` with every cluster event from now on; returns the unsubscribe function."""
-        with self._lock.write():
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock.write():
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        """Call ``listener`` with every cluster event this engine commits from now on; returns the
+        unsubscribe function."""
+        return self._feed.subscribe(listener)
 
     def ingest(self, article: Article, deadline: Deadline = None) -> IngestResult:
         """Store an article (``ingest_many`` of one)."""
@@ -1114,85 +1096,31 @@ class Engine:
             change.expect_generation = self._generation  # what the change was computed from
         self._generation = self.store.commit(change)
         if events:
-            with self._events_changed:
-                self._last_event = first + len(events) - 1
-                self._events_changed.notify_all()
+            self._feed.committed(first + len(events) - 1)
 
     def _publish(self, events: Iterable[ClusterEvent]) -> None:
-        for ev in events:
-            for listener in list(self._listeners):
-                listener(ev)
+        self._feed.publish(events)
 
     # -- public: cluster events -----------------------------------------------------------------------
 
     def last_event(self) -> int:
         """The number of the last cluster event committed (0 when none was)."""
-        if self.store.shared:  # other processes commit events too
-            return self.store.event_bounds()[1]
-        with self._events_changed:
-            return self._last_event
+        return self._feed.last()
 
     def events(self, after: int, limit: int = EVENT_PAGE) -> list[EventRecord]:
-        """The committed cluster events numbered above ``after``, oldest first, at most ``limit``: empty
-        when there is none yet. ``OutOfRange`` when ``after`` is above the last event issued, or when
-        the events following it are no longer kept (``config.events``). Takes none of the engine's
-        locks (the store reads its events safely beside a commit), so watchers never hold up a write."""
-        if after < 0:
-            raise InvalidArgument(
-                f"after_sequence must not be negative (got {after}); pass the sequence of the last event "
-                "handled, 0 for every event kept, or none for the events from now on"
-            )
-        page = self.store.events(after, limit)
-        # The events kept are a run without gaps: a page that starts right after ``after`` is whole
-        # whatever was deleted since. Otherwise the bounds, read after the page, say why.
-        if page and page[0].sequence == after + 1:
-            return page
-        first, last = self.store.event_bounds()
-        if after > last:
-            raise OutOfRange(
-                f"after_sequence {after} is above the last event this server has issued, {last}; pass the "
-                "sequence of an event received from this server (its data may have been replaced), or "
-                "leave after_sequence unset to watch from now on"
-            )
-        if after + 1 < first:
-            kept = (
-                f"the oldest event still kept is {first}" if first <= last
-                else f"none is kept now (the last was {last})"
-            )  # fmt: skip
-            raise OutOfRange(
-                f"the events after {after} are no longer kept ({kept}; events.retain "
-                f"{self.config.events.retain}, events.retain_days {self.config.events.retain_days:g}): read "
-                "the clusters again with ListClusters, then watch anew"
-            )
-        return page  # nothing after ``after`` yet
+        """The committed cluster events numbered above ``after`` (``EventFeed.page``). Takes none of the
+        engine's locks, so watchers never hold up a write."""
+        return self._feed.page(after, limit)
 
     def wait_for_events(self, after: int, timeout: float | None, stop: Callable[[], bool]) -> bool:
         """Wait until an event numbered above ``after`` is committed, ``stop()`` is true (checked when
         ``wake_watchers`` is called), or ``timeout`` seconds pass; whether there is such an event."""
-        if self.store.shared:
-            return self._poll_events(after, timeout, stop)
-        with self._events_changed:
-            self._events_changed.wait_for(lambda: self._last_event > after or stop(), timeout)
-            return self._last_event > after
-
-    def _poll_events(self, after: int, timeout: float | None, stop: Callable[[], bool]) -> bool:
-        """``wait_for_events`` on a shared store: other processes' events are seen by asking the store,
-        every ``EVENT_POLL`` seconds (this process's own commits and ``wake_watchers`` wake it at once)."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if self.store.event_bounds()[1] > after:
-                return True
-            left = EVENT_POLL if end is None else min(EVENT_POLL, end - time.monotonic())
-            if left <= 0 or stop():
-                return False
-            with self._events_changed:
-                self._events_changed.wait(left)
+        return self._feed.wait(after, timeout, stop)
 
     def wake_watchers(self) -> None:
         """Make every ``wait_for_events`` check its ``stop`` again (a call was cancelled, the server is
         stopping)."""
-        with self._events_changed:
-            self._events_changed.notify_all()
+        self._feed.wake()
 
     # -- public: reading ------------------------------------------------------------------------------
 
