@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import xxhash
 from numba import njit
 
 from dedup.config import AlignConfig
@@ -481,79 +482,88 @@ token range [first, last) of the words the two share, in a and in b."""
 def _lexical_candidates(a: PreparedDocument, b: PreparedDocument, min_dice: float) -> np.ndarray:
     """For every sentence pair, whether their word sets share at least one word and have a Dice
     coefficient of at least ``min_dice``: the pairs worth a word-sequence comparison. Words are their
-    hashes; each sentence of a counts, through the sentences of b holding each of its words, the words it
-    shares with them (compiled): memory for the answer alone, and work for the pairs that share words."""
-    ids_a, rows_a = _sentence_word_ids(a)
-    ids_b, rows_b = _sentence_word_ids(b)
-    na, nb = len(a.sentences), len(b.sentences)
-    _, vocab = np.unique(np.concatenate([ids_a, ids_b]), return_inverse=True)
-    width = int(vocab.max()) + 1 if len(vocab) else 1
-    # Each sentence's distinct words, as sorted (sentence * width + word) codes.
-    code_a = np.unique(rows_a * width + vocab[: len(ids_a)])
-    code_b = np.unique(rows_b * width + vocab[len(ids_a) :])
-    sent_a, word_a = code_a // width, code_a % width
-    sent_b, word_b = code_b // width, code_b % width
-    a_start = np.searchsorted(sent_a, np.arange(na + 1))
-    by_word = np.lexsort((sent_b, word_b))  # b's (sentence, word) pairs grouped by word
-    b_start = np.searchsorted(word_b[by_word], np.arange(width + 1))
-    return _dice_candidates(
-        a_start,
-        word_a,
-        b_start,
-        np.ascontiguousarray(sent_b[by_word]),
-        np.bincount(sent_a, minlength=na).astype(np.int64),
-        np.bincount(sent_b, minlength=nb).astype(np.int64),
-        min_dice,
-    )
+    hashes; each article's distinct words per sentence are sorted once (``_sentence_words``), and a
+    pair of articles is one merge of the two (compiled): memory for the answer alone, and work for the
+    words the two share."""
+    hashes_a, sentences_a, sizes_a = _sentence_words(a)
+    hashes_b, sentences_b, sizes_b = _sentence_words(b)
+    return _dice_candidates(hashes_a, sentences_a, sizes_a, hashes_b, sentences_b, sizes_b, min_dice)
+
+
+@_per_article
+def _sentence_words(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sentence's distinct words as (word hash, sentence) pairs sorted by hash, then sentence; and
+    the number of distinct words of each sentence."""
+    ids, rows = _sentence_word_ids(doc)
+    order = np.lexsort((rows, ids))
+    ids, rows = ids[order], rows[order]
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = (ids[1:] != ids[:-1]) | (rows[1:] != rows[:-1])
+    ids, rows = np.ascontiguousarray(ids[first]), np.ascontiguousarray(rows[first])
+    return ids, rows, np.bincount(rows, minlength=len(doc.sentences)).astype(np.int64)
 
 
 @njit(cache=True, nogil=True)
 def _dice_candidates(
-    a_start: np.ndarray,
-    a_words: np.ndarray,
-    b_start: np.ndarray,
-    b_sentences: np.ndarray,
+    hashes_a: np.ndarray,
+    sentences_a: np.ndarray,
     size_a: np.ndarray,
+    hashes_b: np.ndarray,
+    sentences_b: np.ndarray,
     size_b: np.ndarray,
     min_dice: float,
 ) -> np.ndarray:  # pragma: no cover - compiled (numba)
-    """``_lexical_candidates`` from each sentence of a's distinct words (``a_words[a_start[i]:a_start[i +
-    1]]``) and, for each word, the sentences of b holding it (``b_sentences[b_start[w]:b_start[w + 1]]``):
-    the words shared with each sentence of b are counted in one row at a time."""
+    """``_lexical_candidates`` from the two articles' ``_sentence_words``: walking both lists of
+    (word, sentence) in word order, every word the two share counts once for each pair of sentences
+    holding it."""
     na, nb = len(size_a), len(size_b)
+    shared = np.zeros((na, nb), dtype=np.int64)
+    i, j = 0, 0
+    while i < len(hashes_a) and j < len(hashes_b):
+        if hashes_a[i] < hashes_b[j]:
+            i += 1
+        elif hashes_a[i] > hashes_b[j]:
+            j += 1
+        else:
+            word = hashes_a[i]
+            i_end, j_end = i, j
+            while i_end < len(hashes_a) and hashes_a[i_end] == word:
+                i_end += 1
+            while j_end < len(hashes_b) and hashes_b[j_end] == word:
+                j_end += 1
+            for p in range(i, i_end):
+                for q in range(j, j_end):
+                    shared[sentences_a[p], sentences_b[q]] += 1
+            i, j = i_end, j_end
     out = np.zeros((na, nb), dtype=np.bool_)
-    shared = np.zeros(nb, dtype=np.int64)
-    touched = np.empty(nb, dtype=np.int64)
-    for i in range(na):
-        count = 0
-        for p in range(a_start[i], a_start[i + 1]):
-            w = a_words[p]
-            for t in range(b_start[w], b_start[w + 1]):
-                j = b_sentences[t]
-                if shared[j] == 0:
-                    touched[count] = j
-                    count += 1
-                shared[j] += 1
-        for k in range(count):
-            j = touched[k]
-            sizes = size_a[i] + size_b[j]
-            if sizes > 0 and 2.0 * shared[j] / sizes >= min_dice:
-                out[i, j] = True
-            shared[j] = 0
+    for x in range(na):
+        for y in range(nb):
+            sizes = size_a[x] + size_b[y]
+            if shared[x, y] > 0 and 2.0 * shared[x, y] / sizes >= min_dice:
+                out[x, y] = True
     return out
 
 
-def _same_sentences(words_a: list[np.ndarray], words_b: list[np.ndarray]) -> np.ndarray:
+@_per_article
+def _sentence_keys(doc: PreparedDocument) -> np.ndarray:
+    """A 128-bit hash of each sentence's words in order, as two uint64 columns: sentences with the same
+    words have the same key, and two with different words the same key with odds of 2^-128."""
+    digests = [xxhash.xxh3_128_intdigest(doc.token_hashes[lo:hi].tobytes()) for lo, hi in doc.sentence_tokens]
+    keys = np.zeros((len(digests), 2), dtype=np.uint64)
+    if digests:
+        keys[:, 0] = [d >> 64 for d in digests]
+        keys[:, 1] = [d & 0xFFFF_FFFF_FFFF_FFFF for d in digests]
+    return keys
+
+
+def _same_sentences(a: PreparedDocument, b: PreparedDocument) -> np.ndarray:
     """For every sentence pair, whether the two are the same words (word hashes) in the same order."""
-    ids: dict[bytes, int] = {}
-    sa = np.fromiter((ids.setdefault(w.tobytes(), len(ids)) for w in words_a), np.int64, count=len(words_a))
-    sb = np.fromiter((ids.setdefault(w.tobytes(), len(ids)) for w in words_b), np.int64, count=len(words_b))
-    return sa[:, None] == sb[None, :]
+    ka, kb = _sentence_keys(a), _sentence_keys(b)
+    return (ka[:, None, 0] == kb[None, :, 0]) & (ka[:, None, 1] == kb[None, :, 1])
 
 
 def _sentence_word_ids(doc: PreparedDocument) -> tuple[np.ndarray, np.ndarray]:
-    """The word hashes of each sentence's tokens, and the sentence of each (repeats kept: setting a
-    matrix cell twice is setting it once)."""
+    """The word hashes of each sentence's tokens, and the sentence of each (repeats kept)."""
     ranges = np.asarray(doc.sentence_tokens, dtype=np.int64).reshape(-1, 2)
     lengths = ranges[:, 1] - ranges[:, 0]
     positions = expand_ranges(ranges[:, 0], lengths)
@@ -577,7 +587,7 @@ def _sentence_pairs(
     words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
     paraphrase = cos >= cfg.paraphrase_min_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
-    same = _same_sentences(words_a, words_b)
+    same = _same_sentences(a, b)
     cells = np.flatnonzero((lexical | paraphrase) & ~same)  # row by row, as np.argwhere
     if len(cells) > cfg.max_sentence_pairs:
         # The most alike: sharing words first, then by cosine (argpartition: the same answer every time).

@@ -532,6 +532,46 @@ def test_sentence_pair_prefilter_equals_word_set_dice() -> None:
                 assert got[i, j] == want
 
 
+def _random_text(rng: random.Random, vocabulary: list[str], sentences: list[str]) -> str:
+    """Sentences of words drawn from a small vocabulary (many shared and repeated words), some of them
+    taken whole from ``sentences`` (the same words in the same order in two articles)."""
+    out = []
+    for _ in range(rng.randint(1, 12)):
+        if sentences and rng.random() < 0.3:
+            out.append(rng.choice(sentences))
+            continue
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 14))]
+        sentence = " ".join(words).capitalize() + "."
+        sentences.append(sentence)
+        out.append(sentence)
+    return " ".join(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sentence_pair_prefilter_and_same_sentences_equal_brute_force_on_random_texts(seed: int) -> None:
+    """On random texts of a small vocabulary: the prefilter's pairs are those of the word-set Dice, and
+    the "same sentence" pairs those with the same words in the same order, compared here directly."""
+    from dedup.align import _lexical_candidates, _same_sentences
+
+    rng = random.Random(seed)
+    vocabulary = [f"w{n}" for n in range(rng.randint(3, 40))]
+    shared: list[str] = []
+    config = Config()
+    docs = [prepare(S.article(f"r{k}", _random_text(rng, vocabulary, shared)), k, config) for k in range(6)]
+    for a, b in itertools.combinations(docs, 2):
+        words_a = [a.token_hashes[lo:hi] for lo, hi in a.sentence_tokens]
+        words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
+        same = _same_sentences(a, b)
+        for min_dice in (0.0, 0.4, 0.8):
+            got = _lexical_candidates(a, b, min_dice)
+            for i, j in itertools.product(range(len(a.sentences)), range(len(b.sentences))):
+                wa, wb = set(a.sentence_words(i)), set(b.sentence_words(j))
+                common = len(wa & wb)
+                assert got[i, j] == (common > 0 and 2 * common / (len(wa) + len(wb)) >= min_dice)
+        for i, j in itertools.product(range(len(a.sentences)), range(len(b.sentences))):
+            assert same[i, j] == (words_a[i].tolist() == words_b[j].tolist())
+
+
 def test_verbatim_runs_examples() -> None:
     a = "the cat sat on the mat today".split()
     b = "yesterday the cat sat on the mat".split()
