@@ -516,10 +516,7 @@ class BandedLsh:
         parts_r: list[np.ndarray] = []
         parts_k: list[np.ndarray] = []
         with self._lock:
-            in_runs = [
-                (ids, np.searchsorted(keys, flat, side="left"), np.searchsorted(keys, flat, side="right"))
-                for keys, ids in self._runs
-            ]
+            in_runs = [_lookup(keys, ids, flat) for keys, ids in self._runs]
             buffered = list(map(self._buffer.get, flat.tolist())) if self._buffer else []
             usable = len(flat)
             if limit is not None:
@@ -611,6 +608,19 @@ class BandedLsh:
     def nbytes(self) -> int:
         """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
         return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
+
+
+def _lookup(
+    keys: np.ndarray, ids: np.ndarray, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each of ``wanted`` starts and ends in the sorted ``keys`` (``ids`` beside them): one search
+    for all, and a second only for those found (most band hashes of a query are in no run)."""
+    lo = np.searchsorted(keys, wanted, side="left")
+    hi = lo.copy()
+    if len(keys):
+        found = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == wanted)
+        hi[found] = np.searchsorted(keys, wanted[found], side="right")
+    return ids, lo, hi
 
 
 def _check_column(a: np.ndarray, dtype: type, what: str, length: int | None = None) -> None:
