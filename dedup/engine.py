@@ -61,7 +61,7 @@ from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import (
     MAX_SENTENCES,
     ArticleIndex,
-    MemoryArticleIndex,
+    make_article_index,
     sentence_signatures,
     split_key,
     words_key,
@@ -253,7 +253,9 @@ class Engine:
         self._entries: ArticleEntries = MemoryArticleEntries()
         self._lineage: Lineage = MemoryLineage()
         self._stories: StoryClusters = MemoryStoryClusters(self.config.cluster)
-        self._article_index: ArticleIndex = MemoryArticleIndex(self.config, lambda: self.embedder.dim)
+        self._article_index: ArticleIndex = make_article_index(
+            self.config, self.store, lambda: self.embedder.dim
+        )
         self._generation = 0
         self._database_id: str | None = None
         self.indexes_loaded = False
@@ -302,6 +304,9 @@ class Engine:
         self._generation = int(snap.meta.get("generation", "0")) if first is None else first
         self._database_id = snap.meta.get("database_id")
         self.indexes_loaded = self._load_indexes(self._database_id, {e.seq: e.id for e in snap.documents})
+        shared = self._article_index.shared
+        if self.indexes_loaded and shared:  # built and kept up by every writer: only the local part is not
+            self._article_index.follow([(e.seq, e.vector) for e in snap.documents], ())
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
             stored = self.store.records()
@@ -311,6 +316,9 @@ class Engine:
                 self._index_many(docs)
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
+            if shared:  # built: the next process to start uses them as they are
+                binding = self._index_binding(self._database_id)
+                self._article_index.save(self._index_file(), {"binding": binding}, self._entries.seq)
         for child, parents in snap.parents.items():
             self._lineage.set_parents(child, parents)
         for doc_id, sources in snap.external_sources.items():
@@ -386,6 +394,8 @@ class Engine:
         if missing:
             records.update((c.id, c) for c in self.store.load(documents=(), clusters=missing).clusters)
         # Out: the articles memory holds under a sequence number the store no longer does.
+        shared = self._article_index.shared
+        unindexed: list[int] = []
         for d in docs:
             entry = self._entries.get(d)
             if entry is None or (d in stored and stored[d].seq == entry.seq):
@@ -396,7 +406,11 @@ class Engine:
                 doc = prepare(article, entry.seq, self.config)
                 self._sign([doc])
                 doc.vector = vector
-            self._unindex([doc])
+            if shared:  # the process that removed it took it out of the shared indexes
+                unindexed.append(entry.seq)
+                self._resident.discard(d)
+            else:
+                self._unindex([doc])
             self._lineage.remove(d)
             self._stories.follow(d, None, doc.vector, _time(doc), 1.0)
             self._entries.remove(d)
@@ -408,11 +422,14 @@ class Engine:
                 if cast(str, outlet) in doc.text:
                     self._resident.discard(doc.id)
         outlets = self._entries.outlets()
-        for n in range(0, len(new), _LOAD_CHUNK):
-            recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
-            prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
-            self._sign(prepared)
-            self._index_many(prepared)
+        if shared:  # the processes that stored them indexed them, before their commits
+            self._article_index.follow([(e.seq, e.vector) for e in new], unindexed)
+        else:
+            for n in range(0, len(new), _LOAD_CHUNK):
+                recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
+                prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
+                self._sign(prepared)
+                self._index_many(prepared)
         for e in new:
             self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
             self._stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
@@ -500,6 +517,8 @@ class Engine:
     def _index_binding(self, database_id: str | None) -> dict[str, Any]:
         """What a saved index file must say it was built from to be read: this database at this
         generation, with these settings."""
+        if self._article_index.shared:  # changed with every commit, by every writer: no one generation
+            return {"database_id": database_id, "fingerprint": self._index_fingerprint()}
         return {
             "database_id": database_id,
             "generation": self._generation,
@@ -512,6 +531,10 @@ class Engine:
         checksum) and hold exactly the stored articles ``ids`` (sequence number -> id); else leave them to
         be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
+        if self._article_index.shared:  # kept beside the store, with their binding
+            return database_id is not None and self._article_index.load(
+                path, self._index_binding(database_id), ids
+            )
         if path is None or database_id is None or not path.exists():
             return False
         return self._article_index.load(path, self._index_binding(database_id), ids)
@@ -568,6 +591,18 @@ class Engine:
         seq = max(self._next_seq, self.store.next_seq())
         self._next_seq = seq + 1
         return seq
+
+    def _id_at(self, seq: int) -> str | None:
+        """The stored article with this sequence number, None when this engine holds none."""
+        try:
+            return self._entries.id_at(seq)
+        except KeyError:
+            return None
+
+    def _held(self, seqs: Iterable[int]) -> list[str]:
+        """The stored articles these sequence numbers name, those this engine holds: a shared index may
+        name others (``ArticleIndex.shared``), not committed yet or never."""
+        return [d for seq in seqs if (d := self._id_at(seq)) is not None]
 
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
@@ -636,9 +671,11 @@ class Engine:
         signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
         for n, doc in enumerate(docs):
             stored_hits = self._article_index.sentence_hits(doc.sentence_minhashes)
+            words = [words_key(doc, s) for s in range(len(doc.sentences))]
+            with_words = self._article_index.sentences_with_words(words)
             for s, sig in enumerate(doc.sentence_minhashes):
-                key = words_key(doc, s)
-                stored = self._article_index.sentence_with_words(key)
+                key = words[s]
+                stored = self._with_words(with_words[s], key)
                 if stored is not None:
                     source[(n, s)] = stored
                     continue
@@ -650,9 +687,12 @@ class Engine:
                 # thousand times would otherwise be checked against every earlier copy).
                 for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
                     seq, t = split_key(hit)
-                    doc_id = self._entries.id_at(seq)
+                    if (doc_id := self._id_at(seq)) is None:
+                        continue
                     if doc_id not in signed:
                         signed[doc_id] = sentence_signatures(self._resident.get(doc_id), mh)
+                    if t >= len(signed[doc_id]):  # a shared index's hit on another article's sentence
+                        continue
                     if estimate_jaccard(sig, signed[doc_id][t]) >= share:
                         found = (doc_id, t)
                         break
@@ -701,6 +741,18 @@ class Engine:
             self._account(pending.finish(doc))
         return docs
 
+    def _with_words(self, hit: int | None, key: int) -> tuple[str, int] | None:
+        """The stored article and sentence ``sentences_with_words`` named for the words ``key``, if this
+        engine holds it and it has those words (a shared index may name another: ``sentences_with_words``)."""
+        if hit is None:
+            return None
+        seq, t = split_key(hit)
+        doc_id = self._id_at(seq)
+        if doc_id is None:
+            return None
+        source = self._resident.get(doc_id)
+        return (doc_id, t) if t < len(source.sentences) and words_key(source, t) == key else None
+
     def _embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
         """Wait until ``doc``'s sentences are embedded, if ``_prepare`` left them to its worker, and give
         the article its embeddings and vector."""
@@ -730,8 +782,8 @@ class Engine:
         index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._entries.id_at(k) for k in index.articles_like(doc.doc_minhash))
-        found.update(self._entries.id_at(q) for q in index.articles_sharing_sentences(doc.sentence_minhashes))
+            found.update(self._held(index.articles_like(doc.doc_minhash)))
+        found.update(self._held(index.articles_sharing_sentences(doc.sentence_minhashes)))
         near: list[str] = []
         if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
@@ -740,9 +792,10 @@ class Engine:
                 near_sentences = index.articles_near_sentences(
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
-                found.update(self._entries.id_at(q) for q in near_sentences)
+                found.update(self._held(near_sentences))
             for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
-                other = self._entries.id_at(hit)
+                if (other := self._id_at(hit)) is None:
+                    continue
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:
                     found.add(other)
