@@ -304,3 +304,28 @@ def test_words_naming_a_sentence_with_other_words_are_not_shared(redis: RedisSer
     engine.ingest(Article("s1", "A sentence only the dead write held. And another one here."))
     assert len(model.texts) == 2  # both embedded: article 1 holds other words
     engine.close()
+
+
+def test_shared_article_index_binding(any_redis: RedisServer | RedisCluster3) -> None:
+    """Built once: the binding kept beside the indexes says so to every process that starts later; the
+    indexes of another binding or layout are emptied, to be built again."""
+    url = _url(any_redis)
+    store = RedisStore(url)
+    index = RedisArticleIndex(CONFIG, store, lambda: DIM)
+    index.add([_doc("a", 1, STORY[0])])
+    assert index.save(None, {"binding": "this"}, lambda d: 1)
+    assert RedisArticleIndex(CONFIG, store, lambda: DIM).load(None, "this", {})
+    assert index.articles() == 1
+    assert not RedisArticleIndex(CONFIG, store, lambda: DIM, capacity=10**7).load(None, "this", {})
+    assert index.keys() == [] and index.articles() == 0
+    store.close()
+    # Through the engine: indexes lost (flushed by an operator) are built again at the next start.
+    a = Engine(CONFIG, store=open_store(url))
+    a.ingest(Article("s0", STORY[0]))
+    cast(RedisArticleIndex, a._article_index).clear()
+    b = Engine(CONFIG, store=open_store(url))
+    assert not b.indexes_loaded and b._article_index.articles() == 1
+    assert "s0" in {p.b for p in b.find_similar(Article("copy", STORY[0])).matches}
+    assert Engine(CONFIG, store=open_store(url)).indexes_loaded
+    a.close()
+    b.close()
