@@ -147,7 +147,8 @@ def make_article_index(config: Config, store: object, dim: Callable[[], int]) ->
     from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
 
     if isinstance(store, RedisStore):
-        if config.align.candidate_neighbours == 0 and isinstance(make_lsh(config.lsh, 0.5, 8), BandedLsh):
+        banded = isinstance(make_lsh(config.lsh, 0.5, 8), BandedLsh)  # the LSH the Redis one bands as
+        if config.align.candidate_neighbours == 0 and banded:
             from dedup.redis_index import RedisArticleIndex
 
             return RedisArticleIndex(config, store, dim)

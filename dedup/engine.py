@@ -31,7 +31,10 @@ and follow one another through the store's history of commits (``Store.history``
 before a write under the store's write lock (``Store.writing``), an engine reads again what the
 commits made since its own name, so its memory is the store's state; a change computed from an older
 state is refused at commit (``Change.expect_generation``) and computed again. Replicas therefore answer
-as one engine that made the same changes in the order the store committed them.
+as one engine that made the same changes in the order the store committed them. The article indexes
+are the exception: on a Redis store they are kept in Redis, shared (``ArticleIndex.shared``,
+``dedup.redis_index``), so a replica adds and removes only the articles it writes, never another's,
+and ignores hits on articles it does not hold.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.

@@ -13,7 +13,10 @@ stays one MULTI/EXEC transaction.
 - ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON;
 - ``{p}:events`` sorted set of events as JSON, scored by their sequence number;
 - ``{p}:history`` hash generation -> what that commit changed (``Store.history``), the last
-  ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write.
+  ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write;
+- ``{p}:doc-lsh:N``, ``{p}:sentence-lsh:N``, ``{p}:words:N``, ``{p}:indexed`` and ``{p}:index``: the
+  article indexes the engine keeps beside the store (``dedup.redis_index``), laid out for
+  ``?index_capacity=N`` articles (default ``INDEX_CAPACITY``).
 
 A commit reads what it checks (the highest sequence number held, the last event issued, whether its
 new ids are stored) under WATCH on the meta hash, which every commit writes: if another writer
