@@ -482,7 +482,8 @@ class RedisArticleIndex:
 
     def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
         """True when the indexes in Redis were built from ``binding`` with this layout ("already built":
-        ``path`` and ``ids`` are not read); else they are emptied, to be built again."""
+        ``path`` and ``ids`` are not read); else they are emptied, to be built again. (So processes sharing
+        a store must share the settings that shape the indexes: one started with others empties them.)"""
         with self._store.errors("reading the indexes' binding"):
             stored = self._r.hget(self._meta, "binding")
         if stored is not None and stored.decode() == self._binding(binding):

@@ -329,3 +329,17 @@ def test_shared_article_index_binding(any_redis: RedisServer | RedisCluster3) ->
     assert Engine(CONFIG, store=open_store(url)).indexes_loaded
     a.close()
     b.close()
+
+
+def test_follow_takes_the_vectors_of_what_others_stored(store: RedisStore) -> None:
+    """The vectors are the one part kept in each process: another process's articles come by ``follow``."""
+    docs = [_doc(f"a{n}", n + 1, text) for n, text in enumerate(_texts(5, 6))]
+    writer = RedisArticleIndex(CONFIG, store, lambda: DIM)
+    writer.add(docs)
+    reader = RedisArticleIndex(CONFIG, store, lambda: DIM)
+    probe = cast(np.ndarray, docs[2].vector)
+    assert reader.nearest_articles(probe, 3) == [] and reader.articles() == 6
+    reader.follow([(d.order, cast(np.ndarray, d.vector)) for d in docs], ())
+    assert reader.nearest_articles(probe, 6) == writer.nearest_articles(probe, 6)
+    reader.follow((), [3])
+    assert 3 not in {k for _, k in reader.nearest_articles(probe, 6)}
