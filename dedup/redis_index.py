@@ -6,10 +6,14 @@ hash tag (so on a Redis Cluster they share the store's slot), and every replica 
 same ones. A replica adds the articles it stores and removes those it deletes; it never adds another
 replica's (``shared``).
 
-The article vectors are NOT in Redis: Debian's redis 7 has no vector search, so each replica keeps
-them in its own FAISS index (``config.vector_index``), fed with its own articles by ``add`` and with the
-others' by ``follow`` (the engine passes the vectors the store's commits carry). They grow with the
-stored articles: 4 bytes a dimension an article (12 bytes without a model, 1.5 KB with MiniLM).
+The article vectors are NOT in Redis: each replica keeps them in its own FAISS index
+(``config.vector_index``), fed with its own articles by ``add`` and with the others' by ``follow`` (the
+engine passes the vectors the store's commits carry). So they grow with the stored articles in every
+replica: 4 bytes a dimension an article (4 bytes without a model, 1.5 KB with MiniLM's 384). Debian's
+redis 7 has no vector search, and random-hyperplane (SimHash) banded LSH in Redis with an exact rerank
+is far from exact on the engine's story vectors (``benchmarks/vector_lsh_recall.py``, 2,000 news
+articles, k = 20): 0.91 recall@20 needs a fetch of 46% of the stored vectors a query (8 bits x 32
+bands), and at 14% fetched recall@20 is 0.65 (centred, 8 x 32) or less.
 Sentence vectors (``align.candidate_neighbours`` > 0) are not kept here at all:
 ``dedup.article_index.make_article_index`` keeps the in-process indexes for such a configuration.
 
