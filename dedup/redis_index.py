@@ -99,12 +99,33 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+# LSH entries: KEYS the buckets, ARGV[i] the members of bucket i laid end to end (ARGV[#KEYS + 1] bytes
+# each), added or removed a slice at a time (Lua's unpack takes a few thousand values at most).
 _ZADD = """
-for i, key in ipairs(KEYS) do redis.call('ZADD', key, 0, ARGV[i]) end
+local size = tonumber(ARGV[#KEYS + 1])
+for i, key in ipairs(KEYS) do
+  local packed = ARGV[i]
+  local args = {}
+  for j = 1, #packed, size do
+    args[#args + 1] = 0
+    args[#args + 1] = string.sub(packed, j, j + size - 1)
+    if #args >= 2000 then redis.call('ZADD', key, unpack(args)) args = {} end
+  end
+  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
+end
 return #KEYS
 """
 _ZREM = """
-for i, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[i]) end
+local size = tonumber(ARGV[#KEYS + 1])
+for i, key in ipairs(KEYS) do
+  local packed = ARGV[i]
+  local args = {}
+  for j = 1, #packed, size do
+    args[#args + 1] = string.sub(packed, j, j + size - 1)
+    if #args >= 2000 then redis.call('ZREM', key, unpack(args)) args = {} end
+  end
+  if #args > 0 then redis.call('ZREM', key, unpack(args)) end
+end
 return #KEYS
 """
 # Words: KEYS the buckets, ARGV fields then values; 1 for each field set (none was there), else 0.
@@ -178,6 +199,19 @@ def _calls(script: str, keys: Sequence[str], *columns: Sequence[Any]) -> list[_C
     ]
 
 
+def _packed_calls(script: str, buckets: Sequence[str], packed: Sequence[bytes]) -> list[_Call]:
+    """Calls of ``_ZADD`` or ``_ZREM`` (``script``) for LSH entries grouped by bucket, about ``_CHUNK``
+    members a call."""
+    calls: list[_Call] = []
+    start = size = 0
+    for n, blob in enumerate(packed):
+        size += len(blob)
+        if size >= _CHUNK * _MEMBER or n == len(packed) - 1:
+            calls.append((script, buckets[start : n + 1], [*packed[start : n + 1], _MEMBER]))
+            start, size = n + 1, 0
+    return calls
+
+
 def bucket_count(capacity: int, entries_per_article: int) -> int:
     """Buckets for ``capacity`` articles of ``entries_per_article`` entries each, about ``_FILL`` to a
     bucket at capacity: a power of two."""
@@ -207,16 +241,22 @@ class _RedisLsh:
         return buckets, tags
 
     def entries(self, keys: Sequence[int], signatures: np.ndarray) -> tuple[list[str], list[bytes]]:
-        """(bucket names, members) of every band of every key, each key with its row of signatures."""
+        """The entries of every band of every key (each key with its row of signatures), by bucket: the
+        buckets' names, and for each the members that go there, laid end to end."""
         if not len(keys):
             return [], []
         buckets, tags = self._hashes(signatures)
         ks = np.repeat(np.asarray(keys, dtype=np.int64), self.lsh.bands)
-        if ks.size and (ks.min() < 0 or ks.max() >= 1 << (8 * _KEY_BYTES)):
+        if ks.min() < 0 or ks.max() >= 1 << (8 * _KEY_BYTES):
             raise ValueError(f"an LSH key out of {8 * _KEY_BYTES} bits in {self.name}")
         raw = np.concatenate([tags, ks.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - _KEY_BYTES :]], 1)
-        blob = raw.tobytes()
-        return self._bucket_names(buckets), [blob[i : i + _MEMBER] for i in range(0, len(blob), _MEMBER)]
+        order = np.argsort(buckets, kind="stable")
+        buckets = buckets[order]
+        starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+        ends = np.r_[starts[1:], len(buckets)] * _MEMBER
+        blob = raw[order].tobytes()
+        packed = [blob[a:b] for a, b in zip((starts * _MEMBER).tolist(), ends.tolist(), strict=True)]
+        return self._bucket_names(buckets[starts]), packed
 
     def lookups(self, signatures: np.ndarray) -> tuple[list[str], list[bytes]]:
         """(bucket names, tags) of every band of every row: the query's arguments."""
@@ -357,7 +397,7 @@ class RedisArticleIndex:
             for s, key in enumerate(sentence_keys(doc)):
                 words.setdefault(words_key(doc, s), key)
         wk, wf = self._words(words)
-        writes: list[_Call] = [self._mark(docs, True), *_calls(_ZADD, dk + sk, dm + sm)]
+        writes: list[_Call] = [self._mark(docs, True), *_packed_calls(_ZADD, dk + sk, dm + sm)]
         answers = self._run("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
         marked = [d for d, old in zip(docs, answers[0], strict=True) if not old]
         taken = [t for a in answers[len(writes) :] for t in a]
@@ -368,7 +408,7 @@ class RedisArticleIndex:
         def undo() -> None:
             self._vectors().remove(doc_ids)
             back: list[_Call] = [self._mark(marked, False)] if marked else []
-            back += _calls(_ZREM, dk + sk, dm + sm)
+            back += _packed_calls(_ZREM, dk + sk, dm + sm)
             back += _calls(_HDEL, [k for k, _ in own], [f for _, f in own])
             self._run("undoing an index change", back)
 
@@ -390,7 +430,7 @@ class RedisArticleIndex:
                 lows.append(doc.order * MAX_SENTENCES)
         wk, wf = self._words(fields)
         highs = [lo + MAX_SENTENCES - 1 for lo in lows]
-        writes: list[_Call] = [self._mark(docs, False), *_calls(_ZREM, dk + sk, dm + sm)]
+        writes: list[_Call] = [self._mark(docs, False), *_packed_calls(_ZREM, dk + sk, dm + sm)]
         answers = self._run(
             "removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs)
         )
@@ -403,7 +443,7 @@ class RedisArticleIndex:
 
         def undo() -> None:
             back: list[_Call] = [self._mark(unmarked, True)] if unmarked else []
-            back += _calls(_ZADD, dk + sk, dm + sm)
+            back += _packed_calls(_ZADD, dk + sk, dm + sm)
             back += _calls(_HSETNX, [k for k, _, _ in gone], [f for _, f, _ in gone], [v for _, _, v in gone])
             self._run("undoing an index change", back)
             self._vectors().add(orders, np.vstack(cast(list[np.ndarray], vectors)))
