@@ -28,9 +28,9 @@ from dedup.article_index import (
 from dedup.config import Config, EmbedConfig, MinHashConfig
 from dedup.document import PreparedDocument, prepare
 from dedup.engine import Engine, story_vector
-from dedup.errors import ResourceExhausted
+from dedup.errors import ConfigError, ResourceExhausted
 from dedup.minhash import signatures
-from dedup.redis_index import RedisArticleIndex
+from dedup.redis_index import RedisArticleIndex, bucket_count
 from dedup.redis_store import RedisStore
 from dedup.store import open_store
 from tests.redis_server import RedisCluster3, RedisServer
@@ -343,3 +343,13 @@ def test_follow_takes_the_vectors_of_what_others_stored(store: RedisStore) -> No
     assert reader.nearest_articles(probe, 6) == writer.nearest_articles(probe, 6)
     reader.follow((), [3])
     assert 3 not in {k for _, k in reader.nearest_articles(probe, 6)}
+
+
+def test_the_index_capacity_is_a_whole_number_of_articles(redis: RedisServer) -> None:
+    for bad in ("x", "0", "-5"):
+        with pytest.raises(ConfigError, match="index_capacity"):
+            RedisStore(f"{redis.url}?index_capacity={bad}")
+    store = RedisStore(f"{redis.url}?index_capacity=1000000")
+    layout = RedisArticleIndex(CONFIG, store, lambda: DIM).layout
+    assert layout["sentence-lsh"] == bucket_count(1_000_000, 30 * 25) > layout["words"]
+    store.close()
