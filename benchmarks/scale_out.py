@@ -18,7 +18,12 @@ AT EACH SIZE.
 - ``server_rss_mb``: the server process's resident memory;
 - Redis: ``used_memory`` (INFO memory) per stored article and, by key kind, the bytes ``MEMORY USAGE``
   gives for a seeded sample of each kind's keys, scaled to the kind's count, and an article hash's
-  bytes by field (text, sentence embeddings, vector); the embedded server: the data directory's size.
+  bytes by field (text, sentence embeddings, vector); the article indexes' keys (``INDEX_KINDS``:
+  document LSH, sentence LSH, sentences by their words) by name, with their sum; the embedded server:
+  the data directory's size.
+
+``--config FILE`` passes settings to the servers (``resident_documents``, the prepared articles a server
+caches, bounds its memory); ``--index-capacity N`` lays the Redis article indexes out for N articles.
 
 EXPIRY. After the last size the server is stopped and the store opened by an engine in this process,
 which expires the oldest tenth of the articles (``Engine.expire``, what ``--retain`` runs), timed.
@@ -53,6 +58,14 @@ from dedup.store import open_store
 
 CLIENTS = 4
 SAMPLE_KEYS = 400  # keys of each kind sized with MEMORY USAGE
+INDEX_KINDS = {
+    "doc-lsh": "document LSH",
+    "sentence-lsh": "sentence LSH",
+    "words": "sentences by their words",
+    "indexed": "indexed articles (bitmap)",
+    "index": "index counts and binding",
+}
+"""The key kinds of the article indexes kept in Redis (``dedup.redis_index``), by what they hold."""
 
 
 def _folder_bytes(path: Path) -> int:
@@ -84,9 +97,12 @@ def redis_memory(url: str, prefix: str, stored: int, seed: int = 5) -> dict[str,
     doc_fields = {k: round(v / max(len(sample), 1)) for k, v in fields.items()}
     used = int(r.info("memory")["used_memory"])
     r.close()
+    indexes = {name: by_kind[kind] for kind, name in INDEX_KINDS.items() if kind in by_kind}
     return {
         "used_memory_bytes_per_article": round(used / stored),
         "bytes_per_article_by_key_kind": dict(by_kind),
+        "article_indexes_bytes_per_article": {**indexes, "all": sum(indexes.values())},
+        "index_keys": {kind: len(keys.get(kind, [])) for kind in INDEX_KINDS},
         "article_hash_field_bytes": doc_fields,
     }
 
@@ -176,6 +192,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model", default="none")
     parser.add_argument("--backends", nargs="+", choices=["embedded", "redis"], default=["embedded", "redis"])
     parser.add_argument("--no-expiry", action="store_true")
+    parser.add_argument(
+        "--index-capacity", type=int, help="articles the Redis article indexes are laid out for (the URL's "
+        "index_capacity; default the store's)"
+    )  # fmt: skip
+    parser.add_argument("--config", type=Path, help="a TOML or JSON file of settings for the servers")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     corpus = load_news_ecb(args.data)
@@ -186,8 +207,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model,
         "clients": CLIENTS,
         "queries_per_kind": args.queries,
+        "config": args.config.read_text(encoding="utf-8") if args.config else None,
+        "index_capacity": args.index_capacity,
     }
-    extra = ["--model", args.model]
+    extra = ["--model", args.model, *(["--config", str(args.config)] if args.config else [])]
     with tempfile.TemporaryDirectory(prefix="dedup-scale-") as folder:
         tmp = Path(folder)
         if "embedded" in args.backends:
@@ -200,6 +223,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             redis = RedisServer(tmp / "redis")
             prefix = f"scale{uuid.uuid4().hex[:6]}"
             url = f"{redis.url}?prefix={prefix}"
+            if args.index_capacity:
+                url += f"&index_capacity={args.index_capacity}"
             try:
                 out = grow("redis", [*extra, "--state", url], corpus, args.sizes, novel, args.queries, tmp,
                            redis.url, prefix)  # fmt: skip

@@ -6,14 +6,19 @@ vector), and save or load them. ``MemoryArticleIndex`` keeps them in process:
 
 - the document LSH: each article's MinHash, keyed by its sequence number;
 - the sentence LSH: each indexed sentence's MinHash, keyed by ``sentence_key``;
-- the sentences by their words: the hash of a sentence's key text (``words_key``) -> the first stored
-  article holding it and the sentence's index there, to share its embedding;
+- the sentences by their words: the hash of a sentence's key text (``words_key``) -> the key of that
+  sentence in the first stored article holding it (``sentence_keys``), to share its embedding;
 - the sentence vectors (only when ``align.candidate_neighbours`` > 0), keyed as the sentence LSH;
 - the article vectors, keyed by sequence number.
 
-Articles are named by their sequence numbers in the LSH and vector indexes (the engine maps them to ids);
-the map of sentences by their words names the article's id. Saved, the indexes are one file of plain
-arrays (``dedup.savefile``), bound to what they were built from by the header the engine gives.
+Articles are named by their sequence numbers (the engine maps them to ids), sentences by their keys
+(``split_key``). Saved, the indexes are one file of plain arrays (``dedup.savefile``), bound to what they
+were built from by the header the engine gives.
+
+Shared indexes. ``dedup.redis_index.RedisArticleIndex`` keeps them in Redis beside a Redis store, shared
+by every process using it (``shared``): each adds only the articles it stores, so they may name
+articles a process does not hold (not committed yet, or never), and the engine ignores those.
+``make_article_index`` picks the implementation for a store.
 
 Undo. While ``undo`` holds an ``UndoLog``, an implementation records every change in it, so that the
 engine can put the indexes back as they were when the change it made cannot be committed (``dedup.undo``).
@@ -40,6 +45,7 @@ __all__ = [
     "MAX_SENTENCES",
     "ArticleIndex",
     "MemoryArticleIndex",
+    "make_article_index",
     "sentence_keys",
     "sentence_signatures",
     "split_key",
@@ -60,6 +66,11 @@ class ArticleIndex(Protocol):
 
     undo: UndoLog | None
     """While set, every change is recorded in it (``dedup.undo``); the engine sets it for one write."""
+
+    shared: bool
+    """Whether every process sharing the store shares these indexes: each then adds and removes only the
+    articles it writes (another's are in them already, from before its commit), and takes the others'
+    changes with ``follow`` instead."""
 
     def add(self, docs: Sequence[PreparedDocument]) -> None:
         """Index articles (new ones, or stored ones at start), each once. Each must have its document
@@ -86,9 +97,11 @@ class ArticleIndex(Protocol):
         """The articles, in order, that hold a sentence ``sentence_hits`` finds for ``signatures``."""
         ...
 
-    def sentence_with_words(self, key: int) -> tuple[str, int] | None:
-        """The first stored article (its id) holding a sentence with these words (``words_key``) and
-        the sentence's index there; None if none does."""
+    def sentences_with_words(self, keys: Sequence[int]) -> list[int | None]:
+        """For each words hash (``words_key``), the key of the sentence with these words in the first
+        stored article holding one (``split_key`` names the article and sentence); None if none does. A
+        shared index may name a sentence of an article not committed, or of one that holds other words
+        under that sequence number (a write that died): the engine checks."""
         ...
 
     def articles_near_sentences(self, embeddings: np.ndarray, k: int, min_score: float) -> list[int]:
@@ -108,17 +121,40 @@ class ArticleIndex(Protocol):
         """How many articles are indexed."""
         ...
 
-    def save(self, path: Path, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
+    def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
+        """Shared indexes only: take the articles other processes stored (sequence number, article vector)
+        and removed, for what this process keeps of the indexes itself."""
+        ...
+
+    def save(self, path: Path | None, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
         """Save the indexes to ``path`` under ``header`` (what they were built from); ``seq_of`` gives an
         indexed article's sequence number. False when these indexes are not saved (rebuilt at start)."""
         ...
 
-    def load(self, path: Path, binding: Any, ids: Mapping[int, str]) -> bool:
+    def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
         """Read the indexes saved at ``path`` if their header's binding is ``binding`` and they are whole
         and hold exactly the articles of ``ids`` (sequence number -> id); else stay empty, to be rebuilt.
         Whether they were read. (An implementation that keeps its indexes in a server of their own may
         keep the binding there beside them, and ignore ``path``: True then means "already built".)"""
         ...
+
+
+def make_article_index(config: Config, store: object, dim: Callable[[], int]) -> ArticleIndex:
+    """The article indexes for the engine over ``store``: in Redis beside a Redis store
+    (``dedup.redis_index``), shared by every process using it; in process otherwise, and for a Redis store
+    when ``align.candidate_neighbours`` > 0 (sentence vectors are not kept in Redis) or the LSH backend is
+    not the default."""
+    from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
+
+    if isinstance(store, RedisStore):
+        banded = isinstance(make_lsh(config.lsh, 0.5, 8), BandedLsh)  # the LSH the Redis one bands as
+        if config.align.candidate_neighbours == 0 and banded:
+            from dedup.redis_index import RedisArticleIndex
+
+            return RedisArticleIndex(config, store, dim)
+        logger.info("the article indexes stay in this process: sentence vectors and the %r LSH are not kept "
+                    "in Redis", config.lsh)  # fmt: skip
+    return MemoryArticleIndex(config, dim)
 
 
 def split_key(key: int) -> tuple[int, int]:
@@ -154,6 +190,8 @@ class MemoryArticleIndex:
     dict, saved to one file of arrays. The vector indexes are made when first needed: their dimension
     (``dim``) may load the embedding model."""
 
+    shared = False
+
     def __init__(self, config: Config, dim: Callable[[], int]) -> None:
         self._config = config
         self._dim = dim
@@ -164,7 +202,7 @@ class MemoryArticleIndex:
         mh = self._config.minhash
         self._doc_lsh: LshIndex = make_lsh(self._config.lsh, mh.doc_threshold, mh.num_perm)
         self._sent_lsh: LshIndex = make_lsh(self._config.lsh, mh.passage_threshold, mh.num_perm)
-        self._sentence_by_words: dict[int, tuple[str, int]] = {}
+        self._sentence_by_words: dict[int, int] = {}
         self._sent_index: VectorIndex | None = None
         self._doc_index: VectorIndex | None = None
 
@@ -188,11 +226,11 @@ class MemoryArticleIndex:
         undo = self.undo  # None while loading: a million articles' sentences, not one call each
         for doc in docs:
             assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
-            for s in range(len(doc.sentences)):
+            for s, sentence in enumerate(sentence_keys(doc)):
                 key = words_key(doc, s)
                 if undo is not None:
                     undo.save(self._sentence_by_words, key)
-                self._sentence_by_words.setdefault(key, (doc.id, s))
+                self._sentence_by_words.setdefault(key, sentence)
         signed = [d for d in docs if len(d.doc_shingles)]
         if signed:
             doc_keys = [d.order for d in signed]
@@ -238,9 +276,9 @@ class MemoryArticleIndex:
             self._sent_lsh.remove_many(keys, sigs)
             self._on_undo(lambda: self._sent_lsh.insert_many(keys, sigs))
         for doc in docs:
-            for s in range(len(doc.sentences)):
+            for s in range(len(sentence_keys(doc))):
                 words = words_key(doc, s)
-                if self._sentence_by_words.get(words, (None, 0))[0] == doc.id:
+                if self._sentence_by_words.get(words, -1) // MAX_SENTENCES == doc.order:
                     if self.undo is not None:
                         self.undo.save(self._sentence_by_words, words)
                     del self._sentence_by_words[words]
@@ -275,8 +313,8 @@ class MemoryArticleIndex:
         keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
         return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
 
-    def sentence_with_words(self, key: int) -> tuple[str, int] | None:
-        return self._sentence_by_words.get(key)
+    def sentences_with_words(self, keys: Sequence[int]) -> list[int | None]:
+        return [self._sentence_by_words.get(key) for key in keys]
 
     def articles_near_sentences(self, embeddings: np.ndarray, k: int, min_score: float) -> list[int]:
         sent_index, _ = self._indexes()
@@ -301,16 +339,19 @@ class MemoryArticleIndex:
     def articles(self) -> int:
         return len(self._indexes()[1])
 
+    def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
+        raise TypeError("in-process indexes are not shared: the engine adds and removes every article")
+
     # -- saving ---------------------------------------------------------------------------------------
 
-    def save(self, path: Path, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
-        if not isinstance(self._doc_lsh, BandedLsh):
+    def save(self, path: Path | None, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
+        if path is None or not isinstance(self._doc_lsh, BandedLsh):
             return False  # datasketch's index is not saved: rebuilt at every start
         write_arrays(path, dict(header), self._export(seq_of))
         return True
 
-    def load(self, path: Path, binding: Any, ids: Mapping[int, str]) -> bool:
-        if not isinstance(self._doc_lsh, BandedLsh):
+    def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
+        if path is None or not isinstance(self._doc_lsh, BandedLsh):
             return False  # datasketch's index is not saved (``save``)
         try:
             if read_header(path).get("binding") != binding:
@@ -343,7 +384,7 @@ class MemoryArticleIndex:
         if not all(seq in by_seq for seq in set(seqs.tolist())):
             raise ValueError("the map of stored sentences names articles the store does not hold")
         rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
-        self._sentence_by_words = {w: (by_seq[q], t) for w, q, t in rows}
+        self._sentence_by_words = {w: q * MAX_SENTENCES + t for w, q, t in rows}
 
     def _export(self, seq_of: Callable[[str], int]) -> dict[str, np.ndarray]:
         """The indexes as arrays, the layout ``dedup.engine.INDEX_FORMAT`` names (a change of layout
@@ -361,10 +402,8 @@ class MemoryArticleIndex:
             out.update((f"{name}.{key}", value) for key, value in part.items())
         entries = self._sentence_by_words
         out["words.hashes"] = np.fromiter(entries, dtype=np.uint64, count=len(entries))
-        out["words.seqs"] = np.fromiter(
-            (seq_of(d) for d, _ in entries.values()), dtype=np.int64, count=len(entries)
-        )
-        out["words.sentences"] = np.fromiter((t for _, t in entries.values()), np.int64, count=len(entries))
+        keys = np.fromiter(entries.values(), dtype=np.int64, count=len(entries))
+        out["words.seqs"], out["words.sentences"] = keys // MAX_SENTENCES, keys % MAX_SENTENCES
         return out
 
 

@@ -50,13 +50,14 @@ class EmbeddingPlan:
     order given (an article shares only with stored articles and the articles planned before it).
 
     ``index`` finds stored sentences by signature and by words; ``id_at`` names a stored article by its
-    sequence number; ``stored`` gives a stored article prepared (its embeddings and shingles)."""
+    sequence number (None for one the engine does not hold: a shared index may name articles not
+    committed, or never); ``stored`` gives a stored article prepared (its embeddings and shingles)."""
 
     def __init__(
         self,
         config: Config,
         index: ArticleIndex,
-        id_at: Callable[[int], str],
+        id_at: Callable[[int], str | None],
         stored: Callable[[str], PreparedDocument],
     ) -> None:
         self._config = config
@@ -87,18 +88,23 @@ class EmbeddingPlan:
         copied: list[tuple[int, np.ndarray]] = []
         rows: list[tuple[int, int]] = []
         stored_hits = self._index.sentence_hits(doc.sentence_minhashes)
+        words = [words_key(doc, s) for s in range(len(doc.sentences))]
+        with_words = self._index.sentences_with_words(words)
         for s, sig in enumerate(doc.sentence_minhashes):
-            key = words_key(doc, s)
-            from_store = self._index.sentence_with_words(key)
+            key = words[s]
+            from_store = self._with_words(with_words[s], key)
             earlier = self._batch_words.get(key) if from_store is None else None
             if from_store is None and earlier is None:
                 # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a thousand
                 # times would otherwise be checked against every earlier copy).
                 for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
                     seq, t = split_key(hit)
-                    doc_id = self._id_at(seq)
+                    if (doc_id := self._id_at(seq)) is None:
+                        continue
                     if doc_id not in self._signed:
                         self._signed[doc_id] = sentence_signatures(self._stored(doc_id), mh)
+                    if t >= len(self._signed[doc_id]):  # a shared index's hit on another article's sentence
+                        continue
                     if estimate_jaccard(sig, self._signed[doc_id][t]) >= share:
                         from_store = (doc_id, t)
                         break
@@ -123,6 +129,18 @@ class EmbeddingPlan:
             self._batch_words[key] = (n, s)
             self._batch_lsh.insert(n * MAX_SENTENCES + s, sig)
         return Planned(doc, tuple(copied), tuple(rows))
+
+    def _with_words(self, hit: int | None, key: int) -> tuple[str, int] | None:
+        """The stored article and sentence ``sentences_with_words`` named for the words ``key``, if the
+        engine holds it and it has those words (a shared index may name another)."""
+        if hit is None:
+            return None
+        seq, t = split_key(hit)
+        doc_id = self._id_at(seq)
+        if doc_id is None:
+            return None
+        source = self._stored(doc_id)
+        return (doc_id, t) if t < len(source.sentences) and words_key(source, t) == key else None
 
 
 class PendingEmbeddings:

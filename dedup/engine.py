@@ -31,7 +31,10 @@ and follow one another through the store's history of commits (``Store.history``
 before a write under the store's write lock (``Store.writing``), an engine reads again what the
 commits made since its own name, so its memory is the store's state; a change computed from an older
 state is refused at commit (``Change.expect_generation``) and computed again. Replicas therefore answer
-as one engine that made the same changes in the order the store committed them.
+as one engine that made the same changes in the order the store committed them. The article indexes
+are the exception: on a Redis store they are kept in Redis, shared (``ArticleIndex.shared``,
+``dedup.redis_index``), so a replica adds and removes only the articles it writes, never another's,
+and ignores hits on articles it does not hold.
 
 ``dedup analyze`` runs the same engine over an in-memory store, so the batch
 command and the service give the same answers for the same input.
@@ -60,7 +63,7 @@ from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import (
     ArticleIndex,
-    MemoryArticleIndex,
+    make_article_index,
 )
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
@@ -244,7 +247,9 @@ class Engine:
         self._entries: ArticleEntries = MemoryArticleEntries()
         self._lineage: Lineage = MemoryLineage()
         self._stories: StoryClusters = MemoryStoryClusters(self.config.cluster)
-        self._article_index: ArticleIndex = MemoryArticleIndex(self.config, lambda: self.embedder.dim)
+        self._article_index: ArticleIndex = make_article_index(
+            self.config, self.store, lambda: self.embedder.dim
+        )
         self._generation = 0
         self._database_id: str | None = None
         self.indexes_loaded = False
@@ -293,6 +298,9 @@ class Engine:
         self._generation = int(snap.meta.get("generation", "0")) if first is None else first
         self._database_id = snap.meta.get("database_id")
         self.indexes_loaded = self._load_indexes(self._database_id, {e.seq: e.id for e in snap.documents})
+        shared = self._article_index.shared
+        if self.indexes_loaded and shared:  # built and kept up by every writer: only the local part is not
+            self._article_index.follow([(e.seq, e.vector) for e in snap.documents], ())
         if not self.indexes_loaded:
             # In chunks, so that no more than a chunk and the resident articles are prepared at once.
             stored = self.store.records()
@@ -302,6 +310,9 @@ class Engine:
                 self._index_many(docs)
                 vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
                 self._resident.trim()
+            if shared:  # built: the next process to start uses them as they are
+                binding = self._index_binding(self._database_id)
+                self._article_index.save(self._index_file(), {"binding": binding}, self._entries.seq)
         for child, parents in snap.parents.items():
             self._lineage.set_parents(child, parents)
         for doc_id, sources in snap.external_sources.items():
@@ -376,6 +387,8 @@ class Engine:
         if missing:
             records.update((c.id, c) for c in self.store.load(documents=(), clusters=missing).clusters)
         # Out: the articles memory holds under a sequence number the store no longer does.
+        shared = self._article_index.shared
+        unindexed: list[int] = []
         for d in docs:
             entry = self._entries.get(d)
             if entry is None or (d in stored and stored[d].seq == entry.seq):
@@ -386,7 +399,11 @@ class Engine:
                 doc = prepare(article, entry.seq, self.config)
                 self._sign([doc])
                 doc.vector = vector
-            self._unindex([doc])
+            if shared:  # the process that removed it took it out of the shared indexes
+                unindexed.append(entry.seq)
+                self._resident.discard(d)
+            else:
+                self._unindex([doc])
             self._lineage.remove(d)
             self._stories.follow(d, None, doc.vector, _time(doc), 1.0)
             self._entries.remove(d)
@@ -398,11 +415,14 @@ class Engine:
                 if cast(str, outlet) in doc.text:
                     self._resident.discard(doc.id)
         outlets = self._entries.outlets()
-        for n in range(0, len(new), _LOAD_CHUNK):
-            recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
-            prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
-            self._sign(prepared)
-            self._index_many(prepared)
+        if shared:  # the processes that stored them indexed them, before their commits
+            self._article_index.follow([(e.seq, e.vector) for e in new], unindexed)
+        else:
+            for n in range(0, len(new), _LOAD_CHUNK):
+                recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
+                prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
+                self._sign(prepared)
+                self._index_many(prepared)
         for e in new:
             self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
             self._stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
@@ -488,6 +508,8 @@ class Engine:
     def _index_binding(self, database_id: str | None) -> dict[str, Any]:
         """What a saved index file must say it was built from to be read: this database at this
         generation, with these settings."""
+        if self._article_index.shared:  # changed with every commit, by every writer: no one generation
+            return {"database_id": database_id, "fingerprint": self._index_fingerprint()}
         return {
             "database_id": database_id,
             "generation": self._generation,
@@ -500,6 +522,10 @@ class Engine:
         checksum) and hold exactly the stored articles ``ids`` (sequence number -> id); else leave them to
         be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
+        if self._article_index.shared:  # kept beside the store, with their binding
+            return database_id is not None and self._article_index.load(
+                path, self._index_binding(database_id), ids
+            )
         if path is None or database_id is None or not path.exists():
             return False
         return self._article_index.load(path, self._index_binding(database_id), ids)
@@ -557,6 +583,18 @@ class Engine:
         self._next_seq = seq + 1
         return seq
 
+    def _id_at(self, seq: int) -> str | None:
+        """The stored article with this sequence number, None when this engine holds none."""
+        try:
+            return self._entries.id_at(seq)
+        except KeyError:
+            return None
+
+    def _held(self, seqs: Iterable[int]) -> list[str]:
+        """The stored articles these sequence numbers name, those this engine holds: a shared index may
+        name others (``ArticleIndex.shared``), not committed yet or never."""
+        return [d for seq in seqs if (d := self._id_at(seq)) is not None]
+
     def _index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""
         self._index_many([doc])
@@ -609,7 +647,7 @@ class Engine:
             return docs
         if ahead:
             self._stop_embedding()
-        plan = EmbeddingPlan(self.config, self._article_index, self._entries.id_at, self._resident.get)
+        plan = EmbeddingPlan(self.config, self._article_index, self._id_at, self._resident.get)
         encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
         pending = PendingEmbeddings(encoding, self._story_vector, lambda: self.embedder.dim)
         if ahead:
@@ -688,8 +726,8 @@ class Engine:
         index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._entries.id_at(k) for k in index.articles_like(doc.doc_minhash))
-        found.update(self._entries.id_at(q) for q in index.articles_sharing_sentences(doc.sentence_minhashes))
+            found.update(self._held(index.articles_like(doc.doc_minhash)))
+        found.update(self._held(index.articles_sharing_sentences(doc.sentence_minhashes)))
         near: list[str] = []
         if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
@@ -698,9 +736,10 @@ class Engine:
                 near_sentences = index.articles_near_sentences(
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
-                found.update(self._entries.id_at(q) for q in near_sentences)
+                found.update(self._held(near_sentences))
             for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
-                other = self._entries.id_at(hit)
+                if (other := self._id_at(hit)) is None:
+                    continue
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:
                     found.add(other)
@@ -870,10 +909,13 @@ class Engine:
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         """Store a prepared article (the local write lock held). On a shared store, on the state other
         processes have committed, computed again if one committed meanwhile: the first try takes the
-        store's write lock only if another process holds it (``Store.writing``), the others always."""
+        store's write lock only if another process holds it (``Store.writing``), the others always. With
+        indexes shared too (``ArticleIndex.shared``) every try holds it: their entries are keyed by the
+        sequence number a write takes, which two writes at once could both take, and an undone write
+        would take the other's entries out with its own."""
         aligned = self._align_ahead(doc, due) if self.store.shared else {}
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1):
+            with self.store.writing(optimistic=attempt == 1 and not self._article_index.shared):
                 self._sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
@@ -1046,7 +1088,7 @@ class Engine:
         the events, published. On a shared store, as ``_store_one``: those another process removed
         meanwhile are left out."""
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1):
+            with self.store.writing(optimistic=attempt == 1 and not self._article_index.shared):
                 self._sync()
                 there = [d for d in ids if d in self._entries]
                 if not there:

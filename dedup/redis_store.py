@@ -13,7 +13,10 @@ stays one MULTI/EXEC transaction.
 - ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON;
 - ``{p}:events`` sorted set of events as JSON, scored by their sequence number;
 - ``{p}:history`` hash generation -> what that commit changed (``Store.history``), the last
-  ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write.
+  ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write;
+- ``{p}:doc-lsh:N``, ``{p}:sentence-lsh:N``, ``{p}:words:N``, ``{p}:indexed`` and ``{p}:index``: the
+  article indexes the engine keeps beside the store (``dedup.redis_index``), laid out for
+  ``?index_capacity=N`` articles (default ``INDEX_CAPACITY``).
 
 A commit reads what it checks (the highest sequence number held, the last event issued, whether its
 new ids are stored) under WATCH on the meta hash, which every commit writes: if another writer
@@ -28,7 +31,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,6 +80,9 @@ PAGE = 256
 """Articles read per round trip (``records``, ``load``, ``containing``)."""
 COMMIT_TRIES = 20
 """Commits retried this many times when another writer committed between the checks and EXEC."""
+INDEX_CAPACITY = 100_000
+"""Stored articles the article indexes kept beside the store are laid out for (``?index_capacity=N`` in
+the URL; ``dedup.redis_index``)."""
 _SEP = "\x1f"  # ids cannot hold control characters (``valid_id``), so this cannot occur in one
 
 
@@ -96,9 +102,16 @@ class RedisStore:
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ConfigError(f"not a Redis URL: {url!r}; give redis://HOST:PORT/DB or rediss://...")
-        prefix = parse_qs(parts.query).get("prefix", ["dedup"])[0]
+        query = parse_qs(parts.query)
+        prefix = query.get("prefix", ["dedup"])[0]
         if not prefix or any(c in prefix for c in "{}:"):
             raise ConfigError(f"prefix {prefix!r} must be a non-empty name without braces or colons")
+        try:
+            self.index_capacity = int(query.get("index_capacity", [str(INDEX_CAPACITY)])[0])
+        except ValueError:
+            raise ConfigError(f"index_capacity in {url!r} must be a whole number of articles") from None
+        if self.index_capacity < 1:
+            raise ConfigError(f"index_capacity in {url!r} must be at least 1")
         self._url = parts._replace(query="").geturl()
         self._p = "{" + prefix + "}"
         self._redis_errors = redis.RedisError
@@ -119,6 +132,21 @@ class RedisStore:
 
     def _k(self, *parts: str) -> str:
         return ":".join((self._p, *parts))
+
+    def key(self, *parts: str) -> str:
+        """The name of a key of this store (``{PREFIX}:part:part``): parts kept beside the store (the
+        article indexes, ``dedup.redis_index``) name theirs so, in the store's slot."""
+        return self._k(*parts)
+
+    @property
+    def client(self) -> Any:
+        """The store's Redis client (a cluster client on a Redis Cluster), which parts kept beside the
+        store share: one connection pool, one URL."""
+        return self._r
+
+    def errors(self, doing: str) -> AbstractContextManager[None]:
+        """Redis's errors while ``doing`` as the store's (``ResourceExhausted``, ``Unavailable``)."""
+        return self._errors(doing)
 
     @property
     def location(self) -> str:

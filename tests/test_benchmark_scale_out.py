@@ -22,3 +22,5 @@ def test_scale_out_benchmark_runs_on_a_slice(shared_data: Path) -> None:
         assert result[backend]["expiry"]["expired"] == 6 and result[backend]["expiry"]["left"] == 54
     fields = result["redis"]["steps"][-1]["redis"]["article_hash_field_bytes"]
     assert fields["text"] > 0 and fields["all fields"] > fields["text"]
+    indexes = result["redis"]["steps"][-1]["redis"]["article_indexes_bytes_per_article"]
+    assert indexes["sentence LSH"] > 0 and indexes["all"] >= indexes["sentence LSH"] + indexes["document LSH"]

@@ -16,17 +16,27 @@ import xxhash
 
 from dedup.article import Article
 from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
-from dedup.article_index import ArticleIndex, MemoryArticleIndex, sentence_signatures, split_key, words_key
+from dedup.article_index import (
+    MAX_SENTENCES,
+    ArticleIndex,
+    MemoryArticleIndex,
+    sentence_signatures,
+    split_key,
+    words_key,
+)
 from dedup.cluster import Claim, cluster_id_for
 from dedup.config import ClusterConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.engine import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
+from dedup.redis_index import RedisArticleIndex
+from dedup.redis_store import RedisStore
 from dedup.results import ClusterEvent, ClusterEventKind, DuplicateGroup, ExternalSource, LineageEdge, Parent
 from dedup.store import Change, ClusterRecord
 from dedup.story_clusters import MemoryStoryClusters, Placement, StoryClusters
 from dedup.undo import UndoLog
+from tests.redis_server import RedisCluster3, RedisServer
 
 # -- lineage ------------------------------------------------------------------------------------------
 
@@ -166,9 +176,8 @@ DIM = 16
 CONFIG = replace(Config(), align=replace(Config().align, candidate_neighbours=4))
 """With sentence vectors indexed (``align.candidate_neighbours`` > 0), so every index is exercised."""
 
-ARTICLE_INDEXES: dict[str, Callable[[], ArticleIndex]] = {
-    "memory": lambda: MemoryArticleIndex(CONFIG, lambda: DIM),
-}
+ARTICLE_INDEXES = ["memory", "redis", "redis cluster"]
+"""In process; in Redis (``RedisArticleIndex``) on one redis-server, and on a three-node Redis Cluster."""
 
 SHARED = "The harbour board voted on Monday to repair the north wall before the winter storms arrive."
 TEXTS = {
@@ -179,10 +188,25 @@ TEXTS = {
 }
 
 
-@pytest.fixture(params=sorted(ARTICLE_INDEXES))
-def make_article_index(request: pytest.FixtureRequest) -> Callable[[], ArticleIndex]:
-    """Makes empty indexes of one implementation (a second one reads what the first saved)."""
-    return ARTICLE_INDEXES[request.param]
+@pytest.fixture(params=ARTICLE_INDEXES)
+def make_article_index(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], ArticleIndex]]:
+    """Makes empty indexes of one implementation: in Redis, each under a prefix of its own."""
+    if request.param == "memory":
+        yield lambda: MemoryArticleIndex(CONFIG, lambda: DIM)
+        return
+    server = RedisServer(tmp_path / "one") if request.param == "redis" else RedisCluster3(tmp_path / "three")
+    stores: list[RedisStore] = []
+
+    def make() -> ArticleIndex:
+        stores.append(RedisStore(f"{server.url}?prefix=t{len(stores)}&index_capacity=2000"))
+        return RedisArticleIndex(CONFIG, stores[-1], lambda: DIM)
+
+    yield make
+    for store in stores:
+        store.close()
+    server.stop()
 
 
 @pytest.fixture
@@ -210,6 +234,11 @@ def _doc(doc_id: str, seq: int, text: str | None = None) -> PreparedDocument:
     return doc
 
 
+def _sentence_vectors(index: ArticleIndex) -> bool:
+    """Whether the index keeps sentence vectors (the shared one does not: ``make_article_index``)."""
+    return not index.shared
+
+
 def _answers(index: ArticleIndex, docs: list[PreparedDocument]) -> dict[str, Any]:
     """What the index answers about each of ``docs`` (indexed or not), as plain values."""
     out: dict[str, Any] = {"sentences": index.sentences(), "articles": index.articles()}
@@ -220,7 +249,7 @@ def _answers(index: ArticleIndex, docs: list[PreparedDocument]) -> dict[str, Any
             sorted(index.articles_like(doc.doc_minhash)),
             [sorted(hits) for hits in index.sentence_hits(sigs)],
             index.articles_sharing_sentences(sigs),
-            [index.sentence_with_words(words_key(doc, s)) for s in range(len(doc.sentences))],
+            index.sentences_with_words([words_key(doc, s) for s in range(len(doc.sentences))]),
             sorted(index.articles_near_sentences(doc.embeddings, 4, 0.99)),
             sorted(seq for _, seq in index.nearest_articles(doc.vector, 10)),
         )
@@ -233,7 +262,7 @@ def test_article_index_starts_empty(article_index: ArticleIndex) -> None:
     assert article_index.articles_like(cast(np.ndarray, doc.doc_minhash)) == []
     assert article_index.sentence_hits(doc.sentence_minhashes) == [[] for _ in doc.sentences]
     assert article_index.articles_sharing_sentences(doc.sentence_minhashes) == []
-    assert article_index.sentence_with_words(words_key(doc, 0)) is None
+    assert article_index.sentences_with_words([words_key(doc, 0)]) == [None]
     assert article_index.articles_near_sentences(cast(np.ndarray, doc.embeddings), 4, 0.5) == []
     assert article_index.nearest_articles(cast(np.ndarray, doc.vector), 5) == []
 
@@ -256,14 +285,12 @@ def test_article_index_finds_what_was_added(article_index: ArticleIndex) -> None
     assert [split_key(k) for k in hits[1]] == [(1, 1)]
     assert article_index.articles_sharing_sentences(probe.sentence_minhashes) == [1, 2]
     # The first article stored with a sentence's words holds it (its embedding is shared).
-    assert article_index.sentence_with_words(words_key(probe, 0)) == ("wire", 0)
-    assert article_index.sentence_with_words(words_key(local, 1)) == ("local", 1)
-    assert sorted(article_index.articles_near_sentences(cast(np.ndarray, probe.embeddings), 4, 0.99)) == [
-        1,
-        1,
-        1,
-        2,
+    assert article_index.sentences_with_words([words_key(probe, 0), words_key(local, 1)]) == [
+        MAX_SENTENCES * 1 + 0,
+        MAX_SENTENCES * 2 + 1,
     ]
+    near = sorted(article_index.articles_near_sentences(cast(np.ndarray, probe.embeddings), 4, 0.99))
+    assert near == ([1, 1, 1, 2] if _sentence_vectors(article_index) else [])
     nearest = article_index.nearest_articles(cast(np.ndarray, probe.vector), 2)
     assert [seq for _, seq in nearest] == [1, 2] and nearest[0][0] == pytest.approx(1.0, abs=1e-3)
     assert nearest[0][0] >= nearest[1][0]
@@ -284,8 +311,8 @@ def test_article_index_remove_forgets_the_article(article_index: ArticleIndex) -
     article_index.add([wire])
     article_index.add([local])
     article_index.remove([wire])  # it held the shared words: no article removed is named for them
-    assert article_index.sentence_with_words(words_key(local, 0)) in (None, ("local", 0))
-    assert article_index.sentence_with_words(words_key(wire, 1)) is None
+    assert article_index.sentences_with_words([words_key(local, 0)])[0] in (None, 5 * MAX_SENTENCES)
+    assert article_index.sentences_with_words([words_key(wire, 1)]) == [None]
     assert article_index.articles() == 1 and article_index.sentences() == len(local.sentences)
     assert article_index.articles_sharing_sentences(sentence_signatures(wire, CONFIG.minhash)) == [5]
 
@@ -326,6 +353,8 @@ def test_article_index_save_and_load(
     article_index.add(docs)
     seqs = {d.id: d.order for d in docs}
     path = tmp_path / "indexes.npz"
+    if article_index.shared:
+        pytest.skip("kept in a server, with its binding beside it (test_shared_article_index_binding)")
     if not article_index.save(path, {"binding": "this"}, seqs.__getitem__):
         pytest.skip("this implementation is not saved to a file")
     ids = {d.order: d.id for d in docs}

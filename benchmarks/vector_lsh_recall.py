@@ -1,0 +1,133 @@
+"""Could the article vectors move to Redis as random-hyperplane (SimHash) banded LSH, with an exact
+rerank of the candidates? Recall@k against brute force (FAISS ``IndexFlatIP``) on real article vectors.
+
+    python -m benchmarks.vector_lsh_recall --articles 2000
+
+The vectors are the engine's story vectors (``dedup.engine.story_vector`` of the packaged model's
+sentence embeddings, ``cluster.story_sentences`` lead sentences) of news_ecb's articles, then of their
+repetitions with two words in three mapped onto others (``benchmarks.throughput.repeated_articles``),
+up to ``--articles``. Every article is a query against all the others (itself left out).
+
+For each setting (``bits`` per band, ``bands``), the hyperplanes drawn from a seeded normal
+distribution, optionally after subtracting the vectors' mean (sentence-transformer vectors share a
+common direction, which puts unrelated articles in the same buckets):
+
+- ``recall_at_k``: the share of each query's exact ``k`` nearest (``cluster.neighbours``, 20) that share
+  a band with it: what an exact rerank of the candidates returns;
+- ``recall_same_story``: the same for the neighbours at cosine ``relation.same_story_cosine`` (0.65)
+  or more, the ones that become candidates for alignment;
+- ``candidates``: the mean share of the stored articles a query would fetch and rerank.
+
+One JSON object out (and to --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.throughput import repeated_articles
+from dedup.config import Config, EmbedConfig
+from dedup.document import prepare
+from dedup.embed import default_embedder
+from dedup.engine import story_vector
+
+SETTINGS = [(8, 16), (8, 32), (10, 32), (12, 32), (12, 64), (16, 64)]
+"""(bits per band, bands) tried."""
+
+
+def article_vectors(n: int, data: Path, model: str) -> np.ndarray:
+    """Story vectors of ``n`` articles: news_ecb's, then their repetitions."""
+    config = Config(embed=EmbedConfig(model=model))
+    embedder = default_embedder(config.embed)
+    articles = list(itertools.islice(repeated_articles(load_news_ecb(data), n), n))
+    out = []
+    for a in articles:
+        doc = prepare(a, 0, config)
+        emb = embedder.encode([doc.sentence_text(s) for s in range(len(doc.sentences))])
+        out.append(
+            story_vector(np.asarray(emb, dtype=np.float16), embedder.dim, config.cluster.story_sentences)
+        )
+    return np.vstack(out).astype(np.float32)
+
+
+def recall(
+    vectors: np.ndarray, bits: int, bands: int, k: int, same_story: float, centre: bool, seed: int = 1
+) -> dict[str, Any]:
+    n, dim = vectors.shape
+    exact = faiss.IndexFlatIP(dim)
+    exact.add(vectors)
+    scores, ids = exact.search(vectors, k + 1)
+    x = vectors - vectors.mean(axis=0) if centre else vectors
+    planes = np.random.default_rng(seed).standard_normal((dim, bits * bands)).astype(np.float32)
+    signs = (x @ planes > 0).reshape(n, bands, bits)
+    codes = (signs * (1 << np.arange(bits))).sum(axis=2)  # (n, bands): each band's bucket
+    found = total = same_found = same_total = 0
+    fetched = 0
+    for q in range(n):
+        shares = (codes == codes[q]).any(axis=1)
+        shares[q] = False
+        fetched += int(shares.sum())
+        for score, hit in zip(scores[q], ids[q], strict=True):
+            if hit == q or hit < 0:
+                continue
+            total += 1
+            found += bool(shares[hit])
+            if score >= same_story:
+                same_total += 1
+                same_found += bool(shares[hit])
+    return {
+        "bits": bits,
+        "bands": bands,
+        "centred": centre,
+        "recall_at_k": round(found / total, 4),
+        "recall_same_story": round(same_found / same_total, 4) if same_total else None,
+        "same_story_neighbours": same_total,
+        "candidates": round(fetched / n / (n - 1), 4),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "news_ecb")
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--model", default="packaged")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    config = Config()
+    started = time.perf_counter()
+    vectors = article_vectors(args.articles, args.data, args.model)
+    embedded = time.perf_counter() - started
+    k, same = config.cluster.neighbours, config.relation.same_story_cosine
+    result: dict[str, Any] = {
+        "benchmark": "vector_lsh_recall",
+        "date": time.strftime("%Y-%m-%d"),
+        "articles": len(vectors),
+        "k": k,
+        "same_story_cosine": same,
+        "embedding_seconds": round(embedded, 1),
+        "settings": [
+            recall(vectors, bits, bands, k, same, centre)
+            for bits, bands in SETTINGS
+            for centre in (False, True)
+        ],
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,556 @@
+"""The article indexes in Redis, beside a Redis store (``dedup.redis_store``), shared by every replica.
+
+``RedisArticleIndex`` is the ``ArticleIndex`` a replica uses when its store is on Redis: the document
+LSH, the sentence LSH and the map of sentences by their words live in Redis, under the store's prefix
+hash tag (so on a Redis Cluster they share the store's slot), and every replica reads and writes the
+same ones. A replica adds the articles it stores and removes those it deletes; it never adds another
+replica's (``shared``).
+
+The article vectors are NOT in Redis: each replica keeps them in its own FAISS index
+(``config.vector_index``), fed with its own articles by ``add`` and with the others' by ``follow`` (the
+engine passes the vectors the store's commits carry). So they grow with the stored articles in every
+replica: 4 bytes a dimension an article (4 bytes without a model, 1.5 KB with MiniLM's 384). Debian's
+redis 7 has no vector search, and random-hyperplane (SimHash) banded LSH in Redis with an exact rerank
+is far from exact on the engine's story vectors (``benchmarks/vector_lsh_recall.py``, 2,000 news
+articles, k = 20): 0.91 recall@20 needs a fetch of 46% of the stored vectors a query (8 bits x 32
+bands), and at 14% fetched recall@20 is 0.65 (centred, 8 x 32) or less.
+Sentence vectors (``align.candidate_neighbours`` > 0) are not kept here at all:
+``dedup.article_index.make_article_index`` keeps the in-process indexes for such a configuration.
+
+Layout (``P`` the store's ``{prefix}``):
+
+- ``P:doc-lsh:N`` and ``P:sentence-lsh:N``: the LSH bands, as ``BandedLsh`` bands them (its
+  ``band_keys``, so both find the same keys for the same signatures). A band hash ``h`` goes to bucket
+  ``N = h mod buckets``, a sorted set whose members are 10 bytes, all scored 0: the 32 high bits of
+  ``h`` (big-endian), then the key (the sequence number, or the sentence key ``seq * MAX_SENTENCES +
+  sentence``) in 48 bits. A band's keys are the members in the lexical range of its 4-byte tag. The
+  number of buckets is fixed when the indexes are built, from the capacity they are laid out for
+  (``?index_capacity=N`` in the store's URL, default ``INDEX_CAPACITY``), so that at capacity a bucket
+  holds about 70 to 90 members: under Redis's ``zset-max-listpack-entries`` (128), so each bucket is a
+  compact listpack (about 14 bytes a member) and the per-key overhead is spread over many members.
+  Well past capacity buckets turn into skip lists (several times the bytes a member): build the
+  indexes again with a larger capacity, or raise ``zset-max-listpack-entries``.
+- ``P:words:N``: hashes, a sentence's words hash (``words_key``, 8 bytes big-endian) -> the sentence
+  key of the first stored article holding those words, written with HSETNX semantics (first writer
+  wins), bucketed as the LSH.
+- ``P:indexed``: a bitmap, bit ``seq`` set while article ``seq`` is indexed (``articles``);
+  ``P:index``: a hash with ``sentences`` (how many are indexed) and ``binding`` (what the indexes
+  were built from, ``load``).
+
+Round trips. A query (``articles_like``, ``sentence_hits``, ``sentences_with_words``) is one: one Lua
+script reads every band of every row. Adding an article is one (a pipeline of scripts); removing
+articles is one per ``_CALLS`` x ``_CHUNK`` entries (about 40 articles' sentences a script call), so
+10,000 articles go in a few dozen round trips, not one per key.
+
+Replicas write under the store's write lock (``Store.writing``), before they commit: what a replica
+indexes is seen by the others before its commit, or without one when it aborts (its undo log then
+removes it) or dies. So hits may name articles that are not committed (yet, or any more), and a
+sentence key in the words map may name a sentence with other words (a sequence number of a write that
+died, taken again by the next): the engine ignores hits on articles it does not hold and checks the
+words of the sentence it is given. An article whose index writes were made by a process that died
+before committing stays in the indexes until the indexes are built again (its entries cost memory and
+find nothing the engine keeps). A removal is made before its commit too: a process that dies between
+the two leaves a stored article out of the indexes (it is then found by vector only) until they are
+built again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from dedup.article_index import MAX_SENTENCES, sentence_keys, sentence_signatures, words_key
+from dedup.config import Config
+from dedup.document import PreparedDocument
+from dedup.minhash import BandedLsh, group_rows
+from dedup.redis_store import RedisStore
+from dedup.undo import UndoLog
+from dedup.vectors import VectorIndex, make_vector_index
+
+__all__ = ["AVERAGE_SENTENCES", "RedisArticleIndex", "bucket_count"]
+
+logger = logging.getLogger(__name__)
+
+AVERAGE_SENTENCES = 30
+"""Sentences a stored article is taken to have when the buckets are counted (news articles: 20 to 40)."""
+_FILL = 96
+"""Members a bucket is laid out to hold at capacity: under Redis's default listpack limit, 128."""
+_KEY_BYTES = 6
+_TAG_BYTES = 4
+_MEMBER = _TAG_BYTES + _KEY_BYTES
+_TOP = b"\xff" * _KEY_BYTES
+_CHUNK = 20_000
+"""Entries (bucket and member) one script call writes or removes at most."""
+_CALLS = 16
+"""Script calls sent in one pipeline (one round trip) at most."""
+_SCAN = 1_000
+
+# Every band lookup of a query at once: KEYS the buckets, ARGV the tags; a list of members per lookup.
+_QUERY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local tag = ARGV[i]
+  out[i] = redis.call('ZRANGE', key, '[' .. tag, '[' .. tag .. ARGV[#KEYS + 1], 'BYLEX')
+end
+return out
+"""
+# LSH entries: KEYS the buckets, ARGV[i] the members of bucket i laid end to end (ARGV[#KEYS + 1] bytes
+# each), added or removed a slice at a time (Lua's unpack takes a few thousand values at most).
+_ZADD = """
+local size = tonumber(ARGV[#KEYS + 1])
+for i, key in ipairs(KEYS) do
+  local packed = ARGV[i]
+  local args = {}
+  for j = 1, #packed, size do
+    args[#args + 1] = 0
+    args[#args + 1] = string.sub(packed, j, j + size - 1)
+    if #args >= 2000 then redis.call('ZADD', key, unpack(args)) args = {} end
+  end
+  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
+end
+return #KEYS
+"""
+_ZREM = """
+local size = tonumber(ARGV[#KEYS + 1])
+for i, key in ipairs(KEYS) do
+  local packed = ARGV[i]
+  local args = {}
+  for j = 1, #packed, size do
+    args[#args + 1] = string.sub(packed, j, j + size - 1)
+    if #args >= 2000 then redis.call('ZREM', key, unpack(args)) args = {} end
+  end
+  if #args > 0 then redis.call('ZREM', key, unpack(args)) end
+end
+return #KEYS
+"""
+# Words: KEYS the buckets, ARGV fields then values; 1 for each field set (none was there), else 0.
+_HSETNX = """
+local n = #KEYS
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HSETNX', key, ARGV[i], ARGV[n + i]) end
+return out
+"""
+_HGET = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, ARGV[i]) end
+return out
+"""
+_HDEL = """
+for i, key in ipairs(KEYS) do redis.call('HDEL', key, ARGV[i]) end
+return #KEYS
+"""
+# Words of removed articles: KEYS the buckets, ARGV the fields, then the lowest sentence key of each
+# field's article, then the highest; each field is deleted when it names that article. The values
+# deleted (false where none was).
+_HDEL_OWN = """
+local n = #KEYS
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HGET', key, ARGV[i])
+  out[i] = false
+  if v then
+    local k = tonumber(v)
+    if k >= tonumber(ARGV[n + i]) and k <= tonumber(ARGV[2 * n + i]) then
+      redis.call('HDEL', key, ARGV[i])
+      out[i] = v
+    end
+  end
+end
+return out
+"""
+# Marks articles indexed (ARGV[2i-1] the sequence number, ARGV[2i] its sentences; ARGV[#ARGV] 1 to mark,
+# 0 to unmark), counting the sentences of those whose bit changed; the bits before. Nothing is left of
+# the bitmap and the count once no article is indexed.
+_MARK = """
+local on = tonumber(ARGV[#ARGV])
+local out = {}
+for i = 1, (#ARGV - 1) / 2 do
+  local old = redis.call('SETBIT', KEYS[1], ARGV[2 * i - 1], on)
+  out[i] = old
+  if old ~= on then
+    local n = tonumber(ARGV[2 * i])
+    redis.call('HINCRBY', KEYS[2], 'sentences', on == 1 and n or -n)
+  end
+end
+if on == 0 then
+  if redis.call('BITCOUNT', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+  local left = tonumber(redis.call('HGET', KEYS[2], 'sentences') or 0)
+  if left == 0 then redis.call('HDEL', KEYS[2], 'sentences') end
+end
+return out
+"""
+
+
+_Call = tuple[str, Sequence[Any], Sequence[Any]]
+"""A script call: its body, its keys, its arguments."""
+
+
+def _calls(script: str, keys: Sequence[str], *columns: Sequence[Any]) -> list[_Call]:
+    """Calls of ``script``, one per ``_CHUNK`` keys: KEYS those keys, ARGV the values of each column for
+    them, one column after the other."""
+    return [
+        (script, keys[n : n + _CHUNK], [v for column in columns for v in column[n : n + _CHUNK]])
+        for n in range(0, len(keys), _CHUNK)
+    ]
+
+
+def _packed_calls(script: str, buckets: Sequence[str], packed: Sequence[bytes]) -> list[_Call]:
+    """Calls of ``_ZADD`` or ``_ZREM`` (``script``) for LSH entries grouped by bucket, about ``_CHUNK``
+    members a call."""
+    calls: list[_Call] = []
+    start = size = 0
+    for n, blob in enumerate(packed):
+        size += len(blob)
+        if size >= _CHUNK * _MEMBER or n == len(packed) - 1:
+            calls.append((script, buckets[start : n + 1], [*packed[start : n + 1], _MEMBER]))
+            start, size = n + 1, 0
+    return calls
+
+
+def bucket_count(capacity: int, entries_per_article: int) -> int:
+    """Buckets for ``capacity`` articles of ``entries_per_article`` entries each, about ``_FILL`` to a
+    bucket at capacity: a power of two."""
+    wanted = max(1, -(-capacity * entries_per_article // _FILL))
+    return 1 << (wanted - 1).bit_length()
+
+
+class _RedisLsh:
+    """Banded LSH in bucketed sorted sets (module docstring): what ``RedisArticleIndex`` sends for a
+    query, an insert or a removal, and how it reads the answers."""
+
+    def __init__(self, name: str, lsh: BandedLsh, buckets: int, key: Callable[..., str]) -> None:
+        self.name = name
+        self.lsh = lsh
+        self.buckets = buckets
+        self._key = key
+
+    def _bucket_names(self, buckets: np.ndarray) -> list[str]:
+        prefix = self._key(self.name, "")
+        return [prefix + str(b) for b in buckets.tolist()]
+
+    def _hashes(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The bucket of each band hash of each row (row-major), and its 4-byte tag as a (n, 4) array."""
+        h = self.lsh.band_keys(np.atleast_2d(signatures)).ravel()
+        buckets = h % np.uint64(self.buckets)
+        tags = (h >> np.uint64(64 - 8 * _TAG_BYTES)).astype(">u4").view(np.uint8).reshape(-1, _TAG_BYTES)
+        return buckets, tags
+
+    def entries(self, keys: Sequence[int], signatures: np.ndarray) -> tuple[list[str], list[bytes]]:
+        """The entries of every band of every key (each key with its row of signatures), by bucket: the
+        buckets' names, and for each the members that go there, laid end to end."""
+        if not len(keys):
+            return [], []
+        buckets, tags = self._hashes(signatures)
+        ks = np.repeat(np.asarray(keys, dtype=np.int64), self.lsh.bands)
+        if ks.min() < 0 or ks.max() >= 1 << (8 * _KEY_BYTES):
+            raise ValueError(f"an LSH key out of {8 * _KEY_BYTES} bits in {self.name}")
+        raw = np.concatenate([tags, ks.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - _KEY_BYTES :]], 1)
+        order = np.argsort(buckets, kind="stable")
+        buckets = buckets[order]
+        starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+        ends = np.r_[starts[1:], len(buckets)] * _MEMBER
+        blob = raw[order].tobytes()
+        packed = [blob[a:b] for a, b in zip((starts * _MEMBER).tolist(), ends.tolist(), strict=True)]
+        return self._bucket_names(buckets[starts]), packed
+
+    def lookups(self, signatures: np.ndarray) -> tuple[list[str], list[bytes]]:
+        """(bucket names, tags) of every band of every row: the query's arguments."""
+        buckets, tags = self._hashes(signatures)
+        blob = tags.tobytes()
+        return self._bucket_names(buckets), [
+            blob[i : i + _TAG_BYTES] for i in range(0, len(blob), _TAG_BYTES)
+        ]
+
+    def pairs(self, found: Sequence[Sequence[bytes]], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """As ``BandedLsh.query_pairs``: every (row, key) of what the rows' lookups ``found``, each once,
+        sorted by row then key; ``limit`` the most entries gathered, the lookups in order."""
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        usable = len(found)
+        if limit is not None:
+            usable = int(np.searchsorted(np.cumsum(counts), limit, side="right"))
+        rows = np.repeat(np.arange(usable, dtype=np.int64) // self.lsh.bands, counts[:usable])
+        members = b"".join(m for f in found[:usable] for m in f)
+        raw = np.frombuffer(members, dtype=np.uint8).reshape(-1, _MEMBER)[:, _TAG_BYTES:]
+        padded = np.zeros((len(raw), 8), dtype=np.uint8)
+        padded[:, 8 - _KEY_BYTES :] = raw
+        keys = padded.view(">u8").ravel().astype(np.int64)
+        if not len(keys):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        order = np.lexsort((keys, rows))
+        rows, keys = rows[order], keys[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
+        return rows[first], keys[first]
+
+
+class RedisArticleIndex:
+    """``ArticleIndex`` in Redis beside a ``RedisStore``, shared by every process using that store
+    (module docstring); the article vectors in this process. ``capacity``: the articles the buckets
+    are laid out for (the store's ``index_capacity`` by default)."""
+
+    shared = True
+    """Every process sharing the store shares these indexes: each adds and removes only the articles it
+    writes, and ``follow``s the others' for the vectors it keeps itself."""
+
+    def __init__(
+        self, config: Config, store: RedisStore, dim: Callable[[], int], capacity: int | None = None
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._r = store.client
+        self._dim = dim
+        self.undo: UndoLog | None = None
+        mh = config.minhash
+        capacity = capacity or store.index_capacity
+        doc_lsh = BandedLsh(mh.doc_threshold, mh.num_perm, buffer_limit=1)
+        sent_lsh = BandedLsh(mh.passage_threshold, mh.num_perm, buffer_limit=1)
+        self._doc = _RedisLsh("doc-lsh", doc_lsh, bucket_count(capacity, doc_lsh.bands), store.key)
+        self._sent = _RedisLsh(
+            "sentence-lsh", sent_lsh, bucket_count(capacity, AVERAGE_SENTENCES * sent_lsh.bands), store.key
+        )
+        self._word_buckets = bucket_count(capacity, AVERAGE_SENTENCES)
+        self._meta = store.key("index")
+        self._bits = store.key("indexed")
+        self._doc_index: VectorIndex | None = None
+
+    @property
+    def layout(self) -> dict[str, int]:
+        """What the keys' meaning depends on besides the settings: the buckets of each part."""
+        return {"doc-lsh": self._doc.buckets, "sentence-lsh": self._sent.buckets, "words": self._word_buckets}
+
+    def _vectors(self) -> VectorIndex:
+        if self._doc_index is None:
+            self._doc_index = make_vector_index(self._config.vector_index, self._dim())
+        return self._doc_index
+
+    def _on_undo(self, step: Callable[[], None]) -> None:
+        if self.undo is not None:
+            self.undo.call(step)
+
+    def _words(self, fields: Iterable[int]) -> tuple[list[str], list[bytes]]:
+        """(bucket names, fields) of words hashes."""
+        w = np.fromiter(fields, dtype=np.uint64)
+        prefix = self._store.key("words", "")
+        names = [prefix + str(b) for b in (w % np.uint64(self._word_buckets)).tolist()]
+        blob = w.astype(">u8").tobytes()
+        return names, [blob[i : i + 8] for i in range(0, len(blob), 8)]
+
+    def _pipeline(self) -> Any:
+        """A pipeline (not a transaction) that takes scripts: on a Redis Cluster, to the node holding the
+        store's slot, where every key of these indexes lives (a cluster pipeline takes no scripts)."""
+        if self._store.clustered:
+            return self._r.get_node_from_key(self._meta).redis_connection.pipeline(transaction=False)
+        return self._r.pipeline(transaction=False)
+
+    def _run(self, doing: str, calls: Sequence[_Call]) -> list[Any]:
+        """Run scripts (body, keys, args), ``_CALLS`` to a round trip; their answers in order."""
+        out: list[Any] = []
+        with self._store.errors(doing):
+            for n in range(0, len(calls), _CALLS):
+                pipe = self._pipeline()
+                for script, keys, args in calls[n : n + _CALLS]:
+                    pipe.eval(script, len(keys), *keys, *args)
+                out.extend(pipe.execute())
+        return out
+
+    # -- changes --------------------------------------------------------------------------------------
+
+    def _lsh_entries(
+        self, docs: Sequence[PreparedDocument], signed: bool
+    ) -> tuple[list[str], list[bytes], list[str], list[bytes]]:
+        """The document and sentence LSH entries of ``docs``: with their kept sentence signatures
+        (``signed``, before they are indexed) or signed again (to remove them)."""
+        with_doc = [d for d in docs if len(d.doc_shingles)]
+        dk, dm = self._doc.entries(
+            [d.order for d in with_doc],
+            np.vstack([cast(np.ndarray, d.doc_minhash) for d in with_doc]) if with_doc else np.zeros((0, 1)),
+        )
+        keyed = [(d, sentence_keys(d)) for d in docs]
+        keys = [k for _, ks in keyed for k in ks]
+        if not keys:
+            return dk, dm, [], []
+        mh = self._config.minhash
+        if signed:
+            sigs = np.vstack([d.sentence_minhashes[:MAX_SENTENCES] for d, ks in keyed if ks])
+        else:
+            sigs = np.vstack([sentence_signatures(d, mh, range(len(ks))) for d, ks in keyed if ks])
+        sk, sm = self._sent.entries(keys, sigs)
+        return dk, dm, sk, sm
+
+    def _mark(self, docs: Sequence[PreparedDocument], on: bool) -> _Call:
+        args: list[Any] = [x for d in docs for x in (d.order, len(sentence_keys(d)))]
+        return _MARK, [self._bits, self._meta], [*args, int(on)]
+
+    def add(self, docs: Sequence[PreparedDocument]) -> None:
+        if not docs:
+            return
+        for doc in docs:
+            assert doc.doc_minhash is not None and doc.embeddings is not None and doc.vector is not None
+        dk, dm, sk, sm = self._lsh_entries(docs, signed=True)
+        words: dict[int, int] = {}  # the first of the batch with these words holds them
+        for doc in docs:
+            for s, key in enumerate(sentence_keys(doc)):
+                words.setdefault(words_key(doc, s), key)
+        wk, wf = self._words(words)
+        writes: list[_Call] = [self._mark(docs, True), *_packed_calls(_ZADD, dk + sk, dm + sm)]
+        answers = self._run("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
+        marked = [d for d, old in zip(docs, answers[0], strict=True) if not old]
+        taken = [t for a in answers[len(writes) :] for t in a]
+        own = [(k, f) for k, f, t in zip(wk, wf, taken, strict=True) if t]
+        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
+        self._vectors().add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
+
+        def undo() -> None:
+            self._vectors().remove(doc_ids)
+            back: list[_Call] = [self._mark(marked, False)] if marked else []
+            back += _packed_calls(_ZREM, dk + sk, dm + sm)
+            back += _calls(_HDEL, [k for k, _ in own], [f for _, f in own])
+            self._run("undoing an index change", back)
+
+        self._on_undo(undo)
+        # Indexed articles do not keep their sentence signatures (``MemoryArticleIndex.add``).
+        empty = np.zeros((0, self._config.minhash.num_perm), dtype=np.uint32)
+        for doc in docs:
+            doc.sentence_minhashes = empty
+
+    def remove(self, docs: Sequence[PreparedDocument]) -> None:
+        if not docs:
+            return
+        dk, dm, sk, sm = self._lsh_entries(docs, signed=False)
+        fields: list[int] = []
+        lows: list[int] = []
+        for doc in docs:
+            for s in range(len(sentence_keys(doc))):
+                fields.append(words_key(doc, s))
+                lows.append(doc.order * MAX_SENTENCES)
+        wk, wf = self._words(fields)
+        highs = [lo + MAX_SENTENCES - 1 for lo in lows]
+        writes: list[_Call] = [self._mark(docs, False), *_packed_calls(_ZREM, dk + sk, dm + sm)]
+        answers = self._run(
+            "removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs)
+        )
+        unmarked = [d for d, old in zip(docs, answers[0], strict=True) if old]
+        deleted = [v for a in answers[len(writes) :] for v in a]
+        gone = [(k, f, v) for k, f, v in zip(wk, wf, deleted, strict=True) if v is not None]
+        orders = np.array([d.order for d in docs], dtype=np.int64)
+        self._vectors().remove(orders)
+        vectors = [d.vector for d in docs]
+
+        def undo() -> None:
+            back: list[_Call] = [self._mark(unmarked, True)] if unmarked else []
+            back += _packed_calls(_ZADD, dk + sk, dm + sm)
+            back += _calls(_HSETNX, [k for k, _, _ in gone], [f for _, f, _ in gone], [v for _, _, v in gone])
+            self._run("undoing an index change", back)
+            self._vectors().add(orders, np.vstack(cast(list[np.ndarray], vectors)))
+
+        self._on_undo(undo)
+
+    def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
+        """Take the articles other processes indexed (sequence number, article vector) and removed: only
+        the vectors, kept here, change; the shared indexes already hold what the others wrote."""
+        index = self._vectors()
+        if removed:
+            index.remove(np.asarray(removed, dtype=np.int64))
+        if added:
+            index.add(np.array([s for s, _ in added], dtype=np.int64), np.vstack([v for _, v in added]))
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def _query(
+        self, lsh: _RedisLsh, signatures: np.ndarray, limit: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every band of every row of ``signatures`` looked up in one round trip."""
+        names, tags = lsh.lookups(signatures)
+        with self._store.errors("querying the indexes"):
+            found = self._r.eval(_QUERY, len(names), *names, *tags, _TOP) if names else []
+        return lsh.pairs(found, limit)
+
+    def articles_like(self, signature: np.ndarray) -> list[int]:
+        return cast(list[int], self._query(self._doc, np.asarray(signature)[None, :], None)[1].tolist())
+
+    def sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
+        if not len(signatures):
+            return []
+        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        rows, keys = self._query(self._sent, unique[order], self._config.minhash.max_sentence_hits)
+        found = group_rows(len(order), rows, keys.tolist())
+        return [found[k] for k in rank[inverse.ravel()].tolist()]
+
+    def articles_sharing_sentences(self, signatures: np.ndarray) -> list[int]:
+        hits = self.sentence_hits(signatures)
+        keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
+        return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
+
+    def sentences_with_words(self, keys: Sequence[int]) -> list[int | None]:
+        if not len(keys):
+            return []
+        names, fields = self._words(keys)
+        with self._store.errors("querying the indexes"):
+            found = self._r.eval(_HGET, len(names), *names, *fields)
+        return [int(v) if v is not None else None for v in found]
+
+    def articles_near_sentences(self, embeddings: np.ndarray, k: int, min_score: float) -> list[int]:
+        return []  # no sentence vectors here (module docstring)
+
+    def nearest_articles(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+        scores, ids = self._vectors().search(vector[None, :], k)
+        return [(s, int(hit)) for s, hit in zip(scores[0], ids[0], strict=True) if hit >= 0]
+
+    def sentences(self) -> int:
+        with self._store.errors("counting the indexed sentences"):
+            return int(self._r.hget(self._meta, "sentences") or 0)
+
+    def articles(self) -> int:
+        with self._store.errors("counting the indexed articles"):
+            return int(self._r.bitcount(self._bits))
+
+    # -- binding --------------------------------------------------------------------------------------
+
+    def _binding(self, binding: Any) -> str:
+        return json.dumps([binding, self.layout], sort_keys=True)
+
+    def save(self, path: Path | None, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
+        """Nothing to write: the indexes are in Redis, changed with every commit. Records beside them what
+        they were built from (``header["binding"]``), for ``load``."""
+        with self._store.errors("saving the indexes' binding"):
+            self._r.hset(self._meta, "binding", self._binding(header.get("binding")))
+        return True
+
+    def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
+        """True when the indexes in Redis were built from ``binding`` with this layout ("already built":
+        ``path`` and ``ids`` are not read); else they are emptied, to be built again. (So processes sharing
+        a store must share the settings that shape the indexes: one started with others empties them.)"""
+        with self._store.errors("reading the indexes' binding"):
+            stored = self._r.hget(self._meta, "binding")
+        if stored is not None and stored.decode() == self._binding(binding):
+            return True
+        logger.info("the indexes in %s were built from another state or layout: building them again",
+                    self._store.location)  # fmt: skip
+        self.clear()
+        return False
+
+    def keys(self) -> list[bytes]:
+        """Every key of these indexes in Redis (a SCAN of each part's names)."""
+        found: list[bytes] = []
+        with self._store.errors("listing the indexes' keys"):
+            for part in ("doc-lsh", "sentence-lsh", "words"):
+                pattern = self._store.key(part, "*").replace("{", "\\{").replace("}", "\\}")
+                found.extend(self._r.scan_iter(match=pattern, count=_SCAN))
+            found.extend(k.encode() for k in (self._meta, self._bits) if self._r.exists(k))
+        return found
+
+    def clear(self) -> None:
+        """Delete every key of these indexes (and the vectors kept here)."""
+        keys = self.keys()
+        with self._store.errors("deleting the indexes"):
+            for n in range(0, len(keys), _SCAN):
+                self._r.unlink(*keys[n : n + _SCAN])
+        self._doc_index = None
