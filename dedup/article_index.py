@@ -384,7 +384,8 @@ class MemoryArticleIndex:
         if not all(seq in by_seq for seq in set(seqs.tolist())):
             raise ValueError("the map of stored sentences names articles the store does not hold")
         rows = zip(words.tolist(), seqs.tolist(), sentences.tolist(), strict=True)
-        self._sentence_by_words = {w: q * MAX_SENTENCES + t for w, q, t in rows}
+        # (a sentence past MAX_SENTENCES, of an article stored before the limit, has no key: not shared)
+        self._sentence_by_words = {w: q * MAX_SENTENCES + t for w, q, t in rows if t < MAX_SENTENCES}
 
     def _export(self, seq_of: Callable[[str], int]) -> dict[str, np.ndarray]:
         """The indexes as arrays, the layout ``dedup.engine.INDEX_FORMAT`` names (a change of layout
