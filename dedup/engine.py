@@ -144,6 +144,18 @@ Alignments = dict[tuple[str, int], PairResult | None]
 """A new article's alignments (``compare``) with stored articles, by the stored article's id and sequence
 number; None where they are unrelated."""
 
+
+@dataclass(frozen=True)
+class Ahead:
+    """What ``Engine._align_ahead`` found for a new article before its write: at the store's
+    ``generation``, its ``candidates`` and nearest articles (``near``), and its alignments with them."""
+
+    generation: int
+    candidates: frozenset[str]
+    near: tuple[str, ...]
+    aligned: Alignments
+
+
 logger = logging.getLogger(__name__)
 
 
@@ -913,7 +925,7 @@ class Engine:
         indexes shared too (``ArticleIndex.shared``) every try holds it: their entries are keyed by the
         sequence number a write takes, which two writes at once could both take, and an undone write
         would take the other's entries out with its own."""
-        aligned = self._align_ahead(doc, due) if self.store.shared else {}
+        ahead = self._align_ahead(doc, due) if self.store.shared else None
         for attempt in itertools.count(1):
             with self.store.writing(optimistic=attempt == 1 and not self._article_index.shared):
                 self._sync()
@@ -923,25 +935,25 @@ class Engine:
                 if len(doc.sentence_minhashes) != len(doc.sentences):
                     self._sign([doc])  # indexed by an attempt that was undone, which dropped them
                 try:
-                    return self._store_now(doc, digest, due, aligned)
+                    return self._store_now(doc, digest, due, ahead)
                 except Aborted:
                     if not self.store.shared or attempt >= SHARED_TRIES:
                         raise
                     logger.info("another process committed while %s was matched; matching it again", doc.id)
         raise AssertionError("unreachable")
 
-    def _align_ahead(
-        self, doc: PreparedDocument, due: Due | None
-    ) -> dict[tuple[str, int], PairResult | None]:
-        """Before a write on a shared store: align a new article with its candidates as the store stands
-        now, outside the store's write lock, so that processes sharing the store align at the same time
-        and take turns only to commit. Keyed by each candidate's id and sequence number: an alignment
-        depends on the two articles alone, so under the lock an unchanged candidate's is taken as it is,
-        and only candidates committed (or replaced) meanwhile are aligned there."""
+    def _align_ahead(self, doc: PreparedDocument, due: Due | None) -> Ahead | None:
+        """Before a write on a shared store: find a new article's candidates and align it with them as the
+        store stands now, outside the store's write lock, so that processes sharing the store align at
+        the same time and take turns only to commit. An alignment depends on the two articles alone, so
+        in the write an unchanged candidate's is taken as it is, and only candidates committed (or
+        replaced) meanwhile are aligned there; when nothing was committed meanwhile, the candidates
+        themselves are taken as they are. None for a replacement (its candidates are found without its
+        old version, in the write)."""
         self._sync()
-        if doc.id in self._entries:  # a replacement: its candidates are found without its old version
-            return {}
-        candidates, _ = self._candidates(doc)
+        if doc.id in self._entries:
+            return None
+        candidates, near = self._candidates(doc)
         aligned: Alignments = {}
         for other_id in sorted(candidates, key=self._entries.seq):
             if due is not None:
@@ -949,14 +961,14 @@ class Engine:
             aligned[(other_id, self._entries.seq(other_id))] = compare(
                 self._resident.get(other_id), doc, self.config
             )
-        return aligned
+        return Ahead(self._generation, frozenset(candidates), tuple(near), aligned)
 
     def _store_now(
         self,
         doc: PreparedDocument,
         digest: str,
         due: Due | None,
-        aligned: Alignments | None = None,
+        ahead: Ahead | None = None,
     ) -> IngestResult:
         now = self._clock()
         change = Change()
@@ -973,8 +985,15 @@ class Engine:
             doc.order = self._allocate_seq()
             if article.outlet and not self._entries.has_outlet(article.outlet):
                 affected |= self._refresh_citations(article.outlet, change)
-            candidates, near = self._candidates(doc)
-            pairs = self._match(doc, candidates, due, aligned)
+            if (
+                ahead is not None
+                and ahead.generation == self._generation
+                and outcome is IngestOutcome.CREATED
+            ):
+                candidates, near = set(ahead.candidates), list(ahead.near)  # nothing was committed since
+            else:
+                candidates, near = self._candidates(doc)
+            pairs = self._match(doc, candidates, due, ahead.aligned if ahead is not None else None)
             placed = self._stories.place(
                 doc.id,
                 self._links(doc.id, pairs),

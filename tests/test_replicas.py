@@ -265,3 +265,24 @@ def test_alignment_runs_before_the_write_and_only_what_changed_is_aligned_in_it(
     assert mine == [("original", "trimmed", True), ("verbatim", "trimmed", False)]
     expected = view(replay_commit_order(store, [articles[d] for d in ("original", "verbatim", "trimmed")]))
     assert view(group[0]) == expected and view(group[1]) == expected
+
+
+def test_candidates_found_before_the_write_are_taken_when_nothing_was_committed_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a shared store the candidates are looked up once an article when no other process commits
+    between the look before the write and the write (on Redis, each look is a round trip to the shared
+    indexes); when one does, they are looked up again in the write (the test above)."""
+    _, group, _ = replicas(2, LEXICAL)
+    looked: list[str] = []
+    real = Engine._candidates
+
+    def candidates(self, doc, exclude=None):  # type: ignore[no-untyped-def]
+        looked.append(doc.id)
+        return real(self, doc, exclude)
+
+    monkeypatch.setattr(Engine, "_candidates", candidates)
+    articles = corpus()[:4]
+    for a in articles:
+        group[0].ingest(a)
+    assert looked == [a.id for a in articles]
