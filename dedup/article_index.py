@@ -83,6 +83,13 @@ class ArticleIndex(Protocol):
         size, not by what is removed)."""
         ...
 
+    def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
+        """The writes to the store's server that the write in progress made to these indexes, for its
+        commit to make in the same transaction (``Change.index_writes``), and none left queued: indexes
+        kept beside a Redis store make their changes there, so that a refused or failed commit leaves
+        nothing of them. In-process indexes change at once (undone by the undo log) and have none."""
+        ...
+
     def articles_like(self, signature: np.ndarray) -> list[int]:
         """The articles whose document signature the LSH pairs with ``signature``."""
         ...
@@ -294,6 +301,9 @@ class MemoryArticleIndex:
         self._on_undo(lambda: doc_index.add(orders, np.vstack(cast(list[np.ndarray], vectors))))
 
     # -- queries --------------------------------------------------------------------------------------
+
+    def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
+        return []
 
     def articles_like(self, signature: np.ndarray) -> list[int]:
         return self._doc_lsh.query(signature)

@@ -578,6 +578,7 @@ class Engine:
         except BaseException:
             self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
             self._article_index.undo = None
+            self._article_index.take_writes()  # not committed: not made
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -921,13 +922,13 @@ class Engine:
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         """Store a prepared article (the local write lock held). On a shared store, on the state other
         processes have committed, computed again if one committed meanwhile: the first try takes the
-        store's write lock only if another process holds it (``Store.writing``), the others always. With
-        indexes shared too (``ArticleIndex.shared``) every try holds it: their entries are keyed by the
-        sequence number a write takes, which two writes at once could both take, and an undone write
-        would take the other's entries out with its own."""
+        store's write lock only if another process holds it (``Store.writing``), the others always.
+        Indexes shared too (``ArticleIndex.shared``) are written by the commit itself
+        (``ArticleIndex.take_writes``), so two writes at once, even with the same sequence number,
+        leave only the committed one's entries."""
         ahead = self._align_ahead(doc, due) if self.store.shared else None
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1 and not self._article_index.shared):
+            with self.store.writing(optimistic=attempt == 1):
                 self._sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
@@ -1107,7 +1108,7 @@ class Engine:
         the events, published. On a shared store, as ``_store_one``: those another process removed
         meanwhile are left out."""
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1 and not self._article_index.shared):
+            with self.store.writing(optimistic=attempt == 1):
                 self._sync()
                 there = [d for d in ids if d in self._entries]
                 if not there:
@@ -1155,6 +1156,7 @@ class Engine:
         )
         if self.store.shared:
             change.expect_generation = self._generation  # what the change was computed from
+        change.index_writes = self._article_index.take_writes()
         self._generation = self.store.commit(change)
         if events:
             self._feed.committed(first + len(events) - 1)

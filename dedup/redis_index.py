@@ -42,16 +42,14 @@ script reads every band of every row. Adding an article is one (a pipeline of sc
 articles is one per ``_CALLS`` x ``_CHUNK`` entries (about 40 articles' sentences a script call), so
 10,000 articles go in a few dozen round trips, not one per key.
 
-Replicas write under the store's write lock (``Store.writing``), before they commit: what a replica
-indexes is seen by the others before its commit, or without one when it aborts (its undo log then
-removes it) or dies. So hits may name articles that are not committed (yet, or any more), and a
-sentence key in the words map may name a sentence with other words (a sequence number of a write that
-died, taken again by the next): the engine ignores hits on articles it does not hold and checks the
-words of the sentence it is given. An article whose index writes were made by a process that died
-before committing stays in the indexes until the indexes are built again (its entries cost memory and
-find nothing the engine keeps). A removal is made before its commit too: a process that dies between
-the two leaves a stored article out of the indexes (it is then found by vector only) until they are
-built again.
+Writes. A replica's index writes are made by its commit, in the same MULTI/EXEC transaction as the
+rest of the change (``take_writes``, ``Change.index_writes``): the indexes hold exactly the committed
+articles, a write that is refused (another replica committed first) or whose process dies leaves
+nothing in them, and two replicas may compute writes at the same moment, even with the same sequence
+number, since only the one whose commit succeeds makes its writes. Hits may still name an article a
+replica does not hold yet (committed by another, not followed yet): the engine ignores hits on
+articles it does not hold, and checks the words of the sentence the words map gives it. Rebuilding
+the indexes (``load`` found none) writes at once, outside any commit.
 """
 
 from __future__ import annotations
@@ -305,6 +303,8 @@ class RedisArticleIndex:
         self._r = store.client
         self._dim = dim
         self.undo: UndoLog | None = None
+        self._queued: list[_Call] = []
+        """The writes of the write in progress (while ``undo`` is set), for its commit to make."""
         mh = config.minhash
         capacity = capacity or store.index_capacity
         doc_lsh = BandedLsh(mh.doc_threshold, mh.num_perm, buffer_limit=1)
@@ -398,21 +398,10 @@ class RedisArticleIndex:
                 words.setdefault(words_key(doc, s), key)
         wk, wf = self._words(words)
         writes: list[_Call] = [self._mark(docs, True), *_packed_calls(_ZADD, dk + sk, dm + sm)]
-        answers = self._run("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
-        marked = [d for d, old in zip(docs, answers[0], strict=True) if not old]
-        taken = [t for a in answers[len(writes) :] for t in a]
-        own = [(k, f) for k, f, t in zip(wk, wf, taken, strict=True) if t]
+        self._write("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
         doc_ids = np.array([d.order for d in docs], dtype=np.int64)
         self._vectors().add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
-
-        def undo() -> None:
-            self._vectors().remove(doc_ids)
-            back: list[_Call] = [self._mark(marked, False)] if marked else []
-            back += _packed_calls(_ZREM, dk + sk, dm + sm)
-            back += _calls(_HDEL, [k for k, _ in own], [f for _, f in own])
-            self._run("undoing an index change", back)
-
-        self._on_undo(undo)
+        self._on_undo(lambda: self._vectors().remove(doc_ids))
         # Indexed articles do not keep their sentence signatures (``MemoryArticleIndex.add``).
         empty = np.zeros((0, self._config.minhash.num_perm), dtype=np.uint32)
         for doc in docs:
@@ -431,24 +420,25 @@ class RedisArticleIndex:
         wk, wf = self._words(fields)
         highs = [lo + MAX_SENTENCES - 1 for lo in lows]
         writes: list[_Call] = [self._mark(docs, False), *_packed_calls(_ZREM, dk + sk, dm + sm)]
-        answers = self._run(
-            "removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs)
-        )
-        unmarked = [d for d, old in zip(docs, answers[0], strict=True) if old]
-        deleted = [v for a in answers[len(writes) :] for v in a]
-        gone = [(k, f, v) for k, f, v in zip(wk, wf, deleted, strict=True) if v is not None]
+        self._write("removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs))
         orders = np.array([d.order for d in docs], dtype=np.int64)
         self._vectors().remove(orders)
-        vectors = [d.vector for d in docs]
+        vectors = np.vstack([cast(np.ndarray, d.vector) for d in docs])
+        self._on_undo(lambda: self._vectors().add(orders, vectors))
 
-        def undo() -> None:
-            back: list[_Call] = [self._mark(unmarked, True)] if unmarked else []
-            back += _packed_calls(_ZADD, dk + sk, dm + sm)
-            back += _calls(_HSETNX, [k for k, _, _ in gone], [f for _, f, _ in gone], [v for _, _, v in gone])
-            self._run("undoing an index change", back)
-            self._vectors().add(orders, np.vstack(cast(list[np.ndarray], vectors)))
+    def _write(self, doing: str, calls: list[_Call]) -> None:
+        """Make index writes: in a write (``undo`` set), queued for its commit (``take_writes``), so
+        they are made in the commit's transaction or not at all; else (rebuilding) at once."""
+        if self.undo is not None:
+            self._queued.extend(calls)
+        else:
+            self._run(doing, calls)
 
-        self._on_undo(undo)
+    def take_writes(self) -> list[_Call]:
+        """The index writes of the write in progress, for its commit (``Change.index_writes``); none are
+        left queued."""
+        queued, self._queued = self._queued, []
+        return queued
 
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
         """Take the articles other processes indexed (sequence number, article vector) and removed: only

@@ -360,7 +360,7 @@ class RedisStore:
     def commit(self, change: Change) -> int:
         with self._errors("storing a change"):
             for _ in range(COMMIT_TRIES):
-                with self._r.pipeline(transaction=True) as pipe:
+                with self._transaction() as pipe:
                     try:
                         pipe.watch(self._k("meta"))
                         generation = self._queue(pipe, change)
@@ -372,6 +372,14 @@ class RedisStore:
                 f"{self.location} changed under {COMMIT_TRIES} attempts to store a change: other processes "
                 "write to it all the time; retry"
             )
+
+    def _transaction(self) -> Any:
+        """A pipeline for one MULTI/EXEC transaction. On a Redis Cluster, a plain one to the node holding
+        the store's slot, where every key of the store (and of the indexes beside it) lives: a cluster
+        pipeline takes no scripts, and the shared indexes' writes are scripts."""
+        if self.clustered:
+            return self._r.get_node_from_key(self._k("meta")).redis_connection.pipeline(transaction=True)
+        return self._r.pipeline(transaction=True)
 
     def _queue(self, pipe: Any, change: Change) -> int:
         """Check ``change`` against what the store holds (reads, under WATCH), then queue its writes
@@ -419,6 +427,8 @@ class RedisStore:
         removed = [_record(row) for d in change.delete_documents if (row := pipe.hgetall(self._k("doc", d)))]
 
         pipe.multi()
+        for script, keys, args in change.index_writes:  # the shared indexes' part of the change
+            pipe.eval(script, len(keys), *keys, *args)
         pipe.hset(self._k("history"), str(generation), history_entry(change, removed))
         if generation > HISTORY_KEPT:
             pipe.hdel(self._k("history"), str(generation - HISTORY_KEPT))

@@ -36,7 +36,7 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -148,6 +148,10 @@ class Change:
     """... and delete the oldest events stamped before this time (seconds since the epoch), up to the
     first one that is not (None: no limit). Events are deleted oldest first only, so those kept never
     have a gap, even if the clock once went back."""
+    index_writes: list[tuple[str, Sequence[Any], Sequence[Any]]] = field(default_factory=list)
+    """Writes of the article indexes kept beside the store (``ArticleIndex.take_writes``), made in the
+    commit's transaction: Lua scripts (body, keys, arguments) for a Redis store; no other store takes
+    any."""
     expect_generation: int | None = None
     """Commit only if the store's generation is still this one, the state the change was computed from;
     ``Aborted`` otherwise, with nothing stored (None: whatever it is). Processes that share a store set
@@ -173,6 +177,12 @@ class Commit:
 
 HISTORY_KEPT = 10_000
 """Commits a store keeps in its history; a process further behind than that reads the whole state."""
+
+
+def _no_index_writes(change: Change, location: str) -> None:
+    """Only a Redis store keeps article indexes beside it (``Change.index_writes``)."""
+    if change.index_writes:
+        raise ValueError(f"{location} keeps no article indexes: a change for it has no index writes")
 
 
 def history_entry(change: Change, removed: Iterable[DocumentRecord]) -> str:
@@ -477,6 +487,7 @@ class MemoryStore:
         return next(young, None)
 
     def commit(self, change: Change) -> int:
+        _no_index_writes(change, self.location)
         # Checked before anything changes: a refused change leaves the store as it was.
         high = self._high_water()
         _, last_event = self._event_bounds()
@@ -727,6 +738,7 @@ class SqliteStore:
         ]
 
     def commit(self, change: Change) -> int:
+        _no_index_writes(change, self.location)
         with self._errors():
             try:
                 return self._commit(change)

@@ -353,3 +353,50 @@ def test_the_index_capacity_is_a_whole_number_of_articles(redis: RedisServer) ->
     layout = RedisArticleIndex(CONFIG, store, lambda: DIM).layout
     assert layout["sentence-lsh"] == bucket_count(1_000_000, 30 * 25) > layout["words"]
     store.close()
+
+
+def test_writes_at_once_with_one_sequence_number_leave_only_the_committed_entries(
+    any_redis: RedisServer | RedisCluster3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write's index changes are made by its commit, in the same transaction: here a second replica
+    computes a write while the first commits another article under the same sequence number; the
+    second's commit is refused and tried again, and the shared indexes answer exactly as in-process
+    indexes of the three committed articles."""
+    url = _url(any_redis)
+    first, second = Engine(CONFIG, store=open_store(url)), Engine(CONFIG, store=open_store(url))
+    texts = _texts(7, 3)
+    first.ingest(Article("a0", texts[0]))
+    real = second.store.commit
+    tried: list[int] = []
+
+    def overtaken(change: Any) -> int:
+        if not tried:
+            tried.append(change.put_documents[0].seq)
+            first.ingest(Article("a1", texts[1]))  # takes the same number, and commits first
+        return real(change)
+
+    monkeypatch.setattr(second.store, "commit", overtaken)
+    second.ingest(Article("b", texts[2]))
+    stored = {r.article.id: r for r in first.store.records()}
+    assert sorted(stored) == ["a0", "a1", "b"] and tried == [stored["a1"].seq] != [stored["b"].seq]
+    memory = MemoryArticleIndex(CONFIG, lambda: DIM)
+    memory.add([_doc(d, r.seq, r.article.text) for d, r in stored.items()])
+    probes = [_doc(f"p{n}", 900 + n, t) for n, t in enumerate(texts)]
+
+    def lexical(index: Any) -> list[Any]:  # (the article vectors are the engines', of another size)
+        out: list[Any] = [index.articles(), index.sentences()]
+        for doc in probes:
+            sigs = sentence_signatures(doc, CONFIG.minhash)
+            words = [words_key(doc, s) for s in range(len(doc.sentences))]
+            out.append(
+                (
+                    sorted(index.articles_like(cast(np.ndarray, doc.doc_minhash))),
+                    index.sentence_hits(sigs),
+                    index.sentences_with_words(words),
+                )
+            )
+        return out
+
+    assert lexical(second._article_index) == lexical(memory)
+    first.close()
+    second.close()
