@@ -333,6 +333,10 @@ def test_article_index_removes_many_at_once_as_one_by_one(
 
 
 def test_article_index_undo_puts_back_every_change(article_index: ArticleIndex) -> None:
+    """In a write (an undo log set), in-process indexes change at once and the log puts them back;
+    indexes kept in a server queue their writes for the commit (``take_writes``), so that a write that
+    is not committed leaves nothing there; what they keep locally (the article vectors) the log puts
+    back too."""
     docs = [_doc("wire", 1), _doc("local", 2), _doc("other", 3)]
     article_index.add(docs[:2])
     before = _answers(article_index, docs)
@@ -342,6 +346,8 @@ def test_article_index_undo_puts_back_every_change(article_index: ArticleIndex) 
     article_index.add([docs[2]])
     article_index.undo = None
     assert _answers(article_index, docs) != before
+    writes = article_index.take_writes()
+    assert bool(writes) == article_index.shared and article_index.take_writes() == []
     log.undo()
     assert _answers(article_index, docs) == before
 
