@@ -578,7 +578,6 @@ class Engine:
         except BaseException:
             self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
             self._article_index.undo = None
-            self._article_index.take_writes()  # not committed: not made
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
@@ -588,6 +587,7 @@ class Engine:
         finally:
             self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
             self._article_index.undo = None
+            self._article_index.take_writes()  # its commit took them, or there was none: none outlive it
 
     def _allocate_seq(self) -> int:
         """A sequence number for a new article: above every number this engine gave and every number
