@@ -91,6 +91,8 @@ def _config(args: argparse.Namespace) -> Config:
         config = config_from_dict({"embed": {"model": args.model}}, config)
     if args.backend:
         config = config_from_dict({"embed": {"backend": args.backend}}, config)
+    if args.device:
+        config = config_from_dict({"embed": {"device": args.device}}, config)
     return config
 
 
@@ -436,7 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", help="write the result to this file instead of standard output")
     analyze.add_argument("--config", help="a TOML or JSON file of threshold overrides")
     analyze.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")
+    device_help = (
+        "the model's device: 'cpu' (the default), or 'cuda', 'cuda:1', 'mps' where PyTorch has one "
+        "(the same model then runs in PyTorch there)"
+    )
     analyze.add_argument("--backend", help=backend_help)
+    analyze.add_argument("--device", help=device_help)
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     analyze.set_defaults(func=_analyze)
 
@@ -512,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="a TOML or JSON file of threshold overrides")
     serve.add_argument("--model", help="embedding model: 'packaged' (default), a local path or a hub name")
     serve.add_argument("--backend", help=backend_help)
+    serve.add_argument("--device", help=device_help)
     serve.set_defaults(func=_serve)
 
     client = [_client_options()]

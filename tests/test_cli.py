@@ -174,3 +174,20 @@ def test_backend_flag_picks_what_runs_the_model(
         )
     assert answers["onnx"] == answers["torch"]
     assert list((tmp_path / "cache").rglob("model.onnx"))
+
+
+def test_device_flag_runs_the_model_there_or_says_why_it_cannot(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--device cpu is the default's answers; a device this machine lacks (no CUDA in the CPU build of
+    PyTorch the project pins) is a clear error, before anything is written."""
+    out = tmp_path / "cpu.json"
+    assert main(["analyze", str(corpus), "--device", "cpu", "--format", "json", "--out", str(out), "-q"]) == 0
+    assert len(json.loads(out.read_text(encoding="utf-8"))["documents"]) == 3
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the error path needs one without")
+    missing = tmp_path / "cuda.json"
+    assert main(["analyze", str(corpus), "--device", "cuda", "--out", str(missing), "-q"]) == 2
+    assert "CUDA" in capsys.readouterr().err and not missing.exists()
