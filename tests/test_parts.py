@@ -352,6 +352,8 @@ def test_article_index_undo_puts_back_every_change(article_index: ArticleIndex) 
     assert _answers(article_index, docs) == before
 
 
+@pytest.mark.parametrize("make_article_index", ["memory"], indirect=True)  # the others are kept in a
+# server, with their binding beside them (tests/test_redis_index.py, test_shared_article_index_binding)
 def test_article_index_save_and_load(
     article_index: ArticleIndex, make_article_index: Callable[[], ArticleIndex], tmp_path: Path
 ) -> None:
@@ -359,10 +361,7 @@ def test_article_index_save_and_load(
     article_index.add(docs)
     seqs = {d.id: d.order for d in docs}
     path = tmp_path / "indexes.npz"
-    if article_index.shared:
-        pytest.skip("kept in a server, with its binding beside it (test_shared_article_index_binding)")
-    if not article_index.save(path, {"binding": "this"}, seqs.__getitem__):
-        pytest.skip("this implementation is not saved to a file")
+    assert article_index.save(path, {"binding": "this"}, seqs.__getitem__)
     ids = {d.order: d.id for d in docs}
     loaded = make_article_index()
     assert loaded.load(path, "this", ids)
