@@ -63,7 +63,14 @@ from typing import Any, cast
 
 import numpy as np
 
-from dedup.article_index import MAX_SENTENCES, sentence_keys, sentence_signatures, words_key
+from dedup.article_index import (
+    MAX_SENTENCES,
+    articles_of_hits,
+    hits_by_distinct_row,
+    sentence_keys,
+    sentence_signatures,
+    words_key,
+)
 from dedup.config import Config
 from dedup.document import PreparedDocument
 from dedup.minhash import BandedLsh, group_rows
@@ -341,19 +348,12 @@ class RedisArticleIndex:
         blob = w.astype(">u8").tobytes()
         return names, [blob[i : i + 8] for i in range(0, len(blob), 8)]
 
-    def _pipeline(self) -> Any:
-        """A pipeline (not a transaction) that takes scripts: on a Redis Cluster, to the node holding the
-        store's slot, where every key of these indexes lives (a cluster pipeline takes no scripts)."""
-        if self._store.clustered:
-            return self._r.get_node_from_key(self._meta).redis_connection.pipeline(transaction=False)
-        return self._r.pipeline(transaction=False)
-
     def _run(self, doing: str, calls: Sequence[_Call]) -> list[Any]:
         """Run scripts (body, keys, args), ``_CALLS`` to a round trip; their answers in order."""
         out: list[Any] = []
         with self._store.errors(doing):
             for n in range(0, len(calls), _CALLS):
-                pipe = self._pipeline()
+                pipe = self._store.pipeline(transaction=False)
                 for script, keys, args in calls[n : n + _CALLS]:
                     pipe.eval(script, len(keys), *keys, *args)
                 out.extend(pipe.execute())
@@ -465,20 +465,16 @@ class RedisArticleIndex:
         return cast(list[int], self._query(self._doc, np.asarray(signature)[None, :], None)[1].tolist())
 
     def sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
-        if not len(signatures):
-            return []
-        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        rows, keys = self._query(self._sent, unique[order], self._config.minhash.max_sentence_hits)
-        found = group_rows(len(order), rows, keys.tolist())
-        return [found[k] for k in rank[inverse.ravel()].tolist()]
+        limit = self._config.minhash.max_sentence_hits
+
+        def lookup(rows: np.ndarray) -> list[list[int]]:
+            found, keys = self._query(self._sent, rows, limit)
+            return group_rows(len(rows), found, keys.tolist())
+
+        return hits_by_distinct_row(signatures, lookup)
 
     def articles_sharing_sentences(self, signatures: np.ndarray) -> list[int]:
-        hits = self.sentence_hits(signatures)
-        keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
-        return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
+        return articles_of_hits(self.sentence_hits(signatures))
 
     def sentences_with_words(self, keys: Sequence[int]) -> list[int | None]:
         if not len(keys):

@@ -360,7 +360,7 @@ class RedisStore:
     def commit(self, change: Change) -> int:
         with self._errors("storing a change"):
             for _ in range(COMMIT_TRIES):
-                with self._transaction() as pipe:
+                with self.pipeline(transaction=True) as pipe:
                     try:
                         pipe.watch(self._k("meta"))
                         generation = self._queue(pipe, change)
@@ -373,13 +373,15 @@ class RedisStore:
                 "write to it all the time; retry"
             )
 
-    def _transaction(self) -> Any:
-        """A pipeline for one MULTI/EXEC transaction. On a Redis Cluster, a plain one to the node holding
-        the store's slot, where every key of the store (and of the indexes beside it) lives: a cluster
-        pipeline takes no scripts, and the shared indexes' writes are scripts."""
+    def pipeline(self, transaction: bool) -> Any:
+        """A pipeline (one MULTI/EXEC transaction if ``transaction``) that takes scripts. On a Redis
+        Cluster, a plain one to the node holding the store's slot, where every key of the store and of
+        the indexes beside it lives: a cluster pipeline takes no scripts, and the shared indexes' reads
+        and writes are scripts."""
         if self.clustered:
-            return self._r.get_node_from_key(self._k("meta")).redis_connection.pipeline(transaction=True)
-        return self._r.pipeline(transaction=True)
+            node = self._r.get_node_from_key(self._k("meta")).redis_connection
+            return node.pipeline(transaction=transaction)
+        return self._r.pipeline(transaction=transaction)
 
     def _queue(self, pipe: Any, change: Change) -> int:
         """Check ``change`` against what the store holds (reads, under WATCH), then queue its writes
