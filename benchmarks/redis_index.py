@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import tempfile
 import time
@@ -31,13 +30,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.output import emit_json
 from benchmarks.redis_server import RedisServer
 from benchmarks.service_speed import percentile
 from benchmarks.throughput import repeated_articles
-from dedup.article_index import sentence_signatures
+from dedup.article_index import sentence_signatures, sign_documents
 from dedup.config import Config, EmbedConfig
 from dedup.document import PreparedDocument, prepare
-from dedup.minhash import signatures
 from dedup.redis_index import RedisArticleIndex
 from dedup.redis_store import RedisStore
 
@@ -65,15 +64,9 @@ class _Counting:
 
 
 def _prepared(articles: list[Any], first: int) -> list[PreparedDocument]:
-    mh = CONFIG.minhash
     docs = [prepare(a, first + n, CONFIG) for n, a in enumerate(articles)]
-    doc_sigs = signatures([d.doc_shingles for d in docs], mh.num_perm, mh.seed)
-    sent_sigs = signatures([s for d in docs for s in d.sentence_shingles], mh.num_perm, mh.seed)
-    k = 0
-    for doc, sig in zip(docs, doc_sigs, strict=True):
-        doc.doc_minhash = sig
-        doc.sentence_minhashes = sent_sigs[k : k + len(doc.sentences)]
-        k += len(doc.sentences)
+    sign_documents(docs, CONFIG.minhash)
+    for doc in docs:
         doc.embeddings = np.zeros((len(doc.sentences), 1), dtype=np.float16)
         doc.vector = np.zeros(1, dtype=np.float32)
     return docs
@@ -171,10 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d"),
             **run(args.articles, args.capacity or args.articles, args.queries, args.data, Path(folder)),
         }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.out)
     return result
 
 

@@ -45,9 +45,12 @@ __all__ = [
     "MAX_SENTENCES",
     "ArticleIndex",
     "MemoryArticleIndex",
+    "articles_of_hits",
+    "hits_by_distinct_row",
     "make_article_index",
     "sentence_keys",
     "sentence_signatures",
+    "sign_documents",
     "split_key",
     "words_key",
 ]
@@ -192,6 +195,43 @@ def sentence_signatures(
     return signatures([doc.sentence_shingles[s] for s in rows], mh.num_perm, mh.seed)
 
 
+def hits_by_distinct_row(
+    signatures: np.ndarray, lookup: Callable[[np.ndarray], list[list[int]]]
+) -> list[list[int]]:
+    """``lookup`` (the hits of each row of a matrix) of each row of ``signatures``, equal rows looked up
+    once, the distinct rows in order of first appearance (so a limit on the hits gathered favours the
+    first sentences): ``ArticleIndex.sentence_hits`` from an LSH's batch lookup."""
+    if not len(signatures):
+        return []
+    unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    found = lookup(unique[order])
+    return [found[k] for k in rank[inverse.ravel()].tolist()]
+
+
+def articles_of_hits(hits: Iterable[Sequence[int]]) -> list[int]:
+    """The articles, in order, holding the sentences of ``sentence_hits`` (``split_key``)."""
+    keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
+    return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
+
+
+def sign_documents(docs: Sequence[PreparedDocument], mh: MinHashConfig, sentences: bool = True) -> None:
+    """Give prepared articles their document signature and (``sentences``) their sentence signatures,
+    all signed in two calls."""
+    doc_sigs = signatures([d.doc_shingles for d in docs], mh.num_perm, mh.seed)
+    for doc, sig in zip(docs, doc_sigs, strict=True):
+        doc.doc_minhash = sig
+    if not sentences:
+        return
+    sent_sigs = signatures([s for d in docs for s in d.sentence_shingles], mh.num_perm, mh.seed)
+    k = 0
+    for doc in docs:
+        doc.sentence_minhashes = sent_sigs[k : k + len(doc.sentences)]
+        k += len(doc.sentences)
+
+
 class MemoryArticleIndex:
     """``ArticleIndex`` in process: LSH (``config.lsh``), vector indexes (``config.vector_index``) and a
     dict, saved to one file of arrays. The vector indexes are made when first needed: their dimension
@@ -309,19 +349,11 @@ class MemoryArticleIndex:
         return self._doc_lsh.query(signature)
 
     def sentence_hits(self, signatures: np.ndarray) -> list[list[int]]:
-        if not len(signatures):
-            return []
-        unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # unique rows in order of first appearance
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        found = self._sent_lsh.query_many(unique[order], self._config.minhash.max_sentence_hits)
-        return [found[k] for k in rank[inverse.ravel()].tolist()]
+        limit = self._config.minhash.max_sentence_hits
+        return hits_by_distinct_row(signatures, lambda rows: self._sent_lsh.query_many(rows, limit))
 
     def articles_sharing_sentences(self, signatures: np.ndarray) -> list[int]:
-        hits = self.sentence_hits(signatures)
-        keys = np.fromiter((k for row in hits for k in row), dtype=np.int64)
-        return cast(list[int], np.unique(keys // MAX_SENTENCES).tolist())
+        return articles_of_hits(self.sentence_hits(signatures))
 
     def sentences_with_words(self, keys: Sequence[int]) -> list[int | None]:
         return [self._sentence_by_words.get(key) for key in keys]

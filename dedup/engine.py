@@ -64,6 +64,7 @@ from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
 from dedup.article_index import (
     ArticleIndex,
     make_article_index,
+    sign_documents,
 )
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
@@ -82,7 +83,7 @@ from dedup.errors import (
 )
 from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
-from dedup.minhash import HASH_VERSION, signatures
+from dedup.minhash import HASH_VERSION
 from dedup.relation import compare
 from dedup.resident import Resident
 from dedup.results import (
@@ -489,18 +490,7 @@ class Engine:
         return doc
 
     def _sign(self, docs: list[PreparedDocument], sentences: bool = True) -> None:
-        mh = self.config.minhash
-        doc_sigs = signatures([d.doc_shingles for d in docs], mh.num_perm, mh.seed)
-        if not sentences:
-            for doc, sig in zip(docs, doc_sigs, strict=True):
-                doc.doc_minhash = sig
-            return
-        sent_sigs = signatures([s for d in docs for s in d.sentence_shingles], mh.num_perm, mh.seed)
-        k = 0
-        for doc, sig in zip(docs, doc_sigs, strict=True):
-            doc.doc_minhash = sig
-            doc.sentence_minhashes = sent_sigs[k : k + len(doc.sentences)]
-            k += len(doc.sentences)
+        sign_documents(docs, self.config.minhash, sentences)
 
     # -- saved indexes --------------------------------------------------------------------------------
 
