@@ -22,7 +22,6 @@ One JSON object out.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.output import emit_json
 from benchmarks.redis_server import RedisServer
 from benchmarks.service_speed import start_server, stop_server
 from benchmarks.throughput import rss_of
@@ -151,10 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.out)
     return result
 
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.output import emit_json
 from benchmarks.redis_server import RedisServer
 from benchmarks.service_speed import novel_texts, percentile, run_clients, start_server, stop_server
 from benchmarks.throughput import repeated_articles, rss_of
@@ -233,10 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 result["redis"] = out
             finally:
                 redis.stop()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.out)
     return result
 
 

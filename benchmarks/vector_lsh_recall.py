@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import faiss
 import numpy as np
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
+from benchmarks.output import emit_json
 from benchmarks.throughput import repeated_articles
 from dedup.config import Config, EmbedConfig
 from dedup.document import prepare
@@ -122,10 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for centre in (False, True)
         ],
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(result, args.out)
     return result
 
 
