@@ -711,13 +711,15 @@ class Encoding:
     so matching one article goes on while the model embeds the articles after it.
 
     ``more=True``: texts keep coming (``extend``) until ``close``; the worker embeds each chunk once it is
-    whole, so it starts on the first texts while the caller is still listing the later ones.
+    whole, so it starts on the first texts while the caller is still listing the later ones. ``flush``
+    says the texts listed so far are all there is for now: a short chunk ends there, and more may follow.
 
     Chunks double from ``first`` texts up to ``chunk``: the first rows are ready soon, so the caller
-    starts early, and later chunks are long enough to batch well. A chunk is always whole (only the last,
-    once closed, may be short), so the chunks, and with them the vectors, are the same however the texts
-    arrive. Each chunk is sorted by length before it is encoded (texts of similar lengths batch with less
-    padding); rows come back in the order of the texts. An error in the worker is raised by ``wait``.
+    starts early, and later chunks are long enough to batch well. A chunk is whole unless it is the last
+    one once closed, or ends where the caller flushed, so the chunks, and with them the vectors, are the
+    same however the texts arrive between those points. Each chunk is sorted by length before it is
+    encoded (texts of similar lengths batch with less padding); rows come back in the order of the
+    texts. An error in the worker is raised by ``wait``.
     """
 
     def __init__(
@@ -731,6 +733,7 @@ class Encoding:
         self._embedder = embedder
         self._texts = list(texts)
         self._open = more
+        self._cut = 0  # rows up to here are embedded even if they do not fill a chunk (``flush``)
         self._chunk = max(1, chunk)
         self._next_chunk = max(1, min(first, self._chunk))
         # Made with the first chunk's vectors (the model's dimension is known once it is loaded, and
@@ -772,6 +775,13 @@ class Encoding:
             self._texts.extend(texts)
             self._changed.notify_all()
 
+    def flush(self) -> None:
+        """Embed the texts listed so far even if the last of them do not fill a chunk; texts added later
+        start a new chunk."""
+        with self._changed:
+            self._cut = len(self._texts)
+            self._changed.notify_all()
+
     def close(self) -> None:
         """No more texts will come: the last chunk may be short."""
         with self._changed:
@@ -787,8 +797,9 @@ class Encoding:
                 lo = self.done
                 if lo >= (total if upto is None else min(upto, total)) and not (upto is None and self._open):
                     return None
-                if total - lo >= self._next_chunk or not self._open:
-                    hi = min(lo + self._next_chunk, total)
+                whole = total - lo >= self._next_chunk
+                if whole or not self._open or lo < self._cut:
+                    hi = min(lo + self._next_chunk, total if whole or not self._open else self._cut)
                     self._next_chunk = min(2 * self._next_chunk, self._chunk)
                     return lo, hi
                 self._changed.wait()

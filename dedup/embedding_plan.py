@@ -67,7 +67,9 @@ class EmbeddingPlan:
         mh = config.minhash
         self._batch_lsh = make_lsh(config.lsh, mh.passage_threshold, mh.num_perm)
         self._batch_words: dict[int, tuple[int, int]] = {}
-        self._docs: list[PreparedDocument] = []
+        # Each planned article's sentence signatures, kept here: adding an article to the indexes drops
+        # them from it, and a stream's later articles are planned after earlier ones are stored.
+        self._signatures: list[np.ndarray] = []
         self._row: dict[tuple[int, int], int] = {}  # (article of the batch, sentence) -> row it embeds
         self._signed: dict[str, np.ndarray] = {}  # stored articles' sentence signatures, signed once here
         self.texts: list[str] = []
@@ -82,8 +84,8 @@ class EmbeddingPlan:
     def _plan(self, doc: PreparedDocument) -> Planned:
         share = self._config.embed.share_jaccard
         mh = self._config.minhash
-        n = len(self._docs)
-        self._docs.append(doc)
+        n = len(self._signatures)
+        self._signatures.append(doc.sentence_minhashes)
         self.sentences += len(doc.sentences)
         copied: list[tuple[int, np.ndarray]] = []
         rows: list[tuple[int, int]] = []
@@ -112,7 +114,7 @@ class EmbeddingPlan:
                     found = self._batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist()
                     for hit in sorted(found)[:SHARE_CHECKS]:
                         m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
-                        if estimate_jaccard(sig, self._docs[m].sentence_minhashes[t]) >= share:
+                        if estimate_jaccard(sig, self._signatures[m][t]) >= share:
                             earlier = (m, t)
                             break
             if from_store is not None:

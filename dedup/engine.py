@@ -78,6 +78,7 @@ from dedup.errors import (
     Aborted,
     DeadlineExceeded,
     DedupError,
+    InvalidArgument,
     NotFound,
     Unavailable,
 )
@@ -140,6 +141,10 @@ EMBED_CHUNK = 256
 """Sentences sent to the model at once, at most (each chunk sorted by length, in batches of
 embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
 waits for a few articles' sentences only, and the model then keeps ahead of the matching."""
+
+CARRY_SENTENCES = 16_384
+"""Sentences one embedding plan goes on taking across the calls of a stream (``ingest_many``'s
+``upcoming``), at most: a plan keeps every sentence it planned, so a long stream starts a new one."""
 
 Alignments = dict[tuple[str, int], PairResult | None]
 """A new article's alignments (``compare``) with stored articles, by the stored article's id and sequence
@@ -279,6 +284,11 @@ class Engine:
         """Time spent in the model since the engine started (the service's metrics report it)."""
         self._pending: PendingEmbeddings | None = None
         """The articles of the ingest in progress whose sentences are being embedded (``_prepare``)."""
+        self._plan: EmbeddingPlan | None = None
+        """The plan ``_pending``'s articles were planned by (a stream's next call may go on with it)."""
+        self._carried: tuple[int, list[PreparedDocument]] | None = None
+        """The articles a stream said come next (``ingest_many``'s ``upcoming``), prepared, planned and being
+        embedded, with the generation of the store they were planned on."""
 
     def warm_up(self) -> None:
         """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
@@ -629,6 +639,8 @@ class Engine:
         progress: Progress,
         due: Due | None = None,
         ahead: bool = False,
+        upcoming: Sequence[Article] = (),
+        go_on: bool = False,
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly, reuse that sentence's embedding instead of going
@@ -637,7 +649,12 @@ class Engine:
         ``ahead``: return before the model has run; a worker thread loads the model and embeds the
         sentences in the order of the articles, starting while the later articles are still being
         prepared and going on while the caller matches them; ``_embedded(doc)`` waits for one article's.
-        The embeddings are the same either way (the same texts in the same chunks)."""
+        The embeddings are the same either way (the same texts in the same chunks).
+
+        ``upcoming`` (ahead only): articles to prepare after these, for a later call; the list ends
+        before the first that cannot be prepared (too many sentences), and the encoding is left open
+        for a later call to go on with (``go_on``: this plan and encoding, not new ones). Returns the
+        articles, then those of ``upcoming`` prepared."""
         outlets = sorted(set(self._entries.outlets()) | {a.outlet for a in articles if a.outlet})
         progress.start("preparing", len(articles))
         if isinstance(self.embedder, NullEmbedder):  # no model: nothing to embed or to share
@@ -648,19 +665,29 @@ class Engine:
             n = sum(len(d.sentences) for d in docs)
             self.last_embedding_stats = {"sentences": n, "embedded": 0}
             return docs
+        if go_on and self._plan is not None and self._pending is not None:
+            plan, pending = self._plan, self._pending
+            encoding = pending.encoding
+        else:
+            if ahead:
+                self._stop_embedding()
+            plan = EmbeddingPlan(self.config, self._article_index, self._id_at, self._resident.get)
+            encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
+            pending = PendingEmbeddings(encoding, self._story_vector, lambda: self.embedder.dim)
         if ahead:
-            self._stop_embedding()
-        plan = EmbeddingPlan(self.config, self._article_index, self._id_at, self._resident.get)
-        encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
-        pending = PendingEmbeddings(encoding, self._story_vector, lambda: self.embedder.dim)
-        if ahead:
-            self._pending = pending  # from here, _stop_embedding stops its worker
+            self._plan, self._pending = plan, pending  # from here, _stop_embedding stops its worker
+        sentences, listed_before = plan.sentences, len(plan.texts)
         docs = []
         try:
-            for lo in range(0, len(articles), PREPARE_CHUNK):
-                some = self._prepare_some(
-                    articles[lo : lo + PREPARE_CHUNK], first_seq + lo, outlets, progress
-                )
+            n = len(articles)
+            for lo in range(0, n + len(upcoming), PREPARE_CHUNK):
+                hi = lo + PREPARE_CHUNK
+                some = self._prepare_some(articles[lo:hi], first_seq + lo, outlets, progress)
+                if hi > n:
+                    start = max(lo, n)
+                    some += self._prepare_some(
+                        upcoming[start - n : hi - n], first_seq + start, outlets, NullProgress(), True
+                    )
                 listed = len(plan.texts)
                 for planned in plan.add(some):
                     pending.add(planned)
@@ -668,8 +695,16 @@ class Engine:
                 encoding.extend(plan.texts[listed:])
                 if ahead:
                     encoding.start()
-            encoding.close()
-            self.last_embedding_stats = {"sentences": plan.sentences, "embedded": len(plan.texts)}
+                if len(some) < min(PREPARE_CHUNK, len(articles) + len(upcoming) - lo):
+                    break  # an upcoming article could not be prepared: the look-ahead ends before it
+            if ahead and upcoming:
+                encoding.flush()
+            else:
+                encoding.close()
+            self.last_embedding_stats = {
+                "sentences": plan.sentences - sentences,
+                "embedded": len(plan.texts) - listed_before,
+            }
             if ahead:
                 return docs
         except BaseException:
@@ -686,14 +721,27 @@ class Engine:
         return docs
 
     def _prepare_some(
-        self, articles: Sequence[Article], first_seq: int, outlets: Sequence[str], progress: Progress
+        self,
+        articles: Sequence[Article],
+        first_seq: int,
+        outlets: Sequence[str],
+        progress: Progress,
+        lenient: bool = False,
     ) -> list[PreparedDocument]:
         """Articles prepared, checked against the sentence limit before anything else is done with them,
-        with their citations, and signed."""
+        with their citations, and signed. ``lenient``: an article over a limit ends the list there
+        instead of raising."""
         docs = []
         for n, article in enumerate(articles):
-            doc = prepare(article, first_seq + n, self.config)
-            check_sentences(doc, self.config.limits)  # before anything is signed or embedded
+            try:
+                if lenient:
+                    self.check(article)
+                doc = prepare(article, first_seq + n, self.config)
+                check_sentences(doc, self.config.limits)  # before anything is signed or embedded
+            except InvalidArgument:
+                if not lenient:
+                    raise
+                break
             doc.citations = find_citations(article.text, outlets)
             docs.append(doc)
             progress.advance()
@@ -709,13 +757,33 @@ class Engine:
         check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
         self._account(pending.finish(doc, check))
         if pending.finished():
-            self._pending = None
+            self._pending = self._plan = None
 
     def _stop_embedding(self) -> None:
-        """Stop the worker ``_prepare(ahead=True)`` started (a write that ends early leaves rows unused)."""
-        pending, self._pending = self._pending, None
+        """Stop the worker ``_prepare(ahead=True)`` started (a write that ends early leaves rows unused),
+        and drop what a stream's earlier call prepared ahead."""
+        pending, self._pending, self._plan, self._carried = self._pending, None, None, None
         if pending is not None:
             pending.encoding.stop()
+
+    def _take_carried(self, articles: Sequence[Article]) -> list[PreparedDocument]:
+        """The articles the call before prepared ahead (``upcoming``) that ``articles`` begins with, if
+        nothing was written since they were planned; otherwise that work is dropped."""
+        carried, self._carried = self._carried, None
+        if carried is None:
+            self._stop_embedding()
+            return []
+        generation, docs = carried
+        current = self.store.generation() if self.store.shared else self._generation
+        reused = []
+        if generation == self._generation == current:
+            for article, doc in zip(articles, docs, strict=False):
+                if doc.article != article:
+                    break
+                reused.append(doc)
+        if not reused:
+            self._stop_embedding()
+        return reused
 
     def _account(self, work: tuple[int, float]) -> None:
         sentences, seconds = work
@@ -865,11 +933,21 @@ class Engine:
         return self.ingest_many([article], deadline=deadline)[0]
 
     def ingest_many(
-        self, articles: Sequence[Article], progress: Progress | None = None, deadline: Deadline = None
+        self,
+        articles: Sequence[Article],
+        progress: Progress | None = None,
+        deadline: Deadline = None,
+        upcoming: Sequence[Article] = (),
     ) -> list[IngestResult]:
         """Store articles in order, as if ingested one by one; each is committed before the next is
         matched. Preparing and embedding are done for the whole batch at once (it is faster).
-        ``deadline``: see ``Deadline``."""
+        ``deadline``: see ``Deadline``.
+
+        ``upcoming``: articles the caller will most likely pass next (a stream's next batch). They are
+        not stored, nor checked beyond being prepared; they are prepared and their sentences embedded
+        while these are matched, so that the model has work when the next call starts. The next call
+        takes that work for the articles it begins with if nothing was written in between (with the
+        model; without one there is nothing to gain)."""
         progress = progress or NullProgress()
         due = Due(deadline)
         for article in articles:
@@ -884,8 +962,18 @@ class Engine:
                 if article.id in seen or stored is None or stored.text_hash != digests[i]:
                     todo.append(i)
                 seen.add(article.id)
-            prepared = self._prepare([articles[i] for i in todo], self._next_seq, progress, due, ahead=True)
-            docs = dict(zip(todo, prepared, strict=True))
+            batch = [articles[i] for i in todo]
+            reused = self._take_carried(batch) if not isinstance(self.embedder, NullEmbedder) else []
+            ahead: list[Article] = []
+            if upcoming and not isinstance(self.embedder, NullEmbedder):
+                room = not reused or (self._plan is not None and self._plan.sentences < CARRY_SENTENCES)
+                ids = {a.id for a in articles}
+                ahead = [a for a in upcoming if room and a.id not in ids]
+            prepared = reused + self._prepare(
+                batch[len(reused) :], self._next_seq, progress, due, True, ahead, go_on=bool(reused)
+            )
+            docs = dict(zip(todo, prepared, strict=False))
+            later = prepared[len(todo) :]
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
@@ -906,7 +994,10 @@ class Engine:
                     self._stop_embedding()
                     raise
                 progress.advance()
-            self._stop_embedding()  # an article repeated unchanged in the batch was prepared, never stored
+            if later:
+                self._carried = (self._generation, later)
+            else:
+                self._stop_embedding()  # an article repeated unchanged in the batch was prepared, not stored
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
@@ -1325,6 +1416,7 @@ class Engine:
         saved (a full disk) are logged and left: they are rebuilt from the store at the next start, so
         the engine closes, and the store with it, whatever the disk."""
         with self._lock.write():
+            self._stop_embedding()
             try:
                 self.save_indexes()
             except (OSError, DedupError) as exc:

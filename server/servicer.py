@@ -9,7 +9,8 @@ import json
 import math
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,6 +160,26 @@ class _Inbox:
         self._closed.set()
 
 
+def _read_ahead(inbox: _Inbox, held: deque[Any]) -> list[Article]:
+    """The articles of the requests that have already arrived after a batch, up to a batch of them: read
+    from ``inbox`` into ``held`` (handled, in order, once the batch is stored), without waiting, and
+    up to the first request that is not a valid article."""
+    while len(held) < STREAM_BATCH and (not held or isinstance(held[-1], pb.StreamIngestDocumentsRequest)):
+        item = inbox.get(0)
+        if item is _IDLE:
+            break
+        held.append(item)
+    articles = []
+    for item in held:
+        if not isinstance(item, pb.StreamIngestDocumentsRequest):
+            break
+        try:
+            articles.append(article_from_pb(item.document))
+        except DedupError:
+            break
+    return articles
+
+
 class DedupServicer(pb_grpc.DedupServiceServicer):
     def __init__(self, engine: Engine, stream_idle: float = STREAM_IDLE_LIMIT) -> None:
         self.engine = engine
@@ -238,14 +259,18 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
         self, request_iterator: Iterable[pb.StreamIngestDocumentsRequest], context: grpc.ServicerContext
     ) -> Iterator[Any]:
         """Reads the stream on a thread of its own, so that the articles that arrived while a batch was
-        being stored form the next batch; answers each article once its batch is committed."""
+        being stored form the next batch; answers each article once its batch is committed. The
+        articles already received after a batch go to the engine with it as ``upcoming``: the model
+        embeds them while the batch is matched."""
         inbox = _Inbox(request_iterator)
         answered = 0  # articles answered so far: the stream position of batch[0]
         batch: list[Article] = []
+        held: deque[Any] = deque()  # requests read ahead of the batch being stored (``_read_ahead``)
         try:
             while True:
                 # A full batch is stored at once; a partial one when the stream pauses (or ends).
-                item = inbox.get(self.stream_idle if not batch else STREAM_IDLE_SECONDS)
+                timeout = self.stream_idle if not batch else STREAM_IDLE_SECONDS
+                item = held.popleft() if held else inbox.get(timeout)
                 if item is _IDLE and not batch:
                     raise Unavailable(
                         f"no article came on this stream for {self.stream_idle:g} s: it is closed to free "
@@ -266,7 +291,8 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
                         failure = exc
                 elif isinstance(item, BaseException):
                     failure = item
-                for reply in self._store_batch(batch, answered, context):
+                upcoming = _read_ahead(inbox, held) if failure is None and item is not _END else []
+                for reply in self._store_batch(batch, answered, context, upcoming):
                     answered += 1
                     self._count(-1)
                     del batch[0]
@@ -284,14 +310,18 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
             self._pending += n
 
     def _store_batch(
-        self, batch: list[Article], first: int, context: grpc.ServicerContext
+        self,
+        batch: list[Article],
+        first: int,
+        context: grpc.ServicerContext,
+        upcoming: Sequence[Article] = (),
     ) -> Iterator[pb.StreamIngestDocumentsResponse]:
         """Stores the articles of a stream from position ``first``; their replies, in order."""
         if not batch:
             return
         try:
             _check_deadline(context)
-            results = self.engine.ingest_many(batch, deadline=context.time_remaining)
+            results = self.engine.ingest_many(batch, deadline=context.time_remaining, upcoming=upcoming)
         except DedupError as exc:
             ids = ", ".join(shown_id(a.id) for a in batch[:3]) + (", ..." if len(batch) > 3 else "")
             raise renamed(

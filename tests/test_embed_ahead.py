@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import dedup.engine
 from dedup.article import Article
-from dedup.config import Config
+from dedup.config import Config, config_from_dict
 from dedup.document import prepare
 from dedup.embed import Encoding
 from dedup.engine import Engine
@@ -138,6 +139,24 @@ def test_texts_added_while_the_worker_runs_are_embedded_in_the_same_chunks(piece
         encoding.extend(["one more"])
 
 
+def test_flush_embeds_a_short_chunk_and_the_texts_after_it_start_a_new_one() -> None:
+    """An open encoding flushed embeds what it holds though it does not fill a chunk (a caller waiting
+    for those rows is not left waiting for texts that may never come); later texts chunk from there."""
+    model = _Recording()
+    encoding = Encoding(model, TEXTS[:3], chunk=8, first=4, more=True).start()
+    encoding.flush()
+    encoding.wait(3, check=_timeout_after(5))
+    encoding.extend(TEXTS[3:13])
+    encoding.wait(11, check=_timeout_after(5))  # 3 + a whole chunk of 8 (the chunks went on doubling)
+    assert encoding.done == 11
+    encoding.close()
+    encoding.wait(13)
+    assert [sorted(c) for c in model.calls] == [
+        sorted(TEXTS[lo:hi]) for lo, hi in [(0, 3), (3, 11), (11, 13)]
+    ]
+    np.testing.assert_array_equal(encoding.vectors, np.vstack([model.vector(t) for t in TEXTS[:13]]))
+
+
 def test_an_open_encoding_waits_for_a_whole_chunk_and_stop_ends_its_worker() -> None:
     model = _Recording()
     encoding = Encoding(model, TEXTS[:3], chunk=8, first=4, more=True).start()
@@ -230,3 +249,139 @@ def test_the_model_starts_on_the_first_articles_while_later_ones_are_prepared(
     assert [r.outcome.value for r in engine.ingest_many(_articles(6))] == ["CREATED"] * 6
     assert waited == [True]
     assert engine.counters["sentences_embedded"] == 18
+
+
+def _analyses(engine: Engine, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """What a user reads back of each article: its cluster, parents and pairs."""
+    out: list[tuple[Any, ...]] = []
+    for doc_id in ids:
+        a = engine.analysis(doc_id)
+        out.append((a.cluster, a.parents, a.matches))
+    return out
+
+
+def _stream_articles() -> list[Article]:
+    """Eight articles in two batches, the second batch sharing sentences with the first and with itself
+    (so the second batch's plan copies vectors from articles stored meanwhile and from each other)."""
+    arts = _articles(4)
+    extra = [
+        Article(f"b{i}", arts[i % 4].text + f" A new closing line for copy {i} says something of its own.")
+        for i in range(4)
+    ]
+    return arts + extra
+
+
+def test_a_stream_embeds_its_next_batch_while_the_batch_before_it_is_matched(tmp_path: Path) -> None:
+    """``upcoming``: the next batch's sentences go to the model during this call, and the next call
+    takes that work (no sentence is sent twice) with the answers of two calls without it."""
+    articles = _stream_articles()
+    model = _Recording()
+    engine = Engine(Config(), model, SqliteStore(tmp_path / "ahead.sqlite3"))
+    first = engine.ingest_many(articles[:4], upcoming=articles[4:])
+    assert [r.outcome.value for r in first] == ["CREATED"] * 4
+    sent = {t for call in model.calls for t in call}
+    deadline = time.monotonic() + 10
+    while not any("copy 3" in t for t in sent) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the worker goes on with the next batch after the call returned
+        sent = {t for call in model.calls for t in call}
+    assert any("copy 3" in t for t in sent), "the next batch's new sentences were embedded ahead"
+    calls = len(model.calls)
+    second = engine.ingest_many(articles[4:])
+    assert [r.outcome.value for r in second] == ["CREATED"] * 4
+    assert len(model.calls) == calls  # nothing left for the model: it was all done ahead
+    texts = [t for call in model.calls for t in call]
+    assert len(texts) == len(set(texts)) == engine.counters["sentences_embedded"]
+
+    plain = Engine(Config(), _Recording(), SqliteStore(tmp_path / "plain.sqlite3"))
+    plain.ingest_many(articles[:4])
+    plain.ingest_many(articles[4:])
+    ids = [a.id for a in articles]
+    assert _analyses(engine, ids) == _analyses(plain, ids)
+    for doc_id in ids:
+        got, want = engine.store.get(doc_id), plain.store.get(doc_id)
+        assert got is not None and want is not None
+        np.testing.assert_array_equal(got.embeddings, want.embeddings)
+
+
+def test_a_write_between_the_calls_drops_the_work_done_ahead(tmp_path: Path) -> None:
+    """What was planned before a delete is not taken after it: the next call plans again, with the
+    answers of an engine that never looked ahead."""
+    articles = _stream_articles()
+    engine = Engine(Config(), _Recording(), SqliteStore(tmp_path / "ahead.sqlite3"))
+    plain = Engine(Config(), _Recording(), SqliteStore(tmp_path / "plain.sqlite3"))
+    engine.ingest_many(articles[:4], upcoming=articles[4:])
+    plain.ingest_many(articles[:4])
+    for e in (engine, plain):
+        e.delete("a1")
+        e.ingest_many(articles[4:])
+    ids = [a.id for a in articles if a.id != "a1"]
+    assert _analyses(engine, ids) == _analyses(plain, ids)
+    assert engine._carried is None and engine._pending is None
+
+
+def test_a_next_call_that_is_not_the_announced_one_is_stored_as_given(tmp_path: Path) -> None:
+    """A caller that announced one batch and sends another (or the same articles changed) gets the
+    answers for what it sent."""
+    articles = _stream_articles()
+    changed = [
+        Article(a.id, a.text + " One more sentence makes this version different.") for a in articles[4:]
+    ]
+    engine = Engine(Config(), _Recording(), SqliteStore(tmp_path / "ahead.sqlite3"))
+    plain = Engine(Config(), _Recording(), SqliteStore(tmp_path / "plain.sqlite3"))
+    engine.ingest_many(articles[:4], upcoming=articles[4:])
+    engine.ingest_many(changed)
+    plain.ingest_many(articles[:4])
+    plain.ingest_many(changed)
+    ids = [a.id for a in articles]
+    assert _analyses(engine, ids) == _analyses(plain, ids)
+    assert all(engine.document(a.id)[0] == a for a in changed)
+
+
+def test_an_upcoming_article_that_cannot_be_stored_ends_the_look_ahead_and_fails_nothing(
+    tmp_path: Path,
+) -> None:
+    articles = _stream_articles()
+    config = config_from_dict({"limits": {"max_sentences": 3}})
+    too_long = Article("long", articles[4].text)  # four sentences
+    model = _Recording()
+    engine = Engine(config, model, SqliteStore(tmp_path / "ahead.sqlite3"))
+    results = engine.ingest_many(articles[:2], upcoming=[articles[2], too_long, articles[3]])
+    assert [r.outcome.value for r in results] == ["CREATED"] * 2
+    assert engine._carried is not None and [d.id for d in engine._carried[1]] == ["a2"]
+    assert [r.outcome.value for r in engine.ingest_many(articles[2:4])] == ["CREATED"] * 2
+
+
+def test_a_stream_through_the_service_is_answered_as_unary_ingests_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """StreamIngestDocuments hands the engine the articles that arrived after each batch as ``upcoming``;
+    the answers are those of ingesting the articles one call at a time, and each sentence went to the
+    model once."""
+    import server.servicer
+    from dedup.client import DedupClient
+    from server.app import build_server
+
+    monkeypatch.setattr(server.servicer, "STREAM_BATCH", 4)
+    base = _articles(4)
+    articles = base + [
+        Article(f"{kind}{i}", a.text + f" Copy {kind}{i} adds one sentence about matter number {i}.")
+        for kind in "cd"
+        for i, a in enumerate(base)
+    ]
+    model = _Recording()
+    engine = Engine(Config(), model, SqliteStore(tmp_path / "stream.sqlite3"))
+    running = build_server(engine, "127.0.0.1:0")
+    ids = [a.id for a in articles]
+    try:
+        with DedupClient(f"127.0.0.1:{running.port}", timeout=120) as client:
+            replies = list(client.ingest_many(articles))
+        streamed = _analyses(engine, ids)
+    finally:
+        running.stop(2)
+    assert [r.analysis.id for r in replies] == ids
+    texts = [t for call in model.calls for t in call]
+    assert len(texts) == len(set(texts))
+    plain = Engine(Config(), _Recording(), SqliteStore(tmp_path / "plain.sqlite3"))
+    for a in articles:
+        plain.ingest(a)
+    assert streamed == _analyses(plain, ids)

@@ -8,8 +8,11 @@ from __future__ import annotations
 import queue
 import random
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -245,3 +248,31 @@ def test_an_idle_stream_is_closed_and_frees_its_place(tmp_path: Path) -> None:
             ] == ["later"]
     finally:
         server.kill()
+
+
+def test_the_articles_read_ahead_of_a_batch_stop_at_the_first_bad_one_and_are_all_handled_after() -> None:
+    """What a stream handler passes the engine as ``upcoming``: the requests that have already arrived,
+    kept (``held``) to be handled in order after the batch; articles only up to the first that is not
+    one, and nothing past the end of the stream."""
+    from server.servicer import _END, _Inbox, _read_ahead
+
+    def request(doc_id: str, text: str) -> pb.StreamIngestDocumentsRequest:
+        return pb.StreamIngestDocumentsRequest(document=pb.Document(id=doc_id, text=text))
+
+    requests = [
+        request("n1", "First."),
+        request("n2", "Second."),
+        request("", "No id."),
+        request("n4", "Late."),
+    ]
+    inbox = _Inbox(iter(requests))
+    held: Any = deque()
+    for _ in range(500):  # the reader thread puts what arrived; wait until it has put the end
+        articles = _read_ahead(inbox, held)
+        if held and held[-1] is _END:
+            break
+        time.sleep(0.01)
+    assert [a.id for a in articles] == ["n1", "n2"]
+    assert list(held) == [*requests, _END]
+    assert _read_ahead(inbox, held) == articles  # read again: nothing more is taken from the inbox
+    inbox.close()
