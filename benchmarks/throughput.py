@@ -573,16 +573,16 @@ def measure_engine_scale(
             # The engine's state by name, and its parts' (the article indexes, the lineage, the story
             # clusters, the article entries) by theirs: by the names they had in the engine, where two
             # parts use one name or a name says less outside its part.
-            state = dict(vars(engine))
+            state = {k: v for k, v in vars(engine).items() if k != "_state"}
             renamed = {
-                "_stories": {"_records": "_clusters"},
-                "_entries": {"_entries": "_records", "_sources": "_external"},
+                "stories": {"_records": "_clusters"},
+                "entries": {"_entries": "_records", "_sources": "_external"},
             }
-            for part in ("_article_index", "_lineage", "_stories", "_entries"):
+            for part in ("article_index", "lineage", "stories", "entries"):
                 names = renamed.get(part, {})
                 state.update(
                     (names.get(k, k), v)
-                    for k, v in vars(state.pop(part)).items()
+                    for k, v in vars(getattr(engine._state, part)).items()
                     if k not in ("_config", "_dim")
                 )
             parts = {

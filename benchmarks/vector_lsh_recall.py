@@ -38,7 +38,7 @@ from benchmarks.throughput import repeated_articles
 from dedup.config import Config, EmbedConfig
 from dedup.document import prepare
 from dedup.embed import default_embedder
-from dedup.engine import story_vector
+from dedup.engine_state import story_vector
 
 SETTINGS = [(8, 16), (8, 32), (10, 32), (12, 32), (12, 64), (16, 64)]
 """(bits per band, bands) tried."""

@@ -430,7 +430,7 @@ class MemoryArticleIndex:
         self._sentence_by_words = {w: q * MAX_SENTENCES + t for w, q, t in rows if t < MAX_SENTENCES}
 
     def _export(self, seq_of: Callable[[str], int]) -> dict[str, np.ndarray]:
-        """The indexes as arrays, the layout ``dedup.engine.INDEX_FORMAT`` names (a change of layout
+        """The indexes as arrays, the layout ``dedup.engine_state.INDEX_FORMAT`` names (a change of layout
         changes that number, so that files of the old one are rebuilt, not misread)."""
         if not isinstance(self._doc_lsh, BandedLsh) or not isinstance(self._sent_lsh, BandedLsh):
             raise ValueError(f"the {self._config.lsh!r} LSH backend is not saved")

@@ -23,8 +23,8 @@ notifies (``wait_for_events``), so none is missed between the two.
 The state is kept in parts, each behind a narrow protocol with an in-process implementation: the
 article indexes that find candidates (``dedup.article_index``), the lineage (``dedup.lineage``), the
 story clusters (``dedup.story_clusters``) and the entries of the stored articles (``dedup.article_entries``:
-what is known of each without reading the store); the engine runs an ingest, a delete or a query across
-them.
+what is known of each without reading the store). ``dedup.engine_state`` holds them, loads them from the
+store and keeps them in step with it; the engine runs an ingest, a delete or a query across them.
 
 Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
 and follow one another through the store's history of commits (``Store.history``): before a read, and
@@ -45,46 +45,41 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-import json
 import logging
 import math
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import numpy as np
 
 from dedup.article import Article, quote_id
-from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
+from dedup.article_entries import ArticleEntries, Entry
 from dedup.article_index import (
     ArticleIndex,
-    make_article_index,
-    sign_documents,
 )
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
-from dedup.config import Config, EventsConfig, LimitsConfig
+from dedup.config import Config
 from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
 from dedup.document import PreparedDocument, check_article, check_sentences, prepare
 from dedup.embed import Embedder, Encoding, NullEmbedder, default_embedder
 from dedup.embedding_plan import EmbeddingPlan, PendingEmbeddings
+from dedup.engine_state import EngineState, published_time
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
     DedupError,
     InvalidArgument,
     NotFound,
-    Unavailable,
 )
 from dedup.event_feed import EventFeed
-from dedup.lineage import Lineage, MemoryLineage, install_parents, walk
-from dedup.minhash import HASH_VERSION
+from dedup.lineage import Lineage, install_parents, walk
 from dedup.relation import compare
 from dedup.resident import Resident
 from dedup.results import (
@@ -102,16 +97,13 @@ from dedup.results import (
 from dedup.rwlock import ReadWriteLock
 from dedup.store import (
     EVENT_PAGE,
-    HISTORY_KEPT,
     Change,
     ClusterRecord,
-    Commit,
-    DocumentEntry,
     DocumentRecord,
     MemoryStore,
     Store,
 )
-from dedup.story_clusters import MemoryStoryClusters, StoryClusters
+from dedup.story_clusters import StoryClusters
 from dedup.undo import UndoLog
 
 __all__ = [
@@ -122,14 +114,6 @@ __all__ = [
     "Progress",
 ]
 
-INDEX_FILE = "indexes.npz"
-"""The saved indexes' file in the index folder (``dedup.savefile``)."""
-INDEX_FORMAT = 1
-"""The layout of the arrays in it (``MemoryArticleIndex.save``); saved indexes of another layout are
-rebuilt."""
-LEGACY_INDEX_FILE = "indexes.pickle"
-"""Where dedup once pickled its indexes: never read (unpickling runs code), removed by the next save."""
-_LOAD_CHUNK = 5_000  # stored articles prepared together at start, when the indexes are rebuilt
 
 SHARED_TRIES = 8
 """Times a write on a shared store is computed again when another process committed first."""
@@ -253,25 +237,6 @@ class Engine:
         self._query_lock = threading.Lock()
         self._undo: UndoLog | None = None
         """The undo log of the write in progress (``_undoable``), None outside one."""
-        self._next_seq = 1
-        """At least the next free sequence number; only ever goes up (``_allocate_seq``)."""
-        self._feed = EventFeed(self.store, self.config.events)
-        self._load()
-
-    # -- state ----------------------------------------------------------------------------------------
-
-    def _reset(self) -> None:
-        self._resident = Resident(self.config.resident_documents, self._reload)
-        self._entries: ArticleEntries = MemoryArticleEntries()
-        self._lineage: Lineage = MemoryLineage()
-        self._stories: StoryClusters = MemoryStoryClusters(self.config.cluster)
-        self._article_index: ArticleIndex = make_article_index(
-            self.config, self.store, lambda: self.embedder.dim
-        )
-        self._generation = 0
-        self._database_id: str | None = None
-        self.indexes_loaded = False
-        """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
         self.counters: dict[str, int] = {
             "candidate_pairs": 0,
@@ -289,6 +254,53 @@ class Engine:
         self._carried: tuple[int, list[PreparedDocument]] | None = None
         """The articles a stream said come next (``ingest_many``'s ``upcoming``), prepared, planned and being
         embedded, with the generation of the store they were planned on."""
+        self._feed = EventFeed(self.store, self.config.events)
+        self._state = EngineState(
+            self.config, self.embedder, self.store, self._feed, self.counters, self.index_dir
+        )
+
+    # -- state: the parts, in ``self._state`` ---------------------------------------------------------
+
+    @property
+    def _entries(self) -> ArticleEntries:
+        return self._state.entries
+
+    @property
+    def _lineage(self) -> Lineage:
+        return self._state.lineage
+
+    @property
+    def _stories(self) -> StoryClusters:
+        return self._state.stories
+
+    @property
+    def _article_index(self) -> ArticleIndex:
+        return self._state.article_index
+
+    @property
+    def _resident(self) -> Resident:
+        return self._state.resident
+
+    @property
+    def _generation(self) -> int:
+        return self._state.generation
+
+    @property
+    def _next_seq(self) -> int:
+        return self._state.next_seq
+
+    @property
+    def indexes_loaded(self) -> bool:
+        """Whether the last start read saved indexes (True) or rebuilt them from the store."""
+        return self._state.indexes_loaded
+
+    def save_indexes(self) -> None:
+        """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
+        generation and to the settings, so that the next start can skip rebuilding them. A crash, or
+        any write after the save, leaves them stale; they are then rebuilt. A full disk is
+        ``ResourceExhausted`` (and nothing is left half-written)."""
+        with self._lock.write():  # alone: two saves at once would write the same temporary file
+            self._state.save_indexes()
 
     def warm_up(self) -> None:
         """Compile the engine's inner loops (numba), or load them from numba's on-disk cache, on two small
@@ -296,70 +308,10 @@ class Engine:
         this before it says it is ready, so that its first request does not pay for it. Stores nothing."""
         counters, seconds = dict(self.counters), self.embedding_seconds
         docs = [prepare(Article(f"\x00warm-up:{n}", text), n, self.config) for n, text in enumerate(_WARM_UP)]
-        self._sign(docs)
+        self._state.sign(docs)
         compare(docs[0], docs[1], self.config)
-        self.counters, self.embedding_seconds = counters, seconds
-
-    def _load(self) -> None:
-        """Rebuild the working state from the store (at start). Reads the store and the saved indexes;
-        writes nothing, so that it works on a full disk."""
-        self._reset()
-        # Other processes sharing the store may commit while it is read, a page at a time: memory is then
-        # brought to the store's state by following the commits made since this generation, read first.
-        first = self.store.generation() if self.store.shared else None
-        snap = self.store.load()  # without texts and embeddings
-        for e in snap.documents:
-            if e.outlet:
-                self._entries.add_outlet(e.outlet)
-        outlets = self._entries.outlets()
-        vectors: dict[str, np.ndarray] = {}
-        published = {e.id: e.published for e in snap.documents}
-        placement = {e.id: e.placement for e in snap.documents}
-        for e in snap.documents:
-            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
-            vectors[e.id] = e.vector
-        self._generation = int(snap.meta.get("generation", "0")) if first is None else first
-        self._database_id = snap.meta.get("database_id")
-        self.indexes_loaded = self._load_indexes(self._database_id, {e.seq: e.id for e in snap.documents})
-        shared = self._article_index.shared
-        if self.indexes_loaded and shared:  # built and kept up by every writer: only the local part is not
-            self._article_index.follow([(e.seq, e.vector) for e in snap.documents], ())
-        if not self.indexes_loaded:
-            # In chunks, so that no more than a chunk and the resident articles are prepared at once.
-            stored = self.store.records()
-            while chunk := list(itertools.islice(stored, _LOAD_CHUNK)):
-                docs = [self._prepared(rec, outlets) for rec in chunk]
-                self._sign(docs)
-                self._index_many(docs)
-                vectors.update((d.id, cast(np.ndarray, d.vector)) for d in docs)
-                self._resident.trim()
-            if shared:  # built: the next process to start uses them as they are
-                binding = self._index_binding(self._database_id)
-                self._article_index.save(self._index_file(), {"binding": binding}, self._entries.seq)
-        for child, parents in snap.parents.items():
-            self._lineage.set_parents(child, parents)
-        for doc_id, sources in snap.external_sources.items():
-            self._entries.set_sources(doc_id, sources)
-        for doc_id, group in snap.groups.items():
-            self._entries.set_group(doc_id, group)
-        members: dict[str, list[str]] = defaultdict(list)
-        for e in snap.documents:
-            members[e.cluster_id].append(e.id)
-        for c in snap.clusters:
-            self._stories.restore(
-                c, [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])]
-            )
-        last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
-        self._next_seq = max(self._next_seq, last + 1)  # never back: a number once given stays given
-        self._feed.committed(int(snap.meta.get("last_event", "0")), wake=False)
-        if first is not None and self.store.generation() != first:
-            commits = self.store.history(first)
-            if commits is None:
-                raise Unavailable(
-                    f"{self.store.location} took more than {HISTORY_KEPT} commits while this process read "
-                    "it; start it again when it is less busy"
-                )
-            self._follow(commits)
+        self.counters.update(counters)  # in place: the state counts in the same dict
+        self.embedding_seconds = seconds
 
     # -- following other processes that share the store ------------------------------------------------
 
@@ -368,195 +320,13 @@ class Engine:
         store's generation when there is none)."""
         if self.store.shared and self.store.generation() != self._generation:
             with self._lock.write():
-                self._sync()
+                self._state.sync()
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
         self._catch_up()
         with self._lock.read():
             yield
-
-    def _sync(self) -> None:
-        """Bring memory up to a shared store's state (the local write lock held; before a write, under the
-        store's write lock too): follow the commits other processes made since the one memory holds, or
-        read everything again when the store no longer keeps them all."""
-        if not self.store.shared:
-            return
-        generation = self.store.generation()
-        if generation == self._generation:
-            return
-        commits = self.store.history(self._generation) if generation > self._generation else None
-        if commits is None:
-            logger.info("the store's history does not reach back to commit %d: reading it all", generation)
-            self._load()
-            return
-        try:
-            self._follow(commits)
-        except Exception:  # a bug in following: the store still holds the truth
-            logger.exception("following the store's commits failed; reading it all again")
-            self._load()
-
-    def _follow(self, commits: Sequence[Commit]) -> None:
-        """Take the ``commits`` other processes made: what each names is read again from the store, as it
-        is now (later commits may have changed it too), so memory ends as the store is."""
-        docs = sorted({d for c in commits for d in c.documents})
-        gone = {(a.id, seq): (a, vector) for c in commits for seq, a, vector in c.removed}
-        clusters = {cid for c in commits for cid in c.clusters}
-        clusters |= {c for d in docs if (c := self._stories.cluster_of(d)) is not None}
-        part = self.store.load(documents=docs, clusters=clusters)
-        stored = {e.id: e for e in part.documents}
-        records = {c.id: c for c in part.clusters}
-        missing = {e.cluster_id for e in part.documents} - clusters
-        if missing:
-            records.update((c.id, c) for c in self.store.load(documents=(), clusters=missing).clusters)
-        # Out: the articles memory holds under a sequence number the store no longer does.
-        shared = self._article_index.shared
-        unindexed: list[int] = []
-        for d in docs:
-            entry = self._entries.get(d)
-            if entry is None or (d in stored and stored[d].seq == entry.seq):
-                continue
-            doc = self._resident.peek(d)
-            if doc is None:
-                article, vector = gone[(d, entry.seq)]
-                doc = prepare(article, entry.seq, self.config)
-                self._sign([doc])
-                doc.vector = vector
-            if shared:  # the process that removed it took it out of the shared indexes
-                unindexed.append(entry.seq)
-                self._resident.discard(d)
-            else:
-                self._unindex([doc])
-            self._lineage.remove(d)
-            self._stories.follow(d, None, doc.vector, _time(doc), 1.0)
-            self._entries.remove(d)
-        # In: the articles the store holds that memory does not, in order of arrival.
-        new = sorted((e for e in part.documents if e.id not in self._entries), key=lambda e: e.seq)
-        for outlet in {e.outlet for e in new if e.outlet and not self._entries.has_outlet(e.outlet)}:
-            self._entries.add_outlet(cast(str, outlet))
-            for doc in list(self._resident):  # prepared again, with the outlet's citations, when needed
-                if cast(str, outlet) in doc.text:
-                    self._resident.discard(doc.id)
-        outlets = self._entries.outlets()
-        if shared:  # the processes that stored them indexed them, before their commits
-            self._article_index.follow([(e.seq, e.vector) for e in new], unindexed)
-        else:
-            for n in range(0, len(new), _LOAD_CHUNK):
-                recs = [self.store.get(e.id) for e in new[n : n + _LOAD_CHUNK]]
-                prepared = [self._prepared(rec, outlets) for rec in recs if rec is not None]
-                self._sign(prepared)
-                self._index_many(prepared)
-        for e in new:
-            self._entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
-            self._stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
-        now_stored: DocumentEntry | None
-        # What the commits decided for every article they name.
-        fresh = {e.id for e in new}
-        for d in docs:
-            if (now_stored := stored.get(d)) is None:
-                continue
-            self._lineage.set_parents(d, part.parents.get(d, ()))
-            self._entries.set_sources(d, part.external_sources.get(d, ()))
-            self._entries.set_group(d, part.groups.get(d))
-            cid = now_stored.cluster_id
-            if d not in fresh and self._stories.cluster_of(d) != cid:
-                self._stories.follow(
-                    d, records[cid], now_stored.vector, now_stored.published, now_stored.placement
-                )
-        for cid in clusters:
-            self._stories.follow_record(cid, records.get(cid))
-        self._resident.trim()
-        self._generation = commits[-1].generation
-        self._next_seq = max(self._next_seq, self.store.next_seq())
-        self._feed.committed(self.store.event_bounds()[1])
-
-    def _prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
-        """A stored article prepared again, with its stored embeddings (embedded again if it was stored
-        under other segmentation settings). Its document signature is left to ``_sign``."""
-        doc = prepare(rec.article, rec.seq, self.config)
-        doc.citations = find_citations(rec.article.text, outlets)
-        if rec.embeddings.shape[0] == len(doc.sentences):
-            doc.embeddings = np.asarray(rec.embeddings, dtype=np.float16)
-        else:  # stored under other segmentation settings: embed again
-            doc.embeddings = self.embedder.encode(
-                [doc.sentence_text(s) for s in range(len(doc.sentences))]
-            ).astype(np.float16)
-        doc.vector = self._story_vector(doc.embeddings)
-        return doc
-
-    def _story_vector(self, embeddings: np.ndarray) -> np.ndarray:
-        return story_vector(embeddings, self.embedder.dim, self.config.cluster.story_sentences)
-
-    def _reload(self, doc_id: str) -> PreparedDocument:
-        """Prepare a stored article again that is no longer resident."""
-        rec = self.store.get(doc_id)
-        if rec is None:
-            raise RuntimeError(
-                f"document {quote_id(doc_id)} is indexed but not in the store {self.store.location}"
-            )
-        doc = self._prepared(rec, self._entries.outlets())
-        self._sign([doc], sentences=False)
-        self.counters["documents_reloaded"] += 1
-        return doc
-
-    def _sign(self, docs: list[PreparedDocument], sentences: bool = True) -> None:
-        sign_documents(docs, self.config.minhash, sentences)
-
-    # -- saved indexes --------------------------------------------------------------------------------
-
-    def _index_file(self) -> Path | None:
-        return self.index_dir / INDEX_FILE if self.index_dir is not None else None
-
-    def _index_fingerprint(self) -> str:
-        """What saved indexes depend on besides the data: the settings that shape them (how many
-        articles stay resident, the input limits and the events' retention do not), the word and
-        shingle hashes (``HASH_VERSION``) and the file's layout."""
-        settings = repr(
-            replace(self.config, resident_documents=1, limits=LimitsConfig(), events=EventsConfig())
-        )
-        text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    def _index_binding(self, database_id: str | None) -> dict[str, Any]:
-        """What a saved index file must say it was built from to be read: this database at this
-        generation, with these settings."""
-        if self._article_index.shared:  # changed with every commit, by every writer: no one generation
-            return {"database_id": database_id, "fingerprint": self._index_fingerprint()}
-        return {
-            "database_id": database_id,
-            "generation": self._generation,
-            "fingerprint": self._index_fingerprint(),
-        }
-
-    def _load_indexes(self, database_id: str | None, ids: Mapping[int, str]) -> bool:
-        """Read the saved indexes if they were built from this database (its ``database_id``, a random id
-        made with it) at its current generation, with the same settings, and are whole (their
-        checksum) and hold exactly the stored articles ``ids`` (sequence number -> id); else leave them to
-        be rebuilt. Reads plain arrays only: nothing in the file runs."""
-        path = self._index_file()
-        if self._article_index.shared:  # kept beside the store, with their binding
-            return database_id is not None and self._article_index.load(
-                path, self._index_binding(database_id), ids
-            )
-        if path is None or database_id is None or not path.exists():
-            return False
-        return self._article_index.load(path, self._index_binding(database_id), ids)
-
-    def save_indexes(self) -> None:
-        """Save the LSH and FAISS indexes beside the store, bound to the store's database id and
-        generation and to the settings, so that the next start can skip rebuilding them. A crash, or
-        any write after the save, leaves them stale; they are then rebuilt. A full disk is
-        ``ResourceExhausted`` (and nothing is left half-written)."""
-        path = self._index_file()
-        if path is None:
-            return
-        with self._lock.write():  # alone: two saves at once would write the same temporary file
-            header = {"binding": self._index_binding(self._database_id)}
-            if not self._article_index.save(path, header, self._entries.seq):
-                return  # not saved (datasketch's LSH): rebuilt at every start
-            legacy = path.with_name(LEGACY_INDEX_FILE)
-            if legacy.exists():  # written by an older dedup, never read: gone once there is a new one
-                legacy.unlink()
 
     # -- undo -----------------------------------------------------------------------------------------
 
@@ -571,59 +341,23 @@ class Engine:
         its commit included: memory is then again what the store holds, and the disk is not needed to
         get there. The block must end with the commit: nothing after it is undone."""
         log = UndoLog()
-        self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = log
-        self._article_index.undo = log
+        self._undo = log
+        self._state.record(log)
         try:
             yield
         except BaseException:
-            self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
-            self._article_index.undo = None
+            self._undo = None
+            self._state.record(None)
             try:
                 log.undo()
             except Exception:  # a bug in undoing: the store still holds the truth
                 logger.exception("undoing a failed change failed; rebuilding the engine from the store")
-                self._load()
+                self._state.load()
             raise
         finally:
-            self._undo = self._entries.undo = self._stories.undo = self._lineage.undo = None
-            self._article_index.undo = None
+            self._undo = None
+            self._state.record(None)
             self._article_index.take_writes()  # its commit took them, or there was none: none outlive it
-
-    def _allocate_seq(self) -> int:
-        """A sequence number for a new article: above every number this engine gave and every number
-        the store has held (another writer's included), so one is never used twice."""
-        seq = max(self._next_seq, self.store.next_seq())
-        self._next_seq = seq + 1
-        return seq
-
-    def _id_at(self, seq: int) -> str | None:
-        """The stored article with this sequence number, None when this engine holds none."""
-        try:
-            return self._entries.id_at(seq)
-        except KeyError:
-            return None
-
-    def _held(self, seqs: Iterable[int]) -> list[str]:
-        """The stored articles these sequence numbers name, those this engine holds: a shared index may
-        name others (``ArticleIndex.shared``), not committed yet or never."""
-        return [d for seq in seqs if (d := self._id_at(seq)) is not None]
-
-    def _index(self, doc: PreparedDocument) -> None:
-        """Add a prepared, embedded article to every in-memory index."""
-        self._index_many([doc])
-
-    def _index_many(self, docs: Sequence[PreparedDocument]) -> None:
-        """Make prepared, embedded articles resident and add them to the article indexes, in bulk (their
-        entries, which name them by sequence number, are the caller's)."""
-        for doc in docs:
-            self._resident.put(doc)
-            self._on_undo(functools.partial(self._resident.discard, doc.id))
-        self._article_index.add(docs)
-
-    def _unindex(self, docs: Sequence[PreparedDocument]) -> None:
-        self._article_index.remove(docs)
-        for doc in docs:
-            self._resident.discard(doc.id)  # read again from the store if the removal is undone
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -671,9 +405,9 @@ class Engine:
         else:
             if ahead:
                 self._stop_embedding()
-            plan = EmbeddingPlan(self.config, self._article_index, self._id_at, self._resident.get)
+            plan = EmbeddingPlan(self.config, self._article_index, self._state.id_at, self._resident.get)
             encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
-            pending = PendingEmbeddings(encoding, self._story_vector, lambda: self.embedder.dim)
+            pending = PendingEmbeddings(encoding, self._state.story_vector, lambda: self.embedder.dim)
         if ahead:
             self._plan, self._pending = plan, pending  # from here, _stop_embedding stops its worker
         sentences, listed_before = plan.sentences, len(plan.texts)
@@ -745,7 +479,7 @@ class Engine:
             doc.citations = find_citations(article.text, outlets)
             docs.append(doc)
             progress.advance()
-        self._sign(docs)
+        self._state.sign(docs)
         return docs
 
     def _embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
@@ -797,8 +531,8 @@ class Engine:
         index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._held(index.articles_like(doc.doc_minhash)))
-        found.update(self._held(index.articles_sharing_sentences(doc.sentence_minhashes)))
+            found.update(self._state.held(index.articles_like(doc.doc_minhash)))
+        found.update(self._state.held(index.articles_sharing_sentences(doc.sentence_minhashes)))
         near: list[str] = []
         if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
@@ -807,9 +541,9 @@ class Engine:
                 near_sentences = index.articles_near_sentences(
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
-                found.update(self._held(near_sentences))
+                found.update(self._state.held(near_sentences))
             for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
-                if (other := self._id_at(hit)) is None:
+                if (other := self._state.id_at(hit)) is None:
                     continue
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:
@@ -1010,12 +744,12 @@ class Engine:
         ahead = self._align_ahead(doc, due) if self.store.shared else None
         for attempt in itertools.count(1):
             with self.store.writing(optimistic=attempt == 1):
-                self._sync()
+                self._state.sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
                     return IngestResult(self._analysis(doc.id), IngestOutcome.UNCHANGED, ())
                 if len(doc.sentence_minhashes) != len(doc.sentences):
-                    self._sign([doc])  # indexed by an attempt that was undone, which dropped them
+                    self._state.sign([doc])  # indexed by an attempt that was undone, which dropped them
                 try:
                     return self._store_now(doc, digest, due, ahead)
                 except Aborted:
@@ -1032,7 +766,7 @@ class Engine:
         replaced) meanwhile are aligned there; when nothing was committed meanwhile, the candidates
         themselves are taken as they are. None for a replacement (its candidates are found without its
         old version, in the write)."""
-        self._sync()
+        self._state.sync()
         if doc.id in self._entries:
             return None
         candidates, near = self._candidates(doc)
@@ -1063,8 +797,8 @@ class Engine:
                 outcome = IngestOutcome.REPLACED
                 gone: list[PreparedDocument] = []
                 affected |= self._remove(doc.id, change, events, now, gone)
-                self._unindex(gone)
-            doc.order = self._allocate_seq()
+                self._state.unindex(gone)
+            doc.order = self._state.allocate_seq()
             if article.outlet and not self._entries.has_outlet(article.outlet):
                 affected |= self._refresh_citations(article.outlet, change)
             if (
@@ -1081,7 +815,7 @@ class Engine:
                 self._links(doc.id, pairs),
                 doc.vector,
                 near,
-                _time(doc),
+                published_time(doc),
                 self._claims(doc.id, pairs),
                 now,
                 change,
@@ -1100,7 +834,7 @@ class Engine:
                 placed.placement,
             )
             self._entries.put(doc.id, Entry(doc.order, digest, now))
-            self._index(doc)
+            self._state.index(doc)
             change.put_documents.append(record)
             change.put_pairs.extend(pairs)
             affected.add(doc.id)
@@ -1132,7 +866,7 @@ class Engine:
             other = p.other(doc_id)
             if p.relation.value in cc.link_relations and p.coverage_of(other) >= cc.min_link_share:
                 partner = self._resident.get(other)
-                out[other] = Claim(p.coverage_of(other), partner.vector, _time(partner))
+                out[other] = Claim(p.coverage_of(other), partner.vector, published_time(partner))
         return out
 
     def _remove(
@@ -1150,7 +884,7 @@ class Engine:
         partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
         gone.append(doc)
         orphans = self._lineage.remove(doc_id)
-        removed = self._stories.remove(doc_id, doc.vector, _time(doc), now, change)
+        removed = self._stories.remove(doc_id, doc.vector, published_time(doc), now, change)
         if removed is not None:
             events.append(removed)
         self._entries.remove(doc_id)  # with its sequence number, sources and group
@@ -1161,7 +895,7 @@ class Engine:
         """Remove an article from the store and every index. ``deadline``: see ``Deadline``."""
         due = Due(deadline)
         with due.holding(self._lock, True, "while waiting for other writes to finish; nothing was deleted"):
-            self._sync()
+            self._state.sync()
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
             return self._remove_committed([doc_id], due)
@@ -1176,7 +910,7 @@ class Engine:
         removed: list[str] = []
         while True:
             with self._lock.write():
-                self._sync()
+                self._state.sync()
                 ids = self._entries.ingested_before(before, batch)
                 if not ids:
                     return removed
@@ -1190,7 +924,7 @@ class Engine:
         meanwhile are left out."""
         for attempt in itertools.count(1):
             with self.store.writing(optimistic=attempt == 1):
-                self._sync()
+                self._state.sync()
                 there = [d for d in ids if d in self._entries]
                 if not there:
                     return ()
@@ -1211,7 +945,7 @@ class Engine:
             gone: list[PreparedDocument] = []
             for doc_id in ids:
                 affected |= self._remove(doc_id, change, events, now, gone)
-            self._unindex(gone)
+            self._state.unindex(gone)
             affected = {d for d in affected if d in self._entries}
             if affected:
                 self._apply_derivation(self._derive_for(affected, change=change), change)
@@ -1238,7 +972,7 @@ class Engine:
         if self.store.shared:
             change.expect_generation = self._generation  # what the change was computed from
         change.index_writes = self._article_index.take_writes()
-        self._generation = self.store.commit(change)
+        self._state.generation = self.store.commit(change)
         if events:
             self._feed.committed(first + len(events) - 1)
 
@@ -1316,7 +1050,7 @@ class Engine:
         exclude = article.id if article.id in self._entries else None
         candidates, near = self._candidates(doc, exclude)
         pairs = self._match(doc, candidates, due)
-        cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, _time(doc))
+        cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, published_time(doc))
         pairs = [
             p for p in pairs
             if p.relation is not Relation.SAME_STORY or self._cluster_of(p.other(doc.id)) == cid
@@ -1430,22 +1164,6 @@ _WARM_UP = (
     "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
     'and work starts next month. "We cannot wait another year," the chair said after the vote.',
 )
-
-
-def _time(doc: PreparedDocument) -> float | None:
-    """An article's publication time in seconds since the epoch, if it has one."""
-    ts = doc.article.published_at
-    return ts.value.timestamp() if ts is not None else None
-
-
-def story_vector(embeddings: np.ndarray, dim: int, lead: int = 0) -> np.ndarray:
-    """An article's vector: the normalised mean of the embeddings of its first ``lead`` sentences (all
-    of them when ``lead`` is 0; zeros if it has none)."""
-    if lead > 0:
-        embeddings = embeddings[:lead]
-    mean = embeddings.mean(axis=0, dtype=np.float32) if len(embeddings) else np.zeros(dim, dtype=np.float32)
-    norm = float(np.linalg.norm(mean))
-    return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
 
 
 def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:

@@ -18,7 +18,8 @@ import pytest
 from dedup.article import Article
 from dedup.config import config_from_dict
 from dedup.embed import CachingEmbedder
-from dedup.engine import INDEX_FILE, LEGACY_INDEX_FILE, Engine
+from dedup.engine import Engine
+from dedup.engine_state import INDEX_FILE, LEGACY_INDEX_FILE
 from dedup.errors import Aborted, ResourceExhausted
 from dedup.results import IngestOutcome
 from dedup.savefile import read_arrays, write_arrays
@@ -177,7 +178,7 @@ def test_two_engines_on_one_database_lose_no_acknowledged_article(
     stale = engines[1].store.next_seq()
     engines[0].ingest(Article("trim", S.trimmed()))
     engines[1].store.next_seq = lambda: stale  # type: ignore[method-assign]
-    engines[1]._next_seq = stale
+    engines[1]._state.next_seq = stale
     before = engine_state(engines[1])
     with pytest.raises(Aborted, match="another process"):
         engines[1].ingest(Article("copy", S.verbatim()))

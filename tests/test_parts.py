@@ -27,7 +27,7 @@ from dedup.article_index import (
 from dedup.cluster import Claim, cluster_id_for
 from dedup.config import ClusterConfig, Config
 from dedup.document import PreparedDocument, prepare
-from dedup.engine import story_vector
+from dedup.engine_state import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
 from dedup.redis_index import RedisArticleIndex

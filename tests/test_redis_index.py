@@ -27,7 +27,8 @@ from dedup.article_index import (
 )
 from dedup.config import Config, EmbedConfig, MinHashConfig
 from dedup.document import PreparedDocument, prepare
-from dedup.engine import Engine, story_vector
+from dedup.engine import Engine
+from dedup.engine_state import story_vector
 from dedup.errors import ConfigError, ResourceExhausted
 from dedup.minhash import signatures
 from dedup.redis_index import RedisArticleIndex, bucket_count

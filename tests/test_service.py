@@ -494,7 +494,7 @@ def test_saved_indexes_are_used_only_with_the_same_hashes(
 ) -> None:
     """Indexes saved beside the store are read at the next start, unless the word and shingle hashes
     changed since they were saved (another dedup version): then they are rebuilt from the store."""
-    import dedup.engine
+    import dedup.engine_state
 
     def start() -> Engine:
         return Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "d.sqlite3"), index_dir=tmp_path / "ix")
@@ -506,7 +506,7 @@ def test_saved_indexes_are_used_only_with_the_same_hashes(
     assert again.indexes_loaded
     expected = again.find_similar(S.article("q", S.verbatim()))
     again.close()
-    monkeypatch.setattr(dedup.engine, "HASH_VERSION", dedup.engine.HASH_VERSION + 1)
+    monkeypatch.setattr(dedup.engine_state, "HASH_VERSION", dedup.engine_state.HASH_VERSION + 1)
     rebuilt = start()
     assert not rebuilt.indexes_loaded
     assert rebuilt.find_similar(S.article("q", S.verbatim())) == expected
