@@ -272,7 +272,7 @@ def model_rate(config: Config, texts: Sequence[str], sample: int = 2048) -> floa
     nothing else running in the process. None without a model."""
     from dedup.document import prepare
     from dedup.embed import CachingEmbedder, Encoding, NullEmbedder, default_embedder
-    from dedup.engine import EMBED_CHUNK
+    from dedup.preparation import EMBED_CHUNK
 
     model = default_embedder(config.embed)
     if isinstance(model, NullEmbedder):

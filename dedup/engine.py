@@ -42,7 +42,6 @@ command and the service give the same answers for the same input.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import logging
@@ -53,9 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
-
-import numpy as np
+from typing import cast
 
 from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry
@@ -67,19 +64,18 @@ from dedup.cluster import Claim
 from dedup.config import Config
 from dedup.deadline import Deadline, Due
 from dedup.derive import Derivation, derive
-from dedup.document import PreparedDocument, check_article, check_sentences, prepare
-from dedup.embed import Embedder, Encoding, NullEmbedder, default_embedder
-from dedup.embedding_plan import EmbeddingPlan, PendingEmbeddings
+from dedup.document import PreparedDocument, check_article, prepare
+from dedup.embed import Embedder, default_embedder
 from dedup.engine_state import EngineState, published_time
 from dedup.errors import (
     Aborted,
     DeadlineExceeded,
     DedupError,
-    InvalidArgument,
     NotFound,
 )
 from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, install_parents, walk
+from dedup.preparation import NullProgress, Preparation, Progress
 from dedup.relation import compare
 from dedup.resident import Resident
 from dedup.results import (
@@ -118,18 +114,6 @@ __all__ = [
 SHARED_TRIES = 8
 """Times a write on a shared store is computed again when another process committed first."""
 
-PREPARE_CHUNK = 8
-"""New articles prepared before their sentences are listed for the model: the model starts once the first
-chunk of sentences (``Encoding``) is listed, while the later articles are still being prepared."""
-EMBED_CHUNK = 256
-"""Sentences sent to the model at once, at most (each chunk sorted by length, in batches of
-embed.batch_size); the first chunks are smaller (``Encoding``), so that an ingest's first article
-waits for a few articles' sentences only, and the model then keeps ahead of the matching."""
-
-CARRY_SENTENCES = 16_384
-"""Sentences one embedding plan goes on taking across the calls of a stream (``ingest_many``'s
-``upcoming``), at most: a plan keeps every sentence it planned, so a long stream starts a new one."""
-
 Alignments = dict[tuple[str, int], PairResult | None]
 """A new article's alignments (``compare``) with stored articles, by the stored article's id and sequence
 number; None where they are unrelated."""
@@ -147,24 +131,6 @@ class Ahead:
 
 
 logger = logging.getLogger(__name__)
-
-
-class Progress(Protocol):
-    """Where long work reports how far it has got (the CLI shows a bar)."""
-
-    def start(self, stage: str, total: int) -> None: ...
-
-    def advance(self, n: int = 1) -> None: ...
-
-
-class NullProgress:
-    """Reports nowhere."""
-
-    def start(self, stage: str, total: int) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -237,7 +203,6 @@ class Engine:
         self._query_lock = threading.Lock()
         self._undo: UndoLog | None = None
         """The undo log of the write in progress (``_undoable``), None outside one."""
-        self.last_embedding_stats: dict[str, int] = {"sentences": 0, "embedded": 0}
         self.counters: dict[str, int] = {
             "candidate_pairs": 0,
             "documents_reloaded": 0,
@@ -245,19 +210,12 @@ class Engine:
         }
         """Work done since start: candidate pairs aligned, prepared articles read back from the store
         because they were no longer resident, and sentences sent to the model."""
-        self.embedding_seconds = 0.0
-        """Time spent in the model since the engine started (the service's metrics report it)."""
-        self._pending: PendingEmbeddings | None = None
-        """The articles of the ingest in progress whose sentences are being embedded (``_prepare``)."""
-        self._plan: EmbeddingPlan | None = None
-        """The plan ``_pending``'s articles were planned by (a stream's next call may go on with it)."""
-        self._carried: tuple[int, list[PreparedDocument]] | None = None
-        """The articles a stream said come next (``ingest_many``'s ``upcoming``), prepared, planned and being
-        embedded, with the generation of the store they were planned on."""
         self._feed = EventFeed(self.store, self.config.events)
         self._state = EngineState(
             self.config, self.embedder, self.store, self._feed, self.counters, self.index_dir
         )
+        self.preparation = Preparation(self.config, self.embedder, self._state, self.store, self.counters)
+        """Prepares and embeds new articles (``dedup.preparation``)."""
 
     # -- state: the parts, in ``self._state`` ---------------------------------------------------------
 
@@ -290,6 +248,16 @@ class Engine:
         return self._state.next_seq
 
     @property
+    def last_embedding_stats(self) -> dict[str, int]:
+        """Sentences in the last batch prepared, and of them those sent to the model."""
+        return self.preparation.last_embedding_stats
+
+    @property
+    def embedding_seconds(self) -> float:
+        """Time spent in the model since the engine started (the service's metrics report it)."""
+        return self.preparation.embedding_seconds
+
+    @property
     def indexes_loaded(self) -> bool:
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         return self._state.indexes_loaded
@@ -311,7 +279,7 @@ class Engine:
         self._state.sign(docs)
         compare(docs[0], docs[1], self.config)
         self.counters.update(counters)  # in place: the state counts in the same dict
-        self.embedding_seconds = seconds
+        self.preparation.embedding_seconds = seconds
 
     # -- following other processes that share the store ------------------------------------------------
 
@@ -365,164 +333,6 @@ class Engine:
         """``InvalidArgument`` when ``ingest`` would refuse the article for itself (an empty text, a field
         over its limit): a stream can refuse one article before storing those that came before it."""
         check_article(article, self.config.limits)
-
-    def _prepare(
-        self,
-        articles: Sequence[Article],
-        first_seq: int,
-        progress: Progress,
-        due: Due | None = None,
-        ahead: bool = False,
-        upcoming: Sequence[Article] = (),
-        go_on: bool = False,
-    ) -> list[PreparedDocument]:
-        """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
-        batch) already holds word for word, or nearly, reuse that sentence's embedding instead of going
-        through the model (``dedup.embedding_plan``).
-
-        ``ahead``: return before the model has run; a worker thread loads the model and embeds the
-        sentences in the order of the articles, starting while the later articles are still being
-        prepared and going on while the caller matches them; ``_embedded(doc)`` waits for one article's.
-        The embeddings are the same either way (the same texts in the same chunks).
-
-        ``upcoming`` (ahead only): articles to prepare after these, for a later call; the list ends
-        before the first that cannot be prepared (too many sentences), and the encoding is left open
-        for a later call to go on with (``go_on``: this plan and encoding, not new ones). Returns the
-        articles, then those of ``upcoming`` prepared."""
-        outlets = sorted(set(self._entries.outlets()) | {a.outlet for a in articles if a.outlet})
-        progress.start("preparing", len(articles))
-        if isinstance(self.embedder, NullEmbedder):  # no model: nothing to embed or to share
-            docs = self._prepare_some(articles, first_seq, outlets, progress)
-            for doc in docs:
-                doc.embeddings = np.zeros((len(doc.sentences), self.embedder.dim), dtype=np.float16)
-                doc.vector = np.zeros(self.embedder.dim, dtype=np.float32)
-            n = sum(len(d.sentences) for d in docs)
-            self.last_embedding_stats = {"sentences": n, "embedded": 0}
-            return docs
-        if go_on and self._plan is not None and self._pending is not None:
-            plan, pending = self._plan, self._pending
-            encoding = pending.encoding
-        else:
-            if ahead:
-                self._stop_embedding()
-            plan = EmbeddingPlan(self.config, self._article_index, self._state.id_at, self._resident.get)
-            encoding = Encoding(self.embedder, (), EMBED_CHUNK, more=True)
-            pending = PendingEmbeddings(encoding, self._state.story_vector, lambda: self.embedder.dim)
-        if ahead:
-            self._plan, self._pending = plan, pending  # from here, _stop_embedding stops its worker
-        sentences, listed_before = plan.sentences, len(plan.texts)
-        docs = []
-        try:
-            n = len(articles)
-            for lo in range(0, n + len(upcoming), PREPARE_CHUNK):
-                hi = lo + PREPARE_CHUNK
-                some = self._prepare_some(articles[lo:hi], first_seq + lo, outlets, progress)
-                if hi > n:
-                    start = max(lo, n)
-                    some += self._prepare_some(
-                        upcoming[start - n : hi - n], first_seq + start, outlets, NullProgress(), True
-                    )
-                listed = len(plan.texts)
-                for planned in plan.add(some):
-                    pending.add(planned)
-                docs.extend(some)
-                encoding.extend(plan.texts[listed:])
-                if ahead:
-                    encoding.start()
-                if len(some) < min(PREPARE_CHUNK, len(articles) + len(upcoming) - lo):
-                    break  # an upcoming article could not be prepared: the look-ahead ends before it
-            if ahead and upcoming:
-                encoding.flush()
-            else:
-                encoding.close()
-            self.last_embedding_stats = {
-                "sentences": plan.sentences - sentences,
-                "embedded": len(plan.texts) - listed_before,
-            }
-            if ahead:
-                return docs
-        except BaseException:
-            if ahead:
-                self._stop_embedding()
-            raise
-        progress.start("embedding", len(plan.texts))
-        check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
-        for lo in range(0, len(plan.texts), EMBED_CHUNK):
-            encoding.run(lo + EMBED_CHUNK, check)
-            progress.advance(min(EMBED_CHUNK, len(plan.texts) - lo))
-        for doc in docs:
-            self._account(pending.finish(doc))
-        return docs
-
-    def _prepare_some(
-        self,
-        articles: Sequence[Article],
-        first_seq: int,
-        outlets: Sequence[str],
-        progress: Progress,
-        lenient: bool = False,
-    ) -> list[PreparedDocument]:
-        """Articles prepared, checked against the sentence limit before anything else is done with them,
-        with their citations, and signed. ``lenient``: an article over a limit ends the list there
-        instead of raising."""
-        docs = []
-        for n, article in enumerate(articles):
-            try:
-                if lenient:
-                    self.check(article)
-                doc = prepare(article, first_seq + n, self.config)
-                check_sentences(doc, self.config.limits)  # before anything is signed or embedded
-            except InvalidArgument:
-                if not lenient:
-                    raise
-                break
-            doc.citations = find_citations(article.text, outlets)
-            docs.append(doc)
-            progress.advance()
-        self._state.sign(docs)
-        return docs
-
-    def _embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
-        """Wait until ``doc``'s sentences are embedded, if ``_prepare`` left them to its worker, and give
-        the article its embeddings and vector."""
-        pending = self._pending
-        if pending is None or not pending.holds(doc):
-            return
-        check = functools.partial(due.check, "while embedding the sentences of the text") if due else None
-        self._account(pending.finish(doc, check))
-        if pending.finished():
-            self._pending = self._plan = None
-
-    def _stop_embedding(self) -> None:
-        """Stop the worker ``_prepare(ahead=True)`` started (a write that ends early leaves rows unused),
-        and drop what a stream's earlier call prepared ahead."""
-        pending, self._pending, self._plan, self._carried = self._pending, None, None, None
-        if pending is not None:
-            pending.encoding.stop()
-
-    def _take_carried(self, articles: Sequence[Article]) -> list[PreparedDocument]:
-        """The articles the call before prepared ahead (``upcoming``) that ``articles`` begins with, if
-        nothing was written since they were planned; otherwise that work is dropped."""
-        carried, self._carried = self._carried, None
-        if carried is None:
-            self._stop_embedding()
-            return []
-        generation, docs = carried
-        current = self.store.generation() if self.store.shared else self._generation
-        reused = []
-        if generation == self._generation == current:
-            for article, doc in zip(articles, docs, strict=False):
-                if doc.article != article:
-                    break
-                reused.append(doc)
-        if not reused:
-            self._stop_embedding()
-        return reused
-
-    def _account(self, work: tuple[int, float]) -> None:
-        sentences, seconds = work
-        self.counters["sentences_embedded"] += sentences
-        self.embedding_seconds += seconds
 
     # -- matching -------------------------------------------------------------------------------------
 
@@ -697,17 +507,8 @@ class Engine:
                     todo.append(i)
                 seen.add(article.id)
             batch = [articles[i] for i in todo]
-            reused = self._take_carried(batch) if not isinstance(self.embedder, NullEmbedder) else []
-            ahead: list[Article] = []
-            if upcoming and not isinstance(self.embedder, NullEmbedder):
-                room = not reused or (self._plan is not None and self._plan.sentences < CARRY_SENTENCES)
-                ids = {a.id for a in articles}
-                ahead = [a for a in upcoming if room and a.id not in ids]
-            prepared = reused + self._prepare(
-                batch[len(reused) :], self._next_seq, progress, due, True, ahead, go_on=bool(reused)
-            )
-            docs = dict(zip(todo, prepared, strict=False))
-            later = prepared[len(todo) :]
+            prepared, later = self.preparation.batch(batch, upcoming, self._next_seq, progress, due)
+            docs = dict(zip(todo, prepared, strict=True))
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
@@ -716,22 +517,19 @@ class Engine:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                     continue
                 try:
-                    self._embedded(docs[i], due)
+                    self.preparation.embedded(docs[i], due)
                     results.append(self._store_one(docs[i], digests[i], due))
                 except DeadlineExceeded as exc:
-                    self._stop_embedding()
+                    self.preparation.stop()
                     raise DeadlineExceeded(
                         f"{exc} (document {quote_id(article.id)} was not stored; the {i} before it in this "
                         "call were)"
                     ) from None
                 except BaseException:
-                    self._stop_embedding()
+                    self.preparation.stop()
                     raise
                 progress.advance()
-            if later:
-                self._carried = (self._generation, later)
-            else:
-                self._stop_embedding()  # an article repeated unchanged in the batch was prepared, not stored
+            self.preparation.carry(later)
             return results
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
@@ -1038,7 +836,7 @@ class Engine:
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being
             # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
             # query lock is only ever taken while holding it, never the other way round.
-            doc = self._prepare([article], self._next_seq, NullProgress(), due)[0]
+            doc = self.preparation.prepare([article], self._next_seq, NullProgress(), due)[0]
             due.wait(self._query_lock, "while waiting for the queries before it")
             try:
                 return self._find_similar(article, doc, due)
@@ -1150,7 +948,7 @@ class Engine:
         saved (a full disk) are logged and left: they are rebuilt from the store at the next start, so
         the engine closes, and the store with it, whatever the disk."""
         with self._lock.write():
-            self._stop_embedding()
+            self.preparation.stop()
             try:
                 self.save_indexes()
             except (OSError, DedupError) as exc:

@@ -44,7 +44,7 @@ class Detector:
         self, articles: Sequence[Article], progress: Progress | None = None
     ) -> list[PreparedDocument]:
         """Articles prepared for matching: tokens, sentences, signatures and embeddings."""
-        return self.engine()._prepare(articles, 1, progress or NullProgress())
+        return self.engine().preparation.prepare(articles, 1, progress or NullProgress())
 
     def analyze(self, articles: Sequence[Article], progress: Progress | None = None) -> Analysis:
         seen: set[str] = set()

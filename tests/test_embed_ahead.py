@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import dedup.engine
+import dedup.preparation
 from dedup.article import Article
 from dedup.config import Config, config_from_dict
 from dedup.document import prepare
@@ -182,7 +182,7 @@ def _articles(n: int) -> list[Article]:
 def test_an_ingest_matches_early_articles_while_the_model_embeds_later_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)  # one article a chunk
+    monkeypatch.setattr(dedup.preparation, "EMBED_CHUNK", 3)  # one article a chunk
     model = _Recording(hold=True, free_calls=1)  # the model answers its first chunk, then waits
     engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
     matched: list[str] = []
@@ -209,7 +209,7 @@ def test_an_ingest_matches_early_articles_while_the_model_embeds_later_ones(
 def test_a_model_failing_half_way_stores_the_articles_before_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)
+    monkeypatch.setattr(dedup.preparation, "EMBED_CHUNK", 3)
     model = _Recording(fail_word="article 4 ")
     engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
     with pytest.raises(RuntimeError, match="the model failed"):
@@ -225,8 +225,8 @@ def test_the_model_starts_on_the_first_articles_while_later_ones_are_prepared(
 ) -> None:
     """With ``ahead``, an ingest lists the first articles' sentences for the model before it prepares
     the later ones: preparing article a4 can wait for the model's first call, and gets it."""
-    monkeypatch.setattr(dedup.engine, "EMBED_CHUNK", 3)  # one article a chunk
-    monkeypatch.setattr(dedup.engine, "PREPARE_CHUNK", 2)
+    monkeypatch.setattr(dedup.preparation, "EMBED_CHUNK", 3)  # one article a chunk
+    monkeypatch.setattr(dedup.preparation, "PREPARE_CHUNK", 2)
     model = _Recording()
     called = threading.Event()
     real_encode = model.encode
@@ -236,7 +236,7 @@ def test_the_model_starts_on_the_first_articles_while_later_ones_are_prepared(
         return real_encode(texts)
 
     model.encode = encode  # type: ignore[method-assign]
-    real_prepare = dedup.engine.prepare
+    real_prepare = dedup.preparation.prepare
     waited: list[bool] = []
 
     def prepare_waiting(article, seq, config):  # type: ignore[no-untyped-def]
@@ -244,7 +244,7 @@ def test_the_model_starts_on_the_first_articles_while_later_ones_are_prepared(
             waited.append(called.wait(10))
         return real_prepare(article, seq, config)
 
-    monkeypatch.setattr(dedup.engine, "prepare", prepare_waiting)
+    monkeypatch.setattr(dedup.preparation, "prepare", prepare_waiting)
     engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
     assert [r.outcome.value for r in engine.ingest_many(_articles(6))] == ["CREATED"] * 6
     assert waited == [True]
@@ -316,7 +316,7 @@ def test_a_write_between_the_calls_drops_the_work_done_ahead(tmp_path: Path) -> 
         e.ingest_many(articles[4:])
     ids = [a.id for a in articles if a.id != "a1"]
     assert _analyses(engine, ids) == _analyses(plain, ids)
-    assert engine._carried is None and engine._pending is None
+    assert engine.preparation._carried is None and engine.preparation._pending is None
 
 
 def test_a_next_call_that_is_not_the_announced_one_is_stored_as_given(tmp_path: Path) -> None:
@@ -347,7 +347,8 @@ def test_an_upcoming_article_that_cannot_be_stored_ends_the_look_ahead_and_fails
     engine = Engine(config, model, SqliteStore(tmp_path / "ahead.sqlite3"))
     results = engine.ingest_many(articles[:2], upcoming=[articles[2], too_long, articles[3]])
     assert [r.outcome.value for r in results] == ["CREATED"] * 2
-    assert engine._carried is not None and [d.id for d in engine._carried[1]] == ["a2"]
+    carried = engine.preparation._carried
+    assert carried is not None and [d.id for d in carried[1]] == ["a2"]
     assert [r.outcome.value for r in engine.ingest_many(articles[2:4])] == ["CREATED"] * 2
 
 
