@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import dedup.redis_store
 from dedup.article import Article, parse_timestamp
 from dedup.errors import Aborted, ConfigError, ResourceExhausted
 from dedup.redis_store import RedisStore
@@ -180,6 +182,33 @@ def test_documents_are_found_by_a_phrase_of_their_text(make_store: Factory) -> N
     assert store.containing("Text of b.") == ["b"]
     assert store.containing("text of b") == []  # case matters, as in `in`
     assert store.containing("Harbour Wire") == []  # the outlet is not the text
+
+
+def test_a_phrase_is_found_as_written_across_pages_of_articles(
+    make_store: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase is matched character for character, whatever it holds (no pattern syntax, accents),
+    in every stored article however many pages of them a store reads (Redis: two a page here)."""
+    monkeypatch.setattr(dedup.redis_store, "PAGE", 2)
+    texts = {
+        "p1": "Le Monde (Paris) a rapporté 5% de hausse.",
+        "p2": "Nothing cited here.",
+        "p3": "Citing Le Monde (Paris) again, and São Paulo's Folha.",
+        "p4": "Le Monde Paris without brackets.",
+        "p5": "A dot . and a star * and [brackets].",
+    }
+    store = make_store()
+    records = []
+    for n, (doc_id, text) in enumerate(texts.items(), start=1):
+        rec = _record(doc_id, n, "c1")
+        records.append(dataclasses.replace(rec, article=dataclasses.replace(rec.article, text=text)))
+    store.commit(Change(put_documents=records, put_clusters=[ClusterRecord("c1", 0, 1001.0, 1002.0)]))
+    assert store.containing("Le Monde (Paris)") == ["p1", "p3"]
+    assert store.containing("São Paulo") == ["p3"]
+    assert store.containing("5%") == ["p1"]
+    assert store.containing(". and a star *") == ["p5"]
+    assert store.containing("[brackets]") == ["p5"]
+    assert store.containing("Sao Paulo") == []
 
 
 def test_deleting_a_document_takes_its_pairs_parents_and_sources(make_store: Factory) -> None:
