@@ -218,7 +218,7 @@ class RedisStore:
     def containing(self, text: str) -> list[str]:
         """The texts are searched inside Redis, a page of articles a script (a short one each: Redis
         serves others between them), so that only the ids that match come back, not every text."""
-        found = []
+        found: list[str] = []
         needle = text.encode()  # a substring of the text is a substring of its UTF-8 bytes, and back
         for ids in self._ids():
             keys = [self._k("doc", doc_id) for doc_id in ids]
