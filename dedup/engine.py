@@ -24,7 +24,8 @@ The state is kept in parts, each behind a narrow protocol with an in-process imp
 article indexes that find candidates (``dedup.article_index``), the lineage (``dedup.lineage``), the
 story clusters (``dedup.story_clusters``) and the entries of the stored articles (``dedup.article_entries``:
 what is known of each without reading the store). ``dedup.engine_state`` holds them, loads them from the
-store and keeps them in step with it; the engine runs an ingest, a delete or a query across them.
+store and keeps them in step with it; ``dedup.preparation`` prepares and embeds new articles; the engine
+runs an ingest, a delete or a query across them.
 
 Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
 and follow one another through the store's history of commits (``Store.history``): before a read, and
