@@ -43,6 +43,8 @@ class Planned:
     by an earlier article of the batch before this one is matched."""
     rows: tuple[tuple[int, int], ...]
     """(sentence, row of the encoding) for every other sentence."""
+    hits: list[list[int]]
+    """The stored sentences each sentence's signature hit when planned (``ArticleIndex.sentence_hits``)."""
 
 
 class EmbeddingPlan:
@@ -130,7 +132,7 @@ class EmbeddingPlan:
             self.texts.append(doc.sentence_text(s))
             self._batch_words[key] = (n, s)
             self._batch_lsh.insert(n * MAX_SENTENCES + s, sig)
-        return Planned(doc, tuple(copied), tuple(rows))
+        return Planned(doc, tuple(copied), tuple(rows), stored_hits)
 
     def _with_words(self, hit: int | None, key: int) -> tuple[str, int] | None:
         """The stored article and sentence ``sentences_with_words`` named for the words ``key``, if the

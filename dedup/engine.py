@@ -57,9 +57,7 @@ from typing import cast
 
 from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry
-from dedup.article_index import (
-    ArticleIndex,
-)
+from dedup.article_index import ArticleIndex, articles_of_hits
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
 from dedup.config import Config
@@ -337,13 +335,19 @@ class Engine:
 
     # -- matching -------------------------------------------------------------------------------------
 
-    def _candidates(self, doc: PreparedDocument, exclude: str | None = None) -> tuple[set[str], list[str]]:
-        """Stored articles worth aligning with ``doc``, and its nearest articles by vector."""
+    def _candidates(
+        self, doc: PreparedDocument, exclude: str | None = None, hits: list[list[int]] | None = None
+    ) -> tuple[set[str], list[str]]:
+        """Stored articles worth aligning with ``doc``, and its nearest articles by vector. ``hits``: the
+        stored sentences ``doc``'s sentences hit, looked up already (``Preparation.query``) with the
+        store as it stands."""
         index = self._article_index
         found: set[str] = set()
         if len(doc.doc_shingles) and doc.doc_minhash is not None:
             found.update(self._state.held(index.articles_like(doc.doc_minhash)))
-        found.update(self._state.held(index.articles_sharing_sentences(doc.sentence_minhashes)))
+        if hits is None:
+            hits = index.sentence_hits(doc.sentence_minhashes)
+        found.update(self._state.held(articles_of_hits(hits)))
         near: list[str] = []
         if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
@@ -837,17 +841,19 @@ class Engine:
             # Embedding runs outside the query lock: the model releases the GIL, so a long text being
             # embedded does not hold up the queries behind it. The read lock is the OUTER lock: the
             # query lock is only ever taken while holding it, never the other way round.
-            doc = self.preparation.prepare([article], self._next_seq, NullProgress(), due)[0]
+            doc, hits = self.preparation.query(article, self._next_seq, due)
             due.wait(self._query_lock, "while waiting for the queries before it")
             try:
-                return self._find_similar(article, doc, due)
+                return self._find_similar(article, doc, due, hits)
             finally:
                 self._query_lock.release()
 
-    def _find_similar(self, article: Article, doc: PreparedDocument, due: Due) -> DocumentAnalysis:
+    def _find_similar(
+        self, article: Article, doc: PreparedDocument, due: Due, hits: list[list[int]] | None = None
+    ) -> DocumentAnalysis:
         """``find_similar`` of the prepared ``doc``, under the read and query locks."""
         exclude = article.id if article.id in self._entries else None
-        candidates, near = self._candidates(doc, exclude)
+        candidates, near = self._candidates(doc, exclude, hits)
         pairs = self._match(doc, candidates, due)
         cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, published_time(doc))
         pairs = [

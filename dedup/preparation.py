@@ -126,6 +126,7 @@ class Preparation:
         ahead: bool = False,
         upcoming: Sequence[Article] = (),
         go_on: bool = False,
+        hits: dict[int, list[list[int]]] | None = None,
     ) -> list[PreparedDocument]:
         """Prepare, sign and embed new articles. Sentences the store (or an earlier article of the
         batch) already holds word for word, or nearly, reuse that sentence's embedding instead of going
@@ -139,7 +140,9 @@ class Preparation:
         ``upcoming`` (ahead only): articles to prepare after these, for a later call; the list ends
         before the first that cannot be prepared (too many sentences), and the encoding is left open
         for a later call to go on with (``go_on``: this plan and encoding, not new ones). Returns the
-        articles, then those of ``upcoming`` prepared."""
+        articles, then those of ``upcoming`` prepared. ``hits``, if given, gets for each article (by
+        ``id``) the stored sentences its sentences hit when its embedding was planned (none without a
+        model: nothing is planned)."""
         outlets = sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
         progress.start("preparing", len(articles))
         if isinstance(self._embedder, NullEmbedder):  # no model: nothing to embed or to share
@@ -178,6 +181,8 @@ class Preparation:
                 listed = len(plan.texts)
                 for planned in plan.add(some):
                     pending.add(planned)
+                    if hits is not None:
+                        hits[id(planned.doc)] = planned.hits
                 docs.extend(some)
                 encoding.extend(plan.texts[listed:])
                 if ahead:
@@ -234,6 +239,16 @@ class Preparation:
             progress.advance()
         self._state.sign(docs)
         return docs
+
+    def query(
+        self, article: Article, first_seq: int, due: Due | None
+    ) -> tuple[PreparedDocument, list[list[int]] | None]:
+        """A query's article (FindSimilar) prepared and embedded, with the stored sentences its sentences
+        hit when its embedding was planned (None without a model): the sentence LSH is then looked up
+        once a query, for its embeddings and its candidates alike."""
+        hits: dict[int, list[list[int]]] = {}
+        doc = self.prepare([article], first_seq, NullProgress(), due, hits=hits)[0]
+        return doc, hits.get(id(doc))
 
     def embedded(self, doc: PreparedDocument, due: Due | None = None) -> None:
         """Wait until ``doc``'s sentences are embedded, if ``prepare`` left them to its worker, and give

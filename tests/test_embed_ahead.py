@@ -386,3 +386,36 @@ def test_a_stream_through_the_service_is_answered_as_unary_ingests_are(
     for a in articles:
         plain.ingest(a)
     assert streamed == _analyses(plain, ids)
+
+
+def test_a_query_looks_up_the_sentence_index_once_and_finds_what_two_lookups_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FindSimilar plans its embeddings with the stored sentences its sentences hit, and takes its
+    candidates from the same hits: one lookup of the sentence LSH, the answer of looking up again."""
+    articles = _stream_articles()
+    engine = Engine(Config(), _Recording(), SqliteStore(tmp_path / "q.sqlite3"))
+    engine.ingest_many(articles[:6])
+    query = Article("probe", articles[6].text)
+    index = engine._article_index
+    calls: list[int] = []
+    real = index.sentence_hits
+
+    def counted(signatures: np.ndarray) -> list[list[int]]:
+        calls.append(len(signatures))
+        return real(signatures)
+
+    monkeypatch.setattr(index, "sentence_hits", counted)
+    found = engine.find_similar(query)
+    assert len(calls) == 1
+    assert "a2" in {m.b for m in found.matches}  # the query is b2, a copy of a2 with a line added
+    monkeypatch.setattr(
+        engine.preparation,
+        "query",
+        lambda a, seq, due: (
+            engine.preparation.prepare([a], seq, dedup.preparation.NullProgress(), due)[0],
+            None,
+        ),
+    )
+    again = engine.find_similar(query)
+    assert len(calls) == 3 and again == found  # looked up twice, the same answer
