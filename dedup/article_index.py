@@ -195,6 +195,14 @@ def sentence_signatures(
     return signatures([doc.sentence_shingles[s] for s in rows], mh.num_perm, mh.seed)
 
 
+def drop_sentence_signatures(docs: Sequence[PreparedDocument], num_perm: int) -> None:
+    """Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
+    few needed again are signed again from the shingles (``sentence_signatures``)."""
+    empty = np.zeros((0, num_perm), dtype=np.uint32)
+    for doc in docs:
+        doc.sentence_minhashes = empty
+
+
 def hits_by_distinct_row(
     signatures: np.ndarray, lookup: Callable[[np.ndarray], list[list[int]]]
 ) -> list[list[int]]:
@@ -300,11 +308,7 @@ class MemoryArticleIndex:
         doc_ids = np.array([d.order for d in docs], dtype=np.int64)
         doc_index.add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
         self._on_undo(lambda: doc_index.remove(doc_ids))
-        # Indexed articles do not keep their sentence signatures (about 15 KB a 30-sentence article): the
-        # few needed again are signed again from the shingles (``sentence_signatures``).
-        empty = np.zeros((0, self._config.minhash.num_perm), dtype=np.uint32)
-        for doc in docs:
-            doc.sentence_minhashes = empty
+        drop_sentence_signatures(docs, self._config.minhash.num_perm)
 
     def remove(self, docs: Sequence[PreparedDocument]) -> None:
         if not docs:

@@ -66,6 +66,7 @@ import numpy as np
 from dedup.article_index import (
     MAX_SENTENCES,
     articles_of_hits,
+    drop_sentence_signatures,
     hits_by_distinct_row,
     sentence_keys,
     sentence_signatures,
@@ -403,10 +404,7 @@ class RedisArticleIndex:
         doc_ids = np.array([d.order for d in docs], dtype=np.int64)
         self._vectors().add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
         self._on_undo(lambda: self._vectors().remove(doc_ids))
-        # Indexed articles do not keep their sentence signatures (``MemoryArticleIndex.add``).
-        empty = np.zeros((0, self._config.minhash.num_perm), dtype=np.uint32)
-        for doc in docs:
-            doc.sentence_minhashes = empty
+        drop_sentence_signatures(docs, self._config.minhash.num_perm)
 
     def remove(self, docs: Sequence[PreparedDocument]) -> None:
         if not docs:
