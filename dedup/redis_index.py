@@ -107,31 +107,21 @@ end
 return out
 """
 # LSH entries: KEYS the buckets, ARGV[i] the members of bucket i laid end to end (ARGV[#KEYS + 1] bytes
-# each), added or removed a slice at a time (Lua's unpack takes a few thousand values at most).
-_ZADD = """
+# each), added (ARGV[#KEYS + 2] "ZADD", score 0) or removed ("ZREM") a slice at a time (Lua's unpack
+# takes a few thousand values at most).
+_ZMEMBERS = """
 local size = tonumber(ARGV[#KEYS + 1])
+local command = ARGV[#KEYS + 2]
+local scored = command == 'ZADD'
 for i, key in ipairs(KEYS) do
   local packed = ARGV[i]
   local args = {}
   for j = 1, #packed, size do
-    args[#args + 1] = 0
+    if scored then args[#args + 1] = 0 end
     args[#args + 1] = string.sub(packed, j, j + size - 1)
-    if #args >= 2000 then redis.call('ZADD', key, unpack(args)) args = {} end
+    if #args >= 2000 then redis.call(command, key, unpack(args)) args = {} end
   end
-  if #args > 0 then redis.call('ZADD', key, unpack(args)) end
-end
-return #KEYS
-"""
-_ZREM = """
-local size = tonumber(ARGV[#KEYS + 1])
-for i, key in ipairs(KEYS) do
-  local packed = ARGV[i]
-  local args = {}
-  for j = 1, #packed, size do
-    args[#args + 1] = string.sub(packed, j, j + size - 1)
-    if #args >= 2000 then redis.call('ZREM', key, unpack(args)) args = {} end
-  end
-  if #args > 0 then redis.call('ZREM', key, unpack(args)) end
+  if #args > 0 then redis.call(command, key, unpack(args)) end
 end
 return #KEYS
 """
@@ -206,15 +196,15 @@ def _calls(script: str, keys: Sequence[str], *columns: Sequence[Any]) -> list[_C
     ]
 
 
-def _packed_calls(script: str, buckets: Sequence[str], packed: Sequence[bytes]) -> list[_Call]:
-    """Calls of ``_ZADD`` or ``_ZREM`` (``script``) for LSH entries grouped by bucket, about ``_CHUNK``
-    members a call."""
+def _packed_calls(command: str, buckets: Sequence[str], packed: Sequence[bytes]) -> list[_Call]:
+    """Calls of ``_ZMEMBERS`` adding (``command`` "ZADD") or removing ("ZREM") LSH entries grouped by
+    bucket, about ``_CHUNK`` members a call."""
     calls: list[_Call] = []
     start = size = 0
     for n, blob in enumerate(packed):
         size += len(blob)
         if size >= _CHUNK * _MEMBER or n == len(packed) - 1:
-            calls.append((script, buckets[start : n + 1], [*packed[start : n + 1], _MEMBER]))
+            calls.append((_ZMEMBERS, buckets[start : n + 1], [*packed[start : n + 1], _MEMBER, command]))
             start, size = n + 1, 0
     return calls
 
@@ -399,7 +389,7 @@ class RedisArticleIndex:
             for s, key in enumerate(sentence_keys(doc)):
                 words.setdefault(words_key(doc, s), key)
         wk, wf = self._words(words)
-        writes: list[_Call] = [self._mark(docs, True), *_packed_calls(_ZADD, dk + sk, dm + sm)]
+        writes: list[_Call] = [self._mark(docs, True), *_packed_calls("ZADD", dk + sk, dm + sm)]
         self._write("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
         doc_ids = np.array([d.order for d in docs], dtype=np.int64)
         self._vectors().add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
@@ -418,7 +408,7 @@ class RedisArticleIndex:
                 lows.append(doc.order * MAX_SENTENCES)
         wk, wf = self._words(fields)
         highs = [lo + MAX_SENTENCES - 1 for lo in lows]
-        writes: list[_Call] = [self._mark(docs, False), *_packed_calls(_ZREM, dk + sk, dm + sm)]
+        writes: list[_Call] = [self._mark(docs, False), *_packed_calls("ZREM", dk + sk, dm + sm)]
         self._write("removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs))
         orders = np.array([d.order for d in docs], dtype=np.int64)
         self._vectors().remove(orders)
