@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -96,6 +97,15 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _collect_rarely() -> None:
+    """Collect cyclic garbage after 20,000 new containers rather than Python's default 700, in the
+    commands that run the engine. The engine allocates tuples and lists by the million, nearly all freed
+    by reference counting, while it keeps many long-lived ones (prepared articles, indexes, results):
+    at the default, collections that find nothing run thousands of times and the full ones walk every
+    long-lived object. Garbage that only a collection frees waits for at most 20,000 allocations."""
+    gc.set_threshold(20_000, 10, 10)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from dedup.inputs import read_articles
     from dedup.pipeline import Detector, NullProgress
@@ -103,6 +113,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     config = _config(args)
     _check_out(args.out)
+    _collect_rarely()
     articles = read_articles(args.path)
     detector = Detector(config)
     show = not args.quiet and sys.stderr.isatty()
@@ -136,6 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
         ca = Path(args.tls_client_ca) if args.tls_client_ca else None
         tls = TlsFiles(Path(args.tls_cert), Path(args.tls_key), ca)
     tokens = TokenTable.load(args.tokens) if args.tokens else None
+    _collect_rarely()
     return serve(
         args.data_dir,
         args.port,

@@ -16,6 +16,8 @@ headline is an article's first line when it stands alone, holds at most
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -50,16 +52,24 @@ def _both_sides(passages: list[Passage], keep: Callable[[Passage], bool]) -> int
 
 
 def _minus(spans: Spans, holes: Spans) -> int:
-    """Characters inside ``spans`` and outside ``holes`` (both may overlap among themselves)."""
-    total = _span_chars(list(spans))
+    """Characters inside ``spans`` (which may overlap) and outside ``holes`` (sorted and disjoint, as
+    ``merge_spans`` gives them)."""
+    merged = merge_spans(spans)
+    total = sum(end - start for start, end in merged)
     if not holes or not total:
         return total
-    merged = merge_spans(spans)
     inside = 0
+    # Holes are disjoint and sorted, so their ends are sorted too: the first that can reach a span is
+    # the one just before the first starting after its start, and none starting at its end or later can.
+    k = max(0, bisect.bisect_right(holes, (merged[0][0], math.inf)) - 1)
     for start, end in merged:
-        for h_start, h_end in holes:
-            inside += max(0, min(end, h_end) - max(start, h_start))
-    return max(0, total - inside)
+        while k < len(holes) and holes[k][1] <= start:
+            k += 1
+        j = k
+        while j < len(holes) and holes[j][0] < end:
+            inside += min(end, holes[j][1]) - max(start, holes[j][0])
+            j += 1
+    return total - inside
 
 
 def _own_lexical(passages: list[Passage], attributed_a: Spans, attributed_b: Spans) -> int:

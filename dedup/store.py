@@ -464,7 +464,8 @@ class MemoryStore:
         return [r.article.id for r in sorted(found, key=lambda d: d.seq)]
 
     def _high_water(self) -> int:
-        return max([int(self._meta.get("last_seq", "0"))] + [r.seq for r in self._docs.values()])
+        # Every commit sets last_seq to at least each sequence number it stores, and only commits store.
+        return int(self._meta.get("last_seq", "0"))
 
     def next_seq(self) -> int:
         return self._high_water() + 1

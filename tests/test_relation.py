@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dedup.align import merge_spans
 from dedup.config import RelationConfig
-from dedup.relation import classify_pair
+from dedup.relation import _minus, classify_pair
 from dedup.results import Passage, PassageKind, Relation
 
 CFG = RelationConfig()
@@ -274,3 +277,20 @@ def test_the_headline_is_a_short_first_line_that_does_not_end_like_a_sentence() 
     assert headline_span(prepare(Article("b", prose), 1, Config())) == []
     run_on = "Dock workers walked off the job on Tuesday and cargo stopped at the main terminal today"
     assert headline_span(prepare(Article("c", run_on + " as the union said it would."), 1, Config())) == []
+
+
+_spans = st.lists(
+    st.tuples(st.integers(0, 80), st.integers(0, 20)).map(lambda t: (t[0], t[0] + t[1])), max_size=6
+)
+
+
+@given(spans=_spans, holes=_spans)
+@settings(max_examples=300, deadline=None)
+def test_characters_outside_attributed_text_match_a_count_by_character(
+    spans: list[tuple[int, int]], holes: list[tuple[int, int]]
+) -> None:
+    """What a side owns of a passage (inside it, outside its quotes and credits) is counted character
+    by character: overlapping passages count once, and a hole only takes what lies inside a span."""
+    inside = {i for start, end in spans for i in range(start, end)}
+    attributed = {i for start, end in holes for i in range(start, end)}
+    assert _minus(spans, merge_spans(holes)) == len(inside - attributed)
