@@ -209,14 +209,18 @@ def hits_by_distinct_row(
     """``lookup`` (the hits of each row of a matrix) of each row of ``signatures``, equal rows looked up
     once, the distinct rows in order of first appearance (so a limit on the hits gathered favours the
     first sentences): ``ArticleIndex.sentence_hits`` from an LSH's batch lookup."""
-    if not len(signatures):
+    slot: dict[bytes, int] = {}  # a row's bytes -> its place among the distinct rows
+    inverse: list[int] = []
+    firsts: list[int] = []
+    for i, row in enumerate(signatures):
+        k = slot.setdefault(row.tobytes(), len(firsts))
+        if k == len(firsts):
+            firsts.append(i)
+        inverse.append(k)
+    if not firsts:
         return []
-    unique, first, inverse = np.unique(signatures, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    found = lookup(unique[order])
-    return [found[k] for k in rank[inverse.ravel()].tolist()]
+    found = lookup(signatures[firsts])
+    return [found[k] for k in inverse]
 
 
 def articles_of_hits(hits: Iterable[Sequence[int]]) -> list[int]:

@@ -12,6 +12,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.article_index import hits_by_distinct_row
 from dedup.errors import ConfigError
 from dedup.minhash import (
     BandedLsh,
@@ -523,3 +524,21 @@ def test_removed_keys_entries_are_dropped_once_they_are_a_quarter_of_the_runs(co
     fresh = BandedLsh(0.3, NUM_PERM)
     fresh.insert_many(list(range(25, 100)), sigs[25:100])
     assert [sorted(x) for x in lsh.query_many(sigs)] == [sorted(x) for x in fresh.query_many(sigs)]
+
+
+@given(rows=st.lists(st.integers(0, 3), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_hits_by_distinct_row_looks_each_distinct_row_up_once_in_order(rows: list[int]) -> None:
+    """Equal sentences (equal signature rows) are looked up once, the distinct ones in order of first
+    appearance, and every row gets its own row's hits."""
+    table = np.array([[7, 7], [1, 2], [2, 1], [9, 0]], dtype=np.uint32)
+    signatures = table[rows].reshape(len(rows), 2)
+    asked: list[list[tuple[int, ...]]] = []
+
+    def lookup(matrix: np.ndarray) -> list[list[int]]:
+        asked.append([tuple(r) for r in matrix.tolist()])
+        return [[int(r[0]) * 10 + int(r[1])] for r in matrix]
+
+    found = hits_by_distinct_row(signatures, lookup)
+    assert found == [[int(table[r][0]) * 10 + int(table[r][1])] for r in rows]
+    assert asked == ([list(dict.fromkeys(tuple(table[r].tolist()) for r in rows))] if rows else [])
