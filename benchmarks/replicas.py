@@ -16,6 +16,10 @@ take turns under the store's write lock: what runs side by side is preparing, em
 others' commits and aligning with the candidates as the store stood before the lock was taken; under it
 a replica aligns only with what was committed meanwhile, then places, derives and commits.
 
+Each row also says where the CPU went while the articles streamed: each server's CPU seconds, their
+busy share of the cores they could run on, and redis-server's CPU seconds and share of the machine
+(it runs on the same cores as the replicas here; on n machines it would have its own).
+
 One JSON object out.
 """
 
@@ -68,6 +72,25 @@ def _stream(targets: list[str], articles: list[Article]) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used, user and system, all its threads (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def redis_cpu_seconds(url: str) -> float:
+    """CPU time redis-server has used, user and system (``INFO cpu``)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        info = client.info("cpu")
+    finally:
+        client.close()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def run_row(
     name: str,
     count: int,
@@ -76,7 +99,10 @@ def run_row(
     model: list[str],
     tmp: Path,
     pin: bool = False,
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
+    """One row: ``count`` servers started fresh, the articles streamed to them, the rate, and where
+    the CPU went meanwhile (each server, and redis-server when ``redis_url`` names it)."""
     cores = sorted(os.sched_getaffinity(0))
     servers = [
         start_server(
@@ -87,11 +113,17 @@ def run_row(
         for k in range(count)
     ]
     try:
+        cpu0 = [cpu_seconds(proc.pid) for proc, _ in servers]
+        redis0 = redis_cpu_seconds(redis_url) if redis_url else 0.0
         seconds = _stream([target for _, target in servers], articles)
+        cpu = [cpu_seconds(proc.pid) - c for (proc, _), c in zip(servers, cpu0, strict=True)]
+        redis_cpu = redis_cpu_seconds(redis_url) - redis0 if redis_url else 0.0
         rss = [rss_of(proc.pid) for proc, _ in servers]
     finally:
         for proc, _ in servers:
             stop_server(proc)
+    n_cores = len(cores)
+    given = min(count, n_cores) if pin else n_cores  # the cores the servers could run on
     return {
         "what": name,
         "servers": count,
@@ -99,7 +131,13 @@ def run_row(
         "seconds": round(seconds, 2),
         "articles_per_s": round(len(articles) / seconds, 2),
         "resident_mb_per_server": [round(r / 2**20, 1) for r in rss],
-        "cores_per_server": 1 if pin else len(cores),
+        "cores_per_server": 1 if pin else n_cores,
+        # Where the machine's CPU went while the articles streamed: the servers' busy share of the
+        # cores they were given, and redis-server's CPU time (it runs on the same cores).
+        "cpu_seconds_per_server": [round(c, 2) for c in cpu],
+        "server_busy_share": round(sum(cpu) / (seconds * given), 3),
+        "redis_cpu_seconds": round(redis_cpu, 2) if redis_url else None,
+        "redis_share_of_machine": round(redis_cpu / (seconds * n_cores), 3) if redis_url else None,
     }
 
 
@@ -131,7 +169,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             for n in args.replicas:
                 url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
-                row = run_row(f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp, args.pin)
+                row = run_row(
+                    f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp, args.pin, redis.url
+                )
                 store = RedisStore(url)
                 row["stored"] = len(store.load().documents)  # each article once, whichever replica took it
                 store.close()

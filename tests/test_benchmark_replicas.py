@@ -22,3 +22,8 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
     assert all(r["articles_per_s"] > 0 for r in result["rows"])
     assert result["rows"][1]["speedup_vs_1_replica"] == 1.0
     assert result["rows"][1]["stored"] == result["rows"][2]["stored"] == 8
+    # Where the CPU went: every server worked, and redis-server is accounted for on its rows alone.
+    assert all(len(r["cpu_seconds_per_server"]) == r["servers"] for r in result["rows"])
+    assert all(c > 0 for r in result["rows"] for c in r["cpu_seconds_per_server"])
+    assert result["rows"][0]["redis_cpu_seconds"] is None
+    assert all(r["redis_cpu_seconds"] > 0 for r in result["rows"][1:])
