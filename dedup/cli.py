@@ -161,6 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
         state=args.state,
         retain=args.retain,
         stream_idle=args.stream_idle,
+        rebuild_indexes=args.rebuild_indexes,
     )
 
 
@@ -478,7 +479,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state",
         help="keep the articles in this store instead of --data-dir's SQLite: redis://HOST:PORT/DB "
-        "(rediss:// for TLS, ?prefix=NAME to share a Redis); one server per store",
+        "(rediss:// for TLS, ?prefix=NAME for several stores in one Redis); any number of servers with the "
+        "same settings may share one",
+    )
+    serve.add_argument(
+        "--rebuild-indexes",
+        action="store_true",
+        help="build the article indexes again from the store at start: after changing the settings that "
+        "shape them, with every other server sharing --state stopped first",
     )
     serve.add_argument(
         "--data-dir",

@@ -184,6 +184,7 @@ class Engine:
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
         index_dir: str | Path | None = None,
+        rebuild_indexes: bool = False,
     ) -> None:
         _limit_blas_threads()
         self.config = config or Config()
@@ -211,7 +212,7 @@ class Engine:
         because they were no longer resident, and sentences sent to the model."""
         self._feed = EventFeed(self.store, self.config.events)
         self._state = EngineState(
-            self.config, self.embedder, self.store, self._feed, self.counters, self.index_dir
+            self.config, self.embedder, self.store, self._feed, self.counters, self.index_dir, rebuild_indexes
         )
         self.preparation = Preparation(self.config, self.embedder, self._state, self.store, self.counters)
         """Prepares and embeds new articles (``dedup.preparation``)."""

@@ -71,6 +71,7 @@ class EngineState:
         feed: EventFeed,
         counters: dict[str, int],
         index_dir: Path | None = None,
+        rebuild_indexes: bool = False,
     ) -> None:
         self._config = config
         self._embedder = embedder
@@ -78,6 +79,8 @@ class EngineState:
         self._feed = feed
         self._counters = counters
         self._index_dir = index_dir
+        self._rebuild_indexes = rebuild_indexes
+        """Build the indexes again at start, whatever was saved (or kept in Redis) before."""
         self.undo: UndoLog | None = None
         """The undo log of the engine's write in progress, None outside one."""
         self.next_seq = 1
@@ -129,6 +132,7 @@ class EngineState:
         self.generation = int(snap.meta.get("generation", "0")) if first is None else first
         self.database_id = snap.meta.get("database_id")
         self.indexes_loaded = self._load_indexes(self.database_id, {e.seq: e.id for e in snap.documents})
+        self._rebuild_indexes = False  # at start only: a later load (``sync``) takes them as they are
         shared = self.article_index.shared
         if self.indexes_loaded and shared:  # built and kept up by every writer: only the local part is not
             self.article_index.follow([(e.seq, e.vector) for e in snap.documents], ())
@@ -325,13 +329,14 @@ class EngineState:
         checksum) and hold exactly the stored articles ``ids`` (sequence number -> id); else leave them to
         be rebuilt. Reads plain arrays only: nothing in the file runs."""
         path = self._index_file()
+        # Asked to build them again: a binding of None matches none saved, and indexes kept beside the
+        # store under another binding are emptied (``RedisArticleIndex.load``).
+        binding = None if self._rebuild_indexes else self._index_binding(database_id)
         if self.article_index.shared:  # kept beside the store, with their binding
-            return database_id is not None and self.article_index.load(
-                path, self._index_binding(database_id), ids
-            )
-        if path is None or database_id is None or not path.exists():
+            return database_id is not None and self.article_index.load(path, binding, ids)
+        if path is None or database_id is None or not path.exists() or binding is None:
             return False
-        return self.article_index.load(path, self._index_binding(database_id), ids)
+        return self.article_index.load(path, binding, ids)
 
     def save_indexes(self) -> None:
         """Save the LSH and FAISS indexes beside the store, bound to the store's database id and

@@ -74,6 +74,7 @@ from dedup.article_index import (
 )
 from dedup.config import Config
 from dedup.document import PreparedDocument
+from dedup.errors import ConfigError
 from dedup.minhash import BandedLsh, group_rows
 from dedup.redis_store import RedisStore
 from dedup.undo import UndoLog
@@ -283,6 +284,25 @@ class _RedisLsh:
         first = np.ones(len(rows), dtype=bool)
         first[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
         return rows[first], keys[first]
+
+
+def _database_of(binding: Any) -> str | None:
+    """The database id a binding names (``EngineState._index_binding``), None when it names none."""
+    return binding.get("database_id") if isinstance(binding, dict) else None
+
+
+def _differences(built: Any, wanted: Any) -> str:
+    """What differs between two bindings with their layouts ([binding, layout]), named for a person."""
+    out = []
+    if isinstance(built[0], dict) and isinstance(wanted[0], dict):
+        if built[0].get("fingerprint") != wanted[0].get("fingerprint"):
+            out.append("the settings that shape the indexes")
+    elif built[0] != wanted[0]:
+        out.append("their binding")
+    for part in sorted(set(built[1]) | set(wanted[1])):
+        if built[1].get(part) != wanted[1].get(part):
+            out.append(f"{part} buckets {built[1].get(part)} there, {wanted[1].get(part)} here")
+    return "; ".join(out) or "their binding"
 
 
 class RedisArticleIndex:
@@ -501,13 +521,29 @@ class RedisArticleIndex:
 
     def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
         """True when the indexes in Redis were built from ``binding`` with this layout ("already built":
-        ``path`` and ``ids`` are not read); else they are emptied, to be built again. (So processes sharing
-        a store must share the settings that shape the indexes: one started with others empties them.)"""
+        ``path`` and ``ids`` are not read). Indexes built for another database (a store made again
+        under the same prefix), or left without a binding by a build that did not finish, are emptied,
+        to be built again (False). Indexes of this database built with other settings or another
+        layout are refused (``ConfigError``): the processes that built them may be using them, and one
+        process emptying them would leave the others matching against an index that no longer holds
+        what they stored. (Changing those settings for every process is a restart with
+        ``dedup serve --rebuild-indexes``, whose binding is None: it matches nothing.)"""
         with self._store.errors("reading the indexes' binding"):
             stored = self._r.hget(self._meta, "binding")
         if stored is not None and stored.decode() == self._binding(binding):
             return True
-        logger.info("the indexes in %s were built from another state or layout: building them again",
+        built = json.loads(stored) if stored is not None else None
+        database = _database_of(binding)
+        if built is not None and database is not None and _database_of(built[0]) == database:
+            what = "with other settings" if built[0] != binding else "for another index_capacity"
+            raise ConfigError(
+                f"the article indexes beside {self._store.location} were built {what} than this "
+                f"process's ({_differences(built, json.loads(self._binding(binding)))}): every process "
+                "sharing a store must use the same settings and index_capacity. Start this one with theirs, "
+                "or, to change them for all, stop every process using the store and start one with "
+                "--rebuild-indexes"
+            )
+        logger.info("the indexes in %s were built for another database, or not finished: building them again",
                     self._store.location)  # fmt: skip
         self.clear()
         return False

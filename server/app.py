@@ -316,6 +316,7 @@ def serve(
     state: str | None = None,
     retain: float | None = None,
     stream_idle: float = STREAM_IDLE_LIMIT,
+    rebuild_indexes: bool = False,
 ) -> int:
     """Run the embedded default until SIGTERM or SIGINT: state in ``data_dir``, one process.
     ``state``: the store's URL instead (``redis://HOST:PORT/DB``, ``open_store``), which any number of
@@ -323,6 +324,8 @@ def serve(
     lock and the saved indexes of this server.
     ``retain``: seconds an article is kept after its ingest; older ones are expired (``Engine.expire``)
     a few times per period, and at least every ten minutes.
+    ``rebuild_indexes``: build the article indexes again from the store at start, whatever was saved,
+    or kept beside a shared store (with other settings: every process sharing it must be stopped first).
 
     Before loading anything it locks the data directory (``DataDirLock``) and checks the port is
     free: a second server on either gets a ServeError (one line, exit status 2) at once. The first
@@ -341,7 +344,7 @@ def serve(
         store = open_store(state or f"sqlite:{data / 'dedup.sqlite3'}")
         log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
         log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
-        engine = Engine(config, store=store, index_dir=data / "indexes")
+        engine = Engine(config, store=store, index_dir=data / "indexes", rebuild_indexes=rebuild_indexes)
         dim = engine.embedder.dim  # load the model before saying we are ready
         started = time.perf_counter()
         engine.warm_up()  # the compiled loops too (seconds on the first start after an install)

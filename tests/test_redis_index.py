@@ -309,7 +309,8 @@ def test_words_naming_a_sentence_with_other_words_are_not_shared(redis: RedisSer
 
 def test_shared_article_index_binding(any_redis: RedisServer | RedisCluster3) -> None:
     """Built once: the binding kept beside the indexes says so to every process that starts later; the
-    indexes of another binding or layout are emptied, to be built again."""
+    indexes of a binding that names no database of its own (as here), or another layout of it, are
+    emptied, to be built again. (Those of this database with other settings are refused: below.)"""
     url = _url(any_redis)
     store = RedisStore(url)
     index = RedisArticleIndex(CONFIG, store, lambda: DIM)
@@ -330,6 +331,41 @@ def test_shared_article_index_binding(any_redis: RedisServer | RedisCluster3) ->
     assert Engine(CONFIG, store=open_store(url)).indexes_loaded
     a.close()
     b.close()
+
+
+def test_indexes_of_this_database_with_other_settings_are_refused_not_emptied(redis: RedisServer) -> None:
+    """A process started on a shared store with settings or an index_capacity other than the processes
+    that built its indexes is refused, saying what differs and how to change it for all; the indexes
+    stay as they were. Indexes built for another database are emptied; ``rebuild_indexes`` builds them
+    again on purpose, once, and the processes after it find them built."""
+    url = _url(redis)
+    a = Engine(CONFIG, store=open_store(url))
+    a.ingest(Article("s0", STORY[0]))
+    a.ingest(Article("s1", STORY[1]))
+    built = a._article_index.articles()
+    assert built == 2
+    other = replace(CONFIG, minhash=replace(CONFIG.minhash, passage_threshold=0.6))
+    with pytest.raises(
+        ConfigError, match=r"other settings .*settings that shape the indexes.*--rebuild-indexes"
+    ):
+        Engine(other, store=open_store(url))
+    bigger = url.replace("index_capacity=5000", "index_capacity=900000")
+    with pytest.raises(ConfigError, match=r"another index_capacity .*buckets"):
+        Engine(CONFIG, store=open_store(bigger))
+    assert a._article_index.articles() == built  # untouched: a goes on matching
+    assert "s0" in {p.b for p in a.find_similar(Article("copy", STORY[0])).matches}
+    # Another database under the same prefix (its binding names another id): emptied, built again.
+    index = cast(RedisArticleIndex, a._article_index)
+    stale = {"database_id": "another", "fingerprint": "x"}
+    assert not RedisArticleIndex(CONFIG, cast(RedisStore, a.store), lambda: DIM).load(None, stale, {})
+    assert index.articles() == 0
+    a.close()
+    b = Engine(other, store=open_store(url), rebuild_indexes=True)
+    assert not b.indexes_loaded and b._article_index.articles() == built
+    b.close()
+    c = Engine(other, store=open_store(url))
+    assert c.indexes_loaded and c._article_index.articles() == built
+    c.close()
 
 
 def test_follow_takes_the_vectors_of_what_others_stored(store: RedisStore) -> None:

@@ -1,7 +1,8 @@
 """`dedup serve` replicas sharing one Redis, as real processes: three replicas ingesting articles of one
 story at the same moment lose no update, and each answers what one embedded engine answers that ingested
 the same articles in the order the shared state committed them (read back from Redis); kill -9 of a
-replica in the middle of a stream loses no article it acknowledged, and the others go on."""
+replica in the middle of a stream loses no article it acknowledged, and the others go on; a replica with
+other settings is refused at start, and the others go on."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dedup.client import DedupClient
 from dedup.redis_store import RedisStore
 from dedup.results import DocumentAnalysis
 from tests.redis_server import RedisCluster3, RedisServer
-from tests.serving import ServerProcess
+from tests.serving import ServerProcess, run_refused, serve_command
 from tests.test_kill9_series import _articles as stream_of_articles
 from tests.test_replicas import all_at_once, corpus, replay_commit_order
 
@@ -88,3 +89,35 @@ def test_kill_9_of_a_replica_mid_stream_loses_nothing_it_acknowledged(
     finally:
         doomed.kill()
         other.kill()
+
+
+def test_a_replica_started_with_other_settings_is_refused_and_the_others_go_on(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    """A replica started on the same store with another ``index_capacity`` (or other settings that shape
+    the indexes) stops at start with exit status 2 and says what differs and how to change it for all;
+    the running replica's indexes are untouched. ``--rebuild-indexes``, with the others stopped, builds
+    them again for the new settings."""
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}&index_capacity=5000"
+    articles = corpus()[:4]
+    first = ServerProcess(tmp_path / "first", *NO_MODEL, "--state", url)
+    try:
+        with DedupClient(first.target) as client:
+            assert len(list(client.ingest_many(articles))) == len(articles)
+        other = url.replace("index_capacity=5000", "index_capacity=900000")
+        status, lines, _ = run_refused(serve_command(tmp_path / "second", *NO_MODEL, "--state", other))
+        said = "\n".join(lines)
+        assert status == 2 and "another index_capacity" in said and "--rebuild-indexes" in said
+        with DedupClient(first.target) as client:  # still finds what it stored
+            copy = Article("copy", articles[0].text)
+            assert articles[0].id in {m.b for m in client.find_similar(copy).matches}
+    finally:
+        first.kill()
+    rebuilt = ServerProcess(tmp_path / "second", *NO_MODEL, "--state", other, "--rebuild-indexes")
+    try:
+        with DedupClient(rebuilt.target) as client:
+            assert articles[0].id in {
+                m.b for m in client.find_similar(Article("copy", articles[0].text)).matches
+            }
+    finally:
+        rebuilt.kill()
