@@ -18,7 +18,9 @@ a replica aligns only with what was committed meanwhile, then places, derives an
 
 Each row also says where the CPU went while the articles streamed: each server's CPU seconds, their
 busy share of the cores they could run on, and redis-server's CPU seconds and share of the machine
-(it runs on the same cores as the replicas here; on n machines it would have its own).
+(it runs on the same cores as the replicas here; on n machines it would have its own), and how much
+the servers got in each other's way: the writes each computed again because another committed first,
+and the seconds each waited for the store's write lock (their metrics).
 
 One JSON object out.
 """
@@ -38,7 +40,7 @@ from typing import Any
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from benchmarks.output import emit_json
 from benchmarks.redis_server import RedisServer
-from benchmarks.service_speed import start_server, stop_server
+from benchmarks.service_speed import metric_samples, start_server, stop_server
 from benchmarks.throughput import rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -107,7 +109,7 @@ def run_row(
     servers = [
         start_server(
             tmp / f"{name}-{k}",
-            [*model, *store],
+            [*model, *store, "--metrics-port", "0"],
             ["taskset", "-c", str(cores[k % len(cores)])] if pin else [],
         )
         for k in range(count)
@@ -119,6 +121,7 @@ def run_row(
         cpu = [cpu_seconds(proc.pid) - c for (proc, _), c in zip(servers, cpu0, strict=True)]
         redis_cpu = redis_cpu_seconds(redis_url) - redis0 if redis_url else 0.0
         rss = [rss_of(proc.pid) for proc, _ in servers]
+        metrics = [metric_samples(proc) for proc, _ in servers]
     finally:
         for proc, _ in servers:
             stop_server(proc)
@@ -138,6 +141,10 @@ def run_row(
         "server_busy_share": round(sum(cpu) / (seconds * given), 3),
         "redis_cpu_seconds": round(redis_cpu, 2) if redis_url else None,
         "redis_share_of_machine": round(redis_cpu / (seconds * n_cores), 3) if redis_url else None,
+        # How much the servers got in each other's way (their metrics): writes computed again because
+        # another committed first, and seconds spent waiting for the store's write lock.
+        "writes_retried": [int(m["dedup_writes_retried_total"]) for m in metrics],
+        "write_lock_wait_seconds": [round(m["dedup_write_lock_wait_seconds_total"], 2) for m in metrics],
     }
 
 

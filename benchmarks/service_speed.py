@@ -33,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from dedup.article import Article
@@ -41,6 +42,25 @@ from dedup.client import DedupClient
 STDERR_TAIL = 50
 """Lines of a server's standard error kept, to say why it failed."""
 _TAILS: dict[int, deque[str]] = {}
+_SERVING: dict[int, dict[str, Any]] = {}
+
+
+def serving_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    """The log line a server started by ``start_server`` said it was serving with (its ports)."""
+    return _SERVING[proc.pid]
+
+
+def metric_samples(proc: subprocess.Popen[str]) -> dict[str, float]:
+    """The samples of a server started with ``--metrics-port 0`` (``start_server``), by name."""
+    import urllib.request
+
+    port = serving_line(proc)["metrics_port"]
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line and not line.startswith("#")
+    }
 
 
 def start_server(
@@ -77,6 +97,7 @@ def start_server(
         except ValueError:
             continue
         if line.get("msg") == "serving":
+            _SERVING[proc.pid] = line
             threading.Thread(
                 target=lambda: tail.extend(r.rstrip() for r in proc.stderr or []), daemon=True
             ).start()

@@ -207,9 +207,13 @@ class Engine:
             "candidate_pairs": 0,
             "documents_reloaded": 0,
             "sentences_embedded": 0,
+            "writes_retried": 0,
         }
         """Work done since start: candidate pairs aligned, prepared articles read back from the store
-        because they were no longer resident, and sentences sent to the model."""
+        because they were no longer resident, sentences sent to the model, and writes computed again
+        because another process sharing the store committed first."""
+        self.write_wait_seconds = 0.0
+        """Time writes spent waiting for the store's write lock (held by other processes sharing it)."""
         self._feed = EventFeed(self.store, self.config.events)
         self._state = EngineState(
             self.config, self.embedder, self.store, self._feed, self.counters, self.index_dir, rebuild_indexes
@@ -547,7 +551,7 @@ class Engine:
         leave only the committed one's entries."""
         ahead = self._align_ahead(doc, due) if self.store.shared else None
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1):
+            with self._store_writing(attempt):
                 self._state.sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
@@ -559,8 +563,18 @@ class Engine:
                 except Aborted:
                     if not self.store.shared or attempt >= SHARED_TRIES:
                         raise
+                    self.counters["writes_retried"] += 1
                     logger.info("another process committed while %s was matched; matching it again", doc.id)
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def _store_writing(self, attempt: int) -> Iterator[None]:
+        """The store's write lock for a write's ``attempt`` (the first one optimistic: ``Store.writing``),
+        the time spent waiting for it counted in ``write_wait_seconds``."""
+        asked = time.perf_counter()
+        with self.store.writing(optimistic=attempt == 1):
+            self.write_wait_seconds += time.perf_counter() - asked
+            yield
 
     def _align_ahead(self, doc: PreparedDocument, due: Due | None) -> Ahead | None:
         """Before a write on a shared store: find a new article's candidates and align it with them as the
@@ -727,7 +741,7 @@ class Engine:
         the events, published. On a shared store, as ``_store_one``: those another process removed
         meanwhile are left out."""
         for attempt in itertools.count(1):
-            with self.store.writing(optimistic=attempt == 1):
+            with self._store_writing(attempt):
                 self._state.sync()
                 there = [d for d in ids if d in self._entries]
                 if not there:
@@ -737,6 +751,7 @@ class Engine:
                 except Aborted:
                     if not self.store.shared or attempt >= SHARED_TRIES:
                         raise
+                    self.counters["writes_retried"] += 1
                     logger.info("another process committed while removing %d articles; again", len(there))
         raise AssertionError("unreachable")
 

@@ -6,7 +6,10 @@
 - ``dedup_ingest_queue_depth``: articles the service has received and not yet acknowledged;
 - ``dedup_embedding_seconds_total`` and ``dedup_sentences_embedded_total``: time in the model, and
   the sentences that went through it;
-- ``dedup_store_bytes``: bytes the data directory holds (database, its journal, saved indexes).
+- ``dedup_store_bytes``: bytes the data directory holds (database, its journal, saved indexes);
+- ``dedup_writes_retried_total`` and ``dedup_write_lock_wait_seconds_total``: on a store shared by
+  several servers, writes computed again because another server committed first, and the time writes
+  waited for the store's write lock (how much the servers get in each other's way).
 
 Each server has a registry of its own, so that several in one process (tests) do not collide.
 """
@@ -51,6 +54,16 @@ class _EngineCollector(Collector):
             "dedup_sentences_embedded",
             "Sentences that went through the embedding model.",
             value=self.engine.counters["sentences_embedded"],
+        )
+        yield CounterMetricFamily(
+            "dedup_writes_retried",
+            "Writes computed again because another server sharing the store committed first.",
+            value=self.engine.counters["writes_retried"],
+        )
+        yield CounterMetricFamily(
+            "dedup_write_lock_wait_seconds",
+            "Seconds writes waited for the store's write lock (held by other servers sharing it).",
+            value=self.engine.write_wait_seconds,
         )
         if self.data_dir is not None:
             size = 0

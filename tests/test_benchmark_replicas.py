@@ -27,3 +27,8 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
     assert all(c > 0 for r in result["rows"] for c in r["cpu_seconds_per_server"])
     assert result["rows"][0]["redis_cpu_seconds"] is None
     assert all(r["redis_cpu_seconds"] > 0 for r in result["rows"][1:])
+    # How much they got in each other's way, from each server's metrics: one alone, never.
+    assert all(
+        len(r["writes_retried"]) == len(r["write_lock_wait_seconds"]) == r["servers"] for r in result["rows"]
+    )
+    assert result["rows"][0]["writes_retried"] == [0] and result["rows"][1]["writes_retried"] == [0]

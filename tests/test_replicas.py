@@ -286,3 +286,48 @@ def test_candidates_found_before_the_write_are_taken_when_nothing_was_committed_
     for a in articles:
         group[0].ingest(a)
     assert looked == [a.id for a in articles]
+
+
+def test_a_write_another_engine_overtook_is_computed_again_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Engine 1's first try writes without the store's write lock (none holds it); engine 0 commits in
+    the middle of it, so its commit is refused and the write computed again, holding the lock: counted in
+    ``writes_retried`` (the service's ``dedup_writes_retried_total``), and the result is the replay's."""
+    store, group, _ = replicas(2, LEXICAL)
+    articles = {a.id: a for a in corpus()}
+    group[0].ingest(articles["original"])
+    real = Engine._derive_for
+    overtaken: list[bool] = []
+
+    def derive_for(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self is group[1] and not overtaken:
+            overtaken.append(True)
+            group[0].ingest(articles["verbatim"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "_derive_for", derive_for)
+    group[1].ingest(articles["trimmed"])
+    assert [e.counters["writes_retried"] for e in group] == [0, 1]
+    expected = view(replay_commit_order(store, [articles[d] for d in ("original", "verbatim", "trimmed")]))
+    assert view(group[0]) == expected and view(group[1]) == expected
+
+
+def test_time_waiting_for_another_engine_s_write_is_counted() -> None:
+    """A write that finds the store's write lock held waits for it, and says how long in
+    ``write_wait_seconds`` (the service's ``dedup_write_lock_wait_seconds_total``)."""
+    store, group, _ = replicas(1, LEXICAL)
+    engine = group[0]
+    held = threading.Event()
+
+    def hold() -> None:
+        with store.writing():
+            held.set()
+            threading.Event().wait(0.3)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    engine.ingest(corpus()[0])
+    holder.join()
+    assert engine.write_wait_seconds >= 0.2

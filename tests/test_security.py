@@ -125,6 +125,8 @@ def test_the_metrics_endpoint_counts_calls_by_method_and_status(secured: ServerP
     assert samples["dedup_ingest_queue_depth"] == 0
     assert samples["dedup_store_bytes"] > 0
     assert "dedup_embedding_seconds_total" in samples and "dedup_sentences_embedded_total" in samples
+    # One server alone on its store: no write is ever computed again or waits for another's.
+    assert samples["dedup_writes_retried_total"] == 0 and samples["dedup_write_lock_wait_seconds_total"] < 1
 
 
 def test_mutual_tls_admits_only_clients_with_a_certificate_of_its_ca(tmp_path: Path, pki: Pki) -> None:
