@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from dataclasses import dataclass, fields
@@ -139,6 +140,13 @@ def _is_abbreviation(line: str, dot: int) -> bool:
 
 def split_sentences(text: str) -> list[Sentence]:
     """Split ``text`` into sentences. Line breaks always end a sentence."""
+    return list(_split_sentences(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _split_sentences(text: str) -> tuple[Sentence, ...]:
+    """``split_sentences``, kept for the last few texts: preparing an article and finding its citations
+    split the same text one after the other (sentences are frozen, so they may be shared)."""
     sentences: list[Sentence] = []
     paragraph = -1
     pos = 0
@@ -166,7 +174,7 @@ def split_sentences(text: str) -> list[Sentence]:
             _append(sentences, line, line_start, cursor, punct_end, paragraph)
             cursor = m.end()
         _append(sentences, line, line_start, cursor, len(line), paragraph)
-    return sentences
+    return tuple(sentences)
 
 
 def _append(out: list[Sentence], line: str, offset: int, lo: int, hi: int, paragraph: int) -> None:
