@@ -518,7 +518,7 @@ class Engine:
                 seen.add(article.id)
             batch = [articles[i] for i in todo]
             prepared, later = self.preparation.batch(batch, upcoming, self._next_seq, progress, due)
-            docs = dict(zip(todo, prepared, strict=True))
+            slot = {i: k for k, i in enumerate(todo)}  # each prepared article taken when its turn comes
             progress.start("matching", len(articles))
             results = []
             for i, article in enumerate(articles):
@@ -527,8 +527,9 @@ class Engine:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                     continue
                 try:
-                    self.preparation.embedded(docs[i], due)
-                    results.append(self._store_one(docs[i], digests[i], due))
+                    doc = prepared[slot[i]]
+                    self.preparation.embedded(doc, due)
+                    results.append(self._store_one(doc, digests[i], due))
                 except DeadlineExceeded as exc:
                     self.preparation.stop()
                     raise DeadlineExceeded(

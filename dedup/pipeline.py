@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dedup.article import Article
 from dedup.config import Config
 from dedup.document import PreparedDocument
-from dedup.embed import Embedder, default_embedder
+from dedup.embed import Embedder, NullEmbedder, default_embedder
 from dedup.engine import Engine, NullProgress, Progress
 from dedup.errors import InvalidArgument
+from dedup.prepare_workers import PrepareWorkers
 from dedup.results import Analysis, ClusterResult, DocumentResult, Edge
 from dedup.store import MemoryStore
 
@@ -54,7 +55,15 @@ class Detector:
             seen.add(article.id)
         started = time.perf_counter()
         engine = self.engine()
-        engine.ingest_many(articles, progress)
+        if isinstance(self.embedder, NullEmbedder) and PrepareWorkers.available():
+            # Without a model, preparing is a quarter of the work: other cores do it meanwhile.
+            engine.preparation.workers = PrepareWorkers(self.config, PrepareWorkers.processes())
+        try:
+            engine.ingest_many(articles, progress)
+        finally:
+            if engine.preparation.workers is not None:
+                engine.preparation.workers.close()
+                engine.preparation.workers = None
         documents = []
         for doc_id in engine.documents():
             a = engine.analysis(doc_id)

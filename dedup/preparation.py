@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from dedup.article import Article
+from dedup.article_index import sign_documents
 from dedup.attribution import find_citations
 from dedup.config import Config
 from dedup.deadline import Due
@@ -32,7 +33,18 @@ from dedup.engine_state import EngineState
 from dedup.errors import InvalidArgument
 from dedup.store import Store
 
-__all__ = ["CARRY_SENTENCES", "EMBED_CHUNK", "PREPARE_CHUNK", "NullProgress", "Preparation", "Progress"]
+if TYPE_CHECKING:
+    from dedup.prepare_workers import Arriving, PrepareWorkers
+
+__all__ = [
+    "CARRY_SENTENCES",
+    "EMBED_CHUNK",
+    "PREPARE_CHUNK",
+    "NullProgress",
+    "Preparation",
+    "Progress",
+    "prepare_signed",
+]
 
 PREPARE_CHUNK = 8
 """New articles prepared before their sentences are listed for the model: the model starts once the first
@@ -87,6 +99,11 @@ class Preparation:
         self._carried: tuple[int, list[PreparedDocument]] | None = None
         """The articles a stream said come next (``upcoming``), prepared, planned and being embedded, with
         the generation of the store they were planned on."""
+        self.workers: PrepareWorkers | None = None
+        """Processes that prepare a batch without a model while the engine matches the articles before
+        them (``dedup.prepare_workers``): set by batch analysis, whose store is thrown away if an
+        article cannot be prepared (the ones before it are stored by then)."""
+        self._arriving: Arriving | None = None
 
     def batch(
         self,
@@ -95,10 +112,14 @@ class Preparation:
         first_seq: int,
         progress: Progress,
         due: Due | None,
-    ) -> tuple[list[PreparedDocument], list[PreparedDocument]]:
+    ) -> tuple[Sequence[PreparedDocument], list[PreparedDocument]]:
         """An ingest's new ``articles``, prepared, their embedding under way (``embedded``), taking what
-        the call before prepared of them ahead; and those of ``upcoming`` prepared ahead (``carry``)."""
+        the call before prepared of them ahead; and those of ``upcoming`` prepared ahead (``carry``).
+        With ``workers`` and no model, the articles are prepared by them while the caller matches the
+        ones before (the first sequence arrives as the caller asks for its items)."""
         if isinstance(self._embedder, NullEmbedder):  # no model: nothing to gain by preparing ahead
+            if self.workers is not None and len(articles) >= self.workers.min_articles:
+                return self._in_workers(articles, first_seq, progress), []
             return self.prepare(articles, first_seq, progress, due, True), []
         reused = self.take_carried(articles)
         room = not reused or (self._plan is not None and self._plan.sentences < CARRY_SENTENCES)
@@ -108,6 +129,28 @@ class Preparation:
             articles[len(reused) :], first_seq, progress, due, True, ahead, go_on=bool(reused)
         )
         return prepared[: len(articles)], prepared[len(articles) :]
+
+    def _in_workers(self, articles: Sequence[Article], first_seq: int, progress: Progress) -> Arriving:
+        """``prepare`` without a model, by ``workers``: the articles as they arrive."""
+        from dedup.prepare_workers import Arriving
+
+        assert self.workers is not None
+        outlets = sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
+        dim = self._embedder.dim
+        progress.start("preparing", len(articles))
+
+        stats = {"sentences": 0, "embedded": 0}
+
+        def finish(doc: PreparedDocument) -> None:
+            doc.embeddings = np.zeros((len(doc.sentences), dim), dtype=np.float16)
+            doc.vector = np.zeros(dim, dtype=np.float32)
+            stats["sentences"] += len(doc.sentences)
+            progress.advance()
+
+        self.stop()
+        self._arriving = Arriving(len(articles), self.workers.prepare(articles, first_seq, outlets), finish)
+        self.last_embedding_stats = stats  # counted as they arrive
+        return self._arriving
 
     def carry(self, later: list[PreparedDocument]) -> None:
         """Keep ``later`` (prepared ahead by ``batch``) for the next call; with none, stop the model's
@@ -220,25 +263,8 @@ class Preparation:
         progress: Progress,
         lenient: bool = False,
     ) -> list[PreparedDocument]:
-        """Articles prepared, checked against the sentence limit before anything else is done with them,
-        with their citations, and signed. ``lenient``: an article over a limit ends the list there
-        instead of raising."""
-        docs = []
-        for n, article in enumerate(articles):
-            try:
-                if lenient:
-                    check_article(article, self._config.limits)
-                doc = prepare(article, first_seq + n, self._config)
-                check_sentences(doc, self._config.limits)  # before anything is signed or embedded
-            except InvalidArgument:
-                if not lenient:
-                    raise
-                break
-            doc.citations = find_citations(article.text, outlets)
-            docs.append(doc)
-            progress.advance()
-        self._state.sign(docs)
-        return docs
+        """``prepare_signed`` with this engine's settings."""
+        return prepare_signed(articles, first_seq, self._config, outlets, progress, lenient)
 
     def query(
         self, article: Article, first_seq: int, due: Due | None
@@ -267,6 +293,9 @@ class Preparation:
         pending, self._pending, self._plan, self._carried = self._pending, None, None, None
         if pending is not None:
             pending.encoding.stop()
+        arriving, self._arriving = self._arriving, None
+        if arriving is not None:
+            arriving.close()
 
     def take_carried(self, articles: Sequence[Article]) -> list[PreparedDocument]:
         """The articles the call before prepared ahead (``upcoming``) that ``articles`` begins with, if
@@ -292,3 +321,34 @@ class Preparation:
         sentences, seconds = work
         self._counters["sentences_embedded"] += sentences
         self.embedding_seconds += seconds
+
+
+def prepare_signed(
+    articles: Sequence[Article],
+    first_seq: int,
+    config: Config,
+    outlets: Sequence[str],
+    progress: Progress | None = None,
+    lenient: bool = False,
+) -> list[PreparedDocument]:
+    """Articles prepared, checked against the sentence limit before anything else is done with them,
+    with their citations (of ``outlets`` and the built-in table), and signed; numbered from
+    ``first_seq``. ``lenient``: an article over a limit ends the list there instead of raising. Needs
+    nothing but the articles and the settings (``dedup.prepare_workers`` runs it in other processes)."""
+    docs = []
+    for n, article in enumerate(articles):
+        try:
+            if lenient:
+                check_article(article, config.limits)
+            doc = prepare(article, first_seq + n, config)
+            check_sentences(doc, config.limits)  # before anything is signed or embedded
+        except InvalidArgument:
+            if not lenient:
+                raise
+            break
+        doc.citations = find_citations(article.text, outlets)
+        docs.append(doc)
+        if progress is not None:
+            progress.advance()
+    sign_documents(docs, config.minhash)
+    return docs
