@@ -518,7 +518,12 @@ def test_warm_up_stores_nothing(tmp_path: Path, embedder: CachingEmbedder) -> No
     engine = Engine(SMALL_LIMITS, embedder, SqliteStore(tmp_path / "w.sqlite3"))
     engine.warm_up()
     assert len(engine) == 0
-    assert engine.counters == {"candidate_pairs": 0, "documents_reloaded": 0, "sentences_embedded": 0}
+    assert engine.counters == {
+        "candidate_pairs": 0,
+        "documents_reloaded": 0,
+        "sentences_embedded": 0,
+        "writes_retried": 0,
+    }
     assert engine.embedding_seconds == 0.0
     assert engine.store.load().documents == []
     engine.ingest_many(fixture_articles()[:2])
