@@ -37,13 +37,17 @@ class RichProgress:
         self._task: Any = None
 
     def __enter__(self) -> RichProgress:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._task is not None:
+            self._progress.stop()
 
     def start(self, stage: str, total: int) -> None:
+        if self._task is None:
+            # The display (a thread of its own) starts with the first stage, not before: batch analysis
+            # forks its workers before that, from a process with one thread (``dedup.prepare_workers``).
+            self._progress.start()
         if self._task is not None:
             self._progress.update(self._task, completed=self._progress.tasks[-1].total)
         self._task = self._progress.add_task(stage, total=max(total, 1))
@@ -98,11 +102,13 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _collect_rarely() -> None:
-    """Collect cyclic garbage after 20,000 new containers rather than Python's default 700, in the
-    commands that run the engine. The engine allocates tuples and lists by the million, nearly all freed
-    by reference counting, while it keeps many long-lived ones (prepared articles, indexes, results):
-    at the default, collections that find nothing run thousands of times and the full ones walk every
-    long-lived object. Garbage that only a collection frees waits for at most 20,000 allocations."""
+    """Collect the youngest generation of cyclic garbage after 20,000 new containers rather than
+    Python's default 700, in the commands that run the engine (for the whole process: these commands
+    are the process). The engine allocates tuples and lists by the million, nearly all freed by
+    reference counting, while it keeps many long-lived ones (prepared articles, indexes, results): at
+    the default, collections that find nothing run thousands of times and the full ones, which follow
+    every tenth of the one before, walk every long-lived object. Cycles are rare in the engine, so the
+    garbage that waits longer for a collection is little."""
     gc.set_threshold(20_000, 10, 10)
 
 

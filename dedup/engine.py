@@ -527,7 +527,10 @@ class Engine:
                     results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
                     continue
                 try:
-                    doc = prepared[slot[i]]
+                    if i in slot:
+                        doc = prepared[slot[i]]
+                    else:  # stored unchanged when the call began, removed since by another process
+                        doc = self.preparation.prepare([article], self._next_seq, NullProgress(), due)[0]
                     self.preparation.embedded(doc, due)
                     results.append(self._store_one(doc, digests[i], due))
                 except DeadlineExceeded as exc:

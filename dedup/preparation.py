@@ -119,7 +119,7 @@ class Preparation:
         ones before (the first sequence arrives as the caller asks for its items)."""
         if isinstance(self._embedder, NullEmbedder):  # no model: nothing to gain by preparing ahead
             if self.workers is not None and len(articles) >= self.workers.min_articles:
-                return self._in_workers(articles, first_seq, progress), []
+                return self._in_workers(articles, first_seq), []
             return self.prepare(articles, first_seq, progress, due, True), []
         reused = self.take_carried(articles)
         room = not reused or (self._plan is not None and self._plan.sentences < CARRY_SENTENCES)
@@ -130,22 +130,20 @@ class Preparation:
         )
         return prepared[: len(articles)], prepared[len(articles) :]
 
-    def _in_workers(self, articles: Sequence[Article], first_seq: int, progress: Progress) -> Arriving:
-        """``prepare`` without a model, by ``workers``: the articles as they arrive."""
+    def _in_workers(self, articles: Sequence[Article], first_seq: int) -> Arriving:
+        """``prepare`` without a model, by ``workers``: the articles as they arrive. No progress stage of
+        its own: they are prepared while they are matched, which the caller shows."""
         from dedup.prepare_workers import Arriving
 
         assert self.workers is not None
         outlets = sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
         dim = self._embedder.dim
-        progress.start("preparing", len(articles))
-
         stats = {"sentences": 0, "embedded": 0}
 
         def finish(doc: PreparedDocument) -> None:
             doc.embeddings = np.zeros((len(doc.sentences), dim), dtype=np.float16)
             doc.vector = np.zeros(dim, dtype=np.float32)
             stats["sentences"] += len(doc.sentences)
-            progress.advance()
 
         self.stop()
         self._arriving = Arriving(len(articles), self.workers.prepare(articles, first_seq, outlets), finish)

@@ -7,11 +7,12 @@ article's preparation needs is its text, the settings and the outlets named in t
 the engine's state, so workers can prepare a batch in order, a chunk at a time, a few chunks ahead of
 the engine, which takes each article as it arrives (``Arriving``) and matches it meanwhile.
 
-The workers are forked: a forked worker starts with the modules and compiled kernels the parent has
-loaded, where a spawned one would spend most of a small batch importing them. Where fork is not
-available (not Linux) there are no workers (``PrepareWorkers.available``), and the engine prepares
-the batch itself. The answers are the same either way: preparing an article depends on nothing but
-its inputs.
+The workers are forked, when they are made: a forked worker starts with the modules the parent has
+imported, where a spawned one would spend most of a small batch importing them. Forking is safe only
+from a process with one thread (a lock another thread holds at that moment stays held in the child),
+so there are workers only on Linux, in a process whose only thread is the caller's, with a core to
+spare (``PrepareWorkers.available``); otherwise the engine prepares the batch itself. The answers are
+the same either way: preparing an article depends on nothing but its inputs.
 
 An article that cannot be prepared (more sentences than ``limits.max_sentences``) raises its
 ``InvalidArgument`` when the engine reaches it, after the articles before it were stored: so only
@@ -23,6 +24,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -43,12 +46,23 @@ MIN_ARTICLES = 4 * CHUNK
 """Batches smaller than this are prepared by the engine itself: the workers would barely start."""
 
 _config: Config | None = None
-"""A worker's settings, inherited from the parent when it is forked (``PrepareWorkers``)."""
+"""A worker's settings (``_start_worker``)."""
 
 
 def _prepare(articles: list[Article], first_seq: int, outlets: list[str]) -> list[PreparedDocument]:
-    assert _config is not None  # set in the parent before the workers are forked
+    assert _config is not None  # set by _start_worker, in the worker, before any chunk
     return prepare_signed(articles, first_seq, _config, outlets)
+
+
+def _ready() -> None:
+    """A chunk of no work: waiting for it makes the pool fork its workers now."""
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _start_worker(config: Config) -> None:
@@ -72,16 +86,20 @@ class PrepareWorkers:
             initializer=_start_worker,
             initargs=(config,),
         )
+        # Forked now, while the caller's thread is the only one (``available``), not at the first chunk.
+        for _ in range(processes):
+            self._pool.submit(_ready).result()
 
     @staticmethod
     def available() -> bool:
-        """Whether workers can be forked here, and a core is left for them beside the engine."""
-        return "fork" in multiprocessing.get_all_start_methods() and len(os.sched_getaffinity(0)) >= 2
+        """Whether workers can be forked safely here (Linux, and no thread but the caller's) and a core
+        is left for them beside the engine."""
+        return sys.platform == "linux" and threading.active_count() == 1 and _cores() >= 2
 
     @staticmethod
     def processes() -> int:
         """Workers worth starting: one per core beside the engine's."""
-        return max(1, len(os.sched_getaffinity(0)) - 1)
+        return max(1, _cores() - 1)
 
     def prepare(
         self, articles: Sequence[Article], first_seq: int, outlets: Sequence[str]

@@ -286,6 +286,18 @@ class _RedisLsh:
         return rows[first], keys[first]
 
 
+def _read_binding(stored: bytes | None) -> list[Any] | None:
+    """A stored binding with its layout ([binding, layout]), None when there is none or it is not one
+    (the indexes are then built again)."""
+    if stored is None:
+        return None
+    try:
+        built = json.loads(stored)
+    except ValueError:
+        return None
+    return built if isinstance(built, list) and len(built) == 2 and isinstance(built[1], dict) else None
+
+
 def _database_of(binding: Any) -> str | None:
     """The database id a binding names (``EngineState._index_binding``), None when it names none."""
     return binding.get("database_id") if isinstance(binding, dict) else None
@@ -532,16 +544,16 @@ class RedisArticleIndex:
             stored = self._r.hget(self._meta, "binding")
         if stored is not None and stored.decode() == self._binding(binding):
             return True
-        built = json.loads(stored) if stored is not None else None
+        built = _read_binding(stored)
         database = _database_of(binding)
         if built is not None and database is not None and _database_of(built[0]) == database:
             what = "with other settings" if built[0] != binding else "for another index_capacity"
             raise ConfigError(
                 f"the article indexes beside {self._store.location} were built {what} than this "
-                f"process's ({_differences(built, json.loads(self._binding(binding)))}): every process "
-                "sharing a store must use the same settings and index_capacity. Start this one with theirs, "
-                "or, to change them for all, stop every process using the store and start one with "
-                "--rebuild-indexes"
+                f"process's ({_differences(built, json.loads(self._binding(binding)))}), or by another "
+                "version of dedup: every process sharing a store must run the same version with the same "
+                "settings and index_capacity. Start this one with theirs, or, to change them for all (or "
+                "after an upgrade), stop every process using the store and start one with --rebuild-indexes"
             )
         logger.info("the indexes in %s were built for another database, or not finished: building them again",
                     self._store.location)  # fmt: skip

@@ -5,8 +5,14 @@ no worker is left running."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import subprocess
+import sys
+import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +25,10 @@ from dedup.preparation import prepare_signed
 from dedup.prepare_workers import CHUNK, PrepareWorkers
 from tests.test_replicas import LEXICAL, corpus
 
-pytestmark = pytest.mark.skipif(not PrepareWorkers.available(), reason="needs fork and two cores")
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2,
+    reason="workers are forked on Linux, with two cores",
+)
 
 
 def _many(times: int = 7) -> list[Article]:
@@ -64,6 +73,8 @@ def test_batch_analysis_answers_the_same_with_workers_as_without(monkeypatch: py
         return real(self, batch, first_seq, outlets)
 
     monkeypatch.setattr(PrepareWorkers, "prepare", prepare)
+    # The test process may run threads of its own (earlier tests' servers): workers are taken here anyway.
+    monkeypatch.setattr(PrepareWorkers, "available", staticmethod(lambda: True))
     with_workers = _answers(Detector(LEXICAL).analyze(articles))
     assert used == [len(articles)]  # the whole batch went to the workers
     assert multiprocessing.active_children() == []  # and they were stopped
@@ -74,7 +85,10 @@ def test_batch_analysis_answers_the_same_with_workers_as_without(monkeypatch: py
     assert len(with_workers["pairs"]) > len(articles)  # copies were found: the comparison means something
 
 
-def test_an_article_over_the_sentence_limit_is_refused_with_workers_too() -> None:
+def test_an_article_over_the_sentence_limit_is_refused_with_workers_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(PrepareWorkers, "available", staticmethod(lambda: True))
     articles = _many()
     long = " ".join(f"Sentence number {n} of a very long article." for n in range(80))
     articles.insert(50, Article("too-long", long))
@@ -82,3 +96,39 @@ def test_an_article_over_the_sentence_limit_is_refused_with_workers_too() -> Non
     with pytest.raises(InvalidArgument, match=r"too-long.*limits\.max_sentences"):
         Detector(config).analyze(articles)
     assert multiprocessing.active_children() == []
+
+
+def test_no_workers_are_forked_while_another_thread_runs() -> None:
+    """Forking copies a lock another thread holds, held for good in the child: a process with threads
+    besides the caller's prepares in the engine instead."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not PrepareWorkers.available()
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_dedup_analyze_answers_as_the_library_without_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dedup analyze --model none`, a process of one thread, forks its worker and answers what
+    analysing in one process answers."""
+    articles = _many()
+    source = tmp_path / "articles.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": a.id, "text": a.text, "outlet": a.outlet}) + "\n" for a in articles),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.json"
+    command = [sys.executable, "-m", "dedup", "analyze", str(source), "--format", "json", "--out", str(out)]
+    subprocess.run([*command, "-q", "--model", "none"], check=True, timeout=300)
+    monkeypatch.setattr(PrepareWorkers, "available", staticmethod(lambda: False))
+    alone = Detector(LEXICAL).analyze([replace(a, published_at=None, title=None, url=None) for a in articles])
+    got = json.loads(out.read_text(encoding="utf-8"))
+    got.pop("stats")
+    want = json.loads(json.dumps(alone.to_dict()))
+    want.pop("stats")
+    assert got == want

@@ -333,6 +333,19 @@ def test_shared_article_index_binding(any_redis: RedisServer | RedisCluster3) ->
     b.close()
 
 
+def test_a_binding_that_is_not_one_is_built_again(redis: RedisServer) -> None:
+    """A damaged binding (not the JSON dedup writes) cannot name a database: the indexes are emptied and
+    built again, not refused, and the start does not fail on it."""
+    store = RedisStore(_url(redis))
+    index = RedisArticleIndex(CONFIG, store, lambda: DIM)
+    index.add([_doc("a", 1, STORY[0])])
+    store.client.hset(store.key("index"), "binding", b"not json")
+    binding = {"database_id": "this", "fingerprint": "x"}
+    assert not RedisArticleIndex(CONFIG, store, lambda: DIM).load(None, binding, {})
+    assert index.keys() == [] and index.articles() == 0
+    store.close()
+
+
 def test_indexes_of_this_database_with_other_settings_are_refused_not_emptied(redis: RedisServer) -> None:
     """A process started on a shared store with settings or an index_capacity other than the processes
     that built its indexes is refused, saying what differs and how to change it for all; the indexes

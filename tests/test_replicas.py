@@ -313,21 +313,52 @@ def test_a_write_another_engine_overtook_is_computed_again_and_counted(
     assert view(group[0]) == expected and view(group[1]) == expected
 
 
-def test_time_waiting_for_another_engine_s_write_is_counted() -> None:
+def test_time_waiting_for_another_engine_s_write_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """A write that finds the store's write lock held waits for it, and says how long in
-    ``write_wait_seconds`` (the service's ``dedup_write_lock_wait_seconds_total``)."""
+    ``write_wait_seconds`` (the service's ``dedup_write_lock_wait_seconds_total``): here the lock is
+    let go 0.2 s after the engine asked for it."""
     store, group, _ = replicas(1, LEXICAL)
     engine = group[0]
-    held = threading.Event()
+    held, asked = threading.Event(), threading.Event()
+    real = store.writing
+
+    def writing(optimistic: bool = False):  # type: ignore[no-untyped-def]
+        asked.set()
+        return real(optimistic)
 
     def hold() -> None:
-        with store.writing():
+        with real():
             held.set()
-            threading.Event().wait(0.3)
+            asked.wait(30)
+            threading.Event().wait(0.2)
 
     holder = threading.Thread(target=hold)
     holder.start()
     held.wait(10)
+    monkeypatch.setattr(store, "writing", writing)
     engine.ingest(corpus()[0])
     holder.join()
     assert engine.write_wait_seconds >= 0.2
+
+
+def test_an_unchanged_article_another_engine_removes_before_its_turn_is_stored_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch names an article stored unchanged when the call began; another engine deletes it while
+    the articles before it are stored: when its turn comes it is prepared then and stored again."""
+    _, group, _ = replicas(2, LEXICAL)
+    articles = {a.id: a for a in corpus()}
+    group[0].ingest(articles["original"])
+    real = Engine._store_one
+    deleted: list[bool] = []
+
+    def store_one(self, doc, digest, due=None):  # type: ignore[no-untyped-def]
+        if self is group[0] and not deleted:
+            deleted.append(True)
+            group[1].delete("original")
+        return real(self, doc, digest, due)
+
+    monkeypatch.setattr(Engine, "_store_one", store_one)
+    results = group[0].ingest_many([articles["verbatim"], articles["original"]])
+    assert [r.outcome.value for r in results] == ["CREATED", "CREATED"]
+    assert set(group[0].documents()) == set(group[1].documents()) == {"verbatim", "original"}
