@@ -1,4 +1,5 @@
-"""Could the article vectors move to Redis as random-hyperplane (SimHash) banded LSH, with an exact
+"""Could the article vectors move to Redis as random-hyperplane (SimHash) banded LSH, or as an inverted
+file (IVF: k-means centroids kept in each replica, each centroid's vectors in Redis), with an exact
 rerank of the candidates? Recall@k against brute force (FAISS ``IndexFlatIP``) on real article vectors.
 
     python -m benchmarks.vector_lsh_recall --articles 2000
@@ -17,6 +18,11 @@ common direction, which puts unrelated articles in the same buckets):
 - ``recall_same_story``: the same for the neighbours at cosine ``relation.same_story_cosine`` (0.65)
   or more, the ones that become candidates for alignment;
 - ``candidates``: the mean share of the stored articles a query would fetch and rerank.
+
+For each IVF setting (``nlist`` centroids, ``nprobe`` of them searched a query; ``ivf``), the centroids
+trained (k-means, seeded) on a seeded half of the vectors and every vector then filed under its
+nearest: the same three figures, a query fetching the vectors of the ``nprobe`` lists nearest to it.
+Settings with fewer than 8 training vectors a centroid are left out.
 
 One JSON object out (and to --out).
 """
@@ -42,6 +48,8 @@ from dedup.engine_state import story_vector
 
 SETTINGS = [(8, 16), (8, 32), (10, 32), (12, 32), (12, 64), (16, 64)]
 """(bits per band, bands) tried."""
+IVF_SETTINGS = [(16, 1), (16, 2), (16, 4), (64, 2), (64, 4), (64, 8), (256, 4), (256, 8), (256, 16)]
+"""(nlist, nprobe) tried."""
 
 
 def article_vectors(n: int, data: Path, model: str) -> np.ndarray:
@@ -49,10 +57,12 @@ def article_vectors(n: int, data: Path, model: str) -> np.ndarray:
     config = Config(embed=EmbedConfig(model=model))
     embedder = default_embedder(config.embed)
     articles = list(itertools.islice(repeated_articles(load_news_ecb(data), n), n))
+    lead = config.cluster.story_sentences  # the story vector is these sentences' mean: only they are embedded
     out = []
     for a in articles:
         doc = prepare(a, 0, config)
-        emb = embedder.encode([doc.sentence_text(s) for s in range(len(doc.sentences))])
+        shown = len(doc.sentences) if lead == 0 else min(lead, len(doc.sentences))
+        emb = embedder.encode([doc.sentence_text(s) for s in range(shown)])
         out.append(
             story_vector(np.asarray(emb, dtype=np.float16), embedder.dim, config.cluster.story_sentences)
         )
@@ -95,6 +105,47 @@ def recall(
     }
 
 
+def ivf_recall(
+    vectors: np.ndarray, nlist: int, nprobe: int, k: int, same_story: float, seed: int = 1
+) -> dict[str, Any]:
+    """Recall@k of an inverted file with ``nlist`` centroids searched ``nprobe`` at a time (module
+    docstring), and the share of the stored vectors a query fetches."""
+    n, dim = vectors.shape
+    exact = faiss.IndexFlatIP(dim)
+    exact.add(vectors)
+    scores, ids = exact.search(vectors, k + 1)
+    sample = np.random.default_rng(seed).permutation(n)[: n // 2]
+    quantizer = faiss.IndexFlatIP(dim)
+    kmeans = faiss.Kmeans(dim, nlist, niter=20, seed=seed, spherical=True, verbose=False)
+    kmeans.train(np.ascontiguousarray(vectors[sample]))
+    quantizer.add(kmeans.centroids)
+    _, home = quantizer.search(vectors, 1)  # each vector's list
+    sizes = np.bincount(home[:, 0], minlength=nlist)
+    _, probed = quantizer.search(vectors, nprobe)  # each query's lists
+    found = total = same_found = same_total = 0
+    fetched = 0
+    for q in range(n):
+        lists = set(probed[q].tolist())
+        fetched += int(sizes[probed[q]].sum()) - 1  # itself left out
+        for score, hit in zip(scores[q], ids[q], strict=True):
+            if hit == q or hit < 0:
+                continue
+            total += 1
+            inside = int(home[hit, 0]) in lists
+            found += inside
+            if score >= same_story:
+                same_total += 1
+                same_found += inside
+    return {
+        "nlist": nlist,
+        "nprobe": nprobe,
+        "recall_at_k": round(found / total, 4),
+        "recall_same_story": round(same_found / same_total, 4) if same_total else None,
+        "same_story_neighbours": same_total,
+        "candidates": round(fetched / n / (n - 1), 4),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +171,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             recall(vectors, bits, bands, k, same, centre)
             for bits, bands in SETTINGS
             for centre in (False, True)
+        ],
+        "ivf": [
+            ivf_recall(vectors, nlist, nprobe, k, same)
+            for nlist, nprobe in IVF_SETTINGS
+            if nlist * 8 <= len(vectors) // 2
         ],
     }
     emit_json(result, args.out)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import vector_lsh_recall
 
 
@@ -14,3 +16,20 @@ def test_vector_lsh_recall_runs_on_a_slice(shared_data: Path) -> None:
     )
     assert result["articles"] == 30 and len(result["settings"]) == 2 * len(vector_lsh_recall.SETTINGS)
     assert all(s["recall_at_k"] == 1.0 and s["candidates"] == 1.0 for s in result["settings"])
+    assert result["ivf"] == []  # 30 articles train no inverted file of 16 lists or more
+
+
+def test_an_inverted_file_with_every_list_probed_finds_every_neighbour() -> None:
+    """Probing every list fetches every stored vector, so every exact neighbour is found; probing a few
+    lists of vectors that fall in clusters fetches a small share and still finds most neighbours, and
+    more lists find more (seeded random unit vectors around 8 centres)."""
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((8, 16)).astype(np.float32)
+    vectors = centres[rng.integers(0, 8, 400)] + 0.3 * rng.standard_normal((400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    everything = vector_lsh_recall.ivf_recall(vectors, 16, 16, 10, 0.65)
+    assert everything["recall_at_k"] == 1.0 and everything["candidates"] == 1.0
+    one = vector_lsh_recall.ivf_recall(vectors, 16, 1, 10, 0.65)
+    four = vector_lsh_recall.ivf_recall(vectors, 16, 4, 10, 0.65)
+    assert one["candidates"] < four["candidates"] < 0.5
+    assert 0.5 < one["recall_at_k"] <= four["recall_at_k"]
