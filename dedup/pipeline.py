@@ -26,9 +26,15 @@ __all__ = ["Detector", "NullProgress", "Progress"]
 class Detector:
     """Finds reuse, story clusters and derivation in a set of articles."""
 
-    def __init__(self, config: Config | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, config: Config | None = None, embedder: Embedder | None = None, workers: bool = True
+    ) -> None:
         self.config = config or Config()
         self._embedder = embedder
+        self.workers = workers
+        """Without a model, prepare the articles in a forked worker process while the engine matches the
+        ones before them, where that is safe (``PrepareWorkers.available``: Linux, a process with one
+        thread, a second core). The answers are the same; False keeps everything in this process."""
 
     @property
     def embedder(self) -> Embedder:
@@ -55,7 +61,7 @@ class Detector:
             seen.add(article.id)
         started = time.perf_counter()
         engine = self.engine()
-        if isinstance(self.embedder, NullEmbedder) and PrepareWorkers.available():
+        if self.workers and isinstance(self.embedder, NullEmbedder) and PrepareWorkers.available():
             # Without a model, preparing is a quarter of the work: other cores do it meanwhile.
             engine.preparation.workers = PrepareWorkers(self.config, PrepareWorkers.processes())
         try:

@@ -78,9 +78,8 @@ def test_batch_analysis_answers_the_same_with_workers_as_without(monkeypatch: py
     with_workers = _answers(Detector(LEXICAL).analyze(articles))
     assert used == [len(articles)]  # the whole batch went to the workers
     assert multiprocessing.active_children() == []  # and they were stopped
-    monkeypatch.setattr(PrepareWorkers, "available", staticmethod(lambda: False))
-    alone = _answers(Detector(LEXICAL).analyze(articles))
-    assert used == [len(articles)]  # not this time
+    alone = _answers(Detector(LEXICAL, workers=False).analyze(articles))
+    assert used == [len(articles)]  # not this time: the caller said so
     assert with_workers == alone
     assert len(with_workers["pairs"]) > len(articles)  # copies were found: the comparison means something
 
