@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,40 +70,53 @@ def article_vectors(n: int, data: Path, model: str) -> np.ndarray:
     return np.vstack(out).astype(np.float32)
 
 
-def recall(
-    vectors: np.ndarray, bits: int, bands: int, k: int, same_story: float, centre: bool, seed: int = 1
+def _scores(
+    vectors: np.ndarray, k: int, same_story: float, fetched: Callable[[int], np.ndarray]
 ) -> dict[str, Any]:
+    """Recall@k (and of the neighbours at ``same_story`` or more) of an index that fetches, for query
+    ``q``, the vectors ``fetched(q)`` marks (a boolean mask over all of them, ``q`` itself unmarked),
+    against brute force; and the mean share of the others fetched."""
     n, dim = vectors.shape
     exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)
     scores, ids = exact.search(vectors, k + 1)
-    x = vectors - vectors.mean(axis=0) if centre else vectors
-    planes = np.random.default_rng(seed).standard_normal((dim, bits * bands)).astype(np.float32)
-    signs = (x @ planes > 0).reshape(n, bands, bits)
-    codes = (signs * (1 << np.arange(bits))).sum(axis=2)  # (n, bands): each band's bucket
     found = total = same_found = same_total = 0
-    fetched = 0
+    fetched_total = 0
     for q in range(n):
-        shares = (codes == codes[q]).any(axis=1)
-        shares[q] = False
-        fetched += int(shares.sum())
+        mask = fetched(q)
+        fetched_total += int(mask.sum())
         for score, hit in zip(scores[q], ids[q], strict=True):
             if hit == q or hit < 0:
                 continue
             total += 1
-            found += bool(shares[hit])
+            found += bool(mask[hit])
             if score >= same_story:
                 same_total += 1
-                same_found += bool(shares[hit])
+                same_found += bool(mask[hit])
     return {
-        "bits": bits,
-        "bands": bands,
-        "centred": centre,
         "recall_at_k": round(found / total, 4),
         "recall_same_story": round(same_found / same_total, 4) if same_total else None,
         "same_story_neighbours": same_total,
-        "candidates": round(fetched / n / (n - 1), 4),
+        "candidates": round(fetched_total / n / (n - 1), 4),
     }
+
+
+def recall(
+    vectors: np.ndarray, bits: int, bands: int, k: int, same_story: float, centre: bool, seed: int = 1
+) -> dict[str, Any]:
+    """Recall@k of random-hyperplane LSH, ``bands`` bands of ``bits`` bits (module docstring)."""
+    n, dim = vectors.shape
+    x = vectors - vectors.mean(axis=0) if centre else vectors
+    planes = np.random.default_rng(seed).standard_normal((dim, bits * bands)).astype(np.float32)
+    signs = (x @ planes > 0).reshape(n, bands, bits)
+    codes = (signs * (1 << np.arange(bits))).sum(axis=2)  # (n, bands): each band's bucket
+
+    def fetched(q: int) -> np.ndarray:
+        shares = (codes == codes[q]).any(axis=1)
+        shares[q] = False
+        return shares
+
+    return {"bits": bits, "bands": bands, "centred": centre, **_scores(vectors, k, same_story, fetched)}
 
 
 def ivf_recall(
@@ -111,39 +125,20 @@ def ivf_recall(
     """Recall@k of an inverted file with ``nlist`` centroids searched ``nprobe`` at a time (module
     docstring), and the share of the stored vectors a query fetches."""
     n, dim = vectors.shape
-    exact = faiss.IndexFlatIP(dim)
-    exact.add(vectors)
-    scores, ids = exact.search(vectors, k + 1)
     sample = np.random.default_rng(seed).permutation(n)[: n // 2]
     quantizer = faiss.IndexFlatIP(dim)
     kmeans = faiss.Kmeans(dim, nlist, niter=20, seed=seed, spherical=True, verbose=False)
     kmeans.train(np.ascontiguousarray(vectors[sample]))
     quantizer.add(kmeans.centroids)
     _, home = quantizer.search(vectors, 1)  # each vector's list
-    sizes = np.bincount(home[:, 0], minlength=nlist)
     _, probed = quantizer.search(vectors, nprobe)  # each query's lists
-    found = total = same_found = same_total = 0
-    fetched = 0
-    for q in range(n):
-        lists = set(probed[q].tolist())
-        fetched += int(sizes[probed[q]].sum()) - 1  # itself left out
-        for score, hit in zip(scores[q], ids[q], strict=True):
-            if hit == q or hit < 0:
-                continue
-            total += 1
-            inside = int(home[hit, 0]) in lists
-            found += inside
-            if score >= same_story:
-                same_total += 1
-                same_found += inside
-    return {
-        "nlist": nlist,
-        "nprobe": nprobe,
-        "recall_at_k": round(found / total, 4),
-        "recall_same_story": round(same_found / same_total, 4) if same_total else None,
-        "same_story_neighbours": same_total,
-        "candidates": round(fetched / n / (n - 1), 4),
-    }
+
+    def fetched(q: int) -> np.ndarray:
+        inside = np.isin(home[:, 0], probed[q])
+        inside[q] = False
+        return inside
+
+    return {"nlist": nlist, "nprobe": nprobe, **_scores(vectors, k, same_story, fetched)}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
