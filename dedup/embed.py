@@ -48,6 +48,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "default_embedder",
     "resolve_model",
+    "usable_cpus",
 ]
 
 PACKAGED_MODEL = "packaged"
@@ -177,7 +178,8 @@ def onnx_cache_root(cache_dir: str | Path | None = None) -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "dedup" / "onnx"
 
 
-def _cpu_count() -> int:
+def usable_cpus() -> int:
+    """The cores this process may run on (its affinity where the system says it), at least 1."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # pragma: no cover - not on Linux
@@ -374,7 +376,7 @@ class OnnxEmbedder:
         self._max_seq_length = max_seq_length
         self._cache_root = onnx_cache_root(cache_dir)
         self._tokenizing = threading.Lock()
-        self._threads = threads or _cpu_count()
+        self._threads = threads or usable_cpus()
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None

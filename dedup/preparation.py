@@ -136,19 +136,26 @@ class Preparation:
         from dedup.prepare_workers import Arriving
 
         assert self.workers is not None
-        outlets = sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
-        dim = self._embedder.dim
         stats = {"sentences": 0, "embedded": 0}
 
         def finish(doc: PreparedDocument) -> None:
-            doc.embeddings = np.zeros((len(doc.sentences), dim), dtype=np.float16)
-            doc.vector = np.zeros(dim, dtype=np.float32)
+            self._without_model(doc)
             stats["sentences"] += len(doc.sentences)
 
         self.stop()
-        self._arriving = Arriving(len(articles), self.workers.prepare(articles, first_seq, outlets), finish)
+        arriving = self.workers.prepare(articles, first_seq, self._outlets(articles))
+        self._arriving = Arriving(len(articles), arriving, finish)
         self.last_embedding_stats = stats  # counted as they arrive
         return self._arriving
+
+    def _outlets(self, articles: Sequence[Article]) -> list[str]:
+        """The outlets whose citations new articles are searched for: those known, and theirs."""
+        return sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
+
+    def _without_model(self, doc: PreparedDocument) -> None:
+        """Give a prepared article the embeddings and vector it has without a model: zeros."""
+        doc.embeddings = np.zeros((len(doc.sentences), self._embedder.dim), dtype=np.float16)
+        doc.vector = np.zeros(self._embedder.dim, dtype=np.float32)
 
     def carry(self, later: list[PreparedDocument]) -> None:
         """Keep ``later`` (prepared ahead by ``batch``) for the next call; with none, stop the model's
@@ -184,13 +191,12 @@ class Preparation:
         articles, then those of ``upcoming`` prepared. ``hits``, if given, gets for each article (by
         ``id``) the stored sentences its sentences hit when its embedding was planned (none without a
         model: nothing is planned)."""
-        outlets = sorted(set(self._state.entries.outlets()) | {a.outlet for a in articles if a.outlet})
+        outlets = self._outlets(articles)
         progress.start("preparing", len(articles))
         if isinstance(self._embedder, NullEmbedder):  # no model: nothing to embed or to share
             docs = self._some(articles, first_seq, outlets, progress)
             for doc in docs:
-                doc.embeddings = np.zeros((len(doc.sentences), self._embedder.dim), dtype=np.float16)
-                doc.vector = np.zeros(self._embedder.dim, dtype=np.float32)
+                self._without_model(doc)
             n = sum(len(d.sentences) for d in docs)
             self.last_embedding_stats = {"sentences": n, "embedded": 0}
             return docs

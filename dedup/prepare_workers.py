@@ -22,7 +22,6 @@ batch analysis, whose store is thrown away when it fails, uses the workers.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import sys
 import threading
@@ -34,6 +33,7 @@ from typing import overload
 from dedup.article import Article
 from dedup.config import Config
 from dedup.document import PreparedDocument
+from dedup.embed import usable_cpus
 from dedup.preparation import prepare_signed
 
 __all__ = ["MIN_ARTICLES", "Arriving", "PrepareWorkers"]
@@ -56,13 +56,6 @@ def _prepare(articles: list[Article], first_seq: int, outlets: list[str]) -> lis
 
 def _ready() -> None:
     """A chunk of no work: waiting for it makes the pool fork its workers now."""
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _start_worker(config: Config) -> None:
@@ -94,12 +87,12 @@ class PrepareWorkers:
     def available() -> bool:
         """Whether workers can be forked safely here (Linux, and no thread but the caller's) and a core
         is left for them beside the engine."""
-        return sys.platform == "linux" and threading.active_count() == 1 and _cores() >= 2
+        return sys.platform == "linux" and threading.active_count() == 1 and usable_cpus() >= 2
 
     @staticmethod
     def processes() -> int:
         """Workers worth starting: one per core beside the engine's."""
-        return max(1, _cores() - 1)
+        return max(1, usable_cpus() - 1)
 
     def prepare(
         self, articles: Sequence[Article], first_seq: int, outlets: Sequence[str]
