@@ -407,6 +407,14 @@ class Engine:
             p for p in change.put_pairs if doc_id in (p.a, p.b)
         ]
 
+    def _pairs_among(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
+        """The pairs whose two articles are both in ``ids``, as ``change``, not yet committed, leaves
+        them (as ``_pairs_of``)."""
+        if change is None:
+            return self.store.pairs_among(ids)
+        gone = set(change.delete_documents)
+        return self.store.pairs_among(ids - gone) + [p for p in change.put_pairs if p.a in ids and p.b in ids]
+
     def _derive_for(
         self,
         affected: set[str],
@@ -430,12 +438,10 @@ class Engine:
                 scope.add(p.other(d))
         # The pairs between the other articles in scope too: which of two candidate sources copies the
         # other is part of choosing between them.
-        for d in scope - affected:
-            if d in extra or d not in self._entries:
-                continue
-            for p in self._pairs_of(d, change):
-                if p.a in scope and p.b in scope:
-                    pair_set[(p.a, p.b)] = p
+        others = {d for d in scope - affected if d not in extra and d in self._entries}
+        for p in self._pairs_among(scope, change):
+            if p.a in others or p.b in others:
+                pair_set[(p.a, p.b)] = p
         sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._entries}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive

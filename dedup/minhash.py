@@ -614,12 +614,18 @@ def _lookup(
     keys: np.ndarray, ids: np.ndarray, wanted: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each of ``wanted`` starts and ends in the sorted ``keys`` (``ids`` beside them): one search
-    for all, and a second only for those found (most band hashes of a query are in no run)."""
-    lo = np.searchsorted(keys, wanted, side="left")
-    hi = lo.copy()
+    for all, and a second only for those found (most band hashes of a query are in no run). The wanted
+    hashes are searched in sorted order, which numpy's searchsorted does faster: each search starts where
+    the one before ended, and neighbouring searches read the same parts of a run of millions of keys."""
+    order = np.argsort(wanted)
+    ordered = wanted[order]
+    lo_sorted = np.searchsorted(keys, ordered, side="left")
+    hi_sorted = lo_sorted.copy()
     if len(keys):
-        found = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == wanted)
-        hi[found] = np.searchsorted(keys, wanted[found], side="right")
+        found = np.flatnonzero(keys[np.minimum(lo_sorted, len(keys) - 1)] == ordered)
+        hi_sorted[found] = np.searchsorted(keys, ordered[found], side="right")
+    lo, hi = np.empty_like(lo_sorted), np.empty_like(hi_sorted)
+    lo[order], hi[order] = lo_sorted, hi_sorted
     return ids, lo, hi
 
 

@@ -338,6 +338,11 @@ class Store(Protocol):
         """Every stored pair, or those of one document, ordered by ``(a, b)``."""
         ...
 
+    def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
+        """The stored pairs whose two documents are both in ``ids``, ordered by ``(a, b)``: the pairs
+        of a few documents with one another, without reading (or decoding) their pairs with others."""
+        ...
+
     def get(self, doc_id: str) -> DocumentRecord | None:
         """One stored document, or None (an engine that keeps only some documents in memory reads the
         others back through this)."""
@@ -454,6 +459,11 @@ class MemoryStore:
 
     def pairs(self, doc_id: str | None = None) -> list[PairResult]:
         keys = self._pairs if doc_id is None else self._pairs_of.get(doc_id, ())
+        return [self._pairs[k] for k in sorted(keys)]
+
+    def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
+        among = set(ids)
+        keys = {k for d in among for k in self._pairs_of.get(d, ()) if k[0] in among and k[1] in among}
         return [self._pairs[k] for k in sorted(keys)]
 
     def get(self, doc_id: str) -> DocumentRecord | None:
@@ -917,10 +927,17 @@ class SqliteStore:
                     "SELECT * FROM pairs WHERE a = ? UNION ALL SELECT * FROM pairs WHERE b = ? ORDER BY 1, 2",
                     (doc_id, doc_id),
                 ).fetchall()
-        return [
-            PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
-            for a, b, rel, ca, cb, lex, sem, passages in rows
-        ]
+        return [_pair_row(row) for row in rows]
+
+    def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
+        listed = json.dumps(sorted(set(ids)))  # one parameter however many ids (json_each)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) "
+                "AND b IN (SELECT value FROM json_each(?1)) ORDER BY a, b",
+                (listed,),
+            ).fetchall()
+        return [_pair_row(row) for row in rows]
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         with self._lock:
@@ -1042,6 +1059,11 @@ def _document(row: tuple[Any, ...]) -> DocumentRecord:
     embeddings = np.frombuffer(emb, dtype=np.float16).reshape(n_sent, dim).copy()
     vec = np.frombuffer(vector, dtype=np.float32).copy()
     return DocumentRecord(article, seq, text_hash, ingest_time, cid, embeddings, vec, placement)
+
+
+def _pair_row(row: tuple[Any, ...]) -> PairResult:
+    a, b, rel, ca, cb, lex, sem, passages = row
+    return PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(passages))
 
 
 def _passages(encoded: str) -> tuple[Passage, ...]:

@@ -158,6 +158,26 @@ def test_pairs_are_read_by_document(make_store: Factory) -> None:
     assert [(p.a, p.b) for p in store.pairs("d")] == [("c", "d")]
 
 
+def test_the_pairs_among_some_documents_are_read_without_their_pairs_with_others(
+    make_store: Factory,
+) -> None:
+    store = make_store()
+    store.commit(Change(put_documents=[_record(x, n, "c1") for n, x in enumerate("abcde", start=1)]))
+    store.commit(Change(put_pairs=[_pair("a", "b"), _pair("c", "a"), _pair("c", "d"), _pair("e", "b")]))
+    among = store.pairs_among({"a", "b", "c"})
+    assert [(p.a, p.b) for p in among] == [("a", "b"), ("c", "a")]
+    assert among[0] == _pair("a", "b")  # read whole, passages and all
+    # the same pairs as reading each document's pairs and keeping those within the set
+    for ids in ({"a"}, {"a", "e"}, {"b", "e", "x"}, {"a", "b", "c", "d", "e"}, set()):
+        expected = sorted(
+            {(p.a, p.b): p for d in ids for p in store.pairs(d) if p.a in ids and p.b in ids}.values(),
+            key=lambda p: (p.a, p.b),
+        )
+        assert make_store().pairs_among(ids) == expected
+    store.commit(Change(delete_documents=["c"]))
+    assert [(p.a, p.b) for p in make_store().pairs_among({"a", "b", "c", "d"})] == [("a", "b")]
+
+
 def test_one_document_is_read_back_by_id(make_store: Factory) -> None:
     _filled(make_store())
     store = make_store()
