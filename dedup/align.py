@@ -583,8 +583,6 @@ def _sentence_pairs(
     cos = None
     if a.embeddings is not None and b.embeddings is not None:
         cos = a.embeddings.astype(np.float32) @ b.embeddings.astype(np.float32).T  # kept as float16
-    words_a = [a.token_hashes[lo:hi] for lo, hi in a.sentence_tokens]
-    words_b = [b.token_hashes[lo:hi] for lo, hi in b.sentence_tokens]
     lexical = _lexical_candidates(a, b, cfg.near_verbatim_ratio * 0.8)
     paraphrase = cos >= cfg.paraphrase_min_cosine if cos is not None else np.zeros((na, nb), dtype=bool)
     same = _same_sentences(a, b)
@@ -599,13 +597,14 @@ def _sentence_pairs(
     for i, j in zip(*np.divmod(cells, nb), strict=True):
         i, j = int(i), int(j)
         if lexical[i, j] and not budget.spent:
+            lo_a, hi_a = a.sentence_tokens[i]
+            lo_b, hi_b = b.sentence_tokens[j]
             (matched, first_a, first_b, end_a, end_b), used = _blocks_within(
-                words_a[i], words_b[j], budget.left
+                a.token_hashes[lo_a:hi_a], b.token_hashes[lo_b:hi_b], budget.left
             )
             budget.spend(used)
-            ratio = 2.0 * matched / (len(words_a[i]) + len(words_b[j]))
+            ratio = 2.0 * matched / (hi_a - lo_a + hi_b - lo_b)
             if ratio >= cfg.near_verbatim_ratio:
-                lo_a, lo_b = a.sentence_tokens[i][0], b.sentence_tokens[j][0]
                 bounds = (lo_a + first_a, lo_a + end_a, lo_b + first_b, lo_b + end_b)
                 candidates[(i, j)] = (PassageKind.NEAR_VERBATIM, ratio, bounds)
                 continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from dedup.article_index import MAX_SENTENCES, ArticleIndex, sentence_signatures
 from dedup.config import Config
 from dedup.document import PreparedDocument
 from dedup.embed import Encoding
-from dedup.minhash import estimate_jaccard, make_lsh
+from dedup.minhash import LshIndex, estimate_jaccard, make_lsh
 
 __all__ = ["SHARE_CHECKS", "SHARE_LOOKUPS", "EmbeddingPlan", "PendingEmbeddings", "Planned"]
 
@@ -66,8 +67,10 @@ class EmbeddingPlan:
         self._index = index
         self._id_at = id_at
         self._stored = stored
-        mh = config.minhash
-        self._batch_lsh = make_lsh(config.lsh, mh.passage_threshold, mh.num_perm)
+        # The batch's listed sentences by signature, made when first looked up: a query lists a sentence
+        # or two, and an index that is never asked is not worth making.
+        self._batch_lsh: LshIndex | None = None
+        self._unindexed: list[tuple[int, np.ndarray]] = []  # listed, not yet in _batch_lsh
         self._batch_words: dict[int, tuple[int, int]] = {}
         # Each planned article's sentence signatures, kept here: adding an article to the indexes drops
         # them from it, and a stream's later articles are planned after earlier ones are stored.
@@ -113,8 +116,7 @@ class EmbeddingPlan:
                         from_store = (doc_id, t)
                         break
                 if from_store is None:
-                    found = self._batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist()
-                    for hit in sorted(found)[:SHARE_CHECKS]:
+                    for hit in sorted(self._listed_like(sig))[:SHARE_CHECKS]:
                         m, t = hit // MAX_SENTENCES, hit % MAX_SENTENCES
                         if estimate_jaccard(sig, self._signatures[m][t]) >= share:
                             earlier = (m, t)
@@ -131,8 +133,22 @@ class EmbeddingPlan:
             rows.append((s, len(self.texts)))
             self.texts.append(doc.sentence_text(s))
             self._batch_words[key] = (n, s)
-            self._batch_lsh.insert(n * MAX_SENTENCES + s, sig)
+            self._unindexed.append((n * MAX_SENTENCES + s, sig))
         return Planned(doc, tuple(copied), tuple(rows), stored_hits)
+
+    def _listed_like(self, sig: np.ndarray) -> list[int]:
+        """The keys (``n * MAX_SENTENCES + s``) of the sentences listed so far whose signatures share a
+        band with ``sig``."""
+        if self._unindexed:
+            if self._batch_lsh is None:
+                mh = self._config.minhash
+                self._batch_lsh = make_lsh(self._config.lsh, mh.passage_threshold, mh.num_perm)
+            for key, listed in self._unindexed:
+                self._batch_lsh.insert(key, listed)
+            self._unindexed.clear()
+        if self._batch_lsh is None:
+            return []
+        return cast(list[int], self._batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist())
 
     def _with_words(self, hit: int | None, key: int) -> tuple[str, int] | None:
         """The stored article and sentence ``sentences_with_words`` named for the words ``key``, if the
