@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import threading
 import weakref
 from collections import OrderedDict, defaultdict
@@ -44,12 +45,14 @@ from dedup.config import AlignConfig
 from dedup.document import PreparedDocument
 from dedup.minhash import _shingle_hashes, expand_ranges, word_hashes
 from dedup.paraphrase import (
+    CONTENT,
+    NEGATIONS,
     SentenceTerms,
     changes_only_facts,
+    combine_kinds,
     probability,
     sentence_numbers,
     sentence_terms,
-    word_kinds,
 )
 from dedup.results import Passage, PassageKind
 
@@ -435,13 +438,11 @@ def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[Prepare
     return once
 
 
-@_per_article
 def _content_prefix_tokens(doc: PreparedDocument) -> np.ndarray:
     """For each token index ``i`` of ``doc``, how many of the tokens before it are content words (not
     in ``STOP_WORDS``)."""
-    words = doc.words.split()
-    prefix = np.zeros(len(words) + 1, dtype=np.int32)
-    content = np.fromiter((w not in STOP_WORDS for w in words), dtype=np.int32, count=len(words))
+    content = (_word_kinds(doc) & CONTENT) != 0
+    prefix = np.zeros(len(content) + 1, dtype=np.int32)
     np.cumsum(content, out=prefix[1:])
     return prefix
 
@@ -653,19 +654,49 @@ def _terms(doc: PreparedDocument, s: int, kinds: np.ndarray | None = None) -> Se
     return sentence_terms(doc.sentence_text(s), words, doc.token_hashes[lo:hi], kinds[lo:hi])
 
 
+@functools.cache
+def _word_sets() -> tuple[np.ndarray, np.ndarray]:
+    """The hashes (``word_hashes``, sorted) of the stop words and of the negations."""
+    return np.sort(word_hashes(sorted(STOP_WORDS))), np.sort(word_hashes(sorted(NEGATIONS)))
+
+
+def _among(hashes: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Whether each of ``hashes`` is one of the sorted ``ordered``."""
+    at = np.minimum(np.searchsorted(ordered, hashes), len(ordered) - 1)
+    return ordered[at] == hashes
+
+
+def _words_at(doc: PreparedDocument, positions: list[int]) -> np.ndarray:
+    """The tokens whose words hold the given offsets of ``doc.words`` (the first word whose end, the
+    space after it, is past the offset)."""
+    return np.searchsorted(doc.word_ends, np.asarray(positions, dtype=np.int64), side="right")
+
+
+_DIGIT = re.compile(r"\d")  # as paraphrase's numbers: any decimal digit
+_NOT_ENDING = re.compile(r"n't ")  # a word that ends in "n't" (every word is followed by a space)
+
+
 @_per_article
 def _word_kinds(doc: PreparedDocument) -> np.ndarray:
-    """Each token's kind for the paraphrase model (``paraphrase.word_kinds``, one byte a token):
-    computed once for an article, which is compared with many."""
-    words = doc.words.split()
-    text = doc.text
-    capitals = [text[p].isupper() for p in doc.token_starts.tolist()]
-    first = np.zeros(len(words), dtype=bool)
-    for lo, hi in doc.sentence_tokens:
-        if hi > lo:
-            first[lo] = True
-    content = [w not in STOP_WORDS for w in words]
-    return word_kinds(words, capitals, content, first.tolist())
+    """Each token's kind for the paraphrase model (``paraphrase.word_kinds`` of the article's words,
+    one byte a token), from its arrays: words compared by hash, digits and "n't" found by one search
+    of the words, and Python only for words that start with a character outside ASCII. Computed once
+    for an article, which is compared with many."""
+    hashes = doc.token_hashes
+    n = len(hashes)
+    stop, negations = _word_sets()
+    content = ~_among(hashes, stop)
+    negation = _among(hashes, negations)
+    negation[_words_at(doc, [m.start() for m in _NOT_ENDING.finditer(doc.words)])] = True
+    number = np.zeros(n, dtype=bool)
+    number[_words_at(doc, [m.start() for m in _DIGIT.finditer(doc.words)])] = True
+    codes = np.frombuffer(doc.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[doc.token_starts]
+    capital = (codes >= ord("A")) & (codes <= ord("Z"))
+    for t in np.flatnonzero(codes > 0x7F).tolist():
+        capital[t] = chr(int(codes[t])).isupper()
+    first = np.zeros(n, dtype=bool)
+    first[[lo for lo, hi in doc.sentence_tokens if hi > lo]] = True
+    return combine_kinds(negation, number, content & capital & ~first, content)
 
 
 def _in_order(x: SentenceTerms, y: SentenceTerms) -> tuple[SentenceTerms, SentenceTerms]:

@@ -65,6 +65,7 @@ __all__ = [
     "SentenceTerms",
     "best_f1_threshold",
     "changes_only_facts",
+    "combine_kinds",
     "cross_validated_probabilities",
     "fit_logistic",
     "is_paraphrase",
@@ -100,12 +101,24 @@ def word_kinds(
     negations = set(NEGATIONS.intersection(words))
     if "n't" in joined:
         negations.update(w for w in words if w.endswith("n't"))
-    kinds = [
-        (NEGATION if w in negations else NUMBER if w in digits else NAME if c and cap and not f else WORD)
-        | (CONTENT if c else 0)
-        for w, cap, c, f in zip(words, capitals, content, first, strict=True)
-    ]
-    return np.array(kinds, dtype=np.uint8)
+    n = len(words)
+    content_at = np.fromiter(content, dtype=bool, count=n)
+    return combine_kinds(
+        np.fromiter((w in negations for w in words), dtype=bool, count=n),
+        np.fromiter((w in digits for w in words), dtype=bool, count=n),
+        content_at & np.fromiter(capitals, dtype=bool, count=n) & ~np.fromiter(first, dtype=bool, count=n),
+        content_at,
+    )
+
+
+def combine_kinds(
+    negation: np.ndarray, number: np.ndarray, name: np.ndarray, content: np.ndarray
+) -> np.ndarray:
+    """``word_kinds`` from one boolean array per kind: a negation is a negation whatever else it is, a
+    word with a digit a number unless a negation, a name only if neither; ``CONTENT`` marks content
+    words."""
+    kinds = np.where(negation, NEGATION, np.where(number, NUMBER, np.where(name, NAME, WORD)))
+    return kinds.astype(np.uint8) | (content.astype(np.uint8) * np.uint8(CONTENT))
 
 
 @dataclass(frozen=True, slots=True)

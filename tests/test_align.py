@@ -13,9 +13,13 @@ from difflib import SequenceMatcher
 
 import pytest
 from fixtures import stories as S
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.align import (
+    STOP_WORDS,
     Run,
+    _word_kinds,
     align,
     coverage,
     disjoint_runs,
@@ -26,6 +30,7 @@ from dedup.align import (
 from dedup.config import AlignConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.minhash import word_hashes
+from dedup.paraphrase import word_kinds
 from dedup.pipeline import Detector, NullProgress
 from dedup.results import Passage, PassageKind
 from dedup.segment import tokenize
@@ -659,22 +664,48 @@ def test_per_article_arrays_are_dropped_with_their_article() -> None:
     articles resident prepares them again as new objects): the cache holds live articles only."""
     import gc
 
-    from dedup.align import _content_prefix_tokens
-
-    cache = _content_prefix_tokens.cache  # type: ignore[attr-defined]
+    cache = _word_kinds.cache  # type: ignore[attr-defined]
     # Articles of earlier tests that are gone leave their entries until the next call: drop them first.
     gc.collect()
     warm = prepare(S.article("warm", S.original()), 8, Config())
-    _content_prefix_tokens(warm)
+    _word_kinds(warm)
     docs = [prepare(S.article(f"d{i}", S.original()), i, Config()) for i in range(5)]
     for doc in docs:
-        _content_prefix_tokens(doc)
+        _word_kinds(doc)
     assert sum(1 for key in cache if key() in docs) == 5
     before = len(cache)
     del doc
     docs.clear()
     gc.collect()
     keep = prepare(S.article("keep", S.original()), 9, Config())
-    _content_prefix_tokens(keep)  # the next call drops the entries of articles gone
+    _word_kinds(keep)  # the next call drops the entries of articles gone
     assert len(cache) == before - 5 + 1
     assert all(key() is not None for key in cache)
+
+
+_KIND_WORDS = st.sampled_from(
+    ["Never", "isn't", "don't", "not", "12th", "3,5", "Oslo", "the", "rain", "Río", "émile", "Émile", "٣",
+     "Ⅻ", "won't", "n't", "No.", "He", "said", "“Quote”", "A", "can't."]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_KIND_WORDS, min_size=1, max_size=9), min_size=1, max_size=6))
+def test_word_kinds_from_the_arrays_are_those_of_the_words(sentences: list[list[str]]) -> None:
+    """The kinds the alignment computes from an article's arrays (hashes, offsets) are
+    ``paraphrase.word_kinds`` of its words, capitals, content words and sentence starts."""
+    text = " ".join(" ".join(words) + "." for words in sentences)
+    doc = prepare(S.article("k", text), 0, Config())
+    words = doc.words.split()
+    first = [False] * len(words)
+    for lo, hi in doc.sentence_tokens:
+        if hi > lo:
+            first[lo] = True
+    expected = word_kinds(
+        words,
+        [doc.text[p].isupper() for p in doc.token_starts.tolist()],
+        [w not in STOP_WORDS for w in words],
+        first,
+    )
+    _word_kinds.cache.clear()  # type: ignore[attr-defined]
+    assert _word_kinds(doc).tolist() == expected.tolist()
