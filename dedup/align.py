@@ -1094,7 +1094,9 @@ def coverage(doc: PreparedDocument, spans: list[tuple[int, int]]) -> float:
     return min(1.0, covered / doc.content_chars)
 
 
-_SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # all of them
+_NOT_SPACE = np.array([not chr(c).isspace() for c in range(0x3002)], dtype=np.int32)
+"""For each code point up to U+3001, 1 unless it is white space (the last white space is U+3000): a
+text's code points, capped at U+3001, index it."""
 
 
 @_per_article
@@ -1103,7 +1105,7 @@ def _content_prefix(doc: PreparedDocument) -> np.ndarray:
     boilerplate) come before it."""
     text = doc.text
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    content = (~np.isin(codes, _SPACE_CODES)).astype(np.int32)
+    content = _NOT_SPACE[np.minimum(codes, 0x3001)]
     for m in doc.boilerplate:
         content[m.start : m.end] = 0
     prefix = np.zeros(len(text) + 1, dtype=np.int32)  # texts are at most limits.max_text_bytes long

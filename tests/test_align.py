@@ -709,3 +709,20 @@ def test_word_kinds_from_the_arrays_are_those_of_the_words(sentences: list[list[
     )
     _word_kinds.cache.clear()  # type: ignore[attr-defined]
     assert _word_kinds(doc).tolist() == expected.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(alphabet="ab é\n\t\u00a0\u2003\u3000\u2028\u3001x", min_size=1, max_size=80),
+    st.integers(0, 80),
+    st.integers(0, 80),
+)
+def test_coverage_counts_the_characters_that_are_not_white_space(text: str, lo: int, hi: int) -> None:
+    """Coverage is the share of a text's characters that are not white space (any Unicode space) inside
+    the spans: counted here character by character."""
+    text = "Word " + text
+    doc = prepare(S.article("w", text), 0, Config())
+    assert not doc.boilerplate
+    lo, hi = sorted((min(lo, len(text)), min(hi, len(text))))
+    inside = sum(1 for c in text[lo:hi] if not c.isspace())
+    assert coverage(doc, [(lo, hi)]) == pytest.approx(inside / sum(1 for c in text if not c.isspace()))
