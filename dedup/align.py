@@ -672,7 +672,7 @@ def _words_at(doc: PreparedDocument, positions: list[int]) -> np.ndarray:
     return np.searchsorted(doc.word_ends, np.asarray(positions, dtype=np.int64), side="right")
 
 
-_DIGIT = re.compile(r"\d")  # as paraphrase's numbers: any decimal digit
+_DIGITS = re.compile(r"\d+")  # as paraphrase's numbers: any decimal digit (a run lies in one word)
 _NOT_ENDING = re.compile(r"n't ")  # a word that ends in "n't" (every word is followed by a space)
 
 
@@ -689,7 +689,7 @@ def _word_kinds(doc: PreparedDocument) -> np.ndarray:
     negation = _among(hashes, negations)
     negation[_words_at(doc, [m.start() for m in _NOT_ENDING.finditer(doc.words)])] = True
     number = np.zeros(n, dtype=bool)
-    number[_words_at(doc, [m.start() for m in _DIGIT.finditer(doc.words)])] = True
+    number[_words_at(doc, [m.start() for m in _DIGITS.finditer(doc.words)])] = True
     codes = np.frombuffer(doc.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[doc.token_starts]
     capital = (codes >= ord("A")) & (codes <= ord("Z"))
     for t in np.flatnonzero(codes > 0x7F).tolist():
