@@ -138,17 +138,21 @@ def run_clients(
     novel: Sequence[str],
     queries: int,
     clients: int,
+    kinds: Sequence[str] = ("copy", "novel"),
 ) -> dict[str, list[float]]:
-    """``queries`` FindSimilar calls of each kind, shared among ``clients`` threads with a channel
-    each, all sending at once; the latency of every call in milliseconds."""
-    latencies: dict[str, list[float]] = {"copy": [], "novel": []}
+    """``queries`` FindSimilar calls of each of ``kinds``, shared among ``clients`` threads with a
+    channel each, all sending at once; the latency of every call in milliseconds. A ``copy`` is the
+    first 80% of one of ``articles``, a ``novel`` one of ``novel``; each client sends one of each kind
+    in turn."""
+    latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
     lock = threading.Lock()
 
     def one(k: int) -> None:
         with connect() as client:
             for n in range(k, queries, clients):
                 text = articles[n % len(articles)].text
-                for kind, query in (("copy", text[: max(200, int(len(text) * 0.8))]), ("novel", novel[n])):
+                for kind in kinds:
+                    query = text[: max(200, int(len(text) * 0.8))] if kind == "copy" else novel[n]
                     t0 = time.perf_counter()
                     client.find_similar(query)
                     took = 1000 * (time.perf_counter() - t0)

@@ -19,6 +19,7 @@ def test_scale_out_benchmark_runs_on_a_slice(shared_data: Path) -> None:
         steps = result[backend]["steps"]
         assert [s["stored"] for s in steps] == [30, 60]
         assert all(s["find_similar_4_clients"]["copy"]["median_ms"] > 0 for s in steps)
+        assert all(s["find_similar_4_clients"]["copy_only"]["median_ms"] > 0 for s in steps)
         assert result[backend]["expiry"]["expired"] == 6 and result[backend]["expiry"]["left"] == 54
     fields = result["redis"]["steps"][-1]["redis"]["article_hash_field_bytes"]
     assert fields["text"] > 0 and fields["all fields"] > fields["text"]
