@@ -93,6 +93,12 @@ class ArticleIndex(Protocol):
         nothing of them. In-process indexes change at once (undone by the undo log) and have none."""
         ...
 
+    def write_guard(self) -> tuple[str, str] | None:
+        """For indexes kept beside a Redis store, the binding a commit must still find them under
+        (``Change.index_binding``): the settings this process loaded or built them with. None for
+        in-process indexes, and before a load or a build has bound them."""
+        ...
+
     def articles_like(self, signature: np.ndarray) -> list[int]:
         """The articles whose document signature the LSH pairs with ``signature``."""
         ...
@@ -352,6 +358,9 @@ class MemoryArticleIndex:
 
     def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
         return []
+
+    def write_guard(self) -> tuple[str, str] | None:
+        return None
 
     def articles_like(self, signature: np.ndarray) -> list[int]:
         return self._doc_lsh.query(signature)

@@ -801,6 +801,7 @@ class Engine:
         if self.store.shared:
             change.expect_generation = self._generation  # what the change was computed from
         change.index_writes = self._article_index.take_writes()
+        change.index_binding = self._article_index.write_guard()
         self._state.generation = self.store.commit(change)
         if events:
             self._feed.committed(first + len(events) - 1)

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DeadlineExceeded",
     "DedupError",
+    "FailedPrecondition",
     "InputError",
     "Internal",
     "InvalidArgument",
@@ -64,6 +65,12 @@ class ResourceExhausted(DedupError):
 class Aborted(DedupError):
     """Another writer changed the stored data while this operation ran (two processes on one database);
     nothing of the operation was stored, and retrying it is safe."""
+
+
+class FailedPrecondition(DedupError):
+    """The shared state is not in the state this process needs to write to it (the article indexes
+    beside it were rebuilt with other settings by another process); nothing was stored, and retrying
+    does not help until the process is restarted as the message says."""
 
 
 class DeadlineExceeded(DedupError):

@@ -99,6 +99,18 @@ _CALLS = 16
 _SCAN = 1_000
 
 # Every band lookup of a query at once: KEYS the buckets, ARGV the tags; a list of members per lookup.
+_BIND = """
+local bound = redis.call('HGET', KEYS[1], 'binding')
+if bound == false or bound == ARGV[2] then
+    redis.call('HSET', KEYS[1], 'binding', ARGV[1])
+    return 1
+end
+return 0
+"""
+"""Record what the indexes were built from (ARGV[1]) unless another process bound them to something
+else since this one did (ARGV[2], empty if it has not): a process never overwrites the binding of a
+rebuild it did not make."""
+
 _QUERY = """
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -348,6 +360,7 @@ class RedisArticleIndex:
         self._meta = store.key("index")
         self._bits = store.key("indexed")
         self._doc_index: VectorIndex | None = None
+        self._bound: str | None = None  # the binding this process loaded or built them with
 
     @property
     def layout(self) -> dict[str, int]:
@@ -527,9 +540,18 @@ class RedisArticleIndex:
     def save(self, path: Path | None, header: Mapping[str, Any], seq_of: Callable[[str], int]) -> bool:
         """Nothing to write: the indexes are in Redis, changed with every commit. Records beside them what
         they were built from (``header["binding"]``), for ``load``."""
+        bound = self._binding(header.get("binding"))
         with self._store.errors("saving the indexes' binding"):
-            self._r.hset(self._meta, "binding", self._binding(header.get("binding")))
+            saved = self._r.eval(_BIND, 1, self._meta, bound, self._bound or "")
+        if not saved:  # rebuilt by another process since: theirs stays, and this one's writes are refused
+            logger.warning("the indexes in %s were rebuilt by another process with other settings: "
+                           "their binding is kept", self._store.location)  # fmt: skip
+            return False
+        self._bound = bound
         return True
+
+    def write_guard(self) -> tuple[str, str] | None:
+        return None if self._bound is None else (self._meta, self._bound)
 
     def load(self, path: Path | None, binding: Any, ids: Mapping[int, str]) -> bool:
         """True when the indexes in Redis were built from ``binding`` with this layout ("already built":
@@ -543,6 +565,7 @@ class RedisArticleIndex:
         with self._store.errors("reading the indexes' binding"):
             stored = self._r.hget(self._meta, "binding")
         if stored is not None and stored.decode() == self._binding(binding):
+            self._bound = stored.decode()
             return True
         built = _read_binding(stored)
         database = _database_of(binding)
@@ -577,3 +600,4 @@ class RedisArticleIndex:
             for n in range(0, len(keys), _SCAN):
                 self._r.unlink(*keys[n : n + _SCAN])
         self._doc_index = None
+        self._bound = None

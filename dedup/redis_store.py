@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from dedup.article import Article, parse_timestamp
-from dedup.errors import Aborted, ConfigError, ResourceExhausted, Unavailable
+from dedup.errors import Aborted, ConfigError, FailedPrecondition, ResourceExhausted, Unavailable
 from dedup.results import (
     ClusterEvent,
     ClusterEventKind,
@@ -389,7 +389,10 @@ class RedisStore:
             for _ in range(COMMIT_TRIES):
                 with self.pipeline(transaction=True) as pipe:
                     try:
-                        pipe.watch(self._k("meta"))
+                        guard = change.index_binding
+                        pipe.watch(self._k("meta"), *([guard[0]] if guard is not None else []))
+                        if guard is not None:
+                            self._check_binding(pipe, *guard)
                         generation = self._queue(pipe, change)
                         pipe.execute()
                         return generation
@@ -398,6 +401,18 @@ class RedisStore:
             raise Aborted(
                 f"{self.location} changed under {COMMIT_TRIES} attempts to store a change: other processes "
                 "write to it all the time; retry"
+            )
+
+    def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
+        """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to
+        ``expected`` (``Change.index_binding``)."""
+        bound = pipe.hget(key, "binding")
+        if bound is None or bound.decode() != expected:
+            raise FailedPrecondition(
+                f"the article indexes beside {self.location} were rebuilt by another process, with other "
+                "settings or another version of dedup, while this one ran: nothing was stored. Every "
+                "process sharing a store must run the same version with the same settings: restart this "
+                "one with the settings the indexes were rebuilt with"
             )
 
     def pipeline(self, transaction: bool) -> Any:

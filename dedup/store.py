@@ -152,6 +152,12 @@ class Change:
     """Writes of the article indexes kept beside the store (``ArticleIndex.take_writes``), made in the
     commit's transaction: Lua scripts (body, keys, arguments) for a Redis store; no other store takes
     any."""
+    index_binding: tuple[str, str] | None = None
+    """(key, value): commit only while the hash ``key`` of the article indexes kept beside the store
+    holds ``value`` in its ``binding`` field, the settings this process built or checked them with
+    (``ArticleIndex.write_guard``); ``FailedPrecondition`` otherwise, with nothing stored: another
+    process rebuilt them with other settings, and writing with these would corrupt them. Only a Redis
+    store keeps indexes beside it (None: no check)."""
     expect_generation: int | None = None
     """Commit only if the store's generation is still this one, the state the change was computed from;
     ``Aborted`` otherwise, with nothing stored (None: whatever it is). Processes that share a store set
@@ -180,8 +186,8 @@ HISTORY_KEPT = 10_000
 
 
 def _no_index_writes(change: Change, location: str) -> None:
-    """Only a Redis store keeps article indexes beside it (``Change.index_writes``)."""
-    if change.index_writes:
+    """Only a Redis store keeps article indexes beside it (``Change.index_writes``, ``index_binding``)."""
+    if change.index_writes or change.index_binding is not None:
         raise ValueError(f"{location} keeps no article indexes: a change for it has no index writes")
 
 

@@ -10,6 +10,7 @@ import random
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -29,7 +30,7 @@ from dedup.config import Config, EmbedConfig, MinHashConfig
 from dedup.document import PreparedDocument, prepare
 from dedup.engine import Engine
 from dedup.engine_state import story_vector
-from dedup.errors import ConfigError, ResourceExhausted
+from dedup.errors import ConfigError, FailedPrecondition, NotFound, ResourceExhausted
 from dedup.minhash import signatures
 from dedup.redis_index import RedisArticleIndex, bucket_count
 from dedup.redis_store import RedisStore
@@ -378,6 +379,33 @@ def test_indexes_of_this_database_with_other_settings_are_refused_not_emptied(re
     b.close()
     c = Engine(other, store=open_store(url))
     assert c.indexes_loaded and c._article_index.articles() == built
+    c.close()
+
+
+def test_a_replica_whose_indexes_another_rebuilt_with_other_settings_stores_nothing(
+    any_redis: RedisServer | RedisCluster3, tmp_path: Path
+) -> None:
+    """A process that rebuilds the shared indexes with other settings while another runs (against the
+    docs: every process should be stopped first) leaves the running one unable to write: its commit
+    finds the indexes bound to other settings and stores nothing (FailedPrecondition, saying how to
+    restart), rather than writing with its layout into theirs. Stopping it keeps the rebuild's binding,
+    so the next process with the new settings finds the indexes built."""
+    url = _url(any_redis)
+    a = Engine(CONFIG, store=open_store(url), index_dir=tmp_path / "a")  # saves its binding at close
+    a.ingest(Article("s0", STORY[0]))
+    other = replace(CONFIG, minhash=replace(CONFIG.minhash, passage_threshold=0.6))
+    b = Engine(other, store=open_store(url), rebuild_indexes=True)
+    generation = b.store.generation()
+    with pytest.raises(FailedPrecondition, match=r"rebuilt by another process.*restart this one"):
+        a.ingest(Article("s1", STORY[1]))
+    assert b.store.generation() == generation and b.store.get("s1") is None
+    with pytest.raises(NotFound):
+        a.document("s1")  # undone in the replica's memory too
+    b.ingest(Article("s1", STORY[1]))  # the rebuild's settings write as before
+    a.close()
+    b.close()
+    c = Engine(other, store=open_store(url))
+    assert c.indexes_loaded and c._article_index.articles() == 2
     c.close()
 
 
