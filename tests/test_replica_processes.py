@@ -12,8 +12,11 @@ import signal
 import uuid
 from pathlib import Path
 
+import pytest
+
 from dedup.article import Article
 from dedup.client import DedupClient
+from dedup.errors import FailedPrecondition, NotFound
 from dedup.redis_store import RedisStore
 from dedup.results import DocumentAnalysis
 from tests.redis_server import RedisCluster3, RedisServer
@@ -121,3 +124,39 @@ def test_a_replica_started_with_other_settings_is_refused_and_the_others_go_on(
             }
     finally:
         rebuilt.kill()
+
+
+def test_a_replica_running_through_a_rebuild_with_other_settings_stores_nothing_more(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    """Against the docs, a replica is left running while another rebuilds the indexes with another
+    ``index_capacity``: its writes are refused with FAILED_PRECONDITION, saying to restart it with the
+    new settings, and nothing of them is stored; stopped (it saves its indexes' binding as it stops),
+    it leaves the rebuild's binding, so a replica with the new settings then starts on the indexes
+    as built."""
+    url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}&index_capacity=5000"
+    articles = corpus()[:5]
+    first = ServerProcess(tmp_path / "first", *NO_MODEL, "--state", url)
+    other = url.replace("index_capacity=5000", "index_capacity=900000")
+    try:
+        with DedupClient(first.target) as client:
+            assert len(list(client.ingest_many(articles[:4]))) == 4
+        rebuilt = ServerProcess(tmp_path / "second", *NO_MODEL, "--state", other, "--rebuild-indexes")
+        rebuilt.terminate()
+        assert rebuilt.wait() == 0
+        with DedupClient(first.target) as client, pytest.raises(FailedPrecondition) as refused:
+            client.ingest(articles[4])  # the client raises FAILED_PRECONDITION as FailedPrecondition
+        assert "rebuilt by another process" in str(refused.value) and "restart this one" in str(refused.value)
+        first.terminate()
+        assert first.wait() == 0
+    finally:
+        first.kill()
+    third = ServerProcess(tmp_path / "third", *NO_MODEL, "--state", other)  # not refused: the binding kept
+    try:
+        with DedupClient(third.target) as client:
+            copy = Article("copy", articles[0].text)
+            assert articles[0].id in {m.b for m in client.find_similar(copy).matches}
+            with pytest.raises(NotFound):
+                client.get_document(articles[4].id)
+    finally:
+        third.kill()
