@@ -245,7 +245,18 @@ def build_server(
     security = security or Security()
     servicer = DedupServicer(engine, stream_idle)
     metrics = Metrics(engine, data_dir, lambda: servicer.pending_articles)
-    interceptor = ServiceInterceptor(max_inflight, max_streams, security.tokens, metrics.observe)
+    health_servicer = health.HealthServicer()
+
+    def observe(method: str, code: str, seconds: float) -> None:
+        metrics.observe(method, code, seconds)
+        if code == grpc.StatusCode.FAILED_PRECONDITION.name:
+            # Only a write that the shared state refuses for good is FAILED_PRECONDITION (its indexes
+            # were rebuilt with other settings): nothing this process answers from its own layout can
+            # be trusted until it is restarted, so load balancers are told to send it nothing.
+            for name in ("", SERVICE_NAME):
+                health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    interceptor = ServiceInterceptor(max_inflight, max_streams, security.tokens, observe)
     threads = max_inflight + RESERVED_THREADS
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dedup-rpc"),
@@ -262,7 +273,6 @@ def build_server(
         maximum_concurrent_rpcs=threads,
     )
     pb_grpc.add_DedupServiceServicer_to_server(servicer, server)
-    health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection((SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:

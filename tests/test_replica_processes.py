@@ -12,7 +12,9 @@ import signal
 import uuid
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dedup.article import Article
 from dedup.client import DedupClient
@@ -131,7 +133,7 @@ def test_a_replica_running_through_a_rebuild_with_other_settings_stores_nothing_
 ) -> None:
     """Against the docs, a replica is left running while another rebuilds the indexes with another
     ``index_capacity``: its writes are refused with FAILED_PRECONDITION, saying to restart it with the
-    new settings, and nothing of them is stored; stopped (it saves its indexes' binding as it stops),
+    new settings, nothing of them is stored, and its health check says NOT_SERVING; stopped (it saves its indexes' binding as it stops),
     it leaves the rebuild's binding, so a replica with the new settings then starts on the indexes
     as built."""
     url = f"{redis.url}?prefix=t{uuid.uuid4().hex[:10]}&index_capacity=5000"
@@ -147,6 +149,9 @@ def test_a_replica_running_through_a_rebuild_with_other_settings_stores_nothing_
         with DedupClient(first.target) as client, pytest.raises(FailedPrecondition) as refused:
             client.ingest(articles[4])  # the client raises FAILED_PRECONDITION as FailedPrecondition
         assert "rebuilt by another process" in str(refused.value) and "restart this one" in str(refused.value)
+        with grpc.insecure_channel(first.target) as channel:  # load balancers are told to send it nothing
+            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert check.status == health_pb2.HealthCheckResponse.NOT_SERVING
         first.terminate()
         assert first.wait() == 0
     finally:
