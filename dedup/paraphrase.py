@@ -102,6 +102,8 @@ def word_kinds(
     if "n't" in joined:
         negations.update(w for w in words if w.endswith("n't"))
     n = len(words)
+    if not len(capitals) == len(content) == len(first) == n:
+        raise ValueError("word_kinds: words, capitals, content and first must be as long as each other")
     content_at = np.fromiter(content, dtype=bool, count=n)
     return combine_kinds(
         np.fromiter((w in negations for w in words), dtype=bool, count=n),

@@ -238,15 +238,14 @@ class RedisStore:
         return sorted(pairs, key=lambda p: (p.a, p.b))
 
     def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
-        among = sorted(set(ids))
-        if not among:
+        wanted = set(ids)
+        if not wanted:
             return []
         with self._errors("reading pairs"):
             pipe = self._r.pipeline(transaction=False)
-            for doc_id in among:
+            for doc_id in sorted(wanted):
                 pipe.smembers(self._k("pairs-of", doc_id))
             named = {k.decode() for keys in pipe.execute() for k in keys}
-            wanted = set(among)
             keys = sorted(k for k in named if all(d in wanted for d in k.split(_SEP)))
             raw = [v for v in self._r.hmget(self._k("pairs"), keys) if v is not None] if keys else []
         return sorted((_pair(json.loads(v)) for v in raw), key=lambda p: (p.a, p.b))

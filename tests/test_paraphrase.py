@@ -211,6 +211,8 @@ def test_word_kinds() -> None:
         WORD,
         WORD | CONTENT,
     ]
+    with pytest.raises(ValueError, match="as long as each other"):  # a flag list longer than the words
+        word_kinds(["oslo"], [True, False], [True], [False])
 
 
 def test_changes_only_facts_needs_the_same_words_otherwise() -> None:
