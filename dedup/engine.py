@@ -330,6 +330,7 @@ class Engine:
             self._undo = None
             self._state.record(None)
             self._article_index.take_writes()  # its commit took them, or there was none: none outlive it
+            self._lineage.settled()
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -952,13 +953,14 @@ class Engine:
                 raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
             members = tuple(sorted(self._stories.members(cluster_id), key=self._entries.seq))
             inside = set(members)
+            parents = self._lineage.parents_many(members)
             edges = tuple(
                 LineageEdge(p.id, child, p.confidence)
                 for child in members
-                for p in self._lineage.parents(child)
+                for p in parents.get(child, ())
                 if p.id in inside
             )
-            roots = tuple(d for d in members if not any(p.id in inside for p in self._lineage.parents(d)))
+            roots = tuple(d for d in members if not any(p.id in inside for p in parents.get(d, ())))
             return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
 
     def clusters(self) -> list[ClusterRecord]:
@@ -971,7 +973,7 @@ class Engine:
         with self._reading():
             if doc_id not in self._entries:
                 raise NotFound(f"no document with id {quote_id(doc_id)}")
-            return walk(self._lineage, doc_id, max_depth, self._entries.seq)
+            return walk(self._lineage, doc_id, max_depth, self._entries.seq, self._entries.__contains__)
 
     def __len__(self) -> int:
         with self._reading():

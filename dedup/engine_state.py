@@ -38,7 +38,7 @@ from dedup.document import PreparedDocument, prepare
 from dedup.embed import Embedder
 from dedup.errors import Unavailable
 from dedup.event_feed import EventFeed
-from dedup.lineage import Lineage, MemoryLineage
+from dedup.lineage import Lineage, make_lineage
 from dedup.minhash import HASH_VERSION
 from dedup.resident import Resident
 from dedup.store import HISTORY_KEPT, Commit, DocumentEntry, DocumentRecord, Store
@@ -101,7 +101,7 @@ class EngineState:
         """Empty parts, before they are loaded from the store."""
         self.resident = Resident(self._config.resident_documents, self._reload)
         self.entries: ArticleEntries = MemoryArticleEntries()
-        self.lineage: Lineage = MemoryLineage()
+        self.lineage: Lineage = make_lineage(self._store)
         self.stories: StoryClusters = MemoryStoryClusters(self._config.cluster)
         self.article_index: ArticleIndex = make_article_index(
             self._config, self._store, lambda: self._embedder.dim
@@ -149,7 +149,7 @@ class EngineState:
                 binding = self._index_binding(self.database_id)
                 self.article_index.save(self._index_file(), {"binding": binding}, self.entries.seq)
         for child, parents in snap.parents.items():
-            self.lineage.set_parents(child, parents)
+            self.lineage.follow(child, parents)
         for doc_id, sources in snap.external_sources.items():
             self.entries.set_sources(doc_id, sources)
         for doc_id, group in snap.groups.items():
@@ -224,7 +224,7 @@ class EngineState:
                 self.resident.discard(d)
             else:
                 self.unindex([doc])
-            self.lineage.remove(d)
+            self.lineage.follow(d, None)
             self.stories.follow(d, None, doc.vector, published_time(doc), 1.0)
             self.entries.remove(d)
         # In: the articles the store holds that memory does not, in order of arrival.
@@ -252,7 +252,7 @@ class EngineState:
         for d in docs:
             if (now_stored := stored.get(d)) is None:
                 continue
-            self.lineage.set_parents(d, part.parents.get(d, ()))
+            self.lineage.follow(d, part.parents.get(d, ()))
             self.entries.set_sources(d, part.external_sources.get(d, ()))
             self.entries.set_group(d, part.groups.get(d))
             cid = now_stored.cluster_id

@@ -3,7 +3,8 @@ derive from it (its children).
 
 ``Lineage`` is the part of the engine that keeps them, behind a narrow protocol: an article's parents
 and children, replacing an article's parents, and taking an article out. ``MemoryLineage`` keeps them in
-two dicts in process. The logic over them is written once, here, for every implementation:
+two dicts in process; ``RedisLineage`` (``dedup.redis_lineage``) reads them from a Redis store. The logic
+over them is written once, here, for every implementation:
 
 - ``reaches``, the cycle check: whether an article can be reached from another along child edges. It
   serves the derivation of a batch (``dedup.derive``, over its own graph) and the engine installing the
@@ -25,7 +26,7 @@ from typing import Protocol
 from dedup.results import LineageEdge, Parent
 from dedup.undo import UndoLog
 
-__all__ = ["Lineage", "MemoryLineage", "install_parents", "ranked", "reaches", "walk"]
+__all__ = ["Lineage", "MemoryLineage", "install_parents", "make_lineage", "ranked", "reaches", "walk"]
 
 
 class Lineage(Protocol):
@@ -50,6 +51,20 @@ class Lineage(Protocol):
     def remove(self, doc_id: str) -> set[str]:
         """Take an article out: its own parents, and it as a parent of its children (who keep any other
         parents). Returns those children, whose parents are then to be derived again."""
+        ...
+
+    def parents_many(self, ids: Iterable[str]) -> dict[str, tuple[Parent, ...]]:
+        """``parents`` of each of ``ids`` that has any, at once."""
+        ...
+
+    def follow(self, doc_id: str, parents: tuple[Parent, ...] | None) -> None:
+        """Take what another process sharing the store committed for an article: its parents now (None:
+        it was deleted). A part that reads the store has nothing to do."""
+        ...
+
+    def settled(self) -> None:
+        """The engine's write is over, committed or undone: a part that keeps the write's changes apart
+        from what it reads from the store drops them (the store now holds them, or they were undone)."""
         ...
 
 
@@ -93,6 +108,30 @@ class MemoryLineage:
             self._save(self._parents, child)
             self._parents[child] = tuple(p for p in self._parents.get(child, ()) if p.id != doc_id)
         return orphans
+
+    def parents_many(self, ids: Iterable[str]) -> dict[str, tuple[Parent, ...]]:
+        return {d: ps for d in ids if (ps := self._parents.get(d))}
+
+    def follow(self, doc_id: str, parents: tuple[Parent, ...] | None) -> None:
+        if parents is None:
+            self.remove(doc_id)
+        else:
+            self.set_parents(doc_id, parents)
+
+    def settled(self) -> None:
+        """Nothing: the dicts are the lineage."""
+
+
+def make_lineage(store: object) -> Lineage:
+    """The lineage for the engine over ``store``: read from Redis for a Redis store, so that every process
+    sharing it reads the one its commits keep (``dedup.redis_lineage``); in process otherwise."""
+    from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
+
+    if isinstance(store, RedisStore):
+        from dedup.redis_lineage import RedisLineage
+
+        return RedisLineage(store)
+    return MemoryLineage()
 
 
 def reaches(children: Callable[[str], Iterable[str]], start: str, target: str) -> bool:
@@ -141,16 +180,24 @@ def install_parents(
 
 
 def walk(
-    lineage: Lineage, doc_id: str, max_depth: int, order: Callable[[str], int]
+    lineage: Lineage,
+    doc_id: str,
+    max_depth: int,
+    order: Callable[[str], int],
+    held: Callable[[str], bool] = lambda _: True,
 ) -> tuple[list[LineageEdge], list[LineageEdge]]:
     """Edges to the article's ancestors and from it to its descendants, breadth first, at most
-    ``max_depth`` generations each way; an article's parents in their order, its children by ``order``."""
+    ``max_depth`` generations each way; an article's parents in their order, its children by ``order``.
+    Only articles ``held`` are reached: a lineage read from a shared store may name one another process
+    stored after the state the caller holds (``dedup.redis_lineage``), left out until the caller has it."""
     up: list[LineageEdge] = []
     frontier, seen = [doc_id], {doc_id}
     for _ in range(max_depth):
         nxt = []
         for d in frontier:
             for p in lineage.parents(d):
+                if not held(p.id):
+                    continue
                 up.append(LineageEdge(p.id, d, p.confidence))
                 if p.id not in seen:
                     seen.add(p.id)
@@ -161,8 +208,10 @@ def walk(
     for _ in range(max_depth):
         nxt = []
         for d in frontier:
-            for child in sorted(lineage.children(d), key=order):
-                conf = next(p.confidence for p in lineage.parents(child) if p.id == d)
+            for child in sorted(filter(held, lineage.children(d)), key=order):
+                conf = next((p.confidence for p in lineage.parents(child) if p.id == d), None)
+                if conf is None:  # its parents changed since its parent's children were read
+                    continue
                 down.append(LineageEdge(d, child, conf))
                 if child not in seen:
                     seen.add(child)

@@ -10,7 +10,10 @@ stays one MULTI/EXEC transaction.
 - ``{p}:docs`` sorted set of ids scored by sequence number (the order of arrival), and ``{p}:doc:ID``
   a hash per article (its fields, its float16 sentence embeddings and float32 vector as bytes);
 - ``{p}:pairs`` hash ``A\\x1fB`` -> the pair as JSON, and ``{p}:pairs-of:ID`` the set of its pairs' keys;
-- ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON;
+- ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON, and
+  ``{p}:children:ID`` the set of the articles naming ID among their parents: the inverse of
+  ``parents``, written by the same commits (``children_of``), so that the lineage is read from Redis
+  (``dedup.redis_lineage``) and not kept in each process;
 - ``{p}:events`` sorted set of events as JSON, scored by their sequence number;
 - ``{p}:history`` hash generation -> what that commit changed (``Store.history``), the last
   ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write;
@@ -137,6 +140,8 @@ class RedisStore:
         with self._errors("opening"):
             self._r.hsetnx(self._k("meta"), "database_id", uuid.uuid4().hex)
             self._r.hsetnx(self._k("meta"), "schema_version", "3")
+            if not self._r.hexists(self._k("meta"), "children_index"):
+                self._index_children()
 
     # -- keys and errors --------------------------------------------------------------------------------
 
@@ -249,6 +254,29 @@ class RedisStore:
             keys = sorted(k for k in named if all(d in wanted for d in k.split(_SEP)))
             raw = [v for v in self._r.hmget(self._k("pairs"), keys) if v is not None] if keys else []
         return sorted((_pair(json.loads(v)) for v in raw), key=lambda p: (p.a, p.b))
+
+    def parents_of(self, ids: Collection[str]) -> dict[str, tuple[Parent, ...]]:
+        """The stored parents of each of ``ids`` that has any, in one round trip."""
+        keys = sorted(set(ids))
+        if not keys:
+            return {}
+        with self._errors("reading parents"):
+            values = self._r.hmget(self._k("parents"), keys)
+        found = {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        return {k: tuple(_parent(p) for p in v) for k, v in found.items() if v}
+
+    def children_of(self, ids: Collection[str]) -> dict[str, frozenset[str]]:
+        """The stored articles that name each of ``ids`` among their parents, for those named by any, in
+        one round trip."""
+        keys = sorted(set(ids))
+        if not keys:
+            return {}
+        with self._errors("reading children"):
+            pipe = self._r.pipeline(transaction=False)
+            for doc_id in keys:
+                pipe.smembers(self._k("children", doc_id))
+            found = pipe.execute()
+        return {k: frozenset(x.decode() for x in v) for k, v in zip(keys, found, strict=True) if v}
 
     def load(
         self, documents: Collection[str] | None = None, clusters: Collection[str] | None = None
@@ -402,6 +430,31 @@ class RedisStore:
                 "write to it all the time; retry"
             )
 
+    def _index_children(self) -> None:
+        """Write the children sets of a store made before they were kept (from its parents hash), in one
+        transaction that another commit meanwhile makes start again."""
+        meta = self._k("meta")
+        for _ in range(COMMIT_TRIES):
+            with self.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(meta)
+                    if pipe.hexists(meta, "children_index"):
+                        return  # another process wrote them first
+                    children: dict[str, set[str]] = {}
+                    for child, raw in pipe.hgetall(self._k("parents")).items():
+                        for parent in json.loads(raw):
+                            children.setdefault(parent[0], set()).add(child.decode())
+                    pipe.multi()
+                    for parent, kids in children.items():
+                        pipe.delete(self._k("children", parent))
+                        pipe.sadd(self._k("children", parent), *sorted(kids))
+                    pipe.hset(meta, "children_index", "1")
+                    pipe.execute()
+                    return
+                except self._watch_error:
+                    continue
+        raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its lineage; retry")
+
     def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
         """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to
         ``expected`` (``Change.index_binding``)."""
@@ -468,6 +521,15 @@ class RedisStore:
         generation = self._meta_int("generation", pipe) + 1
         _check_generation(change, generation - 1, self.location)
         removed = [_record(row) for d in change.delete_documents if (row := pipe.hgetall(self._k("doc", d)))]
+        # The parents each article named had: its children sets change with them.
+        relinked = sorted({*change.parents, *deleted})
+        had = dict(zip(relinked, pipe.hmget(self._k("parents"), relinked), strict=True)) if relinked else {}
+
+        gone = deleted - {r.article.id for r in change.put_documents}  # not stored again (replaced)
+
+        def had_parents(doc_id: str) -> list[str]:
+            raw = had.get(doc_id)
+            return [p[0] for p in json.loads(raw)] if raw else []
 
         pipe.multi()
         for script, keys, args in change.index_writes:  # the shared indexes' part of the change
@@ -486,6 +548,9 @@ class RedisStore:
             pipe.delete(self._k("pairs-of", doc_id))
             for table in ("parents", "sources", "groups"):
                 pipe.hdel(self._k(table), doc_id)
+            for parent in had_parents(doc_id):
+                pipe.srem(self._k("children", parent), doc_id)
+            pipe.delete(self._k("children", doc_id))
         for rec in change.put_documents:
             pipe.hset(self._k("doc", rec.article.id), mapping=_fields(rec))
             pipe.zadd(self._k("docs"), {rec.article.id: rec.seq})
@@ -500,6 +565,11 @@ class RedisStore:
             pipe.sadd(self._k("pairs-of", p.b), key)
         for child, parents in change.parents.items():
             pipe.hset(self._k("parents"), child, json.dumps([_parent_json(x) for x in parents]))
+            for parent in had_parents(child):
+                pipe.srem(self._k("children", parent), child)
+            if child not in gone:
+                for parent in {x.id for x in parents} - gone:
+                    pipe.sadd(self._k("children", parent), child)
         for doc_id, sources in change.external_sources.items():
             pipe.hset(
                 self._k("sources"),

@@ -31,6 +31,7 @@ from dedup.engine_state import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
 from dedup.redis_index import RedisArticleIndex
+from dedup.redis_lineage import RedisLineage
 from dedup.redis_store import RedisStore
 from dedup.results import ClusterEvent, ClusterEventKind, DuplicateGroup, ExternalSource, LineageEdge, Parent
 from dedup.store import Change, ClusterRecord
@@ -40,19 +41,55 @@ from tests.redis_server import RedisCluster3, RedisServer
 
 # -- lineage ------------------------------------------------------------------------------------------
 
-LINEAGES: dict[str, Callable[[], Lineage]] = {"memory": MemoryLineage}
+LINEAGES = ["memory", "redis", "redis cluster"]
+"""In process; read from a Redis store (``RedisLineage``) on one redis-server, and on a three-node Redis
+Cluster."""
+
+IDS = "abcdefg"
 
 
-@pytest.fixture(params=sorted(LINEAGES))
-def lineage(request: pytest.FixtureRequest) -> Iterator[Lineage]:
-    yield LINEAGES[request.param]()
+class Settle:
+    """How a lineage's changes reach the store: ``__call__`` commits what the lineage says of ``IDS`` (the
+    engine's ``Change.parents``) and the articles ``deleted``, as the engine's commit does, then settles
+    the lineage; ``fresh`` is a lineage as another process sharing the store reads it."""
+
+    def __init__(self, lineage: Lineage, store: RedisStore | None = None) -> None:
+        self.lineage, self.store = lineage, store
+
+    def __call__(self, deleted: str = "") -> None:
+        if self.store is not None:
+            parents = {d: self.lineage.parents(d) for d in IDS if d not in deleted}
+            self.store.commit(Change(parents=parents, delete_documents=list(deleted)))
+        self.lineage.settled()
+
+    def fresh(self) -> Lineage:
+        return self.lineage if self.store is None else RedisLineage(self.store)
+
+
+@pytest.fixture(params=LINEAGES)
+def settle(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settle]:
+    if request.param == "memory":
+        yield Settle(MemoryLineage())
+        return
+    server = RedisServer(tmp_path / "one") if request.param == "redis" else RedisCluster3(tmp_path / "three")
+    store = RedisStore(server.url)
+    try:
+        yield Settle(RedisLineage(store), store)
+    finally:
+        store.close()
+        server.stop()
+
+
+@pytest.fixture
+def lineage(settle: Settle) -> Lineage:
+    return settle.lineage
 
 
 def _p(doc_id: str, confidence: float = 0.9, coverage: float = 0.5) -> Parent:
     return Parent(doc_id, confidence, coverage)
 
 
-def _state(lineage: Lineage, ids: str = "abcdefg") -> dict[str, tuple[tuple[Parent, ...], list[str]]]:
+def _state(lineage: Lineage, ids: str = IDS) -> dict[str, tuple[tuple[Parent, ...], list[str]]]:
     """What the protocol answers for every id: parents, and children in order."""
     return {d: (lineage.parents(d), sorted(lineage.children(d))) for d in ids}
 
@@ -107,6 +144,86 @@ def test_lineage_undo_puts_back_every_change(lineage: Lineage) -> None:
     assert _state(lineage) == before
 
 
+def test_lineage_committed_changes_are_what_every_process_reads(settle: Settle) -> None:
+    lineage = settle.lineage
+    lineage.set_parents("b", (_p("a"),))
+    lineage.set_parents("c", (_p("b"), _p("a", 0.4)))
+    lineage.set_parents("d", (_p("b"),))
+    settle()
+    assert _state(lineage) == _state(settle.fresh())
+    assert sorted(settle.fresh().children("b")) == ["c", "d"]
+    orphans = lineage.remove("b")  # as the engine deletes b: its children derived again, without it
+    install_parents(
+        lineage, {d: tuple(p for p in lineage.parents(d) if p.id != "b") for d in orphans}, IDS.index
+    )
+    expected = _state(lineage)
+    settle(deleted="b")
+    assert _state(lineage) == _state(settle.fresh()) == expected
+    assert not settle.fresh().children("b") and sorted(settle.fresh().children("a")) == ["c"]
+    assert settle.fresh().parents_many("abcd") == {"c": (_p("a", 0.4),)}
+
+
+def test_lineage_undone_write_leaves_what_was_committed(settle: Settle) -> None:
+    lineage = settle.lineage
+    lineage.set_parents("b", (_p("a"),))
+    lineage.set_parents("c", (_p("b"),))
+    settle()
+    before = _state(lineage)
+    log = UndoLog()
+    lineage.undo = log
+    lineage.remove("b")
+    lineage.set_parents("d", (_p("c"), _p("a")))
+    lineage.undo = None
+    log.undo()
+    lineage.settled()
+    assert _state(lineage) == _state(settle.fresh()) == before
+
+
+def test_lineage_parents_many_answers_as_parents_one_by_one(lineage: Lineage) -> None:
+    lineage.set_parents("b", (_p("a"),))
+    lineage.set_parents("c", (_p("b"), _p("a", 0.3)))
+    assert lineage.parents_many("abcz") == {d: lineage.parents(d) for d in "bc"}
+    assert lineage.parents_many([]) == {}
+
+
+def test_redis_store_children_follow_deletes_and_replacements(redis: RedisServer) -> None:
+    from tests.test_store import _record
+
+    store = RedisStore(redis.url)
+    store.commit(Change(put_documents=[_record(d, n, "c1") for n, d in enumerate("abc", 1)],
+                        parents={"b": (_p("a"),), "c": (_p("a"), _p("b"))}))  # fmt: skip
+    assert store.children_of("abc") == {"a": frozenset("bc"), "b": frozenset("c")}
+    # b replaced (deleted and stored again in one change), its children derived again: all kept.
+    store.commit(Change(put_documents=[_record("b", 4, "c1")], delete_documents=["b"],
+                        parents={"b": (_p("a"),), "c": (_p("b"),)}))  # fmt: skip
+    assert store.children_of("abc") == {"a": frozenset("b"), "b": frozenset("c")}
+    # a deleted: gone from every children set, and its own set gone.
+    store.commit(Change(delete_documents=["a"], parents={"b": ()}))
+    assert store.children_of("abc") == {"b": frozenset("c")}
+    assert not store.client.exists(store.key("children", "a"))
+    store.close()
+
+
+def test_redis_store_writes_the_children_of_a_store_made_before_it_kept_them(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "r")
+    try:
+        store = RedisStore(server.url)
+        store.commit(Change(parents={"c": (_p("a"), _p("b")), "d": (_p("a"),)}))
+        expected = store.children_of("abcd")
+        assert expected == {"a": frozenset("cd"), "b": frozenset("c")}
+        # As a store written by an older dedup: parents, no children sets, no mark.
+        client = store.client
+        client.delete(store.key("children", "a"), store.key("children", "b"))
+        client.hdel(store.key("meta"), "children_index")
+        store.close()
+        reopened = RedisStore(server.url)
+        assert reopened.children_of("abcd") == expected
+        assert _state(RedisLineage(reopened), "abcd")["a"] == ((), ["c", "d"])
+        reopened.close()
+    finally:
+        server.stop()
+
+
 def test_lineage_changes_without_an_undo_log_are_kept(lineage: Lineage) -> None:
     log = UndoLog()
     lineage.undo = log
@@ -158,6 +275,18 @@ def test_walk_goes_breadth_first_both_ways(lineage: Lineage) -> None:
         LineageEdge("a", "b", 0.9), LineageEdge("a", "c", 0.8), LineageEdge("b", "d", 0.6), LineageEdge("c", "d", 0.7)
     ]  # fmt: skip
     assert walk(lineage, "a", 1, order)[1] == [LineageEdge("a", "b", 0.9), LineageEdge("a", "c", 0.8)]
+
+
+def test_walk_leaves_out_the_articles_the_caller_does_not_hold(lineage: Lineage) -> None:
+    """A lineage read from a shared store may name an article another process stored after the state
+    the caller holds: the walk reaches only those it holds."""
+    order = "abcdefg".index
+    lineage.set_parents("b", (_p("a", 0.9),))
+    lineage.set_parents("c", (_p("b", 0.8),))
+    lineage.set_parents("d", (_p("b", 0.7),))
+    up, down = walk(lineage, "b", 32, order, held=lambda d: d != "c")
+    assert up == [LineageEdge("a", "b", 0.9)] and down == [LineageEdge("b", "d", 0.7)]
+    assert walk(lineage, "d", 32, order, held=lambda d: d != "b") == ([], [])
 
 
 def test_reaches_follows_children_only() -> None:

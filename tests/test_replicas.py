@@ -20,8 +20,9 @@ from dedup.article import Article
 from dedup.config import Config, EmbedConfig
 from dedup.embed import CachingEmbedder
 from dedup.engine import Engine
-from dedup.store import MemoryStore, Store
+from dedup.store import MemoryStore, Store, open_store
 from tests.fixtures import stories
+from tests.redis_server import RedisCluster3, RedisServer
 
 LEXICAL = Config(embed=EmbedConfig(model="none"))
 
@@ -152,6 +153,26 @@ def test_engines_sharing_a_store_end_where_one_engine_ends(seed: int, engines: i
     expected = view(one_engine(LEXICAL, steps))
     for engine in group:  # every engine answers from the shared state, whichever wrote what
         assert view(engine) == expected
+
+
+@pytest.mark.parametrize("seed", [3, 21])
+def test_engines_sharing_a_redis_store_end_where_one_engine_ends(
+    any_redis: RedisServer | RedisCluster3, seed: int
+) -> None:
+    """The same on Redis, each engine with a connection of its own as a replica has: the lineage, the
+    article indexes and the store are read from Redis, not kept by each engine."""
+    steps = plan(seed, 3)
+    clock = Clock()
+    url = f"{any_redis.url}?prefix=replicas{seed}&index_capacity=2000"
+    group = [Engine(LEXICAL, store=open_store(url), clock=clock) for _ in range(3)]
+    run(lambda k: group[k], clock, steps)
+    alone = one_engine(LEXICAL, steps)
+    expected = view(alone)
+    edges = {d: alone.lineage(d) for d in alone.documents()}  # every lineage edge, both ways
+    for engine in group:
+        assert view(engine) == expected
+        assert {d: engine.lineage(d) for d in engine.documents()} == edges
+        engine.close()
 
 
 def test_with_the_model_too(embedder: CachingEmbedder) -> None:
