@@ -19,14 +19,14 @@ engine can put the entries back as they were when the change it made cannot be c
 
 from __future__ import annotations
 
-from collections.abc import Hashable, MutableMapping
+from collections.abc import Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dedup.results import DuplicateGroup, ExternalSource
 from dedup.undo import UndoLog
 
-__all__ = ["ArticleEntries", "Entry", "MemoryArticleEntries"]
+__all__ = ["ArticleEntries", "Entry", "MemoryArticleEntries", "make_article_entries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +73,18 @@ class ArticleEntries(Protocol):
         """The stored article with this sequence number (``KeyError`` when there is none)."""
         ...
 
+    def ids_at(self, seqs: Iterable[int]) -> dict[int, str]:
+        """The stored article each of these sequence numbers names, in the order given; numbers that name
+        none are left out."""
+        ...
+
     def ids(self) -> list[str]:
         """Every stored article, in order of arrival."""
         ...
 
     def ingested_before(self, before: float, limit: int) -> list[str]:
-        """The stored articles ingested before ``before`` (seconds since the epoch), in order of arrival,
-        at most ``limit``."""
+        """At most ``limit`` of the stored articles ingested before ``before`` (seconds since the epoch),
+        the earliest ingested first, returned in order of arrival."""
         ...
 
     def sources(self, doc_id: str) -> tuple[ExternalSource, ...]:
@@ -108,6 +113,23 @@ class ArticleEntries(Protocol):
 
     def outlets(self) -> list[str]:
         """The outlets known, sorted."""
+        ...
+
+    def follow(
+        self,
+        doc_id: str,
+        entry: Entry | None,
+        sources: tuple[ExternalSource, ...] = (),
+        group: DuplicateGroup | None = None,
+    ) -> None:
+        """Take what another process sharing the store committed for an article: its entry now (None: it is
+        no longer stored), its sources and its group. A part that reads the store only drops what it
+        kept of the article."""
+        ...
+
+    def settled(self) -> None:
+        """The engine's write is over, committed or undone: a part that keeps the write's changes apart
+        from what it reads from the store drops them, and what it kept of the articles they changed."""
         ...
 
 
@@ -159,12 +181,15 @@ class MemoryArticleEntries:
     def id_at(self, seq: int) -> str:
         return self._by_seq[seq]
 
+    def ids_at(self, seqs: Iterable[int]) -> dict[int, str]:
+        return {seq: d for seq in seqs if (d := self._by_seq.get(seq)) is not None}
+
     def ids(self) -> list[str]:
         return sorted(self._entries, key=lambda d: self._entries[d].seq)
 
     def ingested_before(self, before: float, limit: int) -> list[str]:
-        doomed = sorted((e.seq, d) for d, e in self._entries.items() if e.ingest_time < before)
-        return [d for _, d in doomed[:limit]]
+        doomed = sorted((e.ingest_time, e.seq, d) for d, e in self._entries.items() if e.ingest_time < before)
+        return [d for _, _, d in sorted(doomed[:limit], key=lambda x: x[1])]
 
     def sources(self, doc_id: str) -> tuple[ExternalSource, ...]:
         return self._sources.get(doc_id, ())
@@ -194,3 +219,35 @@ class MemoryArticleEntries:
 
     def outlets(self) -> list[str]:
         return sorted(self._outlets)
+
+    def follow(
+        self,
+        doc_id: str,
+        entry: Entry | None,
+        sources: tuple[ExternalSource, ...] = (),
+        group: DuplicateGroup | None = None,
+    ) -> None:
+        held = self._entries.get(doc_id)
+        if held is not None and held != entry:
+            self.remove(doc_id)
+        if entry is None:
+            return
+        if held != entry:
+            self.put(doc_id, entry)
+        self.set_sources(doc_id, sources)
+        self.set_group(doc_id, group)
+
+    def settled(self) -> None:
+        """Nothing: the dicts are the entries."""
+
+
+def make_article_entries(store: object, cache: int) -> ArticleEntries:
+    """The entries for the engine over ``store``: read from Redis for a Redis store, at most ``cache`` of
+    them kept (``dedup.redis_entries``); in process otherwise."""
+    from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
+
+    if isinstance(store, RedisStore):
+        from dedup.redis_entries import RedisArticleEntries
+
+        return RedisArticleEntries(store, cache)
+    return MemoryArticleEntries()

@@ -331,6 +331,7 @@ class Engine:
             self._state.record(None)
             self._article_index.take_writes()  # its commit took them, or there was none: none outlive it
             self._lineage.settled()
+            self._entries.settled()
 
     # -- preparing new articles -----------------------------------------------------------------------
 
@@ -363,8 +364,10 @@ class Engine:
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
                 found.update(self._state.held(near_sentences))
-            for score, hit in index.nearest_articles(doc.vector, self.config.cluster.neighbours):
-                if (other := self._state.id_at(hit)) is None:
+            nearest = index.nearest_articles(doc.vector, self.config.cluster.neighbours)
+            named = self._entries.ids_at(hit for _, hit in nearest)
+            for score, hit in nearest:
+                if (other := named.get(hit)) is None:
                     continue
                 near.append(other)
                 if score >= self.config.relation.same_story_cosine:

@@ -29,8 +29,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from dedup.article import quote_id
-from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
+from dedup.article import Article, quote_id
+from dedup.article_entries import ArticleEntries, Entry, make_article_entries
 from dedup.article_index import ArticleIndex, make_article_index, sign_documents
 from dedup.attribution import find_citations
 from dedup.config import Config, EventsConfig, LimitsConfig
@@ -41,7 +41,7 @@ from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, make_lineage
 from dedup.minhash import HASH_VERSION
 from dedup.resident import Resident
-from dedup.store import HISTORY_KEPT, Commit, DocumentEntry, DocumentRecord, Store
+from dedup.store import HISTORY_KEPT, Commit, DocumentRecord, Store
 from dedup.story_clusters import MemoryStoryClusters, StoryClusters
 from dedup.undo import UndoLog
 
@@ -100,7 +100,9 @@ class EngineState:
     def _reset(self) -> None:
         """Empty parts, before they are loaded from the store."""
         self.resident = Resident(self._config.resident_documents, self._reload)
-        self.entries: ArticleEntries = MemoryArticleEntries()
+        # The entries of the articles kept resident, and as many more, are kept by a part that reads them
+        # from the store.
+        self.entries: ArticleEntries = make_article_entries(self._store, 2 * self._config.resident_documents)
         self.lineage: Lineage = make_lineage(self._store)
         self.stories: StoryClusters = MemoryStoryClusters(self._config.cluster)
         self.article_index: ArticleIndex = make_article_index(
@@ -127,7 +129,8 @@ class EngineState:
         published = {e.id: e.published for e in snap.documents}
         placement = {e.id: e.placement for e in snap.documents}
         for e in snap.documents:
-            self.entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
+            entry = Entry(e.seq, e.text_hash, e.ingest_time)
+            self.entries.follow(e.id, entry, snap.external_sources.get(e.id, ()), snap.groups.get(e.id))
             vectors[e.id] = e.vector
         self.generation = int(snap.meta.get("generation", "0")) if first is None else first
         self.database_id = snap.meta.get("database_id")
@@ -147,13 +150,10 @@ class EngineState:
                 self.resident.trim()
             if shared:  # built: the next process to start uses them as they are
                 binding = self._index_binding(self.database_id)
-                self.article_index.save(self._index_file(), {"binding": binding}, self.entries.seq)
+                seqs = {e.id: e.seq for e in snap.documents}
+                self.article_index.save(self._index_file(), {"binding": binding}, seqs.__getitem__)
         for child, parents in snap.parents.items():
             self.lineage.follow(child, parents)
-        for doc_id, sources in snap.external_sources.items():
-            self.entries.set_sources(doc_id, sources)
-        for doc_id, group in snap.groups.items():
-            self.entries.set_group(doc_id, group)
         members: dict[str, list[str]] = defaultdict(list)
         for e in snap.documents:
             members[e.cluster_id].append(e.id)
@@ -195,40 +195,49 @@ class EngineState:
 
     def follow(self, commits: Sequence[Commit]) -> None:
         """Take the ``commits`` other processes made: what each names is read again from the store, as it
-        is now (later commits may have changed it too), so memory ends as the store is."""
+        is now (later commits may have changed it too), so memory ends as the store is. An article is
+        held (memory has a version of it) when the story clusters place it; the version held of one the
+        commits removed is the one their first removal of it carries (a version stored since was removed
+        before the next could be stored)."""
         docs = sorted({d for c in commits for d in c.documents})
-        gone = {(a.id, seq): (a, vector) for c in commits for seq, a, vector in c.removed}
+        removed: dict[str, tuple[int, Article, np.ndarray]] = {}
+        for c in commits:
+            for seq, article, vector in c.removed:
+                removed.setdefault(article.id, (seq, article, vector))
         clusters = {cid for c in commits for cid in c.clusters}
-        clusters |= {c for d in docs if (c := self.stories.cluster_of(d)) is not None}
+        clusters |= {cid for d in docs if (cid := self.stories.cluster_of(d)) is not None}
         part = self._store.load(documents=docs, clusters=clusters)
         stored = {e.id: e for e in part.documents}
         records = {c.id: c for c in part.clusters}
         missing = {e.cluster_id for e in part.documents} - clusters
         if missing:
             records.update((c.id, c) for c in self._store.load(documents=(), clusters=missing).clusters)
-        # Out: the articles memory holds under a sequence number the store no longer does.
+        # Out: the held articles the commits removed (some stored again since, under a new number).
         shared = self.article_index.shared
         unindexed: list[int] = []
+        held: set[str] = set()
         for d in docs:
-            entry = self.entries.get(d)
-            if entry is None or (d in stored and stored[d].seq == entry.seq):
+            if self.stories.cluster_of(d) is None:
                 continue
+            if d not in removed:
+                held.add(d)
+                continue
+            seq, article, vector = removed[d]
             doc = self.resident.peek(d)
             if doc is None:
-                article, vector = gone[(d, entry.seq)]
-                doc = prepare(article, entry.seq, self._config)
+                doc = prepare(article, seq, self._config)
                 self.sign([doc])
                 doc.vector = vector
             if shared:  # the process that removed it took it out of the shared indexes
-                unindexed.append(entry.seq)
+                unindexed.append(seq)
                 self.resident.discard(d)
             else:
                 self.unindex([doc])
             self.lineage.follow(d, None)
             self.stories.follow(d, None, doc.vector, published_time(doc), 1.0)
-            self.entries.remove(d)
+            self.entries.follow(d, None)
         # In: the articles the store holds that memory does not, in order of arrival.
-        new = sorted((e for e in part.documents if e.id not in self.entries), key=lambda e: e.seq)
+        new = sorted((e for e in part.documents if e.id not in held), key=lambda e: e.seq)
         for outlet in {e.outlet for e in new if e.outlet and not self.entries.has_outlet(e.outlet)}:
             self.entries.add_outlet(cast(str, outlet))
             for doc in list(self.resident):  # prepared again, with the outlet's citations, when needed
@@ -244,19 +253,16 @@ class EngineState:
                 self.sign(prepared)
                 self.index_many(prepared)
         for e in new:
-            self.entries.put(e.id, Entry(e.seq, e.text_hash, e.ingest_time))
             self.stories.follow(e.id, records[e.cluster_id], e.vector, e.published, e.placement)
-        now_stored: DocumentEntry | None
         # What the commits decided for every article they name.
-        fresh = {e.id for e in new}
         for d in docs:
             if (now_stored := stored.get(d)) is None:
                 continue
+            entry = Entry(now_stored.seq, now_stored.text_hash, now_stored.ingest_time)
+            self.entries.follow(d, entry, part.external_sources.get(d, ()), part.groups.get(d))
             self.lineage.follow(d, part.parents.get(d, ()))
-            self.entries.set_sources(d, part.external_sources.get(d, ()))
-            self.entries.set_group(d, part.groups.get(d))
             cid = now_stored.cluster_id
-            if d not in fresh and self.stories.cluster_of(d) != cid:
+            if d in held and self.stories.cluster_of(d) != cid:
                 self.stories.follow(
                     d, records[cid], now_stored.vector, now_stored.published, now_stored.placement
                 )
@@ -370,7 +376,7 @@ class EngineState:
     def held(self, seqs: Iterable[int]) -> list[str]:
         """The stored articles these sequence numbers name, those this engine holds: a shared index may
         name others (``ArticleIndex.shared``), not committed yet or never."""
-        return [d for seq in seqs if (d := self.id_at(seq)) is not None]
+        return list(self.entries.ids_at(seqs).values())
 
     def index(self, doc: PreparedDocument) -> None:
         """Add a prepared, embedded article to every in-memory index."""

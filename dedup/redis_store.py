@@ -7,8 +7,9 @@ the prefix a hash tag, so on a Redis Cluster every key of one store lives in one
 stays one MULTI/EXEC transaction.
 
 - ``{p}:meta`` hash: the store's own keys (``STORE_KEYS``) and the engine's settings;
-- ``{p}:docs`` sorted set of ids scored by sequence number (the order of arrival), and ``{p}:doc:ID``
-  a hash per article (its fields, its float16 sentence embeddings and float32 vector as bytes);
+- ``{p}:docs`` sorted set of ids scored by sequence number (the order of arrival), ``{p}:ingested`` the
+  same ids scored by ingest time (``ingested_before``), and ``{p}:doc:ID`` a hash per article (its
+  fields, its float16 sentence embeddings and float32 vector as bytes);
 - ``{p}:pairs`` hash ``A\\x1fB`` -> the pair as JSON, and ``{p}:pairs-of:ID`` the set of its pairs' keys;
 - ``{p}:parents``, ``{p}:sources``, ``{p}:groups``, ``{p}:clusters`` hashes of JSON, and
   ``{p}:children:ID`` the set of the articles naming ID among their parents: the inverse of
@@ -142,6 +143,8 @@ class RedisStore:
             self._r.hsetnx(self._k("meta"), "schema_version", "3")
             if not self._r.hexists(self._k("meta"), "children_index"):
                 self._index_children()
+            if not self._r.hexists(self._k("meta"), "ingested_index"):
+                self._index_ingested()
 
     # -- keys and errors --------------------------------------------------------------------------------
 
@@ -264,6 +267,70 @@ class RedisStore:
             values = self._r.hmget(self._k("parents"), keys)
         found = {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
         return {k: tuple(_parent(p) for p in v) for k, v in found.items() if v}
+
+    def entries_of(self, ids: Collection[str]) -> dict[str, tuple[int, str, float]]:
+        """The sequence number, text hash and ingest time of each of ``ids`` that is stored, in one round
+        trip."""
+        keys = list(dict.fromkeys(ids))
+        rows = self._docs(keys, ("seq", "text_hash", "ingest_time")) if keys else []
+        return {
+            d: (int(r[b"seq"]), r[b"text_hash"].decode(), float(r[b"ingest_time"]))
+            for d, r in zip(keys, rows, strict=True)
+            if r[b"seq"] is not None
+        }
+
+    def ids_at(self, seqs: Collection[int]) -> dict[int, str]:
+        """The stored article under each of ``seqs`` that names one, in one round trip."""
+        wanted = list(dict.fromkeys(seqs))
+        if not wanted:
+            return {}
+        with self._errors("reading the articles"):
+            pipe = self._r.pipeline(transaction=False)
+            for seq in wanted:
+                pipe.zrangebyscore(self._k("docs"), seq, seq)
+            found = pipe.execute()
+        return {s: ids[0].decode() for s, ids in zip(wanted, found, strict=True) if ids}
+
+    def count(self) -> int:
+        """How many articles are stored."""
+        with self._errors("counting the articles"):
+            return int(self._r.zcard(self._k("docs")))
+
+    def arrivals(self) -> list[tuple[str, int]]:
+        """Every stored id with its sequence number, in order of arrival."""
+        out: list[tuple[str, int]] = []
+        start = 0
+        while True:
+            with self._errors("reading the articles"):
+                page = self._r.zrange(self._k("docs"), start, start + 10 * PAGE - 1, withscores=True)
+            out.extend((d.decode(), int(seq)) for d, seq in page)
+            if len(page) < 10 * PAGE:
+                return out
+            start += len(page)
+
+    def ingested_before(self, before: float, limit: int) -> list[str]:
+        """At most ``limit`` of the articles ingested before ``before`` (seconds since the epoch), the
+        earliest ingested first."""
+        with self._errors("reading the articles"):
+            found = self._r.zrangebyscore(self._k("ingested"), "-inf", f"({before!r}", start=0, num=limit)
+        return [d.decode() for d in found]
+
+    def sources_of(self, ids: Collection[str]) -> dict[str, tuple[ExternalSource, ...]]:
+        """The sources outside the store each of ``ids`` cites, for those that cite any."""
+        found = self._hmget_json("sources", ids)
+        return {k: tuple(ExternalSource(*x) for x in v) for k, v in found.items() if v}
+
+    def groups_of(self, ids: Collection[str]) -> dict[str, DuplicateGroup]:
+        """The duplicate group of each of ``ids`` that is in one."""
+        return {k: _group(v) for k, v in self._hmget_json("groups", ids).items()}
+
+    def _hmget_json(self, table: str, ids: Collection[str]) -> dict[str, Any]:
+        keys = list(dict.fromkeys(ids))
+        if not keys:
+            return {}
+        with self._errors("reading the store"):
+            values = self._r.hmget(self._k(table), keys)
+        return {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def children_of(self, ids: Collection[str]) -> dict[str, frozenset[str]]:
         """The stored articles that name each of ``ids`` among their parents, for those named by any, in
@@ -455,6 +522,32 @@ class RedisStore:
                     continue
         raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its lineage; retry")
 
+    def _index_ingested(self) -> None:
+        """Write the ids by ingest time of a store made before they were kept (from the articles' hashes),
+        in one transaction that another commit meanwhile makes start again."""
+        meta = self._k("meta")
+        for _ in range(COMMIT_TRIES):
+            with self.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(meta)
+                    if pipe.hexists(meta, "ingested_index"):
+                        return  # another process wrote them first
+                    ids = [d.decode() for d in pipe.zrange(self._k("docs"), 0, -1)]
+                    times = [pipe.hget(self._k("doc", d), "ingest_time") for d in ids]
+                    pipe.multi()
+                    pipe.delete(self._k("ingested"))
+                    stored = {d: float(t) for d, t in zip(ids, times, strict=True) if t is not None}
+                    for n in range(0, len(ids), PAGE):
+                        page = {d: stored[d] for d in ids[n : n + PAGE] if d in stored}
+                        if page:
+                            pipe.zadd(self._k("ingested"), page)
+                    pipe.hset(meta, "ingested_index", "1")
+                    pipe.execute()
+                    return
+                except self._watch_error:
+                    continue
+        raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its articles; retry")
+
     def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
         """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to
         ``expected`` (``Change.index_binding``)."""
@@ -540,6 +633,7 @@ class RedisStore:
         for doc_id in change.delete_documents:
             pipe.delete(self._k("doc", doc_id))
             pipe.zrem(self._k("docs"), doc_id)
+            pipe.zrem(self._k("ingested"), doc_id)
             for raw in doomed_pairs[doc_id]:
                 key = raw.decode()
                 a, b = key.split(_SEP)
@@ -554,6 +648,7 @@ class RedisStore:
         for rec in change.put_documents:
             pipe.hset(self._k("doc", rec.article.id), mapping=_fields(rec))
             pipe.zadd(self._k("docs"), {rec.article.id: rec.seq})
+            pipe.zadd(self._k("ingested"), {rec.article.id: rec.ingest_time})
         for p in change.put_pairs:
             reverse = _SEP.join((p.b, p.a))
             pipe.hdel(self._k("pairs"), reverse)

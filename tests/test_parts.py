@@ -30,6 +30,7 @@ from dedup.document import PreparedDocument, prepare
 from dedup.engine_state import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
+from dedup.redis_entries import RedisArticleEntries
 from dedup.redis_index import RedisArticleIndex
 from dedup.redis_lineage import RedisLineage
 from dedup.redis_store import RedisStore
@@ -720,12 +721,28 @@ def test_story_clusters_undo_puts_back_every_change(
 
 # -- article entries ----------------------------------------------------------------------------------
 
-ARTICLE_ENTRIES: dict[str, Callable[[], ArticleEntries]] = {"memory": MemoryArticleEntries}
+ARTICLE_ENTRIES = ["memory", "redis", "redis cluster"]
+"""In process; read from a Redis store (``RedisArticleEntries``, keeping at most 3 entries, so that most
+reads go to Redis) on one redis-server, and on a three-node Redis Cluster."""
 
 
-@pytest.fixture(params=sorted(ARTICLE_ENTRIES))
-def entries(request: pytest.FixtureRequest) -> Iterator[ArticleEntries]:
-    yield ARTICLE_ENTRIES[request.param]()
+@pytest.fixture(params=ARTICLE_ENTRIES)
+def entries_and_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ArticleEntries, Any]]:
+    if request.param == "memory":
+        yield MemoryArticleEntries(), None
+        return
+    server = RedisServer(tmp_path / "one") if request.param == "redis" else RedisCluster3(tmp_path / "three")
+    store = RedisStore(server.url)
+    try:
+        yield RedisArticleEntries(store, cache=3), store
+    finally:
+        store.close()
+        server.stop()
+
+
+@pytest.fixture
+def entries(entries_and_store: tuple[ArticleEntries, Any]) -> ArticleEntries:
+    return entries_and_store[0]
 
 
 SOURCE = ExternalSource("Coast Times", "according to the Coast Times", 10, 38)
@@ -774,9 +791,10 @@ def test_article_entries_name_each_article_by_its_sequence_number(entries: Artic
     assert entries.ids() == ["b", "c", "a"]  # in order of arrival: by sequence number
     assert [entries.seq(d) for d in "abc"] == [5, 2, 3]
     assert [entries.id_at(s) for s in (2, 3, 5)] == ["b", "c", "a"]
-    # Ingested before a time, in order of arrival (not of ingest time), at most as many as asked.
+    assert entries.ids_at([5, 4, 2]) == {5: "a", 2: "b"}  # in the order asked, those that name one
+    # Ingested before a time: the earliest ingested first, at most as many as asked, in order of arrival.
     assert entries.ingested_before(250.0, 10) == ["b", "a"]
-    assert entries.ingested_before(1e9, 2) == ["b", "c"] and entries.ingested_before(100.0, 10) == []
+    assert entries.ingested_before(1e9, 2) == ["b", "a"] and entries.ingested_before(100.0, 10) == []
 
 
 def test_article_entries_remove_takes_the_sources_and_group_too(entries: ArticleEntries) -> None:
@@ -827,3 +845,67 @@ def test_article_entries_undo_puts_back_every_change(entries: ArticleEntries) ->
     assert _entries_state(entries) != before
     log.undo()
     assert _entries_state(entries) == before
+
+
+def _stored(doc_id: str, entry: Entry) -> Any:
+    """The store's record of an article with this entry (as the engine's commit writes it)."""
+    from tests.test_store import _record
+
+    rec = _record(doc_id, entry.seq, "c1")
+    return replace(rec, text_hash=entry.text_hash, ingest_time=entry.ingest_time)
+
+
+def test_article_entries_committed_are_what_every_process_reads(
+    entries_and_store: tuple[ArticleEntries, Any],
+) -> None:
+    """A write's changes, committed as the engine commits them and settled, are what the part and a
+    fresh one over the same store answer (the fresh one knows no outlets: they come from ``follow``)."""
+    entries, store = entries_and_store
+    entries.put("a", _entry(1, 300.0))
+    entries.put("b", _entry(2, 100.0))
+    entries.set_sources("a", (SOURCE,))
+    entries.set_group("b", GROUP)
+    if store is not None:
+        store.commit(Change(put_documents=[_stored("a", _entry(1, 300.0)), _stored("b", _entry(2, 100.0))],
+                            external_sources={"a": (SOURCE,)}, groups={"b": GROUP}))  # fmt: skip
+    entries.settled()
+    first = _entries_state(entries)
+    assert first["ids"] == ["a", "b"] and first["sources"]["a"] == (SOURCE,) and first["groups"]["b"] == GROUP
+    # a replaced (stored again under a new number), b deleted, c new: in one write.
+    entries.remove("a")
+    entries.put("a", _entry(3, 50.0))
+    entries.remove("b")
+    entries.put("c", _entry(4, 400.0))
+    during = _entries_state(entries)
+    if store is not None:
+        store.commit(Change(put_documents=[_stored("a", _entry(3, 50.0)), _stored("c", _entry(4, 400.0))],
+                            delete_documents=["a", "b"]))  # fmt: skip
+    entries.settled()
+    assert _entries_state(entries) == during
+    assert during["ids"] == ["a", "c"] and during["by_seq"] == {3: "a", 4: "c"} and during["len"] == 2
+    assert during["sources"]["a"] == () and during["groups"]["b"] is None
+    if store is not None:
+        assert _entries_state(RedisArticleEntries(store, cache=3)) == during
+
+
+def test_article_entries_follow_what_another_process_committed(
+    entries_and_store: tuple[ArticleEntries, Any],
+) -> None:
+    """After ``follow`` of what another process committed, the part answers as the store holds it, even
+    for an article it had read before (and kept) that changed since."""
+    entries, store = entries_and_store
+    entries.follow("a", _entry(1, 100.0))
+    entries.follow("b", _entry(2, 100.0), (SOURCE,), GROUP)
+    if store is not None:
+        store.commit(Change(put_documents=[_stored("a", _entry(1, 100.0)), _stored("b", _entry(2, 100.0))],
+                            external_sources={"b": (SOURCE,)}, groups={"b": GROUP}))  # fmt: skip
+    assert [entries.get(d) for d in "ab"] == [_entry(1, 100.0), _entry(2, 100.0)]  # read, and kept
+    assert entries.sources("b") == (SOURCE,) and entries.group("b") == GROUP
+    # Another process stores a again under a new number and deletes b.
+    if store is not None:
+        store.commit(Change(put_documents=[_stored("a", _entry(5, 200.0))], delete_documents=["a", "b"]))
+    entries.follow("a", _entry(5, 200.0))
+    entries.follow("b", None)
+    assert entries.get("a") == _entry(5, 200.0) and entries.ids_at([1, 2, 5]) == {5: "a"}
+    assert "b" not in entries and entries.sources("b") == () and entries.group("b") is None
+    assert len(entries) == 1 and entries.ids() == ["a"]
