@@ -65,6 +65,10 @@ class ArticleEntries(Protocol):
         """How many articles are stored."""
         ...
 
+    def stored(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` that are stored."""
+        ...
+
     def seq(self, doc_id: str) -> int:
         """A stored article's sequence number (``KeyError`` when it is not stored): the order of arrival."""
         ...
@@ -174,6 +178,9 @@ class MemoryArticleEntries:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def stored(self, ids: Iterable[str]) -> set[str]:
+        return {d for d in ids if d in self._entries}
 
     def seq(self, doc_id: str) -> int:
         return self._entries[doc_id].seq

@@ -442,11 +442,12 @@ class Engine:
                 scope.add(p.other(d))
         # The pairs between the other articles in scope too: which of two candidate sources copies the
         # other is part of choosing between them.
-        others = {d for d in scope - affected if d not in extra and d in self._entries}
+        stored = self._entries.stored(d for d in scope if d not in extra)
+        others = stored - affected
         for p in self._pairs_among(scope, change):
             if p.a in others or p.b in others:
                 pair_set[(p.a, p.b)] = p
-        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in self._entries}
+        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in stored}
         derivation = derive(
             sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
         )

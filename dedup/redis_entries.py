@@ -104,6 +104,7 @@ class RedisArticleEntries:
             found = self._store.ids_at(missing)
             for s in missing:
                 self._read_seq.keep(s, found.get(s))
+            self._fetch(found.values())  # their entries: the caller's next question
         out = {}
         for s in seqs:
             d = self._read_seq.get(s)
@@ -142,6 +143,11 @@ class RedisArticleEntries:
 
     def __contains__(self, doc_id: object) -> bool:
         return isinstance(doc_id, str) and self.get(doc_id) is not None
+
+    def stored(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        self._fetch(d for d in ids if d not in self._written)
+        return {d for d in ids if self.get(d) is not None}
 
     def __len__(self) -> int:
         count = self._store.count()

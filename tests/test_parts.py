@@ -792,6 +792,7 @@ def test_article_entries_name_each_article_by_its_sequence_number(entries: Artic
     assert [entries.seq(d) for d in "abc"] == [5, 2, 3]
     assert [entries.id_at(s) for s in (2, 3, 5)] == ["b", "c", "a"]
     assert entries.ids_at([5, 4, 2]) == {5: "a", 2: "b"}  # in the order asked, those that name one
+    assert entries.stored("abcd") == {"a", "b", "c"}
     # Ingested before a time: the earliest ingested first, at most as many as asked, in order of arrival.
     assert entries.ingested_before(250.0, 10) == ["b", "a"]
     assert entries.ingested_before(1e9, 2) == ["b", "a"] and entries.ingested_before(100.0, 10) == []
