@@ -356,7 +356,7 @@ class Engine:
             hits = index.sentence_hits(doc.sentence_minhashes)
         found.update(self._state.held(articles_of_hits(hits)))
         near: list[str] = []
-        if len(self._entries):  # (an empty engine does not load the model to make its vector indexes)
+        if found or len(self._entries):  # (an empty engine does not load the model for its vector indexes)
             assert doc.embeddings is not None and doc.vector is not None
             align = self.config.align
             if len(doc.sentences):

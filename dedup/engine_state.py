@@ -103,7 +103,7 @@ class EngineState:
         # The entries of the articles kept resident, and as many more, are kept by a part that reads them
         # from the store.
         self.entries: ArticleEntries = make_article_entries(self._store, 2 * self._config.resident_documents)
-        self.lineage: Lineage = make_lineage(self._store)
+        self.lineage: Lineage = make_lineage(self._store, 2 * self._config.resident_documents)
         self.stories: StoryClusters = MemoryStoryClusters(self._config.cluster)
         self.article_index: ArticleIndex = make_article_index(
             self._config, self._store, lambda: self._embedder.dim

@@ -122,15 +122,16 @@ class MemoryLineage:
         """Nothing: the dicts are the lineage."""
 
 
-def make_lineage(store: object) -> Lineage:
+def make_lineage(store: object, cache: int) -> Lineage:
     """The lineage for the engine over ``store``: read from Redis for a Redis store, so that every process
-    sharing it reads the one its commits keep (``dedup.redis_lineage``); in process otherwise."""
+    sharing it reads the one its commits keep, at most ``cache`` articles' parents kept
+    (``dedup.redis_lineage``); in process otherwise."""
     from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
 
     if isinstance(store, RedisStore):
         from dedup.redis_lineage import RedisLineage
 
-        return RedisLineage(store)
+        return RedisLineage(store, cache)
     return MemoryLineage()
 
 

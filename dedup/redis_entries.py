@@ -23,33 +23,16 @@ article committed a moment ago.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable, MutableMapping
-from typing import Any, TypeVar
+from typing import Any
 
 from dedup.article_entries import Entry
+from dedup.recent import Recent
 from dedup.redis_store import RedisStore
 from dedup.results import DuplicateGroup, ExternalSource
 from dedup.undo import UndoLog
 
 __all__ = ["RedisArticleEntries"]
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-class _Recent(OrderedDict[_K, _V]):
-    """What was read last, at most ``limit`` items: the least recently used go first."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def keep(self, key: _K, value: _V) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.limit:
-            self.popitem(last=False)
 
 
 class RedisArticleEntries:
@@ -57,15 +40,18 @@ class RedisArticleEntries:
 
     def __init__(self, store: RedisStore, cache: int) -> None:
         self._store = store
-        self._read: _Recent[str, Entry | None] = _Recent(cache)
+        self._read: Recent[str, Entry | None] = Recent(cache)
         """Entries read from the store, None for an id it does not hold."""
-        self._read_seq: _Recent[int, str | None] = _Recent(cache)
+        self._read_seq: Recent[int, str | None] = Recent(cache)
         """The ids sequence numbers name in the store, None for a number it does not hold."""
         self._written: dict[str, Entry | None] = {}
         """The entries the write in progress put (None: removed), by id."""
         self._sources: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup | None] = {}
         """The sources and groups the write in progress set (a removed article's are empty)."""
+        self._read_sources: Recent[str, tuple[ExternalSource, ...]] = Recent(cache)
+        self._read_groups: Recent[str, DuplicateGroup | None] = Recent(cache)
+        """Sources and groups read from the store (or committed by this process)."""
         self._outlets: set[str] = set()
         self.undo: UndoLog | None = None
 
@@ -76,8 +62,7 @@ class RedisArticleEntries:
     # -- reading the store, through what was read last ------------------------------------------------
 
     def _stored(self, doc_id: str) -> Entry | None:
-        if doc_id in self._read:
-            self._read.move_to_end(doc_id)
+        if self._read.hit(doc_id):
             return self._read[doc_id]
         self._fetch([doc_id])
         return self._read.get(doc_id)
@@ -119,6 +104,8 @@ class RedisArticleEntries:
             self._read_seq.pop(old.seq, None)
         for s in seqs:
             self._read_seq.pop(s, None)
+        self._read_sources.pop(doc_id, None)
+        self._read_groups.pop(doc_id, None)
 
     # -- ArticleEntries ---------------------------------------------------------------------------------
 
@@ -193,7 +180,9 @@ class RedisArticleEntries:
     def sources(self, doc_id: str) -> tuple[ExternalSource, ...]:
         if doc_id in self._sources:
             return self._sources[doc_id]
-        return self._store.sources_of([doc_id]).get(doc_id, ())
+        if not self._read_sources.hit(doc_id):
+            self._read_sources.keep(doc_id, self._store.sources_of([doc_id]).get(doc_id, ()))
+        return self._read_sources[doc_id]
 
     def set_sources(self, doc_id: str, sources: tuple[ExternalSource, ...]) -> None:
         self._save(self._sources, doc_id)
@@ -202,7 +191,9 @@ class RedisArticleEntries:
     def group(self, doc_id: str) -> DuplicateGroup | None:
         if doc_id in self._groups:
             return self._groups[doc_id]
-        return self._store.groups_of([doc_id]).get(doc_id)
+        if not self._read_groups.hit(doc_id):
+            self._read_groups.keep(doc_id, self._store.groups_of([doc_id]).get(doc_id))
+        return self._read_groups[doc_id]
 
     def set_group(self, doc_id: str, group: DuplicateGroup | None) -> None:
         self._save(self._groups, doc_id)
@@ -227,13 +218,22 @@ class RedisArticleEntries:
         sources: tuple[ExternalSource, ...] = (),
         group: DuplicateGroup | None = None,
     ) -> None:
-        """Another process committed a change to the article: what was read of it is dropped (its sources
-        and group are read from the store when asked)."""
+        """Another process committed a change to the article: what was read of it is dropped, to be read
+        from the store when asked."""
         self._forget(doc_id, *([entry.seq] if entry is not None else []))
 
     def settled(self) -> None:
+        """What is left of the write's changes once it is over was committed (an undone write's changes
+        were taken back by its undo log): kept as read, for the reads that follow a write."""
         for d, entry in self._written.items():
             self._forget(d, *([entry.seq] if entry is not None else []))
+            self._read.keep(d, entry)
+            if entry is not None:
+                self._read_seq.keep(entry.seq, d)
+        for d, sources in self._sources.items():
+            self._read_sources.keep(d, sources)
+        for d, group in self._groups.items():
+            self._read_groups.keep(d, group)
         self._written.clear()
         self._sources.clear()
         self._groups.clear()

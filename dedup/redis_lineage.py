@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dedup.recent import Recent
 from dedup.redis_store import RedisStore
 from dedup.results import Parent
 from dedup.undo import UndoLog
@@ -27,8 +28,11 @@ __all__ = ["RedisLineage"]
 class RedisLineage:
     """``Lineage`` over a Redis store, with the changes of the write in progress on top."""
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: RedisStore, cache: int) -> None:
         self._store = store
+        self._read: Recent[str, tuple[Parent, ...]] = Recent(cache)
+        """Parents read from the store (or committed by this process), at most ``cache``; an article's
+        are dropped when a commit of another process names it (``follow``)."""
         self._parents: dict[str, tuple[Parent, ...]] = {}
         """The parents the write in progress gave, by child; the store's for every other article."""
         self._children: dict[str, frozenset[str]] = {}
@@ -43,13 +47,21 @@ class RedisLineage:
     def parents(self, doc_id: str) -> tuple[Parent, ...]:
         if doc_id in self._parents:
             return self._parents[doc_id]
-        return self._store.parents_of([doc_id]).get(doc_id, ())
+        return self.parents_many([doc_id]).get(doc_id, ())
 
     def parents_many(self, ids: Iterable[str]) -> dict[str, tuple[Parent, ...]]:
         wanted = list(ids)
-        found = self._store.parents_of([d for d in wanted if d not in self._parents])
-        found.update((d, ps) for d in wanted if (ps := self._parents.get(d)))
-        return {d: found[d] for d in wanted if found.get(d)}
+        missing = [d for d in wanted if d not in self._parents and not self._read.hit(d)]
+        if missing:
+            found = self._store.parents_of(missing)
+            for d in missing:
+                self._read.keep(d, found.get(d, ()))
+        out = {}
+        for d in wanted:
+            parents = self._parents[d] if d in self._parents else self._read.get(d, ())
+            if parents:
+                out[d] = parents
+        return out
 
     def children(self, doc_id: str) -> frozenset[str]:
         if doc_id in self._children:
@@ -79,8 +91,13 @@ class RedisLineage:
         return orphans
 
     def follow(self, doc_id: str, parents: tuple[Parent, ...] | None) -> None:
-        """Nothing: what another process committed is read from the store."""
+        """What was read of the article's parents is dropped: read from the store when asked."""
+        self._read.pop(doc_id, None)
 
     def settled(self) -> None:
+        """The parents the write set and committed are kept as read (an undone write's changes were taken
+        back by its undo log); children are always read from the store."""
+        for d, parents in self._parents.items():
+            self._read.keep(d, parents)
         self._parents.clear()
         self._children.clear()

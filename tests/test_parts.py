@@ -64,7 +64,7 @@ class Settle:
         self.lineage.settled()
 
     def fresh(self) -> Lineage:
-        return self.lineage if self.store is None else RedisLineage(self.store)
+        return self.lineage if self.store is None else RedisLineage(self.store, cache=2)
 
 
 @pytest.fixture(params=LINEAGES)
@@ -75,7 +75,7 @@ def settle(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settle]:
     server = RedisServer(tmp_path / "one") if request.param == "redis" else RedisCluster3(tmp_path / "three")
     store = RedisStore(server.url)
     try:
-        yield Settle(RedisLineage(store), store)
+        yield Settle(RedisLineage(store, cache=2), store)
     finally:
         store.close()
         server.stop()
@@ -219,7 +219,7 @@ def test_redis_store_writes_the_children_of_a_store_made_before_it_kept_them(tmp
         store.close()
         reopened = RedisStore(server.url)
         assert reopened.children_of("abcd") == expected
-        assert _state(RedisLineage(reopened), "abcd")["a"] == ((), ["c", "d"])
+        assert _state(RedisLineage(reopened, cache=2), "abcd")["a"] == ((), ["c", "d"])
         reopened.close()
     finally:
         server.stop()
