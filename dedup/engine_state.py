@@ -8,7 +8,12 @@ store they reflect. It loads them from the store at start (or from indexes saved
 indexes, and follows the commits other processes sharing the store make (``Store.history``), so that
 memory is the store's state before every read and every write.
 
-A new backend for a part is an implementation of that part's protocol, made in ``_reset``.
+On a Redis store the lineage and the entries read the store (``dedup.redis_lineage``,
+``dedup.redis_entries``), keeping a bounded number of answers, and the article indexes live beside it
+(``dedup.redis_index``); the story clusters, the article vectors and the outlets' names are still kept in
+the process. Following a commit, a part that reads the store drops what it kept of the articles the
+commit names. A new backend for a part is an implementation of that part's protocol, made by the part's
+factory in ``_reset``.
 
 The engine (``dedup.engine``) holds the locks and the undo log of the write in progress: every method
 here runs under the engine's lock, and ``undo`` is the engine's while it writes.
