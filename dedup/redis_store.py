@@ -532,11 +532,21 @@ class RedisStore:
                     pipe.watch(meta)
                     if pipe.hexists(meta, "ingested_index"):
                         return  # another process wrote them first
-                    ids = [d.decode() for d in pipe.zrange(self._k("docs"), 0, -1)]
-                    times = [pipe.hget(self._k("doc", d), "ingest_time") for d in ids]
+                    # Read on the store's other connection, a page a round trip; the WATCH above still
+                    # makes EXEC fail if any commit came in between.
+                    ids = [d for page in self._ids() for d in page]
+                    rows = [
+                        r
+                        for n in range(0, len(ids), PAGE)
+                        for r in self._docs(ids[n : n + PAGE], ("ingest_time",))
+                    ]
                     pipe.multi()
                     pipe.delete(self._k("ingested"))
-                    stored = {d: float(t) for d, t in zip(ids, times, strict=True) if t is not None}
+                    stored = {
+                        d: float(r[b"ingest_time"])
+                        for d, r in zip(ids, rows, strict=True)
+                        if r[b"ingest_time"]
+                    }
                     for n in range(0, len(ids), PAGE):
                         page = {d: stored[d] for d in ids[n : n + PAGE] if d in stored}
                         if page:

@@ -910,3 +910,23 @@ def test_article_entries_follow_what_another_process_committed(
     assert entries.get("a") == _entry(5, 200.0) and entries.ids_at([1, 2, 5]) == {5: "a"}
     assert "b" not in entries and entries.sources("b") == () and entries.group("b") is None
     assert len(entries) == 1 and entries.ids() == ["a"]
+
+
+def test_redis_store_writes_the_ingest_times_of_a_store_made_before_it_kept_them(redis: RedisServer) -> None:
+    store = RedisStore(redis.url)
+    store.commit(
+        Change(put_documents=[_stored(d, _entry(n, 400.0 - 100 * n)) for n, d in enumerate("abc", 1)])
+    )
+    expected = store.ingested_before(1e9, 10)
+    assert expected == ["c", "b", "a"]  # the earliest ingested first
+    # As a store written by an older dedup: no ids by ingest time, no mark.
+    store.client.delete(store.key("ingested"))
+    store.client.hdel(store.key("meta"), "ingested_index")
+    store.close()
+    reopened = RedisStore(redis.url)
+    assert reopened.ingested_before(1e9, 10) == expected and reopened.ingested_before(250.0, 1) == ["c"]
+    assert RedisArticleEntries(reopened, cache=2).ingested_before(250.0, 10) == [
+        "b",
+        "c",
+    ]  # in order of arrival
+    reopened.close()
