@@ -13,7 +13,7 @@ planned articles until the encoding has their rows, then gives each its embeddin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -52,20 +52,21 @@ class EmbeddingPlan:
     """The sentences of one batch of new articles that need the model, planned article by article in the
     order given (an article shares only with stored articles and the articles planned before it).
 
-    ``index`` finds stored sentences by signature and by words; ``id_at`` names a stored article by its
-    sequence number (None for one the engine does not hold: a shared index may name articles not
-    committed, or never); ``stored`` gives a stored article prepared (its embeddings and shingles)."""
+    ``index`` finds stored sentences by signature and by words; ``ids_at`` names the stored articles
+    sequence numbers name, those the engine holds (a shared index may name articles not committed, or
+    never), all of an article's at once; ``stored`` gives a stored article prepared (its embeddings and
+    shingles)."""
 
     def __init__(
         self,
         config: Config,
         index: ArticleIndex,
-        id_at: Callable[[int], str | None],
+        ids_at: Callable[[Iterable[int]], Mapping[int, str]],
         stored: Callable[[str], PreparedDocument],
     ) -> None:
         self._config = config
         self._index = index
-        self._id_at = id_at
+        self._ids_at = ids_at
         self._stored = stored
         # The batch's listed sentences by signature, made when first looked up: a query lists a sentence
         # or two, and an index that is never asked is not worth making.
@@ -97,16 +98,21 @@ class EmbeddingPlan:
         stored_hits = self._index.sentence_hits(doc.sentence_minhashes)
         words = [words_key(doc, s) for s in range(len(doc.sentences))]
         with_words = self._index.sentences_with_words(words)
+        checked = [sorted(hits)[:SHARE_CHECKS] for hits in stored_hits]
+        names = self._ids_at(
+            [split_key(hit)[0] for hit in with_words if hit is not None]
+            + [split_key(hit)[0] for hits in checked for hit in hits]
+        )
         for s, sig in enumerate(doc.sentence_minhashes):
             key = words[s]
-            from_store = self._with_words(with_words[s], key)
+            from_store = self._with_words(with_words[s], key, names)
             earlier = self._batch_words.get(key) if from_store is None else None
             if from_store is None and earlier is None:
                 # At most SHARE_CHECKS candidates each (a sentence repeated with small changes a thousand
                 # times would otherwise be checked against every earlier copy).
-                for hit in sorted(stored_hits[s])[:SHARE_CHECKS]:
+                for hit in checked[s]:
                     seq, t = split_key(hit)
-                    if (doc_id := self._id_at(seq)) is None:
+                    if (doc_id := names.get(seq)) is None:
                         continue
                     if doc_id not in self._signed:
                         self._signed[doc_id] = sentence_signatures(self._stored(doc_id), mh)
@@ -150,13 +156,14 @@ class EmbeddingPlan:
             return []
         return cast(list[int], self._batch_lsh.query_pairs(sig[None, :], limit=SHARE_LOOKUPS)[1].tolist())
 
-    def _with_words(self, hit: int | None, key: int) -> tuple[str, int] | None:
+    def _with_words(self, hit: int | None, key: int, names: Mapping[int, str]) -> tuple[str, int] | None:
         """The stored article and sentence ``sentences_with_words`` named for the words ``key``, if the
-        engine holds it and it has those words (a shared index may name another)."""
+        engine holds it (``names``: the held articles by sequence number) and it has those words (a shared
+        index may name another)."""
         if hit is None:
             return None
         seq, t = split_key(hit)
-        doc_id = self._id_at(seq)
+        doc_id = names.get(seq)
         if doc_id is None:
             return None
         source = self._stored(doc_id)

@@ -229,7 +229,7 @@ class EngineState:
                 continue
             seq, article, vector = removed[d]
             doc = self.resident.peek(d)
-            if doc is None:
+            if doc is None or doc.order != seq:  # (a read since may have made a later version resident)
                 doc = prepare(article, seq, self._config)
                 self.sign([doc])
                 doc.vector = vector
@@ -371,12 +371,9 @@ class EngineState:
         self.next_seq = seq + 1
         return seq
 
-    def id_at(self, seq: int) -> str | None:
-        """The stored article with this sequence number, None when this engine holds none."""
-        try:
-            return self.entries.id_at(seq)
-        except KeyError:
-            return None
+    def ids_at(self, seqs: Iterable[int]) -> dict[int, str]:
+        """The stored article each of these sequence numbers names, those this engine holds."""
+        return self.entries.ids_at(seqs)
 
     def held(self, seqs: Iterable[int]) -> list[str]:
         """The stored articles these sequence numbers name, those this engine holds: a shared index may

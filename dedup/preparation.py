@@ -207,7 +207,7 @@ class Preparation:
             if ahead:
                 self.stop()
             plan = EmbeddingPlan(
-                self._config, self._state.article_index, self._state.id_at, self._state.resident.get
+                self._config, self._state.article_index, self._state.ids_at, self._state.resident.get
             )
             encoding = Encoding(self._embedder, (), EMBED_CHUNK, more=True)
             pending = PendingEmbeddings(encoding, self._state.story_vector, lambda: self._embedder.dim)
