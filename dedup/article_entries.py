@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from dedup.results import DuplicateGroup, ExternalSource
 from dedup.undo import UndoLog
 
-__all__ = ["ArticleEntries", "Entry", "MemoryArticleEntries", "make_article_entries"]
+__all__ = ["ArticleEntries", "Entry", "KnownOutlets", "MemoryArticleEntries", "make_article_entries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,27 @@ class ArticleEntries(Protocol):
         ...
 
 
+class KnownOutlets:
+    """The outlets named by stored articles, which every implementation keeps in process (one name an
+    outlet, however many articles it publishes); once named, an outlet stays."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+
+    def __contains__(self, outlet: object) -> bool:
+        return outlet in self._names
+
+    def add(self, outlet: str, undo: UndoLog | None) -> None:
+        """Make an outlet known; the addition is recorded in ``undo`` when one is set."""
+        if outlet not in self._names:
+            self._names.add(outlet)
+            if undo is not None:
+                undo.call(lambda: self._names.discard(outlet))
+
+    def sorted(self) -> list[str]:
+        return sorted(self._names)
+
+
 class MemoryArticleEntries:
     """``ArticleEntries`` in dicts: id -> entry, sequence number -> id, id -> sources, id -> group, and a
     set of outlets."""
@@ -146,7 +167,7 @@ class MemoryArticleEntries:
         self._by_seq: dict[int, str] = {}
         self._sources: dict[str, tuple[ExternalSource, ...]] = {}
         self._groups: dict[str, DuplicateGroup] = {}
-        self._outlets: set[str] = set()
+        self._outlets = KnownOutlets()
         self.undo: UndoLog | None = None
 
     def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
@@ -219,13 +240,10 @@ class MemoryArticleEntries:
         return outlet in self._outlets
 
     def add_outlet(self, outlet: str) -> None:
-        if outlet not in self._outlets:
-            self._outlets.add(outlet)
-            if self.undo is not None:
-                self.undo.call(lambda: self._outlets.discard(outlet))
+        self._outlets.add(outlet, self.undo)
 
     def outlets(self) -> list[str]:
-        return sorted(self._outlets)
+        return self._outlets.sorted()
 
     def follow(
         self,

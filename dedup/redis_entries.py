@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, MutableMapping
 from typing import Any
 
-from dedup.article_entries import Entry
+from dedup.article_entries import Entry, KnownOutlets
 from dedup.recent import Recent
 from dedup.redis_store import RedisStore
 from dedup.results import DuplicateGroup, ExternalSource
@@ -52,7 +52,7 @@ class RedisArticleEntries:
         self._read_sources: Recent[str, tuple[ExternalSource, ...]] = Recent(cache)
         self._read_groups: Recent[str, DuplicateGroup | None] = Recent(cache)
         """Sources and groups read from the store (or committed by this process)."""
-        self._outlets: set[str] = set()
+        self._outlets = KnownOutlets()
         self.undo: UndoLog | None = None
 
     def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
@@ -203,13 +203,10 @@ class RedisArticleEntries:
         return outlet in self._outlets
 
     def add_outlet(self, outlet: str) -> None:
-        if outlet not in self._outlets:
-            self._outlets.add(outlet)
-            if self.undo is not None:
-                self.undo.call(lambda: self._outlets.discard(outlet))
+        self._outlets.add(outlet, self.undo)
 
     def outlets(self) -> list[str]:
-        return sorted(self._outlets)
+        return self._outlets.sorted()
 
     def follow(
         self,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -497,66 +497,62 @@ class RedisStore:
                 "write to it all the time; retry"
             )
 
-    def _index_children(self) -> None:
-        """Write the children sets of a store made before they were kept (from its parents hash), in one
-        transaction that another commit meanwhile makes start again."""
+    def _index_once(self, mark: str, what: str, build: Callable[[Any], None]) -> None:
+        """Write keys a store made before they were kept lacks, once: ``build`` reads what it needs (the
+        pipeline is watching the meta hash), then queues the writes after ``multi()``; the meta field
+        ``mark`` says they are written. One transaction, which another commit meanwhile makes start again;
+        a process that finds ``mark`` set leaves them as they are."""
         meta = self._k("meta")
         for _ in range(COMMIT_TRIES):
             with self.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(meta)
-                    if pipe.hexists(meta, "children_index"):
+                    if pipe.hexists(meta, mark):
                         return  # another process wrote them first
-                    children: dict[str, set[str]] = {}
-                    for child, raw in pipe.hgetall(self._k("parents")).items():
-                        for parent in json.loads(raw):
-                            children.setdefault(parent[0], set()).add(child.decode())
-                    pipe.multi()
-                    for parent, kids in children.items():
-                        pipe.delete(self._k("children", parent))
-                        pipe.sadd(self._k("children", parent), *sorted(kids))
-                    pipe.hset(meta, "children_index", "1")
+                    build(pipe)
+                    pipe.hset(meta, mark, "1")
                     pipe.execute()
                     return
                 except self._watch_error:
                     continue
-        raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its lineage; retry")
+        raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its {what}; retry")
+
+    def _index_children(self) -> None:
+        """The children sets, from the parents hash."""
+
+        def build(pipe: Any) -> None:
+            children: dict[str, set[str]] = {}
+            for child, raw in pipe.hgetall(self._k("parents")).items():
+                for parent in json.loads(raw):
+                    children.setdefault(parent[0], set()).add(child.decode())
+            pipe.multi()
+            for parent, kids in children.items():
+                pipe.delete(self._k("children", parent))
+                pipe.sadd(self._k("children", parent), *sorted(kids))
+
+        self._index_once("children_index", "lineage", build)
 
     def _index_ingested(self) -> None:
-        """Write the ids by ingest time of a store made before they were kept (from the articles' hashes),
-        in one transaction that another commit meanwhile makes start again."""
-        meta = self._k("meta")
-        for _ in range(COMMIT_TRIES):
-            with self.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(meta)
-                    if pipe.hexists(meta, "ingested_index"):
-                        return  # another process wrote them first
-                    # Read on the store's other connection, a page a round trip; the WATCH above still
-                    # makes EXEC fail if any commit came in between.
-                    ids = [d for page in self._ids() for d in page]
-                    rows = [
-                        r
-                        for n in range(0, len(ids), PAGE)
-                        for r in self._docs(ids[n : n + PAGE], ("ingest_time",))
-                    ]
-                    pipe.multi()
-                    pipe.delete(self._k("ingested"))
-                    stored = {
-                        d: float(r[b"ingest_time"])
-                        for d, r in zip(ids, rows, strict=True)
-                        if r[b"ingest_time"]
-                    }
-                    for n in range(0, len(ids), PAGE):
-                        page = {d: stored[d] for d in ids[n : n + PAGE] if d in stored}
-                        if page:
-                            pipe.zadd(self._k("ingested"), page)
-                    pipe.hset(meta, "ingested_index", "1")
-                    pipe.execute()
-                    return
-                except self._watch_error:
-                    continue
-        raise Aborted(f"{self.location} changed under {COMMIT_TRIES} attempts to index its articles; retry")
+        """The ids by ingest time, from the articles' hashes."""
+
+        def build(pipe: Any) -> None:
+            # Read on the store's other connection, a page a round trip; the WATCH on ``pipe`` still makes
+            # EXEC fail if any commit came in between.
+            ids = [d for page in self._ids() for d in page]
+            rows = [
+                r for n in range(0, len(ids), PAGE) for r in self._docs(ids[n : n + PAGE], ("ingest_time",))
+            ]
+            stored = {
+                d: float(r[b"ingest_time"]) for d, r in zip(ids, rows, strict=True) if r[b"ingest_time"]
+            }
+            pipe.multi()
+            pipe.delete(self._k("ingested"))
+            for n in range(0, len(ids), PAGE):
+                page = {d: stored[d] for d in ids[n : n + PAGE] if d in stored}
+                if page:
+                    pipe.zadd(self._k("ingested"), page)
+
+        self._index_once("ingested_index", "articles", build)
 
     def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
         """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to
