@@ -329,9 +329,7 @@ class Engine:
         finally:
             self._undo = None
             self._state.record(None)
-            self._article_index.take_writes()  # its commit took them, or there was none: none outlive it
-            self._lineage.settled()
-            self._entries.settled()
+            self._state.settled()
 
     # -- preparing new articles -----------------------------------------------------------------------
 

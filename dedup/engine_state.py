@@ -97,6 +97,13 @@ class EngineState:
         self.undo = self.entries.undo = self.stories.undo = self.lineage.undo = log
         self.article_index.undo = log
 
+    def settled(self) -> None:
+        """The write in progress is over, committed or undone: the parts keep what the store now holds.
+        The index writes its commit took (or none, when it failed) never outlive it."""
+        self.article_index.take_writes()
+        self.lineage.settled()
+        self.entries.settled()
+
     def _on_undo(self, step: Callable[[], None]) -> None:
         """Record the step that undoes a change just made, in the write in progress."""
         if self.undo is not None:
