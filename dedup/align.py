@@ -407,20 +407,14 @@ _T = TypeVar("_T")
 
 
 PER_ARTICLE_CACHE = 4096
-"""How many articles keep the larger arrays ``_per_article`` computes for them (each sentence's distinct
-words, the content prefix of the text: about 14 KB an article together): the most recently matched
-ones still in memory (the engine keeps thousands of prepared articles resident)."""
-PER_ARTICLE_SMALL_CACHE = 32_768
-"""How many articles keep the small arrays (a byte a word for the words' kinds, 16 bytes a sentence for
-the sentence keys: about 0.6 KB an article together): enough for every article an engine keeps resident
-by default, so that an article matched again is not read word by word again."""
+"""How many articles keep the arrays ``_per_article`` computes for them (content-word counts, the
+content prefix, the words' kinds for the paraphrase model): the most recently matched ones still in
+memory (the engine keeps thousands of prepared articles resident), at about 20 KB each."""
 
 
-def _per_article(
-    compute: Callable[[PreparedDocument], _T], size: int = PER_ARTICLE_CACHE
-) -> Callable[[PreparedDocument], _T]:
-    """``compute(doc)``, kept for the ``size`` articles used most recently: an article matched again soon
-    (its story is in the news) does not pay for it twice."""
+def _per_article(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:
+    """``compute(doc)``, kept for the ``PER_ARTICLE_CACHE`` articles used most recently: an article matched
+    again soon (its story is in the news) does not pay for it twice."""
     cache: OrderedDict[weakref.ref[PreparedDocument], _T] = OrderedDict()
     lock = threading.Lock()
     dead: list[weakref.ref[PreparedDocument]] = []  # keys of articles gone from memory, dropped next call
@@ -438,17 +432,12 @@ def _per_article(
         value = compute(doc)
         with lock:
             cache[key] = value
-            while len(cache) > size:
+            while len(cache) > PER_ARTICLE_CACHE:
                 cache.popitem(last=False)
         return value
 
     once.cache = cache  # type: ignore[attr-defined]  # for tests
     return once
-
-
-def _per_article_small(compute: Callable[[PreparedDocument], _T]) -> Callable[[PreparedDocument], _T]:
-    """``_per_article`` for arrays of a few hundred bytes an article: kept for ``PER_ARTICLE_SMALL_CACHE``."""
-    return _per_article(compute, PER_ARTICLE_SMALL_CACHE)
 
 
 def _content_prefix_tokens(doc: PreparedDocument) -> np.ndarray:
@@ -558,7 +547,7 @@ def _dice_candidates(
     return out
 
 
-@_per_article_small
+@_per_article
 def _sentence_keys(doc: PreparedDocument) -> np.ndarray:
     """A 128-bit hash of each sentence's words in order, as two uint64 columns: sentences with the same
     words have the same key, and two with different words the same key with odds of 2^-128."""
@@ -692,7 +681,7 @@ _DIGITS = re.compile(r"\d+")  # as paraphrase's numbers: any decimal digit (a ru
 _NOT_ENDING = re.compile(r"n't ")  # a word that ends in "n't" (every word is followed by a space)
 
 
-@_per_article_small
+@_per_article
 def _word_kinds(doc: PreparedDocument) -> np.ndarray:
     """Each token's kind for the paraphrase model (``paraphrase.word_kinds`` of the article's words,
     one byte a token), from its arrays: words compared by hash, digits and "n't" found by one search
