@@ -46,6 +46,10 @@ week later still belongs to the story it copies.
 Each cluster keeps the sum of its members' vectors, so the average similarity
 of an article to a cluster is one dot product: ``v . sum / n``.
 
+What the clusterer reads and changes (where each article is, and each
+cluster's members, vector sum, median time and rank) is kept by a
+``ClusterTable`` (``dedup.cluster_table``); the clusterer keeps nothing else.
+
 Undo. While ``undo`` holds an ``UndoLog``, every change is recorded in it, so
 that the caller can put the clusters back as they were when a change it made
 cannot be committed.
@@ -53,13 +57,13 @@ cannot be committed.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import xxhash
 
+from dedup.cluster_table import ClusterTable, MemoryClusterTable
 from dedup.results import ClusterEvent, ClusterEventKind
 from dedup.undo import UndoLog
 
@@ -101,7 +105,8 @@ def _joined(rehomed: Iterable[ClusterEvent]) -> list[str]:
 
 
 class StoryClusterer:
-    """Online average-linkage clustering with stable ids, single-cluster joins and a time penalty."""
+    """Online average-linkage clustering with stable ids, single-cluster joins and a time penalty, over a
+    ``ClusterTable`` (in memory unless one is given)."""
 
     def __init__(
         self,
@@ -110,62 +115,46 @@ class StoryClusterer:
         time_penalty_per_day: float = 0.0,
         link_min_cosine: float = -1.0,
         rehome_margin: float = 0.1,
+        table: ClusterTable | None = None,
     ) -> None:
         self.threshold = threshold
         self.link_min_cosine = link_min_cosine
         self.rehome_margin = rehome_margin
-        self._placement: dict[str, float] = {}
-        """How each article joined: the share of it its link explains, 1 on content, 0 as a founder."""
         self.time_tolerance = time_tolerance_days * DAY
         self.time_penalty = time_penalty_per_day / DAY
-        self._cluster_of: dict[str, str] = {}
-        self._members: dict[str, list[str]] = {}
-        self._sum: dict[str, np.ndarray | None] = {}
-        self._times: dict[str, list[float]] = {}
-        """Each cluster's members' publication times (seconds), sorted; members without one are left out."""
-        self._created: dict[str, int] = {}
-        self._clock = 0
-        self.undo: UndoLog | None = None
-        """Where changes are recorded while set (``dedup.undo``)."""
+        self.table: ClusterTable = table if table is not None else MemoryClusterTable()
 
-    def _save_cluster(self, cid: str) -> None:
-        """Record a cluster's state before it changes (while an undo log is set)."""
-        if self.undo is not None:
-            for table in (self._members, self._sum, self._times, self._created):
-                self.undo.save(table, cid)
+    @property
+    def undo(self) -> UndoLog | None:
+        """Where changes are recorded while set (``dedup.undo``): the table's log."""
+        return self.table.undo
 
-    def _save_document(self, document: str) -> None:
-        """Record where a document is placed before that changes (while an undo log is set)."""
-        if self.undo is not None:
-            self.undo.save(self._cluster_of, document)
-            self.undo.save(self._placement, document)
+    @undo.setter
+    def undo(self, log: UndoLog | None) -> None:
+        self.table.undo = log
 
     # -- similarity ---------------------------------------------------------------------------------------
 
-    def _median(self, cluster: str) -> float | None:
-        times = self._times.get(cluster)
-        return times[(len(times) - 1) // 2] if times else None
-
     def _gap(self, time: float | None, cluster: str) -> float:
         """Seconds between ``time`` and the cluster's median time beyond the tolerance (0 if unknown)."""
-        median = self._median(cluster)
+        median = self.table.median_time(cluster)
         if time is None or median is None:
             return 0.0
         return max(0.0, abs(time - median) - self.time_tolerance)
 
     def _average(self, vector: np.ndarray, cluster: str, time: float | None = None) -> float:
-        total = self._sum[cluster]
+        total = self.table.total(cluster)
         if total is None:
             return 0.0
-        average = float(vector @ total) / len(self._members[cluster])
+        average = float(vector @ total) / self.table.size(cluster)
         return average - self.time_penalty * self._gap(time, cluster)
 
     def _between(self, a: str, b: str) -> float:
-        sa, sb = self._sum[a], self._sum[b]
+        sa, sb = self.table.total(a), self.table.total(b)
         if sa is None or sb is None:
             return float("-inf")  # no vectors: only links can join them
-        average = float(sa @ sb) / (len(self._members[a]) * len(self._members[b]))
-        return average - self.time_penalty * self._gap(self._median(a), b)
+        average = float(sa @ sb) / (self.table.size(a) * self.table.size(b))
+        return average - self.time_penalty * self._gap(self.table.median_time(a), b)
 
     # -- placing ------------------------------------------------------------------------------------------
 
@@ -175,16 +164,17 @@ class StoryClusterer:
         """The cluster a new document joins (None: it founds one), the clusters it was compared with, and
         its placement: how much of it the link it joins through explains (1 when it joins on content, 0
         when it founds a cluster)."""
-        strength = {d: s for d, s in _strengths(links).items() if d in self._cluster_of}
+        table = self.table
         linked: dict[str, float] = {}
-        for d, s in strength.items():
-            c = self._cluster_of[d]
-            linked[c] = max(linked.get(c, 0.0), s)
-        candidates = (
-            set(self._members)
-            if near is None
-            else {self._cluster_of[d] for d in near if d in self._cluster_of}
-        ) | set(linked)
+        for d, s in _strengths(links).items():
+            c = table.cluster_of(d)
+            if c is not None:
+                linked[c] = max(linked.get(c, 0.0), s)
+        if near is None:
+            candidates = set(table.clusters())
+        else:
+            candidates = {c for d in near if (c := table.cluster_of(d)) is not None}
+        candidates |= set(linked)
         averages = {c: self._average(vector, c, time) for c in candidates} if vector is not None else {}
         if vector is not None and vector.any():
             # A link into a cluster that reads like another story (a stitched piece or a roundup that
@@ -192,10 +182,10 @@ class StoryClusterer:
             linked = {c: s for c, s in linked.items() if averages.get(c, 0.0) >= self.link_min_cosine}
         if linked:
             # The story it shares most with; between equal shares, the closer one, then the older.
-            best = max(linked, key=lambda c: (round(linked[c], 6), averages.get(c, 0.0), -self._created[c]))
+            best = max(linked, key=lambda c: (round(linked[c], 6), averages.get(c, 0.0), -table.rank(c)))
             return best, candidates, linked[best]
         if averages:
-            best = max(averages, key=lambda c: (averages[c], -self._created[c]))
+            best = max(averages, key=lambda c: (averages[c], -table.rank(c)))
             if averages[best] >= self.threshold:
                 return best, candidates, 1.0  # it reads like the story: nothing moves it
         return None, candidates, 0.0
@@ -232,42 +222,33 @@ class StoryClusterer:
         publication time in seconds, if known. ``claims``: placed documents it explains part of, which
         may move to its cluster (re-homing).
         """
-        if document in self._cluster_of:
+        table = self.table
+        if table.cluster_of(document) is not None:
             raise ValueError(f"document {document!r} is already clustered; remove it first")
         cid, candidates, strength = self._target(links, vector, near, time)
-        self._save_document(document)
-        self._placement[document] = strength
         events: list[ClusterEvent] = []
         if cid is None:
             cid = cluster_id_for(document)
-            while cid in self._members:  # a founding id used before: keep ids unique
+            while table.exists(cid):  # a founding id used before: keep ids unique
                 cid = cluster_id_for(cid)
-            self._save_cluster(cid)
-            if self.undo is not None:
-                clock = self._clock
-                self.undo.call(lambda: setattr(self, "_clock", clock))
-            self._members[cid] = []
-            self._sum[cid] = None
-            self._times[cid] = []
-            self._created[cid] = self._clock
-            self._clock += 1
+            table.make(cid, table.next_rank())
             events.append(ClusterEvent(ClusterEventKind.CREATED, cid, document))
-            self._place(document, vector, time, cid)
+            table.place(document, cid, vector, time, strength)
             rehomed = self._rehome(cid, claims or {})
             return events + rehomed, _joined(rehomed)
-        self._place(document, vector, time, cid)
+        table.place(document, cid, vector, time, strength)
         moved: list[str] = []
         # Average linkage: the grown cluster may now be close enough to a neighbouring one.
         absorbed = [
             other
-            for other in sorted(candidates - {cid}, key=self._created.__getitem__)
-            if other in self._members and self._between(cid, other) >= self.threshold
+            for other in sorted(candidates - {cid}, key=table.rank)
+            if table.exists(other) and self._between(cid, other) >= self.threshold
         ]
         if absorbed:
-            survivor = min([cid, *absorbed], key=self._created.__getitem__)
+            survivor = min([cid, *absorbed], key=table.rank)
             gone = tuple(c for c in [cid, *absorbed] if c != survivor)
             for other in gone:
-                moved.extend(d for d in self._fold(other, survivor) if d != document)
+                moved.extend(d for d in table.fold(other, survivor) if d != document)
             events.append(ClusterEvent(ClusterEventKind.MERGED, survivor, document, gone))
             cid = survivor
         events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, document))
@@ -280,8 +261,8 @@ class StoryClusterer:
         events: list[ClusterEvent] = []
         for other in sorted(claims):
             claim = claims[other]
-            old = self._cluster_of.get(other)
-            placed = self._placement.get(other, 1.0)
+            old = self.table.cluster_of(other)
+            placed = self.placement(other)
             if old is None or old == cid or claim.share <= placed + self.rehome_margin:
                 continue
             if (
@@ -290,11 +271,9 @@ class StoryClusterer:
                 and self._average(claim.vector, cid, claim.time) < self.link_min_cosine
             ):
                 continue
-            self.remove(other, claim.vector, claim.time)
+            self.table.unplace(other, claim.vector, claim.time)
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, old, other))
-            self._place(other, claim.vector, claim.time, cid)
-            self._save_document(other)
-            self._placement[other] = claim.share
+            self.table.place(other, cid, claim.vector, claim.time, claim.share)
             events.append(ClusterEvent(ClusterEventKind.DOCUMENT_ADDED, cid, other))
         return events
 
@@ -310,7 +289,8 @@ class StoryClusterer:
 
     def placement(self, document: str) -> float:
         """How a placed article joined: the share of it its link explains, 1 on content, 0 as a founder."""
-        return self._placement.get(document, 1.0)
+        placement = self.table.placement(document)
+        return 1.0 if placement is None else placement
 
     def restore(
         self,
@@ -324,12 +304,12 @@ class StoryClusterer:
     ) -> None:
         """Put back a cluster as it was saved: its id, its creation rank, its members in order (each
         with its vector and, optionally, its publication time and placement)."""
-        self._make(cluster, rank)
+        self.table.make(cluster, rank)
         for member in members:
             document, vector = member[0], member[1]
             time = member[2] if len(member) > 2 else None
-            self._placement[document] = member[3] if len(member) > 3 else 1.0
-            self._place(document, vector, time, cluster)
+            placement = member[3] if len(member) > 3 else 1.0
+            self.table.place(document, cluster, vector, time, placement)
 
     def put(
         self,
@@ -343,92 +323,38 @@ class StoryClusterer:
         """Place a document in ``cluster`` as another clusterer did (one sharing the same store): the
         cluster is made with creation ``rank`` if it does not exist here yet, and clusters made here
         later rank after it. The document must not be placed here."""
-        if cluster not in self._members:
-            self._make(cluster, rank)
-        self._place(document, vector, time, cluster)
-        self._save_document(document)
-        self._placement[document] = placement
-
-    def _make(self, cluster: str, rank: int) -> None:
-        """An empty cluster of creation ``rank``; clusters founded here later rank after it."""
-        self._save_cluster(cluster)
-        self._members[cluster] = []
-        self._sum[cluster] = None
-        self._times[cluster] = []
-        self._created[cluster] = rank
-        self._clock = max(self._clock, rank + 1)
+        if not self.table.exists(cluster):
+            self.table.make(cluster, rank)
+        self.table.place(document, cluster, vector, time, placement)
 
     def rank(self, cluster: str) -> int:
         """The creation rank of a cluster: older clusters have smaller ranks."""
-        return self._created[cluster]
-
-    def _place(self, document: str, vector: np.ndarray | None, time: float | None, cid: str) -> None:
-        self._save_document(document)
-        self._save_cluster(cid)
-        self._cluster_of[document] = cid
-        self._members[cid].append(document)
-        if vector is not None:
-            total = self._sum[cid]
-            self._sum[cid] = vector.astype(np.float64) if total is None else total + vector
-        if time is not None:
-            bisect.insort(self._times[cid], time)
-
-    def _fold(self, source: str, target: str) -> list[str]:
-        """Move every member of ``source`` to ``target``, which keeps its id; return them, in order."""
-        self._save_cluster(source)
-        self._save_cluster(target)
-        for d in self._members[source]:
-            self._save_document(d)
-        folded = self._members.pop(source)
-        for d in folded:
-            self._cluster_of[d] = target
-            self._members[target].append(d)
-        extra = self._sum.pop(source)
-        if extra is not None:
-            total = self._sum[target]
-            self._sum[target] = extra if total is None else total + extra
-        self._times[target] = sorted(self._times[target] + self._times.pop(source))
-        del self._created[source]
-        return folded
+        return self.table.rank(cluster)
 
     def remove(
         self, document: str, vector: np.ndarray | None = None, time: float | None = None
     ) -> str | None:
         """Take a document out; its cluster keeps its id (and disappears when empty). ``vector`` and
         ``time``: those it was placed with, if any (vectors are not kept here: 1.5 KB an article)."""
-        self._save_document(document)
-        cid = self._cluster_of.pop(document, None)
-        self._placement.pop(document, None)
-        if cid is None:
-            return None
-        self._save_cluster(cid)
-        self._members[cid].remove(document)
-        if not self._members[cid]:
-            del self._members[cid], self._sum[cid], self._created[cid], self._times[cid]
-            return cid
-        if vector is not None and self._sum[cid] is not None:
-            self._sum[cid] = self._sum[cid] - vector
-        times = self._times[cid]
-        if time is not None:
-            k = bisect.bisect_left(times, time)
-            if k < len(times) and times[k] == time:
-                del times[k]
-        return cid
+        return self.table.unplace(document, vector, time)
 
     def cluster_of(self, document: str) -> str:
-        return self._cluster_of[document]
+        cluster = self.table.cluster_of(document)
+        if cluster is None:
+            raise KeyError(document)
+        return cluster
 
     def exists(self, cluster: str) -> bool:
         """Whether a cluster holds a document."""
-        return cluster in self._members
+        return self.table.exists(cluster)
 
     def placed_in(self, document: str) -> str | None:
         """The cluster of a placed document, None when it is not placed."""
-        return self._cluster_of.get(document)
+        return self.table.cluster_of(document)
 
     def members(self, cluster: str) -> list[str]:
-        return list(self._members[cluster])
+        return self.table.members(cluster)
 
     def clusters(self) -> list[str]:
         """Cluster ids, oldest first."""
-        return sorted(self._members, key=self._created.__getitem__)
+        return sorted(self.table.clusters(), key=self.table.rank)

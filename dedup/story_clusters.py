@@ -4,7 +4,9 @@
 article (or take one out) and say what that changed, as cluster events and as the store's side of the
 change; restore the clusters at start; and answer which clusters there are, what each holds and where an
 article would go. ``MemoryStoryClusters`` keeps them in process: a ``StoryClusterer`` (``dedup.cluster``)
-that decides where articles go, and a ``ClusterRecord`` per cluster (its creation rank and times).
+that decides where articles go, over a ``ClusterTable`` in memory (``dedup.cluster_table``: where each
+article is, each cluster's members, vector sum, times and rank), and a ``ClusterRecord`` per cluster (its
+creation rank and times).
 
 What a placement changes, in the store (``Change``):
 

@@ -5,6 +5,7 @@ in Redis, say) slots in as a further entry of that fixture's factories."""
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any, cast
 import numpy as np
 import pytest
 import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.article import Article
 from dedup.article_entries import ArticleEntries, Entry, MemoryArticleEntries
@@ -25,6 +28,7 @@ from dedup.article_index import (
     words_key,
 )
 from dedup.cluster import Claim, cluster_id_for
+from dedup.cluster_table import ClusterTable, MemoryClusterTable
 from dedup.config import ClusterConfig, Config
 from dedup.document import PreparedDocument, prepare
 from dedup.engine_state import story_vector
@@ -717,6 +721,102 @@ def test_story_clusters_undo_puts_back_every_change(
     assert placed.events[0].kind is ClusterEventKind.MERGED and change.delete_clusters == [
         cluster_id_for("aaa")
     ]
+
+
+# -- cluster tables -----------------------------------------------------------------------------------
+
+CLUSTER_TABLES: dict[str, Callable[[], ClusterTable]] = {"memory": MemoryClusterTable}
+
+
+class _TableModel:
+    """What a cluster table must answer, kept the plainest way: every placed article with its cluster,
+    vector, time and placement; every cluster with its rank and members in order."""
+
+    def __init__(self) -> None:
+        self.placed: dict[str, tuple[str, np.ndarray | None, float | None, float]] = {}
+        self.ranks: dict[str, int] = {}
+        self.order: dict[str, list[str]] = {}
+
+    def check(self, table: ClusterTable) -> None:
+        assert sorted(table.clusters()) == sorted(self.order)
+        for cid, members in self.order.items():
+            assert table.exists(cid) and table.members(cid) == members
+            assert table.size(cid) == len(members) and table.rank(cid) == self.ranks[cid]
+            vectors = [v for d in members if (v := self.placed[d][1]) is not None]
+            total = table.total(cid)
+            if vectors:
+                assert total is not None and np.allclose(total, np.sum(vectors, axis=0))
+            times = sorted(t for d in members if (t := self.placed[d][2]) is not None)
+            assert table.median_time(cid) == (times[(len(times) - 1) // 2] if times else None)
+        for d, (cid, _, _, placement) in self.placed.items():
+            assert table.cluster_of(d) == cid and table.placement(d) == placement
+        assert all(table.next_rank() > r for r in self.ranks.values())
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["place", "place", "unplace", "fold", "make"]),
+        st.integers(0, 7),
+        st.integers(0, 3),
+        st.sampled_from([None, 0.0, 1.0, 2.0, 3.0]),
+        st.booleans(),
+    ),
+    min_size=8,
+    max_size=40,
+)
+
+
+@pytest.mark.parametrize("kind", sorted(CLUSTER_TABLES))
+@settings(max_examples=150, deadline=None)
+@given(ops=_OPS, undo_from=st.integers(0, 12))
+def test_a_cluster_table_answers_as_its_articles_were_placed(
+    kind: str, ops: list[tuple[str, int, int, float | None, bool]], undo_from: int
+) -> None:
+    """Members in join order, vector sums, median times (the lower middle one), ranks and placements
+    are those of the articles placed, taken out and folded; and what an undo log recorded from any
+    point on is put back as it was."""
+    table = CLUSTER_TABLES[kind]()
+    model = _TableModel()
+    snapshot: _TableModel | None = None
+    log = UndoLog()
+    for n, (op, doc, cluster, time, with_vector) in enumerate(ops):
+        if n == undo_from:
+            snapshot = copy.deepcopy(model)
+            table.undo = log
+        d, cid = f"d{doc}", f"c{cluster}"
+        vector = np.array([doc + 1.0, -float(cluster)]) if with_vector else None
+        if op in ("make", "place") and not table.exists(cid):
+            rank = table.next_rank() + cluster
+            table.make(cid, rank)
+            model.ranks[cid], model.order[cid] = rank, []
+        if op == "place" and d not in model.placed:
+            table.place(d, cid, vector, time, doc / 8)
+            model.placed[d] = (cid, vector, time, doc / 8)
+            model.order[cid].append(d)
+        elif op == "unplace":
+            held = model.placed.pop(d, None)
+            assert table.unplace(d, held[1] if held else None, held[2] if held else None) == (
+                held[0] if held else None
+            )
+            if held is not None:
+                model.order[held[0]].remove(d)
+                if not model.order[held[0]]:
+                    del model.order[held[0]], model.ranks[held[0]]
+        elif op == "fold":
+            target = f"c{(cluster + 1) % 4}"
+            if cid != target and table.exists(cid) and table.exists(target):
+                moved = model.order.pop(cid)
+                assert table.fold(cid, target) == moved
+                del model.ranks[cid]
+                model.order[target].extend(moved)
+                for m in moved:
+                    model.placed[m] = (target, *model.placed[m][1:])
+        model.check(table)
+    table.undo = None
+    log.undo()
+    if snapshot is not None:
+        snapshot.check(table)
+        assert all(table.cluster_of(d) is None for d in model.placed.keys() - snapshot.placed.keys())
 
 
 # -- article entries ----------------------------------------------------------------------------------
