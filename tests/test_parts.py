@@ -14,7 +14,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.article import Article
@@ -34,6 +34,7 @@ from dedup.document import PreparedDocument, prepare
 from dedup.engine_state import story_vector
 from dedup.lineage import Lineage, MemoryLineage, install_parents, ranked, reaches, walk
 from dedup.minhash import signatures
+from dedup.redis_cluster_table import RedisClusterTable
 from dedup.redis_entries import RedisArticleEntries
 from dedup.redis_index import RedisArticleIndex
 from dedup.redis_lineage import RedisLineage
@@ -725,7 +726,58 @@ def test_story_clusters_undo_puts_back_every_change(
 
 # -- cluster tables -----------------------------------------------------------------------------------
 
-CLUSTER_TABLES: dict[str, Callable[[], ClusterTable]] = {"memory": MemoryClusterTable}
+CLUSTER_TABLES = ["memory", "redis", "redis cluster"]
+"""In process; kept in a Redis store (``RedisClusterTable``) on one redis-server, and on a three-node Redis
+Cluster."""
+
+
+class _Tables:
+    """Cluster tables of one implementation to test: ``new`` makes an empty one (on Redis, under a prefix
+    of its own); ``commit`` ends a write by committing what the table changed (on Redis, its writes in the
+    store's transaction), ``abandon`` one whose undo log took its changes back; ``fresh`` is the table
+    as another process reads it from the store."""
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.server: RedisServer | RedisCluster3 | None = None
+        if kind != "memory":
+            self.server = (
+                RedisServer(tmp_path / "one") if kind == "redis" else RedisCluster3(tmp_path / "three")
+            )
+        self.stores: list[RedisStore] = []
+        self.table: ClusterTable = MemoryClusterTable()
+
+    def new(self) -> ClusterTable:
+        if self.server is None:
+            self.table = MemoryClusterTable()
+        else:
+            self.stores.append(RedisStore(f"{self.server.url}?prefix=t{len(self.stores)}"))
+            self.table = RedisClusterTable(self.stores[-1], cache=2)
+        return self.table
+
+    def commit(self) -> None:
+        if isinstance(self.table, RedisClusterTable):
+            self.stores[-1].commit(Change(index_writes=self.table.take_writes()))
+            self.table.settled()
+
+    def abandon(self) -> None:
+        if isinstance(self.table, RedisClusterTable):
+            self.table.settled()
+
+    def fresh(self) -> ClusterTable:
+        return self.table if not self.stores else RedisClusterTable(self.stores[-1], cache=2)
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+        if self.server is not None:
+            self.server.stop()
+
+
+@pytest.fixture(params=CLUSTER_TABLES)
+def tables(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Tables]:
+    made = _Tables(request.param, tmp_path)
+    yield made
+    made.close()
 
 
 class _TableModel:
@@ -766,23 +818,28 @@ _OPS = st.lists(
 )
 
 
-@pytest.mark.parametrize("kind", sorted(CLUSTER_TABLES))
-@settings(max_examples=150, deadline=None)
-@given(ops=_OPS, undo_from=st.integers(0, 12))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS, undone=st.integers(0, 6), commit_every=st.integers(1, 6))
 def test_a_cluster_table_answers_as_its_articles_were_placed(
-    kind: str, ops: list[tuple[str, int, int, float | None, bool]], undo_from: int
+    tables: _Tables, ops: list[tuple[str, int, int, float | None, bool]], undone: int, commit_every: int
 ) -> None:
     """Members in join order, vector sums, median times (the lower middle one), ranks and placements
-    are those of the articles placed, taken out and folded; and what an undo log recorded from any
-    point on is put back as it was."""
-    table = CLUSTER_TABLES[kind]()
+    are those of the articles placed, taken out and folded, in the write in progress and, once it is
+    committed, as another process reads them; and what an undo log recorded in the last write (its
+    last ``undone`` operations) is put back as it was, the store left as it was."""
+    table = tables.new()
+    undo_from = len(ops) - undone if undone else len(ops)
     model = _TableModel()
     snapshot: _TableModel | None = None
     log = UndoLog()
     for n, (op, doc, cluster, time, with_vector) in enumerate(ops):
         if n == undo_from:
+            tables.commit()
             snapshot = copy.deepcopy(model)
             table.undo = log
+        elif snapshot is None and n % commit_every == 0:
+            tables.commit()
+            model.check(tables.fresh())
         d, cid = f"d{doc}", f"c{cluster}"
         vector = np.array([doc + 1.0, -float(cluster)]) if with_vector else None
         if op in ("make", "place") and not table.exists(cid):
@@ -812,11 +869,46 @@ def test_a_cluster_table_answers_as_its_articles_were_placed(
                 for m in moved:
                     model.placed[m] = (target, *model.placed[m][1:])
         model.check(table)
+    if snapshot is None:
+        tables.commit()
+        model.check(table)
+        model.check(tables.fresh())
+        return
     table.undo = None
     log.undo()
-    if snapshot is not None:
-        snapshot.check(table)
-        assert all(table.cluster_of(d) is None for d in model.placed.keys() - snapshot.placed.keys())
+    tables.abandon()
+    for reader in (table, tables.fresh()):
+        snapshot.check(reader)
+        assert all(reader.cluster_of(d) is None for d in model.placed.keys() - snapshot.placed.keys())
+
+
+@pytest.mark.parametrize("kind", ["redis", "redis cluster"])
+def test_a_cluster_table_in_redis_reads_again_what_another_process_committed(
+    kind: str, tmp_path: Path
+) -> None:
+    """A table keeps what it read until told that another process's commit changed it (``forget``, with
+    the articles and clusters the commit names): then it answers as the store holds them."""
+    tables = _Tables(kind, tmp_path)
+    try:
+        writer = tables.new()
+        writer.make("c0", 0)
+        writer.place("a", "c0", np.array([1.0, 0.0]), 5.0, 1.0)
+        tables.commit()
+        reader = tables.fresh()
+        assert reader.size("c0") == 1 and reader.cluster_of("a") == "c0"  # now kept by the reader
+        writer.place("b", "c0", np.array([0.0, 1.0]), 1.0, 0.5)
+        writer.unplace("a", np.array([1.0, 0.0]), 5.0)
+        writer.make("c1", 1)
+        writer.place("a", "c1", None, None, 0.25)
+        tables.commit()
+        assert reader.size("c0") == 1 and reader.cluster_of("a") == "c0"  # what it kept
+        reader.forget(["a", "b"], ["c0", "c1"])
+        assert reader.members("c0") == ["b"] and reader.median_time("c0") == 1.0
+        assert np.array_equal(cast(np.ndarray, reader.total("c0")), [0.0, 1.0])
+        assert reader.cluster_of("a") == "c1" and reader.placement("a") == 0.25
+        assert sorted(reader.clusters()) == ["c0", "c1"] and reader.next_rank() == 2
+    finally:
+        tables.close()
 
 
 # -- article entries ----------------------------------------------------------------------------------
