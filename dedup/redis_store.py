@@ -324,6 +324,14 @@ class RedisStore:
         """The duplicate group of each of ``ids`` that is in one."""
         return {k: _group(v) for k, v in self._hmget_json("groups", ids).items()}
 
+    def cluster_records(self, ids: Collection[str] | None = None) -> dict[str, ClusterRecord]:
+        """The records of the clusters ``ids`` that exist (every cluster's when None)."""
+        if ids is None:
+            with self._errors("reading the clusters"):
+                raw = self._r.hvals(self._k("clusters"))
+            return {r.id: r for r in (ClusterRecord(*json.loads(v)) for v in raw)}
+        return {k: ClusterRecord(*v) for k, v in self._hmget_json("clusters", ids).items()}
+
     def _hmget_json(self, table: str, ids: Collection[str]) -> dict[str, Any]:
         keys = list(dict.fromkeys(ids))
         if not keys:

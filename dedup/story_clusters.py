@@ -27,19 +27,27 @@ engine can put the clusters back as they were when the change it made cannot be 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from dedup.cluster import Claim, StoryClusterer
+from dedup.cluster_table import ClusterTable, MemoryClusterTable
 from dedup.config import ClusterConfig
 from dedup.results import ClusterEvent, ClusterEventKind
 from dedup.store import Change, ClusterRecord
 from dedup.undo import UndoLog
 
-__all__ = ["MemoryStoryClusters", "Placement", "StoryClusters"]
+__all__ = [
+    "ClusterRecords",
+    "MemoryClusterRecords",
+    "MemoryStoryClusters",
+    "Placement",
+    "StoryClusters",
+    "TableStoryClusters",
+]
 
 Member = tuple[str, np.ndarray | None, float | None, float]
 """A stored article as a cluster is restored with it: its id, vector, publication time (seconds since the
@@ -133,19 +141,76 @@ class StoryClusters(Protocol):
         """Every cluster's record, oldest first (by ``created_seq``)."""
         ...
 
+    places_here: bool
+    """Whether ``cluster_of`` answers from placements this process made or followed (so it says which
+    articles the process holds), not from a store others change too."""
 
-class MemoryStoryClusters:
-    """``StoryClusters`` in process: a ``StoryClusterer`` and a dict of cluster id -> record."""
+    def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
+        """What the write in progress changed that the store's commit writes besides the ``Change``'s
+        records (``Change.index_writes``; none when the clusters are kept in process)."""
+        ...
 
-    def __init__(self, config: ClusterConfig) -> None:
+    def settled(self) -> None:
+        """The write in progress is over, committed or undone by its log."""
+        ...
+
+
+class ClusterRecords(Protocol):
+    """Each cluster's record, by cluster id."""
+
+    undo: UndoLog | None
+
+    def get(self, cluster_id: str) -> ClusterRecord | None: ...
+
+    def put(self, record: ClusterRecord) -> None: ...
+
+    def drop(self, cluster_id: str) -> None: ...
+
+    def all(self) -> list[ClusterRecord]:
+        """Every record, in no particular order."""
+        ...
+
+
+class MemoryClusterRecords:
+    """``ClusterRecords`` in a dict."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, ClusterRecord] = {}
+        self.undo: UndoLog | None = None
+
+    def get(self, cluster_id: str) -> ClusterRecord | None:
+        return self._records.get(cluster_id)
+
+    def put(self, record: ClusterRecord) -> None:
+        if self.undo is not None:
+            self.undo.save(self._records, record.id)
+        self._records[record.id] = record
+
+    def drop(self, cluster_id: str) -> None:
+        if self.undo is not None:
+            self.undo.save(self._records, cluster_id)
+        self._records.pop(cluster_id, None)
+
+    def all(self) -> list[ClusterRecord]:
+        return list(self._records.values())
+
+
+class TableStoryClusters:
+    """``StoryClusters`` from a ``StoryClusterer`` deciding over a ``ClusterTable``, with the clusters'
+    records beside it (``ClusterRecords``)."""
+
+    places_here = True
+
+    def __init__(self, config: ClusterConfig, table: ClusterTable, records: ClusterRecords) -> None:
         self._clusterer = StoryClusterer(
             config.threshold,
             config.time_tolerance_days,
             config.time_penalty_per_day,
             config.link_min_cosine,
             config.rehome_margin,
+            table,
         )
-        self._records: dict[str, ClusterRecord] = {}
+        self._records = records
         self._undo: UndoLog | None = None
 
     @property
@@ -155,15 +220,10 @@ class MemoryStoryClusters:
     @undo.setter
     def undo(self, log: UndoLog | None) -> None:
         # One log for the records and the clusterer: undone together, newest change first.
-        self._undo = self._clusterer.undo = log
-
-    def _save(self, cluster_id: str) -> None:
-        """Record a cluster's record before it changes, while an undo log is set."""
-        if self._undo is not None:
-            self._undo.save(self._records, cluster_id)
+        self._undo = self._clusterer.undo = self._records.undo = log
 
     def restore(self, record: ClusterRecord, members: Iterable[Member]) -> None:
-        self._records[record.id] = record
+        self._records.put(record)
         self._clusterer.restore(record.id, record.created_seq, members)
 
     def place(
@@ -181,24 +241,22 @@ class MemoryStoryClusters:
         cid = self._clusterer.cluster_of(doc_id)
         for ev in events:
             if ev.kind is ClusterEventKind.CREATED:
-                self._save(ev.cluster)
-                rank = self._clusterer.rank(ev.cluster)
-                self._records[ev.cluster] = ClusterRecord(ev.cluster, rank, now, now)
-                change.put_clusters.append(self._records[ev.cluster])
+                record = ClusterRecord(ev.cluster, self._clusterer.rank(ev.cluster), now, now)
+                self._records.put(record)
+                change.put_clusters.append(record)
             elif ev.kind is ClusterEventKind.MERGED:
                 for gone in ev.merged:
-                    self._save(gone)
-                    self._records.pop(gone, None)
+                    self._records.drop(gone)
                     change.delete_clusters.append(gone)
                 # The merged clusters' articles, then those re-homed: all now in the survivor.
                 for member in changed:
                     change.cluster_of[member] = ev.cluster
             elif ev.kind is ClusterEventKind.DOCUMENT_REMOVED:  # re-homed: left its cluster ...
-                if ev.cluster in self._records and not self._clusterer.exists(ev.cluster):
-                    self._save(ev.cluster)
-                    self._records.pop(ev.cluster)
-                    change.delete_clusters.append(ev.cluster)
-                elif ev.cluster in self._records:
+                if not self._clusterer.exists(ev.cluster):
+                    if self._records.get(ev.cluster) is not None:
+                        self._records.drop(ev.cluster)
+                        change.delete_clusters.append(ev.cluster)
+                elif self._records.get(ev.cluster) is not None:
                     self._touch(ev.cluster, now, change)
             elif ev.document is not None and ev.document != doc_id:  # ... and joined this one
                 change.cluster_of[ev.document] = ev.cluster
@@ -215,8 +273,7 @@ class MemoryStoryClusters:
         if self._clusterer.exists(cid):
             self._touch(cid, now, change)
         else:  # it was the last: the cluster is gone
-            self._save(cid)
-            self._records.pop(cid, None)
+            self._records.drop(cid)
             change.delete_clusters.append(cid)
         return ClusterEvent(ClusterEventKind.DOCUMENT_REMOVED, cid, doc_id)
 
@@ -230,25 +287,24 @@ class MemoryStoryClusters:
     ) -> None:
         left = self._clusterer.remove(doc_id, vector, time)
         if left is not None and not self._clusterer.exists(left):
-            self._save(left)
-            self._records.pop(left, None)
+            self._records.drop(left)
         if cluster is not None:
             self._clusterer.put(doc_id, cluster.id, cluster.created_seq, vector, time, placement)
             self.follow_record(cluster.id, cluster)
 
     def follow_record(self, cluster_id: str, record: ClusterRecord | None) -> None:
-        self._save(cluster_id)
         if record is None:
-            self._records.pop(cluster_id, None)
+            self._records.drop(cluster_id)
         else:
-            self._records[cluster_id] = record
+            self._records.put(record)
 
     def _touch(self, cluster_id: str, now: float, change: Change) -> None:
         """Record that a cluster changed at ``now``."""
-        old = self._records[cluster_id]
-        self._save(cluster_id)
-        self._records[cluster_id] = ClusterRecord(cluster_id, old.created_seq, old.create_time, now)
-        change.put_clusters.append(self._records[cluster_id])
+        old = self._records.get(cluster_id)
+        assert old is not None, cluster_id
+        record = ClusterRecord(cluster_id, old.created_seq, old.create_time, now)
+        self._records.put(record)
+        change.put_clusters.append(record)
 
     def peek(
         self, links: Mapping[str, float], vector: np.ndarray | None, near: Iterable[str], time: float | None
@@ -265,4 +321,17 @@ class MemoryStoryClusters:
         return self._clusterer.members(cluster_id)
 
     def records(self) -> list[ClusterRecord]:
-        return sorted(self._records.values(), key=lambda c: c.created_seq)
+        return sorted(self._records.all(), key=lambda c: c.created_seq)
+
+    def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
+        return []
+
+    def settled(self) -> None:
+        pass
+
+
+class MemoryStoryClusters(TableStoryClusters):
+    """``StoryClusters`` in process: the table and the records in dicts."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        super().__init__(config, MemoryClusterTable(), MemoryClusterRecords())
