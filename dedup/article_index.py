@@ -137,6 +137,10 @@ class ArticleIndex(Protocol):
         """How many articles are indexed."""
         ...
 
+    def holds(self, seq: int) -> bool:
+        """Whether the article ``seq`` names has its vector here (indexed or followed by this process)."""
+        ...
+
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
         """Shared indexes only: take the articles other processes stored (sequence number, article vector)
         and removed, for what this process keeps of the indexes itself."""
@@ -397,6 +401,9 @@ class MemoryArticleIndex:
 
     def articles(self) -> int:
         return len(self._indexes()[1])
+
+    def holds(self, seq: int) -> bool:
+        return self._doc_index is not None and seq in self._doc_index
 
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
         raise TypeError("in-process indexes are not shared: the engine adds and removes every article")

@@ -165,16 +165,19 @@ class StoryClusterer:
         its placement: how much of it the link it joins through explains (1 when it joins on content, 0
         when it founds a cluster)."""
         table = self.table
+        strengths = _strengths(links)
+        near = list(near) if near is not None else None
+        placed = table.clusters_of([*strengths, *(near or ())])
         linked: dict[str, float] = {}
-        for d, s in _strengths(links).items():
-            c = table.cluster_of(d)
-            if c is not None:
+        for d, s in strengths.items():
+            if (c := placed.get(d)) is not None:
                 linked[c] = max(linked.get(c, 0.0), s)
         if near is None:
             candidates = set(table.clusters())
         else:
-            candidates = {c for d in near if (c := table.cluster_of(d)) is not None}
+            candidates = {c for d in near if (c := placed.get(d)) is not None}
         candidates |= set(linked)
+        table.read_ahead(candidates)
         averages = {c: self._average(vector, c, time) for c in candidates} if vector is not None else {}
         if vector is not None and vector.any():
             # A link into a cluster that reads like another story (a stitched piece or a roundup that

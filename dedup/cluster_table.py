@@ -19,6 +19,7 @@ recorded there, so that the caller can put the table back as it was (``dedup.und
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +42,15 @@ class ClusterTable(Protocol):
 
     def placement(self, document: str) -> float | None:
         """How a placed article joined, None when it is not placed."""
+        ...
+
+    def clusters_of(self, documents: Iterable[str]) -> dict[str, str]:
+        """The cluster of each of ``documents`` that is placed, read at once."""
+        ...
+
+    def read_ahead(self, clusters: Iterable[str]) -> None:
+        """Clusters whose size, sum, median and rank are about to be asked: a table that reads them from
+        elsewhere reads them at once."""
         ...
 
     def exists(self, cluster: str) -> bool:
@@ -129,6 +139,12 @@ class MemoryClusterTable:
 
     def placement(self, document: str) -> float | None:
         return self._placement.get(document)
+
+    def clusters_of(self, documents: Iterable[str]) -> dict[str, str]:
+        return {d: c for d in documents if (c := self._cluster_of.get(d)) is not None}
+
+    def read_ahead(self, clusters: Iterable[str]) -> None:
+        pass
 
     def exists(self, cluster: str) -> bool:
         return cluster in self._members

@@ -803,7 +803,7 @@ class Engine:
         )
         if self.store.shared:
             change.expect_generation = self._generation  # what the change was computed from
-        change.index_writes = self._article_index.take_writes()
+        change.index_writes = self._article_index.take_writes() + self._stories.take_writes()
         change.index_binding = self._article_index.write_guard()
         self._state.generation = self.store.commit(change)
         if events:

@@ -8,12 +8,13 @@ store they reflect. It loads them from the store at start (or from indexes saved
 indexes, and follows the commits other processes sharing the store make (``Store.history``), so that
 memory is the store's state before every read and every write.
 
-On a Redis store the lineage and the entries read the store (``dedup.redis_lineage``,
-``dedup.redis_entries``), keeping a bounded number of answers, and the article indexes live beside it
-(``dedup.redis_index``); the story clusters, the article vectors and the outlets' names are still kept in
-the process. Following a commit, a part that reads the store drops what it kept of the articles the
-commit names. A new backend for a part is an implementation of that part's protocol, made by the part's
-factory in ``_reset``.
+On a Redis store the lineage, the entries and the story clusters read the store
+(``dedup.redis_lineage``, ``dedup.redis_entries``, ``dedup.redis_story_clusters``: the clusters when the
+article indexes live beside it too, ``dedup.redis_index``), keeping a bounded number of answers; the
+article vectors and the outlets' names are still kept in the process. Following a commit, a part that
+reads the store drops what it kept of the articles and clusters the commit names; an article is then
+held when the process has its vector. A new backend for a part is an implementation of that part's
+protocol, made by the part's factory in ``_reset``.
 
 The engine (``dedup.engine``) holds the locks and the undo log of the write in progress: every method
 here runs under the engine's lock, and ``undo`` is the engine's while it writes.
@@ -47,7 +48,7 @@ from dedup.lineage import Lineage, make_lineage
 from dedup.minhash import HASH_VERSION
 from dedup.resident import Resident
 from dedup.store import HISTORY_KEPT, Commit, DocumentRecord, Store
-from dedup.story_clusters import MemoryStoryClusters, StoryClusters
+from dedup.story_clusters import StoryClusters, make_story_clusters
 from dedup.undo import UndoLog
 
 __all__ = ["INDEX_FILE", "INDEX_FORMAT", "LEGACY_INDEX_FILE", "EngineState", "published_time", "story_vector"]
@@ -103,6 +104,7 @@ class EngineState:
         self.article_index.take_writes()
         self.lineage.settled()
         self.entries.settled()
+        self.stories.settled()
 
     def _on_undo(self, step: Callable[[], None]) -> None:
         """Record the step that undoes a change just made, in the write in progress."""
@@ -116,9 +118,11 @@ class EngineState:
         # from the store.
         self.entries: ArticleEntries = make_article_entries(self._store, 2 * self._config.resident_documents)
         self.lineage: Lineage = make_lineage(self._store, 2 * self._config.resident_documents)
-        self.stories: StoryClusters = MemoryStoryClusters(self._config.cluster)
         self.article_index: ArticleIndex = make_article_index(
             self._config, self._store, lambda: self._embedder.dim
+        )
+        self.stories: StoryClusters = make_story_clusters(
+            self._config.cluster, self._store, self.article_index.shared, 2 * self._config.resident_documents
         )
         self.generation = 0
         self.database_id: str | None = None
@@ -173,6 +177,7 @@ class EngineState:
             self.stories.restore(
                 c, [(d, vectors[d], published[d], placement[d]) for d in members.get(c.id, [])]
             )
+        self.stories.restored()
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self.next_seq = max(self.next_seq, last + 1)  # never back: a number once given stays given
         self._feed.committed(int(snap.meta.get("last_event", "0")), wake=False)
@@ -229,7 +234,7 @@ class EngineState:
         unindexed: list[int] = []
         held: set[str] = set()
         for d in docs:
-            if self.stories.cluster_of(d) is None:
+            if not self._holds(d, removed[d][0] if d in removed else stored[d].seq if d in stored else None):
                 continue
             if d not in removed:
                 held.add(d)
@@ -284,6 +289,14 @@ class EngineState:
         self.generation = commits[-1].generation
         self.next_seq = max(self.next_seq, self._store.next_seq())
         self._feed.committed(self._store.event_bounds()[1])
+
+    def _holds(self, doc_id: str, seq: int | None) -> bool:
+        """Whether memory has a version of an article a commit names (``seq``: the version the commits
+        removed first, else the one stored now; None when neither): the story clusters place it, or
+        where they are kept in the store, the article indexes hold that version's vector."""
+        if self.stories.places_here:
+            return self.stories.cluster_of(doc_id) is not None
+        return seq is not None and self.article_index.holds(seq)
 
     def prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
         """A stored article prepared again, with its stored embeddings (embedded again if it was stored

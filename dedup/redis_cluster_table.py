@@ -138,19 +138,37 @@ class RedisClusterTable:
             return story.head() if story is not None else None
         if self._heads.hit(cluster):
             return self._heads[cluster]
-        with self._store.errors("reading a story cluster"):
-            raw = self._r.eval(_HEAD, 3, *self._keys(cluster))
-        head = None
-        if raw:
-            rank, total, size, median = raw
-            head = _Head(
-                int(size),
-                np.frombuffer(total, dtype=np.float64).copy() if total is not None else None,
-                int(rank),
-                float(median) if median is not None else None,
-            )
-        self._heads.keep(cluster, head)
-        return head
+        return self._read_heads([cluster])[cluster]
+
+    def _read_heads(self, clusters: Sequence[str]) -> dict[str, _Head | None]:
+        """The heads of ``clusters`` as the store holds them, in one round trip; kept."""
+        with self._store.errors("reading a story cluster"), self._store.pipeline(transaction=False) as pipe:
+            for cluster in clusters:
+                pipe.eval(_HEAD, 3, *self._keys(cluster))
+            found = pipe.execute()
+        heads: dict[str, _Head | None] = {}
+        for cluster, raw in zip(clusters, found, strict=True):
+            head = None
+            if raw:
+                rank, total, size, median = raw
+                head = _Head(
+                    int(size),
+                    np.frombuffer(total, dtype=np.float64).copy() if total is not None else None,
+                    int(rank),
+                    float(median) if median is not None else None,
+                )
+            self._heads.keep(cluster, head)
+            heads[cluster] = head
+        return heads
+
+    def read_ahead(self, clusters: Iterable[str]) -> None:
+        missing = [c for c in clusters if c not in self._stories and not self._heads.hit(c)]
+        if missing:
+            self._read_heads(missing)
+
+    def clusters_of(self, documents: Iterable[str]) -> dict[str, str]:
+        found = self._docs_of(list(dict.fromkeys(documents)))
+        return {d: where[0] for d, where in found.items() if where is not None}
 
     def _must(self, cluster: str) -> _Head:
         head = self._head(cluster)

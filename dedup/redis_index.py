@@ -474,6 +474,10 @@ class RedisArticleIndex:
         queued, self._queued = self._queued, []
         return queued
 
+    def holds(self, seq: int) -> bool:
+        """Whether the article ``seq`` names has its vector here (indexed or followed by this process)."""
+        return seq in self._vectors()
+
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
         """Take the articles other processes indexed (sequence number, article vector) and removed: only
         the vectors, kept here, change; the shared indexes already hold what the others wrote."""

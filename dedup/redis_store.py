@@ -505,8 +505,9 @@ class RedisStore:
                 "write to it all the time; retry"
             )
 
-    def _index_once(self, mark: str, what: str, build: Callable[[Any], None]) -> None:
-        """Write keys a store made before they were kept lacks, once: ``build`` reads what it needs (the
+    def index_once(self, mark: str, what: str, build: Callable[[Any], None]) -> None:
+        """Write keys a store made before they were kept lacks (its own, or those of a part kept beside
+        it), once: ``build`` reads what it needs (the
         pipeline is watching the meta hash), then queues the writes after ``multi()``; the meta field
         ``mark`` says they are written. One transaction, which another commit meanwhile makes start again;
         a process that finds ``mark`` set leaves them as they are."""
@@ -538,7 +539,7 @@ class RedisStore:
                 pipe.delete(self._k("children", parent))
                 pipe.sadd(self._k("children", parent), *sorted(kids))
 
-        self._index_once("children_index", "lineage", build)
+        self.index_once("children_index", "lineage", build)
 
     def _index_ingested(self) -> None:
         """The ids by ingest time, from the articles' hashes."""
@@ -560,7 +561,7 @@ class RedisStore:
                 if page:
                     pipe.zadd(self._k("ingested"), page)
 
-        self._index_once("ingested_index", "articles", build)
+        self.index_once("ingested_index", "articles", build)
 
     def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
         """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to

@@ -47,6 +47,7 @@ __all__ = [
     "Placement",
     "StoryClusters",
     "TableStoryClusters",
+    "make_story_clusters",
 ]
 
 Member = tuple[str, np.ndarray | None, float | None, float]
@@ -152,6 +153,10 @@ class StoryClusters(Protocol):
 
     def settled(self) -> None:
         """The write in progress is over, committed or undone by its log."""
+        ...
+
+    def restored(self) -> None:
+        """Every stored cluster was given to ``restore`` (at start)."""
         ...
 
 
@@ -329,9 +334,27 @@ class TableStoryClusters:
     def settled(self) -> None:
         pass
 
+    def restored(self) -> None:
+        pass
+
 
 class MemoryStoryClusters(TableStoryClusters):
     """``StoryClusters`` in process: the table and the records in dicts."""
 
     def __init__(self, config: ClusterConfig) -> None:
         super().__init__(config, MemoryClusterTable(), MemoryClusterRecords())
+
+
+def make_story_clusters(
+    config: ClusterConfig, store: object, shared_indexes: bool, cache: int
+) -> StoryClusters:
+    """The story clusters for the engine over ``store``: kept in a Redis store beside the article indexes
+    kept there (``shared_indexes``), each process keeping the ``cache`` clusters and articles it read last
+    (``dedup.redis_story_clusters``); in process otherwise."""
+    from dedup.redis_store import RedisStore  # (imports redis only when a RedisStore is made)
+
+    if isinstance(store, RedisStore) and shared_indexes:
+        from dedup.redis_story_clusters import RedisStoryClusters
+
+        return RedisStoryClusters(config, store, cache)
+    return MemoryStoryClusters(config)

@@ -34,6 +34,10 @@ class VectorIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    def __contains__(self, id_: object) -> bool:
+        """Whether a vector is stored under the id ``id_``."""
+        ...
+
 
 def _ids_and_vectors(ids: np.ndarray, vectors: np.ndarray, dim: int) -> None:
     if ids.dtype != np.int64 or ids.ndim != 1:
@@ -81,6 +85,9 @@ class ExactIndex:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def __contains__(self, id_: object) -> bool:
+        return isinstance(id_, int) and bool((self._ids == id_).any())
 
 
 class FaissIndex:
@@ -199,6 +206,9 @@ class FaissIndex:
 
     def __len__(self) -> int:
         return len(self._internal)
+
+    def __contains__(self, id_: object) -> bool:
+        return id_ in self._internal
 
 
 def make_vector_index(spec: str, dim: int) -> VectorIndex:

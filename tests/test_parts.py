@@ -791,6 +791,8 @@ class _TableModel:
 
     def check(self, table: ClusterTable) -> None:
         assert sorted(table.clusters()) == sorted(self.order)
+        table.read_ahead([*self.order, "c9"])
+        assert table.clusters_of([*self.placed, "nobody"]) == {d: c for d, (c, *_) in self.placed.items()}
         for cid, members in self.order.items():
             assert table.exists(cid) and table.members(cid) == members
             assert table.size(cid) == len(members) and table.rank(cid) == self.ranks[cid]

@@ -62,6 +62,34 @@ def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(
     again.close()
 
 
+def test_a_store_written_before_the_story_table_was_kept_gets_one_with_the_same_clusters(
+    any_redis: RedisServer | RedisCluster3,
+) -> None:
+    """A Redis store whose articles were stored before the story clusters' table was kept beside them
+    gets the table from its articles and records, once: the clusters, their members in order, and
+    where the next articles go are those of the store that always kept it."""
+    url = _url(any_redis)
+    arts = _articles()
+    engine = Engine(LEXICAL, store=open_store(url))
+    for a in arts[:2]:
+        engine.ingest(a)
+    expected = {c.id: engine._state.stories.members(c.id) for c in engine._state.stories.records()}
+    engine.close()
+    store = RedisStore(url)
+    table = [k for k in store.client.keys(store.key("stor*")) if b"story" in k or k.endswith(b"stories")]
+    assert table, "the table is kept in the store"
+    store.client.delete(*table)
+    store.client.hdel(store.key("meta"), "story_index")
+    store.close()
+    again = Engine(LEXICAL, store=open_store(url))
+    assert {c.id: again._state.stories.members(c.id) for c in again._state.stories.records()} == expected
+    in_memory = Engine(LEXICAL, store=MemoryStore())
+    for a in arts[:2]:
+        in_memory.ingest(a)
+    assert again.ingest(arts[2]).analysis == in_memory.ingest(arts[2]).analysis
+    again.close()
+
+
 def test_two_writers_never_share_a_sequence_number(any_redis: RedisServer | RedisCluster3) -> None:
     url = _url(any_redis)
     first, second = RedisStore(url), RedisStore(url)
