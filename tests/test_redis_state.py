@@ -76,9 +76,12 @@ def test_a_store_written_before_the_story_table_was_kept_gets_one_with_the_same_
     expected = {c.id: engine._state.stories.members(c.id) for c in engine._state.stories.records()}
     engine.close()
     store = RedisStore(url)
-    table = [k for k in store.client.keys(store.key("stor*")) if b"story" in k or k.endswith(b"stories")]
-    assert table, "the table is kept in the store"
-    store.client.delete(*table)
+    table = [store.key("story-of"), store.key("stories")] + [
+        store.key(kind, c) for c in expected for kind in ("story", "story-members", "story-times")
+    ]
+    assert store.client.exists(*table) >= 2 + 2 * len(expected), "the table is kept in the store"
+    for key in table:
+        store.client.delete(key)
     store.client.hdel(store.key("meta"), "story_index")
     store.close()
     again = Engine(LEXICAL, store=open_store(url))
