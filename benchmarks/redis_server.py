@@ -34,6 +34,7 @@ class RedisServer:
             [
                 self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+                "--logfile", str(self.folder / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -43,6 +44,11 @@ class RedisServer:
         except BaseException:
             self.stop()
             raise
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the server's log (why it stopped, when it did)."""
+        log = self.folder / "redis.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop it by pid (SIGKILL for a crash) and wait."""

@@ -39,6 +39,7 @@ import itertools
 import json
 import random
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -238,6 +239,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if not args.no_expiry:
                     out["expiry"] = timed_expiry(url, args.model)
                 result["redis"] = out
+            except Exception:
+                if redis.proc.poll() is not None:
+                    print(f"redis-server stopped ({redis.proc.returncode}); its log:\n{redis.log_tail()}",
+                          file=sys.stderr)  # fmt: skip
+                raise
             finally:
                 redis.stop()
     emit_json(result, args.out)
