@@ -371,6 +371,15 @@ def serve(
     except BaseException:
         lock.release()
         raise
+    # The handlers go in before "serving" is said: whoever waits for that line may stop the server at once.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name, "grace_seconds": grace})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     log.info(
         "serving",
         extra={
@@ -391,14 +400,6 @@ def serve(
         log.warning(
             "tokens travel in plaintext: give --tls-cert and --tls-key when listening beyond this machine"
         )
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(signum).name, "grace_seconds": grace})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     if retain is not None:
         threading.Thread(
             target=_keep_expiring, args=(engine, retain, stop), name="dedup-retention", daemon=True
