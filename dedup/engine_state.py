@@ -222,7 +222,8 @@ class EngineState:
             for seq, article, vector in c.removed:
                 removed.setdefault(article.id, (seq, article, vector))
         clusters = {cid for c in commits for cid in c.clusters}
-        clusters |= {cid for d in docs if (cid := self.stories.cluster_of(d)) is not None}
+        if self.stories.places_here:  # (kept in the store, a cluster a commit changed is one it names)
+            clusters |= {cid for d in docs if (cid := self.stories.cluster_of(d)) is not None}
         part = self._store.load(documents=docs, clusters=clusters)
         stored = {e.id: e for e in part.documents}
         records = {c.id: c for c in part.clusters}
@@ -234,7 +235,8 @@ class EngineState:
         unindexed: list[int] = []
         held: set[str] = set()
         for d in docs:
-            if not self._holds(d, removed[d][0] if d in removed else stored[d].seq if d in stored else None):
+            version = removed[d][0] if d in removed else (stored[d].seq if d in stored else None)
+            if not self._holds(d, version):
                 continue
             if d not in removed:
                 held.add(d)

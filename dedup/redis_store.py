@@ -507,10 +507,10 @@ class RedisStore:
 
     def index_once(self, mark: str, what: str, build: Callable[[Any], None]) -> None:
         """Write keys a store made before they were kept lacks (its own, or those of a part kept beside
-        it), once: ``build`` reads what it needs (the
-        pipeline is watching the meta hash), then queues the writes after ``multi()``; the meta field
-        ``mark`` says they are written. One transaction, which another commit meanwhile makes start again;
-        a process that finds ``mark`` set leaves them as they are."""
+        it), once: ``build`` reads what it needs (the pipeline is watching the meta hash), then queues the
+        writes after ``multi()``; the meta field ``mark`` says they are written. One transaction, which
+        another commit meanwhile makes start again; a process that finds ``mark`` set leaves them as they
+        are."""
         meta = self._k("meta")
         for _ in range(COMMIT_TRIES):
             with self.pipeline(transaction=True) as pipe:
