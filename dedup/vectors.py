@@ -93,10 +93,11 @@ class ExactIndex:
 class FaissIndex:
     """A FAISS index: exact ``flat`` (IndexFlatIP) or approximate ``hnsw`` (IndexHNSWFlat, M links).
 
-    HNSW cannot delete, so each stored vector gets an internal id; removing an
-    id retires its internal id (filtered out of results, the search asking for
-    more neighbours to make up), and adding the id again stores a new vector
-    under a fresh internal id.
+    ``flat`` stores each vector under its own id (IndexIDMap2, whose id map lives in FAISS's C++
+    memory: no Python object per stored vector) and deletes in place. HNSW cannot delete, so each
+    stored vector gets an internal id; removing an id retires its internal id (filtered out of
+    results, the search asking for more neighbours to make up), and adding the id again stores a new
+    vector under a fresh internal id.
     """
 
     def __init__(self, dim: int, kind: str = "flat", m: int = 32, ef_search: int = 64) -> None:
@@ -113,19 +114,34 @@ class FaissIndex:
             self._index = faiss.IndexIDMap(hnsw)
         else:
             raise ConfigError(f"unknown FAISS index kind {kind!r}; use 'flat' or 'hnsw'")
+        # HNSW only (a flat index is searched and deleted from under the ids themselves):
         self._internal: dict[int, int] = {}  # id -> internal id, for live vectors
         self._external: dict[int, int] = {}  # internal id -> id, for live vectors
         self._retired = 0
         self._next = 0
 
+    def _flat_ids(self) -> np.ndarray:
+        """A flat index's ids, in the order of its rows."""
+        import faiss
+
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+
     def export(self) -> dict[str, np.ndarray]:
         import faiss
 
-        live = np.fromiter(self._internal.items(), dtype=np.dtype((np.int64, 2)), count=len(self._internal))
+        if self.kind == "flat":
+            ids = self._flat_ids()
+            live = np.stack([ids, ids], axis=1)
+            counters = np.array([0, int(ids.max()) + 1 if len(ids) else 0], dtype=np.int64)
+        else:
+            live = np.fromiter(
+                self._internal.items(), dtype=np.dtype((np.int64, 2)), count=len(self._internal)
+            )
+            counters = np.array([self._retired, self._next], dtype=np.int64)
         return {
             "faiss": np.asarray(faiss.serialize_index(self._index), dtype=np.uint8),  # FAISS's own format
-            "live": live.reshape(-1, 2),  # (id, internal id) of every live vector
-            "counters": np.array([self._retired, self._next], dtype=np.int64),
+            "live": live.reshape(-1, 2),  # (id, internal id) of every live vector; equal for a flat one
+            "counters": counters,
         }
 
     def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -150,12 +166,29 @@ class FaissIndex:
             )
         if int(index.ntotal) != len(live) + (retired if self.kind == "hnsw" else 0):
             raise ValueError(f"the FAISS index holds {index.ntotal} vectors, not {len(live)} live ones")
-        ids, inner = live[:, 0].tolist(), live[:, 1].tolist()
-        if len(set(ids)) != len(ids) or len(set(inner)) != len(inner) or any(x >= next_id for x in inner):
+        ids, inner = live[:, 0], live[:, 1]
+        if len(np.unique(ids)) != len(ids) or len(np.unique(inner)) != len(inner) or (inner >= next_id).any():
             raise ValueError("the live vectors' ids are not unique")
+        if self.kind == "flat":
+            rows = faiss.vector_to_array(index.id_map).astype(np.int64, copy=False)
+            if not np.array_equal(ids, inner):
+                # Saved when a flat index also numbered its vectors itself: each row's internal id
+                # becomes the id it stood for.
+                order = np.argsort(inner)
+                at = np.searchsorted(inner[order], rows)
+                if (at >= len(inner)).any() or not np.array_equal(
+                    inner[order][np.minimum(at, len(inner) - 1)], rows
+                ):
+                    raise ValueError("the FAISS index's ids are not the live vectors'")
+                faiss.copy_array_to_vector(ids[order][at], index.id_map)
+                index.construct_rev_map()
+            elif not np.array_equal(np.sort(rows), np.sort(ids)):
+                raise ValueError("the FAISS index's ids are not the live vectors'")
+            self._index = index
+            return
         self._index = index
-        self._internal = dict(zip(ids, inner, strict=True))
-        self._external = dict(zip(inner, ids, strict=True))
+        self._internal = dict(zip(ids.tolist(), inner.tolist(), strict=True))
+        self._external = dict(zip(inner.tolist(), ids.tolist(), strict=True))
         self._retired, self._next = retired, next_id
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -163,18 +196,27 @@ class FaissIndex:
         if not len(ids):
             return
         self.remove(ids)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.kind == "flat":
+            self._index.add_with_ids(vectors, ids)
+            return
         internal = np.arange(self._next, self._next + len(ids), dtype=np.int64)
         self._next += len(ids)
         for ext, inner in zip(ids.tolist(), internal.tolist(), strict=True):
             self._internal[ext] = inner
             self._external[inner] = ext
-        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), internal)
+        self._index.add_with_ids(vectors, internal)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(queries, dtype=np.float32)
         out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
         out_i = np.full((len(q), k), -1, dtype=np.int64)
-        if not len(q) or not self._external:
+        if not len(q) or not len(self):
+            return out_s, out_i
+        if self.kind == "flat":
+            scores, found = self._index.search(q, min(k, int(self._index.ntotal)))
+            out_s[:, : found.shape[1]] = np.where(found >= 0, scores, -np.inf)
+            out_i[:, : found.shape[1]] = found
             return out_s, out_i
         scores, inner = self._index.search(q, min(k + self._retired, int(self._index.ntotal)))
         for row in range(len(q)):
@@ -190,25 +232,35 @@ class FaissIndex:
         return out_s, out_i
 
     def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if self.kind == "flat":
+            held = [i for i in np.asarray(ids, dtype=np.int64).tolist() if i in self]
+            if held:
+                self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(held, dtype=np.int64)))
+            return
         gone = [
             self._internal.pop(i) for i in np.asarray(ids, dtype=np.int64).tolist() if i in self._internal
         ]
-        if not gone:
-            return
         for inner in gone:
             del self._external[inner]
-        if self.kind == "flat":
-            import faiss
-
-            self._index.remove_ids(faiss.IDSelectorArray(np.asarray(gone, dtype=np.int64)))
-        else:
-            self._retired += len(gone)
+        self._retired += len(gone)
 
     def __len__(self) -> int:
-        return len(self._internal)
+        return int(self._index.ntotal) if self.kind == "flat" else len(self._internal)
 
     def __contains__(self, id_: object) -> bool:
-        return id_ in self._internal
+        if self.kind != "flat":
+            return id_ in self._internal
+        if not isinstance(id_, (int, np.integer)) or isinstance(id_, bool):
+            return False
+        try:
+            self._index.reconstruct(
+                int(id_)
+            )  # IndexIDMap2 looks the id up in its map, and throws when absent
+        except RuntimeError:
+            return False
+        return True
 
 
 def make_vector_index(spec: str, dim: int) -> VectorIndex:

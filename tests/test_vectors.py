@@ -186,3 +186,58 @@ def test_remove_unknown_id_and_readd_work_on_exact_and_flat(spec: str) -> None:
     assert len(index) == 50
     scores, _ = index.search(vectors[:1], 1)
     assert scores[0, 0] < 0.999
+
+
+def test_flat_index_restores_one_saved_with_its_own_internal_ids() -> None:
+    """An index saved when a flat index numbered its vectors itself (internal ids 0, 1, ... beside the
+    callers' ids) is read back under the callers' ids, with the same neighbours in the same order."""
+    import faiss
+
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng, 40, 8)
+    ids = np.arange(500, 540, dtype=np.int64)
+    old = faiss.IndexIDMap2(faiss.IndexFlatIP(8))
+    old.add_with_ids(vectors, np.arange(40, dtype=np.int64))
+    old.remove_ids(faiss.IDSelectorBatch(np.array([3, 17], dtype=np.int64)))
+    keep = np.array([i for i in range(40) if i not in (3, 17)], dtype=np.int64)
+    saved = {
+        "faiss": np.asarray(faiss.serialize_index(old), dtype=np.uint8),
+        "live": np.stack([ids[keep][::-1], keep[::-1]], axis=1),  # in no particular order
+        "counters": np.array([0, 40], dtype=np.int64),
+    }
+    index = make_vector_index("faiss:flat", 8)
+    index.restore(saved)
+    assert len(index) == 38
+    assert 503 not in index and 517 not in index and 500 in index and np.int64(539) in index
+    reference = make_vector_index("exact", 8)
+    reference.add(ids[keep], vectors[keep])
+    scores, got = index.search(vectors, 5)
+    want_scores, want = reference.search(vectors, 5)
+    assert np.array_equal(got, want)
+    np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+    again = make_vector_index("faiss:flat", 8)
+    again.restore(index.export())
+    assert np.array_equal(again.search(vectors, 5)[1], want)
+
+
+def test_flat_index_keeps_no_python_object_per_vector() -> None:
+    """A replica keeps every stored article's vector in this index: its ids live in FAISS, not in
+    Python dicts, so that a replica's Python heap does not grow with the articles stored."""
+    import gc
+    import tracemalloc
+
+    index = make_vector_index("faiss:flat", 1)
+    zeros = np.zeros((1, 1), dtype=np.float32)
+    index.add(np.array([0], dtype=np.int64), zeros)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for seq in range(1, 20_001):  # one article a commit, as an ingest adds them
+            index.add(np.array([seq], dtype=np.int64), zeros)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(index) == 20_001 and 20_000 in index
+    assert grown < 20_000 * 8, f"{grown / 20_000:.0f} bytes of Python memory a vector"
