@@ -98,6 +98,21 @@ return found
 """
 """``containing`` on one page of articles: the positions (from 1) of the keys whose text holds ARGV[1]
 (a plain search: no pattern characters)."""
+_COMMIT_READS = """
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local meta = redis.call('HMGET', KEYS[2], 'last_seq', 'events_pruned', 'last_event', 'generation')
+local binding = redis.call('HGET', KEYS[4], 'binding')
+local exists = {}
+for i = 5, #KEYS do exists[#exists + 1] = redis.call('EXISTS', KEYS[i]) end
+local parents = {}
+if #ARGV > 0 then parents = redis.call('HMGET', KEYS[3], unpack(ARGV)) end
+return {top[2] or false, meta, binding or false, exists, parents}
+"""
+"""What a commit checks before it queues its writes, in one round trip: KEYS the ids by sequence number,
+the meta hash, the parents hash, the article indexes' hash (or the meta hash again), then the article
+hashes whose existence is asked; ARGV the articles whose parents are read. The highest sequence number
+stored, the meta fields (last_seq, events_pruned, last_event, generation), the indexes' binding, 1 or 0
+for each article hash, and the parents."""
 
 
 class RedisStore:
@@ -463,10 +478,13 @@ class RedisStore:
         value = (client or self._r).hget(self._k("meta"), key)
         return int(value) if value is not None else 0
 
-    def _high_water(self, client: Any = None) -> int:
-        c = client or self._r
-        top = c.zrange(self._k("docs"), -1, -1, withscores=True)
-        return max(self._meta_int("last_seq", c), int(top[0][1]) if top else 0)
+    def _high_water(self) -> int:
+        """The highest sequence number ever given: stored, or kept in the meta hash once its article went."""
+        with self.pipeline(transaction=False) as pipe:
+            pipe.zrange(self._k("docs"), -1, -1, withscores=True)
+            pipe.hget(self._k("meta"), "last_seq")
+            top, last = pipe.execute()
+        return max(int(last or 0), int(top[0][1]) if top else 0)
 
     def next_seq(self) -> int:
         with self._errors("reading the next sequence number"):
@@ -493,8 +511,6 @@ class RedisStore:
                     try:
                         guard = change.index_binding
                         pipe.watch(self._k("meta"), *([guard[0]] if guard is not None else []))
-                        if guard is not None:
-                            self._check_binding(pipe, *guard)
                         generation = self._queue(pipe, change)
                         pipe.execute()
                         return generation
@@ -563,10 +579,9 @@ class RedisStore:
 
         self.index_once("ingested_index", "articles", build)
 
-    def _check_binding(self, pipe: Any, key: str, expected: str) -> None:
-        """``FailedPrecondition`` unless the article indexes' hash ``key`` (watched) is still bound to
-        ``expected`` (``Change.index_binding``)."""
-        bound = pipe.hget(key, "binding")
+    def _check_binding(self, bound: bytes | None, expected: str) -> None:
+        """``FailedPrecondition`` unless the article indexes' hash (watched) is still bound to ``expected``
+        (``Change.index_binding``); ``bound``: its binding as read."""
         if bound is None or bound.decode() != expected:
             raise FailedPrecondition(
                 f"the article indexes beside {self.location} were rebuilt by another process, with other "
@@ -588,35 +603,47 @@ class RedisStore:
     def _queue(self, pipe: Any, change: Change) -> int:
         """Check ``change`` against what the store holds (reads, under WATCH), then queue its writes
         (MULTI); the new generation."""
-        high = self._high_water(pipe)
-        pruned, last_event = (
-            int(x or 0) for x in pipe.hmget(self._k("meta"), ["events_pruned", "last_event"])
-        )
-        _check_events(change.events, last_event, self.location)
         deleted = set(change.delete_documents)
+        put_ids = [r.article.id for r in change.put_documents]
+        moving = sorted({*change.cluster_of, *change.placement})
+        # The parents each article named had: its children sets change with them.
+        relinked = sorted({*change.parents, *deleted})
+        guard = change.index_binding
+        doc_keys = [self._k("doc", d) for d in (*put_ids, *moving)]
+        fixed = [self._k("docs"), self._k("meta"), self._k("parents"), guard[0] if guard else self._k("meta")]
+        top, fields, bound, exists, parents = pipe.eval(
+            _COMMIT_READS, len(fixed) + len(doc_keys), *fixed, *doc_keys, *relinked
+        )
+        if guard is not None:
+            self._check_binding(bound, guard[1])
+        last_seq, pruned, last_event, stored_generation = (int(x or 0) for x in fields)
+        high = max(last_seq, int(float(top)) if top else 0)
+        _check_events(change.events, last_event, self.location)
         seqs = [r.seq for r in change.put_documents]
-        for rec in change.put_documents:
+        for rec, held in zip(change.put_documents, exists[: len(put_ids)], strict=True):
             if rec.seq <= high or seqs.count(rec.seq) > 1:
                 raise Aborted(_seq_taken(rec, high, self.location))
-            if rec.article.id not in deleted and pipe.exists(self._k("doc", rec.article.id)):
+            if rec.article.id not in deleted and held:
                 raise Aborted(_id_taken(rec, self.location))
         doomed_pairs = {
             doc_id: pipe.smembers(self._k("pairs-of", doc_id)) for doc_id in change.delete_documents
         }
-        moved = {d: pipe.exists(self._k("doc", d)) for d in {*change.cluster_of, *change.placement}}
+        moved = dict(zip(moving, exists[len(put_ids) :], strict=True))
         events_last = last_event + len(change.events)
 
         def first_young(after: int, since: float) -> int | None:
-            start = after + 1
+            # The oldest kept event is young at nearly every commit: it is read alone, and the pages grow
+            # only while the events read are old.
+            start, size = after + 1, 1
             while True:
-                page = pipe.zrangebyscore(self._k("events"), start, "+inf", start=0, num=PAGE)
+                page = pipe.zrangebyscore(self._k("events"), start, "+inf", start=0, num=size)
                 if not page:
                     return None
                 for raw in page:
                     e = json.loads(raw)
                     if e["time"] >= since:
                         return int(e["sequence"])
-                start = int(json.loads(page[-1])["sequence"]) + 1
+                start, size = int(json.loads(page[-1])["sequence"]) + 1, min(2 * size, PAGE)
 
         def first_young_all(after: int, since: float) -> int | None:
             # The change's own events are not stored yet: the first young one may be among them.
@@ -626,12 +653,10 @@ class RedisStore:
             return next((r.sequence for r in change.events if r.sequence > after and r.time >= since), None)
 
         cut = _event_cut(change, pruned, events_last, first_young_all)
-        generation = self._meta_int("generation", pipe) + 1
+        generation = stored_generation + 1
         _check_generation(change, generation - 1, self.location)
         removed = [_record(row) for d in change.delete_documents if (row := pipe.hgetall(self._k("doc", d)))]
-        # The parents each article named had: its children sets change with them.
-        relinked = sorted({*change.parents, *deleted})
-        had = dict(zip(relinked, pipe.hmget(self._k("parents"), relinked), strict=True)) if relinked else {}
+        had = dict(zip(relinked, parents, strict=True))
 
         gone = deleted - {r.article.id for r in change.put_documents}  # not stored again (replaced)
 
