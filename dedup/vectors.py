@@ -156,7 +156,7 @@ class FaissIndex:
             raise ValueError("the FAISS counters are not two integers")
         retired, next_id = counters.tolist()
         try:
-            index = faiss.deserialize_index(raw)
+            index: Any = faiss.deserialize_index(raw)
         except RuntimeError as exc:  # FAISS checks what it reads and throws
             raise ValueError(f"not a FAISS index: {exc}") from exc
         if type(index) is not type(self._index) or index.d != self.dim:
