@@ -24,7 +24,10 @@ AT EACH SIZE.
   the data directory's size.
 
 ``--config FILE`` passes settings to the servers (``resident_documents``, the prepared articles a server
-caches, bounds its memory); ``--index-capacity N`` lays the Redis article indexes out for N articles.
+caches, bounds its memory; a replica also keeps twice that many of the entries, lineage and story
+clusters it read last: with ``resident_documents = 2000`` every cache is full by 10,000 stored, so what
+grows from one size to the next is what the replica keeps of every stored article);
+``--index-capacity N`` lays the Redis article indexes out for N articles.
 
 EXPIRY. After the last size the server is stopped and the store opened by an engine in this process,
 which expires the oldest tenth of the articles (``Engine.expire``, what ``--retain`` runs), timed.
