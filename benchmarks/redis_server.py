@@ -4,12 +4,17 @@ README asks of a production one), stopped by their pids."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+START_TRIES = 5
+"""A server (or cluster) whose port another process took between the check and the bind is started again
+on other ports, this many times in all."""
 
 
 def _free_port() -> int:
@@ -18,14 +23,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the system hands out for outgoing connections (Linux's default, 32768, elsewhere):
+    ports below it are not taken by a client's connect() between a check and a bind."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 class RedisServer:
     def __init__(self, folder: Path, binary: str = "redis-server") -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
         self.folder = folder
         self.binary = binary
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.start()
+        for attempt in range(1, START_TRIES + 1):
+            self.port = _free_port()
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+            try:
+                self.start()
+                return
+            except _Exited:
+                if attempt == START_TRIES:
+                    raise
 
     def start(self) -> None:
         """Start (or start again, after a stop) on the same port and folder: the append-only file
@@ -40,7 +60,7 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            _wait_for_ping(self.port)
+            _wait_for_ping(self.port, self.proc)
         except BaseException:
             self.stop()
             raise
@@ -62,8 +82,19 @@ class RedisCluster3:
     create``; ``url`` names its first node."""
 
     def __init__(self, folder: Path, binary: str = "redis-server", cli: str = "redis-cli") -> None:
-        self.nodes: list[subprocess.Popen[bytes]] = []
-        self.ports = _cluster_ports(3)
+        after = 0
+        for attempt in range(1, START_TRIES + 1):
+            self.nodes: list[subprocess.Popen[bytes]] = []
+            self.ports = _cluster_ports(3, after)
+            try:
+                self._start(folder, binary, cli)
+                return
+            except _Exited:
+                if attempt == START_TRIES:
+                    raise
+                after = self.ports[-1] + 1
+
+    def _start(self, folder: Path, binary: str, cli: str) -> None:
         try:
             for port in self.ports:
                 d = folder / str(port)
@@ -93,8 +124,8 @@ class RedisCluster3:
                         stderr=subprocess.DEVNULL,
                     )
                 )
-            for port in self.ports:
-                _wait_for_ping(port)
+            for port, node in zip(self.ports, self.nodes, strict=True):
+                _wait_for_ping(port, node)
             subprocess.run(
                 [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
                  "--cluster-replicas", "0", "--cluster-yes"],
@@ -126,10 +157,14 @@ class RedisCluster3:
             proc.wait(30)
 
 
-def _cluster_ports(n: int) -> list[int]:
-    """``n`` ports that are free with their cluster bus port (the port plus 10,000, so below 55,536)."""
+def _cluster_ports(n: int, after: int = 0) -> list[int]:
+    """``n`` ports that are free with their cluster bus port (the port plus 10,000), both below the ports
+    handed out for outgoing connections (``_ephemeral_low``), from ``after`` on when given (else from a
+    point that depends on the process, so that processes starting clusters at once seldom meet)."""
     found: list[int] = []
-    for port in range(21000 + os.getpid() % 20000, 55000):
+    top = max(_ephemeral_low() - 10000, 12000)
+    first = after or 10000 + os.getpid() % (top - 10000 - 100)
+    for port in itertools.chain(range(first, top), range(10000, first)):
         if len(found) == n:
             break
         try:
@@ -142,9 +177,15 @@ def _cluster_ports(n: int) -> list[int]:
     return found
 
 
-def _wait_for_ping(port: int, seconds: float = 20) -> None:
+class _Exited(AssertionError):
+    """The server exited before it answered: most often, another process took its port meanwhile."""
+
+
+def _wait_for_ping(port: int, proc: subprocess.Popen[bytes], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise _Exited(f"redis-server exited ({proc.returncode}) before it answered on port {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
                 c.sendall(b"PING\r\n")
