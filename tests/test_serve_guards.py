@@ -382,3 +382,44 @@ def test_sigterm_with_a_call_stuck_in_the_engine_still_exits(tmp_path: Path) -> 
         assert again.serving["indexes"] == "rebuilt from the store"
     finally:
         again.kill()
+
+
+_ARENAS = """
+import ctypes, os, sys, tempfile, threading
+from server.app import limit_malloc_arenas
+limited = limit_malloc_arenas() if sys.argv[1] == "limit" else None
+start = threading.Barrier(8)
+def work():
+    start.wait()  # all at once, as a server's threads allocate
+    kept = [bytearray(50_000) for _ in range(40)]  # below the mmap threshold: from an arena
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype, libc.fopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes, libc.fclose.argtypes = [ctypes.c_int, ctypes.c_void_p], [ctypes.c_void_p]
+fd, path = tempfile.mkstemp(); os.close(fd)
+fp = libc.fopen(path.encode(), b"w"); libc.malloc_info(0, fp); libc.fclose(fp)
+print(limited, open(path).read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_a_server_allocates_from_two_malloc_arenas_whatever_its_threads() -> None:
+    """glibc gives threads that allocate at once arenas of their own, each keeping its own high-water
+    mark: a server limits them (``limit_malloc_arenas``, before its threads start), so that its resident
+    memory follows what it holds; MALLOC_ARENA_MAX, when set, stands."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+
+    def arenas(mode: str, **extra: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", _ARENAS, mode], cwd=ROOT, env={**env, **extra}, capture_output=True,
+            text=True, timeout=60, check=True,
+        ).stdout.split()  # fmt: skip
+        return out[0], int(out[1])
+
+    assert arenas("limit") == ("2", 2)
+    unlimited, many = arenas("none")
+    assert unlimited == "None" and many > 2  # what the limit prevents
+    assert arenas("limit", MALLOC_ARENA_MAX="3")[0] == "None"  # the environment's setting stands
