@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if rate and embedded:
         limit = rate / embedded
-        result["limit_articles_per_second"] = round(limit, 1)
+        result["limit_articles_per_second"] = round(limit, 2)
         result["share_of_limit"] = round(len(articles) / seconds / limit, 3)
     print(json.dumps(result))
     return 0
