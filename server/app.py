@@ -3,7 +3,6 @@ one server per data directory and per port."""
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import json
@@ -82,30 +81,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
-
-
-MALLOC_ARENAS = 2
-"""glibc malloc arenas a server allocates from, unless MALLOC_ARENA_MAX is set. glibc gives threads that
-allocate at the same moment arenas of their own (up to eight a core), and memory freed in one arena is
-reused by that arena only: with one arena for each of the gRPC threads, the model's thread and the
-matching, a server's resident memory follows the sum of their high-water marks rather than what it
-holds. Two arenas are enough for the two threads that do most of the work (matching and the model)."""
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
-
-
-def limit_malloc_arenas(limit: int = MALLOC_ARENAS) -> int | None:
-    """Limit glibc's malloc arenas (``mallopt(M_ARENA_MAX)``) for the threads started from now on: the
-    limit set, or None where the C library has no ``mallopt`` (not glibc) or MALLOC_ARENA_MAX is set
-    (its value stands)."""
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return None
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return None
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return limit if mallopt(_M_ARENA_MAX, limit) == 1 else None
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -368,7 +343,6 @@ def serve(
     are taken that it is serving (with its port, and the metrics port when ``metrics_port`` is
     given)."""
     configure_logging()
-    arenas = limit_malloc_arenas()  # before the threads that allocate start
     config = config or Config()
     security = security or Security()
     data = Path(data_dir).resolve()
@@ -378,15 +352,7 @@ def serve(
         if security.tls is not None:
             security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
         store = open_store(state or f"sqlite:{data / 'dedup.sqlite3'}")
-        log.info(
-            "starting",
-            extra={
-                "data_dir": str(data),
-                "store": store.location,
-                "pid": os.getpid(),
-                "malloc_arenas": arenas,
-            },
-        )
+        log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
         log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
         engine = Engine(config, store=store, index_dir=data / "indexes", rebuild_indexes=rebuild_indexes)
         dim = engine.embedder.dim  # load the model before saying we are ready
