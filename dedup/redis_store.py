@@ -474,8 +474,8 @@ class RedisStore:
             with suppress(self._redis_errors):  # expired and maybe taken by another: not ours to free
                 lock.release()
 
-    def _meta_int(self, key: str, client: Any = None) -> int:
-        value = (client or self._r).hget(self._k("meta"), key)
+    def _meta_int(self, key: str) -> int:
+        value = self._r.hget(self._k("meta"), key)
         return int(value) if value is not None else 0
 
     def _high_water(self) -> int:

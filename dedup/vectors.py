@@ -120,17 +120,11 @@ class FaissIndex:
         self._retired = 0
         self._next = 0
 
-    def _flat_ids(self) -> np.ndarray:
-        """A flat index's ids, in the order of its rows."""
-        import faiss
-
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
-
     def export(self) -> dict[str, np.ndarray]:
         import faiss
 
         if self.kind == "flat":
-            ids = self._flat_ids()
+            ids = _row_ids(self._index)
             live = np.stack([ids, ids], axis=1)
             counters = np.array([0, int(ids.max()) + 1 if len(ids) else 0], dtype=np.int64)
         else:
@@ -170,7 +164,7 @@ class FaissIndex:
         if len(np.unique(ids)) != len(ids) or len(np.unique(inner)) != len(inner) or (inner >= next_id).any():
             raise ValueError("the live vectors' ids are not unique")
         if self.kind == "flat":
-            rows = faiss.vector_to_array(index.id_map).astype(np.int64, copy=False)
+            rows = _row_ids(index)
             if not np.array_equal(ids, inner):
                 # Saved when a flat index also numbered its vectors itself: each row's internal id
                 # becomes the id it stood for.
@@ -254,13 +248,18 @@ class FaissIndex:
             return id_ in self._internal
         if not isinstance(id_, (int, np.integer)) or isinstance(id_, bool):
             return False
-        try:
-            self._index.reconstruct(
-                int(id_)
-            )  # IndexIDMap2 looks the id up in its map, and throws when absent
+        try:  # IndexIDMap2 looks the id up in its map, and throws when it is absent
+            self._index.reconstruct(int(id_))
         except RuntimeError:
             return False
         return True
+
+
+def _row_ids(index: Any) -> np.ndarray:
+    """The ids of a flat index (IndexIDMap2), in the order of its rows."""
+    import faiss
+
+    return faiss.vector_to_array(index.id_map).astype(np.int64, copy=False)
 
 
 def make_vector_index(spec: str, dim: int) -> VectorIndex:
