@@ -70,6 +70,8 @@ INDEX_KINDS = {
     "words": "sentences by their words",
     "indexed": "indexed articles (bitmap)",
     "index": "index counts and binding",
+    "ivf": "article vectors: int8 codes in lists, and the lists' centroids",
+    "vec": "article vectors: float32, for exact scores",
 }
 """The key kinds of the article indexes kept in Redis (``dedup.redis_index``), by what they hold."""
 

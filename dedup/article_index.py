@@ -75,6 +75,10 @@ class ArticleIndex(Protocol):
     articles it writes (another's are in them already, from before its commit), and takes the others'
     changes with ``follow`` instead."""
 
+    keeps_vectors: bool
+    """Whether the article vectors are kept in this process (``holds`` then answers from them, and
+    ``follow`` takes the others' vectors); else they are in the indexes' server, like the rest."""
+
     def add(self, docs: Sequence[PreparedDocument]) -> None:
         """Index articles (new ones, or stored ones at start), each once. Each must have its document
         signature, sentence signatures, embeddings and vector; their sentence signatures are dropped once
@@ -138,7 +142,8 @@ class ArticleIndex(Protocol):
         ...
 
     def holds(self, seq: int) -> bool:
-        """Whether the article ``seq`` names has its vector here (indexed or followed by this process)."""
+        """Whether the article ``seq`` names has its vector here (indexed or followed by this process), or
+        where the vectors are not kept in the process (``keeps_vectors``), whether it is indexed."""
         ...
 
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
@@ -260,6 +265,7 @@ class MemoryArticleIndex:
     (``dim``) may load the embedding model."""
 
     shared = False
+    keeps_vectors = True
 
     def __init__(self, config: Config, dim: Callable[[], int]) -> None:
         self._config = config

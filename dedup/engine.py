@@ -362,7 +362,10 @@ class Engine:
                     doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
                 )
                 found.update(self._state.held(near_sentences))
-            nearest = index.nearest_articles(doc.vector, self.config.cluster.neighbours)
+            # A zero vector (no model, or no sentence) is near nothing: its cosine with every article is 0.
+            nearest = (
+                index.nearest_articles(doc.vector, self.config.cluster.neighbours) if doc.vector.any() else []
+            )
             named = self._entries.ids_at(hit for _, hit in nearest)
             for score, hit in nearest:
                 if (other := named.get(hit)) is None:

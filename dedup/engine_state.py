@@ -236,24 +236,24 @@ class EngineState:
         held: set[str] = set()
         for d in docs:
             version = removed[d][0] if d in removed else (stored[d].seq if d in stored else None)
-            if not self._holds(d, version):
+            if not self._holds(d, version, d in removed):
                 continue
             if d not in removed:
                 held.add(d)
                 continue
             seq, article, vector = removed[d]
-            doc = self.resident.peek(d)
-            if doc is None or doc.order != seq:  # (a read since may have made a later version resident)
-                doc = prepare(article, seq, self._config)
-                self.sign([doc])
-                doc.vector = vector
             if shared:  # the process that removed it took it out of the shared indexes
                 unindexed.append(seq)
                 self.resident.discard(d)
             else:
+                doc = self.resident.peek(d)
+                if doc is None or doc.order != seq:  # (a read since may have made a later version resident)
+                    doc = prepare(article, seq, self._config)
+                    self.sign([doc])
+                    doc.vector = vector
                 self.unindex([doc])
             self.lineage.follow(d, None)
-            self.stories.follow(d, None, doc.vector, published_time(doc), 1.0)
+            self.stories.follow(d, None, vector, article_time(article), 1.0)
             self.entries.follow(d, None)
         # In: the articles the store holds that memory does not, in order of arrival.
         new = sorted((e for e in part.documents if e.id not in held), key=lambda e: e.seq)
@@ -292,12 +292,17 @@ class EngineState:
         self.next_seq = max(self.next_seq, self._store.next_seq())
         self._feed.committed(self._store.event_bounds()[1])
 
-    def _holds(self, doc_id: str, seq: int | None) -> bool:
+    def _holds(self, doc_id: str, seq: int | None, removed: bool) -> bool:
         """Whether memory has a version of an article a commit names (``seq``: the version the commits
-        removed first, else the one stored now; None when neither): the story clusters place it, or
-        where they are kept in the store, the article indexes hold that version's vector."""
+        removed first, else the one stored now; None when neither; ``removed``: whether they removed
+        one): the story clusters place it, or where they are kept in the store, the article indexes hold
+        that version's vector. Where the vectors are not kept in the process either, memory holds
+        nothing of an article but what its caches hold: a removal is taken as of a held version (so that
+        the caches drop it), anything else as new."""
         if self.stories.places_here:
             return self.stories.cluster_of(doc_id) is not None
+        if not self.article_index.keeps_vectors:
+            return removed
         return seq is not None and self.article_index.holds(seq)
 
     def prepared(self, rec: DocumentRecord, outlets: Sequence[str]) -> PreparedDocument:
@@ -421,8 +426,13 @@ class EngineState:
 
 
 def published_time(doc: PreparedDocument) -> float | None:
+    """A prepared article's publication time in seconds since the epoch, if it has one."""
+    return article_time(doc.article)
+
+
+def article_time(article: Article) -> float | None:
     """An article's publication time in seconds since the epoch, if it has one."""
-    ts = doc.article.published_at
+    ts = article.published_at
     return ts.value.timestamp() if ts is not None else None
 
 

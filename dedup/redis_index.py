@@ -6,14 +6,9 @@ hash tag (so on a Redis Cluster they share the store's slot), and every replica 
 same ones. A replica adds the articles it stores and removes those it deletes; it never adds another
 replica's (``shared``).
 
-The article vectors are NOT in Redis: each replica keeps them in its own FAISS index
-(``config.vector_index``), fed with its own articles by ``add`` and with the others' by ``follow`` (the
-engine passes the vectors the store's commits carry). So they grow with the stored articles in every
-replica: 4 bytes a dimension an article (4 bytes without a model, 1.5 KB with MiniLM's 384). Debian's
-redis 7 has no vector search, and random-hyperplane (SimHash) banded LSH in Redis with an exact rerank
-is far from exact on the engine's story vectors (``benchmarks/vector_lsh_recall.py``, 2,000 news
-articles, k = 20): 0.91 recall@20 needs a fetch of 46% of the stored vectors a query (8 bits x 32
-bands), and at 14% fetched recall@20 is 0.65 (centred, 8 x 32) or less.
+The article vectors are in Redis too (``dedup.redis_vectors``: an inverted file of int8 codes, searched
+in the replica over the lists it fetches, and each vector as float32 for the exact scores), so a
+replica keeps nothing that grows with the stored articles.
 Sentence vectors (``align.candidate_neighbours`` > 0) are not kept here at all:
 ``dedup.article_index.make_article_index`` keeps the in-process indexes for such a configuration.
 
@@ -33,6 +28,7 @@ Layout (``P`` the store's ``{prefix}``):
 - ``P:words:N``: hashes, a sentence's words hash (``words_key``, 8 bytes big-endian) -> the sentence
   key of the first stored article holding those words, written with HSETNX semantics (first writer
   wins), bucketed as the LSH.
+- ``P:ivf``, ``P:ivf:N`` and ``P:vec:SEQ``: the article vectors (``dedup.redis_vectors``).
 - ``P:indexed``: a bitmap, bit ``seq`` set while article ``seq`` is indexed (``articles``);
   ``P:index``: a hash with ``sentences`` (how many are indexed) and ``binding`` (what the indexes
   were built from, ``load``).
@@ -77,8 +73,8 @@ from dedup.document import PreparedDocument
 from dedup.errors import ConfigError
 from dedup.minhash import BandedLsh, group_rows
 from dedup.redis_store import RedisStore
+from dedup.redis_vectors import RedisVectors
 from dedup.undo import UndoLog
-from dedup.vectors import VectorIndex, make_vector_index
 
 __all__ = ["AVERAGE_SENTENCES", "RedisArticleIndex", "bucket_count"]
 
@@ -331,12 +327,15 @@ def _differences(built: Any, wanted: Any) -> str:
 
 class RedisArticleIndex:
     """``ArticleIndex`` in Redis beside a ``RedisStore``, shared by every process using that store
-    (module docstring); the article vectors in this process. ``capacity``: the articles the buckets
-    are laid out for (the store's ``index_capacity`` by default)."""
+    (module docstring). ``capacity``: the articles the buckets and vector lists are laid out for (the
+    store's ``index_capacity`` by default)."""
 
     shared = True
     """Every process sharing the store shares these indexes: each adds and removes only the articles it
-    writes, and ``follow``s the others' for the vectors it keeps itself."""
+    writes."""
+
+    keeps_vectors = False
+    """No vector is kept in the process: nothing of an article stays in memory but bounded caches."""
 
     def __init__(
         self, config: Config, store: RedisStore, dim: Callable[[], int], capacity: int | None = None
@@ -359,22 +358,18 @@ class RedisArticleIndex:
         self._word_buckets = bucket_count(capacity, AVERAGE_SENTENCES)
         self._meta = store.key("index")
         self._bits = store.key("indexed")
-        self._doc_index: VectorIndex | None = None
+        self._vectors = RedisVectors(store, dim, capacity)
         self._bound: str | None = None  # the binding this process loaded or built them with
 
     @property
     def layout(self) -> dict[str, int]:
         """What the keys' meaning depends on besides the settings: the buckets of each part."""
-        return {"doc-lsh": self._doc.buckets, "sentence-lsh": self._sent.buckets, "words": self._word_buckets}
-
-    def _vectors(self) -> VectorIndex:
-        if self._doc_index is None:
-            self._doc_index = make_vector_index(self._config.vector_index, self._dim())
-        return self._doc_index
-
-    def _on_undo(self, step: Callable[[], None]) -> None:
-        if self.undo is not None:
-            self.undo.call(step)
+        return {
+            "doc-lsh": self._doc.buckets,
+            "sentence-lsh": self._sent.buckets,
+            "words": self._word_buckets,
+            "vector-lists": self._vectors.lists,
+        }
 
     def _words(self, fields: Iterable[int]) -> tuple[list[str], list[bytes]]:
         """(bucket names, fields) of words hashes."""
@@ -435,10 +430,9 @@ class RedisArticleIndex:
                 words.setdefault(words_key(doc, s), key)
         wk, wf = self._words(words)
         writes: list[_Call] = [self._mark(docs, True), *_packed_calls("ZADD", dk + sk, dm + sm)]
-        self._write("indexing articles", writes + _calls(_HSETNX, wk, wf, list(words.values())))
-        doc_ids = np.array([d.order for d in docs], dtype=np.int64)
-        self._vectors().add(doc_ids, np.vstack([cast(np.ndarray, d.vector) for d in docs]))
-        self._on_undo(lambda: self._vectors().remove(doc_ids))
+        writes += _calls(_HSETNX, wk, wf, list(words.values()))
+        vectors = np.vstack([cast(np.ndarray, d.vector) for d in docs])
+        self._write("indexing articles", writes + self._vectors.puts([d.order for d in docs], vectors))
         drop_sentence_signatures(docs, self._config.minhash.num_perm)
 
     def remove(self, docs: Sequence[PreparedDocument]) -> None:
@@ -454,11 +448,12 @@ class RedisArticleIndex:
         wk, wf = self._words(fields)
         highs = [lo + MAX_SENTENCES - 1 for lo in lows]
         writes: list[_Call] = [self._mark(docs, False), *_packed_calls("ZREM", dk + sk, dm + sm)]
-        self._write("removing articles from the indexes", writes + _calls(_HDEL_OWN, wk, wf, lows, highs))
-        orders = np.array([d.order for d in docs], dtype=np.int64)
-        self._vectors().remove(orders)
+        writes += _calls(_HDEL_OWN, wk, wf, lows, highs)
         vectors = np.vstack([cast(np.ndarray, d.vector) for d in docs])
-        self._on_undo(lambda: self._vectors().add(orders, vectors))
+        self._write(
+            "removing articles from the indexes",
+            writes + self._vectors.drops([d.order for d in docs], vectors),
+        )
 
     def _write(self, doing: str, calls: list[_Call]) -> None:
         """Make index writes: in a write (``undo`` set), queued for its commit (``take_writes``), so
@@ -475,17 +470,12 @@ class RedisArticleIndex:
         return queued
 
     def holds(self, seq: int) -> bool:
-        """Whether the article ``seq`` names has its vector here (indexed or followed by this process)."""
-        return seq in self._vectors()
+        """Whether the article ``seq`` names is indexed (committed: the indexes hold only what was)."""
+        with self._store.errors("reading the indexes"):
+            return bool(self._r.getbit(self._bits, seq))
 
     def follow(self, added: Sequence[tuple[int, np.ndarray]], removed: Sequence[int]) -> None:
-        """Take the articles other processes indexed (sequence number, article vector) and removed: only
-        the vectors, kept here, change; the shared indexes already hold what the others wrote."""
-        index = self._vectors()
-        if removed:
-            index.remove(np.asarray(removed, dtype=np.int64))
-        if added:
-            index.add(np.array([s for s, _ in added], dtype=np.int64), np.vstack([v for _, v in added]))
+        """Nothing to take: every part, the vectors too, is in Redis, written by the commits."""
 
     # -- queries --------------------------------------------------------------------------------------
 
@@ -525,8 +515,7 @@ class RedisArticleIndex:
         return []  # no sentence vectors here (module docstring)
 
     def nearest_articles(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
-        scores, ids = self._vectors().search(vector[None, :], k)
-        return [(s, int(hit)) for s, hit in zip(scores[0], ids[0], strict=True) if hit >= 0]
+        return self._vectors.nearest(vector, k)
 
     def sentences(self) -> int:
         with self._store.errors("counting the indexed sentences"):
@@ -595,13 +584,14 @@ class RedisArticleIndex:
                 pattern = self._store.key(part, "*").replace("{", "\\{").replace("}", "\\}")
                 found.extend(self._r.scan_iter(match=pattern, count=_SCAN))
             found.extend(k.encode() for k in (self._meta, self._bits) if self._r.exists(k))
+        found.extend(self._vectors.key_names())
         return found
 
     def clear(self) -> None:
-        """Delete every key of these indexes (and the vectors kept here)."""
+        """Delete every key of these indexes."""
         keys = self.keys()
         with self._store.errors("deleting the indexes"):
             for n in range(0, len(keys), _SCAN):
                 self._r.unlink(*keys[n : n + _SCAN])
-        self._doc_index = None
+        self._vectors.forget()
         self._bound = None

@@ -409,18 +409,21 @@ def test_a_replica_whose_indexes_another_rebuilt_with_other_settings_stores_noth
     c.close()
 
 
-def test_follow_takes_the_vectors_of_what_others_stored(store: RedisStore) -> None:
-    """The vectors are the one part kept in each process: another process's articles come by ``follow``."""
+def test_another_process_finds_the_vectors_one_stored_without_following(store: RedisStore) -> None:
+    """The vectors are in Redis with the rest: a process finds another's articles by vector as soon as
+    they are written, and not once they are removed; ``follow`` has nothing to take."""
     docs = [_doc(f"a{n}", n + 1, text) for n, text in enumerate(_texts(5, 6))]
     writer = RedisArticleIndex(CONFIG, store, lambda: DIM)
     writer.add(docs)
     reader = RedisArticleIndex(CONFIG, store, lambda: DIM)
     probe = cast(np.ndarray, docs[2].vector)
-    assert reader.nearest_articles(probe, 3) == [] and reader.articles() == 6
-    reader.follow([(d.order, cast(np.ndarray, d.vector)) for d in docs], ())
-    assert reader.nearest_articles(probe, 6) == writer.nearest_articles(probe, 6)
-    reader.follow((), [3])
-    assert 3 not in {k for _, k in reader.nearest_articles(probe, 6)}
+    memory = MemoryArticleIndex(CONFIG, lambda: DIM)
+    memory.add([_doc(f"a{n}", n + 1, text) for n, text in enumerate(_texts(5, 6))])
+    assert reader.nearest_articles(probe, 6) == memory.nearest_articles(probe, 6)
+    assert reader.nearest_articles(probe, 1)[0][1] == 3 and reader.holds(3)
+    writer.remove([docs[2]])
+    assert 3 not in {k for _, k in reader.nearest_articles(probe, 6)} and not reader.holds(3)
+    assert not reader.keeps_vectors and memory.keeps_vectors
 
 
 def test_the_index_capacity_is_a_whole_number_of_articles(redis: RedisServer) -> None:

@@ -1,0 +1,325 @@
+"""The article vectors in Redis: an inverted file shared by every replica, so that no replica keeps a
+vector per stored article.
+
+``RedisVectors`` is the vector part of ``dedup.redis_index.RedisArticleIndex``. Debian's redis 7 has no
+vector search, so the search runs in the replica over what it fetches:
+
+- ``P:ivf:0`` and ``P:ivf:N`` (``N`` from 1 to ``lists``): strings of records laid end to end, one per
+  article: its sequence number (8 bytes, big-endian), a scale (float32) and its vector rounded to int8
+  (``code * scale`` is the vector within half a scale a component). ``P:ivf:0`` holds the articles not
+  assigned to a list: every article until the lists are trained, and afterwards any written by a
+  replica that had not seen the training yet. A query reads ``P:ivf:0`` always, and the ``probes``
+  lists whose centroids are nearest to it.
+- ``P:ivf``: the centroids (float32, ``lists`` rows), set once: the first replica to query the vectors
+  when ``P:ivf:0`` holds ``train_at`` or more trains them (seeded k-means over those codes) and moves
+  every record of ``P:ivf:0`` to its list, in one script that does nothing if another replica trained
+  them first or ``P:ivf:0`` changed since it was read. Later writers assign their articles to the list of
+  the nearest centroid.
+- ``P:vec:SEQ``: the article's vector as float32, for the exact scores: the codes rank what the query
+  reads, and the nearest ``rerank(k)`` by code are scored again exactly (FAISS's inner product, the one
+  the in-process flat index computes, so that below ``train_at`` articles the answers are the flat
+  index's).
+
+The records of a list are found by the list a vector is assigned to, which every replica computes the
+same way from the same centroids and codes; a removal takes the record out of ``P:ivf:0`` and of that
+list, and deletes its ``P:vec`` key. A record left anywhere else (none should be) names a sequence
+number without a ``P:vec`` key and is never returned.
+
+The number of lists comes from the capacity the indexes are laid out for (``?index_capacity=N``): about
+``_PER_LIST`` articles a list at capacity, a power of two from 16 to 1,024, and a sixteenth of them
+probed (4 at least). With 256 lists and 16 probed, 0.95 of the 20 nearest by the model's story vectors
+of 5,000 news articles were found (``benchmarks/vector_lsh_recall.py``, the inverted file's rows).
+
+Writes are script calls (body, keys, arguments) that ``RedisArticleIndex`` queues for its commit or runs
+at once, as it does its LSH entries: a refused commit leaves nothing of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from dedup.redis_store import RedisStore
+
+__all__ = ["RedisVectors", "list_count"]
+
+logger = logging.getLogger(__name__)
+
+_PER_LIST = 400
+"""Articles a list is laid out to hold at capacity."""
+_MIN_LISTS, _MAX_LISTS = 16, 1024
+_TRAIN_PER_LIST = 16
+"""Codes a list's centroid is trained from at least; ``train_at`` is also never under ``_MIN_TRAIN``."""
+_MIN_TRAIN = 1024
+_STRAGGLERS = 256
+"""Records of ``P:ivf:0`` that, once the lists are trained, a query moves to their lists."""
+_KMEANS_SEED = 1234
+_CHUNK = 1024
+"""Articles one script call writes or removes at most."""
+_SCAN = 1_000
+
+_GET = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('GET', key) end
+return out
+"""
+# KEYS the lists records are appended to, then the vectors' keys; ARGV[1] how many lists, then the
+# records for each list, then each vector.
+_PUT = """
+local n = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= n then redis.call('APPEND', key, ARGV[i + 1]) else redis.call('SET', key, ARGV[i + 1]) end
+end
+return #KEYS
+"""
+# KEYS the lists records are taken out of, then the vectors' keys to delete; ARGV[1] how many lists,
+# ARGV[2] the size of a record, then for each list the 8-byte sequence numbers whose records go.
+_DROP = """
+local n = tonumber(ARGV[1])
+local size = tonumber(ARGV[2])
+for i = 1, n do
+  local s = redis.call('GET', KEYS[i])
+  if s then
+    local gone = {}
+    local seqs = ARGV[i + 2]
+    for j = 1, #seqs, 8 do gone[string.sub(seqs, j, j + 7)] = true end
+    local pieces = {}
+    local start = 1
+    for j = 1, #s, size do
+      if gone[string.sub(s, j, j + 7)] then
+        if j > start then pieces[#pieces + 1] = string.sub(s, start, j - 1) end
+        start = j + size
+      end
+    end
+    if start > 1 then
+      if start <= #s then pieces[#pieces + 1] = string.sub(s, start) end
+      if #pieces == 0 then
+        redis.call('DEL', KEYS[i])
+      else
+        redis.call('SET', KEYS[i], table.concat(pieces))
+      end
+    end
+  end
+end
+for i = n + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+return #KEYS
+"""
+# KEYS[1] the centroids, KEYS[2] the unassigned list, then lists; ARGV[1] the SHA-1 of the unassigned
+# list as read, ARGV[2] the centroids to set (empty: they are set already), then each list's records.
+# 1 when the records moved; 0 when the centroids' state or the unassigned list changed since.
+_MOVE = """
+local trained = redis.call('EXISTS', KEYS[1]) == 1
+if (ARGV[2] == '') ~= trained then return 0 end
+if redis.sha1hex(redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+if not trained then redis.call('SET', KEYS[1], ARGV[2]) end
+redis.call('DEL', KEYS[2])
+for i = 3, #KEYS do redis.call('APPEND', KEYS[i], ARGV[i]) end
+return 1
+"""
+
+_Call = tuple[str, Sequence[Any], Sequence[Any]]
+
+
+def list_count(capacity: int) -> int:
+    """Lists for ``capacity`` articles: about ``_PER_LIST`` a list, a power of two within bounds."""
+    wanted = max(1, capacity // _PER_LIST)
+    return min(_MAX_LISTS, max(_MIN_LISTS, 1 << (wanted - 1).bit_length()))
+
+
+class RedisVectors:
+    """The article vectors of a Redis store's indexes (module docstring): ``capacity`` articles laid
+    out, vectors of ``dim()`` dimensions (read when first needed: the model loads late)."""
+
+    def __init__(self, store: RedisStore, dim: Callable[[], int], capacity: int) -> None:
+        self._store = store
+        self._r = store.client
+        self._dim = dim
+        self.lists = list_count(capacity)
+        self.probes = max(4, self.lists // 16)
+        self.train_at = max(_MIN_TRAIN, _TRAIN_PER_LIST * self.lists)
+        self._centroids: np.ndarray | None = None  # once read: they never change while the keys exist
+
+    # -- layout ---------------------------------------------------------------------------------------
+
+    def _list(self, n: int) -> str:
+        return self._store.key("ivf", str(n))
+
+    def _vec(self, seq: int) -> str:
+        return self._store.key("vec", str(seq))
+
+    def _record(self) -> np.dtype:
+        return np.dtype([("seq", ">i8"), ("scale", "<f4"), ("code", "i1", (self._dim(),))])
+
+    def key_names(self) -> list[bytes]:
+        """Every key of the vectors in Redis (a SCAN of their names)."""
+        found: list[bytes] = []
+        with self._store.errors("listing the article vectors' keys"):
+            for part in ("ivf", "vec"):
+                pattern = self._store.key(part, "*").replace("{", "\\{").replace("}", "\\}")
+                found.extend(self._r.scan_iter(match=pattern, count=_SCAN))
+            if self._r.exists(self._store.key("ivf")):
+                found.append(self._store.key("ivf").encode())
+        return found
+
+    def forget(self) -> None:
+        """Drop what this process read of the keys (after they were deleted)."""
+        self._centroids = None
+
+    # -- codes ----------------------------------------------------------------------------------------
+
+    def _encode(self, seqs: Sequence[int], vectors: np.ndarray) -> np.ndarray:
+        rec = np.zeros(len(seqs), dtype=self._record())
+        v = np.asarray(vectors, dtype=np.float32)
+        top = np.abs(v).max(axis=1) if len(v) else np.zeros(0, dtype=np.float32)
+        scale = np.where(top > 0, top / 127, 1).astype(np.float32)
+        rec["seq"] = seqs
+        rec["scale"] = scale
+        rec["code"] = np.rint(v / scale[:, None]).astype(np.int8)
+        return rec
+
+    @staticmethod
+    def _decode(rec: np.ndarray) -> np.ndarray:
+        return rec["code"].astype(np.float32) * rec["scale"][:, None]
+
+    def _assign(self, rec: np.ndarray, centroids: np.ndarray | None) -> np.ndarray:
+        """Each record's list: 0 without centroids, else the list of the nearest centroid to its code
+        (the codes, not the vectors: every replica computes it from the same bytes)."""
+        if centroids is None or not len(rec):
+            return np.zeros(len(rec), dtype=np.int64)
+        return np.argmax(self._decode(rec) @ centroids.T, axis=1).astype(np.int64) + 1
+
+    def _read_centroids(self) -> np.ndarray | None:
+        if self._centroids is None:
+            with self._store.errors("reading the vector lists' centroids"):
+                raw = self._r.get(self._store.key("ivf"))
+            if raw is not None:
+                self._centroids = np.frombuffer(raw, dtype=np.float32).reshape(self.lists, -1)
+        return self._centroids
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def puts(self, seqs: Sequence[int], vectors: np.ndarray) -> list[_Call]:
+        """The writes that add articles' vectors (zero vectors, an engine without a model, are not kept:
+        nothing is near them)."""
+        keep = [i for i, v in enumerate(vectors) if np.any(v)]
+        if not keep:
+            return []
+        seqs = [seqs[i] for i in keep]
+        vectors = np.asarray(vectors, dtype=np.float32)[keep]
+        rec = self._encode(seqs, vectors)
+        lists = self._assign(rec, self._centroids)
+        calls: list[_Call] = []
+        for n in range(0, len(seqs), _CHUNK):
+            part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
+            names = sorted(set(where.tolist()))
+            keys = [self._list(x) for x in names] + [self._vec(s) for s in seqs[n : n + _CHUNK]]
+            args: list[Any] = [len(names), *(part[where == x].tobytes() for x in names)]
+            args += [v.tobytes() for v in vectors[n : n + _CHUNK]]
+            calls.append((_PUT, keys, args))
+        return calls
+
+    def drops(self, seqs: Sequence[int], vectors: np.ndarray) -> list[_Call]:
+        """The writes that remove articles' vectors (those they were added with)."""
+        keep = [i for i, v in enumerate(vectors) if np.any(v)]
+        if not keep:
+            return []
+        seqs = [seqs[i] for i in keep]
+        rec = self._encode(seqs, np.asarray(vectors, dtype=np.float32)[keep])
+        lists = self._assign(rec, self._read_centroids())
+        calls: list[_Call] = []
+        for n in range(0, len(seqs), _CHUNK):
+            part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
+            names = sorted(set(where.tolist()) | {0})
+            packed = [part["seq"][(where == x) | (x == 0)].astype(">i8").tobytes() for x in names]
+            keys = [self._list(x) for x in names] + [self._vec(s) for s in seqs[n : n + _CHUNK]]
+            calls.append((_DROP, keys, [len(names), rec.itemsize, *packed]))
+        return calls
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def _get(self, keys: Sequence[str]) -> list[bytes | None]:
+        with self._store.errors("reading the article vectors"):
+            return list(self._r.eval(_GET, len(keys), *keys)) if keys else []
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
+        """The ``k`` stored articles nearest to ``vector``, nearest first: (cosine, sequence number)."""
+        q = np.asarray(vector, dtype=np.float32)
+        if k <= 0 or not q.any():
+            return []
+        centroids = self._centroids
+        if centroids is None:  # until trained, each query asks: one round trip more, once trained
+            raw, unassigned = self._get([self._store.key("ivf"), self._list(0)])
+            if raw is not None:
+                self._centroids = centroids = np.frombuffer(raw, dtype=np.float32).reshape(self.lists, -1)
+            blobs = [unassigned]
+        else:
+            blobs = []
+        if centroids is not None:
+            near = np.argsort(-(centroids @ q), kind="stable")[: self.probes] + 1
+            names = ([] if blobs else [0]) + sorted(near.tolist())
+            blobs += self._get([self._list(x) for x in names])
+        dtype = self._record()
+        rec = np.frombuffer(b"".join(b for b in blobs if b), dtype=dtype)
+        if not len(rec):
+            return []
+        unassigned_now = blobs[0] or b""
+        if len(unassigned_now) >= (self.train_at if centroids is None else _STRAGGLERS) * dtype.itemsize:
+            self._move(unassigned_now, centroids)
+        approx = (rec["code"].astype(np.float32) @ q) * rec["scale"]
+        take = min(len(rec), self.rerank(k))
+        best = np.argpartition(-approx, take - 1)[:take] if take < len(rec) else np.arange(len(rec))
+        seqs = np.unique(rec["seq"][best].astype(np.int64))  # ascending: the flat index's order of adding
+        found = self._get([self._vec(int(s)) for s in seqs])
+        held = [(int(s), raw) for s, raw in zip(seqs.tolist(), found, strict=True) if raw is not None]
+        if not held:
+            return []
+        import faiss
+
+        flat = faiss.IndexFlatIP(len(q))
+        flat.add(np.vstack([np.frombuffer(raw, dtype=np.float32) for _, raw in held]))
+        scores, rows = flat.search(q[None, :], min(k, len(held)))
+        return [(float(s), held[r][0]) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
+
+    @staticmethod
+    def rerank(k: int) -> int:
+        """How many of the nearest by code are scored exactly for ``k`` neighbours."""
+        return max(8 * k, 128)
+
+    # -- training -------------------------------------------------------------------------------------
+
+    def _train(self, rec: np.ndarray) -> np.ndarray:
+        """Centroids of the lists, by seeded spherical k-means over the records' codes."""
+        import faiss
+
+        km = faiss.Kmeans(
+            rec["code"].shape[1], self.lists, niter=20, seed=_KMEANS_SEED, spherical=True,
+            min_points_per_centroid=1, max_points_per_centroid=10 * _TRAIN_PER_LIST,
+        )  # fmt: skip
+        km.train(np.ascontiguousarray(self._decode(rec)))
+        return np.asarray(km.centroids, dtype=np.float32).reshape(self.lists, -1)
+
+    def _move(self, unassigned: bytes, centroids: np.ndarray | None) -> None:
+        """Move the records of the unassigned list (as read: ``unassigned``) to their lists, training the
+        centroids first if there are none; nothing if another replica did either first."""
+        rec = np.frombuffer(unassigned, dtype=self._record())
+        train = centroids is None
+        lists = self._train(rec) if centroids is None else centroids
+        where = self._assign(rec, lists)
+        names = sorted(set(where.tolist()))
+        keys = [self._store.key("ivf"), self._list(0), *(self._list(x) for x in names)]
+        args = [
+            hashlib.sha1(unassigned).hexdigest(),
+            lists.tobytes() if train else b"",
+            *(rec[where == x].tobytes() for x in names),
+        ]
+        with self._store.errors("training the vector lists"):
+            moved = self._r.eval(_MOVE, len(keys), *keys, *args)
+        if moved:
+            logger.info("%s the article vectors' lists: %d records moved",
+                        "trained" if train else "filled", len(rec))  # fmt: skip
+        self._centroids = None  # read again: another replica's, if it trained them first
+        self._read_centroids()
