@@ -72,10 +72,16 @@ return out
 _PUT = """
 local n = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  if i <= n then redis.call('APPEND', key, ARGV[i + 1]) else redis.call('SET', key, ARGV[i + 1]) end
+  if i <= n then
+    redis.call('SET', key, (redis.call('GET', key) or '') .. ARGV[i + 1])
+  else
+    redis.call('SET', key, ARGV[i + 1])
+  end
 end
 return #KEYS
 """
+"""(A list grows by SET of the whole, not APPEND: APPEND leaves a string room to grow, up to as much again
+as it holds, and a list is written once an article.)"""
 # KEYS the lists records are taken out of, then the vectors' keys to delete; ARGV[1] how many lists,
 # ARGV[2] the size of a record, then for each list the 8-byte sequence numbers whose records go.
 _DROP = """
@@ -117,7 +123,7 @@ if (ARGV[2] == '') ~= trained then return 0 end
 if redis.sha1hex(redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 if not trained then redis.call('SET', KEYS[1], ARGV[2]) end
 redis.call('DEL', KEYS[2])
-for i = 3, #KEYS do redis.call('APPEND', KEYS[i], ARGV[i]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], (redis.call('GET', KEYS[i]) or '') .. ARGV[i]) end
 return 1
 """
 
