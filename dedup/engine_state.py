@@ -10,11 +10,12 @@ memory is the store's state before every read and every write.
 
 On a Redis store the lineage, the entries and the story clusters read the store
 (``dedup.redis_lineage``, ``dedup.redis_entries``, ``dedup.redis_story_clusters``: the clusters when the
-article indexes live beside it too, ``dedup.redis_index``), keeping a bounded number of answers; the
-article vectors and the outlets' names are still kept in the process. Following a commit, a part that
-reads the store drops what it kept of the articles and clusters the commit names; an article is then
-held when the process has its vector. A new backend for a part is an implementation of that part's
-protocol, made by the part's factory in ``_reset``.
+article indexes live beside it too, ``dedup.redis_index``, whose article vectors are in Redis as well,
+``dedup.redis_vectors``), keeping a bounded number of answers, and the outlets' names (one an outlet).
+A start then reads the store's meta, not every article (``_nothing_to_load``). Following a commit, a
+part that reads the store drops what it kept of the articles and clusters the commit names. A new
+backend for a part is an implementation of that part's protocol, made by the part's factory in
+``_reset``.
 
 The engine (``dedup.engine``) holds the locks and the undo log of the write in progress: every method
 here runs under the engine's lock, and ``undo`` is the engine's while it writes.
@@ -136,6 +137,17 @@ class EngineState:
         # Other processes sharing the store may commit while it is read, a page at a time: memory is then
         # brought to the store's state by following the commits made since this generation, read first.
         first = self._store.generation() if self._store.shared else None
+        if self._nothing_to_load():
+            meta = self._store.load(documents=(), clusters=()).meta
+            self.database_id = meta.get("database_id")
+            if self._load_indexes(self.database_id, {}):  # (else built again, from every stored article)
+                self.indexes_loaded = True
+                self._rebuild_indexes = False
+                self.generation = cast(int, first)
+                self.next_seq = max(self.next_seq, self._store.next_seq())
+                self._feed.committed(int(meta.get("last_event", "0")), wake=False)
+                self._catch_up(cast(int, first))
+                return
         snap = self._store.load()  # without texts and embeddings
         for e in snap.documents:
             if e.outlet:
@@ -181,14 +193,31 @@ class EngineState:
         last = max([e.seq for e in snap.documents] + [int(snap.meta.get("last_seq", "0"))])
         self.next_seq = max(self.next_seq, last + 1)  # never back: a number once given stays given
         self._feed.committed(int(snap.meta.get("last_event", "0")), wake=False)
-        if first is not None and self._store.generation() != first:
-            commits = self._store.history(first)
-            if commits is None:
-                raise Unavailable(
-                    f"{self._store.location} took more than {HISTORY_KEPT} commits while this process read "
-                    "it; start it again when it is less busy"
-                )
-            self.follow(commits)
+        if first is not None:
+            self._catch_up(first)
+
+    def _nothing_to_load(self) -> bool:
+        """Whether every part reads the store itself and keeps nothing of an article but bounded caches
+        (a Redis store with the indexes, vectors and story clusters beside it): a start then reads the
+        store's meta and the indexes' binding, not every article."""
+        return (
+            self._store.shared
+            and not self.article_index.keeps_vectors
+            and not self.stories.places_here
+            and not self.stories.restores
+        )
+
+    def _catch_up(self, first: int) -> None:
+        """Follow the commits other processes made since generation ``first``, read before loading."""
+        if self._store.generation() == first:
+            return
+        commits = self._store.history(first)
+        if commits is None:
+            raise Unavailable(
+                f"{self._store.location} took more than {HISTORY_KEPT} commits while this process read it; "
+                "start it again when it is less busy"
+            )
+        self.follow(commits)
 
     def sync(self) -> None:
         """Bring memory up to a shared store's state (the local write lock held; before a write, under the

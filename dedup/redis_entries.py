@@ -53,6 +53,8 @@ class RedisArticleEntries:
         self._read_groups: Recent[str, DuplicateGroup | None] = Recent(cache)
         """Sources and groups read from the store (or committed by this process)."""
         self._outlets = KnownOutlets()
+        for outlet in store.outlets():  # every process's, committed: read once, then added as seen
+            self._outlets.add(outlet, None)
         self.undo: UndoLog | None = None
 
     def _save(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:

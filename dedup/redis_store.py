@@ -15,6 +15,8 @@ stays one MULTI/EXEC transaction.
   ``{p}:children:ID`` the set of the articles naming ID among their parents: the inverse of
   ``parents``, written by the same commits (``children_of``), so that the lineage is read from Redis
   (``dedup.redis_lineage``) and not kept in each process;
+- ``{p}:outlets`` set: the outlets stored articles named (``outlets``), so that a process starts without
+  reading every article;
 - ``{p}:events`` sorted set of events as JSON, scored by their sequence number;
 - ``{p}:history`` hash generation -> what that commit changed (``Store.history``), the last
   ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write;
@@ -160,6 +162,8 @@ class RedisStore:
                 self._index_children()
             if not self._r.hexists(self._k("meta"), "ingested_index"):
                 self._index_ingested()
+            if not self._r.hexists(self._k("meta"), "outlets_index"):
+                self._index_outlets()
 
     # -- keys and errors --------------------------------------------------------------------------------
 
@@ -579,6 +583,26 @@ class RedisStore:
 
         self.index_once("ingested_index", "articles", build)
 
+    def _index_outlets(self) -> None:
+        """The outlets' names, from the articles' hashes."""
+
+        def build(pipe: Any) -> None:
+            ids = [d for page in self._ids() for d in page]
+            rows = [r for n in range(0, len(ids), PAGE) for r in self._docs(ids[n : n + PAGE], ("outlet",))]
+            names = sorted({r[b"outlet"].decode() for r in rows if r[b"outlet"]})
+            pipe.multi()
+            pipe.delete(self._k("outlets"))
+            if names:
+                pipe.sadd(self._k("outlets"), *names)
+
+        self.index_once("outlets_index", "outlets", build)
+
+    def outlets(self) -> list[str]:
+        """The outlets stored articles named, sorted (an outlet stays once named, as in a process that
+        saw it)."""
+        with self._errors("reading the outlets"):
+            return sorted(o.decode() for o in self._r.smembers(self._k("outlets")))
+
     def _check_binding(self, bound: bytes | None, expected: str) -> None:
         """``FailedPrecondition`` unless the article indexes' hash (watched) is still bound to ``expected``
         (``Change.index_binding``); ``bound``: its binding as read."""
@@ -689,6 +713,8 @@ class RedisStore:
             pipe.hset(self._k("doc", rec.article.id), mapping=_fields(rec))
             pipe.zadd(self._k("docs"), {rec.article.id: rec.seq})
             pipe.zadd(self._k("ingested"), {rec.article.id: rec.ingest_time})
+            if rec.article.outlet:
+                pipe.sadd(self._k("outlets"), rec.article.outlet)
         for p in change.put_pairs:
             reverse = _SEP.join((p.b, p.a))
             pipe.hdel(self._k("pairs"), reverse)

@@ -91,15 +91,15 @@ class RedisStoryClusters(TableStoryClusters):
         self._kept_records = RedisClusterRecords(store, cache)
         super().__init__(config, self._table, self._kept_records)
         with store.errors("reading the store"):
-            self._building = not store.client.hexists(store.key("meta"), _INDEXED)
+            self.restores = not store.client.hexists(store.key("meta"), _INDEXED)
         """Whether the store has no table yet: ``restore`` then builds it, ``restored`` writes it."""
 
     def restore(self, record: ClusterRecord, members: Iterable[Member]) -> None:
-        if self._building:
+        if self.restores:
             self._clusterer.restore(record.id, record.created_seq, members)
 
     def restored(self) -> None:
-        if not self._building:
+        if not self.restores:
             return
         writes = self._table.take_writes()
 
@@ -110,7 +110,7 @@ class RedisStoryClusters(TableStoryClusters):
 
         self._store.index_once(_INDEXED, "story clusters", build)
         self._table.settled()
-        self._building = False
+        self.restores = False
 
     def follow(
         self,

@@ -146,6 +146,10 @@ class StoryClusters(Protocol):
     """Whether ``cluster_of`` answers from placements this process made or followed (so it says which
     articles the process holds), not from a store others change too."""
 
+    restores: bool
+    """Whether ``restore`` must be given every stored cluster at start (False when the clusters are kept
+    in the store already)."""
+
     def take_writes(self) -> list[tuple[str, Sequence[Any], Sequence[Any]]]:
         """What the write in progress changed that the store's commit writes besides the ``Change``'s
         records (``Change.index_writes``; none when the clusters are kept in process)."""
@@ -205,6 +209,7 @@ class TableStoryClusters:
     records beside it (``ClusterRecords``)."""
 
     places_here = True
+    restores = True
 
     def __init__(self, config: ClusterConfig, table: ClusterTable, records: ClusterRecords) -> None:
         self._clusterer = StoryClusterer(

@@ -1053,7 +1053,8 @@ def test_article_entries_committed_are_what_every_process_reads(
     entries_and_store: tuple[ArticleEntries, Any],
 ) -> None:
     """A write's changes, committed as the engine commits them and settled, are what the part and a
-    fresh one over the same store answer (the fresh one knows no outlets: they come from ``follow``)."""
+    fresh one over the same store answer (the fresh one knows the outlets the stored articles name,
+    read from the store, where this one learns them from the engine's ``add_outlet``)."""
     entries, store = entries_and_store
     entries.put("a", _entry(1, 300.0))
     entries.put("b", _entry(2, 100.0))
@@ -1079,7 +1080,8 @@ def test_article_entries_committed_are_what_every_process_reads(
     assert during["ids"] == ["a", "c"] and during["by_seq"] == {3: "a", 4: "c"} and during["len"] == 2
     assert during["sources"]["a"] == () and during["groups"]["b"] is None
     if store is not None:
-        assert _entries_state(RedisArticleEntries(store, cache=3)) == during
+        fresh = _entries_state(RedisArticleEntries(store, cache=3))
+        assert fresh == {**during, "outlets": ["Harbour Wire"]} and during["outlets"] == []
 
 
 def test_article_entries_follow_what_another_process_committed(

@@ -62,6 +62,43 @@ def test_the_engine_answers_the_same_on_redis_and_starts_again_from_it(
     again.close()
 
 
+def test_a_replica_starts_without_reading_every_article(
+    any_redis: RedisServer | RedisCluster3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every part in Redis (indexes, vectors, clusters, lineage, entries), a start reads the store's
+    meta and the outlets' names, not the articles: it answers as the process that stored them, and
+    knows the outlets they name (a store from before the outlets were kept gets them, once)."""
+    url = _url(any_redis)
+    first = Engine(LEXICAL, store=open_store(url))
+    for a in _articles():
+        first.ingest(a)
+    probe = Article("probe", _articles()[1].text)
+    expected = first.find_similar(probe)
+    first.close()
+    store = RedisStore(url)
+    store.client.delete(store.key("outlets"))
+    store.client.hdel(store.key("meta"), "outlets_index")
+    store.close()
+    reads: list[object] = []
+    real_load = RedisStore.load
+
+    def load(self: RedisStore, documents: object = None, clusters: object = None) -> object:
+        reads.append(documents)
+        return real_load(self, documents, clusters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RedisStore, "load", load)
+    again = Engine(LEXICAL, store=open_store(url))
+    assert None not in reads and again.indexes_loaded
+    assert again._state.entries.outlets() == ["Coastal Daily", "Harbour Wire", "Metro News"]
+    assert again.find_similar(probe) == expected and len(again) == 3
+    in_memory = Engine(LEXICAL, store=MemoryStore())
+    for a in _articles():
+        in_memory.ingest(a)
+    edited = Article("copy", _articles()[1].text + " Talks resume on Friday.", outlet="Coastal Daily")
+    assert again.ingest(edited).analysis == in_memory.ingest(edited).analysis
+    again.close()
+
+
 def test_a_store_written_before_the_story_table_was_kept_gets_one_with_the_same_clusters(
     any_redis: RedisServer | RedisCluster3,
 ) -> None:

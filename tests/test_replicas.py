@@ -185,6 +185,20 @@ def test_with_the_model_too(embedder: CachingEmbedder) -> None:
     assert view(group[0]) == expected and view(group[1]) == expected
 
 
+def test_with_the_model_on_redis_too(redis: RedisServer, embedder: CachingEmbedder) -> None:
+    """Replicas on Redis with the model, the article vectors in Redis: the answers of one engine."""
+    steps = plan(7, 2, deletes=1)
+    config = Config()
+    clock = Clock()
+    url = f"{redis.url}?prefix=model&index_capacity=2000"
+    group = [Engine(config, embedder=embedder, store=open_store(url), clock=clock) for _ in range(2)]
+    run(lambda k: group[k], clock, steps)
+    expected = view(one_engine(config, steps, embedder))
+    assert view(group[0]) == expected and view(group[1]) == expected
+    for engine in group:
+        engine.close()
+
+
 def test_engines_writing_at_the_same_moment_lose_no_update() -> None:
     """Three engines in three threads ingest one story's articles at once: the store commits them in
     some order, and the result is what one engine gives ingesting them in that order."""
