@@ -148,6 +148,8 @@ class RedisVectors:
         self.probes = max(4, self.lists // 16)
         self.train_at = max(_MIN_TRAIN, _TRAIN_PER_LIST * self.lists)
         self._centroids: np.ndarray | None = None  # once read: they never change while the keys exist
+        self.last_read = 0
+        """Records the last query of this process read (a measure of its cost)."""
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -270,6 +272,7 @@ class RedisVectors:
             blobs += self._get([self._list(x) for x in names])
         dtype = self._record()
         rec = np.frombuffer(b"".join(b for b in blobs if b), dtype=dtype)
+        self.last_read = len(rec)
         if not len(rec):
             return []
         unassigned_now = blobs[0] or b""
