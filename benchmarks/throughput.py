@@ -620,7 +620,7 @@ def measure_vector_scale(
     exact answers give the HNSW recall."""
     import faiss
 
-    from dedup.vectors import FaissIndex
+    from dedup.vectors import HnswIndex
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core (the engine queries on one)
     rng = np.random.default_rng(3)
@@ -642,7 +642,7 @@ def measure_vector_scale(
             rss0 = rss_bytes()
             t0 = time.perf_counter()
             if name == "hnsw":
-                index: Any = FaissIndex(dim, "hnsw")
+                index: Any = HnswIndex(dim)
                 index.add(np.arange(size, dtype=np.int64), noisy)
             else:
                 index = faiss.IndexFlatIP(dim)

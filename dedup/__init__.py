@@ -38,6 +38,8 @@ _HOME = {
     "ExactIndex": "dedup.vectors",
     "ExternalSource": "dedup.results",
     "FaissIndex": "dedup.vectors",
+    "FlatIndex": "dedup.vectors",
+    "HnswIndex": "dedup.vectors",
     "IngestOutcome": "dedup.results",
     "IngestResult": "dedup.engine",
     "InputError": "dedup.errors",
@@ -105,6 +107,8 @@ __all__ = [
     "ExactIndex",
     "ExternalSource",
     "FaissIndex",
+    "FlatIndex",
+    "HnswIndex",
     "IngestOutcome",
     "IngestResult",
     "InputError",
@@ -199,4 +203,4 @@ if TYPE_CHECKING:
     )
     from dedup.segment import Sentence, Token, split_sentences, tokenize
     from dedup.store import MemoryStore, SqliteStore, Store, open_store
-    from dedup.vectors import ExactIndex, FaissIndex, make_vector_index
+    from dedup.vectors import ExactIndex, FaissIndex, FlatIndex, HnswIndex, make_vector_index

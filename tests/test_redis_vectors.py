@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dedup.redis_store import RedisStore
 from dedup.redis_vectors import RedisVectors, list_count
-from dedup.vectors import FaissIndex
+from dedup.vectors import FlatIndex
 from tests.redis_server import RedisCluster3, RedisServer
 
 DIM = 16
@@ -45,14 +45,14 @@ def _clustered(seed: int, n: int, centres: int = 40) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def _flat(ids: Sequence[int], vectors: np.ndarray) -> FaissIndex:
-    flat = FaissIndex(DIM, "flat")
+def _flat(ids: Sequence[int], vectors: np.ndarray) -> FlatIndex:
+    flat = FlatIndex(DIM)
     if len(ids):
         flat.add(np.asarray(ids, dtype=np.int64), vectors)
     return flat
 
 
-def _exact(flat: FaissIndex, q: np.ndarray, k: int) -> list[tuple[float, int]]:
+def _exact(flat: FlatIndex, q: np.ndarray, k: int) -> list[tuple[float, int]]:
     scores, ids = flat.search(q[None, :], k)
     return [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
