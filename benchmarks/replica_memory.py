@@ -12,7 +12,8 @@ resident memory is read at each of ``--sizes`` (batches of 200, as a stream hand
 articles). ``resident_documents`` (``--resident``, default 1,000) bounds the caches: every cache is
 full (twice that) long before the first size, so the growth from one size to the next is what the
 replica keeps of every stored article. Redis's ``used_memory`` per article is reported beside it, and
-the bytes of the article vectors' keys (``dedup.redis_vectors``).
+the bytes of the article vectors' keys (``dedup.redis_vectors``). At the end a second engine starts on
+the store, as a restarted replica would: ``restart_seconds`` until it has answered one FindSimilar.
 
 One JSON object out (and to --out).
 """
@@ -100,6 +101,12 @@ def run(data: Path, sizes: Sequence[int], resident: int) -> dict[str, Any]:
             }
             rows.append(row)
             print(row, flush=True)
+        # A replica starting on the same store (a restart): how long until it answers.
+        engine.close()
+        start = time.perf_counter()
+        engine = Engine(Config(resident_documents=resident), embedder=StandInModel(), store=open_store(url))
+        engine.find_similar(corpus[0])
+        restart = time.perf_counter() - start
     finally:
         engine.close()
         r.close()
@@ -114,6 +121,7 @@ def run(data: Path, sizes: Sequence[int], resident: int) -> dict[str, Any]:
     return {
         "sizes": rows,
         **growth,
+        "restart_seconds": round(restart, 2),
         "resident_documents": resident,
         "model": StandInModel.name,
         "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),

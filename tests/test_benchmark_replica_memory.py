@@ -23,4 +23,6 @@ def test_replica_memory_runs_on_a_slice(shared_data: Path) -> None:
     result = replica_memory.run(shared_data / "news_ecb", [60, 120], resident=20)
     assert [row["stored"] for row in result["sizes"]] == [60, 120]
     assert all(row["rss_mb"] > 0 and row["redis_vector_bytes_per_article"] > 1_536 for row in result["sizes"])
-    assert result["model"] == "stand-in-384" and "rss_growth_percent" in result
+    assert (
+        result["model"] == "stand-in-384" and "rss_growth_percent" in result and result["restart_seconds"] > 0
+    )
