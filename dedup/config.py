@@ -328,7 +328,8 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     vector_index: str = "faiss:flat"
-    """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'."""
+    """Vector index backend: 'faiss:flat', 'faiss:hnsw' or 'exact'. (With the article indexes in Redis,
+    beside a Redis store, the article vectors are kept there instead: ``dedup.redis_vectors``.)"""
     lsh: str = "memory"
     """LSH backend: 'memory' (banded numpy arrays, in-process) or 'datasketch'."""
     resident_documents: int = 20_000
