@@ -352,7 +352,15 @@ def serve(
         if security.tls is not None:
             security.tls.credentials()  # a certificate that cannot be read fails now, not after the model
         store = open_store(state or f"sqlite:{data / 'dedup.sqlite3'}")
-        log.info("starting", extra={"data_dir": str(data), "store": store.location, "pid": os.getpid()})
+        log.info(
+            "starting",
+            extra={
+                "data_dir": str(data),
+                "store": store.location,
+                "pid": os.getpid(),
+                "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
+            },
+        )
         log.info("loading the model", extra={"model": config.embed.model, "backend": config.embed.backend})
         engine = Engine(config, store=store, index_dir=data / "indexes", rebuild_indexes=rebuild_indexes)
         dim = engine.embedder.dim  # load the model before saying we are ready

@@ -382,3 +382,47 @@ def test_sigterm_with_a_call_stuck_in_the_engine_still_exits(tmp_path: Path) -> 
         assert again.serving["indexes"] == "rebuilt from the store"
     finally:
         again.kill()
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().partition("=")[::2] for item in raw if item)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_a_server_runs_with_two_malloc_arenas_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dedup serve` starts itself again (same pid) with MALLOC_ARENA_MAX=2, so that its resident memory
+    follows what it holds, not its threads' high-water marks; a value in its environment stands. It
+    serves, and stops on SIGTERM, as any server."""
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    server = ServerProcess(tmp_path / "a", "--model", "none")
+    try:
+        assert _environ(server.pid).get("MALLOC_ARENA_MAX") == "2"
+        starting = next(line for line in server.logs if line.get("msg") == "starting")
+        assert starting["malloc_arena_max"] == "2" and starting["pid"] == server.pid
+        with DedupClient(server.target) as client:
+            article = fixture_articles()[0]
+            assert client.ingest(article).analysis.id == article.id
+        server.terminate()
+        try:
+            code = server.wait(20)
+        except subprocess.TimeoutExpired:
+            out = subprocess.run(
+                ["gdb", "-p", str(server.pid), "-batch", "-ex", "thread apply all bt 15"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            print("GDB", out.stdout[-8000:])
+            raise
+        assert code == 0
+    finally:
+        server.kill()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    told = ServerProcess(tmp_path / "b", "--model", "none")
+    try:
+        assert _environ(told.pid).get("MALLOC_ARENA_MAX") == "4"
+    finally:
+        told.kill()
