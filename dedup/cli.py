@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import logging
 import os
 import sys
 import tempfile
@@ -171,7 +170,6 @@ def _with_few_malloc_arenas() -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     _with_few_malloc_arenas()
-    owned = threading.active_count() == 1  # the process is this command's (see _with_few_malloc_arenas)
     from server.app import Security, serve
     from server.security import TlsFiles, TokenTable
 
@@ -185,7 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls = TlsFiles(Path(args.tls_cert), Path(args.tls_key), ca)
     tokens = TokenTable.load(args.tokens) if args.tokens else None
     _collect_rarely()
-    code = serve(
+    return serve(
         args.data_dir,
         args.port,
         _config(args),
@@ -200,15 +198,6 @@ def _serve(args: argparse.Namespace) -> int:
         stream_idle=args.stream_idle,
         rebuild_indexes=args.rebuild_indexes,
     )
-    if owned:
-        # Everything the server holds is closed and durable once ``serve`` returns. Python's finalization
-        # with gRPC's threads still alive can then block on a lock one of them holds (a server that had
-        # logged "stopped" did not exit under two malloc arenas): the process ends here instead.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
 
 
 def _client(args: argparse.Namespace) -> Any:

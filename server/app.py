@@ -412,7 +412,11 @@ def serve(
         threading.Thread(
             target=_keep_expiring, args=(engine, retain, stop), name="dedup-retention", daemon=True
         ).start()
-    stop.wait()
+    # Python runs a signal's handler on the main thread, between bytecodes: a wait on a lock without a
+    # timeout is not woken when the kernel hands the signal to another thread (one of gRPC's), and would
+    # wait for ever, so this one wakes up every half second to let the handler run.
+    while not stop.wait(0.5):
+        pass
     if running.stop(grace):
         log.info("stopped", extra={"documents": len(engine), "indexes": "saved"})
         lock.release()
