@@ -345,7 +345,6 @@ class RedisArticleIndex:
         self._config = config
         self._store = store
         self._r = store.client
-        self._dim = dim
         self.undo: UndoLog | None = None
         self._queued: list[_Call] = []
         """The writes of the write in progress (while ``undo`` is set), for its commit to make."""
@@ -583,8 +582,7 @@ class RedisArticleIndex:
         found: list[bytes] = []
         with self._store.errors("listing the indexes' keys"):
             for part in ("doc-lsh", "sentence-lsh", "words"):
-                pattern = self._store.key(part, "*").replace("{", "\\{").replace("}", "\\}")
-                found.extend(self._r.scan_iter(match=pattern, count=_SCAN))
+                found.extend(self._store.keys_under(part))
             found.extend(k.encode() for k in (self._meta, self._bits) if self._r.exists(k))
         found.extend(self._vectors.key_names())
         return found

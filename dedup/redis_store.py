@@ -778,10 +778,16 @@ class RedisStore:
         )
         return generation
 
+    def keys_under(self, *parts: str) -> list[bytes]:
+        """Every key named ``{prefix}:PARTS:...`` (every key of the store without ``parts``), by a SCAN: the
+        prefix's braces escaped, since they are glob characters too."""
+        pattern = ":".join([self._p.replace("{", "\\{").replace("}", "\\}"), *parts, "*"])
+        return list(self._r.scan_iter(match=pattern, count=1_000))
+
     def flush(self) -> None:
         """Delete every key of this store (tests, and an operator starting over)."""
         with self._errors("deleting the store"):
-            keys = list(self._r.scan_iter(match=self._p.replace("{", "\\{").replace("}", "\\}") + ":*"))
+            keys = self.keys_under()
             for n in range(0, len(keys), 500):
                 self._r.delete(*keys[n : n + 500])
 

@@ -60,7 +60,6 @@ _STRAGGLERS = 256
 _KMEANS_SEED = 1234
 _CHUNK = 1024
 """Articles one script call writes or removes at most."""
-_SCAN = 1_000
 
 _GET = """
 local out = {}
@@ -167,8 +166,7 @@ class RedisVectors:
         found: list[bytes] = []
         with self._store.errors("listing the article vectors' keys"):
             for part in ("ivf", "vec"):
-                pattern = self._store.key(part, "*").replace("{", "\\{").replace("}", "\\}")
-                found.extend(self._r.scan_iter(match=pattern, count=_SCAN))
+                found.extend(self._store.keys_under(part))
             if self._r.exists(self._store.key("ivf")):
                 found.append(self._store.key("ivf").encode())
         return found
@@ -200,24 +198,32 @@ class RedisVectors:
             return np.zeros(len(rec), dtype=np.int64)
         return np.argmax(self._decode(rec) @ centroids.T, axis=1).astype(np.int64) + 1
 
+    def _keep_centroids(self, raw: bytes | None) -> np.ndarray | None:
+        """Keep the centroids as read (``raw``: their key's value, None while untrained)."""
+        if raw is not None:
+            self._centroids = np.frombuffer(raw, dtype=np.float32).reshape(self.lists, -1)
+        return self._centroids
+
     def _read_centroids(self) -> np.ndarray | None:
         if self._centroids is None:
             with self._store.errors("reading the vector lists' centroids"):
-                raw = self._r.get(self._store.key("ivf"))
-            if raw is not None:
-                self._centroids = np.frombuffer(raw, dtype=np.float32).reshape(self.lists, -1)
+                self._keep_centroids(self._r.get(self._store.key("ivf")))
         return self._centroids
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def puts(self, seqs: Sequence[int], vectors: np.ndarray) -> list[_Call]:
-        """The writes that add articles' vectors (zero vectors, an engine without a model, are not kept:
-        nothing is near them)."""
+    @staticmethod
+    def _kept(seqs: Sequence[int], vectors: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """The articles whose vectors are kept: not zero vectors (an engine without a model), which are
+        near nothing."""
         keep = [i for i, v in enumerate(vectors) if np.any(v)]
-        if not keep:
+        return [seqs[i] for i in keep], np.asarray(vectors, dtype=np.float32)[keep]
+
+    def puts(self, seqs: Sequence[int], vectors: np.ndarray) -> list[_Call]:
+        """The writes that add articles' vectors (``_kept``)."""
+        seqs, vectors = self._kept(seqs, vectors)
+        if not seqs:
             return []
-        seqs = [seqs[i] for i in keep]
-        vectors = np.asarray(vectors, dtype=np.float32)[keep]
         rec = self._encode(seqs, vectors)
         lists = self._assign(rec, self._centroids)
         calls: list[_Call] = []
@@ -232,11 +238,10 @@ class RedisVectors:
 
     def drops(self, seqs: Sequence[int], vectors: np.ndarray) -> list[_Call]:
         """The writes that remove articles' vectors (those they were added with)."""
-        keep = [i for i, v in enumerate(vectors) if np.any(v)]
-        if not keep:
+        seqs, vectors = self._kept(seqs, vectors)
+        if not seqs:
             return []
-        seqs = [seqs[i] for i in keep]
-        rec = self._encode(seqs, np.asarray(vectors, dtype=np.float32)[keep])
+        rec = self._encode(seqs, vectors)
         lists = self._assign(rec, self._read_centroids())
         calls: list[_Call] = []
         for n in range(0, len(seqs), _CHUNK):
@@ -261,8 +266,7 @@ class RedisVectors:
         centroids = self._centroids
         if centroids is None:  # until trained, each query asks: one round trip more, once trained
             raw, unassigned = self._get([self._store.key("ivf"), self._list(0)])
-            if raw is not None:
-                self._centroids = centroids = np.frombuffer(raw, dtype=np.float32).reshape(self.lists, -1)
+            centroids = self._keep_centroids(raw)
             blobs = [unassigned]
         else:
             blobs = []
