@@ -20,6 +20,16 @@ vector search, so the search runs in the replica over what it fetches:
   the in-process flat index computes, so that below ``train_at`` articles the answers are the flat
   index's).
 
+A replica keeps what it read of the lists (``LIST_CACHE_BYTES`` at most, the lists used least recently
+dropped first) and of the exact vectors (``VECTOR_CACHE`` of them): a query asks Redis only for what
+changed since. ``P:ivf:epochs`` holds a token for each list that changes whenever the list changes by
+anything but records added at its end (a removal, a move out, a list made anew, after a flush too: the
+token is a writer's fresh random one, never a counter that could start again): while a list's token is
+the one a replica read, the records it holds are a prefix of the list, and it reads only the rest. A
+``P:vec:SEQ`` key never changes while it exists (a sequence number is never reused), so the cache of
+exact vectors needs no check; a removed article's vector stays cached until it is the least recently
+used, and is never asked for: its record is gone from every list.
+
 The records of a list are found by the list a vector is assigned to, which every replica computes the
 same way from the same centroids and codes; a removal takes the record out of ``P:ivf:0`` and of that
 list, and deletes its ``P:vec`` key. A record left anywhere else (none should be) names a sequence
@@ -38,6 +48,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,33 +73,57 @@ _STRAGGLERS = 256
 _KMEANS_SEED = 1234
 _CHUNK = 1024
 """Articles one script call writes or removes at most."""
+LIST_CACHE_BYTES = 16 << 20
+"""What a replica keeps of the lists it read, at most (about 40,000 records of 384 dimensions)."""
+VECTOR_CACHE = 4096
+"""Exact vectors a replica keeps, at most (6 MB at 384 dimensions)."""
 
 _GET = """
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('GET', key) end
 return out
 """
-# KEYS the lists records are appended to, then the vectors' keys; ARGV[1] how many lists, then the
-# records for each list, then each vector.
+# KEYS[1] the centroids (read when ARGV[1] is '1'), KEYS[2] the lists' tokens, then the lists; after
+# ARGV[1], for each list the token and length the reader holds. For each list: its token, the offset
+# the data starts at (the length held when the token is the same, else 0), and the data from there.
+_READ = """
+local out = {ARGV[1] == '1' and redis.call('GET', KEYS[1]) or false}
+for i = 3, #KEYS do
+  local token = redis.call('HGET', KEYS[2], KEYS[i]) or ''
+  local held = tonumber(ARGV[2 * i - 3])
+  local size = redis.call('STRLEN', KEYS[i])
+  if token == ARGV[2 * i - 4] and size >= held then
+    out[i - 1] = {token, held, size > held and redis.call('GETRANGE', KEYS[i], held, -1) or ''}
+  else
+    out[i - 1] = {token, 0, redis.call('GET', KEYS[i]) or ''}
+  end
+end
+return out
+"""
+# KEYS[1] the lists' tokens, then the lists records are appended to, then the vectors' keys; ARGV[1]
+# how many lists, ARGV[2] a fresh token, then the records for each list, then each vector.
 _PUT = """
 local n = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  if i <= n then
-    redis.call('SET', key, (redis.call('GET', key) or '') .. ARGV[i + 1])
+for i = 2, #KEYS do
+  if i <= n + 1 then
+    local was = redis.call('GET', KEYS[i])
+    if not was then redis.call('HSET', KEYS[1], KEYS[i], ARGV[2]) end
+    redis.call('SET', KEYS[i], (was or '') .. ARGV[i + 1])
   else
-    redis.call('SET', key, ARGV[i + 1])
+    redis.call('SET', KEYS[i], ARGV[i + 1])
   end
 end
 return #KEYS
 """
 """(A list grows by SET of the whole, not APPEND: APPEND leaves a string room to grow, up to as much again
 as it holds, and a list is written once an article.)"""
-# KEYS the lists records are taken out of, then the vectors' keys to delete; ARGV[1] how many lists,
-# ARGV[2] the size of a record, then for each list the 8-byte sequence numbers whose records go.
+# KEYS[1] the lists' tokens, then the lists records are taken out of, then the vectors' keys to delete;
+# ARGV[1] how many lists, ARGV[2] the size of a record, ARGV[3] a fresh token, then for each list the
+# 8-byte sequence numbers whose records go.
 _DROP = """
 local n = tonumber(ARGV[1])
 local size = tonumber(ARGV[2])
-for i = 1, n do
+for i = 2, n + 1 do
   local s = redis.call('GET', KEYS[i])
   if s then
     local gone = {}
@@ -104,25 +141,33 @@ for i = 1, n do
       if start <= #s then pieces[#pieces + 1] = string.sub(s, start) end
       if #pieces == 0 then
         redis.call('DEL', KEYS[i])
+        redis.call('HDEL', KEYS[1], KEYS[i])
       else
         redis.call('SET', KEYS[i], table.concat(pieces))
+        redis.call('HSET', KEYS[1], KEYS[i], ARGV[3])
       end
     end
   end
 end
-for i = n + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = n + 2, #KEYS do redis.call('DEL', KEYS[i]) end
 return #KEYS
 """
-# KEYS[1] the centroids, KEYS[2] the unassigned list, then lists; ARGV[1] the SHA-1 of the unassigned
-# list as read, ARGV[2] the centroids to set (empty: they are set already), then each list's records.
-# 1 when the records moved; 0 when the centroids' state or the unassigned list changed since.
+# KEYS[1] the centroids, KEYS[2] the lists' tokens, KEYS[3] the unassigned list, then lists; ARGV[1] the
+# SHA-1 of the unassigned list as read, ARGV[2] the centroids to set (empty: they are set already),
+# ARGV[3] a fresh token, then each list's records. 1 when the records moved; 0 when the centroids'
+# state or the unassigned list changed since.
 _MOVE = """
 local trained = redis.call('EXISTS', KEYS[1]) == 1
 if (ARGV[2] == '') ~= trained then return 0 end
-if redis.sha1hex(redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+if redis.sha1hex(redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
 if not trained then redis.call('SET', KEYS[1], ARGV[2]) end
-redis.call('DEL', KEYS[2])
-for i = 3, #KEYS do redis.call('SET', KEYS[i], (redis.call('GET', KEYS[i]) or '') .. ARGV[i]) end
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[2], KEYS[3])
+for i = 4, #KEYS do
+  local was = redis.call('GET', KEYS[i])
+  if not was then redis.call('HSET', KEYS[2], KEYS[i], ARGV[3]) end
+  redis.call('SET', KEYS[i], (was or '') .. ARGV[i])
+end
 return 1
 """
 
@@ -139,7 +184,14 @@ class RedisVectors:
     """The article vectors of a Redis store's indexes (module docstring): ``capacity`` articles laid
     out, vectors of ``dim()`` dimensions (read when first needed: the model loads late)."""
 
-    def __init__(self, store: RedisStore, dim: Callable[[], int], capacity: int) -> None:
+    def __init__(
+        self,
+        store: RedisStore,
+        dim: Callable[[], int],
+        capacity: int,
+        list_cache_bytes: int = LIST_CACHE_BYTES,
+        vector_cache: int = VECTOR_CACHE,
+    ) -> None:
         self._store = store
         self._r = store.client
         self._dim = dim
@@ -148,7 +200,15 @@ class RedisVectors:
         self.train_at = max(_MIN_TRAIN, _TRAIN_PER_LIST * self.lists)
         self._centroids: np.ndarray | None = None  # once read: they never change while the keys exist
         self.last_read = 0
-        """Records the last query of this process read (a measure of its cost)."""
+        """Records the last query of this process searched (a measure of its cost)."""
+        self.last_fetched = 0
+        """Bytes the last query of this process fetched from Redis."""
+        self._lock = threading.Lock()  # guards the two caches, which queries on many threads share
+        self._held: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()  # list -> (token, records)
+        self._held_bytes = 0
+        self._list_cache_bytes = list_cache_bytes
+        self._exact: OrderedDict[int, np.ndarray] = OrderedDict()  # sequence number -> float32 vector
+        self._vector_cache = vector_cache
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -157,6 +217,13 @@ class RedisVectors:
 
     def _vec(self, seq: int) -> str:
         return self._store.key("vec", str(seq))
+
+    def _tokens(self) -> str:
+        return self._store.key("ivf", "epochs")
+
+    @staticmethod
+    def _fresh() -> str:
+        return os.urandom(8).hex()
 
     def _record(self) -> np.dtype:
         return np.dtype([("seq", ">i8"), ("scale", "<f4"), ("code", "i1", (self._dim(),))])
@@ -174,6 +241,10 @@ class RedisVectors:
     def forget(self) -> None:
         """Drop what this process read of the keys (after they were deleted)."""
         self._centroids = None
+        with self._lock:
+            self._held.clear()
+            self._held_bytes = 0
+            self._exact.clear()
 
     # -- codes ----------------------------------------------------------------------------------------
 
@@ -230,8 +301,12 @@ class RedisVectors:
         for n in range(0, len(seqs), _CHUNK):
             part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
             names = sorted(set(where.tolist()))
-            keys = [self._list(x) for x in names] + [self._vec(s) for s in seqs[n : n + _CHUNK]]
-            args: list[Any] = [len(names), *(part[where == x].tobytes() for x in names)]
+            keys = [
+                self._tokens(),
+                *(self._list(x) for x in names),
+                *(self._vec(s) for s in seqs[n : n + _CHUNK]),
+            ]
+            args: list[Any] = [len(names), self._fresh(), *(part[where == x].tobytes() for x in names)]
             args += [v.tobytes() for v in vectors[n : n + _CHUNK]]
             calls.append((_PUT, keys, args))
         return calls
@@ -248,15 +323,68 @@ class RedisVectors:
             part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
             names = sorted(set(where.tolist()) | {0})
             packed = [part["seq"][(where == x) | (x == 0)].astype(">i8").tobytes() for x in names]
-            keys = [self._list(x) for x in names] + [self._vec(s) for s in seqs[n : n + _CHUNK]]
-            calls.append((_DROP, keys, [len(names), rec.itemsize, *packed]))
+            keys = [
+                self._tokens(),
+                *(self._list(x) for x in names),
+                *(self._vec(s) for s in seqs[n : n + _CHUNK]),
+            ]
+            calls.append((_DROP, keys, [len(names), rec.itemsize, self._fresh(), *packed]))
         return calls
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def _get(self, keys: Sequence[str]) -> list[bytes | None]:
+    def _read(self, names: Sequence[int], centroids: bool) -> tuple[bytes | None, list[bytes]]:
+        """The centroids' key (if ``centroids``; else None) and the records of lists ``names``, as Redis
+        holds them now: what changed since this process last read them is fetched, the rest comes from
+        its cache (module docstring)."""
+        with self._lock:
+            held = [self._held.get(n, (b"", b"")) for n in names]
+        args: list[Any] = ["1" if centroids else "0"]
+        for token, data in held:
+            args += [token, len(data)]
+        keys = [self._store.key("ivf"), self._tokens(), *(self._list(n) for n in names)]
         with self._store.errors("reading the article vectors"):
-            return list(self._r.eval(_GET, len(keys), *keys)) if keys else []
+            reply = self._r.eval(_READ, len(keys), *keys, *args)
+        raw, lists = reply[0], reply[1:]
+        out: list[bytes] = []
+        fetched = 0
+        for (_, data), (_token, offset, fresh) in zip(held, lists, strict=True):
+            out.append(data + fresh if offset else fresh)
+            fetched += len(fresh)
+        self.last_fetched = fetched
+        with self._lock:
+            for n, (token, _, _), data in zip(names, lists, out, strict=True):
+                # Whichever thread stores last, the entry is the list as Redis held it at some moment,
+                # with the token it had then: a later read fetches what was added since.
+                self._held_bytes -= len(self._held.pop(n, (b"", b""))[1])
+                if len(data) <= self._list_cache_bytes:
+                    self._held[n] = (token, data)
+                    self._held_bytes += len(data)
+            while self._held_bytes > self._list_cache_bytes:
+                self._held_bytes -= len(self._held.popitem(last=False)[1][1])
+        return raw, out
+
+    def _vectors(self, seqs: Sequence[int]) -> list[np.ndarray | None]:
+        """The exact vectors of articles ``seqs`` (None for one removed), from the cache or Redis."""
+        with self._lock:
+            found: list[np.ndarray | None] = [self._exact.get(s) for s in seqs]
+            for s, v in zip(seqs, found, strict=True):
+                if v is not None:
+                    self._exact.move_to_end(s)
+        missing = [i for i, v in enumerate(found) if v is None]
+        if not missing:
+            return found
+        keys = [self._vec(seqs[i]) for i in missing]
+        with self._store.errors("reading the article vectors"):
+            raws = self._r.eval(_GET, len(keys), *keys)
+        self.last_fetched += sum(len(r) for r in raws if r)
+        with self._lock:
+            for i, raw in zip(missing, raws, strict=True):
+                if raw is not None:
+                    found[i] = self._exact[seqs[i]] = np.frombuffer(raw, dtype=np.float32)
+            while len(self._exact) > self._vector_cache:
+                self._exact.popitem(last=False)
+        return found
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
         """The ``k`` stored articles nearest to ``vector``, nearest first: (cosine, sequence number)."""
@@ -265,35 +393,33 @@ class RedisVectors:
             return []
         centroids = self._centroids
         if centroids is None:  # until trained, each query asks: one round trip more, once trained
-            raw, unassigned = self._get([self._store.key("ivf"), self._list(0)])
+            raw, blobs = self._read([0], centroids=True)
             centroids = self._keep_centroids(raw)
-            blobs = [unassigned]
         else:
             blobs = []
         if centroids is not None:
             near = np.argsort(-(centroids @ q), kind="stable")[: self.probes] + 1
             names = ([] if blobs else [0]) + sorted(near.tolist())
-            blobs += self._get([self._list(x) for x in names])
+            blobs += self._read(names, centroids=False)[1]
         dtype = self._record()
-        rec = np.frombuffer(b"".join(b for b in blobs if b), dtype=dtype)
+        rec = np.frombuffer(b"".join(blobs), dtype=dtype)
         self.last_read = len(rec)
         if not len(rec):
             return []
-        unassigned_now = blobs[0] or b""
+        unassigned_now = blobs[0]
         if len(unassigned_now) >= (self.train_at if centroids is None else _STRAGGLERS) * dtype.itemsize:
             self._move(unassigned_now, centroids)
         approx = (rec["code"].astype(np.float32) @ q) * rec["scale"]
         take = min(len(rec), self.rerank(k))
         best = np.argpartition(-approx, take - 1)[:take] if take < len(rec) else np.arange(len(rec))
-        seqs = np.unique(rec["seq"][best].astype(np.int64))  # ascending: the flat index's order of adding
-        found = self._get([self._vec(int(s)) for s in seqs])
-        held = [(int(s), raw) for s, raw in zip(seqs.tolist(), found, strict=True) if raw is not None]
+        seqs = np.unique(rec["seq"][best].astype(np.int64)).tolist()  # ascending: the flat index's order
+        held = [(s, v) for s, v in zip(seqs, self._vectors(seqs), strict=True) if v is not None]
         if not held:
             return []
         import faiss
 
         flat = faiss.IndexFlatIP(len(q))
-        flat.add(np.vstack([np.frombuffer(raw, dtype=np.float32) for _, raw in held]))
+        flat.add(np.vstack([v for _, v in held]))
         scores, rows = flat.search(q[None, :], min(k, len(held)))
         return [(float(s), held[r][0]) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
 
@@ -323,10 +449,11 @@ class RedisVectors:
         lists = self._train(rec) if centroids is None else centroids
         where = self._assign(rec, lists)
         names = sorted(set(where.tolist()))
-        keys = [self._store.key("ivf"), self._list(0), *(self._list(x) for x in names)]
+        keys = [self._store.key("ivf"), self._tokens(), self._list(0), *(self._list(x) for x in names)]
         args = [
             hashlib.sha1(unassigned).hexdigest(),
             lists.tobytes() if train else b"",
+            self._fresh(),
             *(rec[where == x].tobytes() for x in names),
         ]
         with self._store.errors("training the vector lists"):

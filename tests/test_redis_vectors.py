@@ -152,3 +152,72 @@ def test_two_replicas_training_at_once_keep_one_set_of_centroids(redis: RedisSer
     assert a._centroids.tobytes() == b._centroids.tobytes() == store.client.get(store.key("ivf"))
     assert a.nearest(vectors[5], 1)[0][1] == b.nearest(vectors[5], 1)[0][1] == 6
     store.close()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["put", "late put", "drop", "query"]), st.integers(1, 400)),
+        min_size=4,
+        max_size=12,
+    ),
+)
+def test_what_a_replica_keeps_of_the_lists_follows_every_change(
+    store: RedisStore, seed: int, steps: list[tuple[str, int]]
+) -> None:
+    """Two replicas that query all along, one keeping whole lists and one keeping almost nothing (every
+    list and vector evicted as soon as read), answer what a replica that has read nothing answers,
+    whatever was added, removed, trained and moved in between, by a writer that knows the centroids and
+    by one that does not."""
+    for key in RedisVectors(store, lambda: DIM, CAPACITY).key_names():
+        store.client.delete(key)
+    vectors = _clustered(seed, 2_000)
+    rng = np.random.default_rng(seed)
+    writer, late = RedisVectors(store, lambda: DIM, CAPACITY), RedisVectors(store, lambda: DIM, CAPACITY)
+    keeping = RedisVectors(store, lambda: DIM, CAPACITY)
+    forgetting = RedisVectors(store, lambda: DIM, CAPACITY, list_cache_bytes=1, vector_cache=1)
+    stored: list[int] = []
+    next_seq = 1
+    for op, n in [*steps, ("query", 0)]:
+        if op in ("put", "late put"):
+            seqs = list(range(next_seq, min(next_seq + n, len(vectors) + 1)))
+            next_seq += len(seqs)
+            if seqs:
+                _run(store, (writer if op == "put" else late).puts(seqs, vectors[[s - 1 for s in seqs]]))
+                stored += seqs
+        elif op == "drop" and stored:
+            gone = sorted(rng.choice(stored, min(n, len(stored)), replace=False).tolist())
+            _run(store, writer.drops(gone, vectors[[s - 1 for s in gone]]))
+            stored = [s for s in stored if s not in set(gone)]
+        else:
+            for q in [*_clustered(seed + 1, 3), vectors[stored[0] - 1] if stored else vectors[0]]:
+                RedisVectors(store, lambda: DIM, CAPACITY).nearest(q, 10)  # may train, or move stragglers
+                expected = RedisVectors(store, lambda: DIM, CAPACITY).nearest(q, 10)
+                assert keeping.nearest(q, 10) == expected
+                assert forgetting.nearest(q, 10) == expected
+
+
+def test_a_replica_reads_only_what_changed_and_sees_a_store_made_anew(store: RedisStore) -> None:
+    """A query fetches from Redis only the records added since the last (and no exact vector it read
+    before); after another process deletes every key and writes as many other articles, the same lengths
+    of list, the replica reads the new ones, not what it kept."""
+    index = RedisVectors(store, lambda: DIM, CAPACITY)
+    other = RedisVectors(store, lambda: DIM, CAPACITY)
+    for key in index.key_names():
+        store.client.delete(key)
+    vectors = _clustered(41, 400)
+    _run(store, other.puts(list(range(1, 301)), vectors[:300]))
+    q = vectors[5]
+    first = index.nearest(q, 10)
+    assert index.last_fetched >= 300 * (16 + 8 + 4)
+    assert index.nearest(q, 10) == first and index.last_fetched == 0
+    _run(store, other.puts(list(range(301, 311)), vectors[300:310]))
+    index.nearest(q, 10)
+    assert 0 < index.last_fetched <= 10 * (16 + 8 + 4) + 10 * 4 * DIM
+    for key in other.key_names():
+        store.client.delete(key)
+    other.forget()
+    _run(store, other.puts(list(range(1_001, 1_311)), vectors[90:400]))  # 310 records again
+    flat = _flat(list(range(1_001, 1_311)), vectors[90:400])
+    assert index.nearest(q, 10) == _exact(flat, q, 10)
