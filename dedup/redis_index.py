@@ -34,12 +34,12 @@ Layout (``P`` the store's ``{prefix}``):
   were built from, ``load``).
 
 Round trips. A query (``articles_like``, ``sentence_hits``, ``sentences_with_words``) is one: one Lua
-script reads every band of every row; ``nearest_articles`` is two (the lists, then the exact vectors of
-the nearest by code), three until the process has read the lists' centroids. Adding or removing
-articles in a write costs none of its own: its scripts go in the commit's transaction (``_CHUNK``
-entries a script call, about 40 articles' sentences). Outside a write (rebuilding, or ``add``/``remove``
-called directly) they are sent ``_CALLS`` scripts a round trip, so 10,000 articles go in a few dozen
-round trips, not one per key.
+script reads every band of every row; ``nearest_articles`` is one (what changed in the lists it reads
+since this process last read them), and one more for exact vectors the process does not hold. Adding or
+removing articles in a write costs none of its own: its scripts go in the commit's transaction
+(``_CHUNK`` entries a script call, about 40 articles' sentences). Outside a write (rebuilding, or
+``add``/``remove`` called directly) they are sent ``_CALLS`` scripts a round trip, so 10,000 articles go
+in a few dozen round trips, not one per key.
 
 Writes. A replica's index writes are made by its commit, in the same MULTI/EXEC transaction as the
 rest of the change (``take_writes``, ``Change.index_writes``): the indexes hold exactly the committed
@@ -359,7 +359,7 @@ class RedisArticleIndex:
         self._word_buckets = bucket_count(capacity, AVERAGE_SENTENCES)
         self._meta = store.key("index")
         self._bits = store.key("indexed")
-        self._vectors = RedisVectors(store, dim, capacity)
+        self._vectors = RedisVectors(store, dim, capacity, store.vector_cache_bytes)
         self._bound: str | None = None  # the binding this process loaded or built them with
 
     @property

@@ -22,7 +22,8 @@ stays one MULTI/EXEC transaction.
   ``HISTORY_KEPT`` commits; ``{p}:writing`` the lock processes sharing the store take around a write;
 - ``{p}:doc-lsh:N``, ``{p}:sentence-lsh:N``, ``{p}:words:N``, ``{p}:indexed`` and ``{p}:index``: the
   article indexes the engine keeps beside the store (``dedup.redis_index``), laid out for
-  ``?index_capacity=N`` articles (default ``INDEX_CAPACITY``).
+  ``?index_capacity=N`` articles (default ``INDEX_CAPACITY``); a process keeps what it read of the
+  article vectors, ``?vector_cache_mb=N`` at most (``VECTOR_CACHE_BYTES``, ``dedup.redis_vectors``).
 
 A commit reads what it checks (the highest sequence number held, the last event issued, whether its
 new ids are stored) under WATCH on the meta hash, which every commit writes: if another writer
@@ -89,6 +90,10 @@ COMMIT_TRIES = 20
 INDEX_CAPACITY = 100_000
 """Stored articles the article indexes kept beside the store are laid out for (``?index_capacity=N`` in
 the URL; ``dedup.redis_index``)."""
+VECTOR_CACHE_BYTES = 24 << 20
+"""What a process keeps of the article vectors it read from Redis, at most (``?vector_cache_mb=N`` in the
+URL; ``dedup.redis_vectors``): the lists of about 40,000 articles and 5,000 exact vectors at 384
+dimensions."""
 _SEP = "\x1f"  # ids cannot hold control characters (``valid_id``), so this cannot occur in one
 _CONTAINING = """
 local found = {}
@@ -143,6 +148,14 @@ class RedisStore:
             raise ConfigError(f"index_capacity in {url!r} must be a whole number of articles") from None
         if self.index_capacity < 1:
             raise ConfigError(f"index_capacity in {url!r} must be at least 1")
+        try:
+            self.vector_cache_bytes = int(
+                float(query.get("vector_cache_mb", [str(VECTOR_CACHE_BYTES >> 20)])[0]) * (1 << 20)
+            )
+        except ValueError:
+            raise ConfigError(f"vector_cache_mb in {url!r} must be a number of megabytes") from None
+        if self.vector_cache_bytes < 0:
+            raise ConfigError(f"vector_cache_mb in {url!r} must not be negative")
         self._url = parts._replace(query="").geturl()
         self._p = "{" + prefix + "}"
         self._redis_errors = redis.RedisError

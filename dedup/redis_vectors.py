@@ -20,15 +20,18 @@ vector search, so the search runs in the replica over what it fetches:
   the in-process flat index computes, so that below ``train_at`` articles the answers are the flat
   index's).
 
-A replica keeps what it read of the lists (``LIST_CACHE_BYTES`` at most, the lists used least recently
-dropped first) and of the exact vectors (``VECTOR_CACHE`` of them): a query asks Redis only for what
-changed since. ``P:ivf:epochs`` holds a token for each list that changes whenever the list changes by
-anything but records added at its end (a removal, a move out, a list made anew, after a flush too: the
-token is a writer's fresh random one, never a counter that could start again): while a list's token is
-the one a replica read, the records it holds are a prefix of the list, and it reads only the rest. A
-``P:vec:SEQ`` key never changes while it exists (a sequence number is never reused), so the cache of
-exact vectors needs no check; a removed article's vector stays cached until it is the least recently
-used, and is never asked for: its record is gone from every list.
+A replica keeps what it read of the lists and of the exact vectors, ``cache_bytes`` at most
+(``?vector_cache_mb=N`` in the store's URL; two thirds for the lists, a third for the exact vectors, the
+least recently used of each dropped first): a query asks Redis only for what changed since.
+``P:ivf:epochs`` holds a token for each list that changes whenever the list changes by anything but
+records added at its end (a removal, a move out, a list made anew, after a flush too: the token is a
+writer's fresh random one, never a counter that could start again): while a list's token is the one a
+replica read, the records it holds are a prefix of the list, and it reads only the rest. The exact vectors
+are kept by sequence number and the scale of the record that named them: a ``P:vec:SEQ`` key never
+changes while it exists (a store never gives a sequence number twice), and after the keys were deleted
+and written anew (a flush) another vector under the same number has another scale but with odds of
+about 2^-32; a removed article's vector stays cached until it is the least recently used, and is never
+asked for: its record is gone from every list.
 
 The records of a list are found by the list a vector is assigned to, which every replica computes the
 same way from the same centroids and codes; a removal takes the record out of ``P:ivf:0`` and of that
@@ -56,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.redis_store import RedisStore
+from dedup.redis_store import VECTOR_CACHE_BYTES, RedisStore
 
 __all__ = ["RedisVectors", "list_count"]
 
@@ -73,10 +76,6 @@ _STRAGGLERS = 256
 _KMEANS_SEED = 1234
 _CHUNK = 1024
 """Articles one script call writes or removes at most."""
-LIST_CACHE_BYTES = 16 << 20
-"""What a replica keeps of the lists it read, at most (about 40,000 records of 384 dimensions)."""
-VECTOR_CACHE = 4096
-"""Exact vectors a replica keeps, at most (6 MB at 384 dimensions)."""
 
 _GET = """
 local out = {}
@@ -189,8 +188,7 @@ class RedisVectors:
         store: RedisStore,
         dim: Callable[[], int],
         capacity: int,
-        list_cache_bytes: int = LIST_CACHE_BYTES,
-        vector_cache: int = VECTOR_CACHE,
+        cache_bytes: int = VECTOR_CACHE_BYTES,
     ) -> None:
         self._store = store
         self._r = store.client
@@ -206,9 +204,9 @@ class RedisVectors:
         self._lock = threading.Lock()  # guards the two caches, which queries on many threads share
         self._held: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()  # list -> (token, records)
         self._held_bytes = 0
-        self._list_cache_bytes = list_cache_bytes
-        self._exact: OrderedDict[int, np.ndarray] = OrderedDict()  # sequence number -> float32 vector
-        self._vector_cache = vector_cache
+        self._list_cache_bytes = cache_bytes * 2 // 3
+        self._exact: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()  # (seq, scale) -> vector
+        self._exact_cache_bytes = cache_bytes - self._list_cache_bytes
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -364,25 +362,27 @@ class RedisVectors:
                 self._held_bytes -= len(self._held.popitem(last=False)[1][1])
         return raw, out
 
-    def _vectors(self, seqs: Sequence[int]) -> list[np.ndarray | None]:
-        """The exact vectors of articles ``seqs`` (None for one removed), from the cache or Redis."""
+    def _vectors(self, seqs: Sequence[int], scales: Sequence[float]) -> list[np.ndarray | None]:
+        """The exact vectors of articles ``seqs`` whose records have ``scales`` (None for one removed),
+        from the cache or Redis."""
+        keys = list(zip(seqs, scales, strict=True))
         with self._lock:
-            found: list[np.ndarray | None] = [self._exact.get(s) for s in seqs]
-            for s, v in zip(seqs, found, strict=True):
+            found: list[np.ndarray | None] = [self._exact.get(key) for key in keys]
+            for key, v in zip(keys, found, strict=True):
                 if v is not None:
-                    self._exact.move_to_end(s)
+                    self._exact.move_to_end(key)
         missing = [i for i, v in enumerate(found) if v is None]
         if not missing:
             return found
-        keys = [self._vec(seqs[i]) for i in missing]
+        names = [self._vec(seqs[i]) for i in missing]
         with self._store.errors("reading the article vectors"):
-            raws = self._r.eval(_GET, len(keys), *keys)
+            raws = self._r.eval(_GET, len(names), *names)
         self.last_fetched += sum(len(r) for r in raws if r)
         with self._lock:
             for i, raw in zip(missing, raws, strict=True):
                 if raw is not None:
-                    found[i] = self._exact[seqs[i]] = np.frombuffer(raw, dtype=np.float32)
-            while len(self._exact) > self._vector_cache:
+                    found[i] = self._exact[keys[i]] = np.frombuffer(raw, dtype=np.float32)
+            while self._exact and len(self._exact) * 4 * self._dim() > self._exact_cache_bytes:
                 self._exact.popitem(last=False)
         return found
 
@@ -412,8 +412,10 @@ class RedisVectors:
         approx = (rec["code"].astype(np.float32) @ q) * rec["scale"]
         take = min(len(rec), self.rerank(k))
         best = np.argpartition(-approx, take - 1)[:take] if take < len(rec) else np.arange(len(rec))
-        seqs = np.unique(rec["seq"][best].astype(np.int64)).tolist()  # ascending: the flat index's order
-        held = [(s, v) for s, v in zip(seqs, self._vectors(seqs), strict=True) if v is not None]
+        _, first = np.unique(rec["seq"][best], return_index=True)  # ascending: the flat index's order
+        picked = rec[best][first]
+        seqs, scales = picked["seq"].astype(np.int64).tolist(), picked["scale"].tolist()
+        held = [(s, v) for s, v in zip(seqs, self._vectors(seqs, scales), strict=True) if v is not None]
         if not held:
             return []
         import faiss

@@ -436,6 +436,15 @@ def test_the_index_capacity_is_a_whole_number_of_articles(redis: RedisServer) ->
     store.close()
 
 
+def test_the_vector_cache_is_a_size_in_megabytes(redis: RedisServer) -> None:
+    for bad in ("x", "-1"):
+        with pytest.raises(ConfigError, match="vector_cache_mb"):
+            RedisStore(f"{redis.url}?vector_cache_mb={bad}")
+    store = RedisStore(f"{redis.url}?vector_cache_mb=0.5")
+    assert store.vector_cache_bytes == 1 << 19
+    store.close()
+
+
 def test_writes_at_once_with_one_sequence_number_leave_only_the_committed_entries(
     any_redis: RedisServer | RedisCluster3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
