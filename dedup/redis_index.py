@@ -110,13 +110,18 @@ else since this one did (ARGV[2], empty if it has not): a process never overwrit
 rebuild it did not make."""
 
 _QUERY = """
-local out = {}
+local counts = {}
+local found = {}
 for i, key in ipairs(KEYS) do
   local tag = ARGV[i]
-  out[i] = redis.call('ZRANGE', key, '[' .. tag, '[' .. tag .. ARGV[#KEYS + 1], 'BYLEX')
+  local members = redis.call('ZRANGE', key, '[' .. tag, '[' .. tag .. ARGV[#KEYS + 1], 'BYLEX')
+  counts[i] = struct.pack('>I4', #members)
+  for _, m in ipairs(members) do found[#found + 1] = m end
 end
-return out
+return {table.concat(counts), table.concat(found)}
 """
+"""Every lookup's members laid end to end in one string, and how many each lookup found (4 bytes
+big-endian each) in another: two values to send back and parse, however many members were found."""
 # LSH entries: KEYS the buckets, ARGV[i] the members of bucket i laid end to end (ARGV[#KEYS + 1] bytes
 # each), added (ARGV[#KEYS + 2] "ZADD", score 0) or removed ("ZREM") a slice at a time (Lua's unpack
 # takes a few thousand values at most).
@@ -274,16 +279,17 @@ class _RedisLsh:
             blob[i : i + _TAG_BYTES] for i in range(0, len(blob), _TAG_BYTES)
         ]
 
-    def pairs(self, found: Sequence[Sequence[bytes]], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """As ``BandedLsh.query_pairs``: every (row, key) of what the rows' lookups ``found``, each once,
-        sorted by row then key; ``limit`` the most entries gathered, the lookups in order."""
-        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
-        usable = len(found)
+    def pairs(self, counted: bytes, members: bytes, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """As ``BandedLsh.query_pairs``: every (row, key) of what the rows' lookups found (``_QUERY``'s
+        reply: how many members each found, and the members), each once, sorted by row then key;
+        ``limit`` the most entries gathered, the lookups in order."""
+        counts = np.frombuffer(counted, dtype=">u4").astype(np.int64)
+        usable = len(counts)
         if limit is not None:
             usable = int(np.searchsorted(np.cumsum(counts), limit, side="right"))
         rows = np.repeat(np.arange(usable, dtype=np.int64) // self.lsh.bands, counts[:usable])
-        members = b"".join(m for f in found[:usable] for m in f)
-        raw = np.frombuffer(members, dtype=np.uint8).reshape(-1, _MEMBER)[:, _TAG_BYTES:]
+        taken = int(counts[:usable].sum()) * _MEMBER
+        raw = np.frombuffer(members, dtype=np.uint8, count=taken).reshape(-1, _MEMBER)[:, _TAG_BYTES:]
         padded = np.zeros((len(raw), 8), dtype=np.uint8)
         padded[:, 8 - _KEY_BYTES :] = raw
         keys = padded.view(">u8").ravel().astype(np.int64)
@@ -486,8 +492,8 @@ class RedisArticleIndex:
         """Every band of every row of ``signatures`` looked up in one round trip."""
         names, tags = lsh.lookups(signatures)
         with self._store.errors("querying the indexes"):
-            found = self._r.eval(_QUERY, len(names), *names, *tags, _TOP) if names else []
-        return lsh.pairs(found, limit)
+            counted, members = self._r.eval(_QUERY, len(names), *names, *tags, _TOP) if names else (b"", b"")
+        return lsh.pairs(counted, members, limit)
 
     def articles_like(self, signature: np.ndarray) -> list[int]:
         return cast(list[int], self._query(self._doc, np.asarray(signature)[None, :], None)[1].tolist())

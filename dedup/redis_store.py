@@ -105,6 +105,30 @@ return found
 """
 """``containing`` on one page of articles: the positions (from 1) of the keys whose text holds ARGV[1]
 (a plain search: no pattern characters)."""
+_PAIRS_AMONG = """
+local wanted = {}
+for _, id in ipairs(ARGV) do wanted[id] = true end
+local keys, seen = {}, {}
+for i = 2, #KEYS do
+  for _, k in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    if not seen[k] then
+      seen[k] = true
+      local sep = string.find(k, '\\31', 1, true)
+      if sep and wanted[string.sub(k, 1, sep - 1)] and wanted[string.sub(k, sep + 1)] then
+        keys[#keys + 1] = k
+      end
+    end
+  end
+end
+local out = {}
+for n = 1, #keys, 1000 do
+  local values = redis.call('HMGET', KEYS[1], unpack(keys, n, math.min(n + 999, #keys)))
+  for _, v in ipairs(values) do if v then out[#out + 1] = v end end
+end
+return out
+"""
+"""``pairs_among`` in one round trip: KEYS the pairs hash, then the sets of pair keys of the articles
+ARGV; the pairs (JSON) whose two articles are both among them."""
 _COMMIT_READS = """
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local meta = redis.call('HMGET', KEYS[2], 'last_seq', 'events_pruned', 'last_event', 'generation')
@@ -281,13 +305,10 @@ class RedisStore:
         wanted = set(ids)
         if not wanted:
             return []
+        ids = sorted(wanted)
+        keys = [self._k("pairs"), *(self._k("pairs-of", d) for d in ids)]
         with self._errors("reading pairs"):
-            pipe = self._r.pipeline(transaction=False)
-            for doc_id in sorted(wanted):
-                pipe.smembers(self._k("pairs-of", doc_id))
-            named = {k.decode() for keys in pipe.execute() for k in keys}
-            keys = sorted(k for k in named if all(d in wanted for d in k.split(_SEP)))
-            raw = [v for v in self._r.hmget(self._k("pairs"), keys) if v is not None] if keys else []
+            raw = self._r.eval(_PAIRS_AMONG, len(keys), *keys, *ids)
         return sorted((_pair(json.loads(v)) for v in raw), key=lambda p: (p.a, p.b))
 
     def parents_of(self, ids: Collection[str]) -> dict[str, tuple[Parent, ...]]:
