@@ -28,7 +28,9 @@ Settings with fewer than 8 training vectors a centroid are left out.
 for ``--capacity`` articles, the default ``index_capacity``) on a redis-server this script starts: every
 vector added in batches of 200, in order, as commits add them (the lists are trained when the first
 query finds enough vectors unassigned), then every article a query (``k + 1`` asked, itself left
-out): the same three figures, ``candidates`` the records a query read.
+out): the same three figures, ``candidates`` the records a query read, and the queries' time
+(``ms_per_query``) and what they fetched from Redis (``bytes_fetched_per_query``: a replica keeps what
+it read, and nothing is added between these queries).
 
 One JSON object out (and to --out).
 """
@@ -169,10 +171,13 @@ def redis_recall(vectors: np.ndarray, k: int, same_story: float, capacity: int) 
             pipe.execute()
         index.nearest(vectors[0], k)  # trains the lists once enough vectors are stored
         found: list[set[int]] = []
-        read = 0
+        read = fetched_bytes = 0
+        started = time.perf_counter()
         for q in range(n):
             found.append({seq - 1 for _, seq in index.nearest(vectors[q], k + 1) if seq - 1 != q})
             read += index.last_read
+            fetched_bytes += index.last_fetched
+        seconds = time.perf_counter() - started
         trained = bool(store.client.exists(store.key("ivf")))
     finally:
         store.close()
@@ -187,6 +192,7 @@ def redis_recall(vectors: np.ndarray, k: int, same_story: float, capacity: int) 
     return {
         "capacity": capacity, "lists": index.lists, "probes": index.probes, "trained": trained,
         **scores, "candidates": round(read / n / n, 4),
+        "ms_per_query": round(seconds * 1000 / n, 3), "bytes_fetched_per_query": round(fetched_bytes / n),
     }  # fmt: skip
 
 
