@@ -70,9 +70,9 @@ from dedup.store import (
     _check_generation,
     _event_cut,
     _id_taken,
-    _passages,
     _seq_taken,
     history_entry,
+    passages_of,
     read_history_entry,
 )
 
@@ -873,7 +873,7 @@ def _pair_json(p: PairResult) -> list[Any]:
 
 def _pair(v: list[Any]) -> PairResult:
     a, b, rel, ca, cb, lex, sem, passages = v
-    return PairResult(a, b, Relation(rel), ca, cb, lex, sem, _passages(json.dumps(passages)))
+    return PairResult(a, b, Relation(rel), ca, cb, lex, sem, passages_of(passages))
 
 
 def _parent_json(p: Parent) -> list[Any]:

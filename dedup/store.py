@@ -1073,9 +1073,18 @@ def _pair_row(row: tuple[Any, ...]) -> PairResult:
 
 
 def _passages(encoded: str) -> tuple[Passage, ...]:
+    return passages_of(json.loads(encoded))
+
+
+_PASSAGE_KINDS = {kind.value: kind for kind in PassageKind}  # a dict lookup: PassageKind(v) is far slower
+
+
+def passages_of(rows: Sequence[Sequence[Any]]) -> tuple[Passage, ...]:
+    """Passages from their stored form (a pair's ``passages``, decoded from JSON): the SQLite and Redis
+    stores both keep them so."""
+    kinds = _PASSAGE_KINDS
     return tuple(
-        Passage(p[0], p[1], p[2], p[3], PassageKind(p[4]), p[5], bool(p[6]) if len(p) > 6 else False)
-        for p in json.loads(encoded)
+        Passage(p[0], p[1], p[2], p[3], kinds[p[4]], p[5], bool(p[6]) if len(p) > 6 else False) for p in rows
     )
 
 
