@@ -40,6 +40,7 @@ from benchmarks.redis_server import RedisServer
 from benchmarks.throughput import repeated_articles, rss_of
 from dedup.config import Config
 from dedup.engine import Engine
+from dedup.redis_store import VECTOR_CACHE_BYTES
 from dedup.store import open_store
 
 DIM = 384
@@ -70,7 +71,9 @@ def _vector_bytes(r: Any, prefix: str, stored: int) -> int:
     return round(total / stored)
 
 
-def run(data: Path, sizes: Sequence[int], resident: int) -> dict[str, Any]:
+def run(
+    data: Path, sizes: Sequence[int], resident: int, vector_cache_mb: float | None = None
+) -> dict[str, Any]:
     import redis as redis_py
 
     corpus = load_news_ecb(data)
@@ -78,6 +81,8 @@ def run(data: Path, sizes: Sequence[int], resident: int) -> dict[str, Any]:
     server = RedisServer(folder / "redis")
     prefix = f"m{uuid.uuid4().hex[:6]}"
     url = f"{server.url}?prefix={prefix}&index_capacity={max(sizes)}"
+    if vector_cache_mb is not None:
+        url += f"&vector_cache_mb={vector_cache_mb}"
     engine = Engine(Config(resident_documents=resident), embedder=StandInModel(), store=open_store(url))
     r = redis_py.Redis.from_url(server.url)
     stream = repeated_articles(corpus, max(sizes))
@@ -125,6 +130,7 @@ def run(data: Path, sizes: Sequence[int], resident: int) -> dict[str, Any]:
         "resident_documents": resident,
         "model": StandInModel.name,
         "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
+        "vector_cache_mb": vector_cache_mb if vector_cache_mb is not None else VECTOR_CACHE_BYTES / 2**20,
     }
 
 
@@ -135,9 +141,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "news_ecb")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--resident", type=int, default=1_000)
+    parser.add_argument(
+        "--vector-cache-mb", type=float, help="?vector_cache_mb=N in the store's URL (default: the store's)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    emit_json(run(args.data, args.sizes, args.resident), args.out)
+    emit_json(run(args.data, args.sizes, args.resident, args.vector_cache_mb), args.out)
 
 
 if __name__ == "__main__":

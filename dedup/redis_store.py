@@ -90,10 +90,10 @@ COMMIT_TRIES = 20
 INDEX_CAPACITY = 100_000
 """Stored articles the article indexes kept beside the store are laid out for (``?index_capacity=N`` in
 the URL; ``dedup.redis_index``)."""
-VECTOR_CACHE_BYTES = 24 << 20
+VECTOR_CACHE_BYTES = 16 << 20
 """What a process keeps of the article vectors it read from Redis, at most (``?vector_cache_mb=N`` in the
-URL; ``dedup.redis_vectors``): the lists of about 40,000 articles and 5,000 exact vectors at 384
-dimensions."""
+URL; ``dedup.redis_vectors``): the lists' records of about 28,000 articles and 3,600 exact vectors at
+384 dimensions."""
 _SEP = "\x1f"  # ids cannot hold control characters (``valid_id``), so this cannot occur in one
 _CONTAINING = """
 local found = {}

@@ -205,8 +205,9 @@ class RedisVectors:
         self._held: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()  # list -> (token, records)
         self._held_bytes = 0
         self._list_cache_bytes = cache_bytes * 2 // 3
-        self._exact: OrderedDict[tuple[int, float], np.ndarray] = OrderedDict()  # (seq, scale) -> vector
         self._exact_cache_bytes = cache_bytes - self._list_cache_bytes
+        self._exact: OrderedDict[tuple[int, float], int] = OrderedDict()  # (seq, scale) -> row of _rows
+        self._rows: np.ndarray | None = None  # the exact vectors kept, one a row (made at first use)
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -243,6 +244,7 @@ class RedisVectors:
             self._held.clear()
             self._held_bytes = 0
             self._exact.clear()
+            self._rows = None
 
     # -- codes ----------------------------------------------------------------------------------------
 
@@ -366,11 +368,13 @@ class RedisVectors:
         """The exact vectors of articles ``seqs`` whose records have ``scales`` (None for one removed),
         from the cache or Redis."""
         keys = list(zip(seqs, scales, strict=True))
+        found: list[np.ndarray | None] = [None] * len(keys)
         with self._lock:
-            found: list[np.ndarray | None] = [self._exact.get(key) for key in keys]
-            for key, v in zip(keys, found, strict=True):
-                if v is not None:
+            for i, key in enumerate(keys):
+                row = self._exact.get(key)
+                if row is not None and self._rows is not None:
                     self._exact.move_to_end(key)
+                    found[i] = self._rows[row].copy()  # a row another query may take over once unlocked
         missing = [i for i, v in enumerate(found) if v is None]
         if not missing:
             return found
@@ -378,13 +382,32 @@ class RedisVectors:
         with self._store.errors("reading the article vectors"):
             raws = self._r.eval(_GET, len(names), *names)
         self.last_fetched += sum(len(r) for r in raws if r)
+        for i, raw in zip(missing, raws, strict=True):
+            if raw is not None:
+                found[i] = np.frombuffer(raw, dtype=np.float32)
         with self._lock:
-            for i, raw in zip(missing, raws, strict=True):
-                if raw is not None:
-                    found[i] = self._exact[keys[i]] = np.frombuffer(raw, dtype=np.float32)
-            while self._exact and len(self._exact) * 4 * self._dim() > self._exact_cache_bytes:
-                self._exact.popitem(last=False)
+            self._keep_exact([(keys[i], found[i]) for i in missing if found[i] is not None])
         return found
+
+    def _keep_exact(self, read: Sequence[tuple[tuple[int, float], np.ndarray | None]]) -> None:
+        """Keep vectors just read, in the rows of the least recently used ones once every row is taken
+        (``_lock`` held)."""
+        if not read:
+            return
+        if self._rows is None:
+            rows = self._exact_cache_bytes // (4 * self._dim())
+            if rows < 1:
+                return
+            self._rows = np.empty((rows, self._dim()), dtype=np.float32)
+        for key, vector in read:
+            if key in self._exact:
+                continue
+            if len(self._exact) < len(self._rows):
+                row = len(self._exact)
+            else:
+                row = self._exact.popitem(last=False)[1]
+            self._rows[row] = vector
+            self._exact[key] = row
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[float, int]]:
         """The ``k`` stored articles nearest to ``vector``, nearest first: (cosine, sequence number)."""

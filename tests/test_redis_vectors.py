@@ -166,8 +166,9 @@ def test_two_replicas_training_at_once_keep_one_set_of_centroids(redis: RedisSer
 def test_what_a_replica_keeps_of_the_lists_follows_every_change(
     store: RedisStore, seed: int, steps: list[tuple[str, int]]
 ) -> None:
-    """Two replicas that query all along, one keeping whole lists and one keeping almost nothing (every
-    list and vector evicted as soon as read), answer what a replica that has read nothing answers,
+    """Three replicas that query all along, one keeping whole lists, one keeping nothing (every list and
+    vector evicted as soon as read) and one a few lists and ten exact vectors (evicting the least
+    recently used all along), answer what a replica that has read nothing answers,
     whatever was added, removed, trained and moved in between, by a writer that knows the centroids and
     by one that does not."""
     for key in RedisVectors(store, lambda: DIM, CAPACITY).key_names():
@@ -177,6 +178,7 @@ def test_what_a_replica_keeps_of_the_lists_follows_every_change(
     writer, late = RedisVectors(store, lambda: DIM, CAPACITY), RedisVectors(store, lambda: DIM, CAPACITY)
     keeping = RedisVectors(store, lambda: DIM, CAPACITY)
     forgetting = RedisVectors(store, lambda: DIM, CAPACITY, cache_bytes=1)
+    small = RedisVectors(store, lambda: DIM, CAPACITY, cache_bytes=3 * 10 * 4 * DIM)  # 10 exact vectors
     stored: list[int] = []
     next_seq = 1
     for op, n in [*steps, ("query", 0)]:
@@ -196,6 +198,7 @@ def test_what_a_replica_keeps_of_the_lists_follows_every_change(
                 expected = RedisVectors(store, lambda: DIM, CAPACITY).nearest(q, 10)
                 assert keeping.nearest(q, 10) == expected
                 assert forgetting.nearest(q, 10) == expected
+                assert small.nearest(q, 10) == expected
 
 
 def test_a_replica_reads_only_what_changed_and_sees_a_store_made_anew(store: RedisStore) -> None:
