@@ -76,6 +76,8 @@ _STRAGGLERS = 256
 _KMEANS_SEED = 1234
 _CHUNK = 1024
 """Articles one script call writes or removes at most."""
+_PIECES = 32
+"""Pieces a list read a few records at a time is kept in at most; then they are joined into one."""
 
 _GET = """
 local out = {}
@@ -202,7 +204,8 @@ class RedisVectors:
         self.last_fetched = 0
         """Bytes the last query of this process fetched from Redis."""
         self._lock = threading.Lock()  # guards the two caches, which queries on many threads share
-        self._held: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()  # list -> (token, records)
+        self._held: OrderedDict[int, tuple[bytes, tuple[bytes, ...], int]] = OrderedDict()
+        """List -> (token, its records in the pieces they were read in, their size)."""
         self._held_bytes = 0
         self._list_cache_bytes = cache_bytes * 2 // 3
         self._exact_cache_bytes = cache_bytes - self._list_cache_bytes
@@ -333,35 +336,37 @@ class RedisVectors:
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def _read(self, names: Sequence[int], centroids: bool) -> tuple[bytes | None, list[bytes]]:
+    def _read(self, names: Sequence[int], centroids: bool) -> tuple[bytes | None, list[tuple[bytes, ...]]]:
         """The centroids' key (if ``centroids``; else None) and the records of lists ``names``, as Redis
-        holds them now: what changed since this process last read them is fetched, the rest comes from
-        its cache (module docstring)."""
+        holds them now, each list in pieces: what changed since this process last read them is fetched,
+        the rest comes from its cache (module docstring)."""
         with self._lock:
-            held = [self._held.get(n, (b"", b"")) for n in names]
+            held = [self._held.get(n, (b"", (), 0)) for n in names]
         args: list[Any] = ["1" if centroids else "0"]
-        for token, data in held:
-            args += [token, len(data)]
+        for token, _, size in held:
+            args += [token, size]
         keys = [self._store.key("ivf"), self._tokens(), *(self._list(n) for n in names)]
         with self._store.errors("reading the article vectors"):
             reply = self._r.eval(_READ, len(keys), *keys, *args)
         raw, lists = reply[0], reply[1:]
-        out: list[bytes] = []
-        fetched = 0
-        for (_, data), (_token, offset, fresh) in zip(held, lists, strict=True):
-            out.append(data + fresh if offset else fresh)
-            fetched += len(fresh)
-        self.last_fetched = fetched
+        out: list[tuple[bytes, ...]] = []
+        for (_, pieces, _), (_, offset, fresh) in zip(held, lists, strict=True):
+            # The pieces as read, not joined: a list that grows by a record at a time would otherwise be
+            # copied whole at every read, and the heap left with holes of every size.
+            now = (*pieces, fresh) if offset else (fresh,)
+            out.append(tuple(p for p in now if p) if len(now) <= _PIECES else (b"".join(now),))
+        self.last_fetched = sum(len(fresh) for _, _, fresh in lists)
         with self._lock:
-            for n, (token, _, _), data in zip(names, lists, out, strict=True):
+            for n, (token, _, _), pieces in zip(names, lists, out, strict=True):
                 # Whichever thread stores last, the entry is the list as Redis held it at some moment,
                 # with the token it had then: a later read fetches what was added since.
-                self._held_bytes -= len(self._held.pop(n, (b"", b""))[1])
-                if len(data) <= self._list_cache_bytes:
-                    self._held[n] = (token, data)
-                    self._held_bytes += len(data)
+                self._held_bytes -= self._held.pop(n, (b"", (), 0))[2]
+                size = sum(len(p) for p in pieces)
+                if size <= self._list_cache_bytes:
+                    self._held[n] = (token, pieces, size)
+                    self._held_bytes += size
             while self._held_bytes > self._list_cache_bytes:
-                self._held_bytes -= len(self._held.popitem(last=False)[1][1])
+                self._held_bytes -= self._held.popitem(last=False)[1][2]
         return raw, out
 
     def _vectors(self, seqs: Sequence[int], scales: Sequence[float]) -> list[np.ndarray | None]:
@@ -425,13 +430,13 @@ class RedisVectors:
             names = ([] if blobs else [0]) + sorted(near.tolist())
             blobs += self._read(names, centroids=False)[1]
         dtype = self._record()
-        rec = np.frombuffer(b"".join(blobs), dtype=dtype)
+        rec = np.frombuffer(b"".join(p for pieces in blobs for p in pieces), dtype=dtype)
         self.last_read = len(rec)
         if not len(rec):
             return []
-        unassigned_now = blobs[0]
-        if len(unassigned_now) >= (self.train_at if centroids is None else _STRAGGLERS) * dtype.itemsize:
-            self._move(unassigned_now, centroids)
+        unassigned = sum(len(p) for p in blobs[0])
+        if unassigned >= (self.train_at if centroids is None else _STRAGGLERS) * dtype.itemsize:
+            self._move(b"".join(blobs[0]), centroids)
         approx = (rec["code"].astype(np.float32) @ q) * rec["scale"]
         take = min(len(rec), self.rerank(k))
         best = np.argpartition(-approx, take - 1)[:take] if take < len(rec) else np.arange(len(rec))
