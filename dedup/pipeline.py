@@ -61,14 +61,13 @@ class Detector:
             seen.add(article.id)
         started = time.perf_counter()
         engine = self.engine()
-        lexical_only = isinstance(self.embedder, NullEmbedder)
-        if self.workers and lexical_only:
+        if self.workers and isinstance(self.embedder, NullEmbedder):
             # The compiled loops loaded before the workers are forked: they start with them loaded
             # instead of each loading its own (a fifth of a second) while the engine waits for them.
             engine.warm_up()
-        if self.workers and lexical_only and PrepareWorkers.available():
-            # Without a model, preparing is a quarter of the work: other cores do it meanwhile.
-            engine.preparation.workers = PrepareWorkers(self.config, PrepareWorkers.processes())
+            if PrepareWorkers.available():
+                # Without a model, preparing is a quarter of the work: other cores do it meanwhile.
+                engine.preparation.workers = PrepareWorkers(self.config, PrepareWorkers.processes())
         try:
             engine.ingest_many(articles, progress)
         finally:

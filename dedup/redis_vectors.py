@@ -227,6 +227,10 @@ class RedisVectors:
     def _fresh() -> str:
         return os.urandom(8).hex()
 
+    def _write_keys(self, lists: Sequence[int], seqs: Sequence[int]) -> list[str]:
+        """The keys of a ``_PUT`` or ``_DROP`` call: the lists' tokens, the lists, the vectors."""
+        return [self._tokens(), *(self._list(x) for x in lists), *(self._vec(s) for s in seqs)]
+
     def _record(self) -> np.dtype:
         return np.dtype([("seq", ">i8"), ("scale", "<f4"), ("code", "i1", (self._dim(),))])
 
@@ -304,11 +308,7 @@ class RedisVectors:
         for n in range(0, len(seqs), _CHUNK):
             part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
             names = sorted(set(where.tolist()))
-            keys = [
-                self._tokens(),
-                *(self._list(x) for x in names),
-                *(self._vec(s) for s in seqs[n : n + _CHUNK]),
-            ]
+            keys = self._write_keys(names, seqs[n : n + _CHUNK])
             args: list[Any] = [len(names), self._fresh(), *(part[where == x].tobytes() for x in names)]
             args += [v.tobytes() for v in vectors[n : n + _CHUNK]]
             calls.append((_PUT, keys, args))
@@ -326,11 +326,7 @@ class RedisVectors:
             part, where = rec[n : n + _CHUNK], lists[n : n + _CHUNK]
             names = sorted(set(where.tolist()) | {0})
             packed = [part["seq"][(where == x) | (x == 0)].astype(">i8").tobytes() for x in names]
-            keys = [
-                self._tokens(),
-                *(self._list(x) for x in names),
-                *(self._vec(s) for s in seqs[n : n + _CHUNK]),
-            ]
+            keys = self._write_keys(names, seqs[n : n + _CHUNK])
             calls.append((_DROP, keys, [len(names), rec.itemsize, self._fresh(), *packed]))
         return calls
 
@@ -387,14 +383,16 @@ class RedisVectors:
         with self._store.errors("reading the article vectors"):
             raws = self._r.eval(_GET, len(names), *names)
         self.last_fetched += sum(len(r) for r in raws if r)
+        read = []
         for i, raw in zip(missing, raws, strict=True):
             if raw is not None:
-                found[i] = np.frombuffer(raw, dtype=np.float32)
+                found[i] = vector = np.frombuffer(raw, dtype=np.float32)
+                read.append((keys[i], vector))
         with self._lock:
-            self._keep_exact([(keys[i], found[i]) for i in missing if found[i] is not None])
+            self._keep_exact(read)
         return found
 
-    def _keep_exact(self, read: Sequence[tuple[tuple[int, float], np.ndarray | None]]) -> None:
+    def _keep_exact(self, read: Sequence[tuple[tuple[int, float], np.ndarray]]) -> None:
         """Keep vectors just read, in the rows of the least recently used ones once every row is taken
         (``_lock`` held)."""
         if not read:
