@@ -32,8 +32,27 @@ WIDTH = 100
 """Columns of the text report."""
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False)
+"""Compact JSON on one line (the C encoder: ``indent`` would take the pure-Python one, ten times slower)."""
+
+
 def render_json(analysis: Analysis) -> str:
-    return json.dumps(analysis.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    """The analysis as one JSON object whose lists hold one record a line: each article, cluster and
+    pair on a line of its own, compact within. A reader scans it record by record, a line tool picks
+    records out, and it is written in a tenth of the time an indented dump takes."""
+    return _records_a_line(analysis.to_dict())
+
+
+def _records_a_line(obj: Mapping[str, object]) -> str:
+    fields = []
+    for key, value in obj.items():
+        name = _COMPACT.encode(key)
+        if isinstance(value, list) and value:
+            records = ",\n".join("    " + _COMPACT.encode(v) for v in value)
+            fields.append(f"  {name}: [\n{records}\n  ]")
+        else:
+            fields.append(f"  {name}: {_COMPACT.encode(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 def _count(n: int, noun: str) -> str:
