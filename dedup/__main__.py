@@ -1,7 +1,5 @@
 """``python -m dedup`` is the ``dedup`` command."""
 
-import sys
+from dedup.cli import run
 
-from dedup.cli import main
-
-sys.exit(main())
+run()

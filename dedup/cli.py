@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import logging
 import os
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dedup.config import Config, config_from_dict, load_config
 from dedup.errors import DedupError
@@ -493,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--backend", help=backend_help)
     analyze.add_argument("--device", help=device_help)
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    analyze.set_defaults(func=_analyze)
+    analyze.set_defaults(func=_analyze, leave_when_written=True)
 
     serve = sub.add_parser(
         "serve", help="run the gRPC service (the embedded default: SQLite and indexes in --data-dir)"
@@ -654,7 +655,25 @@ ENGINE_MODULES = frozenset(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return _run(build_parser().parse_args(argv))
+
+
+def run() -> NoReturn:
+    """The ``dedup`` program: ``main`` in a process of its own. A command that only writes its answer
+    and holds nothing to release (``analyze``) leaves without tearing the interpreter down once its
+    output is flushed: the teardown frees the engine's objects one by one and unloads the compiled
+    loops, a third of a second that changes nothing the user sees."""
+    args = build_parser().parse_args()
+    code = _run(args)
+    if code == 0 and getattr(args, "leave_when_written", False):
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except ModuleNotFoundError as exc:
@@ -675,4 +694,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

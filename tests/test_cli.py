@@ -155,6 +155,39 @@ def test_the_installed_command_runs(corpus: Path) -> None:
     assert len(json.loads(done.stdout)["documents"]) == 3
 
 
+def test_the_command_writes_its_whole_answer_and_says_when_it_fails(corpus: Path, tmp_path: Path) -> None:
+    """The program leaves without tearing the interpreter down after `analyze` has written its answer:
+    the file is whole, and a failing run still exits with its own status and message."""
+    out = tmp_path / "result.json"
+    command = [sys.executable, "-m", "dedup", "analyze", str(corpus), "--format", "json", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["stats"]["documents"] == 3
+    missing = [sys.executable, "-m", "dedup", "analyze", str(tmp_path / "nowhere"), "-q"]
+    failed = subprocess.run(missing, capture_output=True, text=True, timeout=300, check=False)
+    assert failed.returncode == 2
+    assert "nowhere" in failed.stderr
+
+
+def test_json_output_holds_one_record_a_line(corpus: Path, tmp_path: Path) -> None:
+    """Each article, cluster and pair is one line of its own that parses alone (a line tool can pick
+    records out), and text outside ASCII is written as it is."""
+    (corpus / "café.txt").write_text(OTHER.replace("Brennmoor", "Brennmöor"), encoding="utf-8")
+    out = tmp_path / "result.json"
+    assert main(["analyze", str(corpus), "--format", "json", "--out", str(out), "-q"]) == 0
+    text = out.read_text(encoding="utf-8")
+    data = json.loads(text)
+    lines = text.splitlines()
+    for key in ("documents", "clusters", "pairs"):
+        start = lines.index(f'  "{key}": [')
+        records = [
+            json.loads(line.strip().rstrip(",")) for line in lines[start + 1 : start + 1 + len(data[key])]
+        ]
+        assert records == data[key]
+        assert lines[start + 1 + len(data[key])] == "  ],"
+    assert '"café"' in text
+
+
 def test_backend_flag_picks_what_runs_the_model(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
