@@ -331,14 +331,20 @@ class BandedLsh:
 
     For each key and band, one 64-bit hash of the band's rows (mixed with the band number) goes into
     a sorted array, beside the key. A query looks its bands up with ``searchsorted``. Inserts go to a
-    dict first; when it holds ``buffer_limit`` entries (or a bulk insert arrives) they become a new
-    sorted run. Runs are merged as in a log-structured merge tree: a run is folded into the one
-    before it while that one is less than ``_FANOUT`` times its size, so loading N keys copies each
-    entry O(log N) times rather than O(N), and a query searches O(log N) runs. Removed keys are
+    dict first; when it holds ``buffer_limit`` entries (or a bulk insert of ``_RUN_MIN`` entries
+    arrives) they become a new sorted run. Runs are merged as in a log-structured merge tree: a run
+    is folded into the one before it while that one is less than ``_FANOUT`` times its size, so
+    loading N keys copies each entry O(log N) times rather than O(N), and a query searches O(log N)
+    runs. Removed keys are
     filtered out of answers and dropped when enough of them pile up. Thread-safe.
     """
 
     _FANOUT = 4
+
+    _RUN_MIN = 256
+    """Entries from which a bulk insert becomes a sorted run of its own rather than going to the dict:
+    sorting and merging a few hundred entries in numpy costs less than as many dict appends in Python,
+    and the merge rule keeps the runs O(log N) however small they start."""
 
     def __init__(self, threshold: float, num_perm: int, buffer_limit: int = 1 << 17) -> None:
         self.threshold = threshold
@@ -441,7 +447,7 @@ class BandedLsh:
                 self._compact()
             h = self.band_keys(np.asarray(signatures))
             self._count += len(keys)
-            small = h.size < self.buffer_limit // 32
+            small = h.size < min(self._RUN_MIN, self.buffer_limit // 32)
             if small and self._buffered + h.size < self.buffer_limit:  # a few keys: the buffer takes them
                 for key, row in zip(keys, h.tolist(), strict=True):
                     for band_key in row:
@@ -516,7 +522,9 @@ class BandedLsh:
         parts_r: list[np.ndarray] = []
         parts_k: list[np.ndarray] = []
         with self._lock:
-            in_runs = [_lookup(keys, ids, flat) for keys, ids in self._runs]
+            order = np.argsort(flat)
+            ordered = flat[order]
+            in_runs = [_lookup(keys, ids, ordered, order) for keys, ids in self._runs]
             buffered = list(map(self._buffer.get, flat.tolist())) if self._buffer else []
             usable = len(flat)
             if limit is not None:
@@ -611,14 +619,13 @@ class BandedLsh:
 
 
 def _lookup(
-    keys: np.ndarray, ids: np.ndarray, wanted: np.ndarray
+    keys: np.ndarray, ids: np.ndarray, ordered: np.ndarray, order: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each of ``wanted`` starts and ends in the sorted ``keys`` (``ids`` beside them): one search
-    for all, and a second only for those found (most band hashes of a query are in no run). The wanted
-    hashes are searched in sorted order, which numpy's searchsorted does faster: each search starts where
-    the one before ended, and neighbouring searches read the same parts of a run of millions of keys."""
-    order = np.argsort(wanted)
-    ordered = wanted[order]
+    """Where each wanted hash starts and ends in the sorted ``keys`` (``ids`` beside them), the wanted
+    hashes given sorted (``ordered``, which is ``wanted[order]``) and the answer in their given order:
+    one search for all, and a second only for those found (most band hashes of a query are in no run).
+    Searching in sorted order is what numpy's searchsorted does faster: each search starts where the one
+    before ended, and neighbouring searches read the same parts of a run of millions of keys."""
     lo_sorted = np.searchsorted(keys, ordered, side="left")
     hi_sorted = lo_sorted.copy()
     if len(keys):
