@@ -74,6 +74,7 @@ from dedup.errors import (
 )
 from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, install_parents, walk
+from dedup.minhash import load_lookup
 from dedup.preparation import NullProgress, Preparation, Progress
 from dedup.relation import compare
 from dedup.resident import Resident
@@ -282,6 +283,7 @@ class Engine:
         docs = [prepare(Article(f"\x00warm-up:{n}", text), n, self.config) for n, text in enumerate(_WARM_UP)]
         self._state.sign(docs)
         compare(docs[0], docs[1], self.config)
+        load_lookup()
         self.counters.update(counters)  # in place: the state counts in the same dict
         self.preparation.embedding_seconds = seconds
 

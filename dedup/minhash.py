@@ -26,7 +26,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -43,6 +43,7 @@ __all__ = [
     "exact_jaccard",
     "expand_ranges",
     "group_rows",
+    "load_lookup",
     "lsh_params",
     "make_lsh",
     "shingle_hashes",
@@ -354,7 +355,7 @@ class BandedLsh:
         self._row_mult = rng.randint(1, 1 << 62, size=self.rows, dtype=np.uint64) * 2 + 1
         self._band_salt = rng.randint(1, 1 << 62, size=self.bands, dtype=np.uint64)
         self.buffer_limit = buffer_limit
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted band hashes, keys), largest first
+        self._runs: list[_Run] = []  # largest first
         self._buffer: dict[int, list[int]] = {}
         self._buffered = 0
         self._dead: set[int] = set()
@@ -389,8 +390,8 @@ class BandedLsh:
                 "buffer_keys": bi,
                 "dead": np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)),
             }
-            for n, (hashes, keys) in enumerate(self._runs):
-                out[f"hashes{n}"], out[f"keys{n}"] = hashes, keys
+            for n, run in enumerate(self._runs):
+                out[f"hashes{n}"], out[f"keys{n}"] = run.hashes, run.keys
             return out
 
     def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -409,12 +410,12 @@ class BandedLsh:
             _check_column(keys, np.int64, f"run {n} keys", len(hashes))
             if len(hashes) > 1 and not bool(np.all(hashes[1:] >= hashes[:-1])):
                 raise ValueError(f"run {n} is not sorted")
-            runs.append((hashes, keys))
+            runs.append(_run(hashes, keys))
         bk, bi, dead = arrays["buffer_hashes"], arrays["buffer_keys"], arrays["dead"]
         _check_column(bk, np.uint64, "buffer hashes")
         _check_column(bi, np.int64, "buffer keys", len(bk))
         _check_column(dead, np.int64, "removed keys")
-        total = len(bi) + sum(len(k) for _, k in runs)
+        total = len(bi) + sum(len(run.keys) for run in runs)
         if not 0 <= count <= total // max(self.bands, 1):
             raise ValueError(f"{count} keys cannot be held in {total} entries")
         buffer: dict[int, list[int]] = {}
@@ -479,11 +480,10 @@ class BandedLsh:
         new_k, new_i = np.concatenate(parts_k), np.concatenate(parts_i)
         order = np.argsort(new_k, kind="stable")
         runs = self._runs
-        runs.append((new_k[order], new_i[order]))
-        while len(runs) > 1 and len(runs[-2][0]) < self._FANOUT * len(runs[-1][0]):
-            k2, i2 = runs.pop()
-            k1, i1 = runs.pop()
-            runs.append(_merge_sorted(k1, i1, k2, i2))
+        runs.append(_run(new_k[order], new_i[order]))
+        while len(runs) > 1 and len(runs[-2].keys) < self._FANOUT * len(runs[-1].keys):
+            later, earlier = runs.pop(), runs.pop()
+            runs.append(_run(*_merge_sorted(earlier.hashes, earlier.keys, later.hashes, later.keys)))
         if self._compact_due():
             self._compact()
 
@@ -493,7 +493,7 @@ class BandedLsh:
         the runs never hold more than a third more than the live entries. (Queries filter removed keys
         hit by hit, so their cost does not grow with how many there are.)"""
         dead = len(self._dead) * self.bands
-        return dead >= self.buffer_limit and dead * 4 >= sum(len(k) for k, _ in self._runs)
+        return dead >= self.buffer_limit and dead * 4 >= sum(len(run.keys) for run in self._runs)
 
     def _compact(self) -> None:
         """Everything into one run, without the removed keys."""
@@ -501,14 +501,14 @@ class BandedLsh:
         if not self._runs:
             self._dead.clear()
             return
-        keys = np.concatenate([k for k, _ in self._runs])
-        ids = np.concatenate([i for _, i in self._runs])
+        keys = np.concatenate([run.hashes for run in self._runs])
+        ids = np.concatenate([run.keys for run in self._runs])
         if self._dead:
             keep = ~np.isin(ids, np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))
             keys, ids = keys[keep], ids[keep]
             self._dead.clear()
         order = np.argsort(keys, kind="stable")
-        self._runs = [(keys[order], ids[order])] if len(keys) else []
+        self._runs = [_run(keys[order], ids[order])] if len(keys) else []
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -522,9 +522,7 @@ class BandedLsh:
         parts_r: list[np.ndarray] = []
         parts_k: list[np.ndarray] = []
         with self._lock:
-            order = np.argsort(flat)
-            ordered = flat[order]
-            in_runs = [_lookup(keys, ids, ordered, order) for keys, ids in self._runs]
+            in_runs = [(run.keys, *_ranges(run.hashes, run.starts, run.shift, flat)) for run in self._runs]
             buffered = list(map(self._buffer.get, flat.tolist())) if self._buffer else []
             usable = len(flat)
             if limit is not None:
@@ -602,11 +600,10 @@ class BandedLsh:
             want = np.array([k for k, _ in left], dtype=np.int64)
             first = np.array([h for _, h in left], dtype=np.uint64)
             found = np.zeros(len(left), dtype=bool)
-            for run_keys, run_ids in self._runs:
-                lo = np.searchsorted(run_keys, first, side="left")
-                hi = np.searchsorted(run_keys, first, side="right")
+            for run in self._runs:
+                lo, hi = _ranges(run.hashes, run.starts, run.shift, first)
                 for j in np.flatnonzero((hi > lo) & ~found).tolist():
-                    found[j] = bool((run_ids[lo[j] : hi[j]] == want[j]).any())
+                    found[j] = bool((run.keys[lo[j] : hi[j]] == want[j]).any())
             gone = set(want[found].tolist())
             self._dead |= gone
             self._count -= len(gone)
@@ -615,25 +612,69 @@ class BandedLsh:
 
     def nbytes(self) -> int:
         """Bytes held by the sorted runs (the buffer is bounded by ``buffer_limit``)."""
-        return int(sum(k.nbytes + i.nbytes for k, i in self._runs))
+        return int(sum(run.hashes.nbytes + run.keys.nbytes + run.starts.nbytes for run in self._runs))
 
 
-def _lookup(
-    keys: np.ndarray, ids: np.ndarray, ordered: np.ndarray, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each wanted hash starts and ends in the sorted ``keys`` (``ids`` beside them), the wanted
-    hashes given sorted (``ordered``, which is ``wanted[order]``) and the answer in their given order:
-    one search for all, and a second only for those found (most band hashes of a query are in no run).
-    Searching in sorted order is what numpy's searchsorted does faster: each search starts where the one
-    before ended, and neighbouring searches read the same parts of a run of millions of keys."""
-    lo_sorted = np.searchsorted(keys, ordered, side="left")
-    hi_sorted = lo_sorted.copy()
-    if len(keys):
-        found = np.flatnonzero(keys[np.minimum(lo_sorted, len(keys) - 1)] == ordered)
-        hi_sorted[found] = np.searchsorted(keys, ordered[found], side="right")
-    lo, hi = np.empty_like(lo_sorted), np.empty_like(hi_sorted)
-    lo[order], hi[order] = lo_sorted, hi_sorted
-    return ids, lo, hi
+class _Run(NamedTuple):
+    """A sorted run of a ``BandedLsh``: band hashes in ascending order with their keys beside them, and
+    where the hashes of each bucket (their top ``64 - shift`` bits) start, so that a lookup searches one
+    bucket of about ``_BUCKET`` entries: a read or two of memory instead of a binary search through a
+    run of millions (the hashes are mixed, so the buckets fill evenly)."""
+
+    hashes: np.ndarray  # uint64, sorted
+    keys: np.ndarray  # int64, beside them
+    starts: np.ndarray  # int64: bucket b holds hashes[starts[b]:starts[b + 1]]
+    shift: int
+
+
+_BUCKET = 8
+"""Entries a bucket of a run's directory holds on average (between 8 and 16): the directory costs 8
+bytes a bucket, under one byte an entry beside the entry's 16."""
+
+
+def _run(hashes: np.ndarray, keys: np.ndarray) -> _Run:
+    """A run of the sorted ``hashes`` and their ``keys``, with its bucket directory."""
+    bits = max(1, (len(hashes) // _BUCKET).bit_length())
+    shift = 64 - bits
+    firsts = np.arange(1 << bits, dtype=np.uint64) << np.uint64(shift)  # each bucket's first hash
+    starts = np.empty((1 << bits) + 1, dtype=np.int64)
+    starts[:-1] = np.searchsorted(hashes, firsts, side="left")
+    starts[-1] = len(hashes)
+    return _Run(hashes, keys, starts, shift)
+
+
+def load_lookup() -> None:
+    """Compile the runs' lookup (``_ranges``), or load it from numba's on-disk cache, so that the first
+    query does not pay for it (``Engine.warm_up``)."""
+    run = _run(np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64))
+    _ranges(run.hashes, run.starts, run.shift, run.hashes)
+
+
+@njit(cache=True, nogil=True)
+def _ranges(
+    hashes: np.ndarray, starts: np.ndarray, shift: int, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled (numba)
+    """Where each of ``wanted`` starts and ends in a run (``_Run``): a binary search in its bucket, then
+    a step past each equal hash."""
+    lo = np.empty(len(wanted), dtype=np.int64)
+    hi = np.empty(len(wanted), dtype=np.int64)
+    s = _U64(shift)
+    for q in range(len(wanted)):
+        h = wanted[q]
+        bucket = np.int64(h >> s)
+        a, z = starts[bucket], starts[bucket + 1]
+        end = z
+        while a < z:
+            mid = (a + z) >> 1
+            if hashes[mid] < h:
+                a = mid + 1
+            else:
+                z = mid
+        e = a
+        while e < end and hashes[e] == h:
+            e += 1
+        lo[q], hi[q] = a, e
+    return lo, hi
 
 
 def _check_column(a: np.ndarray, dtype: type, what: str, length: int | None = None) -> None:

@@ -17,6 +17,8 @@ from dedup.errors import ConfigError
 from dedup.minhash import (
     BandedLsh,
     DatasketchLsh,
+    _ranges,
+    _run,
     estimate_jaccard,
     exact_jaccard,
     expand_ranges,
@@ -315,8 +317,10 @@ def test_many_runs_answer_like_datasketch_and_remove_across_runs(corpus) -> None
         ours.insert_many(keys, sigs[lo : lo + 7])
         theirs.insert_many(keys, sigs[lo : lo + 7])
     assert len(ours._runs) > 1
-    sizes = [len(k) for k, _ in ours._runs]
-    assert all(k.size and np.all(k[1:] >= k[:-1]) for k, _ in ours._runs)  # every run sorted
+    sizes = [len(run.keys) for run in ours._runs]
+    assert all(
+        r.hashes.size and np.all(r.hashes[1:] >= r.hashes[:-1]) for r in ours._runs
+    )  # every run sorted
     assert sum(sizes) == len(sigs) * ours.bands
     for key in range(0, len(sigs), 5):  # keys from every run
         ours.remove(key, sigs[key])
@@ -513,14 +517,14 @@ def test_removed_keys_entries_are_dropped_once_they_are_a_quarter_of_the_runs(co
     _, sigs, _ = corpus
     lsh = BandedLsh(0.3, NUM_PERM, buffer_limit=40)
     lsh.insert_many(list(range(100)), sigs[:100])
-    held = sum(len(k) for k, _ in lsh._runs)
+    held = sum(len(run.keys) for run in lsh._runs)
     assert held == 100 * lsh.bands
     lsh.remove_many(list(range(20)), sigs[:20])  # a fifth: kept, filtered out of answers
-    assert sum(len(k) for k, _ in lsh._runs) == held and len(lsh._dead) == 20
+    assert sum(len(run.keys) for run in lsh._runs) == held and len(lsh._dead) == 20
     assert not set(lsh.query_many(sigs[:100])[0]) & set(range(20))
     for key in range(20, 25):  # a quarter: dropped from the runs
         lsh.remove(key, sigs[key])
-    assert not lsh._dead and sum(len(k) for k, _ in lsh._runs) == 75 * lsh.bands
+    assert not lsh._dead and sum(len(run.keys) for run in lsh._runs) == 75 * lsh.bands
     fresh = BandedLsh(0.3, NUM_PERM)
     fresh.insert_many(list(range(25, 100)), sigs[25:100])
     assert [sorted(x) for x in lsh.query_many(sigs)] == [sorted(x) for x in fresh.query_many(sigs)]
@@ -542,3 +546,25 @@ def test_hits_by_distinct_row_looks_each_distinct_row_up_once_in_order(rows: lis
     found = hits_by_distinct_row(signatures, lookup)
     assert found == [[int(table[r][0]) * 10 + int(table[r][1])] for r in rows]
     assert asked == ([list(dict.fromkeys(tuple(table[r].tolist()) for r in rows))] if rows else [])
+
+
+_HASH = st.one_of(
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 40),  # the first bucket, and hashes held many times
+    st.integers(2**64 - 40, 2**64 - 1),  # the last bucket
+    st.integers(2**63 - 20, 2**63 + 20),  # a bucket boundary at every size
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(held=st.lists(_HASH, max_size=300), wanted=st.lists(_HASH, max_size=60))
+def test_a_runs_bucket_directory_finds_what_a_binary_search_of_the_whole_run_finds(
+    held: list[int], wanted: list[int]
+) -> None:
+    """A run's lookup searches one bucket of its directory: the same ranges as searching it all."""
+    hashes = np.sort(np.array(held, dtype=np.uint64))
+    run = _run(hashes, np.arange(len(hashes), dtype=np.int64))
+    want = np.array(wanted + held[:10], dtype=np.uint64)
+    lo, hi = _ranges(run.hashes, run.starts, run.shift, want)
+    assert lo.tolist() == np.searchsorted(hashes, want, side="left").tolist()
+    assert hi.tolist() == np.searchsorted(hashes, want, side="right").tolist()
