@@ -331,13 +331,13 @@ class BandedLsh:
     """Banded LSH in sorted numpy arrays: the embedded default, compact and fast.
 
     For each key and band, one 64-bit hash of the band's rows (mixed with the band number) goes into
-    a sorted array, beside the key. A query looks its bands up with ``searchsorted``. Inserts go to a
-    dict first; when it holds ``buffer_limit`` entries (or a bulk insert of ``_RUN_MIN`` entries
-    arrives) they become a new sorted run. Runs are merged as in a log-structured merge tree: a run
-    is folded into the one before it while that one is less than ``_FANOUT`` times its size, so
-    loading N keys copies each entry O(log N) times rather than O(N), and a query searches O(log N)
-    runs. Removed keys are
-    filtered out of answers and dropped when enough of them pile up. Thread-safe.
+    a sorted array, beside the key. A query looks its bands up in each array's bucket directory
+    (``_Run``). Inserts go to a dict first; when it holds ``buffer_limit`` entries (or a bulk insert
+    of ``_RUN_MIN`` entries arrives) they become a new sorted run. Runs are merged as in a
+    log-structured merge tree: a run is folded into the one before it while that one is less than
+    ``_FANOUT`` times its size, so loading N keys copies each entry O(log N) times rather than O(N),
+    and a query searches O(log N) runs. Removed keys are filtered out of answers and dropped when
+    enough of them pile up. Thread-safe.
     """
 
     _FANOUT = 4
@@ -628,8 +628,8 @@ class _Run(NamedTuple):
 
 
 _BUCKET = 8
-"""Entries a bucket of a run's directory holds on average (between 8 and 16): the directory costs 8
-bytes a bucket, under one byte an entry beside the entry's 16."""
+"""Entries a bucket of a run's directory holds on average at most (between 4 and 8): the directory
+costs 8 bytes a bucket, one or two bytes an entry beside the entry's 16."""
 
 
 def _run(hashes: np.ndarray, keys: np.ndarray) -> _Run:
