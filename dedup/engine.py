@@ -414,6 +414,19 @@ class Engine:
             p for p in change.put_pairs if doc_id in (p.a, p.b)
         ]
 
+    def _pairs_touching(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
+        """The pairs of any of ``ids``, as ``change``, not yet committed, leaves them (``_pairs_of`` of
+        each, in one read of the store)."""
+        if not ids:
+            return []
+        if change is None:
+            return self.store.pairs_touching(ids)
+        gone = set(change.delete_documents)
+        stored = self.store.pairs_touching(ids - gone)
+        return [p for p in stored if p.a not in gone and p.b not in gone] + [
+            p for p in change.put_pairs if p.a in ids or p.b in ids
+        ]
+
     def _pairs_among(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
         """The pairs whose two articles are both in ``ids``, as ``change``, not yet committed, leaves
         them (as ``_pairs_of``)."""
@@ -437,12 +450,9 @@ class Engine:
         for p in extra_pairs:
             pair_set[(p.a, p.b)] = p
             scope.update((p.a, p.b))
-        for d in affected:
-            if d in extra:
-                continue  # not stored
-            for p in self._pairs_of(d, change):
-                pair_set[(p.a, p.b)] = p
-                scope.add(p.other(d))
+        for p in self._pairs_touching({d for d in affected if d not in extra}, change):
+            pair_set[(p.a, p.b)] = p
+            scope.update((p.a, p.b))  # one of the two is affected, so in scope already
         # The pairs between the other articles in scope too: which of two candidate sources copies the
         # other is part of choosing between them.
         stored = self._entries.stored(d for d in scope if d not in extra)

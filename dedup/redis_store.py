@@ -105,16 +105,17 @@ return found
 """
 """``containing`` on one page of articles: the positions (from 1) of the keys whose text holds ARGV[1]
 (a plain search: no pattern characters)."""
-_PAIRS_AMONG = """
+_PAIRS_OF_SETS = """
+local among = ARGV[1] == 'among'
 local wanted = {}
-for _, id in ipairs(ARGV) do wanted[id] = true end
+for i = 2, #ARGV do wanted[ARGV[i]] = true end
 local keys, seen = {}, {}
 for i = 2, #KEYS do
   for _, k in ipairs(redis.call('SMEMBERS', KEYS[i])) do
     if not seen[k] then
       seen[k] = true
       local sep = string.find(k, '\\31', 1, true)
-      if sep and wanted[string.sub(k, 1, sep - 1)] and wanted[string.sub(k, sep + 1)] then
+      if not among or (sep and wanted[string.sub(k, 1, sep - 1)] and wanted[string.sub(k, sep + 1)]) then
         keys[#keys + 1] = k
       end
     end
@@ -127,8 +128,9 @@ for n = 1, #keys, 1000 do
 end
 return out
 """
-"""``pairs_among`` in one round trip: KEYS the pairs hash, then the sets of pair keys of the articles
-ARGV; the pairs (JSON) whose two articles are both among them."""
+"""``pairs_among`` and ``pairs_touching`` in one round trip: KEYS the pairs hash, then the sets of pair
+keys of the articles ARGV[2:]; the pairs (JSON) of any of them (ARGV[1] 'touching'), or only those whose
+two articles are both among them ('among')."""
 _COMMIT_READS = """
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local meta = redis.call('HMGET', KEYS[2], 'last_seq', 'events_pruned', 'last_event', 'generation')
@@ -302,13 +304,18 @@ class RedisStore:
         return sorted(pairs, key=lambda p: (p.a, p.b))
 
     def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
-        wanted = set(ids)
+        return self._pairs_of_sets("among", ids)
+
+    def pairs_touching(self, ids: Collection[str]) -> list[PairResult]:
+        return self._pairs_of_sets("touching", ids)
+
+    def _pairs_of_sets(self, which: str, ids: Collection[str]) -> list[PairResult]:
+        wanted = sorted(set(ids))
         if not wanted:
             return []
-        ids = sorted(wanted)
-        keys = [self._k("pairs"), *(self._k("pairs-of", d) for d in ids)]
+        keys = [self._k("pairs"), *(self._k("pairs-of", d) for d in wanted)]
         with self._errors("reading pairs"):
-            raw = self._r.eval(_PAIRS_AMONG, len(keys), *keys, *ids)
+            raw = self._r.eval(_PAIRS_OF_SETS, len(keys), *keys, which, *wanted)
         return sorted((_pair(json.loads(v)) for v in raw), key=lambda p: (p.a, p.b))
 
     def parents_of(self, ids: Collection[str]) -> dict[str, tuple[Parent, ...]]:

@@ -349,6 +349,11 @@ class Store(Protocol):
         of a few documents with one another, without reading (or decoding) their pairs with others."""
         ...
 
+    def pairs_touching(self, ids: Collection[str]) -> list[PairResult]:
+        """The stored pairs with at least one of their documents in ``ids``, each once, ordered by
+        ``(a, b)``: the pairs of many documents in one read (``pairs`` of each, merged)."""
+        ...
+
     def get(self, doc_id: str) -> DocumentRecord | None:
         """One stored document, or None (an engine that keeps only some documents in memory reads the
         others back through this)."""
@@ -470,6 +475,10 @@ class MemoryStore:
     def pairs_among(self, ids: Collection[str]) -> list[PairResult]:
         among = set(ids)
         keys = {k for d in among for k in self._pairs_of.get(d, ()) if k[0] in among and k[1] in among}
+        return [self._pairs[k] for k in sorted(keys)]
+
+    def pairs_touching(self, ids: Collection[str]) -> list[PairResult]:
+        keys = {k for d in set(ids) for k in self._pairs_of.get(d, ())}
         return [self._pairs[k] for k in sorted(keys)]
 
     def get(self, doc_id: str) -> DocumentRecord | None:
@@ -941,6 +950,16 @@ class SqliteStore:
             rows = self._db.execute(
                 "SELECT * FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) "
                 "AND b IN (SELECT value FROM json_each(?1)) ORDER BY a, b",
+                (listed,),
+            ).fetchall()
+        return [_pair_row(row) for row in rows]
+
+    def pairs_touching(self, ids: Collection[str]) -> list[PairResult]:
+        listed = json.dumps(sorted(set(ids)))
+        with self._lock:
+            rows = self._db.execute(  # each half by its own index (the key, and pairs_by_b)
+                "SELECT * FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) "
+                "UNION SELECT * FROM pairs WHERE b IN (SELECT value FROM json_each(?1)) ORDER BY 1, 2",
                 (listed,),
             ).fetchall()
         return [_pair_row(row) for row in rows]

@@ -178,6 +178,22 @@ def test_the_pairs_among_some_documents_are_read_without_their_pairs_with_others
     assert [(p.a, p.b) for p in make_store().pairs_among({"a", "b", "c", "d"})] == [("a", "b")]
 
 
+def test_the_pairs_touching_some_documents_are_each_ones_pairs_read_at_once(make_store: Factory) -> None:
+    store = make_store()
+    store.commit(Change(put_documents=[_record(x, n, "c1") for n, x in enumerate("abcde", start=1)]))
+    store.commit(Change(put_pairs=[_pair("a", "b"), _pair("c", "a"), _pair("c", "d"), _pair("e", "b")]))
+    touching = store.pairs_touching({"a", "b"})
+    assert [(p.a, p.b) for p in touching] == [("a", "b"), ("c", "a"), ("e", "b")]
+    assert touching[0] == _pair("a", "b")  # read whole, passages and all
+    for ids in ({"a"}, {"a", "e"}, {"b", "e", "x"}, {"a", "b", "c", "d", "e"}, {"x"}, set()):
+        expected = sorted(
+            {(p.a, p.b): p for d in ids for p in store.pairs(d)}.values(), key=lambda p: (p.a, p.b)
+        )
+        assert make_store().pairs_touching(ids) == expected
+    store.commit(Change(delete_documents=["c"]))
+    assert [(p.a, p.b) for p in make_store().pairs_touching({"a", "c", "d"})] == [("a", "b")]
+
+
 def test_one_document_is_read_back_by_id(make_store: Factory) -> None:
     _filled(make_store())
     store = make_store()
