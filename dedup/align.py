@@ -671,13 +671,22 @@ def _among(hashes: np.ndarray, ordered: np.ndarray) -> np.ndarray:
     return ordered[at] == hashes
 
 
-def _words_at(doc: PreparedDocument, positions: list[int]) -> np.ndarray:
+def _words_at(doc: PreparedDocument, positions: list[int] | np.ndarray) -> np.ndarray:
     """The tokens whose words hold the given offsets of ``doc.words`` (the first word whose end, the
     space after it, is past the offset)."""
     return np.searchsorted(doc.word_ends, np.asarray(positions, dtype=np.int64), side="right")
 
 
-_DIGITS = re.compile(r"\d+")  # as paraphrase's numbers: any decimal digit (a run lies in one word)
+def _digits_at(text: str) -> np.ndarray:
+    """The offsets of the decimal digits in ``text``: what paraphrase's numbers count (``\\d``, Unicode
+    category Nd), found in the text's code points, with Python only for those outside ASCII."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    digit = (codes >= ord("0")) & (codes <= ord("9"))
+    for at in np.flatnonzero(codes > 0x7F).tolist():
+        digit[at] = chr(int(codes[at])).isdecimal()
+    return np.flatnonzero(digit)
+
+
 _NOT_ENDING = re.compile(r"n't ")  # a word that ends in "n't" (every word is followed by a space)
 
 
@@ -692,9 +701,10 @@ def _word_kinds(doc: PreparedDocument) -> np.ndarray:
     stop, negations = _word_sets()
     content = ~_among(hashes, stop)
     negation = _among(hashes, negations)
-    negation[_words_at(doc, [m.start() for m in _NOT_ENDING.finditer(doc.words)])] = True
+    if "n't " in doc.words:
+        negation[_words_at(doc, [m.start() for m in _NOT_ENDING.finditer(doc.words)])] = True
     number = np.zeros(n, dtype=bool)
-    number[_words_at(doc, [m.start() for m in _DIGITS.finditer(doc.words)])] = True
+    number[_words_at(doc, _digits_at(doc.words))] = True
     codes = np.frombuffer(doc.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[doc.token_starts]
     capital = (codes >= ord("A")) & (codes <= ord("Z"))
     for t in np.flatnonzero(codes > 0x7F).tolist():
