@@ -957,9 +957,10 @@ class SqliteStore:
     def pairs_touching(self, ids: Collection[str]) -> list[PairResult]:
         listed = json.dumps(sorted(set(ids)))
         with self._lock:
-            rows = self._db.execute(  # each half by its own index (the key, and pairs_by_b)
-                "SELECT * FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) "
-                "UNION SELECT * FROM pairs WHERE b IN (SELECT value FROM json_each(?1)) ORDER BY 1, 2",
+            rows = self._db.execute(  # each half by its own index (the key, and pairs_by_b), each pair once
+                "SELECT * FROM pairs WHERE a IN (SELECT value FROM json_each(?1)) UNION ALL "
+                "SELECT * FROM pairs WHERE b IN (SELECT value FROM json_each(?1)) "
+                "AND a NOT IN (SELECT value FROM json_each(?1)) ORDER BY 1, 2",
                 (listed,),
             ).fetchall()
         return [_pair_row(row) for row in rows]
