@@ -13,9 +13,10 @@ disk after the first use) and the rest is vectorised with numpy:
   ``datasketch.MinHash(num_perm, seed, hashfunc=...)`` fed the same 32-bit hashes.
 - ``BandedLsh``, the embedded default, is banded LSH (the bands and rows that datasketch's
   ``MinHashLSH`` would pick for the threshold) stored in sorted numpy arrays: 16 bytes per band per
-  key, about 0.5 KB per key at 128 permutations and a 0.2 threshold where ``MinHashLSH``'s dicts
-  take about 8 KB. New keys go to a small dict, then become sorted runs merged log-structured
-  (each entry is copied O(log N) times while N keys load).
+  key and up to a byte more for each array's bucket directory, about 0.5 KB per key at 128
+  permutations and a 0.2 threshold where ``MinHashLSH``'s dicts take about 8 KB. New keys go to a
+  small dict, then become sorted runs merged log-structured (each entry is copied O(log N) times
+  while N keys load).
 - ``DatasketchLsh`` is datasketch's ``MinHashLSH`` itself, kept as a backend to compare against.
 """
 
@@ -627,9 +628,10 @@ class _Run(NamedTuple):
     shift: int
 
 
-_BUCKET = 8
-"""Entries a bucket of a run's directory holds on average at most (between 4 and 8): the directory
-costs 8 bytes a bucket, one or two bytes an entry beside the entry's 16."""
+_BUCKET = 16
+"""Entries a bucket of a run's directory holds on average at most (between 8 and 16, two to four cache
+lines of hashes): the directory costs 8 bytes a bucket, half a byte to a byte an entry beside the
+entry's 16."""
 
 
 def _run(hashes: np.ndarray, keys: np.ndarray) -> _Run:
