@@ -403,20 +403,9 @@ class Engine:
                 pairs.append(result)
         return pairs
 
-    def _pairs_of(self, doc_id: str, change: Change | None = None) -> list[PairResult]:
-        """A stored article's pairs (kept in the store, not in memory), as ``change``, not yet
-        committed, leaves them."""
-        if change is None:
-            return self.store.pairs(doc_id)
-        gone = set(change.delete_documents)  # a replaced article's old pairs go too
-        stored = [] if doc_id in gone else self.store.pairs(doc_id)
-        return [p for p in stored if p.a not in gone and p.b not in gone] + [
-            p for p in change.put_pairs if doc_id in (p.a, p.b)
-        ]
-
     def _pairs_touching(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
-        """The pairs of any of ``ids``, as ``change``, not yet committed, leaves them (``_pairs_of`` of
-        each, in one read of the store)."""
+        """The pairs of any of the stored articles ``ids`` (kept in the store, not in memory), in one read
+        of the store, as ``change``, not yet committed, leaves them: a replaced article's old pairs go."""
         if not ids:
             return []
         if change is None:
@@ -429,7 +418,7 @@ class Engine:
 
     def _pairs_among(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
         """The pairs whose two articles are both in ``ids``, as ``change``, not yet committed, leaves
-        them (as ``_pairs_of``)."""
+        them (as ``_pairs_touching``)."""
         if change is None:
             return self.store.pairs_among(ids)
         gone = set(change.delete_documents)
@@ -727,7 +716,7 @@ class Engine:
         prepared form goes to ``gone``: the caller takes those out of the article indexes, all at once,
         and commits ``change``."""
         doc = self._resident.get(doc_id)
-        partners = {p.other(doc_id) for p in self._pairs_of(doc_id, change)}
+        partners = {p.other(doc_id) for p in self._pairs_touching({doc_id}, change)}
         gone.append(doc)
         orphans = self._lineage.remove(doc_id)
         removed = self._stories.remove(doc_id, doc.vector, published_time(doc), now, change)
@@ -862,7 +851,7 @@ class Engine:
         just stored), else they are read from the store."""
         cid = self._cluster_of(doc_id)
         matches = []
-        known = self._pairs_of(doc_id) if pairs is None else pairs
+        known = self._pairs_touching({doc_id}) if pairs is None else pairs
         for p in sorted(known, key=lambda p: self._entries.seq(p.other(doc_id))):
             if p.relation is Relation.SAME_STORY and self._cluster_of(p.other(doc_id)) != cid:
                 continue
