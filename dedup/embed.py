@@ -363,7 +363,7 @@ class OnnxEmbedder:
     def __init__(
         self,
         model: str = PACKAGED_MODEL,
-        batch_size: int = 32,
+        batch_size: int = 16,
         max_seq_length: int = 128,
         cache_dir: str | Path | None = None,
         threads: int | None = None,

@@ -40,7 +40,7 @@ from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry, make_article_entries
 from dedup.article_index import ArticleIndex, make_article_index, sign_documents
 from dedup.attribution import find_citations
-from dedup.config import Config, EventsConfig, LimitsConfig
+from dedup.config import Config, EmbedConfig, EventsConfig, LimitsConfig
 from dedup.document import PreparedDocument, prepare
 from dedup.embed import Embedder
 from dedup.errors import Unavailable
@@ -371,10 +371,17 @@ class EngineState:
 
     def _index_fingerprint(self) -> str:
         """What saved indexes depend on besides the data: the settings that shape them (how many
-        articles stay resident, the input limits and the events' retention do not), the word and
-        shingle hashes (``HASH_VERSION``) and the file's layout."""
+        articles stay resident, the input limits, the events' retention and the model's batch size do
+        not), the word and shingle hashes (``HASH_VERSION``) and the file's layout."""
+        config = self._config
         settings = repr(
-            replace(self._config, resident_documents=1, limits=LimitsConfig(), events=EventsConfig())
+            replace(
+                config,
+                resident_documents=1,
+                limits=LimitsConfig(),
+                events=EventsConfig(),
+                embed=replace(config.embed, batch_size=EmbedConfig.batch_size),
+            )
         )
         text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()

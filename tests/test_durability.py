@@ -268,6 +268,20 @@ def test_indexes_of_other_settings_are_rebuilt(
     engine.store.close()
 
 
+def test_indexes_are_read_under_another_model_batch_size(
+    tmp_path: Path, embedder: CachingEmbedder, saved: tuple[Path, list[object]]
+) -> None:
+    """The model's batch size says how sentences are run through it, not what the indexes hold: a
+    restart with another one reads the saved indexes and answers as before."""
+    _, answers = saved
+    config = config_from_dict({"embed": {"batch_size": 3}}, SMALL)
+    engine = Engine(
+        config, embedder, SqliteStore(tmp_path / "a" / "dedup.sqlite3"), index_dir=tmp_path / "a" / "ix"
+    )
+    assert engine.indexes_loaded and _answers(engine) == answers
+    engine.store.close()
+
+
 class _Marker:
     """Unpickling this creates a file: a stand-in for any command a crafted pickle would run."""
 
