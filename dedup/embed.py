@@ -26,6 +26,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -358,6 +359,13 @@ class OnnxEmbedder:
     by the model's own (fast) tokenizer, cut at ``max_seq_length`` word pieces, pooled as the model's
     Pooling module says (mean over the attention mask for all-MiniLM-L6-v2) and L2-normalised, as
     sentence-transformers does. ``encode`` may be called from several threads at once.
+
+    ``threads`` batches run at once (by default one a core this process may use), each on one thread:
+    onnxruntime runs concurrent calls of one session side by side, and a batch a core keeps the cores
+    busy without the synchronisation of one batch split over them, which costs most when other work
+    (the matching) holds one of the cores. In float32 a text's vector does not depend on the batch it
+    is in, so the vectors are those of one batch after another on one thread (int8 scales its
+    activations per batch: there a vector moves a little with its batch mates).
     """
 
     def __init__(
@@ -376,7 +384,8 @@ class OnnxEmbedder:
         self._max_seq_length = max_seq_length
         self._cache_root = onnx_cache_root(cache_dir)
         self._tokenizing = threading.Lock()
-        self._threads = threads or usable_cpus()
+        self._threads = max(1, threads or usable_cpus())
+        self._pool: ThreadPoolExecutor | None = None  # runs the batches of one call side by side
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
@@ -455,7 +464,7 @@ class OnnxEmbedder:
                 self._build(pipeline.transformer, hf_tokenizer, target)
                 self.built = True
             options = ort.SessionOptions()
-            options.intra_op_num_threads = self._threads
+            options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Idle worker threads sleep instead of spinning: the model runs beside the matching
@@ -586,8 +595,12 @@ class OnnxEmbedder:
             encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(-lengths, kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
+        # Texts of similar lengths together (less padding); fewer texts than a batch a thread are
+        # shared among the threads, so that a short call uses every core too.
+        size = min(self._batch_size, -(-len(order) // self._threads))
+        batches = [order[start : start + size] for start in range(0, len(order), size)]
+
+        def run(rows: np.ndarray) -> None:
             width = int(lengths[rows[0]])
             ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -600,11 +613,21 @@ class OnnxEmbedder:
                 types[i, :n] = e.type_ids
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             hidden = self._session.run(None, {n: feeds[n] for n in self._inputs})[0]
-            out[rows] = self._pool(hidden, mask)
+            out[rows] = self._pooled(hidden, mask)
+
+        if len(batches) > 1 and self._threads > 1:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="dedup-model")
+            for _ in self._pool.map(run, batches):
+                pass
+        else:
+            for rows in batches:
+                run(rows)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
-    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _pooled(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self._pooling == "cls":
             return hidden[:, 0]
         weights = mask[:, :, None].astype(hidden.dtype)

@@ -122,6 +122,16 @@ def test_threads_share_one_embedder(onnx: OnnxEmbedder, int8_vectors: np.ndarray
         np.testing.assert_array_equal(r, int8_vectors)
 
 
+def test_batches_run_side_by_side_give_the_vectors_of_one_thread(tmp_path: Path) -> None:
+    """float32 vectors do not depend on how a call is cut into batches or on how many run at once:
+    two threads give one thread's vectors, for long calls, short ones and one text."""
+    one = OnnxEmbedder(cache_dir=tmp_path, batch_size=3, quantize=False, threads=1)
+    two = OnnxEmbedder(cache_dir=tmp_path, batch_size=3, quantize=False, threads=2)
+    texts = [s for s in SENTENCES if s] * 3
+    for part in (texts, texts[:5], texts[:2], texts[:1]):
+        np.testing.assert_allclose(two.encode(part), one.encode(part), rtol=0, atol=1e-6)
+
+
 def test_the_cached_model_is_reused(
     onnx: OnnxEmbedder, onnx_cache: Path, int8_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
