@@ -41,7 +41,7 @@ from benchmarks.datasets import DEFAULT_DATA, load_news_ecb
 from benchmarks.output import emit_json
 from benchmarks.redis_server import RedisServer
 from benchmarks.service_speed import metric_samples, start_server, stop_server
-from benchmarks.throughput import rss_of
+from benchmarks.throughput import cpu_seconds, rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
 from dedup.redis_store import RedisStore
@@ -72,13 +72,6 @@ def _stream(targets: list[str], articles: list[Article]) -> float:
     if errors:
         raise errors[0]
     return time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used, user and system, all its threads (``/proc/PID/stat``)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def redis_cpu_seconds(url: str) -> float:

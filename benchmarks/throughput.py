@@ -58,6 +58,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -96,6 +97,29 @@ def rss_bytes() -> int:
 def rss_of(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used, user and system, all its threads (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time this process's finished children have used, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu(out: dict[str, Any], cpu_s: float, wall_s: float) -> None:
+    """The CPU a run used, into ``out``: per article, and as a share of the cores this process may use
+    over the run's wall time (1.0: every core busy all along, so more speed needs less work, not more
+    overlap)."""
+    from dedup.embed import usable_cpus
+
+    out["cpu_ms_per_article"] = round(1000 * cpu_s / out["articles"], 1)
+    out["cores_busy"] = round(cpu_s / (wall_s * usable_cpus()), 3)
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -310,9 +334,9 @@ def measure_pipeline(corpus: Corpus, config: Config, rate: float | None = None) 
     detector.analyze(articles[:2])  # load the model before the clock
     gc.collect()
     rss0 = rss_bytes()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     analysis = detector.analyze(articles)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     stats = analysis.stats
     out: dict[str, Any] = {
         "articles": len(articles),
@@ -324,6 +348,7 @@ def measure_pipeline(corpus: Corpus, config: Config, rate: float | None = None) 
         "quality": _quality(corpus, analysis),
         "answers": _answers(analysis.to_dict()),
     }
+    _cpu(out, cpu_s, seconds)
     _limit(out, rate, round(stats.get("embedded", 0) / len(articles), 2) if rate else None)
     return out
 
@@ -353,12 +378,12 @@ def measure_cli(corpus: Corpus, extra_args: Sequence[str] = ()) -> dict[str, Any
                 f.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
         out = Path(tmp) / "out.json"
         command = [sys.executable, "-m", "dedup", "analyze", str(path), "--format", "json", "--out", str(out)]
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu_seconds()
         subprocess.run([*command, "-q", *extra_args], check=True)
-        seconds = time.perf_counter() - t0
+        seconds, cpu_s = time.perf_counter() - t0, _children_cpu_seconds() - cpu0
         analysis = json.loads(out.read_text(encoding="utf-8"))
     stats = analysis.get("stats", {})
-    return {
+    result: dict[str, Any] = {
         "articles": len(articles),
         "seconds": round(seconds, 2),
         "articles_per_second": round(len(articles) / seconds, 2),
@@ -369,6 +394,8 @@ def measure_cli(corpus: Corpus, extra_args: Sequence[str] = ()) -> dict[str, Any
         "sentences_through_the_model": stats.get("embedded"),
         "answers": _answers(analysis),
     }
+    _cpu(result, cpu_s, seconds)  # the whole command's: start, model load and the JSON written too
+    return result
 
 
 def measure_service(
@@ -390,12 +417,12 @@ def measure_service(
         try:
             with DedupClient(target, timeout=3600) as client:
                 client.find_similar("warm the model up before the clock starts.")
-                rss0 = rss_of(proc.pid)
+                rss0, cpu0 = rss_of(proc.pid), cpu_seconds(proc.pid)
                 t0 = time.perf_counter()
                 for _ in client.ingest_many(articles):  # each reply: that article is stored
                     pass
                 ingest_s = time.perf_counter() - t0
-                rss1 = rss_of(proc.pid)
+                rss1, server_cpu_s = rss_of(proc.pid), cpu_seconds(proc.pid) - cpu0
             disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
             # Novel texts are new in every round: one seen before would hit the embedding cache.
             n = queries * len(clients)
@@ -431,6 +458,7 @@ def measure_service(
         "disk_per_article_kb": round(disk / len(articles) / 1024, 1),
         "find_similar": latency,
     }
+    _cpu(out, server_cpu_s, ingest_s)  # the server's (the client runs on the same cores besides)
     _limit(out, rate, embedded_per_article)
     return out
 
@@ -463,6 +491,8 @@ def summary(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             "embedded_per_article": library.get("embedded_per_article"),
             "limit_articles_per_second": run.get("limit_articles_per_second"),
             "share_of_limit": run.get("share_of_limit"),
+            "cpu_ms_per_article": run.get("cpu_ms_per_article"),
+            "cores_busy": run.get("cores_busy"),
         }
         for name in ("datasketch", "rensa"):
             if name in base:

@@ -118,6 +118,9 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert service["disk_per_article_kb"] > 0 and service["limit_articles_per_second"] > 0
     rows = {(r["path"], r["model"]): r for r in result["summary"]}
     assert len(rows) == 7
+    # the CPU each path used: per article, and as a share of the cores over the run
+    for row in rows.values():
+        assert row["cpu_ms_per_article"] > 0 and 0 < row["cores_busy"] <= 1.05
     for row in rows.values():
         for name in ("datasketch", "rensa"):
             ratio = row["articles_per_second"] / base[name]["articles_per_second"]
