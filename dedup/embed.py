@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -360,12 +360,13 @@ class OnnxEmbedder:
     Pooling module says (mean over the attention mask for all-MiniLM-L6-v2) and L2-normalised, as
     sentence-transformers does. ``encode`` may be called from several threads at once.
 
-    ``threads`` batches run at once (by default one a core this process may use), each on one thread:
-    onnxruntime runs concurrent calls of one session side by side, and a batch a core keeps the cores
-    busy without the synchronisation of one batch split over them, which costs most when other work
-    (the matching) holds one of the cores. In float32 a text's vector does not depend on the batch it
-    is in, so the vectors are those of one batch after another on one thread (int8 scales its
-    activations per batch: there a vector moves a little with its batch mates).
+    ``threads`` batches of a call run at once (by default one a core this process may use), each on one
+    thread, the calling thread one of them: onnxruntime runs concurrent calls of one session side by
+    side, and a batch a core keeps the cores busy without the synchronisation of one batch split over
+    them, which costs most when other work (the matching) holds one of the cores. In float32 a text's
+    vector does not depend on the batch it is in, so the vectors are those of one batch after another
+    on one thread (int8 scales its activations per batch: there a vector moves a little with its batch
+    mates).
     """
 
     def __init__(
@@ -615,17 +616,40 @@ class OnnxEmbedder:
             hidden = self._session.run(None, {n: feeds[n] for n in self._inputs})[0]
             out[rows] = self._pooled(hidden, mask)
 
-        if len(batches) > 1 and self._threads > 1:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="dedup-model")
-            for _ in self._pool.map(run, batches):
-                pass
-        else:
-            for rows in batches:
-                run(rows)
+        self._run_batches(batches, run)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+
+    def _run_batches(self, batches: list[np.ndarray], run: Callable[[np.ndarray], None]) -> None:
+        """``run`` each batch, on the calling thread and on up to ``threads - 1`` helpers of the pool at
+        once. The calling thread takes batches until none is left, so a call never waits for another
+        call's batches: a helper still queued behind another call's when this call's batches are all
+        taken is cancelled, and one that took a batch is waited for until that batch is done."""
+        if len(batches) < 2 or self._threads < 2:
+            for rows in batches:
+                run(rows)
+            return
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._threads - 1, thread_name_prefix="dedup-model")
+        todo = deque(batches)
+
+        def take() -> None:
+            while True:
+                try:
+                    rows = todo.popleft()  # one taker a batch (deque.popleft is atomic)
+                except IndexError:
+                    return
+                run(rows)
+
+        helpers = [self._pool.submit(take) for _ in range(min(self._threads - 1, len(batches) - 1))]
+        try:
+            take()
+        finally:
+            todo.clear()  # after a failure here: the helpers take nothing more
+            for helper in helpers:
+                if not helper.cancel():
+                    helper.result()
 
     def _pooled(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self._pooling == "cls":

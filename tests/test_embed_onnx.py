@@ -8,7 +8,9 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -130,6 +132,41 @@ def test_batches_run_side_by_side_give_the_vectors_of_one_thread(tmp_path: Path)
     texts = [s for s in SENTENCES if s] * 3
     for part in (texts, texts[:5], texts[:2], texts[:1]):
         np.testing.assert_allclose(two.encode(part), one.encode(part), rtol=0, atol=1e-6)
+
+
+def test_a_short_call_is_not_held_up_behind_a_long_ones_batches(tmp_path: Path) -> None:
+    """Two calls at once (an ingest's chunk and a query): the short one runs its own batches, whatever
+    the long one's are waiting for, and both get their vectors."""
+    embedder = OnnxEmbedder(cache_dir=tmp_path, batch_size=2, quantize=False, threads=2)
+    embedder.encode(["warm up"])
+    session = embedder._session
+    gate = threading.Event()
+
+    class Gated:
+        """The model, holding every batch of long texts until the gate opens."""
+
+        def run(self, names: Any, feeds: dict[str, np.ndarray]) -> Any:
+            if feeds["input_ids"].shape[1] > 20:
+                assert gate.wait(60)
+            return session.run(names, feeds)
+
+    embedder._session = Gated()
+    long_texts = [SENTENCES[-1]] * 8
+    short_texts = ["Officials said.", "It rained."]
+    got: dict[str, np.ndarray] = {}
+    worker = threading.Thread(target=lambda: got.update(long=embedder.encode(long_texts)))
+    worker.start()
+    time.sleep(0.5)  # the long call's batches are taken, and held
+    short = threading.Thread(target=lambda: got.update(short=embedder.encode(short_texts)))
+    short.start()
+    short.join(30)
+    held = worker.is_alive()
+    gate.set()
+    worker.join(60)
+    assert not short.is_alive() and held, "the short call waited for the long one"
+    embedder._session = session
+    np.testing.assert_allclose(got["short"], embedder.encode(short_texts), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got["long"], embedder.encode(long_texts), rtol=0, atol=1e-6)
 
 
 def test_the_cached_model_is_reused(
