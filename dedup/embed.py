@@ -360,13 +360,12 @@ class OnnxEmbedder:
     Pooling module says (mean over the attention mask for all-MiniLM-L6-v2) and L2-normalised, as
     sentence-transformers does. ``encode`` may be called from several threads at once.
 
-    ``threads`` batches of a call run at once (by default one a core this process may use), each on one
-    thread, the calling thread one of them: onnxruntime runs concurrent calls of one session side by
-    side, and a batch a core keeps the cores busy without the synchronisation of one batch split over
-    them, which costs most when other work (the matching) holds one of the cores. In float32 a text's
-    vector does not depend on the batch it is in, so the vectors are those of one batch after another
-    on one thread (int8 scales its activations per batch: there a vector moves a little with its batch
-    mates).
+    ``threads`` batches run at once (by default one a core this process may use), each on one thread of
+    a pool shared by every call: onnxruntime runs concurrent calls of one session side by side, and a
+    batch a core keeps the cores busy without the synchronisation of one batch split over them, which
+    costs most when other work (the matching) holds one of the cores. In float32 a text's vector does
+    not depend on the batch it is in, so the vectors are those of one batch after another on one thread
+    (int8 scales its activations per batch: there a vector moves a little with its batch mates).
     """
 
     def __init__(
@@ -621,35 +620,47 @@ class OnnxEmbedder:
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def _run_batches(self, batches: list[np.ndarray], run: Callable[[np.ndarray], None]) -> None:
-        """``run`` each batch, on the calling thread and on up to ``threads - 1`` helpers of the pool at
-        once. The calling thread takes batches until none is left, so a call never waits for another
-        call's batches: a helper still queued behind another call's when this call's batches are all
-        taken is cancelled, and one that took a batch is waited for until that batch is done."""
+        """``run`` each batch on the pool's ``threads`` threads, the model's only threads however many
+        calls run at once (more would take the cores from the matching). A thread runs one batch of a
+        call, then puts the call's next batch at the back of the pool's queue: calls take turns batch
+        by batch, so a query's few batches wait for one batch of an ingest's chunk, not the chunk."""
         if len(batches) < 2 or self._threads < 2:
             for rows in batches:
                 run(rows)
             return
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._threads - 1, thread_name_prefix="dedup-model")
+                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="dedup-model")
+            pool = self._pool
         todo = deque(batches)
+        finished = threading.Condition()
+        count = [0]
+        errors: list[BaseException] = []
 
-        def take() -> None:
-            while True:
-                try:
-                    rows = todo.popleft()  # one taker a batch (deque.popleft is atomic)
-                except IndexError:
-                    return
+        def step() -> None:
+            try:
+                rows = todo.popleft()  # one taker a batch (deque.popleft is atomic)
+            except IndexError:
+                return
+            try:
                 run(rows)
+            except BaseException as exc:
+                errors.append(exc)
+            with finished:
+                count[0] += 1
+                finished.notify_all()
+            if todo:
+                try:
+                    pool.submit(step)
+                except RuntimeError:  # the interpreter is shutting down: the rest on this thread
+                    step()
 
-        helpers = [self._pool.submit(take) for _ in range(min(self._threads - 1, len(batches) - 1))]
-        try:
-            take()
-        finally:
-            todo.clear()  # after a failure here: the helpers take nothing more
-            for helper in helpers:
-                if not helper.cancel():
-                    helper.result()
+        for _ in range(min(self._threads, len(batches))):
+            pool.submit(step)
+        with finished:
+            finished.wait_for(lambda: count[0] == len(batches))
+        if errors:
+            raise errors[0]
 
     def _pooled(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self._pooling == "cls":

@@ -134,36 +134,40 @@ def test_batches_run_side_by_side_give_the_vectors_of_one_thread(tmp_path: Path)
         np.testing.assert_allclose(two.encode(part), one.encode(part), rtol=0, atol=1e-6)
 
 
-def test_a_short_call_is_not_held_up_behind_a_long_ones_batches(tmp_path: Path) -> None:
-    """Two calls at once (an ingest's chunk and a query): the short one runs its own batches, whatever
-    the long one's are waiting for, and both get their vectors."""
-    embedder = OnnxEmbedder(cache_dir=tmp_path, batch_size=2, quantize=False, threads=2)
+def test_a_short_call_takes_turns_with_a_long_ones_batches(tmp_path: Path) -> None:
+    """Two calls at once (an ingest's chunk and a query): the short one's batches go between the long
+    one's, so it waits for one of the long call's batches, not for all of them; both get their
+    vectors."""
+    embedder = OnnxEmbedder(cache_dir=tmp_path, batch_size=1, quantize=False, threads=2)
     embedder.encode(["warm up"])
     session = embedder._session
-    gate = threading.Event()
+    ticks = threading.Semaphore(0)
 
-    class Gated:
-        """The model, holding every batch of long texts until the gate opens."""
+    class Ticked:
+        """The model, running a batch of long texts each time the test lets one through."""
 
         def run(self, names: Any, feeds: dict[str, np.ndarray]) -> Any:
             if feeds["input_ids"].shape[1] > 20:
-                assert gate.wait(60)
+                assert ticks.acquire(timeout=60)
             return session.run(names, feeds)
 
-    embedder._session = Gated()
+    embedder._session = Ticked()
     long_texts = [SENTENCES[-1]] * 8
     short_texts = ["Officials said.", "It rained."]
     got: dict[str, np.ndarray] = {}
     worker = threading.Thread(target=lambda: got.update(long=embedder.encode(long_texts)))
     worker.start()
-    time.sleep(0.5)  # the long call's batches are taken, and held
+    time.sleep(0.5)  # both threads hold one of the long call's batches
     short = threading.Thread(target=lambda: got.update(short=embedder.encode(short_texts)))
     short.start()
+    time.sleep(0.5)
+    ticks.release()  # one long batch done: the short call's go next
     short.join(30)
-    held = worker.is_alive()
-    gate.set()
+    short_done, long_held = not short.is_alive(), worker.is_alive()  # six long batches still wait
+    ticks.release(8)
     worker.join(60)
-    assert not short.is_alive() and held, "the short call waited for the long one"
+    short.join(60)
+    assert short_done and long_held, "the short call waited for the long one's batches"
     embedder._session = session
     np.testing.assert_allclose(got["short"], embedder.encode(short_texts), rtol=0, atol=1e-6)
     np.testing.assert_allclose(got["long"], embedder.encode(long_texts), rtol=0, atol=1e-6)
