@@ -172,6 +172,7 @@ from benchmarks.syndication.score import (
     write_out,
 )
 from benchmarks.syndication.vocab import DEFAULT_SIZE
+from dedup.config import Config, EmbedConfig
 from dedup.derive import CONFIDENCE_FEATURES
 from dedup.embed import SentenceTransformerEmbedder
 from dedup.logistic import fit_logistic, probability
@@ -251,6 +252,12 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         help="fit the weights of dedup's parent confidence (derive.confidence_weights) on this corpus, "
         "with and without timestamps, and print them (tune split only)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=EmbedConfig.BACKENDS,
+        default=EmbedConfig.backend,
+        help="what runs dedup's model (embed.backend; default %(default)s)",
+    )
     parser.add_argument("--out", help="write the corpus, its truth and dedup's answers to this folder")
     args = parser.parse_args(argv)
     if args.fit_confidence and args.split != "tune":
@@ -265,7 +272,7 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         parser.error(str(exc))
     pt = pair_truth(corpus)
     _log(f"corpus ({args.split} split, seed {seed}): {len(corpus.docs)} articles, {args.size} base articles")
-    detector = detector or Detector()
+    detector = detector or Detector(Config(embed=EmbedConfig(backend=args.backend)))
     if args.fit_confidence:  # every parent dedup would give, however unsure, is a row of the fit
         config = detector.config
         config = replace(config, derive=replace(config.derive, min_confidence=0.0))
@@ -273,6 +280,7 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
     result: dict[str, Any] = {
         "benchmark": "syndication",
         "split": args.split,
+        "backend": detector.config.embed.backend,
         "corpus": corpus_summary(corpus, seed, args.size, args.order),
     }
     dedup_scores: dict[str, Any] = {}
