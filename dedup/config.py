@@ -70,7 +70,8 @@ class EmbedConfig:
     batch_size: int = 16
     """Sentences the model runs on at once, of similar lengths (each chunk of texts is sorted by length
     first). Small batches of similar lengths pad less: on a CPU, 16 embeds faster than 32 or 64 with the
-    same answers. It changes how the model is run, not what the indexes hold."""
+    same answers. It changes how the model is run, not what the indexes hold. 'onnx-int8' runs each
+    text alone (its activations are scaled by the batch's range)."""
     max_seq_length: int = 128
     """Word pieces per sentence fed to the model; longer sentences are truncated."""
     share_jaccard: float = 0.8
