@@ -63,6 +63,7 @@ import numpy as np
 from benchmarks.baseline import MinHashBaseline
 from benchmarks.datasets import DEFAULT_DATA, load_mrpc
 from benchmarks.metrics import precision_recall_f1
+from benchmarks.model_backend import add_backend_argument, backend_detector
 from dedup.align import align, paraphrase_decision, paraphrase_features
 from dedup.article import Article
 from dedup.document import PreparedDocument
@@ -220,11 +221,12 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     parser.add_argument("--fit", action="store_true", help="print the values fitted on the development split")
+    add_backend_argument(parser)
     args = parser.parse_args(argv)
     rows = [(label, mrpc_text(s1), mrpc_text(s2)) for label, s1, s2 in load_mrpc(args.data)[: args.limit]]
     labels = np.array([label == 1 for label, _, _ in rows])
     dev = split(labels.tolist(), args.seed)
-    detector = detector or Detector()
+    detector = detector or backend_detector(args.backend)
     started = time.perf_counter()
     articles = [
         Article(f"{n}{side}", text)
@@ -280,6 +282,7 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
     result: dict[str, object] = {
         "pairs": len(rows),
         "seed": args.seed,
+        "backend": detector.config.embed.backend,
         "dev_pairs": int(dev.sum()),
         "test_pairs": int(test.sum()),
         "test_paraphrase_share": round(float(labels[test].mean()), 4) if test.any() else 0.0,

@@ -22,6 +22,7 @@ import time
 from benchmarks.baseline import MinHashBaseline, VectorClusterBaseline
 from benchmarks.datasets import DEFAULT_DATA, load_news_ecb, story_of
 from benchmarks.metrics import adjusted_rand_index, bcubed
+from benchmarks.model_backend import add_backend_argument, backend_detector
 from benchmarks.syndication.cli import VECTOR_BASELINE
 from dedup.embed import SentenceTransformerEmbedder
 from dedup.pipeline import Detector
@@ -47,16 +48,19 @@ def main(argv: list[str] | None = None, detector: Detector | None = None) -> dic
     parser.add_argument(
         "--no-vector-baseline", action="store_true", help="skip the MiniLM baselines (they load the model)"
     )
+    add_backend_argument(parser)
     args = parser.parse_args(argv)
     articles = load_news_ecb(args.data, args.limit)
     truth = {a.id: story_of(a.id) for a in articles}
     texts = {a.id: a.text for a in articles}
     started = time.perf_counter()
-    analysis = (detector or Detector()).analyze(articles)
+    detector = detector or backend_detector(args.backend)
+    analysis = detector.analyze(articles)
     seconds = time.perf_counter() - started
     result: dict[str, object] = {
         "articles": len(articles),
         "stories": len(set(truth.values())),
+        "backend": detector.config.embed.backend,
         "dedup": {
             **scores(truth, {d.id: d.cluster for d in analysis.documents}),
             "seconds": round(seconds, 1),

@@ -24,6 +24,7 @@ def test_metrics_on_hand_made_clusterings() -> None:
 def test_stories_on_a_slice(shared_data: Path, detector: Detector) -> None:
     result = stories.main(["--data", str(shared_data / "news_ecb"), "--limit", "12"], detector=detector)
     assert result["articles"] == 12
+    assert result["backend"] == detector.config.embed.backend
     for key in ("dedup", "baseline_minhash_lsh_0.5", "baseline_minhash_lsh_0.3"):
         block = result[key]
         assert isinstance(block, dict) and -1.0 <= block["ari"] <= 1.0 and 0.0 <= block["bcubed_f1"] <= 1.0
@@ -33,6 +34,7 @@ def test_paraphrase_on_a_slice(shared_data: Path, detector: Detector) -> None:
     data = shared_data / "mrpc" / "msr_paraphrase_train.txt"
     result = paraphrase.main(["--data", str(data), "--limit", "40", "--seed", "3"], detector=detector)
     assert result["pairs"] == 40
+    assert result["backend"] == detector.config.embed.backend
     assert result["dev_pairs"] == 28 and result["test_pairs"] == 12  # 70/30, stratified
     fitted = result["fitted_on_dev"]
     assert isinstance(fitted, dict) and len(fitted["paraphrase_weights"]) == 9

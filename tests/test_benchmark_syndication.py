@@ -403,29 +403,3 @@ def test_main_on_a_tiny_corpus(
     rows = (tmp_path / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == result["corpus"]["articles"]
     assert (tmp_path / "truth.jsonl").exists()
-
-
-@pytest.mark.shared_data
-def test_backend_flag_picks_the_model_backend(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--backend`` is what dedup's model runs on (the int8 row of the README is measured with it); an
-    unknown one is refused before anything runs."""
-    from benchmarks.syndication import cli
-
-    built: list[str] = []
-
-    class Stop(Exception):
-        pass
-
-    class Recording:
-        def __init__(self, config: object) -> None:
-            built.append(config.embed.backend)  # type: ignore[attr-defined]
-            raise Stop
-
-    monkeypatch.setattr(cli, "Detector", Recording)
-    base = ["--base", str(shared_data / "news_ecb"), "--size", "4"]
-    for backend in ("onnx-int8", "torch"):
-        with pytest.raises(Stop):
-            S.main([*base, "--backend", backend])
-    assert built == ["onnx-int8", "torch"]
-    with pytest.raises(SystemExit):
-        S.main([*base, "--backend", "int4"])

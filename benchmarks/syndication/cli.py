@@ -159,6 +159,7 @@ import numpy as np
 
 from benchmarks.baseline import VectorClusterBaseline
 from benchmarks.datasets import DEFAULT_DATA
+from benchmarks.model_backend import add_backend_argument, backend_detector
 from benchmarks.syndication.corpus import SPLITS, build_corpus, load_base
 from benchmarks.syndication.score import (
     confidence_rows,
@@ -172,7 +173,6 @@ from benchmarks.syndication.score import (
     write_out,
 )
 from benchmarks.syndication.vocab import DEFAULT_SIZE
-from dedup.config import Config, EmbedConfig
 from dedup.derive import CONFIDENCE_FEATURES
 from dedup.embed import SentenceTransformerEmbedder
 from dedup.logistic import fit_logistic, probability
@@ -252,12 +252,7 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         help="fit the weights of dedup's parent confidence (derive.confidence_weights) on this corpus, "
         "with and without timestamps, and print them (tune split only)",
     )
-    parser.add_argument(
-        "--backend",
-        choices=EmbedConfig.BACKENDS,
-        default=EmbedConfig.backend,
-        help="what runs dedup's model (embed.backend; default %(default)s)",
-    )
+    add_backend_argument(parser)
     parser.add_argument("--out", help="write the corpus, its truth and dedup's answers to this folder")
     args = parser.parse_args(argv)
     if args.fit_confidence and args.split != "tune":
@@ -272,7 +267,7 @@ def main(argv: Sequence[str] | None = None, detector: Detector | None = None) ->
         parser.error(str(exc))
     pt = pair_truth(corpus)
     _log(f"corpus ({args.split} split, seed {seed}): {len(corpus.docs)} articles, {args.size} base articles")
-    detector = detector or Detector(Config(embed=EmbedConfig(backend=args.backend)))
+    detector = detector or backend_detector(args.backend)
     if args.fit_confidence:  # every parent dedup would give, however unsure, is a row of the fit
         config = detector.config
         config = replace(config, derive=replace(config.derive, min_confidence=0.0))
