@@ -25,7 +25,8 @@ WHAT IS MEASURED
   clusters, no parents), articles/s, with their recall of pairs at exact Jaccard >= 0.5.
 - ``pipeline``: the library (``Detector.analyze``: the incremental engine with alignment,
   embeddings, clusters and derivation), articles/s after the model is loaded, with its syndication
-  scores, with the default model (``model``), without (``no_model``: ``--model none``) and with
+  scores, with the default model (``model``: int8 weights in onnxruntime), without (``no_model``:
+  ``--model none``), with ``--backend onnx`` (``float32``: the same model in float32) and with
   ``--backend torch`` (``torch``). Each run with a model reports the sentences it embedded per
   article, the model's own sentences/s here (``model_rate``: distinct sentences of the corpus in the
   engine's chunks, nothing else running) and the embedding-bound limit: that rate divided by the
@@ -474,6 +475,7 @@ def summary(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     for path, section, key, library_key in (
         ("library", pipe, "model", "model"),
         ("library", pipe, "no_model", "no_model"),
+        ("library, --backend onnx (float32)", pipe, "float32", "float32"),
         ("library, --backend torch", pipe, "torch", "torch"),
         ("CLI (dedup analyze)", cli, "model", "model"),
         ("CLI (dedup analyze)", cli, "no_model", "no_model"),
@@ -844,7 +846,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="*",
         default=[],
-        choices=["baselines", "pipeline", "torch", "cli", "memory", "service", "scale", "engine-scale"],
+        choices=[
+            "baselines",
+            "pipeline",
+            "float32",
+            "torch",
+            "cli",
+            "memory",
+            "service",
+            "scale",
+            "engine-scale",
+        ],
     )
     parser.add_argument(
         "--engine-sizes",
@@ -895,6 +907,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "model": measure_pipeline(corpus, model, rate),
             "no_model": measure_pipeline(corpus, no_model),
         }
+        if "float32" not in args.skip:
+            float32 = Config(embed=EmbedConfig(backend="onnx"))
+            result["pipeline"]["float32"] = measure_pipeline(corpus, float32, model_rate(float32, texts))
         if "torch" not in args.skip:
             result["pipeline"]["torch"] = measure_pipeline(corpus, torch, model_rate(torch, texts))
         _log(f"pipeline: {result['pipeline']}")

@@ -466,8 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     backend_help = (
-        "what runs the model: 'onnx' (default: onnxruntime on the CPU), 'torch' (PyTorch: the same vectors) "
-        "or 'onnx-int8' (faster, vectors slightly different); the ONNX ones build their model on first use"
+        "what runs the model: 'onnx-int8' (default: onnxruntime on the CPU, int8 weights), 'onnx' (float32, "
+        "about half as fast: PyTorch's vectors) or 'torch' (PyTorch); the ONNX ones build their model on "
+        "first use"
     )
     analyze = sub.add_parser(
         "analyze",

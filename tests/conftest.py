@@ -26,8 +26,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> CachingEmbedder:
-    """The packaged all-MiniLM-L6-v2 as users run it (the default backend, ONNX), loaded once for the
-    whole run."""
+    """The packaged all-MiniLM-L6-v2 as users run it (the default backend, ONNX with int8 weights), loaded
+    once for the whole run."""
     model = default_embedder(EmbedConfig())
     assert isinstance(model, CachingEmbedder)
     return model

@@ -108,8 +108,9 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
         model["model_sentences_per_second"] / model["embedded_per_article"], rel=0.01
     )
     assert result["pipeline"]["no_model"]["sentences_through_the_model"] == 0
-    # torch runs the same model: the same scores (its cosines may differ in the last printed digit)
-    assert result["pipeline"]["torch"]["quality"] == model["quality"]
+    # torch runs the float32 model: float32 ONNX's scores (cosines may differ in the last printed digit)
+    assert result["pipeline"]["torch"]["quality"] == result["pipeline"]["float32"]["quality"]
+    assert result["pipeline"]["float32"]["limit_articles_per_second"] > 0
     # the CLI gives the library's answers on the same articles
     assert result["cli"]["model"]["answers"] == model["answers"]
     assert result["cli"]["no_model"]["answers"] == result["pipeline"]["no_model"]["answers"]
@@ -117,7 +118,7 @@ def test_tiny_run_reports_every_section(shared_data, tmp_path, capsys) -> None:
     assert set(service["find_similar"]) == {f"{n}_clients_{k}" for n in (1, 2) for k in ("copy", "novel")}
     assert service["disk_per_article_kb"] > 0 and service["limit_articles_per_second"] > 0
     rows = {(r["path"], r["model"]): r for r in result["summary"]}
-    assert len(rows) == 7
+    assert len(rows) == 8
     # the CPU each path used: per article, and as a share of the cores over the run
     for row in rows.values():
         assert row["cpu_ms_per_article"] > 0 and 0 < row["cores_busy"] <= 1.05
