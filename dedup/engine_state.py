@@ -371,17 +371,20 @@ class EngineState:
 
     def _index_fingerprint(self) -> str:
         """What saved indexes depend on besides the data: the settings that shape them (how many
-        articles stay resident, the input limits, the events' retention and the model's batch size do
-        not), the word and shingle hashes (``HASH_VERSION``) and the file's layout."""
+        articles stay resident, the input limits, the events' retention and how the model is run, its
+        backend, device and batch size, do not: the indexes hold the vectors the store holds), the word
+        and shingle hashes (``HASH_VERSION``) and the file's layout."""
         config = self._config
+        default = EmbedConfig()
+        embed = replace(
+            config.embed,
+            batch_size=default.batch_size,
+            backend=default.backend,
+            device=default.device,
+            onnx_cache_dir=default.onnx_cache_dir,
+        )
         settings = repr(
-            replace(
-                config,
-                resident_documents=1,
-                limits=LimitsConfig(),
-                events=EventsConfig(),
-                embed=replace(config.embed, batch_size=EmbedConfig.batch_size),
-            )
+            replace(config, resident_documents=1, limits=LimitsConfig(), events=EventsConfig(), embed=embed)
         )
         text = json.dumps([INDEX_FORMAT, HASH_VERSION, settings])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from dedup.article import Article
-from dedup.config import config_from_dict
-from dedup.embed import CachingEmbedder
+from dedup.config import EmbedConfig, config_from_dict
+from dedup.embed import CachingEmbedder, default_embedder
 from dedup.engine import Engine
 from dedup.engine_state import INDEX_FILE, LEGACY_INDEX_FILE
 from dedup.errors import Aborted, ResourceExhausted
@@ -280,6 +280,28 @@ def test_indexes_are_read_under_another_model_batch_size(
     )
     assert engine.indexes_loaded and _answers(engine) == answers
     engine.store.close()
+
+
+def test_indexes_are_read_under_another_model_backend(tmp_path: Path, embedder: CachingEmbedder) -> None:
+    """A data directory written with the model in float32 (``onnx``, the default before int8) opens
+    under another backend without rebuilding its indexes, which hold the vectors its store holds, and
+    its articles are matched as before: a copy of one is found, and a new article is stored beside
+    them."""
+    fp32 = default_embedder(EmbedConfig(backend="onnx"))
+    before = Engine(
+        config_from_dict({"embed": {"backend": "onnx"}}, SMALL),
+        fp32,
+        SqliteStore(tmp_path / "b" / "dedup.sqlite3"),
+        index_dir=tmp_path / "b" / "ix",
+    )
+    before.ingest_many([Article("orig", S.original()), Article("b", S.unrelated())])
+    before.close()
+    after = _start(tmp_path, embedder, "b")  # the default backend (int8)
+    assert after.config.embed.backend != "onnx" and after.indexes_loaded
+    assert "orig" in {m.b for m in after.find_similar(Article("q", S.verbatim())).matches}
+    [stored] = after.ingest_many([Article("trim", S.trimmed(0.5))])
+    assert "orig" in {m.b for m in stored.analysis.matches}
+    after.close()
 
 
 class _Marker:
