@@ -80,8 +80,8 @@ class EmbedConfig:
     backend: str = "onnx-int8"
     """What runs the model: 'onnx-int8' (the default: the model exported to ONNX with the weights of its
     matrix products quantised to int8, run by onnxruntime on the CPU: about twice as fast as float32
-    there, with embeddings at cosine about 0.99 to PyTorch's and the benchmarks' answers within a
-    point of theirs), 'onnx' (the same export in float32: PyTorch's embeddings, cosine above 0.9999)
+    there, with embeddings at cosine about 0.99 to PyTorch's, so answers that can differ slightly:
+    benchmarks/README.md compares the two), 'onnx' (the same export in float32: PyTorch's embeddings)
     or 'torch' (sentence-transformers on PyTorch, on ``device``). With a ``device`` other than 'cpu',
     both ONNX backends run the float model in PyTorch on that device (int8 is how a CPU runs it fast).
     The ONNX model is exported from the model's own files on first use (seconds, no network) and kept

@@ -585,7 +585,7 @@ class OnnxEmbedder:
                     # Weights in 7 bits (reduce_range): x86 CPUs without VNNI multiply unsigned by
                     # signed bytes in pairs summed into 16 bits, which 8-bit weights can overflow; with 7
                     # they cannot, so every CPU computes the same integers (replicas on different
-                    # machines give one text one vector), for a cosine to float32 of 0.992 against 0.993.
+                    # machines give one text one vector) at the cost of one bit of the weights.
                     quantize_dynamic(
                         str(exported),
                         str(quantised),
