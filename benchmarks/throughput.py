@@ -896,22 +896,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if "baselines" not in args.skip:
         result["baselines"] = measure_baselines(texts, threshold)
-    model, no_model, torch = (
-        Config(),
-        Config(embed=EmbedConfig(model="none")),
-        Config(embed=EmbedConfig(backend="torch")),
-    )
+    model, no_model = Config(), Config(embed=EmbedConfig(model="none"))
     rate = model_rate(model, texts) if {"pipeline", "service"} - set(args.skip) else None
     if "pipeline" not in args.skip:
         result["pipeline"] = {
             "model": measure_pipeline(corpus, model, rate),
             "no_model": measure_pipeline(corpus, no_model),
         }
-        if "float32" not in args.skip:
-            float32 = Config(embed=EmbedConfig(backend="onnx"))
-            result["pipeline"]["float32"] = measure_pipeline(corpus, float32, model_rate(float32, texts))
-        if "torch" not in args.skip:
-            result["pipeline"]["torch"] = measure_pipeline(corpus, torch, model_rate(torch, texts))
+        for key, backend in (("float32", "onnx"), ("torch", "torch")):  # the same model run otherwise
+            if key not in args.skip:
+                other = Config(embed=EmbedConfig(backend=backend))
+                result["pipeline"][key] = measure_pipeline(corpus, other, model_rate(other, texts))
         _log(f"pipeline: {result['pipeline']}")
     if "cli" not in args.skip:
         result["cli"] = {"model": measure_cli(corpus), "no_model": measure_cli(corpus, ["--model", "none"])}
