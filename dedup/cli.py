@@ -340,21 +340,11 @@ def _describe(article: Any) -> str:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from dedup.inputs import read_articles
+    from dedup.inputs import read_articles, read_text_file
     from dedup.views import analysis_lines
 
     path = Path(args.file)
-    if path.suffix.lower() == ".jsonl":
-        articles = read_articles(path)
-    else:
-        from dedup.article import Article
-        from dedup.errors import InputError
-
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
-        articles = [Article(path.stem, text)]
+    articles = read_articles(path) if path.suffix.lower() == ".jsonl" else [read_text_file(path)]
     with _client(args) as client:
         found = [client.find_similar(a) for a in articles]
         fetch = _fetcher(client)

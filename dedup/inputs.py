@@ -17,7 +17,7 @@ from typing import Any
 from dedup.article import Article, parse_timestamp
 from dedup.errors import InputError, InvalidArgument
 
-__all__ = ["read_articles"]
+__all__ = ["read_articles", "read_text_file"]
 
 _OPTIONAL = ("title", "outlet", "url")
 MANIFESTS = ("articles.csv", "articles.jsonl")
@@ -34,6 +34,19 @@ def read_articles(path: str | Path) -> list[Article]:
     if not p.exists():
         raise InputError(str(p), "no such file or folder")
     return _read_jsonl(p)
+
+
+def read_text_file(path: str | Path) -> Article:
+    """One article from a text file: its id the file name without extension, its text the file's."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(str(p), "a folder; give one text file (or use `dedup ingest` for a folder)")
+    if not p.exists():
+        raise InputError(str(p), "no such file or folder")
+    text = _decode(p, _read_bytes(p))
+    if not text.strip():
+        raise InputError(str(p), "the article is empty")
+    return Article(p.stem, text)
 
 
 def _decode(p: Path, raw: bytes) -> str:

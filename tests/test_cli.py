@@ -123,6 +123,9 @@ def test_missing_path_and_bad_config_exit_2(
 ) -> None:
     assert main(["analyze", str(tmp_path / "nowhere"), "-q"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+    # `query` reads its file before it connects: no server is needed to be told.
+    assert main(["query", "--server", "127.0.0.1:1", str(tmp_path / "draft.txt")]) == 2
+    assert "draft.txt: no such file or folder" in capsys.readouterr().err
     config = tmp_path / "bad.toml"
     config.write_text("[align]\nparaphrase_cosin = 0.7\n", encoding="utf-8")
     assert main(["analyze", str(corpus), "--config", str(config), "-q"]) == 2

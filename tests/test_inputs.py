@@ -11,7 +11,7 @@ import pytest
 
 from dedup.article import Article, Timestamp
 from dedup.errors import InputError, InvalidArgument
-from dedup.inputs import read_articles
+from dedup.inputs import read_articles, read_text_file
 
 
 def _jsonl(path: Path, *lines: object) -> Path:
@@ -79,6 +79,40 @@ def test_nonexistent_path(tmp_path) -> None:
     err = _error(missing)
     assert "no-such-file.jsonl" in str(err)
     assert "no such file" in str(err)
+
+
+# --- one text file (`dedup query draft.txt`) --------------------------------------------------------
+
+
+def test_a_text_file_is_one_article_named_by_its_file(tmp_path: Path) -> None:
+    (tmp_path / "draft.txt").write_text("Caf\u00e9 owners said the strike hurt trade.\n", encoding="utf-8")
+    assert read_text_file(tmp_path / "draft.txt") == Article(
+        "draft", "Caf\u00e9 owners said the strike hurt trade.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.txt", None, ["no such file"]),
+        ("latin1.txt", "Line one.\nCaf\u00e9 society.".encode("latin-1"), ["latin1.txt:2", "UTF-8"]),
+        ("blank.txt", b" \n\t\n", ["empty"]),
+        ("folder", "dir", ["a folder", "dedup ingest"]),
+    ],
+)
+def test_a_text_file_that_cannot_be_an_article_says_why(
+    tmp_path: Path, name: str, content: bytes | str | None, words: list[str]
+) -> None:
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_text_file(path)
+    assert name in str(caught.value)
+    for word in words:
+        assert word in str(caught.value)
 
 
 # --- JSONL ----------------------------------------------------------------------------------------
