@@ -561,8 +561,9 @@ class Engine:
 
     def _store_one(self, doc: PreparedDocument, digest: str, due: Due | None = None) -> IngestResult:
         """Store a prepared article (the local write lock held). On a shared store, on the state other
-        processes have committed, computed again if one committed meanwhile: the first try takes the
-        store's write lock only if another process holds it (``Store.writing``), the others always.
+        processes have committed, computed again if one committed meanwhile: the first try takes no
+        lock (it waits for a process holding the store's write lock to free it: ``Store.writing``),
+        the others take it, and no other process's commit goes through while they hold it.
         Indexes shared too (``ArticleIndex.shared``) are written by the commit itself
         (``ArticleIndex.take_writes``), so two writes at once, even with the same sequence number,
         leave only the committed one's entries."""

@@ -36,6 +36,7 @@ never both take a number, and a change computed from an older generation than th
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -70,6 +71,7 @@ from dedup.store import (
     _check_generation,
     _event_cut,
     _id_taken,
+    _lock_held,
     _seq_taken,
     history_entry,
     passages_of,
@@ -83,6 +85,9 @@ _ENTRY_FIELDS = (
 )  # fmt: skip
 WRITE_LOCK_SECONDS = 10.0
 """How long the lock that processes sharing a store take around a write lasts at most (``writing``)."""
+LOCK_POLL_SECONDS = 0.0005
+"""How often a writer waiting for the write lock (to take it, or for it to be freed) asks again: a write
+takes a few milliseconds, so a longer wait would add much of one to every wait."""
 PAGE = 256
 """Articles read per round trip (``records``, ``load``, ``containing``)."""
 COMMIT_TRIES = 20
@@ -135,17 +140,18 @@ _COMMIT_READS = """
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local meta = redis.call('HMGET', KEYS[2], 'last_seq', 'events_pruned', 'last_event', 'generation')
 local binding = redis.call('HGET', KEYS[4], 'binding')
+local writer = redis.call('GET', KEYS[5])
 local exists = {}
-for i = 5, #KEYS do exists[#exists + 1] = redis.call('EXISTS', KEYS[i]) end
+for i = 6, #KEYS do exists[#exists + 1] = redis.call('EXISTS', KEYS[i]) end
 local parents = {}
 if #ARGV > 0 then parents = redis.call('HMGET', KEYS[3], unpack(ARGV)) end
-return {top[2] or false, meta, binding or false, exists, parents}
+return {top[2] or false, meta, binding or false, exists, parents, writer or false}
 """
 """What a commit checks before it queues its writes, in one round trip: KEYS the ids by sequence number,
-the meta hash, the parents hash, the article indexes' hash (or the meta hash again), then the article
-hashes whose existence is asked; ARGV the articles whose parents are read. The highest sequence number
-stored, the meta fields (last_seq, events_pruned, last_event, generation), the indexes' binding, 1 or 0
-for each article hash, and the parents."""
+the meta hash, the parents hash, the article indexes' hash (or the meta hash again), the write lock,
+then the article hashes whose existence is asked; ARGV the articles whose parents are read. The highest
+sequence number stored, the meta fields (last_seq, events_pruned, last_event, generation), the indexes'
+binding, 1 or 0 for each article hash, the parents, and the write lock's holder (its token)."""
 
 
 class RedisStore:
@@ -186,6 +192,8 @@ class RedisStore:
         self._p = "{" + prefix + "}"
         self._redis_errors = redis.RedisError
         self._watch_error = redis.WatchError
+        self._lock_token: bytes | None = None
+        """The write lock's token while this process holds it (``writing``): its own commits go through."""
         self._r: Any = redis.Redis.from_url(self._url, socket_timeout=30, socket_connect_timeout=10)
         with self._errors("connecting"):
             clustered = bool(self._r.info("cluster").get("cluster_enabled"))
@@ -502,20 +510,25 @@ class RedisStore:
     def writing(self, optimistic: bool = False) -> Iterator[None]:
         """A lock in Redis that expires ``WRITE_LOCK_SECONDS`` after it was taken: a process that dies
         holding it holds up the others that long at most, and one that outlives it is refused at commit
-        (``Change.expect_generation``) rather than overwriting what another stored. ``optimistic``: one
-        read when the lock is free, instead of two writes (each an fsync with ``appendfsync always``)."""
+        (``Change.expect_generation``, and the lock's token read under WATCH) rather than overwriting
+        what another stored. ``optimistic``: reads until the lock is free, instead of two writes (each
+        an fsync with ``appendfsync always``); its commit is refused if another takes the lock first."""
+        key = self._k("writing")
         if optimistic:
             with self._errors("reading the write lock"):
-                held = self._r.exists(self._k("writing"))
-            if not held:
-                yield
-                return
-        lock = self._r.lock(self._k("writing"), timeout=WRITE_LOCK_SECONDS, sleep=0.002)
+                while self._r.exists(key):
+                    time.sleep(LOCK_POLL_SECONDS)
+            yield
+            return
+        token = uuid.uuid4().hex.encode()
+        lock = self._r.lock(key, timeout=WRITE_LOCK_SECONDS, sleep=LOCK_POLL_SECONDS)
         with self._errors("taking the write lock"):
-            lock.acquire()
+            lock.acquire(token=token)
+        self._lock_token = token
         try:
             yield
         finally:
+            self._lock_token = None
             with suppress(self._redis_errors):  # expired and maybe taken by another: not ours to free
                 lock.release()
 
@@ -555,7 +568,9 @@ class RedisStore:
                 with self.pipeline(transaction=True) as pipe:
                     try:
                         guard = change.index_binding
-                        pipe.watch(self._k("meta"), *([guard[0]] if guard is not None else []))
+                        pipe.watch(
+                            self._k("meta"), self._k("writing"), *([guard[0]] if guard is not None else [])
+                        )
                         generation = self._queue(pipe, change)
                         pipe.execute()
                         return generation
@@ -675,10 +690,18 @@ class RedisStore:
         relinked = sorted({*change.parents, *deleted})
         guard = change.index_binding
         doc_keys = [self._k("doc", d) for d in (*put_ids, *moving)]
-        fixed = [self._k("docs"), self._k("meta"), self._k("parents"), guard[0] if guard else self._k("meta")]
-        top, fields, bound, exists, parents = pipe.eval(
+        fixed = [
+            self._k("docs"),
+            self._k("meta"),
+            self._k("parents"),
+            guard[0] if guard else self._k("meta"),
+            self._k("writing"),
+        ]
+        top, fields, bound, exists, parents, writer = pipe.eval(
             _COMMIT_READS, len(fixed) + len(doc_keys), *fixed, *doc_keys, *relinked
         )
+        if writer and writer != self._lock_token:
+            raise Aborted(_lock_held(self.location))
         if guard is not None:
             self._check_binding(bound, guard[1])
         last_seq, pruned, last_event, stored_generation = (int(x or 0) for x in fields)

@@ -330,9 +330,12 @@ class Store(Protocol):
         turns (a write computed from a state that another changed meanwhile is refused anyway:
         ``Change.expect_generation``). Nothing to wait for where one process writes.
 
-        ``optimistic``: when no process holds the lock, go on without taking it (taking and freeing it
-        are two writes of their own); a commit that another process overtook is refused as always, and
-        the caller then tries again holding the lock."""
+        ``optimistic``: go on without taking the lock (taking and freeing it are two writes of their
+        own), once no process holds it: a holder is waited for, not queued behind, so writers take the
+        lock only to try again, not one after another for good. A commit made while another process
+        holds the lock is refused (``Aborted``), as is one that another overtook: the holder's write,
+        computed on the state it read once it held the lock, is never overtaken, and the caller of a
+        refused write tries again holding the lock."""
         ...
 
     def records(self) -> Iterator[DocumentRecord]:
@@ -401,6 +404,8 @@ class MemoryStore:
     def __init__(self, shared: bool = False) -> None:
         self.shared = shared
         self._writing = threading.Lock()
+        self._writer: int | None = None
+        """The thread holding ``_writing`` (``writing``); a commit of another thread is refused meanwhile."""
         self._docs: dict[str, DocumentRecord] = {}
         self._pairs: dict[tuple[str, str], PairResult] = {}
         self._pairs_of: dict[str, set[tuple[str, str]]] = {}
@@ -459,11 +464,20 @@ class MemoryStore:
 
     @contextmanager
     def writing(self, optimistic: bool = False) -> Iterator[None]:
-        if not self.shared or (optimistic and not self._writing.locked()):
+        if not self.shared:
+            yield
+            return
+        if optimistic:
+            with self._writing:  # wait for a holder to finish; hold nothing while writing
+                pass
             yield
             return
         with self._writing:
-            yield
+            self._writer = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._writer = None
 
     def records(self) -> Iterator[DocumentRecord]:
         return iter(sorted(self._docs.values(), key=lambda d: d.seq))
@@ -515,6 +529,8 @@ class MemoryStore:
     def commit(self, change: Change) -> int:
         _no_index_writes(change, self.location)
         # Checked before anything changes: a refused change leaves the store as it was.
+        if self._writer not in (None, threading.get_ident()):
+            raise Aborted(_lock_held(self.location))
         high = self._high_water()
         _, last_event = self._event_bounds()
         _check_events(change.events, last_event, self.location)
@@ -1059,6 +1075,14 @@ def _seq_taken(rec: DocumentRecord, high: int, location: str) -> str:
         f"document {quote_id(rec.article.id)} was not stored: it was given sequence number {rec.seq}, but "
         f"{location} has held numbers up to {high}: another process writes to it. Only one dedup server "
         "may use a data directory"
+    )
+
+
+def _lock_held(location: str) -> str:
+    return (
+        f"another process holds the write lock of {location} (it is writing a change computed on the "
+        "state it read under the lock); nothing was stored: read the new state and compute the change "
+        "again"
     )
 
 

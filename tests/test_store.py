@@ -582,6 +582,39 @@ def test_an_optimistic_writer_takes_no_lock_when_none_is_held_and_waits_for_one_
 
 
 @pytest.mark.parametrize("make_store", ["memory-shared", "redis", "redis-cluster"], indirect=True)
+def test_a_commit_made_while_another_process_holds_the_write_lock_is_refused(make_store: Factory) -> None:
+    """The holder's write, computed on the state it read once it held the lock, is never overtaken: a
+    commit of another writer meanwhile (an optimistic one that started before the lock was taken) is
+    refused with nothing stored, the holder's goes through, and the other's once the lock is free."""
+    store, other = make_store(), make_store()
+    store.commit(Change(put_documents=[_record("a", 1, "c1")], expect_generation=0))
+    holding, go_on = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with other.writing():
+                holding.set()
+                go_on.wait(5)
+                other.commit(Change(put_documents=[_record("b", 2, "c1")], expect_generation=1))
+        except BaseException as exc:  # raised below
+            failures.append(exc)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+    with pytest.raises(Aborted, match="holds the write lock"):
+        store.commit(Change(put_documents=[_record("c", 2, "c1")], expect_generation=1))
+    go_on.set()
+    holder.join()
+    assert failures == []
+    assert [d.id for d in make_store().load().documents] == ["a", "b"]
+    with store.writing(optimistic=True):
+        store.commit(Change(put_documents=[_record("c", 3, "c1")], expect_generation=2))
+    assert [d.id for d in make_store().load().documents] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("make_store", ["memory-shared", "redis", "redis-cluster"], indirect=True)
 def test_writers_take_turns_under_the_write_lock(make_store: Factory) -> None:
     """Stores that processes share (``shared``); one process writes the others."""
     store, other = make_store(), make_store()
