@@ -4,8 +4,11 @@ the path users run: real server processes, articles streamed in (StreamIngestDoc
     python -m benchmarks.replicas --data ../shared/data/news_ecb --limit 300
     python -m benchmarks.replicas --model none --limit 500      # lexical matching only
 
-For each row the script starts what the row names, fresh: the embedded server on a new data directory,
-or 1 or 2 replicas on a new key prefix of one redis-server it starts itself (Debian's, append-only with
+For each row the script starts what the row names, fresh: the embedded server on a new data directory;
+as many embedded servers as the most replicas asked, each on a data directory of its own and dealt its
+share of the articles (nothing shared: not one state, each finds only what its share holds; what the
+machine gives that many servers at all, the ceiling for replicas); or 1 or 2 replicas on a new key
+prefix of one redis-server it starts itself (Debian's, append-only with
 an fsync per write, as the README asks). The articles (news_ecb, in a seeded shuffle) are dealt to the
 replicas in turn and streamed to each by its own client at the same moment; the rate is all of them
 over the wall time from the first send to the last reply. ``--pin`` gives each server one core of its
@@ -165,6 +168,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
         tmp = Path(folder)
         rows.append(run_row("embedded (SQLite)", 1, [], articles, model, tmp, args.pin))
+        most = max(args.replicas)
+        if most > 1:  # the machine's own ceiling: as many servers, sharing nothing
+            rows.append(
+                run_row(f"{most} embedded servers, nothing shared", most, [], articles, model, tmp, args.pin)
+            )
         redis = RedisServer(tmp / "redis")
         try:
             for n in args.replicas:
@@ -182,6 +190,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for r in rows:
         if one is not None and "Redis" in r["what"]:
             r["speedup_vs_1_replica"] = round(r["articles_per_s"] / one["articles_per_s"], 2)
+        elif r["servers"] > 1:  # the shared-nothing servers, against the embedded one
+            r["speedup_vs_1_server"] = round(r["articles_per_s"] / rows[0]["articles_per_s"], 2)
     result = {
         "benchmark": "replicas",
         "model": args.model or "default",
