@@ -43,10 +43,15 @@ def read_text_file(path: str | Path) -> Article:
         raise InputError(str(p), "a folder; give one text file (or use `dedup ingest` for a folder)")
     if not p.exists():
         raise InputError(str(p), "no such file or folder")
+    return Article(p.stem, _article_text(p))
+
+
+def _article_text(p: Path) -> str:
+    """The text of one ``.txt`` article: UTF-8, not blank."""
     text = _decode(p, _read_bytes(p))
     if not text.strip():
         raise InputError(str(p), "the article is empty")
-    return Article(p.stem, text)
+    return text
 
 
 def _decode(p: Path, raw: bytes) -> str:
@@ -75,9 +80,7 @@ def _read_folder(folder: Path) -> list[Article]:
     metadata = _read_manifest(folder, {f.stem for f in files})
     articles = []
     for f in files:
-        text = _decode(f, _read_bytes(f))
-        if not text.strip():
-            raise InputError(str(f), "the article is empty")
+        text = _article_text(f)
         source, line, fields = metadata.get(f.stem, (f, None, {}))
         articles.append(_article(source, line, {**fields, "id": f.stem, "text": text}))
     return articles
