@@ -775,6 +775,24 @@ class CachingEmbedder:
         return out
 
 
+BACKGROUND_NICE = 10
+"""How much less CPU an embedding worker thread (``Encoding.start``) asks for than the process's other
+threads: it embeds articles before they are needed, while the caller matches, places and commits the ones
+before them, and with cores to spare the two run side by side; where they share a core, the caller goes
+first, so that the time it holds a shared store's write lock (``Store.writing``) is not stretched by
+work that can wait. The model's own thread pool, where it has one, keeps the process's priority."""
+
+
+def _yield_to_other_threads() -> None:
+    """Lower the calling thread's scheduling priority by ``BACKGROUND_NICE`` (Linux keeps a nice value per
+    thread); elsewhere, or where the system refuses, the thread keeps its priority."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
+    except (AttributeError, OSError):  # no per-thread priorities here: nothing to lower
+        pass
+
+
 class Encoding:
     """Texts embedded in order, a chunk at a time, either at once in the calling thread (``run``) or on a
     worker thread while the caller goes on (``start``): the caller asks for the first ``n`` rows with
@@ -908,6 +926,7 @@ class Encoding:
         """Embed on a worker thread (a daemon: it never keeps a process alive); returns self."""
 
         def work() -> None:
+            _yield_to_other_threads()
             try:
                 self.run()
             except BaseException as exc:  # raised again by wait(), in the caller's thread

@@ -5,6 +5,7 @@ stores what it had matched when the model fails."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import dedup.preparation
 from dedup.article import Article
 from dedup.config import Config, config_from_dict
 from dedup.document import prepare
-from dedup.embed import Encoding
+from dedup.embed import BACKGROUND_NICE, Encoding
 from dedup.engine import Engine
 from dedup.store import SqliteStore
 
@@ -69,6 +70,23 @@ def test_each_text_gets_its_own_vector_whatever_the_chunks(worker: bool) -> None
     # chunks of 5 in the order of the texts, each sorted by length before it reaches the model
     assert [sorted(c) for c in model.calls] == [sorted(TEXTS[lo : lo + 5]) for lo in range(0, 23, 5)]
     assert all([len(t) for t in c] == sorted(len(t) for t in c) for c in model.calls)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no scheduling priorities on this system")
+def test_the_worker_embeds_at_a_lower_priority_than_the_caller_matches() -> None:
+    """Work done ahead yields the core to the caller, who may hold a shared store's write lock."""
+    seen: list[int] = []
+
+    class Noting(_Recording):
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return super().encode(texts)
+
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    encoding = Encoding(Noting(), TEXTS, chunk=5).start()
+    encoding.wait(len(TEXTS))
+    assert seen and set(seen) == {min(19, caller + BACKGROUND_NICE)} and caller < 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # the caller's is untouched
 
 
 def test_chunks_grow_from_the_first_to_the_largest() -> None:
