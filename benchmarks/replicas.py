@@ -5,12 +5,14 @@ the path users run: real server processes, articles streamed in (StreamIngestDoc
     python -m benchmarks.replicas --model none --limit 500      # lexical matching only
 
 For each row the script starts what the row names, fresh: the embedded server on a new data directory;
-as many embedded servers as the most replicas asked, each on a data directory of its own and dealt its
-share of the articles (nothing shared: not one state, each finds only what its share holds; what the
-machine gives that many servers at all, the ceiling for replicas); or 1 or 2 replicas on a new key
-prefix of one redis-server it starts itself (Debian's, append-only with
-an fsync per write, as the README asks). The articles (news_ecb, in a seeded shuffle) are dealt to the
-replicas in turn and streamed to each by its own client at the same moment; the rate is all of them
+as many embedded servers as the most replicas asked, each on a data directory of its own (nothing
+shared: not one state, each finds only what it was given; what the machine gives that many servers at
+all, the ceiling for replicas); or 1 or 2 replicas on a new key prefix of one redis-server it starts
+itself (Debian's, append-only with an fsync per write, as the README asks). The articles (news_ecb, in a
+seeded shuffle) are streamed to the servers at the same moment, each by its own client; by default the
+clients take them from one queue, as ingest workers do, a client taking the next article whenever its
+server has fewer than ``--window`` unanswered, so that a server given longer articles is given fewer
+(``--deal turn``: a fixed share each, dealt in turn before the first is sent). The rate is all of them
 over the wall time from the first send to the last reply. ``--pin`` gives each server one core of its
 own (``taskset``; the model then runs one thread), so n replicas run on n cores, as on n machines; without
 it every server may use every core, and on a small machine one replica already does. Each replica
@@ -37,6 +39,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +53,32 @@ from dedup.client import DedupClient
 from dedup.redis_store import RedisStore
 
 
-def _stream(targets: list[str], articles: list[Article]) -> float:
-    """Deal ``articles`` to ``targets`` in turn, stream each share at once; the wall time."""
+class _Feed:
+    """One queue of articles that several streams take from, as ingest workers take from one queue: a
+    stream takes the next article when fewer than ``window`` of its own are unanswered, so each server
+    gets as many as it keeps up with, and every article goes to exactly one stream."""
+
+    def __init__(self, articles: list[Article], window: int) -> None:
+        self._articles = iter(articles)
+        self._lock = threading.Lock()
+        self.window = window
+
+    def stream(self, answered: threading.Semaphore) -> Iterator[Article]:
+        """The articles for one stream; ``answered`` is released once for each reply it gets."""
+        while True:
+            answered.acquire()
+            with self._lock:
+                article = next(self._articles, None)
+            if article is None:
+                return
+            yield article
+
+
+def _stream(targets: list[str], articles: list[Article], deal: str = "queue", window: int = 64) -> float:
+    """Stream ``articles`` to ``targets`` at once, each by its own client: ``queue`` gives each the next
+    article whenever it has fewer than ``window`` unanswered (``_Feed``), ``turn`` deals them in turn
+    before the first is sent (a fixed share each, however long its articles). The wall time."""
+    feed = _Feed(articles, window)
     shares = [articles[k :: len(targets)] for k in range(len(targets))]
     barrier = threading.Barrier(len(targets) + 1)
     errors: list[BaseException] = []
@@ -59,9 +86,11 @@ def _stream(targets: list[str], articles: list[Article]) -> float:
     def send(target: str, share: list[Article]) -> None:
         try:
             with DedupClient(target, timeout=3600) as client:
+                answered = threading.Semaphore(window)
+                source: Iterable[Article] = feed.stream(answered) if deal == "queue" else share
                 barrier.wait()
-                for _ in client.ingest_many(share):
-                    pass
+                for _ in client.ingest_many(source):
+                    answered.release()
         except BaseException as exc:  # raised below
             errors.append(exc)
 
@@ -98,6 +127,8 @@ def run_row(
     tmp: Path,
     pin: bool = False,
     redis_url: str | None = None,
+    deal: str = "queue",
+    window: int = 64,
 ) -> dict[str, Any]:
     """One row: ``count`` servers started fresh, the articles streamed to them, the rate, and where
     the CPU went meanwhile (each server, and redis-server when ``redis_url`` names it)."""
@@ -113,7 +144,7 @@ def run_row(
     try:
         cpu0 = [cpu_seconds(proc.pid) for proc, _ in servers]
         redis0 = redis_cpu_seconds(redis_url) if redis_url else 0.0
-        seconds = _stream([target for _, target in servers], articles)
+        seconds = _stream([target for _, target in servers], articles, deal, window)
         cpu = [cpu_seconds(proc.pid) - c for (proc, _), c in zip(servers, cpu0, strict=True)]
         redis_cpu = redis_cpu_seconds(redis_url) - redis0 if redis_url else 0.0
         rss = [rss_of(proc.pid) for proc, _ in servers]
@@ -158,6 +189,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="run each server on one core of its own (taskset): n replicas on n cores, as on n machines",
     )
+    parser.add_argument(
+        "--deal",
+        choices=["queue", "turn"],
+        default="queue",
+        help="queue: each server's client takes the next article when it has fewer than --window "
+        "unanswered, as ingest workers take from one queue; turn: a fixed share each, dealt in turn",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=64,
+        help="unanswered articles a stream may have (the default, two of the server's stream batches, "
+        "lets a server embed its next batch while it matches one)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     articles = load_news_ecb(args.data)
@@ -167,18 +212,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
         tmp = Path(folder)
-        rows.append(run_row("embedded (SQLite)", 1, [], articles, model, tmp, args.pin))
+        rows.append(
+            run_row(
+                "embedded (SQLite)", 1, [], articles, model, tmp, args.pin, deal=args.deal, window=args.window
+            )
+        )
         most = max(args.replicas)
         if most > 1:  # the machine's own ceiling: as many servers, sharing nothing
             rows.append(
-                run_row(f"{most} embedded servers, nothing shared", most, [], articles, model, tmp, args.pin)
+                run_row(
+                    f"{most} embedded servers, nothing shared",
+                    most,
+                    [],
+                    articles,
+                    model,
+                    tmp,
+                    args.pin,
+                    deal=args.deal,
+                    window=args.window,
+                )
             )
         redis = RedisServer(tmp / "redis")
         try:
             for n in args.replicas:
                 url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
                 row = run_row(
-                    f"{n} replica(s) on Redis", n, ["--state", url], articles, model, tmp, args.pin, redis.url
+                    f"{n} replica(s) on Redis",
+                    n,
+                    ["--state", url],
+                    articles,
+                    model,
+                    tmp,
+                    args.pin,
+                    redis.url,
+                    deal=args.deal,
+                    window=args.window,
                 )
                 store = RedisStore(url)
                 row["stored"] = len(store.load().documents)  # each article once, whichever replica took it
@@ -198,6 +266,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "articles": len(articles),
         "seed": args.seed,
         "pinned": args.pin,
+        "deal": args.deal,
+        "window": args.window if args.deal == "queue" else None,
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
     }
