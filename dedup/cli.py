@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from dedup.config import Config, config_from_dict, load_config
-from dedup.errors import DedupError
+from dedup.errors import DedupError, InvalidArgument
 
 __all__ = ["main"]
 
@@ -201,12 +201,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
 
-def _client(args: argparse.Namespace) -> Any:
-    """A ``DedupClient`` for the server and credentials the command line names."""
+def _client(args: argparse.Namespace, target: str | None = None) -> Any:
+    """A ``DedupClient`` for the server (``target``, else the one the command line names) and the
+    credentials the command line names."""
     from dedup.client import DedupClient
 
     return DedupClient(
-        args.server,
+        target or args.server,
         tls=args.tls,
         tls_ca=args.tls_ca,
         tls_cert=args.tls_cert,
@@ -215,12 +216,12 @@ def _client(args: argparse.Namespace) -> Any:
     )
 
 
-def _client_options() -> argparse.ArgumentParser:
+def _client_options(
+    server_help: str = "the dedup server, HOST:PORT (default localhost:50051)",
+) -> argparse.ArgumentParser:
     """The options every command that talks to a server takes."""
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument(
-        "--server", default="localhost:50051", help="the dedup server, HOST:PORT (default localhost:50051)"
-    )
+    options.add_argument("--server", default="localhost:50051", help=server_help)
     options.add_argument("--tls", action="store_true", help="TLS, trusting the system's CAs")
     options.add_argument("--tls-ca", help="TLS, trusting this CA certificate (PEM)")
     options.add_argument("--tls-cert", help="mutual TLS: this client's certificate (PEM)")
@@ -314,8 +315,14 @@ def _ingest(args: argparse.Namespace) -> int:
     from dedup.views import analysis_lines
 
     articles = read_articles(args.path)
-    with _client(args) as client:
-        replies = list(client.ingest_many(articles, progress=not args.quiet, total=len(articles)))
+    targets = _servers(args.server)
+    with contextlib.ExitStack() as opened:
+        clients = [opened.enter_context(_client(args, t)) for t in targets]
+        client = clients[0]
+        if len(clients) == 1:
+            replies = list(client.ingest_many(articles, progress=not args.quiet, total=len(articles)))
+        else:
+            replies = _ingest_spread(clients, articles, not args.quiet)
         counts: dict[str, int] = {}
         for r in replies:
             counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
@@ -331,6 +338,28 @@ def _ingest(args: argparse.Namespace) -> int:
         value = {"ingested": len(replies), "outcomes": counts, "results": [r.analysis for r in replies]}
         _show(args, value, lines)
     return 0
+
+
+def _servers(value: str) -> list[str]:
+    """``--server``'s HOST:PORT, or several, comma-separated."""
+    targets = [t.strip() for t in value.split(",")]
+    if not all(targets):
+        raise InvalidArgument(f"--server {value!r} names an empty server; give HOST:PORT[,HOST:PORT...]")
+    return targets
+
+
+def _ingest_spread(clients: list[Any], articles: list[Any], progress: bool) -> list[Any]:
+    """The replies to ``articles`` ingested through several servers sharing one store, in the order of
+    the articles (``dedup.spread``)."""
+    from dedup.client import progress_bar
+    from dedup.spread import ingest_spread
+
+    replies: list[Any] = [None] * len(articles)
+    with progress_bar(progress, len(articles)) as advance:
+        for index, _, reply in ingest_spread(clients, articles):
+            replies[index] = reply
+            advance()
+    return replies
 
 
 def _describe(article: Any) -> str:
@@ -570,7 +599,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     client = [_client_options()]
-    ingest = sub.add_parser("ingest", parents=client, help="send articles to a running server")
+    several = (
+        "the dedup server, HOST:PORT (default localhost:50051), or several comma-separated (replicas "
+        "sharing one store): one stream to each, the articles spread over them as each keeps up, and a "
+        "replica that goes away leaves its unanswered articles to the others"
+    )
+    ingest = sub.add_parser(
+        "ingest", parents=[_client_options(several)], help="send articles to a running server"
+    )
     ingest.add_argument("path", help="a folder of .txt files or a JSONL file, as for analyze")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=_ingest)

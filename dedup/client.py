@@ -12,7 +12,8 @@ Errors come back as dedup's own exceptions: ``InvalidArgument``, ``NotFound``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ from dedup.wire import (
     outcome_from_pb,
 )
 
-__all__ = ["DedupClient", "IngestReply", "Lineage"]
+__all__ = ["DedupClient", "IngestReply", "Lineage", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -145,32 +146,19 @@ class DedupClient:
         from ``articles`` as the stream goes, so any iterable, however long, will do. If the stream
         breaks, the error says how many were answered; sending the others again is safe (ingest is
         idempotent). ``progress``: a bar on stderr (``total``: how many to expect)."""
-        bar: Any = None
-        try:
-            from rich.console import Console
-            from rich.progress import Progress
-        except ImportError:  # a client-only install has no rich: no bar
-            progress = False
-        if progress:
-            # On stderr: stdout carries the result (`dedup ingest ... > out.json`).
-            bar = Progress(console=Console(stderr=True), transient=False)
-            bar.start()
-            task = bar.add_task("ingesting", total=total)
         source = _Requests(articles)
-        stream = self._stub.StreamIngestDocuments(iter(source), timeout=None, metadata=self._metadata)
-        try:
-            for reply in stream:
-                yield IngestReply(analysis_from_pb(reply.analysis), outcome_from_pb(reply.outcome))
-                if bar is not None:
-                    bar.advance(task, 1)
-        except grpc.RpcError as exc:
-            if source.error is not None:  # reading the articles failed: grpc cancelled the stream
-                raise source.error from None
-            raise _translate(exc) from None
-        finally:
-            stream.cancel()
-            if bar is not None:
-                bar.stop()
+        with progress_bar(progress, total) as advance:
+            stream = self._stub.StreamIngestDocuments(iter(source), timeout=None, metadata=self._metadata)
+            try:
+                for reply in stream:
+                    yield IngestReply(analysis_from_pb(reply.analysis), outcome_from_pb(reply.outcome))
+                    advance()
+            except grpc.RpcError as exc:
+                if source.error is not None:  # reading the articles failed: grpc cancelled the stream
+                    raise source.error from None
+                raise _translate(exc) from None
+            finally:
+                stream.cancel()
         if source.error is not None:
             raise source.error
 
@@ -266,6 +254,28 @@ class DedupClient:
             raise _translate(exc) from None
         finally:
             stream.cancel()
+
+
+@contextmanager
+def progress_bar(shown: bool, total: int | None, what: str = "ingesting") -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr (stdout carries a command's result: `dedup ingest ... > out.json`) while
+    the block runs; yields the function that advances it by one. Nothing is shown when ``shown`` is
+    false or rich is not installed (a client-only install)."""
+    try:
+        from rich.console import Console
+        from rich.progress import Progress
+    except ImportError:
+        shown = False
+    if not shown:
+        yield lambda: None
+        return
+    bar = Progress(console=Console(stderr=True), transient=False)
+    bar.start()
+    task = bar.add_task(what, total=total)
+    try:
+        yield lambda: bar.advance(task, 1)
+    finally:
+        bar.stop()
 
 
 class _Requests:
