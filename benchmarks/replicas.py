@@ -9,17 +9,18 @@ as many embedded servers as the most replicas asked, each on a data directory of
 shared: not one state, each finds only what it was given; what the machine gives that many servers at
 all, the ceiling for replicas); or 1 or 2 replicas on a new key prefix of one redis-server it starts
 itself (Debian's, append-only with an fsync per write, as the README asks). The articles (news_ecb, in a
-seeded shuffle) are streamed to the servers at the same moment, each by its own client; by default the
-clients take them from one queue, as ingest workers do, a client taking the next article whenever its
-server has fewer than ``--window`` unanswered, so that a server given longer articles is given fewer
-(``--deal turn``: a fixed share each, dealt in turn before the first is sent). The rate is all of them
-over the wall time from the first send to the last reply. ``--pin`` gives each server one core of its
-own (``taskset``; the model then runs one thread), so n replicas run on n cores, as on n machines; without
-it every server may use every core, and on a small machine one replica already does. Each replica
-follows what the others commit (it indexes every new article, whichever replica stored it), and writes
-take turns under the store's write lock: what runs side by side is preparing, embedding, following the
-others' commits and aligning with the candidates as the store stood before the lock was taken; under it
-a replica aligns only with what was committed meanwhile, then places, derives and commits.
+seeded shuffle) are streamed to the servers at the same moment, one stream each; by default as
+``dedup ingest --server A,B`` streams them (``dedup.spread``), from one queue, a stream taking the next
+article whenever its server has fewer than ``--window`` unanswered, so that a server given longer
+articles is given fewer (``--deal turn``: a fixed share each, dealt in turn before the first is sent).
+The rate is all of them over the wall time from the first send to the last reply. ``--pin`` gives each
+server one core of its own (``taskset``; the model then runs one thread), so n replicas run on n cores,
+as on n machines; without it every server may use every core, and on a small machine one replica
+already does. Each replica follows what the others commit (it indexes every new article, whichever
+replica stored it), and writes take turns under the store's write lock: what runs side by side is
+preparing, embedding, following the others' commits and aligning with the candidates as the store stood
+before the lock was taken; under it a replica aligns only with what was committed meanwhile, then
+places, derives and commits.
 
 Each row also says where the CPU went while the articles streamed: each server's CPU seconds, their
 busy share of the cores they could run on, and redis-server's CPU seconds and share of the machine
@@ -39,7 +40,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,50 +51,43 @@ from benchmarks.throughput import cpu_seconds, rss_of
 from dedup.article import Article
 from dedup.client import DedupClient
 from dedup.redis_store import RedisStore
+from dedup.spread import UNANSWERED, ingest_spread
 
 
-class _Feed:
-    """One queue of articles that several streams take from, as ingest workers take from one queue: a
-    stream takes the next article when fewer than ``window`` of its own are unanswered, so each server
-    gets as many as it keeps up with, and every article goes to exactly one stream."""
+def _stream(
+    targets: list[str], articles: list[Article], deal: str = "queue", window: int = UNANSWERED
+) -> float:
+    """Stream ``articles`` to ``targets`` at once, one stream each; the wall time. ``queue``: as
+    ``dedup ingest --server A,B`` does (``dedup.spread``), each stream taking the next article from one
+    queue whenever its server has fewer than ``window`` unanswered; ``turn``: dealt in turn before the
+    first is sent, a fixed share each however long its articles."""
+    clients = [DedupClient(t, timeout=3600) for t in targets]
+    try:
+        if deal == "queue":
+            started = time.perf_counter()
+            for _ in ingest_spread(clients, articles, window):
+                pass
+            return time.perf_counter() - started
+        return _stream_shares(clients, [articles[k :: len(targets)] for k in range(len(targets))])
+    finally:
+        for client in clients:
+            client.close()
 
-    def __init__(self, articles: list[Article], window: int) -> None:
-        self._articles = iter(articles)
-        self._lock = threading.Lock()
-        self.window = window
 
-    def stream(self, answered: threading.Semaphore) -> Iterator[Article]:
-        """The articles for one stream; ``answered`` is released once for each reply it gets."""
-        while True:
-            answered.acquire()
-            with self._lock:
-                article = next(self._articles, None)
-            if article is None:
-                return
-            yield article
-
-
-def _stream(targets: list[str], articles: list[Article], deal: str = "queue", window: int = 64) -> float:
-    """Stream ``articles`` to ``targets`` at once, each by its own client: ``queue`` gives each the next
-    article whenever it has fewer than ``window`` unanswered (``_Feed``), ``turn`` deals them in turn
-    before the first is sent (a fixed share each, however long its articles). The wall time."""
-    feed = _Feed(articles, window)
-    shares = [articles[k :: len(targets)] for k in range(len(targets))]
-    barrier = threading.Barrier(len(targets) + 1)
+def _stream_shares(clients: list[DedupClient], shares: list[list[Article]]) -> float:
+    """Each share streamed to its server by a thread of its own, all at once; the wall time."""
+    barrier = threading.Barrier(len(clients) + 1)
     errors: list[BaseException] = []
 
-    def send(target: str, share: list[Article]) -> None:
+    def send(client: DedupClient, share: list[Article]) -> None:
         try:
-            with DedupClient(target, timeout=3600) as client:
-                answered = threading.Semaphore(window)
-                source: Iterable[Article] = feed.stream(answered) if deal == "queue" else share
-                barrier.wait()
-                for _ in client.ingest_many(source):
-                    answered.release()
+            barrier.wait()
+            for _ in client.ingest_many(share):
+                pass
         except BaseException as exc:  # raised below
             errors.append(exc)
 
-    threads = [threading.Thread(target=send, args=(t, s)) for t, s in zip(targets, shares, strict=True)]
+    threads = [threading.Thread(target=send, args=(c, s)) for c, s in zip(clients, shares, strict=True)]
     for t in threads:
         t.start()
     barrier.wait()
@@ -128,7 +121,7 @@ def run_row(
     pin: bool = False,
     redis_url: str | None = None,
     deal: str = "queue",
-    window: int = 64,
+    window: int = UNANSWERED,
 ) -> dict[str, Any]:
     """One row: ``count`` servers started fresh, the articles streamed to them, the rate, and where
     the CPU went meanwhile (each server, and redis-server when ``redis_url`` names it)."""
@@ -199,9 +192,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--window",
         type=int,
-        default=64,
-        help="unanswered articles a stream may have (the default, two of the server's stream batches, "
-        "lets a server embed its next batch while it matches one)",
+        default=UNANSWERED,
+        help=f"unanswered articles a stream may have (default {UNANSWERED}: two of the server's stream "
+        "batches, so that a server embeds its next batch while it matches one)",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)

@@ -4,13 +4,11 @@ one Redis, through `dedup serve`, every article stored once whichever replica to
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from benchmarks import replicas
-from dedup.article import Article
 from tests.redis_server import redis_binary
 
 
@@ -38,28 +36,3 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
         len(r["writes_retried"]) == len(r["write_lock_wait_seconds"]) == r["servers"] for r in result["rows"]
     )
     assert result["rows"][0]["writes_retried"] == [0] and result["rows"][2]["writes_retried"] == [0]
-
-
-def test_the_queue_gives_each_article_to_one_stream_and_a_stream_no_more_than_it_answers() -> None:
-    articles = [Article(f"a{n}", f"text {n}") for n in range(10)]
-    feed = replicas._Feed(articles, window=3)
-    answered = [threading.Semaphore(3), threading.Semaphore(3)]
-    streams = [feed.stream(a) for a in answered]
-    slow = [next(streams[0]) for _ in range(3)]  # a stream that gets no reply takes no fourth article
-    taker = threading.Thread(target=lambda: slow.append(next(streams[0])), daemon=True)
-    taker.start()
-    taker.join(0.2)
-    assert taker.is_alive() and len(slow) == 3
-    fast = []
-    for article in streams[1]:  # the other, answered at once, takes all that is left but the one waited for
-        fast.append(article)
-        answered[1].release()
-        if len(fast) == 6:
-            break
-    answered[0].release()
-    taker.join(5)
-    assert [a.id for a in slow] == ["a0", "a1", "a2", "a9"] and [a.id for a in fast] == [
-        f"a{n}" for n in range(3, 9)
-    ]
-    answered[0].release()
-    assert list(streams[1]) == [] and list(streams[0]) == []  # the queue is empty: both streams end
