@@ -1,4 +1,5 @@
-"""Ingest spread over several servers that share one store (`dedup serve` replicas on one Redis).
+"""Ingest spread over several servers that share one store (`dedup serve` replicas on one Redis; servers
+with stores of their own would each keep only the articles they were given).
 
     from dedup.client import DedupClient
     from dedup.spread import ingest_spread
