@@ -601,9 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     client = [_client_options()]
     several = (
         "the dedup server, HOST:PORT (default localhost:50051), or several comma-separated, replicas "
-        "of one store (servers with stores of their own would each keep only what they were given): "
-        "one stream to each, the articles spread over them as each keeps up, and a replica that goes "
-        "away leaves its unanswered articles to the others"
+        "of one store (servers with stores of their own are refused): one stream to each, the articles "
+        "spread over them as each keeps up, and a replica that goes away leaves its unanswered articles "
+        "to the others"
     )
     ingest = sub.add_parser(
         "ingest", parents=[_client_options(several)], help="send articles to a running server"

@@ -48,13 +48,21 @@ from dedup.wire import (
     outcome_from_pb,
 )
 
-__all__ = ["DedupClient", "IngestReply", "Lineage", "progress_bar"]
+__all__ = ["DedupClient", "IngestReply", "Lineage", "StoreInfo", "progress_bar"]
 
 
 @dataclass(frozen=True)
 class IngestReply:
     analysis: DocumentAnalysis
     outcome: IngestOutcome
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """The store a server answers from: servers with the same ``id`` share it (replicas)."""
+
+    id: str
+    document_count: int
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,11 @@ class DedupClient:
         doc = pb.Document(text=article) if isinstance(article, str) else article_to_pb(article)
         reply = self._call(self._stub.FindSimilar, pb.FindSimilarRequest(document=doc))
         return analysis_from_pb(reply.analysis)
+
+    def get_store(self) -> StoreInfo:
+        """The store the server answers from (GetStore)."""
+        reply = self._call(self._stub.GetStore, pb.GetStoreRequest())
+        return StoreInfo(reply.id, reply.document_count)
 
     def get_document(self, doc_id: str) -> tuple[Article, DocumentAnalysis]:
         reply = self._call(self._stub.GetDocument, pb.GetDocumentRequest(id=doc_id))

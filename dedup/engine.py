@@ -263,6 +263,12 @@ class Engine:
         return self.preparation.embedding_seconds
 
     @property
+    def store_id(self) -> str:
+        """The store's random id, made when it was created: engines that share a store (replicas on one
+        Redis) report the same one."""
+        return self._state.database_id or ""
+
+    @property
     def indexes_loaded(self) -> bool:
         """Whether the last start read saved indexes (True) or rebuilt them from the store."""
         return self._state.indexes_loaded

@@ -1,5 +1,4 @@
-"""Ingest spread over several servers that share one store (`dedup serve` replicas on one Redis; servers
-with stores of their own would each keep only the articles they were given).
+"""Ingest spread over several servers that share one store (`dedup serve` replicas on one Redis).
 
     from dedup.client import DedupClient
     from dedup.spread import ingest_spread
@@ -14,11 +13,14 @@ server that is given longer articles, or runs on a slower machine, is given fewe
 another. One stream to a load balancer would keep one replica busy: a stream's articles all go where the
 stream went.
 
-A server that goes away (UNAVAILABLE) or turns the stream down for want of room (RESOURCE_EXHAUSTED)
-gives its unanswered articles back to the queue, and the others store them: ingest is idempotent, so
-an article the lost server stored without answering is found unchanged. Any other error (an article
-that cannot be stored, a refused token) ends the whole ingest, raised to the caller, after the articles
-already answered; when no server is left, the last one's error is raised, saying how many were answered.
+The servers must share one store: each is asked which (GetStore) before anything is sent, and servers
+that report different stores are refused (INVALID_ARGUMENT), since each would keep only what it was
+given. A server that goes away (UNAVAILABLE) or turns the stream down for want of room
+(RESOURCE_EXHAUSTED) gives its unanswered articles back to the queue, and the others store them: ingest
+is idempotent, so an article the lost server stored without answering is found unchanged. Any other
+error (an article that cannot be stored, a refused token) ends the whole ingest, raised to the caller,
+after the articles already answered; when no server is left, the last one's error is raised, saying how
+many were answered.
 
 Needs nothing but the client (no model, no numpy).
 """
@@ -142,6 +144,7 @@ def ingest_spread(
         raise InvalidArgument("name at least one server to ingest through")
     if window < 1:
         raise InvalidArgument(f"window must be 1 or more, not {window}")
+    _check_one_store(clients)
     shared = _Shared(articles, len(clients))
     out: queue.Queue[SpreadReply | _Ended] = queue.Queue()
 
@@ -193,6 +196,24 @@ def ingest_spread(
             raise _no_server_left(last, answered)
     finally:
         shared.stop()
+
+
+def _check_one_store(clients: Sequence[DedupClient]) -> None:
+    """InvalidArgument unless the servers that answer share one store (GetStore). One that is already
+    gone is left out: its stream fails over like any other."""
+    stores: dict[str, list[str]] = {}
+    for client in clients:
+        try:
+            info = client.get_store()
+        except _FAIL_OVER:
+            continue
+        stores.setdefault(info.id, []).append(client.target)
+    if len(stores) > 1:
+        named = "; ".join(f"{', '.join(targets)} on store {sid or '?'}" for sid, targets in stores.items())
+        raise InvalidArgument(
+            f"the servers do not share one store ({named}): each would keep only the articles it was "
+            "given; name replicas of one store, or ingest into each server on its own"
+        )
 
 
 def _no_server_left(last: BaseException, answered: int) -> DedupError:

@@ -407,6 +407,9 @@ class DedupServicer(pb_grpc.DedupServiceServicer):
             descendants=[edge_to_pb(e) for e in down],
         )
 
+    def GetStore(self, request: pb.GetStoreRequest, context: grpc.ServicerContext) -> Any:
+        return pb.GetStoreResponse(id=self.engine.store_id, document_count=len(self.engine))
+
     def WatchClusters(self, request: pb.WatchClustersRequest, context: grpc.ServicerContext) -> Iterator[Any]:
         """The stored events after ``after_sequence`` (when set), then new ones as they are committed.
         Every event is read from the store by its sequence, so one committed while the stream reads or

@@ -21,7 +21,7 @@ import pytest
 
 from dedup.article import Article
 from dedup.cli import main as run_cli
-from dedup.client import DedupClient
+from dedup.client import DedupClient, StoreInfo
 from dedup.errors import InvalidArgument, ResourceExhausted, Unavailable
 from dedup.spread import SpreadReply, ingest_spread
 from tests.redis_server import RedisServer
@@ -35,12 +35,25 @@ class _Server:
     answers them in order, each after ``delay`` seconds; it can break (raise ``fail``) once it has
     answered ``fail_after``. It records what it answered and the most it ever held unanswered."""
 
-    def __init__(self, delay: float = 0.0, fail_after: int | None = None, fail: Exception | None = None):
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail_after: int | None = None,
+        fail: Exception | None = None,
+        store: str = "one store",
+    ):
+        self.target = f"stand-in-{id(self)}"
+        self.store = store
         self.delay = delay
         self.fail_after = fail_after
         self.fail = fail or Unavailable("the server went away")
         self.answered: list[str] = []
         self.most_unanswered = 0
+
+    def get_store(self) -> StoreInfo:
+        if self.fail_after == 0:
+            raise self.fail
+        return StoreInfo(self.store, len(self.answered))
 
     def ingest_many(self, articles: Iterable[Article]) -> Iterator[Any]:
         inbox: queue.Queue[Article | None] = queue.Queue()
@@ -102,11 +115,26 @@ def test_with_every_server_gone_the_error_says_how_many_were_answered() -> None:
     assert len(answered) == 7 and f"{len(answered)} article(s) were answered" in str(caught.value)
 
 
+def test_servers_with_stores_of_their_own_are_refused_before_anything_is_sent() -> None:
+    mine, theirs, gone = _Server(store="mine"), _Server(store="theirs"), _Server(fail_after=0)
+    with pytest.raises(InvalidArgument, match="do not share one store") as caught:
+        _spread([mine, gone, theirs])
+    assert mine.target in str(caught.value) and theirs.target in str(caught.value)
+    assert mine.answered == theirs.answered == []
+    # A server already gone is left out of the check: its stream fails over like any other.
+    assert len(_spread([_Server(store="mine"), _Server(fail_after=0)])) == len(ARTICLES)
+
+
 def test_no_server_or_no_room_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="at least one server"):
         list(ingest_spread([], ARTICLES))
     with pytest.raises(InvalidArgument, match="window"):
         list(ingest_spread([_Server()], ARTICLES, 0))  # type: ignore[list-item]
+
+
+def _store_of(target: str) -> StoreInfo:
+    with DedupClient(target) as client:
+        return client.get_store()
 
 
 def _story(n: int) -> list[Article]:
@@ -158,6 +186,18 @@ def test_dedup_ingest_spreads_a_file_over_the_servers_it_names(
         for replica in replicas:
             with DedupClient(replica.target) as client:
                 assert client.get_document("s39")[0].id == "s39"
+        # Both report one store; a server with a store of its own is refused before anything is sent.
+        stores = [_store_of(r.target) for r in replicas]
+        assert stores[0] == stores[1] and stores[0].document_count == 40 and stores[0].id
+        alone = ServerProcess(tmp_path / "alone", *NO_MODEL)
+        try:
+            assert _store_of(alone.target).id != stores[0].id
+            mixed = ["ingest", "--quiet", "--server", f"{replicas[0].target},{alone.target}", str(path)]
+            assert run_cli(mixed) == 2
+            assert "do not share one store" in capsys.readouterr().err
+            assert _store_of(alone.target).document_count == 0
+        finally:
+            alone.kill()
         # A server that is not there leaves everything to the other; the answers are the same.
         with socket.socket() as closed:
             closed.bind(("127.0.0.1", 0))

@@ -324,6 +324,18 @@ class GetLineageResponse(_message.Message):
     descendants: _containers.RepeatedCompositeFieldContainer[Edge]
     def __init__(self, document_id: _Optional[str] = ..., ancestors: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ..., descendants: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
+class GetStoreRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStoreResponse(_message.Message):
+    __slots__ = ("id", "document_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    document_count: int
+    def __init__(self, id: _Optional[str] = ..., document_count: _Optional[int] = ...) -> None: ...
+
 class WatchClustersRequest(_message.Message):
     __slots__ = ("after_sequence",)
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]

@@ -85,6 +85,11 @@ class DedupServiceStub:
                 request_serializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.SerializeToString,
                 response_deserializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.FromString,
                 _registered_method=True)
+        self.GetStore = channel.unary_unary(
+                '/dedup.v1.DedupService/GetStore',
+                request_serializer=dedup_dot_v1_dot_dedup__pb2.GetStoreRequest.SerializeToString,
+                response_deserializer=dedup_dot_v1_dot_dedup__pb2.GetStoreResponse.FromString,
+                _registered_method=True)
 
 
 class DedupServiceServicer:
@@ -187,6 +192,15 @@ class DedupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStore(self, request, context):
+        """The store this server answers from. Servers that report the same id share one store (replicas
+        on one Redis): any of them answers for every article, so a client may spread its ingest over
+        them. Servers with stores of their own report different ids.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DedupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +253,11 @@ def add_DedupServiceServicer_to_server(servicer, server):
                     servicer.WatchClusters,
                     request_deserializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.FromString,
                     response_serializer=dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.SerializeToString,
+            ),
+            'GetStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStore,
+                    request_deserializer=dedup_dot_v1_dot_dedup__pb2.GetStoreRequest.FromString,
+                    response_serializer=dedup_dot_v1_dot_dedup__pb2.GetStoreResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -512,6 +531,33 @@ class DedupService:
             '/dedup.v1.DedupService/WatchClusters',
             dedup_dot_v1_dot_dedup__pb2.WatchClustersRequest.SerializeToString,
             dedup_dot_v1_dot_dedup__pb2.WatchClustersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dedup.v1.DedupService/GetStore',
+            dedup_dot_v1_dot_dedup__pb2.GetStoreRequest.SerializeToString,
+            dedup_dot_v1_dot_dedup__pb2.GetStoreResponse.FromString,
             options,
             channel_credentials,
             insecure,
