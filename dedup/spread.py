@@ -134,17 +134,24 @@ class _Shared:
 
 
 def ingest_spread(
-    clients: Sequence[DedupClient], articles: Iterable[Article], window: int = UNANSWERED
+    clients: Sequence[DedupClient],
+    articles: Iterable[Article],
+    window: int = UNANSWERED,
+    *,
+    one_store: bool = True,
 ) -> Iterator[SpreadReply]:
     """Store ``articles`` through ``clients`` (servers sharing one store), one stream each, all taking
     from one queue (see the module's docstring). Yields a ``SpreadReply`` as each is stored, in the
     order the replies come. Closing the iterator early stops the streams
-    taking articles; the servers still store those they were sent."""
+    taking articles; the servers still store those they were sent. ``one_store=False`` skips the check
+    that the servers share one store, for servers kept apart on purpose (a benchmark's baseline of
+    servers that share nothing)."""
     if not clients:
         raise InvalidArgument("name at least one server to ingest through")
     if window < 1:
         raise InvalidArgument(f"window must be 1 or more, not {window}")
-    _check_one_store(clients)
+    if one_store:
+        _check_one_store(clients)
     shared = _Shared(articles, len(clients))
     out: queue.Queue[SpreadReply | _Ended] = queue.Queue()
 

@@ -121,6 +121,9 @@ def test_servers_with_stores_of_their_own_are_refused_before_anything_is_sent() 
         _spread([mine, gone, theirs])
     assert mine.target in str(caught.value) and theirs.target in str(caught.value)
     assert mine.answered == theirs.answered == []
+    # Kept apart on purpose (a benchmark's shared-nothing baseline), they are not asked.
+    apart = list(ingest_spread([mine, theirs], ARTICLES, 4, one_store=False))  # type: ignore[list-item]
+    assert len(apart) == len(ARTICLES) and mine.answered and theirs.answered
     # A server already gone is left out of the check: its stream fails over like any other.
     assert len(_spread([_Server(store="mine"), _Server(fail_after=0)])) == len(ARTICLES)
 
