@@ -116,7 +116,8 @@ def test_with_every_server_gone_the_error_says_how_many_were_answered() -> None:
 
 
 def test_servers_with_stores_of_their_own_are_refused_before_anything_is_sent() -> None:
-    mine, theirs, gone = _Server(store="mine"), _Server(store="theirs"), _Server(fail_after=0)
+    mine, theirs = _Server(delay=0.002, store="mine"), _Server(delay=0.002, store="theirs")
+    gone = _Server(fail_after=0)
     with pytest.raises(InvalidArgument, match="do not share one store") as caught:
         _spread([mine, gone, theirs])
     assert mine.target in str(caught.value) and theirs.target in str(caught.value)
