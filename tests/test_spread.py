@@ -83,7 +83,7 @@ def _spread(servers: list[_Server], articles: list[Article] = ARTICLES, window: 
 
 
 def test_each_article_is_answered_once_with_its_index_and_a_slow_server_is_given_fewer() -> None:
-    fast, slow = _Server(), _Server(delay=0.02)
+    fast, slow = _Server(delay=0.001), _Server(delay=0.02)
     got = _spread([fast, slow])
     assert sorted(r.position for r in got) == list(range(len(ARTICLES)))
     assert all(ARTICLES[r.position].id == r.reply for r in got)
