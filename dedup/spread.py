@@ -11,7 +11,9 @@ One stream goes to each server, and every stream takes its articles from one que
 whenever its server has fewer than ``window`` unanswered, as ingest workers take from one queue: a
 server that is given longer articles, or runs on a slower machine, is given fewer, and none waits for
 another. One stream to a load balancer would keep one replica busy: a stream's articles all go where the
-stream went.
+stream went. The articles are stored in about the order given, not exactly: two sent to different
+servers at once are committed in whichever order their writes finish (each answer is what the store
+held when it was committed), except that versions of one article (one id) are stored in the order given.
 
 The servers must share one store: each is asked which (GetStore) before anything is sent, and servers
 that report different stores are refused (INVALID_ARGUMENT), since each would keep only what it was
@@ -85,17 +87,23 @@ class _Shared:
     def take(self, k: int) -> Article | None:
         """The next article for stream ``k``, or None when none will come: the queue is empty and no other
         live stream has an unanswered article that could come back to it, or stream ``k`` is gone, or
-        the ingest was stopped. Waits while another stream's unanswered articles may still come back."""
+        the ingest was stopped. Waits while another stream's unanswered articles may still come back, and
+        while the next article's id is unanswered on another stream: two versions of one article are
+        stored in the order given (the later replaces the earlier), as on one stream."""
         with self._changed:
             while not self._stopped and k in self._live:
-                if self._returned:
-                    item = self._returned.popleft()
-                elif not self._source_done:
+                if not self._returned and not self._source_done:
                     try:
-                        item = next(self._source)
+                        self._returned.append(next(self._source))
                     except StopIteration:
                         self._source_done = True
+                    continue
+                if self._returned:
+                    head = self._returned[0][1].id
+                    if any(a.id == head for j in self._live if j != k for _, a in self._sent[j]):
+                        self._changed.wait()
                         continue
+                    item = self._returned.popleft()
                 elif any(self._sent[j] for j in self._live if j != k):
                     self._changed.wait()
                     continue

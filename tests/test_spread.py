@@ -33,7 +33,9 @@ NO_MODEL = ("--model", "none")
 class _Server:
     """A stand-in client: like grpc, it reads the stream's requests ahead on a thread of its own, and
     answers them in order, each after ``delay`` seconds; it can break (raise ``fail``) once it has
-    answered ``fail_after``. It records what it answered and the most it ever held unanswered."""
+    answered ``fail_after``. It records what it answered (and, in ``stored``, shared by several, the
+    texts in the order they were stored) and the most it ever held unanswered; a text starting "slow"
+    takes 50 ms more."""
 
     def __init__(
         self,
@@ -41,7 +43,9 @@ class _Server:
         fail_after: int | None = None,
         fail: Exception | None = None,
         store: str = "one store",
+        stored: list[str] | None = None,
     ):
+        self.stored = [] if stored is None else stored
         self.target = f"stand-in-{id(self)}"
         self.store = store
         self.delay = delay
@@ -70,8 +74,9 @@ class _Server:
         while (article := inbox.get()) is not None:
             if self.fail_after is not None and len(self.answered) >= self.fail_after:
                 raise self.fail
-            time.sleep(self.delay)
+            time.sleep(self.delay + (0.05 if article.text.startswith("slow") else 0))
             self.answered.append(article.id)
+            self.stored.append(article.text)
             yield article.id  # the reply: what ingest_spread hands back as it is
 
 
@@ -91,6 +96,16 @@ def test_each_article_is_answered_once_with_its_index_and_a_slow_server_is_given
     assert slow.answered == [r.reply for r in got if r.server == 1]
     assert len(fast.answered) > 2 * len(slow.answered) > 0
     assert fast.most_unanswered <= 4 and slow.most_unanswered <= 4
+
+
+def test_versions_of_one_article_are_stored_in_the_order_given() -> None:
+    """The first version goes to one stream and takes long; the other stream, free, does not store the
+    second version before it (it would leave the older text stored)."""
+    stored: list[str] = []
+    versions = [Article("x", "slow first version of x"), Article("x", "second version of x")]
+    got = _spread([_Server(stored=stored), _Server(stored=stored)], [*versions, *ARTICLES[:6]], window=1)
+    assert len(got) == 8
+    assert stored.index(versions[0].text) < stored.index(versions[1].text)
 
 
 def test_a_server_that_goes_away_leaves_its_unanswered_articles_to_the_others() -> None:
