@@ -121,8 +121,9 @@ class _Shared:
             return index
 
     def lost(self, k: int) -> bool:
-        """Stream ``k`` broke: its unanswered articles go back to the front of the queue, in order, for
-        the other streams. False when no stream is left to take them (and some remain)."""
+        """Stream ``k`` has ended: its unanswered articles (none, unless it broke) go back to the front of
+        the queue, in order, for the other streams. False when no stream is left to take them (and some
+        remain)."""
         with self._changed:
             self._live.discard(k)
             self._returned.extendleft(reversed(self._sent[k]))
@@ -150,10 +151,9 @@ def ingest_spread(
 ) -> Iterator[SpreadReply]:
     """Store ``articles`` through ``clients`` (servers sharing one store), one stream each, all taking
     from one queue (see the module's docstring). Yields a ``SpreadReply`` as each is stored, in the
-    order the replies come. Closing the iterator early stops the streams
-    taking articles; the servers still store those they were sent. ``one_store=False`` skips the check
-    that the servers share one store, for servers kept apart on purpose (a benchmark's baseline of
-    servers that share nothing)."""
+    order the replies come. Closing the iterator early stops the streams taking articles; the servers
+    still store those they were sent. ``one_store=False`` skips the check that the servers share one
+    store, for servers kept apart on purpose (a benchmark's baseline of servers that share nothing)."""
     if not clients:
         raise InvalidArgument("name at least one server to ingest through")
     if window < 1:
@@ -199,16 +199,14 @@ def ingest_spread(
                 yield item
                 continue
             running -= 1
-            if item.error is None:
-                continue
-            if not isinstance(item.error, _FAIL_OVER):
+            if item.error is not None and not isinstance(item.error, _FAIL_OVER):
                 raise item.error
-            last = item.error
+            last = item.error or last
+            # Ended without an error it has nothing unanswered, unless its server closed the stream early.
             if not shared.lost(item.stream):
                 break
         if not shared.finished():
-            assert last is not None
-            raise _no_server_left(last, answered)
+            raise _no_server_left(last or Unavailable("a server ended its stream early"), answered)
     finally:
         shared.stop()
 

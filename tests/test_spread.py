@@ -44,7 +44,9 @@ class _Server:
         fail: Exception | None = None,
         store: str = "one store",
         stored: list[str] | None = None,
+        close_after: int | None = None,
     ):
+        self.close_after = close_after
         self.stored = [] if stored is None else stored
         self.target = f"stand-in-{id(self)}"
         self.store = store
@@ -74,6 +76,8 @@ class _Server:
         while (article := inbox.get()) is not None:
             if self.fail_after is not None and len(self.answered) >= self.fail_after:
                 raise self.fail
+            if self.close_after is not None and len(self.answered) >= self.close_after:
+                return  # the stream ends without an error, its requests not all answered
             time.sleep(self.delay + (0.05 if article.text.startswith("slow") else 0))
             self.answered.append(article.id)
             self.stored.append(article.text)
@@ -113,6 +117,15 @@ def test_a_server_that_goes_away_leaves_its_unanswered_articles_to_the_others() 
     got = _spread([doomed, other])
     assert sorted(r.position for r in got) == list(range(len(ARTICLES)))  # each once, none lost
     assert len(doomed.answered) == 5 and len(other.answered) == len(ARTICLES) - 5
+
+
+def test_a_stream_closed_early_without_an_error_leaves_its_articles_to_the_others() -> None:
+    early, other = _Server(delay=0.005, close_after=5), _Server(delay=0.005)
+    got = _spread([early, other])
+    assert sorted(r.position for r in got) == list(range(len(ARTICLES)))
+    assert len(early.answered) == 5 and len(other.answered) == len(ARTICLES) - 5
+    with pytest.raises(Unavailable, match="ended its stream early"):  # and with no other, it says so
+        _spread([_Server(close_after=5)])
 
 
 def test_a_refused_article_ends_the_ingest_with_the_servers_error() -> None:
