@@ -205,46 +205,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
         tmp = Path(folder)
-        rows.append(
-            run_row(
-                "embedded (SQLite)", 1, [], articles, model, tmp, args.pin, deal=args.deal, window=args.window
+
+        def row(name: str, count: int, store: list[str], redis_url: str | None = None) -> dict[str, Any]:
+            return run_row(
+                name, count, store, articles, model, tmp, args.pin, redis_url, args.deal, args.window
             )
-        )
+
+        rows.append(row("embedded (SQLite)", 1, []))
         most = max(args.replicas)
         if most > 1:  # the machine's own ceiling: as many servers, sharing nothing
-            rows.append(
-                run_row(
-                    f"{most} embedded servers, nothing shared",
-                    most,
-                    [],
-                    articles,
-                    model,
-                    tmp,
-                    args.pin,
-                    deal=args.deal,
-                    window=args.window,
-                )
-            )
+            rows.append(row(f"{most} embedded servers, nothing shared", most, []))
         redis = RedisServer(tmp / "redis")
         try:
             for n in args.replicas:
                 url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
-                row = run_row(
-                    f"{n} replica(s) on Redis",
-                    n,
-                    ["--state", url],
-                    articles,
-                    model,
-                    tmp,
-                    args.pin,
-                    redis.url,
-                    deal=args.deal,
-                    window=args.window,
-                )
+                replicas = row(f"{n} replica(s) on Redis", n, ["--state", url], redis.url)
                 store = RedisStore(url)
-                row["stored"] = len(store.load().documents)  # each article once, whichever replica took it
+                replicas["stored"] = len(store.load().documents)  # each once, whichever replica took it
                 store.close()
-                rows.append(row)
+                rows.append(replicas)
         finally:
             redis.stop()
     one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)
