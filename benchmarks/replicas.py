@@ -28,6 +28,11 @@ busy share of the cores they could run on, and redis-server's CPU seconds and sh
 the servers got in each other's way: the writes each computed again because another committed first,
 and the seconds each waited for the store's write lock (their metrics).
 
+``--repeat N`` runs every row N times, round after round (a fresh redis-server each round), since
+figures here move by several percent from run to run: each row gives the median round's figures, every
+round's rate, and its speedup as the median of the rounds' speedups, each over the baseline of its
+own round.
+
 One JSON object out.
 """
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import tempfile
 import threading
 import time
@@ -196,42 +202,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help=f"unanswered articles a stream may have (default {UNANSWERED}: two of the server's stream "
         "batches, so that a server embeds its next batch while it matches one)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every row, one after the other (each round on a fresh redis-server); each row "
+        "then gives the median round's figures, every round's rate, and the median of the rounds' "
+        "speedups (a round's rows ran minutes apart, on the machine as it was then)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     articles = load_news_ecb(args.data)
     random.Random(args.seed).shuffle(articles)
     articles = articles[: args.limit]
     model = ["--model", args.model] if args.model else []
-    rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-replicas-") as folder:
-        tmp = Path(folder)
-
-        def row(name: str, count: int, store: list[str], redis_url: str | None = None) -> dict[str, Any]:
-            return run_row(
-                name, count, store, articles, model, tmp, args.pin, redis_url, args.deal, args.window
-            )
-
-        rows.append(row("embedded (SQLite)", 1, []))
-        most = max(args.replicas)
-        if most > 1:  # the machine's own ceiling: as many servers, sharing nothing
-            rows.append(row(f"{most} embedded servers, nothing shared", most, []))
-        redis = RedisServer(tmp / "redis")
-        try:
-            for n in args.replicas:
-                url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
-                replicas = row(f"{n} replica(s) on Redis", n, ["--state", url], redis.url)
-                store = RedisStore(url)
-                replicas["stored"] = len(store.load().documents)  # each once, whichever replica took it
-                store.close()
-                rows.append(replicas)
-        finally:
-            redis.stop()
-    one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)
-    for r in rows:
-        if one is not None and "Redis" in r["what"]:
-            r["speedup_vs_1_replica"] = round(r["articles_per_s"] / one["articles_per_s"], 2)
-        elif r["servers"] > 1:  # the shared-nothing servers, against the embedded one
-            r["speedup_vs_1_server"] = round(r["articles_per_s"] / rows[0]["articles_per_s"], 2)
+        rounds = [run_round(args, articles, model, Path(folder) / f"round-{k}") for k in range(args.repeat)]
     result = {
         "benchmark": "replicas",
         "model": args.model or "default",
@@ -240,11 +228,60 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pinned": args.pin,
         "deal": args.deal,
         "window": args.window if args.deal == "queue" else None,
+        "rounds": args.repeat,
         "date": time.strftime("%Y-%m-%d"),
-        "rows": rows,
+        "rows": [median_row([r[i] for r in rounds]) for i in range(len(rounds[0]))],
     }
     emit_json(result, args.out)
     return result
+
+
+def run_round(
+    args: argparse.Namespace, articles: list[Article], model: list[str], tmp: Path
+) -> list[dict[str, Any]]:
+    """Every row once, the replicas' on a redis-server of the round's own; each row's speedup over its
+    baseline in the same round (replicas over one replica, servers sharing nothing over one)."""
+    tmp.mkdir(parents=True)
+
+    def row(name: str, count: int, store: list[str], redis_url: str | None = None) -> dict[str, Any]:
+        return run_row(name, count, store, articles, model, tmp, args.pin, redis_url, args.deal, args.window)
+
+    rows = [row("embedded (SQLite)", 1, [])]
+    most = max(args.replicas)
+    if most > 1:  # the machine's own ceiling: as many servers, sharing nothing
+        rows.append(row(f"{most} embedded servers, nothing shared", most, []))
+    redis = RedisServer(tmp / "redis")
+    try:
+        for n in args.replicas:
+            url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
+            replicas = row(f"{n} replica(s) on Redis", n, ["--state", url], redis.url)
+            store = RedisStore(url)
+            replicas["stored"] = len(store.load().documents)  # each once, whichever replica took it
+            store.close()
+            rows.append(replicas)
+    finally:
+        redis.stop()
+    one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)
+    for r in rows:
+        if one is not None and "Redis" in r["what"]:
+            r["speedup_vs_1_replica"] = round(r["articles_per_s"] / one["articles_per_s"], 2)
+        elif r["servers"] > 1:  # the shared-nothing servers, against the embedded one
+            r["speedup_vs_1_server"] = round(r["articles_per_s"] / rows[0]["articles_per_s"], 2)
+    return rows
+
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row over its rounds: the figures of the round with the median rate (the upper of the two
+    middle ones for an even count), every round's rate, and each speedup as the median of the
+    rounds' (each against its baseline of the same round) with every round's."""
+    by_rate = sorted(runs, key=lambda r: r["articles_per_s"])
+    row = dict(by_rate[len(by_rate) // 2])
+    row["articles_per_s_by_round"] = [r["articles_per_s"] for r in runs]
+    for key in ("speedup_vs_1_replica", "speedup_vs_1_server"):
+        if key in row:
+            row[key] = round(statistics.median(r[key] for r in runs), 2)
+            row[f"{key}_by_round"] = [r[key] for r in runs]
+    return row
 
 
 if __name__ == "__main__":
