@@ -24,8 +24,9 @@ The state is kept in parts, each behind a narrow protocol with an in-process imp
 article indexes that find candidates (``dedup.article_index``), the lineage (``dedup.lineage``), the
 story clusters (``dedup.story_clusters``) and the entries of the stored articles (``dedup.article_entries``:
 what is known of each without reading the store). ``dedup.engine_state`` holds them, loads them from the
-store and keeps them in step with it; ``dedup.preparation`` prepares and embeds new articles; the engine
-runs an ingest, a delete or a query across them.
+store and keeps them in step with it; ``dedup.preparation`` prepares and embeds new articles;
+``dedup.matching`` finds their candidates and aligns them; the engine runs an ingest, a delete or a
+query across them.
 
 Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
 and follow one another through the store's history of commits (``Store.history``): before a read, and
@@ -57,7 +58,7 @@ from typing import cast
 
 from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry
-from dedup.article_index import ArticleIndex, articles_of_hits
+from dedup.article_index import ArticleIndex
 from dedup.attribution import find_citations
 from dedup.cluster import Claim
 from dedup.config import Config
@@ -74,6 +75,7 @@ from dedup.errors import (
 )
 from dedup.event_feed import EventFeed
 from dedup.lineage import Lineage, install_parents, walk
+from dedup.matching import Ahead, Matching
 from dedup.minhash import load_lookup
 from dedup.preparation import NullProgress, Preparation, Progress
 from dedup.relation import compare
@@ -113,22 +115,6 @@ __all__ = [
 
 SHARED_TRIES = 8
 """Times a write on a shared store is computed again when another process committed first."""
-
-Alignments = dict[tuple[str, int], PairResult | None]
-"""A new article's alignments (``compare``) with stored articles, by the stored article's id and sequence
-number; None where they are unrelated."""
-
-
-@dataclass(frozen=True)
-class Ahead:
-    """What ``Engine._align_ahead`` found for a new article before its write: at the store's
-    ``generation``, its ``candidates`` and nearest articles (``near``), and its alignments with them."""
-
-    generation: int
-    candidates: frozenset[str]
-    near: tuple[str, ...]
-    aligned: Alignments
-
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +207,8 @@ class Engine:
         )
         self.preparation = Preparation(self.config, self.embedder, self._state, self.store, self.counters)
         """Prepares and embeds new articles (``dedup.preparation``)."""
+        self._matching = Matching(self.config, self._state, self.counters)
+        """Finds new articles' candidates and aligns them (``dedup.matching``)."""
 
     # -- state: the parts, in ``self._state`` ---------------------------------------------------------
 
@@ -347,67 +335,6 @@ class Engine:
         check_article(article, self.config.limits)
 
     # -- matching -------------------------------------------------------------------------------------
-
-    def _candidates(
-        self, doc: PreparedDocument, exclude: str | None = None, hits: list[list[int]] | None = None
-    ) -> tuple[set[str], list[str]]:
-        """Stored articles worth aligning with ``doc``, and its nearest articles by vector. ``hits``: the
-        stored sentences ``doc``'s sentences hit, looked up already (``Preparation.query``) with the
-        store as it stands."""
-        index = self._article_index
-        found: set[str] = set()
-        if len(doc.doc_shingles) and doc.doc_minhash is not None:
-            found.update(self._state.held(index.articles_like(doc.doc_minhash)))
-        if hits is None:
-            hits = index.sentence_hits(doc.sentence_minhashes)
-        found.update(self._state.held(articles_of_hits(hits)))
-        near: list[str] = []
-        if found or len(self._entries):  # (an empty engine does not load the model for its vector indexes)
-            assert doc.embeddings is not None and doc.vector is not None
-            align = self.config.align
-            if len(doc.sentences):
-                near_sentences = index.articles_near_sentences(
-                    doc.embeddings, align.candidate_neighbours, align.paraphrase_cosine
-                )
-                found.update(self._state.held(near_sentences))
-            # A zero vector (no model, or no sentence) is near nothing: its cosine with every article is 0.
-            nearest = (
-                index.nearest_articles(doc.vector, self.config.cluster.neighbours) if doc.vector.any() else []
-            )
-            named = self._entries.ids_at(hit for _, hit in nearest)
-            for score, hit in nearest:
-                if (other := named.get(hit)) is None:
-                    continue
-                near.append(other)
-                if score >= self.config.relation.same_story_cosine:
-                    found.add(other)
-        found.discard(doc.id)
-        if exclude is not None:
-            found.discard(exclude)
-            near = [d for d in near if d != exclude]
-        return found, [d for d in near if d != doc.id]
-
-    def _match(
-        self,
-        doc: PreparedDocument,
-        candidates: set[str],
-        due: Due | None = None,
-        aligned: Alignments | None = None,
-    ) -> list[PairResult]:
-        """``doc`` aligned with each candidate (``aligned``: alignments already made, ``_align_ahead``)."""
-        pairs = []
-        self.counters["candidate_pairs"] += len(candidates)
-        for other_id in sorted(candidates, key=self._entries.seq):
-            key = (other_id, self._entries.seq(other_id))
-            if aligned is not None and key in aligned:
-                result = aligned[key]
-            else:
-                if due is not None:
-                    due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
-                result = compare(self._resident.get(other_id), doc, self.config)
-            if result is not None:
-                pairs.append(result)
-        return pairs
 
     def _pairs_touching(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
         """The pairs of any of the stored articles ``ids`` (kept in the store, not in memory), in one read
@@ -573,7 +500,7 @@ class Engine:
         Indexes shared too (``ArticleIndex.shared``) are written by the commit itself
         (``ArticleIndex.take_writes``), so two writes at once, even with the same sequence number,
         leave only the committed one's entries."""
-        ahead = self._align_ahead(doc, due) if self.store.shared else None
+        ahead = self._matching.align_ahead(doc, due) if self.store.shared else None
         for attempt in itertools.count(1):
             with self._store_writing(attempt):
                 self._state.sync()
@@ -599,27 +526,6 @@ class Engine:
         with self.store.writing(optimistic=attempt == 1):
             self.write_wait_seconds += time.perf_counter() - asked
             yield
-
-    def _align_ahead(self, doc: PreparedDocument, due: Due | None) -> Ahead | None:
-        """Before a write on a shared store: find a new article's candidates and align it with them as the
-        store stands now, outside the store's write lock, so that processes sharing the store align at
-        the same time and take turns only to commit. An alignment depends on the two articles alone, so
-        in the write an unchanged candidate's is taken as it is, and only candidates committed (or
-        replaced) meanwhile are aligned there; when nothing was committed meanwhile, the candidates
-        themselves are taken as they are. None for a replacement (its candidates are found without its
-        old version, in the write)."""
-        self._state.sync()
-        if doc.id in self._entries:
-            return None
-        candidates, near = self._candidates(doc)
-        aligned: Alignments = {}
-        for other_id in sorted(candidates, key=self._entries.seq):
-            if due is not None:
-                due.check(f"while aligning document {quote_id(doc.id)} with the stored articles")
-            aligned[(other_id, self._entries.seq(other_id))] = compare(
-                self._resident.get(other_id), doc, self.config
-            )
-        return Ahead(self._generation, frozenset(candidates), tuple(near), aligned)
 
     def _store_now(
         self,
@@ -650,8 +556,8 @@ class Engine:
             ):
                 candidates, near = set(ahead.candidates), list(ahead.near)  # nothing was committed since
             else:
-                candidates, near = self._candidates(doc)
-            pairs = self._match(doc, candidates, due, ahead.aligned if ahead is not None else None)
+                candidates, near = self._matching.candidates(doc)
+            pairs = self._matching.match(doc, candidates, due, ahead.aligned if ahead is not None else None)
             placed = self._stories.place(
                 doc.id,
                 self._links(doc.id, pairs),
@@ -894,8 +800,8 @@ class Engine:
     ) -> DocumentAnalysis:
         """``find_similar`` of the prepared ``doc``, under the read and query locks."""
         exclude = article.id if article.id in self._entries else None
-        candidates, near = self._candidates(doc, exclude, hits)
-        pairs = self._match(doc, candidates, due)
+        candidates, near = self._matching.candidates(doc, exclude, hits)
+        pairs = self._matching.match(doc, candidates, due)
         cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, published_time(doc))
         pairs = [
             p for p in pairs

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import dedup.engine
+import dedup.matching
 from dedup.article import Article
 from dedup.config import Config
 from dedup.embed import NullEmbedder
@@ -36,13 +36,13 @@ class _AfterAlignments:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
         self.aligned = 0
         self.n = n
-        real = dedup.engine.compare
+        real = dedup.matching.compare
 
         def counting(*args: Any) -> Any:
             self.aligned += 1
             return real(*args)
 
-        monkeypatch.setattr(dedup.engine, "compare", counting)
+        monkeypatch.setattr(dedup.matching, "compare", counting)
 
     def __call__(self) -> float:
         return 60.0 if self.aligned < self.n else 0.0
@@ -94,14 +94,14 @@ def test_waiting_for_a_lock_ends_at_the_deadline(tmp_path: Path, monkeypatch: py
     deadlines give up at their deadlines instead of waiting behind them."""
     engine = _engine(tmp_path)
     inside, release = threading.Event(), threading.Event()
-    real = dedup.engine.compare
+    real = dedup.matching.compare
 
     def slow(*args: Any) -> Any:
         inside.set()
         release.wait(30)
         return real(*args)
 
-    monkeypatch.setattr(dedup.engine, "compare", slow)
+    monkeypatch.setattr(dedup.matching, "compare", slow)
     query = threading.Thread(target=lambda: engine.find_similar(Article("q", S.trimmed())))
     query.start()
     try:
@@ -117,7 +117,7 @@ def test_waiting_for_a_lock_ends_at_the_deadline(tmp_path: Path, monkeypatch: py
     finally:
         release.set()
         query.join(30)
-    monkeypatch.setattr(dedup.engine, "compare", real)
+    monkeypatch.setattr(dedup.matching, "compare", real)
     assert (
         engine.ingest(Article("late", S.unrelated()), deadline=time.monotonic() + 60).outcome.value
         == "CREATED"

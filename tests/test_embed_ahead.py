@@ -21,6 +21,7 @@ from dedup.config import Config, config_from_dict
 from dedup.document import prepare
 from dedup.embed import BACKGROUND_NICE, Encoding
 from dedup.engine import Engine
+from dedup.matching import Matching
 from dedup.store import SqliteStore
 
 
@@ -204,14 +205,14 @@ def test_an_ingest_matches_early_articles_while_the_model_embeds_later_ones(
     model = _Recording(hold=True, free_calls=1)  # the model answers its first chunk, then waits
     engine = Engine(Config(), model, SqliteStore(tmp_path / "d.sqlite3"))
     matched: list[str] = []
-    real = Engine._candidates
+    real = Matching.candidates
 
-    def candidates(self: Engine, doc, exclude=None):  # type: ignore[no-untyped-def]
+    def candidates(self: Matching, doc, exclude=None):  # type: ignore[no-untyped-def]
         matched.append(doc.id)
         model.release.set()  # the first article is being matched: the model may go on
         return real(self, doc, exclude)
 
-    monkeypatch.setattr(Engine, "_candidates", candidates)
+    monkeypatch.setattr(Matching, "candidates", candidates)
     results = engine.ingest_many(_articles(6))
     assert [r.outcome.value for r in results] == ["CREATED"] * 6
     assert len(model.calls) == 6 and matched == [f"a{i}" for i in range(6)]

@@ -20,6 +20,7 @@ from dedup.article import Article
 from dedup.config import Config, EmbedConfig
 from dedup.embed import CachingEmbedder
 from dedup.engine import Engine
+from dedup.matching import Matching
 from dedup.store import MemoryStore, Store, open_store
 from tests.fixtures import stories
 from tests.redis_server import RedisCluster3, RedisServer
@@ -269,14 +270,14 @@ def test_alignment_runs_before_the_write_and_only_what_changed_is_aligned_in_it(
     store's write lock), so they align at the same time; in the write an article aligns only with what
     was committed meanwhile (here: engine 0 commits a copy while engine 1 aligns), and the result is
     still the replay's."""
-    import dedup.engine
+    import dedup.matching
 
     store, group, _ = replicas(2, LEXICAL)
     articles = {a.id: a for a in corpus()}
     group[0].ingest(articles["original"])
     calls: list[tuple[str, str, bool]] = []
     ahead: list[bool] = []
-    real_compare, real_ahead = dedup.engine.compare, Engine._align_ahead
+    real_compare, real_ahead = dedup.matching.compare, Matching.align_ahead
 
     def align_ahead(self, doc, due):  # type: ignore[no-untyped-def]
         ahead.append(True)
@@ -293,8 +294,8 @@ def test_alignment_runs_before_the_write_and_only_what_changed_is_aligned_in_it(
             ahead.append(True)
         return real_compare(a, b, config)
 
-    monkeypatch.setattr(dedup.engine, "compare", compare)
-    monkeypatch.setattr(Engine, "_align_ahead", align_ahead)
+    monkeypatch.setattr(dedup.matching, "compare", compare)
+    monkeypatch.setattr(Matching, "align_ahead", align_ahead)
     group[1].ingest(articles["trimmed"])
     mine = [c for c in calls if c[1] == "trimmed"]
     assert mine == [("original", "trimmed", True), ("verbatim", "trimmed", False)]
@@ -310,13 +311,13 @@ def test_candidates_found_before_the_write_are_taken_when_nothing_was_committed_
     indexes); when one does, they are looked up again in the write (the test above)."""
     _, group, _ = replicas(2, LEXICAL)
     looked: list[str] = []
-    real = Engine._candidates
+    real = Matching.candidates
 
     def candidates(self, doc, exclude=None):  # type: ignore[no-untyped-def]
         looked.append(doc.id)
         return real(self, doc, exclude)
 
-    monkeypatch.setattr(Engine, "_candidates", candidates)
+    monkeypatch.setattr(Matching, "candidates", candidates)
     articles = corpus()[:4]
     for a in articles:
         group[0].ingest(a)
