@@ -25,8 +25,8 @@ article indexes that find candidates (``dedup.article_index``), the lineage (``d
 story clusters (``dedup.story_clusters``) and the entries of the stored articles (``dedup.article_entries``:
 what is known of each without reading the store). ``dedup.engine_state`` holds them, loads them from the
 store and keeps them in step with it; ``dedup.preparation`` prepares and embeds new articles;
-``dedup.matching`` finds their candidates and aligns them; the engine runs an ingest, a delete or a
-query across them.
+``dedup.matching`` finds their candidates and aligns them; ``dedup.deriving`` derives the parents of
+the articles a write affects; the engine runs an ingest, a delete or a query across them.
 
 Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
 and follow one another through the store's history of commits (``Store.history``): before a read, and
@@ -63,7 +63,7 @@ from dedup.attribution import find_citations
 from dedup.cluster import Claim
 from dedup.config import Config
 from dedup.deadline import Deadline, Due
-from dedup.derive import Derivation, derive
+from dedup.deriving import Deriving
 from dedup.document import PreparedDocument, check_article, prepare
 from dedup.embed import Embedder, default_embedder
 from dedup.engine_state import EngineState, published_time
@@ -74,7 +74,7 @@ from dedup.errors import (
     NotFound,
 )
 from dedup.event_feed import EventFeed
-from dedup.lineage import Lineage, install_parents, walk
+from dedup.lineage import Lineage, walk
 from dedup.matching import Ahead, Matching
 from dedup.minhash import load_lookup
 from dedup.preparation import NullProgress, Preparation, Progress
@@ -209,6 +209,8 @@ class Engine:
         """Prepares and embeds new articles (``dedup.preparation``)."""
         self._matching = Matching(self.config, self._state, self.counters)
         """Finds new articles' candidates and aligns them (``dedup.matching``)."""
+        self._deriving = Deriving(self.config, self._state, self.store)
+        """Derives the parents of the articles a write affects (``dedup.deriving``)."""
 
     # -- state: the parts, in ``self._state`` ---------------------------------------------------------
 
@@ -335,74 +337,6 @@ class Engine:
         check_article(article, self.config.limits)
 
     # -- matching -------------------------------------------------------------------------------------
-
-    def _pairs_touching(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
-        """The pairs of any of the stored articles ``ids`` (kept in the store, not in memory), in one read
-        of the store, as ``change``, not yet committed, leaves them: a replaced article's old pairs go."""
-        if not ids:
-            return []
-        if change is None:
-            return self.store.pairs_touching(ids)
-        gone = set(change.delete_documents)
-        stored = self.store.pairs_touching(ids - gone)
-        return [p for p in stored if p.a not in gone and p.b not in gone] + [
-            p for p in change.put_pairs if p.a in ids or p.b in ids
-        ]
-
-    def _pairs_among(self, ids: set[str], change: Change | None = None) -> list[PairResult]:
-        """The pairs whose two articles are both in ``ids``, as ``change``, not yet committed, leaves
-        them (as ``_pairs_touching``)."""
-        if change is None:
-            return self.store.pairs_among(ids)
-        gone = set(change.delete_documents)
-        return self.store.pairs_among(ids - gone) + [p for p in change.put_pairs if p.a in ids and p.b in ids]
-
-    def _derive_for(
-        self,
-        affected: set[str],
-        extra: dict[str, PreparedDocument] | None = None,
-        extra_pairs: Sequence[PairResult] = (),
-        change: Change | None = None,
-    ) -> Derivation:
-        """Parents, sources and duplicate groups of the ``affected`` articles, from all their pairs
-        (those in the store as ``change`` leaves them, and ``extra_pairs``)."""
-        extra = extra or {}
-        pair_set: dict[tuple[str, str], PairResult] = {}
-        scope = set(affected)
-        for p in extra_pairs:
-            pair_set[(p.a, p.b)] = p
-            scope.update((p.a, p.b))
-        for p in self._pairs_touching({d for d in affected if d not in extra}, change):
-            pair_set[(p.a, p.b)] = p
-            scope.update((p.a, p.b))  # one of the two is affected, so in scope already
-        # The pairs between the other articles in scope too: which of two candidate sources copies the
-        # other is part of choosing between them.
-        stored = self._entries.stored(d for d in scope if d not in extra)
-        others = stored - affected
-        for p in self._pairs_among(scope, change):
-            if p.a in others or p.b in others:
-                pair_set[(p.a, p.b)] = p
-        sub = {d: extra.get(d) or self._resident.get(d) for d in scope if d in extra or d in stored}
-        derivation = derive(
-            sub, [p for p in pair_set.values() if p.a in sub and p.b in sub], self.config.derive
-        )
-        return Derivation(
-            {d: derivation.parents.get(d, ()) for d in affected},
-            {d: derivation.external_sources.get(d, ()) for d in affected},
-            {d: g for d, g in derivation.groups.items() if d in affected},
-        )
-
-    def _apply_derivation(self, derivation: Derivation, change: Change) -> None:
-        """Install what derivation found for the articles it was run for, and record it in ``change``."""
-        # Most confident edges first, any that would close a cycle dropped: the lineage stays a DAG.
-        change.parents.update(install_parents(self._lineage, derivation.parents, self._entries.seq))
-        change.external_sources.update(derivation.external_sources)
-        for doc_id, sources in derivation.external_sources.items():
-            self._entries.set_sources(doc_id, sources)
-        for doc_id in derivation.parents:
-            group = derivation.groups.get(doc_id)
-            self._entries.set_group(doc_id, group)
-            change.groups[doc_id] = group
 
     def _refresh_citations(self, outlet: str, change: Change) -> set[str]:
         """A new outlet name: articles already stored that name it get their citations again."""
@@ -588,7 +522,7 @@ class Engine:
             affected.add(doc.id)
             affected |= {p.other(doc.id) for p in pairs if p.relation in REUSE_RELATIONS}
             affected = {d for d in affected if d in self._entries}
-            self._apply_derivation(self._derive_for(affected, change=change), change)
+            self._deriving.apply(self._deriving.derive_for(affected, change=change), change)
             if due is not None:
                 due.check("before the article could be stored")
             self._commit(change, events, now)  # last: everything before it is undone if it fails
@@ -629,7 +563,7 @@ class Engine:
         prepared form goes to ``gone``: the caller takes those out of the article indexes, all at once,
         and commits ``change``."""
         doc = self._resident.get(doc_id)
-        partners = {p.other(doc_id) for p in self._pairs_touching({doc_id}, change)}
+        partners = {p.other(doc_id) for p in self._deriving.pairs_touching({doc_id}, change)}
         gone.append(doc)
         orphans = self._lineage.remove(doc_id)
         removed = self._stories.remove(doc_id, doc.vector, published_time(doc), now, change)
@@ -697,7 +631,7 @@ class Engine:
             self._state.unindex(gone)
             affected = {d for d in affected if d in self._entries}
             if affected:
-                self._apply_derivation(self._derive_for(affected, change=change), change)
+                self._deriving.apply(self._deriving.derive_for(affected, change=change), change)
             if due is not None:
                 due.check("before the deletion could be stored; nothing was deleted")
             self._commit(change, events, now)  # last: everything before it is undone if it fails
@@ -764,7 +698,7 @@ class Engine:
         just stored), else they are read from the store."""
         cid = self._cluster_of(doc_id)
         matches = []
-        known = self._pairs_touching({doc_id}) if pairs is None else pairs
+        known = self._deriving.pairs_touching({doc_id}) if pairs is None else pairs
         for p in sorted(known, key=lambda p: self._entries.seq(p.other(doc_id))):
             if p.relation is Relation.SAME_STORY and self._cluster_of(p.other(doc_id)) != cid:
                 continue
@@ -812,7 +746,7 @@ class Engine:
             probe, article.text, article.title, article.outlet, article.url, article.published_at
         )
         renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
-        derivation = self._derive_for({probe}, {probe: doc}, renamed)
+        derivation = self._deriving.derive_for({probe}, {probe: doc}, renamed)
         doc.article = article
         self._resident.trim()
         group = derivation.groups.get(probe)

@@ -135,18 +135,18 @@ def test_a_failure_half_way_through_a_write_is_undone(tmp_path: Path, embedder: 
     for _, article in _arrivals()[:4]:
         engine.ingest(article)
     before = engine_state(engine)
-    real = engine._derive_for
+    real = engine._deriving.derive_for
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError("injected")
 
-    engine._derive_for = broken  # type: ignore[method-assign]
+    engine._deriving.derive_for = broken  # type: ignore[method-assign]
     with pytest.raises(MemoryError):
         engine.ingest(S.article("stitch", S.stitched(), published_at="2025-03-04T15:00:00Z"))
     with pytest.raises(MemoryError):
         engine.ingest(S.article("copy", S.reordered()))  # a replacement
     assert engine_state(engine) == before
-    engine._derive_for = real  # type: ignore[method-assign]
+    engine._deriving.derive_for = real  # type: ignore[method-assign]
     assert engine.ingest(S.article("copy", S.reordered())).outcome is IngestOutcome.REPLACED
     engine.close()
 

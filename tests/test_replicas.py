@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from dedup.article import Article
 from dedup.config import Config, EmbedConfig
+from dedup.deriving import Deriving
 from dedup.embed import CachingEmbedder
 from dedup.engine import Engine
 from dedup.matching import Matching
@@ -333,16 +334,16 @@ def test_a_write_another_engine_overtook_is_computed_again_and_counted(
     store, group, _ = replicas(2, LEXICAL)
     articles = {a.id: a for a in corpus()}
     group[0].ingest(articles["original"])
-    real = Engine._derive_for
+    real = Deriving.derive_for
     overtaken: list[bool] = []
 
     def derive_for(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self is group[1] and not overtaken:
+        if self is group[1]._deriving and not overtaken:
             overtaken.append(True)
             group[0].ingest(articles["verbatim"])
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "_derive_for", derive_for)
+    monkeypatch.setattr(Deriving, "derive_for", derive_for)
     group[1].ingest(articles["trimmed"])
     assert [e.counters["writes_retried"] for e in group] == [0, 1]
     expected = view(replay_commit_order(store, [articles[d] for d in ("original", "verbatim", "trimmed")]))
