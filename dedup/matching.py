@@ -9,8 +9,9 @@ shared store an index may hit an article another process committed that this one
 the candidates were stored. ``Matching.align_ahead`` does both before a write on a shared store, outside
 the store's write lock, for the write to take what is still valid.
 
-The engine (``dedup.engine``) calls these under its lock: they read the state's parts and write nothing
-but the counters.
+The engine (``dedup.engine``) calls these under its lock. They read the state's parts and change
+nothing of them but the cache of prepared articles (a candidate no longer resident is read back) and the
+counters; the look-ahead first takes what other processes committed (``EngineState.sync``).
 """
 
 from __future__ import annotations
