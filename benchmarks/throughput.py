@@ -604,9 +604,13 @@ def measure_engine_scale(
             seen: set[int] = set()
             # The engine's state by name, and its parts' (the article indexes, the lineage, the story
             # clusters, the article entries) by theirs: by the names they had in the engine, where two
-            # parts use one name or a name says less outside its part (the matching and the deriving hold
-            # the state too).
-            state = {k: v for k, v in vars(engine).items() if k not in ("_state", "_matching", "_deriving")}
+            # parts use one name or a name says less outside its part. What holds the state itself (the
+            # matching, the deriving) is a view of it, counted through the parts.
+            state = {
+                k: v
+                for k, v in vars(engine).items()
+                if v is not engine._state and getattr(v, "_state", None) is not engine._state
+            }
             renamed = {
                 "stories": {"_records": "_clusters"},
                 "entries": {"_entries": "_records", "_sources": "_external"},
