@@ -26,7 +26,9 @@ story clusters (``dedup.story_clusters``) and the entries of the stored articles
 what is known of each without reading the store). ``dedup.engine_state`` holds them, loads them from the
 store and keeps them in step with it; ``dedup.preparation`` prepares and embeds new articles;
 ``dedup.matching`` finds their candidates and aligns them; ``dedup.deriving`` derives the parents of
-the articles a write affects; the engine runs an ingest, a delete or a query across them.
+the articles a write affects; ``dedup.answers`` answers what is known of the stored articles (an
+analysis, a probe's matches, a cluster, a lineage); the engine runs an ingest, a delete or a query
+across them, under its locks.
 
 Processes sharing a store (``Store.shared``: replicas on one Redis) each keep these parts in memory
 and follow one another through the store's history of commits (``Store.history``): before a read, and
@@ -54,13 +56,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
+from dedup.answers import Answers
 from dedup.article import Article, quote_id
 from dedup.article_entries import ArticleEntries, Entry
 from dedup.article_index import ArticleIndex
 from dedup.attribution import find_citations
-from dedup.cluster import Claim
 from dedup.config import Config
 from dedup.deadline import Deadline, Due
 from dedup.deriving import Deriving
@@ -74,7 +75,7 @@ from dedup.errors import (
     NotFound,
 )
 from dedup.event_feed import EventFeed
-from dedup.lineage import Lineage, walk
+from dedup.lineage import Lineage
 from dedup.matching import Ahead, Matching
 from dedup.minhash import load_lookup
 from dedup.preparation import NullProgress, Preparation, Progress
@@ -85,12 +86,10 @@ from dedup.results import (
     ClusterEvent,
     ClusterView,
     DocumentAnalysis,
-    DuplicateGroup,
     EventRecord,
     IngestOutcome,
     LineageEdge,
     PairResult,
-    Relation,
 )
 from dedup.rwlock import ReadWriteLock
 from dedup.store import (
@@ -211,6 +210,8 @@ class Engine:
         """Finds new articles' candidates and aligns them (``dedup.matching``)."""
         self._deriving = Deriving(self.config, self._state, self.store)
         """Derives the parents of the articles a write affects (``dedup.deriving``)."""
+        self._answers = Answers(self._state, self.store, self._matching, self._deriving)
+        """Answers what is known of the stored articles (``dedup.answers``)."""
 
     # -- state: the parts, in ``self._state`` ---------------------------------------------------------
 
@@ -404,7 +405,9 @@ class Engine:
             for i, article in enumerate(articles):
                 stored = self._entries.get(article.id)
                 if stored is not None and stored.text_hash == digests[i]:
-                    results.append(IngestResult(self._analysis(article.id), IngestOutcome.UNCHANGED, ()))
+                    results.append(
+                        IngestResult(self._answers.analysis(article.id), IngestOutcome.UNCHANGED, ())
+                    )
                     continue
                 try:
                     if i in slot:
@@ -440,7 +443,7 @@ class Engine:
                 self._state.sync()
                 stored = self._entries.get(doc.id)
                 if stored is not None and stored.text_hash == digest:  # another process stored it meanwhile
-                    return IngestResult(self._analysis(doc.id), IngestOutcome.UNCHANGED, ())
+                    return IngestResult(self._answers.analysis(doc.id), IngestOutcome.UNCHANGED, ())
                 if len(doc.sentence_minhashes) != len(doc.sentences):
                     self._state.sign([doc])  # indexed by an attempt that was undone, which dropped them
                 try:
@@ -494,11 +497,11 @@ class Engine:
             pairs = self._matching.match(doc, candidates, due, ahead.aligned if ahead is not None else None)
             placed = self._stories.place(
                 doc.id,
-                self._links(doc.id, pairs),
+                self._matching.links(doc.id, pairs),
                 doc.vector,
                 near,
                 published_time(doc),
-                self._claims(doc.id, pairs),
+                self._matching.claims(doc.id, pairs),
                 now,
                 change,
             )
@@ -528,28 +531,9 @@ class Engine:
             self._commit(change, events, now)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
-        return IngestResult(self._analysis(doc.id, pairs), outcome, tuple(events))  # its pairs: all new
-
-    def _links(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, float]:
-        """The partners whose pairs place an article in their story, with the share of it each explains."""
-        cc = self.config.cluster
-        return {
-            p.other(doc_id): p.coverage_of(doc_id)
-            for p in pairs
-            if p.relation.value in cc.link_relations and p.coverage_of(doc_id) >= cc.min_link_share
-        }
-
-    def _claims(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, Claim]:
-        """The stored articles a new one explains part of (as links go: ``cluster.min_link_share``), which
-        may move to its story (``StoryClusterer`` re-homing)."""
-        cc = self.config.cluster
-        out = {}
-        for p in pairs:
-            other = p.other(doc_id)
-            if p.relation.value in cc.link_relations and p.coverage_of(other) >= cc.min_link_share:
-                partner = self._resident.get(other)
-                out[other] = Claim(p.coverage_of(other), partner.vector, published_time(partner))
-        return out
+        return IngestResult(
+            self._answers.analysis(doc.id, pairs), outcome, tuple(events)
+        )  # its pairs: all new
 
     def _remove(
         self,
@@ -686,32 +670,6 @@ class Engine:
 
     # -- public: reading ------------------------------------------------------------------------------
 
-    def _cluster_of(self, doc_id: str) -> str:
-        """The story cluster of a stored article (``KeyError`` when it is not stored)."""
-        cluster = self._stories.cluster_of(doc_id)
-        if cluster is None:
-            raise KeyError(doc_id)
-        return cluster
-
-    def _analysis(self, doc_id: str, pairs: Sequence[PairResult] | None = None) -> DocumentAnalysis:
-        """What is known of a stored article; ``pairs``: all its pairs, if the caller has them (an article
-        just stored), else they are read from the store."""
-        cid = self._cluster_of(doc_id)
-        matches = []
-        known = self._deriving.pairs_touching({doc_id}) if pairs is None else pairs
-        for p in sorted(known, key=lambda p: self._entries.seq(p.other(doc_id))):
-            if p.relation is Relation.SAME_STORY and self._cluster_of(p.other(doc_id)) != cid:
-                continue
-            matches.append(p.oriented(doc_id))
-        return DocumentAnalysis(
-            doc_id,
-            cid,
-            self._lineage.parents(doc_id),
-            self._entries.sources(doc_id),
-            tuple(matches),
-            self._entries.group(doc_id),
-        )
-
     def find_similar(self, article: Article, deadline: Deadline = None) -> DocumentAnalysis:
         """What ``article`` would be matched with if it were stored, without storing it. If its id names
         a stored article, that article is left out. ``deadline``: see ``Deadline``."""
@@ -725,63 +683,18 @@ class Engine:
             doc, hits = self.preparation.query(article, self._next_seq, due)
             due.wait(self._query_lock, "while waiting for the queries before it")
             try:
-                return self._find_similar(article, doc, due, hits)
+                return self._answers.similar(article, doc, due, hits)
             finally:
                 self._query_lock.release()
 
-    def _find_similar(
-        self, article: Article, doc: PreparedDocument, due: Due, hits: list[list[int]] | None = None
-    ) -> DocumentAnalysis:
-        """``find_similar`` of the prepared ``doc``, under the read and query locks."""
-        exclude = article.id if article.id in self._entries else None
-        candidates, near = self._matching.candidates(doc, exclude, hits)
-        pairs = self._matching.match(doc, candidates, due)
-        cid = self._stories.peek(self._links(doc.id, pairs), doc.vector, near, published_time(doc))
-        pairs = [
-            p for p in pairs
-            if p.relation is not Relation.SAME_STORY or self._cluster_of(p.other(doc.id)) == cid
-        ]  # fmt: skip
-        probe = f"\x00probe:{doc.id}"  # never a stored id: the probe must not shadow one
-        doc.article = Article(
-            probe, article.text, article.title, article.outlet, article.url, article.published_at
-        )
-        renamed = [_rename(p, doc_id=article.id, to=probe) for p in pairs]
-        derivation = self._deriving.derive_for({probe}, {probe: doc}, renamed)
-        doc.article = article
-        self._resident.trim()
-        group = derivation.groups.get(probe)
-        if group is not None:
-            name = {probe: article.id}
-            group = DuplicateGroup(
-                tuple(sorted(name.get(d, d) for d in group.documents)),
-                tuple(sorted(name.get(d, d) for d in group.originals)),
-                group.confidence,
-            )
-        return DocumentAnalysis(
-            article.id,
-            cid,
-            derivation.parents[probe],
-            derivation.external_sources[probe],
-            tuple(p.oriented(article.id) for p in pairs),
-            group,
-        )
-
     def analysis(self, doc_id: str) -> DocumentAnalysis:
         with self._reading():
-            if doc_id not in self._entries:
-                raise NotFound(f"no document with id {quote_id(doc_id)}")
-            return self._analysis(doc_id)
+            return self._answers.analysis(doc_id)
 
     def document(self, doc_id: str) -> tuple[Article, float]:
         """A stored article and when it was ingested."""
         with self._reading():
-            entry = self._entries.get(doc_id)
-            if entry is None:
-                raise NotFound(f"no document with id {quote_id(doc_id)}")
-            doc = self._resident.peek(doc_id)
-            rec = None if doc is not None else self.store.get(doc_id)
-            article = doc.article if doc is not None else cast(DocumentRecord, rec).article
-            return article, entry.ingest_time
+            return self._answers.document(doc_id)
 
     def documents(self) -> list[str]:
         """Stored ids in order of arrival."""
@@ -791,30 +704,11 @@ class Engine:
     def pairs(self) -> list[PairResult]:
         """Every pair, with the earlier-stored article as a; SAME_STORY only within a cluster."""
         with self._reading():
-            out = []
-            for p in self.store.pairs():
-                a, b = sorted((p.a, p.b), key=self._entries.seq)
-                if p.relation is Relation.SAME_STORY and self._cluster_of(a) != self._cluster_of(b):
-                    continue
-                out.append(p.oriented(a))
-            return sorted(out, key=lambda p: (self._entries.seq(p.a), self._entries.seq(p.b)))
+            return self._answers.pairs()
 
     def cluster(self, cluster_id: str) -> ClusterView:
         with self._reading():
-            rec = self._stories.get(cluster_id)
-            if rec is None:
-                raise NotFound(f"no cluster with id {quote_id(cluster_id)}")
-            members = tuple(sorted(self._stories.members(cluster_id), key=self._entries.seq))
-            inside = set(members)
-            parents = self._lineage.parents_many(members)
-            edges = tuple(
-                LineageEdge(p.id, child, p.confidence)
-                for child in members
-                for p in parents.get(child, ())
-                if p.id in inside
-            )
-            roots = tuple(d for d in members if not any(p.id in inside for p in parents.get(d, ())))
-            return ClusterView(cluster_id, members, roots, edges, rec.create_time, rec.update_time)
+            return self._answers.cluster(cluster_id)
 
     def clusters(self) -> list[ClusterRecord]:
         """All clusters, oldest first."""
@@ -824,9 +718,7 @@ class Engine:
     def lineage(self, doc_id: str, max_depth: int = 32) -> tuple[list[LineageEdge], list[LineageEdge]]:
         """Edges to the article's ancestors and from it to its descendants, breadth first."""
         with self._reading():
-            if doc_id not in self._entries:
-                raise NotFound(f"no document with id {quote_id(doc_id)}")
-            return walk(self._lineage, doc_id, max_depth, self._entries.seq, self._entries.__contains__)
+            return self._answers.lineage(doc_id, max_depth)
 
     def __len__(self) -> int:
         with self._reading():
@@ -851,10 +743,3 @@ _WARM_UP = (
     "The harbour board met on Monday. It voted to repair the old north wall before winter storms arrive, "
     'and work starts next month. "We cannot wait another year," the chair said after the vote.',
 )
-
-
-def _rename(p: PairResult, doc_id: str, to: str) -> PairResult:
-    """The same pair with one article's id changed (a probe must not collide with a stored id)."""
-    a = to if p.a == doc_id else p.a
-    b = to if p.b == doc_id else p.b
-    return PairResult(a, b, p.relation, p.coverage_a, p.coverage_b, p.lexical, p.semantic, p.passages)

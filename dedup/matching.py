@@ -7,7 +7,9 @@ close enough to be in its story; it keeps only the articles memory holds (``Engi
 shared store an index may hit an article another process committed that this one has not followed yet).
 ``Matching.match`` aligns the article with each candidate (``dedup.relation.compare``), in the order
 the candidates were stored. ``Matching.align_ahead`` does both before a write on a shared store, outside
-the store's write lock, for the write to take what is still valid.
+the store's write lock, for the write to take what is still valid. ``Matching.links`` and
+``Matching.claims`` say what the pairs found mean for the article's story: the partners that place it
+in theirs, and the stored articles it explains enough of to take into its own.
 
 The engine (``dedup.engine``) calls these under its lock. They read the state's parts and change
 nothing of them but the cache of prepared articles (a candidate no longer resident is read back) and the
@@ -16,14 +18,16 @@ counters; the look-ahead first takes what other processes committed (``EngineSta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dedup.article import quote_id
 from dedup.article_index import articles_of_hits
+from dedup.cluster import Claim
 from dedup.config import Config
 from dedup.deadline import Due
 from dedup.document import PreparedDocument
-from dedup.engine_state import EngineState
+from dedup.engine_state import EngineState, published_time
 from dedup.relation import compare
 from dedup.results import PairResult
 
@@ -111,6 +115,28 @@ class Matching:
             if result is not None:
                 pairs.append(result)
         return pairs
+
+    def links(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, float]:
+        """The partners whose pairs place an article in their story, with the share of it each explains
+        (``cluster.link_relations``, at least ``cluster.min_link_share``)."""
+        cc = self._config.cluster
+        return {
+            p.other(doc_id): p.coverage_of(doc_id)
+            for p in pairs
+            if p.relation.value in cc.link_relations and p.coverage_of(doc_id) >= cc.min_link_share
+        }
+
+    def claims(self, doc_id: str, pairs: Sequence[PairResult]) -> dict[str, Claim]:
+        """The stored articles a new one explains part of (as links go: ``cluster.min_link_share``), which
+        may move to its story (``StoryClusterer`` re-homing)."""
+        cc = self._config.cluster
+        out = {}
+        for p in pairs:
+            other = p.other(doc_id)
+            if p.relation.value in cc.link_relations and p.coverage_of(other) >= cc.min_link_share:
+                partner = self._state.resident.get(other)
+                out[other] = Claim(p.coverage_of(other), partner.vector, published_time(partner))
+        return out
 
     def _align(self, doc: PreparedDocument, other_id: str, due: Due | None) -> PairResult | None:
         if due is not None:
