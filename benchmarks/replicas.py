@@ -4,23 +4,27 @@ the path users run: real server processes, articles streamed in (StreamIngestDoc
     python -m benchmarks.replicas --data ../shared/data/news_ecb --limit 300
     python -m benchmarks.replicas --model none --limit 500      # lexical matching only
 
-For each row the script starts what the row names, fresh: the embedded server on a new data directory;
-as many embedded servers as the most replicas asked, each on a data directory of its own (nothing
-shared: not one state, each finds only what it was given; what the machine gives that many servers at
-all, the ceiling for replicas); or 1 or 2 replicas on a new key prefix of one redis-server it starts
-itself (Debian's, append-only with an fsync per write, as the README asks). The articles (news_ecb, in a
-seeded shuffle) are streamed to the servers at the same moment, one stream each; by default as
-``dedup ingest --server A,B`` streams them (``dedup.spread``), from one queue, a stream taking the next
-article whenever its server has fewer than ``--window`` unanswered, so that a server given longer
-articles is given fewer (``--deal turn``: a fixed share each, dealt in turn before the first is sent).
-The rate is all of them over the wall time from the first send to the last reply. ``--pin`` gives each
-server one core of its own (``taskset``; the model then runs one thread), so n replicas run on n cores,
-as on n machines; without it every server may use every core, and on a small machine one replica
-already does. Each replica follows what the others commit (it indexes every new article, whichever
-replica stored it), and writes take turns under the store's write lock: what runs side by side is
-preparing, embedding, following the others' commits and aligning with the candidates as the store stood
-before the lock was taken; under it a replica aligns only with what was committed meanwhile, then
-places, derives and commits.
+For each row the script starts what the row names, fresh: the embedded server on a new data directory; as
+many embedded servers as the most replicas asked, each on a data directory of its own (nothing shared: not
+one state, each finds only what it was given; what the machine gives that many servers at all, the ceiling
+for replicas); or 1 or 2 replicas on a new key prefix of one redis-server it starts itself (Debian's,
+append-only with an fsync per write, as the README asks); and as many replicas as the most asked, each
+with a store of its own on that redis-server (a key prefix each): they share the server and the cores, and
+no state, so they neither follow each other's commits nor wait for each other's writes and each matches
+against only what it was given (what the machine gives that many replicas when sharing the state costs
+nothing: the ceiling for replicas on one Redis here). The articles (news_ecb, in a seeded shuffle) are
+streamed to the servers at the same moment, one stream each; by default as ``dedup ingest --server A,B``
+streams them (``dedup.spread``), from one queue, a stream taking the next article whenever its server has
+fewer than ``--window`` unanswered, so that a server given longer articles is given fewer (``--deal
+turn``: a fixed share each, dealt in turn before the first is sent). The rate is all of them over the wall
+time from the first send to the last reply. ``--pin`` gives each server one core of its own (``taskset``;
+the model then runs one thread), so n replicas run on n cores, as on n machines; without it every server
+may use every core, and on a small machine one replica already does. Each replica follows what the others
+commit (their entries, clusters and lineage; the article indexes are kept in Redis, written by the
+commits), and writes take turns under the store's write lock: what runs side by side is preparing,
+embedding, following the others' commits and aligning with the candidates as the store stood before the
+lock was taken; under it a replica aligns only with what was committed meanwhile, then places, derives and
+commits.
 
 Each row also says where the CPU went while the articles streamed: each server's CPU seconds, their
 busy share of the cores they could run on, and redis-server's CPU seconds and share of the machine
@@ -128,14 +132,16 @@ def run_row(
     redis_url: str | None = None,
     deal: str = "queue",
     window: int = UNANSWERED,
+    own: list[list[str]] | None = None,
 ) -> dict[str, Any]:
     """One row: ``count`` servers started fresh, the articles streamed to them, the rate, and where
-    the CPU went meanwhile (each server, and redis-server when ``redis_url`` names it)."""
+    the CPU went meanwhile (each server, and redis-server when ``redis_url`` names it). ``store``: the
+    arguments every server gets; ``own``: those server k gets besides (a store of its own)."""
     cores = sorted(os.sched_getaffinity(0))
     servers = [
         start_server(
             tmp / f"{name}-{k}",
-            [*model, *store, "--metrics-port", "0"],
+            [*model, *store, *(own[k] if own else []), "--metrics-port", "0"],
             ["taskset", "-c", str(cores[k % len(cores)])] if pin else [],
         )
         for k in range(count)
@@ -243,8 +249,16 @@ def run_round(
     baseline in the same round (replicas over one replica, servers sharing nothing over one)."""
     tmp.mkdir(parents=True)
 
-    def row(name: str, count: int, store: list[str], redis_url: str | None = None) -> dict[str, Any]:
-        return run_row(name, count, store, articles, model, tmp, args.pin, redis_url, args.deal, args.window)
+    def row(
+        name: str,
+        count: int,
+        store: list[str],
+        redis_url: str | None = None,
+        own: list[list[str]] | None = None,
+    ) -> dict[str, Any]:
+        return run_row(
+            name, count, store, articles, model, tmp, args.pin, redis_url, args.deal, args.window, own
+        )
 
     rows = [row("embedded (SQLite)", 1, [])]
     most = max(args.replicas)
@@ -255,10 +269,15 @@ def run_round(
         for n in args.replicas:
             url = f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}"
             replicas = row(f"{n} replica(s) on Redis", n, ["--state", url], redis.url)
-            store = RedisStore(url)
-            replicas["stored"] = len(store.load().documents)  # each once, whichever replica took it
-            store.close()
+            replicas["stored"] = _stored([url])  # each once, whichever replica took it
             rows.append(replicas)
+        if most > 1:  # the ceiling for sharing one state: replicas that share only the server
+            urls = [f"{redis.url}?prefix=bench{uuid.uuid4().hex[:8]}" for _ in range(most)]
+            apart = row(
+                f"{most} replicas on Redis, a store each", most, [], redis.url, [["--state", u] for u in urls]
+            )
+            apart["stored"] = _stored(urls)
+            rows.append(apart)
     finally:
         redis.stop()
     one = next((r for r in rows if r["servers"] == 1 and "Redis" in r["what"]), None)
@@ -268,6 +287,18 @@ def run_round(
         elif r["servers"] > 1:  # the shared-nothing servers, against the embedded one
             r["speedup_vs_1_server"] = round(r["articles_per_s"] / rows[0]["articles_per_s"], 2)
     return rows
+
+
+def _stored(urls: list[str]) -> int:
+    """Articles held by the stores at ``urls``, together."""
+    total = 0
+    for url in urls:
+        store = RedisStore(url)
+        try:
+            total += len(store.load().documents)
+        finally:
+            store.close()
+    return total
 
 
 def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""benchmarks/replicas.py on a tiny slice: the embedded server, two sharing nothing, and 1 and 2 replicas on
-one Redis, through `dedup serve`, every article stored once whichever replica took it."""
+"""benchmarks/replicas.py on a tiny slice: the embedded server, two sharing nothing, 1 and 2 replicas on one
+Redis, and 2 replicas with a store each on that Redis, through `dedup serve`, every article stored once
+whichever replica took it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
     assert [(r["what"], r["servers"], r["articles"]) for r in result["rows"]] == [
         ("embedded (SQLite)", 1, 8), ("2 embedded servers, nothing shared", 2, 8),
         ("1 replica(s) on Redis", 1, 8), ("2 replica(s) on Redis", 2, 8),
+        ("2 replicas on Redis, a store each", 2, 8),
     ]  # fmt: skip
     assert all(r["articles_per_s"] > 0 for r in result["rows"])
     # Two rounds: every round's rate, the row's figures from one of them, speedups over each round's own.
@@ -29,7 +31,11 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
     assert all(r["articles_per_s"] in r["articles_per_s_by_round"] for r in result["rows"])
     assert result["rows"][2]["speedup_vs_1_replica_by_round"] == [1.0, 1.0]
     assert result["rows"][2]["speedup_vs_1_replica"] == 1.0
-    for row, key, base in ((1, "speedup_vs_1_server", 0), (3, "speedup_vs_1_replica", 2)):
+    for row, key, base in (
+        (1, "speedup_vs_1_server", 0),
+        (3, "speedup_vs_1_replica", 2),
+        (4, "speedup_vs_1_replica", 2),
+    ):
         rounds = zip(
             result["rows"][row]["articles_per_s_by_round"],
             result["rows"][base]["articles_per_s_by_round"],
@@ -37,6 +43,7 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
         )
         assert result["rows"][row][f"{key}_by_round"] == [round(a / b, 2) for a, b in rounds]
     assert result["rows"][2]["stored"] == result["rows"][3]["stored"] == 8
+    assert result["rows"][4]["stored"] == 8  # the two stores together, each what its replica was given
     # Where the CPU went: every server worked, and redis-server is accounted for on its rows alone.
     assert all(len(r["cpu_seconds_per_server"]) == r["servers"] for r in result["rows"])
     assert all(c > 0 for r in result["rows"] for c in r["cpu_seconds_per_server"])
@@ -47,6 +54,7 @@ def test_replicas_benchmark_runs_on_a_slice(shared_data: Path, capsys: pytest.Ca
         len(r["writes_retried"]) == len(r["write_lock_wait_seconds"]) == r["servers"] for r in result["rows"]
     )
     assert result["rows"][0]["writes_retried"] == [0] and result["rows"][2]["writes_retried"] == [0]
+    assert result["rows"][4]["writes_retried"] == [0, 0]  # a store each: no write is ever overtaken
 
 
 def test_a_row_over_rounds_gives_the_median_round_and_the_median_speedup() -> None:
