@@ -295,7 +295,7 @@ def _stored(urls: list[str]) -> int:
     for url in urls:
         store = RedisStore(url)
         try:
-            total += len(store.load().documents)
+            total += store.count()
         finally:
             store.close()
     return total
