@@ -531,9 +531,8 @@ class Engine:
             self._commit(change, events, now)  # last: everything before it is undone if it fails
         self._resident.trim()
         self._publish(events)
-        return IngestResult(
-            self._answers.analysis(doc.id, pairs), outcome, tuple(events)
-        )  # its pairs: all new
+        # Its pairs are all new, so the analysis takes them as they are instead of reading them back.
+        return IngestResult(self._answers.analysis(doc.id, pairs), outcome, tuple(events))
 
     def _remove(
         self,
